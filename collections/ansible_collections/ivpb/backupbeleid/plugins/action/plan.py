@@ -1,0 +1,57 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side: validate the whole inventory and plan each host's controls with the same
+engine as the `ivpb` CLI, so the playbook and the reports never disagree."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+
+try:
+    from ivpb.errors import UserError
+    from ivpb.inventory import PREFIX, Inventory, plain
+    from ivpb.plan import plan_inventory
+    from ivpb.policy import load_policy
+    from ivpb.validate import validate
+
+    HAS_IVPB = True
+except ImportError:  # pragma: no cover - reported as a task failure below
+    HAS_IVPB = False
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(("policy", "lang"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        if not HAS_IVPB:
+            return {**result, "failed": True,
+                    "msg": "the ivpb Python package is missing on the controller: pip install ivpb (or -e . in the repo)"}
+        args = self._task.args
+        hostvars = task_vars["hostvars"]
+        names = task_vars["groups"]["all"]
+        hosts = {}
+        try:
+            for name in names:
+                hv = hostvars[name]
+                hosts[name] = {
+                    key: plain(self._templar.template(hv[key])) for key in hv if key.startswith(PREFIX)
+                }
+            policy = load_policy(args.get("policy"))
+        except UserError as exc:
+            return {**result, "failed": True, "msg": "; ".join(exc.lines())}
+        except AnsibleError as exc:
+            return {**result, "failed": True, "msg": f"cannot read the inventory variables: {exc.message}"}
+        inventory = Inventory(hosts=hosts)
+        problems = validate(inventory, policy)
+        if problems:
+            lines = [str(p) for p in problems]
+            return {**result, "failed": True, "problems": lines,
+                    "msg": "invalid inventory, no host was changed:\n" + "\n".join(lines)}
+        plan = plan_inventory(inventory, policy, args.get("lang", "nl"))
+        result["plan"] = plan.as_dict()
+        result["changed"] = False
+        return result

@@ -1,0 +1,216 @@
+"""The engine: from BIV classifications to the controls each host and site must have.
+
+The CLI (`ivpb plan`, `ivpb validate`, `ivpb audit`) and the Ansible side (the action plugin
+ivpb.backupbeleid.plan that enforce.yml runs first) both call plan_inventory(), so the
+playbook and the reports can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ivpb.i18n import t
+from ivpb.inventory import Inventory
+from ivpb.policy import ASPECTS, Control, Policy
+
+MAX_REASONS = 3
+
+
+@dataclass
+class PlannedControl:
+    id: str
+    clause: str
+    because: str
+    dataset: str | None = None
+    path: str | None = None
+    advisory: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+
+
+@dataclass
+class HostPlan:
+    site: str | None
+    biv: dict[str, str]
+    controls: list[PlannedControl] = field(default_factory=list)
+
+    def control_ids(self) -> set[str]:
+        return {c.id for c in self.controls}
+
+
+@dataclass
+class SitePlan:
+    controls: list[PlannedControl] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    policy: Policy
+    hosts: dict[str, HostPlan]
+    sites: dict[str, SitePlan]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "policy": {"id": self.policy.id, "title": self.policy.title},
+            "hosts": {
+                name: {
+                    "site": hp.site,
+                    "biv": hp.biv,
+                    "controls": [c.as_dict() for c in hp.controls],
+                }
+                for name, hp in self.hosts.items()
+            },
+            "sites": {
+                name: {"controls": [c.as_dict() for c in sp.controls]} for name, sp in self.sites.items()
+            },
+        }
+
+
+def _ranks(policy: Policy, biv: dict[str, str]) -> dict[str, int] | None:
+    try:
+        return {a: policy.rank(a, biv[a]) for a in ASPECTS}
+    except (KeyError, ValueError, TypeError):
+        return None  # invalid classification: validation reports it
+
+
+def _levels_text(policy: Policy, control: Control, biv: dict[str, str]) -> str:
+    aspects = control.any_of.keys() if control.any_of else ASPECTS
+    return ", ".join(f"{a}={biv[a]}" for a in aspects)
+
+
+def _dataset_ranks(policy: Policy, hostvars: dict[str, Any]) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
+    out = {}
+    for name, ds in (hostvars.get("ivpb_datasets") or {}).items():
+        biv = ds.get("biv") if isinstance(ds, dict) else None
+        ranks = _ranks(policy, biv) if isinstance(biv, dict) else None
+        if ranks is not None:
+            out[name] = (biv, ranks)
+    return out
+
+
+def _stored(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in hostvars.get("ivpb_stores") or [] if isinstance(s, dict) and "dataset" in s]
+
+
+def _host_plan(policy: Policy, hostvars: dict[str, Any], lang: str) -> HostPlan:
+    datasets = _dataset_ranks(policy, hostvars)
+    stored = [(s, *datasets[s["dataset"]]) for s in _stored(hostvars) if s["dataset"] in datasets]
+    used = [(u, *datasets[u]) for u in hostvars.get("ivpb_uses") or [] if u in datasets]
+    effective = {a: 0 for a in ASPECTS}
+    for _, _, ranks in stored + [(None, *x[1:]) for x in used]:
+        for a in ASPECTS:
+            effective[a] = max(effective[a], ranks[a])
+    plan = HostPlan(
+        site=hostvars.get("ivpb_site"),
+        biv={a: policy.level(a, effective[a]) for a in ASPECTS},
+    )
+    for control in policy.controls:
+        if control.scope == "host":
+            if control.host_flag and not hostvars.get(control.host_flag):
+                continue
+            reasons = []
+            if "stores" in control.data:
+                reasons += [
+                    t("stores", lang, dataset=s["dataset"], levels=_levels_text(policy, control, biv))
+                    for s, biv, ranks in stored
+                    if control.applies_to(ranks)
+                ]
+            if "uses" in control.data:
+                reasons += [
+                    t("uses", lang, dataset=u, levels=_levels_text(policy, control, biv))
+                    for u, biv, ranks in used
+                    if control.applies_to(ranks)
+                ]
+            if reasons:
+                plan.controls.append(
+                    PlannedControl(control.id, control.clause, _join(reasons, lang), advisory=control.advisory)
+                )
+        elif control.scope == "dataset":
+            for s, biv, ranks in stored:
+                if control.dataset_flag and not hostvars["ivpb_datasets"][s["dataset"]].get(
+                    control.dataset_flag, True
+                ):
+                    continue
+                if control.applies_to(ranks):
+                    because = (
+                        t("every_dataset", lang)
+                        if control.any_of is None
+                        else _levels_text(policy, control, biv)
+                    )
+                    plan.controls.append(
+                        PlannedControl(control.id, control.clause, because, dataset=s["dataset"],
+                                       path=s.get("path"), advisory=control.advisory)
+                    )
+    _drop_superseded(policy, plan.controls)
+    return plan
+
+
+def _drop_superseded(policy: Policy, controls: list[PlannedControl]) -> None:
+    present = {(c.id, c.dataset) for c in controls}
+    controls[:] = [
+        c
+        for c in controls
+        if not (policy.control(c.id).superseded_by
+                and (policy.control(c.id).superseded_by, c.dataset) in present)
+    ]
+
+
+def _join(reasons: list[str], lang: str) -> str:
+    shown = "; ".join(reasons[:MAX_REASONS])
+    if len(reasons) > MAX_REASONS:
+        shown += "; " + t("and_more", lang, n=len(reasons) - MAX_REASONS)
+    return shown
+
+
+def target_site(inventory: Inventory, target_name: str) -> str | None:
+    target = inventory.school("ivpb_backup_targets").get(target_name)
+    if not isinstance(target, dict):
+        return None
+    if "host" in target:
+        return (inventory.hosts.get(target["host"]) or {}).get("ivpb_site")
+    return target.get("site")
+
+
+def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, SitePlan]:
+    reasons: dict[str, dict[str, list[str]]] = {}  # site -> control id -> reasons
+    for control in policy.controls:
+        if control.scope != "site":
+            continue
+        for host, hostvars in inventory.hosts.items():
+            datasets = _dataset_ranks(policy, hostvars)
+            for s in _stored(hostvars):
+                if s["dataset"] not in datasets:
+                    continue
+                biv, ranks = datasets[s["dataset"]]
+                if not control.applies_to(ranks):
+                    continue
+                site = hostvars.get("ivpb_site")
+                if site:
+                    reason = t("site_holds", lang, host=host, reason=t(
+                        "stores", lang, dataset=s["dataset"], levels=_levels_text(policy, control, biv)))
+                    reasons.setdefault(site, {}).setdefault(control.id, []).append(reason)
+                if not control.includes_receiving_sites:
+                    continue
+                for kind, target in (
+                    ("kind_backup", s.get("backup_target") or hostvars.get("ivpb_backup_target")),
+                    ("kind_sync", s.get("sync_target")),
+                ):
+                    tsite = target_site(inventory, target) if target else None
+                    if tsite and tsite != site:
+                        reason = t("site_receives", lang, kind=t(kind, lang), dataset=s["dataset"], host=host)
+                        reasons.setdefault(tsite, {}).setdefault(control.id, []).append(reason)
+    sites = {name: SitePlan() for name in inventory.school("ivpb_sites")}
+    for site, by_control in reasons.items():
+        plan = sites.setdefault(site, SitePlan())
+        for control_id, why in by_control.items():
+            control = policy.control(control_id)
+            plan.controls.append(PlannedControl(control.id, control.clause, _join(why, lang),
+                                                advisory=control.advisory))
+    return sites
+
+
+def plan_inventory(inventory: Inventory, policy: Policy, lang: str = "nl") -> Plan:
+    hosts = {name: _host_plan(policy, hv, lang) for name, hv in inventory.hosts.items()}
+    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, lang))

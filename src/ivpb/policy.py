@@ -1,0 +1,147 @@
+"""The policy file: controls, the clause each comes from, and when each applies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ivpb.errors import Problem, UserError
+
+ASPECTS = ("b", "i", "v")
+DEFAULT_POLICY = "backupbeleid.yml"
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    clause: str
+    scope: str  # host | dataset | site
+    sentence: str
+    any_of: dict[str, int] | None  # aspect -> minimum rank; None means "always"
+    data: tuple[str, ...] = ("stores",)
+    host_flag: str | None = None
+    dataset_flag: str | None = None
+    superseded_by: str | None = None
+    includes_receiving_sites: bool = False
+    advisory: bool = False
+    severity: str = "medium"
+    interpretation: str = ""
+
+    def applies_to(self, ranks: dict[str, int]) -> bool:
+        if self.any_of is None:
+            return True
+        return any(ranks[aspect] >= minimum for aspect, minimum in self.any_of.items())
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one loaded policy, cached
+class Policy:
+    id: str
+    title: str
+    ladders: dict[str, tuple[str, ...]]
+    aspect_names: dict[str, str]
+    clauses: dict[str, str]  # clause id -> Dutch title
+    controls: tuple[Control, ...]
+    by_id: dict[str, Control] = field(default_factory=dict)
+
+    def rank(self, aspect: str, level: str) -> int:
+        return self.ladders[aspect].index(level)
+
+    def level(self, aspect: str, rank: int) -> str:
+        return self.ladders[aspect][rank]
+
+    def control(self, control_id: str) -> Control:
+        return self.by_id[control_id]
+
+
+def _schema() -> dict[str, Any]:
+    return json.loads(resources.files("ivpb.schemas").joinpath("policy.schema.json").read_text())
+
+
+def _parse(raw: dict[str, Any], origin: str) -> Policy:
+    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw), key=lambda e: e.path)
+    if errors:
+        problems = [
+            Problem(origin, ".".join(str(p) for p in e.absolute_path) or "(top)", e.message) for e in errors
+        ]
+        raise UserError(f"{origin}: invalid policy file", problems)
+    ladders = {a: tuple(raw["levels"][a]["ladder"]) for a in ASPECTS}
+    clauses = {c["id"]: c["title"] for c in raw["clauses"]}
+    controls = []
+    problems = []
+    for i, c in enumerate(raw["controls"]):
+        where = f"controls[{i}]"
+        if c["clause"] not in clauses:
+            problems.append(Problem(origin, f"{where}.clause", f"unknown clause {c['clause']!r}"))
+        any_of = None
+        if "any" in c["when"]:
+            any_of = {}
+            for aspect, level in c["when"]["any"].items():
+                if level not in ladders[aspect]:
+                    problems.append(
+                        Problem(origin, f"{where}.when.any.{aspect}",
+                                f"{level!r} is not one of {', '.join(ladders[aspect])}")
+                    )
+                    continue
+                any_of[aspect] = ladders[aspect].index(level)
+        controls.append(
+            Control(
+                id=c["id"],
+                clause=c["clause"],
+                scope=c["scope"],
+                sentence=" ".join(c["sentence"].split()),
+                any_of=any_of,
+                data=tuple(c.get("data", ["stores"])),
+                host_flag=c.get("host_flag"),
+                dataset_flag=c.get("dataset_flag"),
+                superseded_by=c.get("superseded_by"),
+                includes_receiving_sites=c.get("includes_receiving_sites", False),
+                advisory=c.get("advisory", False),
+                severity=c.get("severity", "medium"),
+                interpretation=" ".join(c.get("interpretation", "").split()),
+            )
+        )
+    by_id = {c.id: c for c in controls}
+    if len(by_id) != len(controls):
+        problems.append(Problem(origin, "controls", "control ids must be unique"))
+    for c in controls:
+        if c.superseded_by and c.superseded_by not in by_id:
+            problems.append(Problem(origin, f"{c.id}.superseded_by", f"unknown control {c.superseded_by!r}"))
+    if problems:
+        raise UserError(f"{origin}: invalid policy file", problems)
+    return Policy(
+        id=raw["id"],
+        title=raw["title"],
+        ladders=ladders,
+        aspect_names={a: raw["levels"][a]["name"] for a in ASPECTS},
+        clauses=clauses,
+        controls=tuple(controls),
+        by_id=by_id,
+    )
+
+
+@cache
+def load_policy(path: str | None = None) -> Policy:
+    """Load and validate a policy file; None loads the one shipped with the package."""
+    if path is None:
+        text = resources.files("ivpb.policies").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
+        origin = DEFAULT_POLICY
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read policy file: {exc.strerror}") from None
+        origin = path
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{origin}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{origin}: a policy file is a YAML mapping")
+    return _parse(raw, origin)

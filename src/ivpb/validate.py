@@ -1,0 +1,150 @@
+"""Validate an inventory: every host's ivpb_* variables against the JSON Schema, then the
+cross-references (unknown data set, unknown site, a control that applies but lacks what it
+needs). One Problem per mistake, naming host, variable path and what is expected."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from ivpb import checks
+from ivpb.errors import Problem
+from ivpb.inventory import Inventory
+from ivpb.plan import Plan, plan_inventory
+from ivpb.policy import ASPECTS, Policy
+
+TYPE_NAMES = {
+    "string": "a string", "boolean": "true or false", "object": "a mapping", "array": "a list",
+    "integer": "a whole number", "number": "a number", "null": "nothing",
+}
+
+
+@dataclass
+class Context:
+    """What a cross-reference check sees."""
+
+    inventory: Inventory
+    policy: Policy
+    plan: Plan
+
+
+def vars_schemas() -> dict[str, dict[str, Any]]:
+    """One schema per variable, from schemas/vars/<variable>.json."""
+    folder = resources.files("ivpb.schemas").joinpath("vars")
+    return {
+        entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".json")
+    }
+
+
+def host_schema(policy: Policy) -> dict[str, Any]:
+    """The schema of a host's merged ivpb_* variables, with the policy's own level names."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": vars_schemas(),
+        "$defs": {f"level_{a}": {"enum": list(policy.ladders[a])} for a in ASPECTS},
+    }
+
+
+@cache
+def _validator(policy: Policy) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(
+        host_schema(policy), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """(path, message) in the words a contractor understands."""
+    path = _path(error.absolute_path)
+    v, inst = error.validator, error.instance
+    if v == "enum":
+        return path, f"{inst!r} is not one of {', '.join(map(str, error.validator_value))}"
+    if v == "type":
+        expected = error.validator_value
+        names = [TYPE_NAMES.get(x, x) for x in (expected if isinstance(expected, list) else [expected])]
+        return path, f"expected {' or '.join(names)}, got {inst!r}"
+    if v == "required":
+        missing = [k for k in error.validator_value if k not in inst]
+        return _path([*error.absolute_path, missing[0]]), "required but missing"
+    if v == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        extra = sorted(set(inst) - set(error.schema.get("properties", {})))
+        return _path([*error.absolute_path, extra[0]]), f"unknown key (expected one of: {allowed})"
+    if v == "pattern":
+        what = error.schema.get("description") or f"a value matching {error.validator_value}"
+        return path, f"{inst!r} is not {what}"
+    if v == "propertyNames":
+        return path, f"{error.instance!r}: names are lower case letters, digits, '-' and '_'"
+    if v == "oneOf" and path.startswith("ivpb_backup_targets"):
+        return path, "give exactly one of 'host' (an inventory host) or 'site' (a place outside the inventory)"
+    if v == "format":
+        return path, f"{inst!r} is not a valid {error.validator_value} (YYYY-MM-DD)"
+    if v == "minLength":
+        return path, "must not be empty"
+    return path, error.message
+
+
+def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
+    validator = _validator(policy)
+    problems = []
+    for host, hostvars in inventory.hosts.items():
+        for error in validator.iter_errors(hostvars):
+            # For oneOf/anyOf the most specific sub-error says the most.
+            best = jsonschema.exceptions.best_match([error]) if error.context else error
+            path, message = _describe(best)
+            problems.append(Problem(host, path, message))
+    return problems
+
+
+@cache
+def _checks() -> tuple[Callable[[Context], Iterable[Problem]], ...]:
+    """Every ivpb.checks.<domain>.check; a domain adds its checks by adding a module."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{checks.__name__}.{info.name}")
+        if hasattr(module, "check"):
+            found.append(module.check)
+    return tuple(found)
+
+
+def _fold(problems: list[Problem], host_count: int) -> list[Problem]:
+    """A mistake in group_vars/all shows on every host: say it once, naming the first host."""
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for p in problems:
+        by_key.setdefault((p.path, p.message), []).append(p.subject)
+    out = []
+    for (path, message), subjects in by_key.items():
+        subjects = sorted(set(subjects))
+        if len(subjects) > 1 and len(subjects) == host_count:
+            subject = f"{subjects[0]} (and all {host_count - 1} other hosts)"
+            out.append(Problem(subject, path, message))
+        else:
+            out.extend(Problem(s, path, message) for s in subjects)
+    return sorted(out)
+
+
+def validate(inventory: Inventory, policy: Policy) -> list[Problem]:
+    """All problems in the inventory; an empty list means it is valid."""
+    problems = schema_problems(inventory, policy)
+    if not problems:
+        context = Context(inventory, policy, plan_inventory(inventory, policy))
+        for check in _checks():
+            problems.extend(check(context))
+    return _fold(problems, len(inventory.hosts))
