@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head or less that quit early
+        return 0
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def load_inventory(
     # Ansible prints a multi-line warning per inventory plugin that could not parse a source;
     # the user gets our one line instead.
     display = Display()
-    display.warning = lambda *a, **k: None
+    display.warning = display.error_as_warning = lambda *a, **k: None
     loader = DataLoader()
     if vault_password_file:
         from ansible.parsing.vault import get_file_vault_secret
