@@ -13,7 +13,8 @@ from ivpb.i18n import LANGS
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY",
                         help="inventory source (repeatable, as with ansible-playbook)")
-    parser.add_argument("--policy", metavar="FILE", help="a policy file of the school's own (default: the shipped Backupbeleid)")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="a policy file of the school's own (default: the shipped Backupbeleid)")
     parser.add_argument("--vault-password-file", metavar="FILE", help="to decrypt vaulted variables")
     parser.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     parser.add_argument("--lang", choices=LANGS, default="nl", help="report language (default nl)")

@@ -72,9 +72,8 @@ def load_inventory(
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.template import Templar
-    from ansible.vars.manager import VariableManager
-
     from ansible.utils.display import Display
+    from ansible.vars.manager import VariableManager
 
     # Ansible prints a multi-line warning per inventory plugin that could not parse a source;
     # the user gets our one line instead.
@@ -90,6 +89,7 @@ def load_inventory(
         except (AnsibleError, OSError) as exc:
             raise UserError(f"vault password file {vault_password_file!r}: {_first_line(exc)}") from None
         loader.set_vault_secrets([("default", secret)])
+        _activate_vault_secrets([("default", secret)])
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         if limit:
@@ -107,6 +107,18 @@ def load_inventory(
     if not hosts:
         raise UserError(f"inventory {', '.join(sources)}: no hosts found")
     return Inventory(hosts=hosts, sources=sources)
+
+
+def _activate_vault_secrets(secrets) -> None:
+    """ansible-core 2.19 decrypts lazily, through a process-wide context that its own CLI sets up."""
+    try:
+        from ansible.parsing.vault import VaultSecretsContext
+    except ImportError:  # ansible-core < 2.19 decrypts through the loader alone
+        return
+    if VaultSecretsContext._current is None:
+        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
+    else:
+        VaultSecretsContext._current.secrets = secrets
 
 
 def _first_line(exc: BaseException) -> str:

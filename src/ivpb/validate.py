@@ -133,7 +133,8 @@ def _fold(problems: list[Problem], host_count: int) -> list[Problem]:
     for (path, message), subjects in by_key.items():
         subjects = sorted(set(subjects))
         if len(subjects) > 1 and len(subjects) == host_count:
-            subject = f"{subjects[0]} (and all {host_count - 1} other hosts)"
+            others = host_count - 1
+            subject = f"{subjects[0]} (and {others} more host{'s' if others > 1 else ''})"
             out.append(Problem(subject, path, message))
         else:
             out.extend(Problem(s, path, message) for s in subjects)

@@ -16,7 +16,8 @@ def check(ctx) -> Iterator[Problem]:
         host_sites = hv.get("ivpb_sites") or {}
         site = hv.get("ivpb_site")
         if (hv.get("ivpb_stores") or hv.get("ivpb_uses")) and site is None:
-            yield Problem(host, "ivpb_site", "required for a host that stores or uses data; expected a key of ivpb_sites")
+            yield Problem(host, "ivpb_site",
+                          "required for a host that stores or uses data; expected a key of ivpb_sites")
         elif site is not None and site not in host_sites:
             yield Problem(host, "ivpb_site", f"unknown site {site!r}; expected one of: {_names(host_sites)}")
         seen_paths: dict[str, int] = {}
@@ -26,8 +27,9 @@ def check(ctx) -> Iterator[Problem]:
                 yield Problem(host, f"ivpb_stores[{i}].dataset",
                               f"unknown data set {name!r}; expected one of: {_names(datasets)}")
             if entry["path"] in seen_paths:
+                first = seen_paths[entry["path"]]
                 yield Problem(host, f"ivpb_stores[{i}].path",
-                              f"{entry['path']!r} is already used by ivpb_stores[{seen_paths[entry['path']]}]")
+                              f"{entry['path']!r} is already used by ivpb_stores[{first}]")
             seen_paths.setdefault(entry["path"], i)
             for key in ("backup_target", "sync_target"):
                 if key in entry and entry[key] not in targets:
@@ -35,7 +37,8 @@ def check(ctx) -> Iterator[Problem]:
                                   f"unknown target {entry[key]!r}; expected one of: {_names(targets)}")
         for i, name in enumerate(hv.get("ivpb_uses") or []):
             if name not in datasets:
-                yield Problem(host, f"ivpb_uses[{i}]", f"unknown data set {name!r}; expected one of: {_names(datasets)}")
+                yield Problem(host, f"ivpb_uses[{i}]",
+                              f"unknown data set {name!r}; expected one of: {_names(datasets)}")
         default = hv.get("ivpb_backup_target")
         if default is not None and default not in targets:
             yield Problem(host, "ivpb_backup_target", f"unknown target {default!r}; expected one of: {_names(targets)}")

@@ -1,0 +1,44 @@
+"""Build small inventories in memory (for the engine) or on disk (through Ansible's loader)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ivpb.inventory import Inventory
+
+SITES = {"hoofdgebouw": {}, "elders": {"external": True}}
+
+
+def one_host(biv: dict[str, str], *, uses: bool = False, needs_internet: bool = True,
+             archive: bool = True) -> Inventory:
+    """A school with one data set, stored (or only used) on one host."""
+    dataset: dict[str, Any] = {"biv": biv}
+    if not archive:
+        dataset["archive"] = False
+    common = {
+        "ivpb_datasets": {"ds": dataset},
+        "ivpb_sites": SITES,
+        "ivpb_backup_targets": {"offsite": {"site": "elders"}},
+    }
+    host = {**common, "ivpb_site": "hoofdgebouw", "ivpb_needs_internet": needs_internet,
+            "ivpb_backup_target": "offsite"}
+    if uses:
+        host["ivpb_uses"] = ["ds"]
+    else:
+        host["ivpb_stores"] = [{"dataset": "ds", "path": "/srv/ds", "sync_target": "offsite"}]
+    return Inventory(hosts={"srv1": host})
+
+
+def write_inventory(root: Path, group_all: dict[str, Any], host_vars: dict[str, dict[str, Any]]) -> Path:
+    """An ordinary Ansible inventory directory: hosts.yml, group_vars/all.yml, host_vars/*."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": {h: None for h in host_vars}}}))
+    (root / "group_vars").mkdir(exist_ok=True)
+    (root / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_all, allow_unicode=True))
+    (root / "host_vars").mkdir(exist_ok=True)
+    for host, hv in host_vars.items():
+        (root / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(hv, allow_unicode=True))
+    return root
