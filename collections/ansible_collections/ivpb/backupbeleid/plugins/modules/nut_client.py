@@ -1,0 +1,235 @@
+#!/usr/bin/python
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nut_client
+short_description: Make a host a NUT network client that shuts down cleanly on power loss (IVPB §2)
+version_added: 0.1.0
+description:
+  - Enforces §2 Stroomvoorziening of the school's Backupbeleid on a Debian host. Controls
+    C(power.ups) (an ordinary emergency power supply) and C(power.redundant_ups) (a redundant one).
+  - Writes C(/etc/nut/nut.conf) (C(MODE=netclient)) and C(/etc/nut/upsmon.conf) (one C(MONITOR)
+    line per UPS with its power value, C(MINSUPPLIES), C(SHUTDOWNCMD), C(NOTIFYFLAG) to syslog,
+    C(POLLFREQ), C(HOSTSYNC), C(DEADTIME), C(FINALDELAY)), both C(root:nut) mode C(0640); enables
+    C(nut-monitor.service) and restarts it when its configuration changed.
+  - A redundant host gets two or more distinct UPSes and a C(MINSUPPLIES) that the remaining
+    UPSes still meet when any one of them is lost; it shuts down only when none is left.
+  - Passwords with blanks, quotes, backslashes or C(#) are quoted so that NUT 2.8 parses them and
+    upsd accepts them; they never appear in the result, and diffs show C(********) instead.
+  - Reports the evidence for C(ivpb audit) in C(controls) - which UPSes are monitored, whether
+    each is reachable from this host (C(upsc ups@server ups.status), run in the same call) and
+    its current status.
+  - In check mode nothing changes and a host without NUT installed is reported as drift.
+author: ivpb contributors
+extends_documentation_fragment:
+  - ivpb.backupbeleid.attributes
+options:
+  level:
+    description:
+      - The power control the host's plan requires. C(ordinary) for C(power.ups), C(redundant)
+        for C(power.redundant_ups) (which includes C(power.ups)).
+    type: str
+    required: true
+    choices: [ordinary, redundant]
+  ups:
+    description: The UPSes that feed this host.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: The UPS name on its NUT server (a section of the server's C(ups.conf)).
+        type: str
+        required: true
+      server:
+        description: Host name or address of the NUT server (upsd) that serves the UPS.
+        type: str
+        required: true
+      port:
+        description: upsd's TCP port.
+        type: int
+        default: 3493
+      power_value:
+        description: How many of this host's power supplies the UPS feeds.
+        type: int
+        default: 1
+      user:
+        description: The monitoring user in the server's C(upsd.users) (C(upsmon secondary)).
+        type: str
+        required: true
+      password:
+        description: That user's password. Printable ASCII; blanks and quotes are fine.
+        type: str
+        required: true
+  min_supplies:
+    description: C(MINSUPPLIES), the power supplies that must stay fed for the host to keep running.
+    type: int
+    default: 1
+  mode:
+    description: C(MODE) in C(nut.conf); C(netserver) on a host that also serves UPSes.
+    type: str
+    default: netclient
+    choices: [netclient, netserver, standalone]
+  shutdown_command:
+    description:
+      - C(SHUTDOWNCMD). Tests replace it with a command that writes a marker file.
+    type: str
+    default: /sbin/shutdown -h +0
+  pollfreq:
+    description: C(POLLFREQ), seconds between polls while on line power.
+    type: int
+    default: 5
+  pollfreq_alert:
+    description: C(POLLFREQALERT), seconds between polls while on battery.
+    type: int
+    default: 5
+  hostsync:
+    description: C(HOSTSYNC), seconds a secondary waits for the primary before it shuts down on its own.
+    type: int
+    default: 15
+  deadtime:
+    description: C(DEADTIME), seconds a UPS may stay silent before it counts as dead; at least 3 x I(pollfreq).
+    type: int
+    default: 15
+  finaldelay:
+    description: C(FINALDELAY), seconds between the shutdown notice and C(SHUTDOWNCMD).
+    type: int
+    default: 5
+  notify_webhook:
+    description:
+      - "URL that receives every power event as a JSON POST with key C(text), besides syslog."
+      - "Written into C(/etc/nut/ivpb-notify) (the C(NOTIFYCMD)), C(root:nut) C(0750); masked in diffs."
+    type: str
+  notify_mail:
+    description: Address that receives every power event by mail (needs a C(mail) command on the host).
+    type: str
+notes:
+  - Needs the C(nut-client) package (install it first; the role C(ivpb.backupbeleid.power) does).
+  - Written for Debian bookworm's NUT 2.8.0.
+seealso:
+  - name: upsmon.conf(5)
+    description: NUT's upsmon configuration.
+    link: https://networkupstools.org/docs/man/upsmon.conf.html
+"""
+
+EXAMPLES = r"""
+- name: Redundant host fed by two UPSes on the NUT server
+  ivpb.backupbeleid.nut_client:
+    level: redundant
+    ups:
+      - {name: ups-a, server: nutserver, user: mon-fileserver, password: "{{ ivpb_nut_password }}"}
+      - {name: ups-b, server: nutserver, user: mon-fileserver, password: "{{ ivpb_nut_password }}"}
+
+- name: Ordinary host; in a test the shutdown only writes a marker file
+  ivpb.backupbeleid.nut_client:
+    level: ordinary
+    ups:
+      - {name: ups-a, server: nutserver, user: mon-nas, password: "{{ ivpb_nut_password }}"}
+    shutdown_command: /bin/sh -c 'date > /run/ivpb-shutdown-marker'
+    pollfreq: 1
+    pollfreq_alert: 1
+    hostsync: 3
+"""
+
+RETURN = r"""
+files:
+  description: Each managed file, whether it changed (or would), and why.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/etc/nut/upsmon.conf", "changed": true, "reason": "content"}]
+service:
+  description: State of nut-monitor.service after the call and the actions taken (or needed).
+  returned: always
+  type: dict
+  sample: {"name": "nut-monitor.service", "enabled": true, "active": true, "actions": ["restart"]}
+ups:
+  description: Per UPS, whether this host reaches it through upsd, and its C(ups.status).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"ups": "ups-a@nutserver", "reachable": true, "status": "OL"}]
+controls:
+  description:
+    - C(power.ups), and C(power.redundant_ups) when I(level=redundant), in the evidence format of
+      every ivpb module (C(id), C(status), C(detail), C(evidence)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: power.redundant_ups
+      status: compliant
+      detail: "upsmon monitors 2 UPS(es), reachable: ups-a@nutserver OL, ups-b@nutserver OL"
+      evidence: {monitored: [ups-a@nutserver, ups-b@nutserver], min_supplies: 1}
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import (  # noqa: E402
+    NutClientError,
+    System,
+    enforce,
+    settings_from_params,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            level=dict(type="str", required=True, choices=["ordinary", "redundant"]),
+            ups=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                server=dict(type="str", required=True),
+                port=dict(type="int", default=3493),
+                power_value=dict(type="int", default=1),
+                user=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True),
+            )),
+            min_supplies=dict(type="int", default=1),
+            mode=dict(type="str", default="netclient", choices=["netclient", "netserver", "standalone"]),
+            shutdown_command=dict(type="str", default="/sbin/shutdown -h +0"),
+            pollfreq=dict(type="int", default=5),
+            pollfreq_alert=dict(type="int", default=5),
+            hostsync=dict(type="int", default=15),
+            deadtime=dict(type="int", default=15),
+            finaldelay=dict(type="int", default=5),
+            notify_webhook=dict(type="str", no_log=True),
+            notify_mail=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        settings = settings_from_params(module.params)
+        result = enforce(settings, System(run=_runner(module)), module.check_mode, module._diff)
+    except NutClientError as exc:
+        module.fail_json(msg=str(exc), controls=_error_controls(module.params, str(exc)))
+    except OSError as exc:
+        module.fail_json(msg=f"cannot write the NUT configuration: {exc.strerror} ({exc.filename})")
+    module.exit_json(**result)
+
+
+def _runner(module):
+    """Commands on the host; a missing program is an answer (rc 127), not a module failure, so
+    check mode on a host without NUT reports drift. upsc is bounded by timeout(1)."""
+    timeout = module.get_bin_path("timeout")
+
+    def run(argv):
+        path = module.get_bin_path(argv[0])
+        if path is None:
+            return 127, "", f"{argv[0]}: not installed"
+        argv = [path, *argv[1:]]
+        if argv[0].endswith("upsc") and timeout:
+            argv = [timeout, "10", *argv]
+        return module.run_command(argv, environ_update={"LC_ALL": "C"})
+    return run
+
+
+def _error_controls(params, msg):
+    ids = ["power.ups"] + (["power.redundant_ups"] if params.get("level") == "redundant" else [])
+    return [{"id": i, "status": "error", "detail": msg, "evidence": {}} for i in ids]
+
+
+if __name__ == "__main__":
+    main()
