@@ -28,7 +28,61 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="each host's classification and the controls it must have")
     _common(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p = sub.add_parser("audit", help="the compliance diff: check every host against every control, change nothing")
+    _common(p)
+    p.add_argument("--format", choices=FORMATS, default="table", help="what to print on standard output")
+    p.add_argument("--output", "-o", action="append", default=[], metavar="FILE",
+                   help="also write the report to FILE, format by extension: "
+                        ".json, .xml (JUnit), .md, .html, .txt (repeatable)")
+    p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     return parser
+
+
+FORMATS = ("table", "json", "junit", "markdown", "html")
+EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "html", ".htm": "html", ".txt": "table"}
+
+
+def render(report: dict, fmt: str, lang: str) -> str:
+    if fmt == "json":
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    from importlib import import_module
+
+    module = {"table": "report_table", "junit": "junit", "markdown": "markdown", "html": "html"}[fmt]
+    return import_module(f"ivpb.render.{module}").render(report, lang)
+
+
+def cmd_audit(args) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from ivpb.audit.evaluate import build_report
+    from ivpb.audit.run import find_project, run_check
+    from ivpb.plan import plan_inventory
+
+    outputs = []
+    for out in args.output:
+        fmt = EXTENSIONS.get(Path(out).suffix.lower())
+        if fmt is None:
+            raise UserError(f"--output {out}: unknown extension; expected one of {', '.join(EXTENSIONS)}")
+        outputs.append((Path(out), fmt))
+    project = Path(args.project).resolve() if args.project else find_project()
+    policy, inventory = _validated(args)
+    plan = plan_inventory(inventory, policy, args.lang)
+    if not args.quiet:
+        print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)",
+              file=sys.stderr)
+    results = run_check(project, args.inventory, args.limit, args.vault_password_file,
+                        progress=None if args.quiet else sys.stderr)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    report = build_report(policy, inventory, plan, results, inventory.chosen(), now, args.lang)
+    for path, fmt in outputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(report, fmt, args.lang), encoding="utf-8")
+        if not args.quiet:
+            print(f"ivpb audit: wrote {path}", file=sys.stderr)
+    sys.stdout.write(render(report, args.format, args.lang))
+    return report["exit_code"]
 
 
 def _load(args):
@@ -70,7 +124,7 @@ def cmd_plan(args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan}
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit}
 
 
 def main(argv: list[str] | None = None) -> int:

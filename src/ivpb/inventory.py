@@ -22,6 +22,10 @@ class Inventory:
 
     hosts: dict[str, dict[str, Any]]
     sources: tuple[str, ...] = ()
+    selected: list[str] | None = None  # the hosts --limit chose; None means all
+
+    def chosen(self) -> list[str]:
+        return list(self.hosts) if self.selected is None else self.selected
 
     def school(self, name: str) -> dict[str, Any]:
         """A school-wide mapping (data sets, sites, targets), as the hosts see it."""
@@ -92,8 +96,6 @@ def load_inventory(
         _activate_vault_secrets([("default", secret)])
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
-        if limit:
-            manager.subset(limit)
         variables = VariableManager(loader=loader, inventory=manager)
         hosts: dict[str, dict[str, Any]] = {}
         for host in manager.get_hosts():
@@ -102,11 +104,19 @@ def load_inventory(
             hosts[host.name] = {
                 k: plain(templar.template(v)) for k, v in hv.items() if k.startswith(PREFIX)
             }
+        # The whole inventory is read and validated (a backup target may lie outside --limit);
+        # --limit only chooses the hosts to act on and report.
+        selected = None
+        if limit:
+            manager.subset(limit)
+            selected = [h.name for h in manager.get_hosts()]
+            if not selected:
+                raise UserError(f"--limit {limit!r} matches no host of the inventory")
     except AnsibleError as exc:
         raise UserError(f"inventory: {_first_line(exc)}") from None
     if not hosts:
         raise UserError(f"inventory {', '.join(sources)}: no hosts found")
-    return Inventory(hosts=hosts, sources=sources)
+    return Inventory(hosts=hosts, sources=sources, selected=selected)
 
 
 def _activate_vault_secrets(secrets) -> None:

@@ -43,6 +43,7 @@ class HostPlan:
 @dataclass
 class SitePlan:
     controls: list[PlannedControl] = field(default_factory=list)
+    hosts: set[str] = field(default_factory=set)  # hosts whose data gives this site its duties
 
 
 @dataclass
@@ -175,6 +176,7 @@ def target_site(inventory: Inventory, target_name: str) -> str | None:
 
 def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, SitePlan]:
     reasons: dict[str, dict[str, list[str]]] = {}  # site -> control id -> reasons
+    contributors: dict[str, set[str]] = {}
     for control in policy.controls:
         if control.scope != "site":
             continue
@@ -191,6 +193,7 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, Si
                     reason = t("site_holds", lang, host=host, reason=t(
                         "stores", lang, dataset=s["dataset"], levels=_levels_text(policy, control, biv)))
                     reasons.setdefault(site, {}).setdefault(control.id, []).append(reason)
+                    contributors.setdefault(site, set()).add(host)
                 if not control.includes_receiving_sites:
                     continue
                 for kind, target in (
@@ -201,9 +204,11 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, Si
                     if tsite and tsite != site:
                         reason = t("site_receives", lang, kind=t(kind, lang), dataset=s["dataset"], host=host)
                         reasons.setdefault(tsite, {}).setdefault(control.id, []).append(reason)
+                        contributors.setdefault(tsite, set()).add(host)
     sites = {name: SitePlan() for name in inventory.school("ivpb_sites")}
     for site, by_control in reasons.items():
         plan = sites.setdefault(site, SitePlan())
+        plan.hosts = contributors.get(site, set())
         for control_id, why in by_control.items():
             control = policy.control(control_id)
             plan.controls.append(PlannedControl(control.id, control.clause, _join(why, lang),

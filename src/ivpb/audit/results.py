@@ -1,0 +1,56 @@
+"""What the check run found, per host: reachability, failed tasks, and the modules' `controls`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_DIFF_CHARS = 20_000
+
+
+@dataclass
+class HostResults:
+    reachable: bool = True
+    unreachable_msg: str = ""
+    failures: list[str] = field(default_factory=list)
+    controls: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _clip(text: Any) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= MAX_DIFF_CHARS else text[:MAX_DIFF_CHARS] + "\n[...]"
+
+
+def diffs_of(res: dict[str, Any]) -> list[dict[str, str]]:
+    """A module's `diff` (one dict or a list) as [{path, before, after}]."""
+    raw = res.get("diff")
+    if not raw:
+        return []
+    out = []
+    for d in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(d, dict) or ("before" not in d and "after" not in d):
+            continue
+        path = d.get("after_header") or d.get("before_header") or ""
+        out.append({"path": str(path), "before": _clip(d.get("before")), "after": _clip(d.get("after"))})
+    return out
+
+
+def record(results: dict[str, HostResults], event: str, host: str, res: dict[str, Any], task: str) -> None:
+    """Fold one ansible-runner event into the per-host results."""
+    hr = results.setdefault(host, HostResults())
+    if event == "runner_on_unreachable":
+        hr.reachable = False
+        hr.unreachable_msg = str(res.get("msg", "unreachable")).strip().splitlines()[0]
+        return
+    if event == "runner_on_failed" and not res.get("ignore_errors"):
+        msg = str(res.get("msg") or res.get("stderr") or "failed").strip()
+        hr.failures.append(f"{task}: {msg.splitlines()[0] if msg else 'failed'}")
+    controls = res.get("controls")
+    if isinstance(controls, list):
+        diffs = diffs_of(res)
+        for c in controls:
+            if isinstance(c, dict) and "id" in c:
+                entry = dict(c)
+                if entry.get("status") == "drift" and diffs and "diff" not in entry:
+                    entry["diff"] = diffs
+                hr.controls.append(entry)

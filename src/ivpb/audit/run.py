@@ -1,0 +1,70 @@
+"""Run enforce.yml in check and diff mode through ansible-runner and fold its events into
+per-host results. Nothing on any host changes: --check is always on the command line."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from ivpb.audit.results import HostResults, record
+from ivpb.errors import UserError
+
+EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
+
+
+def find_project(start: Path | None = None) -> Path:
+    """The directory holding playbooks/enforce.yml and ansible.cfg: the cwd or one of its parents."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "playbooks" / "enforce.yml").is_file():
+            return candidate
+    raise UserError("playbooks/enforce.yml not found here or above: run ivpb audit from the project directory "
+                    "(or pass --project DIR)")
+
+
+def run_check(project: Path, sources: list[str], limit: str | None, vault_password_file: str | None,
+              progress: TextIO | None = sys.stderr) -> dict[str, HostResults]:
+    import ansible_runner
+
+    results: dict[str, HostResults] = {}
+    seen_hosts: set[str] = set()
+
+    def handler(event: dict[str, Any]) -> bool:
+        name = event.get("event")
+        data = event.get("event_data") or {}
+        if name in EVENTS and data.get("host"):
+            host = data["host"]
+            res = data.get("res") or {}
+            record(results, name, host, res, data.get("task", ""))
+            if progress is not None and (name != "runner_on_ok" or "controls" in res):
+                status = {"runner_on_ok": "ok", "runner_on_failed": "FAILED", "runner_on_unreachable": "UNREACHABLE"}
+                if host not in seen_hosts:
+                    seen_hosts.add(host)
+                print(f"  [{len(seen_hosts)}] {host}: {data.get('task', '')}: {status[name]}", file=progress)
+        return False  # keep nothing on disk: results are folded above, memory stays small
+
+    cmdline = ["--check", "--diff"]
+    for src in sources:
+        cmdline += ["-i", str(Path(src).resolve()) if Path(src).exists() else src]
+    if vault_password_file:
+        cmdline += ["--vault-password-file", str(Path(vault_password_file).resolve())]
+    env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg")} if (project / "ansible.cfg").is_file() else {}
+    with tempfile.TemporaryDirectory(prefix="ivpb-audit-") as private:
+        runner = ansible_runner.run(
+            private_data_dir=private,
+            project_dir=str(project),
+            playbook=str(project / "playbooks" / "enforce.yml"),
+            cmdline=shlex.join(cmdline),
+            limit=limit,
+            envvars=env,
+            quiet=True,
+            event_handler=handler,
+            settings={"suppress_ansible_output": True},
+        )
+        if runner.status not in ("successful", "failed"):
+            raise UserError(f"the check run ended as {runner.status!r}: "
+                            "is ansible-playbook installed in this environment?")
+    return results
