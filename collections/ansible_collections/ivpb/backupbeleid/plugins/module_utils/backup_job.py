@@ -1,0 +1,338 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of ivpb.backupbeleid.backup_job: all backup jobs of one host (§4 Backups).
+
+From the host's planned controls (ivpb.backupbeleid.plan) and its ivpb_stores it derives, per
+stored data set, the schedule the classification demands (backup.daily or backup.weekly), the
+yearly full (backup.annual_full, not for archive: false), encryption (backup.encrypted) and the
+best-practice parts (retention, verify, lock, logs, failure hook: backup.best_practice). It
+writes one crontab (/etc/cron.d/ivpb-backup), one config file per data set, the job script,
+the host's dedicated SSH key and the recipients' public keyring, and reports evidence read
+from the status files the jobs write (times in UTC, taken from the target's file names)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import gpg_target
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
+
+ETC = "/etc/ivpb/backup"
+STATE = "/var/lib/ivpb/backup"
+SCRIPT_PATH = "/usr/local/lib/ivpb/ivpb-backup"
+CRON_PATH = "/etc/cron.d/ivpb-backup"
+LOCK_DIR = "/run/lock"
+LOCK_WAIT = 3600
+DEFAULT_USER = "ivpb-backup"
+DEFAULT_PATH = "/srv/backup"
+DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekday": 0}
+DEFAULT_RETENTION = {"keep_full": 4, "full_if_older_than": "1M"}
+CONTROL_IDS = ("backup.daily", "backup.weekly", "backup.annual_full", "backup.encrypted",
+               "backup.best_practice", "backup.sync_offsite")
+DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
+
+
+class ConfigError(Exception):
+    """Bad input for a host: one line naming the variable and what is expected."""
+
+
+def _minutes(hhmm, what):
+    m = re.match(r"^([01]?\d|2[0-3]):([0-5]\d)$", str(hhmm))
+    if not m:
+        raise ConfigError(f"ivpb_backup_window.{what}: {hhmm!r} is not a time HH:MM")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def slots(window, count):
+    """count start times (minute of day) spread evenly over the window [start, end); a window
+    may cross midnight. The same inventory always gives the same times."""
+    start = _minutes(window["start"], "start")
+    end = _minutes(window["end"], "end")
+    span = (end - start) % 1440 or 1440
+    return [(start + (span * i) // max(count, 1)) % 1440 for i in range(count)]
+
+
+def cron_time(minute_of_day, weekday=None):
+    dow = "*" if weekday is None else str(weekday)
+    return f"{minute_of_day % 60} {minute_of_day // 60} * * {dow}"
+
+
+def lock_path(dataset):
+    return f"{LOCK_DIR}/ivpb-backup-{dataset}.lock"
+
+
+def command(action, dataset):
+    """The exact command a cron line (and lsyncd) runs."""
+    return f"flock -w {LOCK_WAIT} {lock_path(dataset)} {SCRIPT_PATH} {action} {dataset}"
+
+
+def _target(name, targets, hostname, what):
+    t = targets.get(name)
+    if not isinstance(t, dict):
+        raise ConfigError(f"{what}: unknown target {name!r}; expected a key of ivpb_backup_targets")
+    address = t.get("address") or t.get("host")
+    if not address:
+        raise ConfigError(f"ivpb_backup_targets.{name}.address: required for a target outside the inventory")
+    if t.get("host") == hostname:
+        raise ConfigError(f"{what}: {name!r} is this host itself; a backup goes to another location and medium")
+    base = t.get("path") or DEFAULT_PATH
+    return {"name": name, "host": t.get("host"), "address": address,
+            "user": t.get("user") or DEFAULT_USER, "port": int(t.get("port") or 22),
+            "dir": f"{base.rstrip('/')}/{hostname}"}
+
+
+def plan_jobs(p):
+    """The jobs of this host from the module parameters. Pure: no I/O. Returns a list of dicts,
+    one per stored data set that has planned §4 controls, in ivpb_stores order."""
+    hostname = p["hostname"]
+    by_ds = {}
+    for c in p.get("controls") or []:
+        if c.get("dataset") and c.get("id") in CONTROL_IDS:
+            by_ds.setdefault(c["dataset"], set()).add(c["id"])
+    window = {**DEFAULT_WINDOW, **(p.get("window") or {})}
+    retention = {**DEFAULT_RETENTION, **(p.get("retention") or {})}
+    recipients = p.get("recipients") or {}
+    default_to = p.get("encrypt_to") or []
+    targets = p.get("targets") or {}
+    jobs = []
+    for i, s in enumerate(p.get("stores") or []):
+        ds = s["dataset"]
+        ids = by_ds.get(ds)
+        if not ids:
+            continue
+        what = f"ivpb_stores[{i}]"
+        tname = s.get("backup_target") or p.get("default_target")
+        if not tname:
+            raise ConfigError(f"{what}.backup_target: required (or set ivpb_backup_target)")
+        target = _target(tname, targets, hostname, f"{what}.backup_target")
+        target["dir"] += f"/{ds}"
+        encrypt = "backup.encrypted" in ids or bool(s.get("encrypt"))
+        names = s.get("encrypt_to") or default_to
+        keys = []
+        if encrypt:
+            if not names:
+                raise ConfigError(f"{what}.encrypt_to: backup.encrypted applies; name at least one recipient "
+                                  "of ivpb_gpg_recipients (or set ivpb_backup_encrypt_to)")
+            for n in names:
+                r = recipients.get(n)
+                if not isinstance(r, dict) or not r.get("fingerprint"):
+                    raise ConfigError(f"{what}.encrypt_to: unknown recipient {n!r}; "
+                                      "expected a key of ivpb_gpg_recipients")
+                keys.append(gpg_target.normalise_fpr(r["fingerprint"]))
+        sync = None
+        if s.get("sync_target") and "backup.sync_offsite" in ids:
+            sync = _target(s["sync_target"], targets, hostname, f"{what}.sync_target")
+            sync["dir"] += f"/{ds}"
+            sync["mode"] = "encrypted" if encrypt else "mirror"
+            sync["delay"] = int(s.get("sync_delay") or p.get("sync_delay") or 15)
+        jobs.append({
+            "dataset": ds, "source": s["path"].rstrip("/") or "/", "ids": sorted(ids),
+            "schedule": "daily" if "backup.daily" in ids else "weekly",
+            "annual": "backup.annual_full" in ids, "encrypt": encrypt, "keys": sorted(set(keys)),
+            "recipients": list(names) if encrypt else [], "target": target, "sync": sync,
+            "keep_full": int(s.get("keep_full") or retention["keep_full"]),
+            "full_if_older_than": str(retention["full_if_older_than"]),
+        })
+    times = slots(window, len(jobs))
+    end = _minutes(window["end"], "end")
+    for job, t in zip(jobs, times, strict=True):
+        weekday = None if job["schedule"] == "daily" else int(window["weekday"])
+        job["cron"] = {
+            "run": cron_time(t, weekday),
+            "annual": cron_time(end, weekday) if job["annual"] else None,
+            "verify": cron_time((end + 30) % 1440, int(window["verify_weekday"])),
+        }
+    return jobs
+
+
+def render_crontab(jobs):
+    lines = [
+        "# IVPB Backupbeleid §4 Backups: the backup jobs of this host.",
+        "# Managed by ivpb.backupbeleid.backup_job; changes here are overwritten.",
+        "SHELL=/bin/sh",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "",
+    ]
+    for j in jobs:
+        ctl = "backup.daily (minstens dagelijks)" if j["schedule"] == "daily" else \
+            "backup.weekly (minstens één keer per week)"
+        lines.append(f"# {j['dataset']}: {ctl}; {', '.join(j['ids'])}")
+        lines.append(f"{j['cron']['run']} root {command('run', j['dataset'])}")
+        if j["annual"]:
+            lines.append(f"{j['cron']['annual']} root {command('annual', j['dataset'])}")
+        lines.append(f"{j['cron']['verify']} root {command('verify', j['dataset'])}")
+    return "\n".join(lines) + "\n"
+
+
+def _q(value):
+    """A shell-safe single-quoted value for the sourced config files."""
+    return "'" + str(value).replace("'", "'\\''") + "'"
+
+
+def render_dataset_conf(job):
+    t, s = job["target"], job["sync"]
+    lines = [
+        f"# {job['dataset']} ({', '.join(job['ids'])}); managed by ivpb.backupbeleid.backup_job",
+        f"DATASET={_q(job['dataset'])}",
+        f"SOURCE={_q(job['source'])}",
+        f"TARGET_HOST={_q(t['user'] + '@' + t['address'])}",
+        f"TARGET_PORT={t['port']}",
+        f"TARGET_DIR={_q(t['dir'])}",
+        f"ENCRYPT_KEYS={_q(' '.join(job['keys']))}",
+        f"KEEP_FULL={job['keep_full']}",
+        f"FULL_IF_OLDER_THAN={_q(job['full_if_older_than'])}",
+        f"ANNUAL={1 if job['annual'] else 0}",
+    ]
+    if s:
+        lines += [f"SYNC_MODE={s['mode']}", f"SYNC_HOST={_q(s['user'] + '@' + s['address'])}",
+                  f"SYNC_PORT={s['port']}", f"SYNC_DIR={_q(s['dir'])}"]
+    else:
+        lines += ["SYNC_MODE=none", "SYNC_HOST=''"]
+    return "\n".join(lines) + "\n"
+
+
+def render_backup_conf(hook):
+    hook = hook or {}
+    return "\n".join([
+        "# Failure hook of the backup jobs; managed by ivpb.backupbeleid.backup_job",
+        f"HOOK_WEBHOOK={_q(hook.get('webhook') or '')}",
+        f"HOOK_MAIL={_q(hook.get('mail') or '')}",
+        f"HOOK_COMMAND={_q(hook.get('command') or '')}",
+    ]) + "\n"
+
+
+def read_status(dataset, key, state=STATE):
+    try:
+        with open(f"{state}/status/{dataset}.{key}", encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def ssh_key(files, hostname):
+    """The host's dedicated backup key (ed25519, made on the host, never leaves it). Returns
+    the public key line, or None in check mode when it does not exist yet."""
+    key = f"{ETC}/ssh/id_ed25519"
+    files.directory(f"{ETC}/ssh", 0o700)
+    if os.path.exists(key) and os.path.exists(key + ".pub"):
+        if os.stat(key).st_mode & 0o077 and not files.check_mode:
+            os.chmod(key, 0o600)
+        with open(key + ".pub", encoding="utf-8") as f:
+            return f.read().strip()
+    files.changed.append(key)
+    if files.check_mode:
+        return None
+    if shutil.which("ssh-keygen") is None:
+        raise ConfigError("ssh-keygen is missing: install openssh-client")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ivpb-backup@{hostname}", "-f", key],
+                   check=True, capture_output=True)
+    with open(key + ".pub", encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def apply(p, check_mode=False, want_diff=False):
+    """Do it all. Returns (changed, result dict)."""
+    jobs = plan_jobs(p)
+    files = Files(check_mode, want_diff)
+    tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger")}
+    missing_tools = sorted(t for t, ok in tools.items() if not ok and (t != "gpg" or any(j["encrypt"] for j in jobs)))
+    if missing_tools and not check_mode:
+        raise ConfigError(f"missing on the host: {', '.join(missing_tools)} (the backup role installs them)")
+    for d, mode in ((ETC, 0o700), (f"{ETC}/datasets", 0o700), (STATE, 0o700), (f"{STATE}/status", 0o700),
+                    (f"{STATE}/cache", 0o700), ("/var/log/ivpb", 0o750), ("/usr/local/lib/ivpb", 0o755)):
+        files.directory(d, mode)
+    pubkey = ssh_key(files, p["hostname"]) if jobs else None
+    files.file(SCRIPT_PATH, SCRIPT, 0o755)
+    hook = p.get("failure_hook") or {}
+    files.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
+               masked="(failure hook settings, masked)\n" if hook.get("webhook") else None)
+    wanted = set()
+    for j in jobs:
+        path = f"{ETC}/datasets/{j['dataset']}.conf"
+        wanted.add(path)
+        files.file(path, render_dataset_conf(j), 0o600)
+    if os.path.isdir(f"{ETC}/datasets"):
+        for name in sorted(os.listdir(f"{ETC}/datasets")):
+            if f"{ETC}/datasets/{name}" not in wanted and name.endswith(".conf"):
+                files.absent(f"{ETC}/datasets/{name}")
+    keyring = None
+    key_error = None
+    used = [r for r in sorted({n for j in jobs for n in j["recipients"]})]
+    if used:
+        rec = p.get("recipients") or {}
+        try:
+            keyring = gpg_target.ensure_keyring(
+                f"{ETC}/gnupg", [{"name": n, **rec[n]} for n in used], files)
+        except FileNotFoundError:
+            key_error = "gnupg is not installed yet"
+            if not check_mode:
+                raise ConfigError("gpg is missing on the host: install gnupg") from None
+        except gpg_target.KeyError_ as e:
+            raise ConfigError(f"ivpb_gpg_recipients: {e}") from None
+    crontab = render_crontab(jobs) if jobs else None
+    if crontab:
+        files.file(CRON_PATH, crontab, 0o644)
+    else:
+        files.absent(CRON_PATH)
+    changed = bool(files.changed)
+    controls = evidence(jobs, changed, check_mode, keyring, key_error, missing_tools)
+    result = {
+        "changed": changed,
+        "controls": controls,
+        "ssh_public_key": pubkey or "",
+        "target_hosts": sorted({x["host"] for j in jobs for x in (j["target"], j["sync"] or {}) if x.get("host")}),
+        "jobs": [{"dataset": j["dataset"], "schedule": j["schedule"], "cron": j["cron"]["run"],
+                  "annual": j["annual"], "encrypted": j["encrypt"],
+                  "target": f"{j['target']['address']}:{j['target']['dir']}"} for j in jobs],
+        "syncs": [{"dataset": j["dataset"], "source": j["source"], "delay": j["sync"]["delay"],
+                   "target": f"{j['sync']['address']}:{j['sync']['dir']}"} for j in jobs if j.get("sync")],
+        "changed_paths": files.changed,
+    }
+    if want_diff:
+        result["diff"] = files.diffs
+    return changed, result
+
+
+def evidence(jobs, changed, check_mode, keyring, key_error, missing_tools):
+    """One entry per planned control and data set, status after the call (found state in check
+    mode), small evidence from the status files the jobs write."""
+    drift = check_mode and changed
+    base = "drift" if drift else "compliant"
+    out = []
+    for j in jobs:
+        ds = j["dataset"]
+        last = read_status(ds, "last_backup")
+        verify = read_status(ds, "last_verify")
+        failed = {a: read_status(ds, f"{a}_failed") for a in ("run", "verify", "annual")}
+        sched = f"{j['schedule']} at {j['cron']['run']} (cron) to {j['target']['address']}"
+        for cid in j["ids"]:
+            if cid == "backup.sync_offsite":
+                continue  # reported by offsite_sync
+            status, detail, ev = base, "", {}
+            if cid in ("backup.daily", "backup.weekly"):
+                detail = f"duplicity {sched}"
+                ev = {"schedule": j["cron"]["run"], "last_backup": last}
+                if missing_tools:
+                    status, detail = "drift" if check_mode else "error", f"missing: {', '.join(missing_tools)}"
+            elif cid == "backup.annual_full":
+                detail = "yearly full per school year (1 Sep-31 Aug) in a chain of its own, kept"
+                ev = {"schedule": j["cron"]["annual"], "last_annual": read_status(ds, "last_annual")}
+            elif cid == "backup.encrypted":
+                detail = f"GPG public-key encryption to {', '.join(j['recipients'])}"
+                ev = {"fingerprints": j["keys"]}
+                if keyring:
+                    ev["expires"] = {f: keyring["keys"][f]["expires"] for f in j["keys"] if f in keyring["keys"]}
+                if key_error:
+                    status, detail = "drift", key_error
+            elif cid == "backup.best_practice":
+                detail = (f"keep {j['keep_full']} full chains, verify at {j['cron']['verify']}, "
+                          "flock, log + syslog, failure hook")
+                ev = {"keep_full": j["keep_full"], "last_verify": verify,
+                      "last_failure": failed["run"] or failed["verify"] or failed["annual"]}
+            out.append({"id": cid, "dataset": ds, "status": status, "detail": detail,
+                        "evidence": {k: v for k, v in ev.items() if v is not None}})
+    return out

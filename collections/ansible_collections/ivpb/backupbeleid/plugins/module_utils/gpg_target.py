@@ -1,0 +1,145 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of ivpb.backupbeleid.gpg_target (also used by backup_job): the public keys of the
+declared backup recipients in a dedicated 0700 keyring (§4, backup.encrypted).
+
+Every armored key is first imported into a throw-away keyring and checked there: the
+fingerprint the inventory declares must be the key's primary fingerprint, the key must be
+valid (not expired, not revoked) and able to encrypt, and no secret key material may be in it.
+Only then the real keyring is brought to exactly that set of keys."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+FPR_RE = re.compile(r"^[0-9A-F]{40}$")
+
+
+class KeyError_(Exception):
+    """A declared key is wrong, expired, revoked, or secret: refuse it (one line)."""
+
+
+def normalise_fpr(fpr):
+    return re.sub(r"\s+", "", str(fpr)).upper()
+
+
+def _gpg(homedir, *args, stdin=None):
+    cmd = ["gpg", "--homedir", homedir, "--batch", "--no-tty", "--no-auto-key-locate", *args]
+    env = dict(os.environ, LC_ALL="C", TZ="UTC")
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, check=False)
+
+
+def parse_colons(text, now=None):
+    """Keys from `gpg --with-colons --list-keys` output: {fpr: {expires, validity, can_encrypt, uid}}."""
+    now = time.time() if now is None else now
+    keys = {}
+    current = None
+    expect_fpr = False
+    for line in text.splitlines():
+        f = line.split(":")
+        if f[0] in ("pub", "sec"):
+            current = {"validity": f[1], "expires": int(f[6]) if f[6] else None,
+                       "caps": f[11] if len(f) > 11 else "", "uid": "", "secret": f[0] == "sec"}
+            expect_fpr = True
+        elif f[0] in ("sub", "ssb"):
+            expect_fpr = False
+        elif f[0] == "fpr" and expect_fpr and current is not None:
+            keys[f[9]] = current
+            expect_fpr = False
+        elif f[0] == "uid" and current is not None and not current["uid"]:
+            current["uid"] = f[9]
+    for k in keys.values():
+        k["expired"] = k["validity"] == "e" or (k["expires"] is not None and k["expires"] <= now)
+        k["revoked"] = k["validity"] == "r"
+        k["can_encrypt"] = "E" in k["caps"]
+    return keys
+
+
+def check_recipients(recipients, now=None):
+    """Import each declared key into a scratch keyring and check it. Returns
+    {fpr: {name, expires, uid}} or raises KeyError_ naming the recipient."""
+    if shutil.which("gpg") is None:
+        raise FileNotFoundError("gpg")
+    scratch = tempfile.mkdtemp(prefix="ivpb-gpg-")
+    try:
+        os.chmod(scratch, 0o700)
+        good = {}
+        for r in recipients:
+            name, fpr, armored = r["name"], normalise_fpr(r["fingerprint"]), r["public_key"]
+            if not FPR_RE.match(fpr):
+                raise KeyError_(f"recipient {name}: fingerprint {r['fingerprint']!r} is not 40 hex digits")
+            if "PRIVATE KEY BLOCK" in armored:
+                raise KeyError_(f"recipient {name}: a secret key was given; only public keys may be on a host")
+            one = tempfile.mkdtemp(prefix="k-", dir=scratch)
+            res = _gpg(one, "--import", stdin=armored)
+            if res.returncode not in (0, 2):
+                raise KeyError_(f"recipient {name}: the public key does not import ({res.stderr.strip()[:120]})")
+            if _gpg(one, "--with-colons", "--list-secret-keys").stdout.strip():
+                raise KeyError_(f"recipient {name}: the key block holds a secret key; only public keys on a host")
+            keys = parse_colons(_gpg(one, "--with-colons", "--fixed-list-mode", "--list-keys").stdout, now)
+            if fpr not in keys:
+                found = ", ".join(sorted(keys)) or "no key"
+                raise KeyError_(f"recipient {name}: wrong key, expected fingerprint {fpr}, the key block has {found}")
+            k = keys[fpr]
+            if k["revoked"]:
+                raise KeyError_(f"recipient {name}: key {fpr} is revoked")
+            if k["expired"]:
+                raise KeyError_(f"recipient {name}: key {fpr} has expired")
+            if not k["can_encrypt"]:
+                raise KeyError_(f"recipient {name}: key {fpr} cannot encrypt")
+            good[fpr] = {"name": name, "uid": k["uid"], "armored": armored,
+                         "expires": _iso(k["expires"])}
+        return good
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _iso(ts):
+    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def keyring_state(homedir):
+    """(public keys {fpr: info}, secret key fingerprints) of the real keyring."""
+    if not os.path.isdir(homedir) or shutil.which("gpg") is None:
+        return {}, []
+    pub = parse_colons(_gpg(homedir, "--with-colons", "--fixed-list-mode", "--list-keys").stdout)
+    sec = parse_colons(_gpg(homedir, "--with-colons", "--fixed-list-mode", "--list-secret-keys").stdout)
+    return pub, sorted(sec)
+
+
+def ensure_keyring(homedir, recipients, files, now=None):
+    """Bring homedir to exactly the declared public keys. files: a backup_files.Files (check
+    mode, change list). Returns a small result dict: {fingerprints, changed, removed, secret_removed}."""
+    good = check_recipients(recipients, now)
+    files.directory(homedir, 0o700)
+    pub, secret = keyring_state(homedir)
+    want = set(good)
+    have = set(pub)
+    stale = {f for f in want & have
+             if _iso(pub[f]["expires"]) != good[f]["expires"]}  # e.g. the owner extended the expiry
+    to_import = sorted((want - have) | stale)
+    to_remove = sorted(have - want)
+    changed = bool(to_import or to_remove or secret)
+    if changed:
+        files.changed.append(homedir + " (keys)")
+        if files.want_diff:
+            files.diffs.append({"before_header": homedir + " keys", "after_header": homedir + " keys",
+                                "before": "".join(f"{f}\n" for f in sorted(have)),
+                                "after": "".join(f"{f}\n" for f in sorted(want))})
+    if changed and not files.check_mode:
+        for fpr in secret:  # never a secret key on the host
+            _gpg(homedir, "--yes", "--delete-secret-keys", fpr)
+        for fpr in to_remove:
+            _gpg(homedir, "--yes", "--delete-keys", fpr)
+        for fpr in to_import:
+            res = _gpg(homedir, "--import", stdin=good[fpr]["armored"])
+            if res.returncode not in (0, 2):
+                raise KeyError_(f"importing {fpr} into {homedir} failed: {res.stderr.strip()[:160]}")
+    return {"fingerprints": sorted(want), "imported": to_import, "removed": to_remove,
+            "secret_removed": secret, "changed": changed,
+            "keys": {f: {"name": g["name"], "expires": g["expires"]} for f, g in good.items()}}

@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: backup_job
+short_description: All backup jobs of one host, scheduled by classification (IVPB §4 Backups)
+version_added: 0.1.0
+description:
+  - Enforces §4 Backups of the school's Backupbeleid for every data set a host stores, in one
+    call. Controls C(backup.daily), C(backup.weekly), C(backup.annual_full),
+    C(backup.encrypted) and C(backup.best_practice); the data sets and which of these controls
+    apply come from the host's plan (I(controls), registered by C(ivpb.backupbeleid.plan)).
+  - Writes C(/etc/cron.d/ivpb-backup) with, per data set, the backup at a time spread over the
+    I(window) - every day for C(backup.daily), on I(window.weekday) for C(backup.weekly) - the
+    yearly full (not for data sets with C(archive) false, which have no C(backup.annual_full)) and a
+    weekly verify; every line runs C(flock -w 3600 /run/lock/ivpb-backup-<dataset>.lock
+    /usr/local/lib/ivpb/ivpb-backup <action> <dataset>).
+  - The job script runs duplicity over SSH (C(rsync://) scheme, the host's dedicated ed25519 key
+    in C(/etc/ivpb/backup/ssh), made on the host, never leaving it) to
+    C(<target path>/<host>/<dataset>/chain), keeps I(retention.keep_full) full chains
+    (C(remove-all-but-n-full)), puts the yearly full in C(annual/<school year>) (a chain of its
+    own that retention never touches), logs to C(/var/log/ivpb/backup.log) and syslog (tag
+    C(ivpb-backup)) and on failure runs the I(failure_hook).
+  - Encrypted data sets (C(backup.encrypted), or I(stores[].encrypt)) use GPG public-key
+    encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) after the
+    checks of M(ivpb.backupbeleid.gpg_target); no secret key is ever placed on the host.
+  - The verify is a restore test (C(duplicity verify --compare-data)) for plain data sets; for
+    encrypted ones, whose secret key is not on the host, every stored volume is fetched and
+    checked against the SHA1 in the manifest.
+  - Returns the host's public backup key (I(ssh_public_key)) and the inventory hosts it sends
+    data to (I(target_hosts)), for M(ivpb.backupbeleid.backup_receiver) on those hosts.
+  - In check mode nothing changes, and a fresh host without the packages is reported as drift.
+author: ivpb contributors
+extends_documentation_fragment:
+  - ivpb.backupbeleid.attributes
+options:
+  hostname:
+    description: The inventory name of this host (directory name at the targets).
+    type: str
+    required: true
+  controls:
+    description: The host's planned controls, C(ivpb_plan.plan.hosts[inventory_hostname].controls).
+    type: list
+    elements: dict
+    required: true
+  stores:
+    description:
+      - C(ivpb_stores), the data sets kept on this host. Keys used - C(dataset), C(path),
+        C(backup_target), C(sync_target), C(encrypt), C(encrypt_to), C(keep_full), C(sync_delay).
+    type: list
+    elements: dict
+    required: true
+  targets:
+    description: C(ivpb_backup_targets). Keys used - C(host), C(site), C(address), C(user), C(port), C(path).
+    type: dict
+    required: true
+  default_target:
+    description: C(ivpb_backup_target), the target of data sets that name none.
+    type: str
+  recipients:
+    description: C(ivpb_gpg_recipients), name -> C(fingerprint) and armored C(public_key).
+    type: dict
+    default: {}
+  encrypt_to:
+    description: C(ivpb_backup_encrypt_to), default recipient names for encrypted data sets.
+    type: list
+    elements: str
+    default: []
+  window:
+    description:
+      - C(ivpb_backup_window). C(start) and C(end) (HH:MM, local time of the host, may cross
+        midnight) of the backup window, C(weekday) (0-6, 0 = Sunday) of weekly backups,
+        C(verify_weekday) of the verify.
+    type: dict
+    default: {}
+  retention:
+    description: C(ivpb_backup_retention). C(keep_full) (default 4) and C(full_if_older_than) (default C(1M)).
+    type: dict
+    default: {}
+  failure_hook:
+    description:
+      - C(ivpb_backup_failure_hook). C(webhook) (URL, JSON POST), C(mail) (address, needs a
+        C(mail) command), C(command) (shell command; C(IVPB_DATASET), C(IVPB_ACTION),
+        C(IVPB_REASON) in its environment). Syslog always gets the failure.
+    type: dict
+    default: {}
+  sync_delay:
+    description: Default seconds lsyncd collects changes before a sync (see M(ivpb.backupbeleid.offsite_sync)).
+    type: int
+    default: 15
+notes:
+  - Needs C(duplicity), C(rsync), C(openssh-client), C(util-linux) (flock), C(bsdutils) (logger)
+    and, for encrypted data sets, C(gnupg); the role C(ivpb.backupbeleid.backup) installs them.
+seealso:
+  - module: ivpb.backupbeleid.gpg_target
+  - module: ivpb.backupbeleid.offsite_sync
+  - module: ivpb.backupbeleid.backup_receiver
+"""
+
+EXAMPLES = r"""
+- name: All backup jobs of this host (§4)
+  ivpb.backupbeleid.backup_job:
+    hostname: "{{ inventory_hostname }}"
+    controls: "{{ ivpb_plan.plan.hosts[inventory_hostname].controls }}"
+    stores: "{{ ivpb_stores }}"
+    targets: "{{ ivpb_backup_targets }}"
+    default_target: "{{ ivpb_backup_target | default(omit) }}"
+    recipients: "{{ ivpb_gpg_recipients | default({}) }}"
+    window: {start: "22:00", end: "02:00", weekday: 6}
+    failure_hook: {mail: ict@school.example}
+  register: ivpb_backup_job
+"""
+
+RETURN = r"""
+controls:
+  description: See the C(CONTROLS_RETURN) fragment; one entry per planned §4 control and data set
+    (C(backup.sync_offsite) is reported by M(ivpb.backupbeleid.offsite_sync)). Evidence -
+    C(schedule), C(last_backup) (UTC, from the target's file names), C(last_annual),
+    C(last_verify), C(last_failure), C(fingerprints), C(expires).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": "backup.daily", "dataset": "boekhouding", "status": "compliant",
+            "detail": "duplicity daily at 30 1 * * * (cron) to nas-offsite",
+            "evidence": {"schedule": "30 1 * * *", "last_backup": "2026-11-29T01:30:04Z"}}]
+jobs:
+  description: One line per data set - schedule, cron time, yearly full, encryption, target.
+  returned: always
+  type: list
+  elements: dict
+ssh_public_key:
+  description: The host's public backup key (empty in check mode before it exists).
+  returned: always
+  type: str
+target_hosts:
+  description: Inventory hosts that receive this host's backups or syncs.
+  returned: always
+  type: list
+  elements: str
+changed_paths:
+  description: Paths changed (or that would change in check mode).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job  # noqa: E402
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            hostname=dict(type="str", required=True),
+            controls=dict(type="list", elements="dict", required=True),
+            stores=dict(type="list", elements="dict", required=True),
+            targets=dict(type="dict", required=True),
+            default_target=dict(type="str"),
+            recipients=dict(type="dict", default={}),
+            encrypt_to=dict(type="list", elements="str", default=[]),
+            window=dict(type="dict", default={}),
+            retention=dict(type="dict", default={}),
+            failure_hook=dict(type="dict", default={}, no_log=False),
+            sync_delay=dict(type="int", default=15),
+        ),
+        supports_check_mode=True,
+    )
+    hook = module.params["failure_hook"] or {}
+    if hook.get("webhook"):
+        module.no_log_values.add(hook["webhook"])
+    try:
+        changed, result = backup_job.apply(module.params, module.check_mode, module._diff)
+    except backup_job.ConfigError as e:
+        module.fail_json(msg=f"{module.params['hostname']}: {e}")
+    except OSError as e:
+        module.fail_json(msg=f"{module.params['hostname']}: {e}")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
