@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ivpb.render.labels import (
     ASPECT,
@@ -48,6 +49,12 @@ def _template() -> jinja2.Template:
         undefined=jinja2.StrictUndefined,
     )
     return env.get_template("report.html.j2")
+
+
+def _badge(status: str, lang: str) -> Markup:
+    """Status as symbol + word + colour (the symbol is hidden from screen readers: the word says it)."""
+    return Markup('<span class="badge st-{0}"><span aria-hidden="true">{1} </span>{2}</span>').format(
+        status, SYMBOL[status], STATUS[status][lang])
 
 
 def _diff_lines(diff: list[dict[str, str]] | None) -> list[tuple[str, str]]:
@@ -109,6 +116,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         "STATUS": {s: STATUS[s][lang] for s in STATUSES},
         "STATUS_HELP": {s: STATUS_HELP[s][lang] for s in STATUSES},
         "SYMBOL": SYMBOL,
+        "BADGE": {s: _badge(s, lang) for s in STATUSES},
         "STATUSES": STATUSES,
         "ASPECT": {a: v[lang] for a, v in ASPECT.items()},
         "policy": report.get("policy", {}),

@@ -147,7 +147,11 @@ WORDS: dict[str, dict[str, str]] = {
         "nl": "VERLOPEN: geldt niet meer, de status hierboven telt",
         "en": "EXPIRED: no longer applies, the status above counts",
     },
-    "findings": {"nl": "Bevindingen", "en": "Findings"},
+    "findings": {"nl": "Maatregelen", "en": "Controls"},
+    "n_hosts_with_findings": {
+        "nl": "{n} van {total} hosts met bevindingen",
+        "en": "{n} of {total} hosts with findings",
+    },
     "kind": {"nl": "Soort", "en": "Kind"},
     "show_fine_hosts": {"nl": "ook hosts zonder bevindingen", "en": "also hosts without findings"},
     "count": {"nl": "Aantal", "en": "Count"},
@@ -235,7 +239,7 @@ def human_value(value: Any, lang: str = "nl") -> str:
     if value is None:
         return "–"
     if isinstance(value, str):
-        m = _ISO.match(value)
+        m = _ISO.match(value) if len(value) >= 16 and value[4:5] == "-" else None
         if m:
             year, month, day, clock, tz = m.groups()
             tz = "UTC" if tz in (None, "Z", "+00:00", "+0000") else tz

@@ -1,0 +1,165 @@
+"""The HTML report: one offline file, accessible, everything escaped."""
+
+from __future__ import annotations
+
+import copy
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from ivpb.render import html
+
+from .test_render_synthetic import load_example
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at: text, tags, attributes, scripts."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self.headings: list[tuple[str, str]] = []
+        self._stack: list[str] = []
+        self._heading: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._stack.append(tag)
+        if tag in ("h1", "h2", "h3"):
+            self._heading = []
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2", "h3") and self._heading is not None:
+            self.headings.append((tag, "".join(self._heading).strip()))
+            self._heading = None
+        if self._stack and self._stack[-1] == tag:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        if self._stack and self._stack[-1] == "script":
+            self.scripts.append(data)
+            return
+        self.text.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+
+def parse(doc: str) -> Page:
+    page = Page()
+    page.feed(doc)
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def report():
+    return load_example()
+
+
+@pytest.fixture(scope="module", params=["nl", "en"])
+def rendered(request, report):
+    doc = html.render(report, request.param)
+    return request.param, doc, parse(doc)
+
+
+def test_a_complete_document(rendered):
+    lang, doc, page = rendered
+    assert doc.startswith("<!DOCTYPE html>")
+    assert ("html", {"lang": lang}) in page.tags
+    assert page.headings[0][0] == "h1"
+    assert page.headings[0][1] == ("Nalevingsrapport Backupbeleid" if lang == "nl" else "Compliance report Backupbeleid")
+    assert ("30 november 2026" if lang == "nl" else "30 November 2026") in "".join(page.text)
+
+
+def test_every_host_and_every_clause(rendered, report):
+    _, _, page = rendered
+    h3 = [text for tag, text in page.headings if tag == "h3"]
+    for host in report["hosts"]:
+        assert any(text.split()[0] == host for text in h3), host
+    for site in report["sites"]:
+        assert any(text.split()[0] == site for text in h3), site
+    text = " ".join(page.text)
+    for clause, title in report["policy"]["clauses"].items():
+        assert f"{clause} {title}" in text  # Dutch titles in both languages
+
+
+def test_summary_comes_first(rendered):
+    lang, _, page = rendered
+    h2 = [text for tag, text in page.headings if tag == "h2"]
+    assert h2[0] == ("Samenvatting per artikel" if lang == "nl" else "Summary per clause")
+    assert h2[1] == "Per host"
+    text = " ".join(page.text)
+    assert ("2 van 4 hosts voldoen" if lang == "nl" else "2 of 4 hosts comply") in text
+    assert ("1 van 2 locaties voldoen" if lang == "nl" else "1 of 2 sites comply") in text
+
+
+def test_dutch_sentences_in_both_languages(rendered, report):
+    _, _, page = rendered
+    text = " ".join(page.text)
+    sentences = {c["sentence"] for s in [*report["hosts"].values(), *report["sites"].values()] for c in s["controls"]}
+    for sentence in sentences:
+        assert sentence in text
+    assert ("blockquote", {"lang": "nl"}) in page.tags
+
+
+def test_script_payload_is_escaped(rendered):
+    _, doc, page = rendered
+    assert "<script>alert(" not in doc
+    assert "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;" in doc
+    assert "Backup &amp; sync" in doc
+    assert len(page.scripts) == 1 and "alert" not in page.scripts[0]  # only our own filter script
+    assert "<script>alert('xss')</script>" in "".join(page.text)  # shown to the reader as text
+
+
+def test_offline(rendered):
+    _, doc, page = rendered
+    assert not re.search(r"https?://", doc)
+    for tag, attrs in page.tags:
+        assert not (tag == "script" and "src" in attrs)
+        assert not (tag == "link" and attrs.get("rel") == "stylesheet")
+        assert tag not in ("img", "iframe", "object", "embed")
+    assert "@import" not in doc and "url(" not in doc
+
+
+def test_accessible_status_and_tables(rendered):
+    lang, doc, page = rendered
+    # status in words, not by colour alone
+    assert doc.count('class="badge st-drift"') >= 5
+    assert ("afwijking" if lang == "nl" else "drift") in " ".join(page.text)
+    th = [attrs for tag, attrs in page.tags if tag == "th"]
+    assert any(a.get("scope") == "col" for a in th) and any(a.get("scope") == "row" for a in th)
+    assert ("main", {}) in page.tags and any(tag == "nav" for tag, _ in page.tags)
+
+
+def test_readable_without_javascript(rendered):
+    _, doc, _ = rendered
+    # no hidden content except the filter bar the script fills in; diffs are <details>, open on click
+    assert re.findall(r"<[^>]+\shidden[\s>]", doc) == ['<div id="filters" hidden>']
+    assert 'style="display:none"' not in doc
+    assert doc.count("<details") == 3
+
+
+def test_waivers_and_evidence_readable(rendered):
+    lang, _, page = rendered
+    text = " ".join(page.text)
+    assert "E. Vandersmissen, directeur" in text and "2027-08-31" in text
+    assert ("VERLOPEN" if lang == "nl" else "EXPIRED") in text
+    assert "2026-11-29 01:00:12 UTC" in text  # evidence timestamps in readable form
+    assert "rookmelder in de berging" in text
+
+
+def test_anything_in_evidence_is_escaped(report):
+    evil = copy.deepcopy(report)
+    evil["hosts"]["<b>x</b>"] = copy.deepcopy(evil["hosts"]["nas"])
+    ctl = evil["hosts"]["<b>x</b>"]["controls"][0]
+    ctl["evidence"] = {"<i>k</i>": ["<img src=x onerror=alert(1)>"], "n": {"a": "\"'><svg onload=alert(2)>"}}
+    ctl["waiver"] = {"justification": "</td></tr></table><script>alert(3)</script>", "approver": "&amp;",
+                     "expires": "2027-01-01", "active": True}
+    doc = html.render(evil, "nl")
+    page = parse(doc)
+    assert not [t for t, _ in page.tags if t in ("b", "i", "img", "svg")]
+    assert len(page.scripts) == 1
+    assert "&amp;amp;" in doc
