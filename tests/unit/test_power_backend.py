@@ -1,0 +1,246 @@
+"""§2 Stroomvoorziening: backend of ivpb.backupbeleid.nut_client (rendering, NUT quoting, enforcing
+files and service through a fake command runner on a temporary root, evidence)."""
+
+from __future__ import annotations
+
+import grp
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc  # noqa: E402
+
+PW = 'my "sec ret" \\ pass #1'
+
+
+def parse_nut_words(line: str) -> list[str]:
+    """NUT's parseconf.c state machine (words, quotes, backslash literals, '#' comments)."""
+    words, word, state, started = [], [], "start", False
+    for ch in line:
+        if state == "start":
+            if ch == "#":
+                break
+            if ch.isspace():
+                continue
+            started = True
+            if ch == "\\":
+                state = "lit"
+            elif ch == '"':
+                state = "quote"
+            else:
+                word.append(ch)
+                state = "collect"
+        elif state == "collect":
+            if ch == "#" or ch.isspace():
+                words.append("".join(word))
+                word, started = [], False
+                if ch == "#":
+                    return words
+                state = "start"
+            elif ch == "\\":
+                state = "lit"
+            else:
+                word.append(ch)
+        elif state == "lit":
+            word.append(ch)
+            state = "collect"
+        elif state == "quote":
+            if ch == "#":
+                raise ValueError("unescaped # in quotes")
+            if ch == '"':
+                words.append("".join(word))
+                word, started, state = [], False, "start"
+            elif ch == "\\":
+                state = "qlit"
+            else:
+                word.append(ch)
+        elif state == "qlit":
+            word.append(ch)
+            state = "quote"
+    if started and word:
+        words.append("".join(word))
+    return words
+
+
+def params(**kw):
+    base = {"level": "ordinary",
+            "ups": [{"name": "ups-a", "server": "nutserver", "user": "mon-x", "password": "pw1"}]}
+    base.update(kw)
+    return base
+
+
+@pytest.mark.parametrize("password", ["simple", PW, 'a"b', "x y", "trail\\", "#", "=eq", "'single'"])
+def test_monitor_password_survives_config_parse_then_upsd_network_parse(password):
+    line = f"MONITOR ups@srv 1 mon {nc.encode_monitor_password(password)} secondary"
+    words = parse_nut_words(line)
+    assert len(words) == 6 and words[-1] == "secondary"
+    # upsmon 2.8.0 sends "PASSWORD <word>" unquoted; upsd parses it with the same parser.
+    assert parse_nut_words(f"PASSWORD {words[4]}") == ["PASSWORD", password]
+
+
+@pytest.mark.parametrize("value", ["/sbin/shutdown -h +0", "/bin/sh -c 'date > /run/x'", 'a "b" #c'])
+def test_encode_word_is_one_nut_word(value):
+    assert parse_nut_words(f"SHUTDOWNCMD {nc.encode_word(value)}") == ["SHUTDOWNCMD", value]
+
+
+def test_redundant_render_two_monitors_minsupplies_one():
+    s = nc.settings_from_params(params(level="redundant", ups=[
+        {"name": "ups-a", "server": "nutserver", "user": "mon-f", "password": PW},
+        {"name": "ups-b", "server": "nutserver", "user": "mon-f", "password": PW, "port": 3500}]))
+    text = nc.render_upsmon_conf(s)
+    monitors = [parse_nut_words(line) for line in text.splitlines() if line.startswith("MONITOR")]
+    assert [m[1] for m in monitors] == ["ups-a@nutserver", "ups-b@nutserver:3500"]
+    assert all(m[2] == "1" and m[5] == "secondary" for m in monitors)
+    assert "MINSUPPLIES 1" in text.splitlines()
+    assert "NOTIFYFLAG ONBATT SYSLOG+WALL" in text
+    masked = nc.render_upsmon_conf(s, masked=True)
+    assert "sec ret" not in masked and nc.MASK in masked
+    assert nc.mask_text(text) == masked
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"level": "redundant"}, "at least two distinct UPSes"),
+    ({"level": "redundant", "ups": [
+        {"name": "ups-a", "server": "s", "user": "u", "password": "p"},
+        {"name": "ups-a", "server": "s", "user": "u", "password": "p"}]}, "listed more than once"),
+    ({"level": "redundant", "min_supplies": 2, "ups": [
+        {"name": "ups-a", "server": "s", "user": "u", "password": "p"},
+        {"name": "ups-b", "server": "s", "user": "u", "password": "p"}]}, "does not survive the loss of one UPS"),
+    ({"ups": []}, "at least one UPS"),
+    ({"ups": [{"name": "ups a", "server": "s", "user": "u", "password": "p"}]}, "not a NUT UPS name"),
+    ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": "pässwörd"}]}, "printable ASCII"),
+    ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": ""}]}, "non-empty"),
+    ({"pollfreq": 10, "deadtime": 15}, "deadtime: expected at least 3 x pollfreq"),
+    ({"level": "gold"}, "level: expected one of"),
+])
+def test_bad_input_one_line_never_the_password(change, expected):
+    with pytest.raises(nc.NutClientError) as exc:
+        nc.settings_from_params(params(**change))
+    msg = str(exc.value)
+    assert expected in msg and "\n" not in msg
+    assert "pässwörd" not in msg
+
+
+class FakeHost:
+    """systemctl/upsc answers of a host; records the commands."""
+
+    def __init__(self, enabled=True, active=True, reachable=("ups-a@nutserver",)):
+        self.enabled, self.active, self.reachable, self.calls = enabled, active, set(reachable), []
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        if argv[:2] == ["systemctl", "is-enabled"]:
+            return (0, "enabled\n", "") if self.enabled else (1, "disabled\n", "")
+        if argv[:2] == ["systemctl", "is-active"]:
+            return (0, "", "") if self.active else (3, "", "")
+        if argv[:2] == ["systemctl", "enable"]:
+            self.enabled = True
+            return 0, "", ""
+        if argv[0] == "systemctl" and argv[1] in ("restart", "start"):
+            self.active = True
+            return 0, "", ""
+        if argv[0] == "upsc":
+            if argv[1] in self.reachable:
+                return 0, "OL\n", "Init SSL without certificate database\n"
+            return 1, "", "Init SSL without certificate database\nError: Connection failure: Connection refused\n"
+        raise AssertionError(argv)
+
+
+@pytest.fixture
+def host(tmp_path):
+    (tmp_path / "etc" / "nut").mkdir(parents=True)
+    group = grp.getgrgid(os.getgid()).gr_name
+    return tmp_path, group
+
+
+def test_enforce_then_idempotent_then_check_mode_reports_no_change(host):
+    root, group = host
+    s = nc.settings_from_params(params())
+    fake = FakeHost(enabled=False, active=False)
+    system = nc.System(str(root), fake, group=group)
+    first = nc.enforce(s, system, check_mode=False, want_diff=True)
+    assert first["changed"] is True
+    assert ["systemctl", "enable", nc.SERVICE] in fake.calls and ["systemctl", "start", nc.SERVICE] in fake.calls
+    conf = root / "etc/nut/upsmon.conf"
+    assert conf.stat().st_mode & 0o777 == 0o640
+    assert (root / "etc/nut/nut.conf").read_text().endswith("MODE=netclient\n")
+    assert all("pw1" not in d["after"] for d in first["diff"])
+    assert [c["status"] for c in first["controls"]] == ["compliant"]
+    second = nc.enforce(s, system, check_mode=False, want_diff=True)
+    assert second["changed"] is False and second["diff"] == []
+    check = nc.enforce(s, system, check_mode=True, want_diff=True)
+    assert check["changed"] is False and check["controls"][0]["status"] == "compliant"
+
+
+def test_check_mode_changes_nothing_and_reports_drift(host):
+    root, group = host
+    s = nc.settings_from_params(params(level="redundant", ups=[
+        {"name": "ups-a", "server": "nutserver", "user": "m", "password": "new pw"},
+        {"name": "ups-b", "server": "nutserver", "user": "m", "password": "new pw"}]))
+    conf = root / "etc/nut/upsmon.conf"
+    conf.write_text('MONITOR ups-a@nutserver 1 m "old secret" secondary\n')
+    fake = FakeHost()
+    res = nc.enforce(s, nc.System(str(root), fake, group=group), check_mode=True, want_diff=True)
+    assert res["changed"] is True
+    assert conf.read_text() == 'MONITOR ups-a@nutserver 1 m "old secret" secondary\n'
+    assert not any(c[1] in ("restart", "start", "enable") for c in fake.calls if c[0] == "systemctl")
+    assert {c["id"]: c["status"] for c in res["controls"]} == {"power.ups": "drift", "power.redundant_ups": "drift"}
+    diff = {d["before_header"]: d for d in res["diff"]}[nc.UPSMON_CONF]
+    assert "old secret" not in diff["before"] and "new pw" not in diff["after"]
+
+
+def test_config_change_restarts_running_service(host):
+    root, group = host
+    fake = FakeHost()
+    system = nc.System(str(root), fake, group=group)
+    nc.enforce(nc.settings_from_params(params()), system, check_mode=False, want_diff=False)
+    fake.calls.clear()
+    nc.enforce(nc.settings_from_params(params(hostsync=20)), system, check_mode=False, want_diff=False)
+    assert ["systemctl", "restart", nc.SERVICE] in fake.calls
+
+
+def test_check_mode_on_fresh_host_without_nut_is_drift_not_failure(tmp_path):
+    fake = FakeHost(enabled=False, active=False, reachable=())
+    res = nc.enforce(nc.settings_from_params(params()), nc.System(str(tmp_path), fake, group="no-such-group-x"),
+                     check_mode=True, want_diff=True)
+    assert res["changed"] is True
+    assert res["controls"][0]["status"] == "drift" and "not installed" in res["controls"][0]["detail"]
+    assert not (tmp_path / "etc").exists()
+
+
+def test_apply_without_nut_fails_clearly(tmp_path):
+    with pytest.raises(nc.NutClientError, match="install nut-client"):
+        nc.enforce(nc.settings_from_params(params()), nc.System(str(tmp_path), FakeHost(), group="no-such-group-x"),
+                   check_mode=False, want_diff=False)
+
+
+def test_redundant_host_with_one_unreachable_ups_is_an_error_for_redundancy_only(host):
+    root, group = host
+    s = nc.settings_from_params(params(level="redundant", ups=[
+        {"name": "ups-a", "server": "nutserver", "user": "m", "password": "p"},
+        {"name": "ups-b", "server": "nutserver", "user": "m", "password": "p"}]))
+    res = nc.enforce(s, nc.System(str(root), FakeHost(reachable=("ups-a@nutserver",)), group=group),
+                     check_mode=False, want_diff=False)
+    status = {c["id"]: c for c in res["controls"]}
+    assert status["power.ups"]["status"] == "compliant"
+    assert status["power.redundant_ups"]["status"] == "error"
+    assert "ups-b@nutserver (Error: Connection failure" in status["power.redundant_ups"]["detail"]
+    assert status["power.redundant_ups"]["evidence"]["status"] == {"ups-a@nutserver": "OL",
+                                                                  "ups-b@nutserver": "unreachable"}
+
+
+def test_notify_script_only_when_asked_and_webhook_masked(host):
+    root, group = host
+    fake = FakeHost()
+    res = nc.enforce(nc.settings_from_params(params(notify_webhook="https://hooks.invalid/t0ken")),
+                     nc.System(str(root), fake, group=group), check_mode=False, want_diff=True)
+    script = root / "etc/nut/ivpb-notify"
+    assert script.stat().st_mode & 0o777 == 0o750
+    assert "NOTIFYCMD /etc/nut/ivpb-notify" in (root / "etc/nut/upsmon.conf").read_text()
+    assert "NOTIFYFLAG FSD SYSLOG+WALL+EXEC" in (root / "etc/nut/upsmon.conf").read_text()
+    assert all("t0ken" not in d["after"] for d in res["diff"])

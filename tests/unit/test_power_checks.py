@@ -1,0 +1,91 @@
+"""§2 Stroomvoorziening in `ivpb validate`: UPS feeds per required level, unknown servers and
+UPSes, passwords checked without ever being shown. Real inventories read by Ansible's loader."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ivpb.cli import main
+from ivpb.inventory import load_inventory
+from ivpb.policy import load_policy
+from ivpb.validate import validate
+
+from .helpers import write_inventory
+
+SECRET = 'zeer "geheim" wachtwoord'
+SCHOOL = {
+    "ivpb_datasets": {
+        "leerlingen": {"biv": {"b": "noodzakelijk", "i": "absoluut", "v": "vertrouwelijk"}},
+        "boekhouding": {"biv": {"b": "belangrijk", "i": "vereist", "v": "vertrouwelijk"}},
+    },
+    "ivpb_sites": {"school": {}},
+    "ivpb_site": "school",
+}
+HOSTS = {
+    "nutserver": {"ivpb_nut_server": {"ups": {"ups-a": {"driver": "usbhid-ups"}, "ups-b": {"driver": "usbhid-ups"}}}},
+    "fileserver": {"ivpb_uses": ["leerlingen"], "ivpb_nut_password": SECRET,
+                   "ivpb_ups_feeds": [{"server": "nutserver", "ups": "ups-a"}, {"server": "nutserver", "ups": "ups-b"}]},
+    "pc": {"ivpb_uses": ["boekhouding"], "ivpb_nut_password": SECRET,
+           "ivpb_ups_feeds": [{"server": "nutserver", "ups": "ups-a"}]},
+    "printer": {},
+}
+
+
+def problems(tmp_path, hosts) -> list[str]:
+    inv = write_inventory(tmp_path / "inv", SCHOOL, hosts)
+    return [str(p) for p in validate(load_inventory([str(inv)]), load_policy())]
+
+
+def changed(host, key, value):
+    hosts = copy.deepcopy(HOSTS)
+    if value is KeyError:
+        del hosts[host][key]
+    else:
+        hosts[host][key] = value
+    return hosts
+
+
+def test_valid_power_inventory(tmp_path):
+    assert problems(tmp_path, HOSTS) == []
+
+
+@pytest.mark.parametrize(("host", "key", "value", "expected"), [
+    ("fileserver", "ivpb_ups_feeds", [{"server": "nutserver", "ups": "ups-a"}],
+     "fileserver: ivpb_ups_feeds: power.redundant_ups applies (§2): expected at least two distinct UPSes, found 1"),
+    ("fileserver", "ivpb_ups_feeds", [{"server": "nutserver", "ups": "ups-a"},
+                                      {"server": "nutserver", "ups": "ups-b", "power_value": 0}],
+     "fileserver: ivpb_ups_feeds: power.redundant_ups applies (§2): expected at least two distinct UPSes, found 1"),
+    ("pc", "ivpb_ups_feeds", KeyError,
+     "pc: ivpb_ups_feeds: power.ups applies (§2): expected at least one UPS that feeds this host, found none"),
+    ("pc", "ivpb_ups_feeds", [{"server": "nutserverr", "ups": "ups-a"}],
+     "pc: ivpb_ups_feeds[0].server: unknown UPS server 'nutserverr': not a host of this inventory; "
+     "expected one of: nutserver"),
+    ("pc", "ivpb_ups_feeds", [{"server": "printer", "ups": "ups-a"}],
+     "pc: ivpb_ups_feeds[0].server: 'printer' serves no UPS (no ivpb_nut_server); expected one of: nutserver"),
+    ("pc", "ivpb_ups_feeds", [{"server": "nutserver", "ups": "ups-c"}],
+     "pc: ivpb_ups_feeds[0].ups: unknown UPS 'ups-c' on 'nutserver'; expected one of: ups-a, ups-b"),
+    ("pc", "ivpb_nut_password", KeyError,
+     "pc: ivpb_nut_password: required for a host with ivpb_ups_feeds (its NUT monitoring password; "
+     "keep it in ansible-vault)"),
+    ("pc", "ivpb_nut_password", "wachtwoord met é",
+     "pc: ivpb_nut_password: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)"),
+    ("pc", "ivpb_nut_password", 12345678,
+     "pc: ivpb_nut_password: expected a non-empty string (value not shown)"),
+])
+def test_power_problems_one_line_each(tmp_path, host, key, value, expected):
+    found = problems(tmp_path, changed(host, key, value))
+    assert found == [expected]
+    assert "wachtwoord met" not in " ".join(found) and "12345678" not in " ".join(found)
+
+
+def test_cli_validate_names_host_and_variable_never_the_password(tmp_path, capsys):
+    hosts = changed("pc", "ivpb_ups_feeds", [{"server": "nosuchserver", "ups": "ups-a"}])
+    hosts["fileserver"]["ivpb_nut_server"] = {"ups": {}, "test_user": {"name": "t", "password": "tést"}}
+    inv = write_inventory(tmp_path / "inv", SCHOOL, hosts)
+    rc = main(["validate", "-i", str(inv)])
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert rc == 1
+    assert "Traceback" not in text and SECRET not in text and "tést" not in text
