@@ -30,7 +30,8 @@ ensure_tools() {
         esac
     done
     ((${#missing[@]} == 0)) && return 0
-    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    # LAB_NO_INSTALL=1: never call apt-get, only say what is missing (tests, cautious users).
+    if [[ -n ${LAB_NO_INSTALL:-} ]] || [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
         die "missing ${missing[*]}: install them as root with: apt-get install -y ${LAB_HOST_PACKAGES[*]}"
     fi
     mkdir -p "$LAB_LOGS"

@@ -1,0 +1,55 @@
+# ivpb: developer and CI entry points. `make test` is what CI runs (.ci/run).
+# Everything runs as root on a Debian 12 machine; lab/ scripts install podman & co. when missing.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
+# Molecule scenarios: every molecule/*/molecule.yml except _shared, the lab smoke scenario first.
+SCENARIOS := $(filter-out _shared,$(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+SCENARIOS := $(filter lab,$(SCENARIOS)) $(sort $(filter-out lab,$(SCENARIOS)))
+
+.PHONY: venv image lab-up lab-down lab-status test-unit test-lab molecule test lint
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
+	  echo "make venv: installing python3-venv (Debian package)"; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; } >/dev/null \
+	    || { echo "make venv: cannot install python3-venv; run as root: apt-get install -y python3-venv" >&2; exit 1; }; \
+	fi
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+image:
+	lab/build-image
+
+lab-up:
+	lab/lab up
+
+lab-down:
+	lab/lab down
+
+lab-status:
+	lab/lab status
+
+test-unit: venv
+	$(VENV)/bin/pytest -q -m "not lab" tests
+
+test-lab: venv image
+	$(VENV)/bin/pytest -q -m lab tests
+
+molecule: venv image
+	@for s in $(SCENARIOS); do \
+	  echo "== molecule test -s $$s"; start=$$SECONDS; \
+	  molecule test -s $$s || { echo "molecule scenario $$s FAILED (after $$((SECONDS - start))s)" >&2; exit 1; }; \
+	  echo "== molecule scenario $$s passed in $$((SECONDS - start))s"; \
+	done
+
+test: venv image test-unit molecule test-lab
+
+lint: venv
+	$(VENV)/bin/ruff check .
