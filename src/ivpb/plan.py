@@ -81,13 +81,19 @@ def _levels_text(policy: Policy, control: Control, biv: dict[str, str]) -> str:
     return ", ".join(f"{a}={biv[a]}" for a in aspects)
 
 
-def _dataset_ranks(policy: Policy, hostvars: dict[str, Any]) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
+def _dataset_ranks(policy: Policy, hostvars: dict[str, Any],
+                   memo: dict[int, Any] | None = None) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
+    datasets = hostvars.get("ivpb_datasets") or {}
+    if memo is not None and id(datasets) in memo:  # group_vars/all: one object shared by all hosts
+        return memo[id(datasets)][1]
     out = {}
-    for name, ds in (hostvars.get("ivpb_datasets") or {}).items():
+    for name, ds in datasets.items():
         biv = ds.get("biv") if isinstance(ds, dict) else None
         ranks = _ranks(policy, biv) if isinstance(biv, dict) else None
         if ranks is not None:
             out[name] = (biv, ranks)
+    if memo is not None:
+        memo[id(datasets)] = (datasets, out)
     return out
 
 
@@ -95,8 +101,8 @@ def _stored(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in hostvars.get("ivpb_stores") or [] if isinstance(s, dict) and "dataset" in s]
 
 
-def _host_plan(policy: Policy, hostvars: dict[str, Any], lang: str) -> HostPlan:
-    datasets = _dataset_ranks(policy, hostvars)
+def _host_plan(policy: Policy, hostvars: dict[str, Any], lang: str, memo: dict[int, Any]) -> HostPlan:
+    datasets = _dataset_ranks(policy, hostvars, memo)
     stored = [(s, *datasets[s["dataset"]]) for s in _stored(hostvars) if s["dataset"] in datasets]
     used = [(u, *datasets[u]) for u in hostvars.get("ivpb_uses") or [] if u in datasets]
     effective = {a: 0 for a in ASPECTS}
@@ -111,23 +117,16 @@ def _host_plan(policy: Policy, hostvars: dict[str, Any], lang: str) -> HostPlan:
         if control.scope == "host":
             if control.host_flag and not hostvars.get(control.host_flag):
                 continue
-            reasons = []
+            matches = []
             if "stores" in control.data:
-                reasons += [
-                    t("stores", lang, dataset=s["dataset"], levels=_levels_text(policy, control, biv))
-                    for s, biv, ranks in stored
-                    if control.applies_to(ranks)
-                ]
+                matches += [("stores", s["dataset"], biv) for s, biv, ranks in stored if control.applies_to(ranks)]
             if "uses" in control.data:
-                reasons += [
-                    t("uses", lang, dataset=u, levels=_levels_text(policy, control, biv))
-                    for u, biv, ranks in used
-                    if control.applies_to(ranks)
-                ]
-            if reasons:
-                plan.controls.append(
-                    PlannedControl(control.id, control.clause, _join(reasons, lang), advisory=control.advisory)
-                )
+                matches += [("uses", u, biv) for u, biv, ranks in used if control.applies_to(ranks)]
+            if matches:
+                reasons = [t(kind, lang, dataset=name, levels=_levels_text(policy, control, biv))
+                           for kind, name, biv in matches[:MAX_REASONS]]
+                plan.controls.append(PlannedControl(
+                    control.id, control.clause, _join(reasons, lang, len(matches)), advisory=control.advisory))
         elif control.scope == "dataset":
             for s, biv, ranks in stored:
                 if control.dataset_flag and not hostvars["ivpb_datasets"][s["dataset"]].get(
@@ -158,10 +157,11 @@ def _drop_superseded(policy: Policy, controls: list[PlannedControl]) -> None:
     ]
 
 
-def _join(reasons: list[str], lang: str) -> str:
+def _join(reasons: list[str], lang: str, total: int | None = None) -> str:
+    total = len(reasons) if total is None else total
     shown = "; ".join(reasons[:MAX_REASONS])
-    if len(reasons) > MAX_REASONS:
-        shown += "; " + t("and_more", lang, n=len(reasons) - MAX_REASONS)
+    if total > MAX_REASONS:
+        shown += "; " + t("and_more", lang, n=total - MAX_REASONS)
     return shown
 
 
@@ -174,14 +174,14 @@ def target_site(inventory: Inventory, target_name: str) -> str | None:
     return target.get("site")
 
 
-def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, SitePlan]:
-    reasons: dict[str, dict[str, list[str]]] = {}  # site -> control id -> reasons
+def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int, Any]) -> dict[str, SitePlan]:
+    reasons: dict[str, dict[str, list[Any]]] = {}  # site -> control id -> reasons (formatted when shown)
     contributors: dict[str, set[str]] = {}
     for control in policy.controls:
         if control.scope != "site":
             continue
         for host, hostvars in inventory.hosts.items():
-            datasets = _dataset_ranks(policy, hostvars)
+            datasets = _dataset_ranks(policy, hostvars, memo)
             for s in _stored(hostvars):
                 if s["dataset"] not in datasets:
                     continue
@@ -190,8 +190,7 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, Si
                     continue
                 site = hostvars.get("ivpb_site")
                 if site:
-                    reason = t("site_holds", lang, host=host, reason=t(
-                        "stores", lang, dataset=s["dataset"], levels=_levels_text(policy, control, biv)))
+                    reason = ("site_holds", host, s["dataset"], biv)
                     reasons.setdefault(site, {}).setdefault(control.id, []).append(reason)
                     contributors.setdefault(site, set()).add(host)
                 if not control.includes_receiving_sites:
@@ -202,7 +201,7 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, Si
                 ):
                     tsite = target_site(inventory, target) if target else None
                     if tsite and tsite != site:
-                        reason = t("site_receives", lang, kind=t(kind, lang), dataset=s["dataset"], host=host)
+                        reason = (kind, host, s["dataset"], biv)
                         reasons.setdefault(tsite, {}).setdefault(control.id, []).append(reason)
                         contributors.setdefault(tsite, set()).add(host)
     sites = {name: SitePlan() for name in inventory.school("ivpb_sites")}
@@ -211,11 +210,21 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str) -> dict[str, Si
         plan.hosts = contributors.get(site, set())
         for control_id, why in by_control.items():
             control = policy.control(control_id)
-            plan.controls.append(PlannedControl(control.id, control.clause, _join(why, lang),
+            shown = [_site_reason(policy, control, lang, *r) for r in why[:MAX_REASONS]]
+            plan.controls.append(PlannedControl(control.id, control.clause, _join(shown, lang, len(why)),
                                                 advisory=control.advisory))
     return sites
 
 
+def _site_reason(policy: Policy, control: Control, lang: str, kind: str, host: str, dataset: str,
+                 biv: dict[str, str]) -> str:
+    if kind == "site_holds":
+        return t("site_holds", lang, host=host,
+                 reason=t("stores", lang, dataset=dataset, levels=_levels_text(policy, control, biv)))
+    return t("site_receives", lang, kind=t(kind, lang), dataset=dataset, host=host)
+
+
 def plan_inventory(inventory: Inventory, policy: Policy, lang: str = "nl") -> Plan:
-    hosts = {name: _host_plan(policy, hv, lang) for name, hv in inventory.hosts.items()}
-    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, lang))
+    memo: dict[int, Any] = {}
+    hosts = {name: _host_plan(policy, hv, lang, memo) for name, hv in inventory.hosts.items()}
+    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, lang, memo))
