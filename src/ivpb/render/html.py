@@ -20,7 +20,6 @@ from markupsafe import Markup
 
 from ivpb.render.labels import (
     ASPECT,
-    NOTEWORTHY,
     STATUS,
     STATUS_HELP,
     STATUSES,
@@ -32,6 +31,7 @@ from ivpb.render.labels import (
     count_statuses,
     diff_text,
     evidence_items,
+    has_findings,
     human_date,
     sorted_controls,
     totals,
@@ -101,7 +101,7 @@ def _subject(n: int, name: str, data: dict[str, Any], report: dict[str, Any], la
         "name": name,
         "data": data,
         "counts": counts,
-        "fine": not any(counts[s] for s in NOTEWORTHY) and data.get("reachable", True),
+        "fine": not has_findings(data),
         "results": [_result(c, report, lang) for c in sorted_controls(controls)],
     }
 

@@ -124,6 +124,12 @@ WORDS: dict[str, dict[str, str]] = {
     "waived_status": {"nl": "zonder uitzondering: {status}", "en": "without the waiver: {status}"},
     "advisory": {"nl": "advies, niet blokkerend", "en": "advisory, not blocking"},
     "advisory_short": {"nl": "advies", "en": "advisory"},
+    "advisory_note": {
+        "nl": "Een maatregel met ‘advies’ (het beleid zegt ‘indien mogelijk’) wordt gemeld maar telt niet mee "
+              "om te bepalen of een host voldoet.",
+        "en": "A control marked ‘advisory’ (the policy says ‘indien mogelijk’, if possible) is reported but does "
+              "not count against a host's compliance.",
+    },
     "no_controls": {"nl": "geen maatregelen van toepassing", "en": "no controls apply"},
     "controls_fine": {"nl": "{n} maatregelen voldoen", "en": "{n} controls comply"},
     "other_controls": {
@@ -393,6 +399,11 @@ def counts_text(counts: dict[str, int], lang: str) -> str:
     """'14 voldoet, 2 afwijking' -- only the statuses that occur."""
     parts = [f"{counts[s]} {STATUS[s][lang]}" for s in STATUSES if counts.get(s)]
     return ", ".join(parts) if parts else w("none", lang)
+
+
+def has_findings(host: dict[str, Any]) -> bool:
+    """Drift, missing, error or a waiver to show, or the host could not be reached."""
+    return not host.get("reachable", True) or any(c["status"] in NOTEWORTHY for c in host.get("controls", []))
 
 
 def sorted_controls(controls: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from typing import Any
 
 from ivpb.render.labels import (
     ASPECT,
-    NOTEWORTHY,
     STATUS,
     STATUS_HELP,
     STATUSES,
@@ -27,6 +26,7 @@ from ivpb.render.labels import (
     count_statuses,
     diff_text,
     evidence_items,
+    has_findings,
     human_date,
     sorted_controls,
     totals,
@@ -90,6 +90,7 @@ def _summary(report: dict[str, Any], lang: str) -> list[str]:
     out.append(f"| **{w('totals', lang)}** | | " + " | ".join(f"**{tot[s]}**" for s in STATUSES) + " |")
     out += ["", f"**{w('legend', lang)}:**", ""]
     out += [f"- **{_status(s, lang)}**: {STATUS_HELP[s][lang]}" for s in STATUSES]
+    out += ["", f"*{w('advisory_note', lang)}*"]
     return out
 
 
@@ -206,8 +207,7 @@ def _sites(report: dict[str, Any], lang: str) -> list[str]:
 def render(report: dict[str, Any], lang: str = "nl") -> str:
     check_lang(lang)
     policy = report.get("policy", {})
-    problems = sum(1 for h in report.get("hosts", {}).values()
-                   if any(c["status"] in NOTEWORTHY for c in h["controls"]))
+    problems = sum(1 for h in report.get("hosts", {}).values() if has_findings(h))
     out = [
         f"# {md(w('report_title', lang, policy=policy.get('title', '')))}",
         "",

@@ -21,6 +21,7 @@ from ivpb.render.labels import (
     count_statuses,
     counts_text,
     diff_hint,
+    has_findings,
     human_date,
     sorted_controls,
     totals,
@@ -76,8 +77,7 @@ def _result_lines(c: dict[str, Any], lang: str, indent: str) -> list[str]:
 
 def _hosts(report: dict[str, Any], lang: str) -> list[str]:
     hosts = report.get("hosts", {})
-    noteworthy = [name for name in sorted(hosts)
-                  if any(c["status"] in NOTEWORTHY for c in hosts[name]["controls"]) or not hosts[name]["reachable"]]
+    noteworthy = [name for name in sorted(hosts) if has_findings(hosts[name])]
     out = [w("hosts_with_findings", lang, n=len(noteworthy), total=len(hosts))]
     for name in noteworthy:
         h = hosts[name]
