@@ -109,3 +109,22 @@ def test_fixture_has_every_status_and_its_summary_is_consistent():
     before = json.dumps(report["summary"], sort_keys=True), report["exit_code"]
     summarize(report)
     assert (json.dumps(report["summary"], sort_keys=True), report["exit_code"]) == before
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_an_empty_report_renders(fmt, lang):
+    report = summarize({
+        "schema_version": 1, "generated_at": "2026-11-30T06:00:00Z", "lang": "nl",
+        "policy": {"id": "backupbeleid", "title": "Backupbeleid", "clauses": {"§2": "Stroomvoorziening"}},
+        "inventory": [], "hosts": {}, "sites": {},
+    })
+    validate_report(report)
+    out = RENDERERS[fmt].render(report, lang)
+    assert "Stroomvoorziening" in out
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_unknown_language_is_refused(fmt):
+    with pytest.raises(ValueError, match="'fr'"):
+        RENDERERS[fmt].render(load_example(), "fr")

@@ -65,8 +65,3 @@ def test_no_terminal_escapes_from_host_data(report):
     out = report_table.render(evil, "nl")
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b[2J" in out
-
-
-def test_unknown_language_is_refused(report):
-    with pytest.raises(ValueError):
-        report_table.render(report, "fr")
