@@ -71,3 +71,16 @@ def test_text_outside_code_is_escaped(report):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; \\*bold\\* \\| \\[link\\](http://x) # heading" in out
     # the fence is longer than any backtick run in the diff, so the diff cannot close it
     assert "````diff\n" in out and "\n````\n" in out
+
+
+def test_a_commonmark_renderer_sees_tables_details_and_no_html_injection(report):
+    markdown_it = pytest.importorskip("markdown_it")
+    evil = copy.deepcopy(report)
+    evil["hosts"]["nas"]["controls"][0]["detail"] = "<script>alert(1)</script> <b>x</b>"
+    parser = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table")  # raw HTML allowed, as GitHub
+    doc = parser.render(markdown.render(evil, "nl"))
+    assert doc.index("<table>") < doc.index("<h2>Per host</h2>")
+    assert "<script>" not in doc and "<b>x</b>" not in doc
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc
+    assert doc.count("<details>") == 3 and doc.count('<code class="language-diff">') == 3
+    assert "&lt;script&gt;alert('xss')&lt;/script&gt;" in doc  # the diff payload, as code
