@@ -16,7 +16,6 @@ sys.path.insert(0, str(ROOT / "collections"))
 
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
-
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_client  # noqa: E402
 
 SECRET = 'Pw with "quotes" and blanks'
