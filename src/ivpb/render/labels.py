@@ -78,7 +78,6 @@ WORDS: dict[str, dict[str, str]] = {
     "summary": {"nl": "Samenvatting per artikel", "en": "Summary per clause"},
     "totals": {"nl": "Totaal", "en": "Total"},
     "clause": {"nl": "Artikel", "en": "Clause"},
-    "title": {"nl": "Titel", "en": "Title"},
     "comply": {"nl": "Voldoen", "en": "Comply"},
     "x_of_y_hosts": {"nl": "{x} van {y} hosts voldoen", "en": "{x} of {y} hosts comply"},
     "x_of_y_sites": {"nl": "{x} van {y} locaties voldoen", "en": "{x} of {y} sites comply"},
@@ -131,13 +130,7 @@ WORDS: dict[str, dict[str, str]] = {
               "not count against a host's compliance.",
     },
     "no_controls": {"nl": "geen maatregelen van toepassing", "en": "no controls apply"},
-    "controls_fine": {"nl": "{n} maatregelen voldoen", "en": "{n} controls comply"},
-    "other_controls": {
-        "nl": "Overige maatregelen ({n}: voldoen of niet van toepassing)",
-        "en": "Other controls ({n}: compliant or not applicable)",
-    },
     "filter": {"nl": "Toon status:", "en": "Show status:"},
-    "all_fine": {"nl": "alles in orde", "en": "all fine"},
     "back_to_top": {"nl": "naar boven", "en": "back to top"},
     "contents": {"nl": "Inhoud", "en": "Contents"},
     "policy_words_note": {
@@ -158,9 +151,7 @@ WORDS: dict[str, dict[str, str]] = {
         "nl": "{n} van {total} hosts met bevindingen",
         "en": "{n} of {total} hosts with findings",
     },
-    "kind": {"nl": "Soort", "en": "Kind"},
     "show_fine_hosts": {"nl": "ook hosts zonder bevindingen", "en": "also hosts without findings"},
-    "count": {"nl": "Aantal", "en": "Count"},
 }
 
 # The aspects of the BIV classification; the level names themselves stay Dutch.
