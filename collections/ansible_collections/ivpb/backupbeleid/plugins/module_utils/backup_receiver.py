@@ -23,6 +23,7 @@ GATE = r'''#!/usr/bin/python3
 # ivpb backup gate (IVPB Backupbeleid §4): the forced command of every client key in the
 # backup user's authorized_keys. Lets only rsync's server side through, with every path inside
 # the client's own directory (argv[1]). Managed by ivpb.backupbeleid.backup_receiver.
+import os
 import shlex
 import sys
 import syslog

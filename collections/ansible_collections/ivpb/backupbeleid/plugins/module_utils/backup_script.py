@@ -59,9 +59,12 @@ SSH_OPTS+=" -oUserKnownHostsFile=$ETC/ssh/known_hosts -oStrictHostKeyChecking=ac
 ssh_cmd() { echo "ssh -p $1 -oBatchMode=yes $SSH_OPTS"; }
 
 failed() {
-    local why=$1
+    local why=$1 again=0
     log err "FAILED: $why"
+    # A sync retries every few seconds while the target is away: alert once per outage.
+    [[ $ACTION == sync && -e $STATE/status/$DS.sync_failed ]] && again=1
     write_status "${ACTION}_failed" "$(now)" "$why"
+    ((again)) && exit 75
     if [[ -n $HOOK_COMMAND ]]; then
         IVPB_DATASET=$DS IVPB_ACTION=$ACTION IVPB_REASON=$why bash -c "$HOOK_COMMAND" >>"$LOG" 2>&1 ||
             log err "failure hook command failed"

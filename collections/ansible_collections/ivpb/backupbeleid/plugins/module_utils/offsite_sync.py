@@ -54,6 +54,9 @@ def render(syncs):
         "    end",
         "    return {",
         "        maxProcesses = 1,",
+        "        -- any failure (target unreachable at start, network gone): retry after the delay;",
+        "        -- the job script alerts once per outage (syslog every time)",
+        "        exitcodes = { [0] = \"ok\", [1] = \"again\", [75] = \"again\" },",
         "        action = function(inlet)",
         "            run(inlet.getEvents(function(event) return true end))",
         "        end,",
@@ -76,8 +79,11 @@ def service_state():
     if shutil.which("systemctl") is None or shutil.which("lsyncd") is None:
         return {"installed": False, "enabled": False, "active": False}
     enabled = _systemctl("is-enabled", SERVICE).stdout.strip()
+    # Debian's lsyncd has a SysV script only: its generated unit stays "active (exited)" when
+    # the daemon dies, so the process itself is what counts.
+    running = subprocess.run(["pgrep", "-x", "lsyncd"], capture_output=True, check=False).returncode == 0
     return {"installed": True, "enabled": enabled in ("enabled", "generated", "alias", "static"),
-            "active": _systemctl("is-active", SERVICE).stdout.strip() == "active"}
+            "active": running and _systemctl("is-active", SERVICE).stdout.strip() == "active"}
 
 
 def apply(p, check_mode=False, want_diff=False):
@@ -94,7 +100,7 @@ def apply(p, check_mode=False, want_diff=False):
         if not before["enabled"]:
             actions.append("enable")
         if not before["active"]:
-            actions.append("start")
+            actions.append("restart")
         elif conf_changed:
             actions.append("restart")
     elif before["active"]:
