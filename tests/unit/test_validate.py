@@ -16,6 +16,16 @@ from ivpb.validate import validate
 
 from .helpers import write_inventory
 
+
+def _recipient():
+    """The example school's public key: backup.encrypted needs a recipient with a valid fingerprint."""
+    import yaml
+
+    from tests.conftest import EXAMPLE
+
+    return yaml.safe_load((EXAMPLE / "group_vars" / "all" / "backup.yml").read_text())["ivpb_gpg_recipients"]
+
+
 SCHOOL = {
     "ivpb_datasets": {
         "leerlingen": {"biv": {"b": "noodzakelijk", "i": "absoluut", "v": "vertrouwelijk"}},
@@ -23,6 +33,8 @@ SCHOOL = {
     },
     "ivpb_sites": {"school": {}, "filiaal": {}},
     "ivpb_backup_targets": {"offsite": {"host": "nas2"}, "local": {"host": "srv1"}},
+    "ivpb_gpg_recipients": _recipient(),
+    "ivpb_backup_encrypt_to": ["directie"],
 }
 HOSTS = {
     "srv1": {
@@ -30,8 +42,13 @@ HOSTS = {
         "ivpb_backup_target": "offsite",
         "ivpb_stores": [{"dataset": "leerlingen", "path": "/srv/leerlingen", "sync_target": "offsite"},
                         {"dataset": "fotos", "path": "/srv/fotos"}],
+        # §2: noodzakelijk data needs two UPSes (power.redundant_ups)
+        "ivpb_ups_feeds": [{"server": "ups1", "ups": "ups-a"}, {"server": "ups1", "ups": "ups-b"}],
+        "ivpb_nut_password": "geheim",
     },
     "nas2": {"ivpb_site": "filiaal"},
+    "ups1": {"ivpb_site": "school",
+             "ivpb_nut_server": {"ups": {"ups-a": {"driver": "usbhid-ups"}, "ups-b": {"driver": "usbhid-ups"}}}},
 }
 
 
@@ -60,11 +77,11 @@ def test_valid_inventory_has_no_problems(tmp_path):
     ("school_change", "host_change", "expected"),
     [
         ((["ivpb_datasets", "fotos", "biv", "b"], "hoog"), None,
-         "nas2 (and 1 more host): ivpb_datasets.fotos.biv.b: 'hoog' is not one of laag, belangrijk, noodzakelijk"),
+         "nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.b: 'hoog' is not one of laag, belangrijk, noodzakelijk"),
         ((["ivpb_datasets", "fotos", "biv", "v"], KeyError), None,
-         "nas2 (and 1 more host): ivpb_datasets.fotos.biv.v: required but missing"),
+         "nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.v: required but missing"),
         ((["ivpb_datasets", "fotos", "archief"], True), None,
-         "nas2 (and 1 more host): ivpb_datasets.fotos.archief: unknown key (expected one of: archive, biv, description, owner)"),
+         "nas2 (and 2 more hosts): ivpb_datasets.fotos.archief: unknown key (expected one of: archive, biv, description, owner)"),
         (None, (["srv1", "ivpb_stores", 1, "path"], "srv/fotos"),
          "srv1: ivpb_stores[1].path: 'srv/fotos' is not an absolute path"),
         (None, (["srv1", "ivpb_stores", 1, "dataset"], "fotoos"),
@@ -95,7 +112,7 @@ def test_cli_exit_codes_and_no_traceback(tmp_path, capsys):
     bad = write_inventory(tmp_path / "bad", with_change(SCHOOL, ["ivpb_datasets", "fotos", "biv", "i"], "hoog"), HOSTS)
     assert main(["validate", "-i", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["nas2 (and 1 more host): ivpb_datasets.fotos.biv.i: 'hoog' is not one of laag, vereist, absoluut"]
+    assert err == ["nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.i: 'hoog' is not one of laag, vereist, absoluut"]
 
 
 @pytest.mark.parametrize("content", ["- bad: [", "all: {hosts: {a: {ivpb_site: [}}}"])
