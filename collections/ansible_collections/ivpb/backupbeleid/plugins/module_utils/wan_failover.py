@@ -1,0 +1,381 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of ivpb.backupbeleid.wan_failover (§3 Internetverbinding).
+
+Renders the daemon, its JSON config, its systemd unit and the sysctl drop-in; writes what
+differs (never in check mode); applies loose rp_filter and forwarding; keeps the unit enabled
+and running (restarted when its files changed); and reads the daemon's state file as evidence
+for the controls internet.failover and internet.sla. Standard library only (runs on the target).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import os
+import tempfile
+import time
+
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover_daemon as daemon_mod
+
+SERVICE = "ivpb-wan-failover.service"
+DAEMON_PATH = "/usr/local/sbin/ivpb-wan-failover"
+CONFIG_PATH = "/etc/ivpb/wan-failover.json"
+UNIT_PATH = "/etc/systemd/system/" + SERVICE
+SYSCTL_PATH = "/etc/sysctl.d/60-ivpb-wan-failover.conf"
+STATE_PATH = "/run/ivpb-wan-failover/state.json"
+MASK = "********"
+PROBE_KEYS = ("reliability", "count", "timeout", "interval", "down", "up")
+DEFAULT_PROBE = dict(daemon_mod.DEFAULT_PROBE)
+
+UNIT = """\
+# Managed by ivpb.backupbeleid.wan_failover (§3 Internetverbinding). Do not edit.
+[Unit]
+Description=ivpb dual-WAN failover: probes each uplink and switches the default route (§3)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=/usr/bin/python3 {daemon} {config}
+RuntimeDirectory=ivpb-wan-failover
+RuntimeDirectoryPreserve=yes
+Restart=always
+RestartSec=2
+SyslogIdentifier=ivpb-wan-failover
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+class WanFailoverError(Exception):
+    """Input or host state the module cannot work with; one line for fail_json."""
+
+
+def daemon_source() -> str:
+    return inspect.getsource(daemon_mod)
+
+
+def probe_settings(probe: dict | None) -> dict:
+    out = dict(DEFAULT_PROBE)
+    for key, value in (probe or {}).items():
+        if value is not None:
+            out[key] = int(value)
+    return out
+
+
+def check_params(uplinks: list[dict], probe: dict, active_metric: int) -> None:
+    """Errors a user can make; each one line naming the option."""
+    if not uplinks:
+        raise WanFailoverError("uplinks: expected at least one uplink (two for an alternative connection)")
+    seen: dict[str, dict] = {"name": {}, "interface": {}, "gateway": {}, "metric": {}}
+    for i, u in enumerate(uplinks):
+        for key in seen:
+            value = u.get(key)
+            if value in seen[key]:
+                raise WanFailoverError(
+                    f"uplinks[{i}].{key}: {value!r} is already used by uplinks[{seen[key][value]}]; "
+                    "expected distinct values")
+            seen[key][value] = i
+        if not u.get("track_ip"):
+            raise WanFailoverError(f"uplinks[{i}].track_ip: expected at least one probe target")
+        if int(u["metric"]) <= active_metric:
+            raise WanFailoverError(
+                f"uplinks[{i}].metric: {u['metric']} must be higher than active_metric {active_metric}")
+    for key in PROBE_KEYS:
+        if probe[key] < 1:
+            raise WanFailoverError(f"probe.{key}: expected a whole number of at least 1")
+    if probe["timeout"] * probe["count"] >= probe["interval"] * 2:
+        raise WanFailoverError("probe.timeout: count x timeout must stay below two intervals")
+
+
+def render_config(uplinks: list[dict], probe: dict, active_metric: int, webhook: str | None,
+                  state_file: str = STATE_PATH) -> dict:
+    config = {
+        "uplinks": [
+            {"name": u["name"], "interface": u["interface"], "gateway": u["gateway"],
+             "metric": int(u["metric"]), "track_ip": list(u["track_ip"])}
+            for u in uplinks
+        ],
+        "probe": probe,
+        "active_metric": active_metric,
+        "state_file": state_file,
+    }
+    if webhook:
+        config["webhook"] = webhook
+    return config
+
+
+def dump(config: dict) -> str:
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def sysctls(uplinks: list[dict], forwarding: bool) -> dict[str, str]:
+    """rp_filter=2 (loose): strict 1 drops replies to probes on the standby uplink."""
+    keys = {"net.ipv4.conf.all.rp_filter": "2", "net.ipv4.conf.default.rp_filter": "2"}
+    for u in uplinks:
+        keys[f"net.ipv4.conf.{u['interface']}.rp_filter"] = "2"
+    if forwarding:
+        keys["net.ipv4.ip_forward"] = "1"
+    return keys
+
+
+def sysctl_text(keys: dict[str, str]) -> str:
+    lines = ["# Managed by ivpb.backupbeleid.wan_failover (§3 Internetverbinding). Do not edit."]
+    lines += [f"{k} = {v}" for k, v in keys.items()]
+    return "\n".join(lines) + "\n"
+
+
+def sla_status(uplinks: list[dict], today: dt.date) -> tuple[str, str, dict]:
+    """internet.sla ("indien mogelijk", advisory): an SLA per uplink or why there is none."""
+    evidence, gaps = {}, []
+    for u in uplinks:
+        sla, isp = u.get("sla"), u.get("isp")
+        entry = {"isp": isp}
+        if isinstance(sla, dict) and sla.get("reference") and sla.get("ends"):
+            entry.update(sla=sla["reference"], ends=str(sla["ends"]))
+            try:
+                ends = dt.date.fromisoformat(str(sla["ends"]))
+            except ValueError:
+                gaps.append(f"{u['name']}: SLA end date {sla['ends']!r} is not YYYY-MM-DD")
+            else:
+                if ends < today:
+                    gaps.append(f"{u['name']}: SLA {sla['reference']} ended {ends.isoformat()}")
+        elif sla == "none" and u.get("reason"):
+            entry.update(sla="none", reason=u["reason"])
+        elif sla == "none":
+            gaps.append(f"{u['name']}: 'no SLA' recorded without a reason")
+        else:
+            gaps.append(f"{u['name']}: no SLA record")
+        if not isp:
+            gaps.append(f"{u['name']}: no ISP recorded")
+        evidence[u["name"]] = entry
+    if gaps:
+        return "missing", "; ".join(gaps), evidence
+    return "compliant", "SLA or recorded reason for every uplink: " + ", ".join(
+        f"{n} ({e['isp']}: {e['sla']})" for n, e in evidence.items()), evidence
+
+
+class WanFailover:
+    """One run of the module: desired files -> changes -> service -> evidence."""
+
+    def __init__(self, params: dict, run_command, check_mode: bool = False, want_diff: bool = False,
+                 root: str = "/", wait: float = 0.0, today: dt.date | None = None):
+        self.probe = probe_settings(params.get("probe"))
+        self.active_metric = int(params.get("active_metric") or 10)
+        self.uplinks = params["uplinks"]
+        check_params(self.uplinks, self.probe, self.active_metric)
+        self.params = params
+        self.run_command = run_command
+        self.check_mode = check_mode
+        self.want_diff = want_diff
+        self.root = root
+        self.wait = wait
+        self.today = today or dt.datetime.now(dt.UTC).date()
+        self.sysctls = sysctls(self.uplinks, params.get("forwarding", True))
+        self.config = render_config(self.uplinks, self.probe, self.active_metric, params.get("webhook"),
+                                    self._path(STATE_PATH) if root != "/" else STATE_PATH)
+        self.changes: list[str] = []
+        self.diffs: list[dict] = []
+
+    # -- helpers --------------------------------------------------------------------------
+    def _path(self, path: str) -> str:
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def _read(self, path: str) -> str | None:
+        try:
+            with open(self._path(path), encoding="utf-8") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+
+    def _write(self, path: str, text: str, mode: int) -> None:
+        full = self._path(path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(full), prefix=".ivpb-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chmod(tmp, mode)
+            os.replace(tmp, full)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def _masked(self, text: str | None) -> str:
+        if text is None or not self.params.get("webhook"):
+            return text or ""
+        return text.replace(self.params["webhook"], MASK)
+
+    def desired_files(self) -> list[tuple[str, str, int]]:
+        return [
+            (DAEMON_PATH, daemon_source(), 0o755),
+            (CONFIG_PATH, dump(self.config), 0o600),
+            (UNIT_PATH, UNIT.format(daemon=DAEMON_PATH, config=CONFIG_PATH), 0o644),
+            (SYSCTL_PATH, sysctl_text(self.sysctls), 0o644),
+        ]
+
+    # -- steps ----------------------------------------------------------------------------
+    def files(self) -> list[str]:
+        changed = []
+        for path, text, mode in self.desired_files():
+            before = self._read(path)
+            mode_ok = before is not None and (os.stat(self._path(path)).st_mode & 0o7777) == mode
+            if before == text and mode_ok:
+                continue
+            changed.append(path)
+            if self.want_diff:
+                daemon = path == DAEMON_PATH
+                self.diffs.append({
+                    "before_header": path, "after_header": path,
+                    "before": "(previous daemon)\n" if daemon and before is not None else self._masked(before),
+                    "after": f"(daemon, {len(text)} bytes)\n" if daemon else self._masked(text),
+                })
+            if not self.check_mode:
+                self._write(path, text, mode)
+        self.changes += [f"file {p}" for p in changed]
+        return changed
+
+    def apply_sysctls(self) -> list[str]:
+        wrong = []
+        for key, value in self.sysctls.items():
+            proc = self._path("/proc/sys/" + key.replace(".", "/"))
+            try:
+                with open(proc, encoding="ascii") as fh:
+                    current = fh.read().strip()
+            except FileNotFoundError:
+                current = None  # interface not there yet: the drop-in applies when it appears
+                continue
+            if current == value:
+                continue
+            wrong.append(key)
+            if not self.check_mode:
+                try:
+                    with open(proc, "w", encoding="ascii") as fh:
+                        fh.write(value)
+                except OSError as exc:
+                    raise WanFailoverError(f"cannot set {key}={value} ({exc.strerror}); "
+                                           "/proc/sys must be writable (a container needs NET_ADMIN and a "
+                                           "writable /proc/sys)") from None
+        self.changes += [f"sysctl {k}" for k in wrong]
+        return wrong
+
+    def systemctl(self, *args: str) -> tuple[int, str, str]:
+        return self.run_command(["systemctl", *args])
+
+    def service(self, restart: bool, reload: bool) -> dict:
+        rc, out, _ = self.systemctl("is-enabled", SERVICE)
+        enabled = rc == 0 and out.strip() == "enabled"
+        rc, out, _ = self.systemctl("is-active", SERVICE)
+        active = out.strip() == "active"
+        actions = []
+        if reload:
+            actions.append(("daemon-reload",))
+        if not enabled:
+            actions.append(("enable", SERVICE))
+        if not active:
+            actions.append(("start", SERVICE))
+        elif restart:
+            actions.append(("restart", SERVICE))
+        if actions and not self.check_mode:
+            for action in actions:
+                rc, _, err = self.systemctl(*action)
+                if rc != 0:
+                    last = (err.strip().splitlines() or [f"rc {rc}"])[-1]
+                    raise WanFailoverError(f"systemctl {' '.join(action)} failed: {last}")
+        self.changes += [f"service {' '.join(a)}" for a in actions if a[0] != "daemon-reload"]
+        return {"enabled": enabled or not self.check_mode, "active": active or not self.check_mode,
+                "actions": [" ".join(a) for a in actions]}
+
+    def read_state(self, newer_than: float | None) -> dict | None:
+        deadline = time.monotonic() + (self.wait if newer_than is not None else 0)
+        while True:
+            path = self._path(STATE_PATH)
+            try:
+                if newer_than is None or os.stat(path).st_mtime > newer_than:
+                    with open(path, encoding="utf-8") as fh:
+                        return json.load(fh)
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.5)
+
+    def routes(self) -> list[dict]:
+        rc, out, _ = self.run_command(["ip", "-4", "-j", "route", "show", "default"])
+        if rc != 0:
+            return []
+        try:
+            return json.loads(out or "[]")
+        except ValueError:
+            return []
+
+    # -- the run --------------------------------------------------------------------------
+    def run(self) -> dict:
+        started = time.time()
+        changed_files = self.files()
+        self.apply_sysctls()
+        restart = bool(changed_files)
+        svc = self.service(restart=restart, reload=UNIT_PATH in changed_files)
+        state = self.read_state(started if svc["actions"] and not self.check_mode else None)
+        controls = self.controls(state, svc)
+        result = {"changed": bool(self.changes), "changes": self.changes, "controls": controls,
+                  "state": state or {}}
+        if self.want_diff:
+            result["diff"] = self.diffs
+        return result
+
+    def controls(self, state: dict | None, svc: dict) -> list[dict]:
+        wanted = self.params.get("controls") or ["internet.failover", "internet.sla"]
+        out = []
+        if "internet.failover" in wanted:
+            out.append(self.failover_control(state, svc))
+        if "internet.sla" in wanted:
+            status, detail, evidence = sla_status(self.uplinks, self.today)
+            out.append({"id": "internet.sla", "status": status, "detail": detail, "evidence": evidence})
+        return out
+
+    def failover_control(self, state: dict | None, svc: dict) -> dict:
+        evidence = {"uplinks": [u["name"] for u in self.uplinks], "service": SERVICE}
+        if self.params.get("serves"):
+            evidence["serves"] = list(self.params["serves"])
+        if state:
+            evidence.update(
+                active=state.get("active"), last_switch=state.get("last_switch"),
+                switches=state.get("switches"), updated=state.get("updated"),
+                probes={n: {"state": s.get("state"), "replies": s.get("replies"), "since": s.get("since")}
+                        for n, s in (state.get("uplinks") or {}).items()})
+        if len(self.uplinks) < 2:
+            return {"id": "internet.failover", "status": "missing", "evidence": evidence,
+                    "detail": f"only {len(self.uplinks)} uplink declared; an alternative connection needs two"}
+        if self.check_mode and self.changes:
+            return {"id": "internet.failover", "status": "drift", "evidence": evidence,
+                    "detail": "would change: " + ", ".join(self.changes)}
+        if not state:
+            return {"id": "internet.failover", "status": "error", "evidence": evidence,
+                    "detail": f"{SERVICE} wrote no state to {STATE_PATH}"}
+        stale = self._stale(state)
+        if stale:
+            return {"id": "internet.failover", "status": "error", "evidence": evidence, "detail": stale}
+        active = state.get("active")
+        route = next((r for r in self.routes() if r.get("metric") == self.active_metric), None)
+        evidence["route"] = f"via {route.get('gateway')} dev {route.get('dev')}" if route else None
+        online = [n for n, s in (state.get("uplinks") or {}).items() if s.get("state") == "online"]
+        return {"id": "internet.failover", "status": "compliant", "evidence": evidence,
+                "detail": f"active uplink {active}; {len(online)} of {len(self.uplinks)} online "
+                          f"({', '.join(online) or 'none'}); {state.get('switches', 0)} switch(es), "
+                          f"last {state.get('last_switch') or 'never'}"}
+
+    def _stale(self, state: dict) -> str | None:
+        try:
+            updated = dt.datetime.fromisoformat(str(state.get("updated")).replace("Z", "+00:00"))
+        except ValueError:
+            return f"state file {STATE_PATH} has no valid 'updated' time"
+        age = (dt.datetime.now(dt.UTC) - updated).total_seconds()
+        limit = 3 * self.probe["interval"] + self.probe["count"] * self.probe["timeout"] + 5
+        if age > limit:
+            return f"state file {STATE_PATH} is {int(age)} s old (limit {limit} s): the daemon is not probing"
+        return None

@@ -1,0 +1,108 @@
+"""§3 Internetverbinding in `ivpb validate`: who enforces a host's failover (ivpb_internet_via),
+at least two uplinks on distinct interfaces and gateways, a probe target each; internet.sla never
+blocks. Real inventories read by Ansible's loader; one line per mistake."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from ivpb.cli import main
+from ivpb.inventory import load_inventory
+from ivpb.policy import load_policy
+from ivpb.validate import validate
+
+from .helpers import write_inventory
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHOOL = {
+    "ivpb_datasets": {"leerlingen": {"biv": {"b": "noodzakelijk", "i": "absoluut", "v": "vertrouwelijk"}},
+                      "lesmateriaal": {"biv": {"b": "belangrijk", "i": "laag", "v": "intern"}}},
+    "ivpb_sites": {"school": {}},
+    "ivpb_site": "school",
+    "ivpb_needs_internet": True,
+}
+UPLINKS = [
+    {"name": "wan1", "interface": "eth1", "gateway": "192.0.2.1", "metric": 101, "track_ip": ["198.51.100.53"],
+     "isp": "ISP een", "sla": {"reference": "SLA-1", "ends": "2028-08-31"}},
+    {"name": "wan2", "interface": "eth2", "gateway": "198.51.100.1", "metric": 102, "track_ip": ["203.0.113.53"]},
+]
+# The fileserver's data needs internet.failover (and §2's redundant power, declared to keep the
+# inventory valid for that clause).
+POWER = {"ivpb_ups_feeds": [{"server": "router", "ups": "a"}, {"server": "router", "ups": "b"}],
+         "ivpb_nut_password": "lab-pw"}
+HOSTS = {
+    "router": {"ivpb_uplinks": UPLINKS, "ivpb_nut_server": {"ups": {"a": {"driver": "dummy-ups"},
+                                                                     "b": {"driver": "dummy-ups"}}}},
+    "fileserver": {"ivpb_uses": ["leerlingen"], "ivpb_internet_via": "router", **POWER},
+    "pc": {"ivpb_uses": ["lesmateriaal"], "ivpb_internet_via": "router",
+           "ivpb_ups_feeds": [{"server": "router", "ups": "a"}], "ivpb_nut_password": "lab-pw"},
+}
+
+
+def problems(tmp_path, hosts) -> list[str]:
+    inv = write_inventory(tmp_path / "inv", SCHOOL, hosts)
+    return [str(p) for p in validate(load_inventory([str(inv)]), load_policy())]
+
+
+def changed(host, key, value):
+    hosts = copy.deepcopy(HOSTS)
+    if value is KeyError:
+        del hosts[host][key]
+    else:
+        hosts[host][key] = value
+    return hosts
+
+
+def test_valid_internet_inventory(tmp_path):
+    assert problems(tmp_path, HOSTS) == []
+
+
+def test_example_inventory_is_valid_and_routes_the_fileserver_via_the_router(capsys):
+    assert main(["validate", "-i", str(ROOT / "inventories/example")]) == 0
+
+
+@pytest.mark.parametrize(("host", "key", "value", "expected"), [
+    ("router", "ivpb_uplinks", UPLINKS[:1],
+     "fileserver: ivpb_internet_via: internet.failover applies (§3): expected at least two uplinks in "
+     "ivpb_uplinks on its router 'router', found 1"),
+    ("fileserver", "ivpb_internet_via", KeyError,
+     "fileserver: ivpb_uplinks: internet.failover applies (§3): expected at least two uplinks in "
+     "ivpb_uplinks on this host, found 0; or set ivpb_internet_via to the host that routes it"),
+    ("fileserver", "ivpb_internet_via", "gateway",
+     "fileserver: ivpb_internet_via: 'gateway' is not a host of this inventory; expected the host that "
+     "routes this host's traffic"),
+    ("router", "ivpb_uplinks", [UPLINKS[0], {**UPLINKS[1], "interface": "eth1"}],
+     "router: ivpb_uplinks[1].interface: 'eth1' is already used by ivpb_uplinks[0]; two uplinks need their "
+     "own interface"),
+    ("router", "ivpb_uplinks", [UPLINKS[0], {**UPLINKS[1], "gateway": "192.0.2.1"}],
+     "router: ivpb_uplinks[1].gateway: '192.0.2.1' is already used by ivpb_uplinks[0]; two uplinks need "
+     "their own gateway"),
+    ("router", "ivpb_uplinks", [UPLINKS[0], {**UPLINKS[1], "track_ip": []}],
+     "router: ivpb_uplinks[1].track_ip: expected at least one probe target: an outage beyond the ISP's "
+     "modem is only seen by probing through the uplink"),
+    ("router", "ivpb_uplinks", [UPLINKS[0], {**UPLINKS[1], "gateway": "198.51.100.300"}],
+     "router: ivpb_uplinks[1].gateway: '198.51.100.300' is not an IPv4 address (the ISP's gateway on that "
+     "interface)"),
+    ("router", "ivpb_uplinks", [UPLINKS[0], {**UPLINKS[1], "sla": {"reference": "X"}}],
+     "router: ivpb_uplinks[1].sla.ends: required but missing"),
+    ("router", "ivpb_wan_failover", {"interval": 1, "timeout": 5},
+     "router: ivpb_wan_failover.timeout: count x timeout must stay below two intervals"),
+])
+def test_each_mistake_is_one_clear_line(tmp_path, host, key, value, expected):
+    assert problems(tmp_path, changed(host, key, value)) == [expected]
+
+
+def test_missing_sla_record_never_blocks(tmp_path):
+    hosts = changed("router", "ivpb_uplinks", [{k: v for k, v in u.items() if k not in ("isp", "sla")}
+                                               for u in UPLINKS])
+    assert problems(tmp_path, hosts) == []
+
+
+def test_host_without_failover_needs_no_uplinks(tmp_path):
+    hosts = changed("fileserver", "ivpb_uses", ["lesmateriaal"])
+    hosts["fileserver"]["ivpb_ups_feeds"] = hosts["fileserver"]["ivpb_ups_feeds"][:1]
+    hosts = {**hosts, "router": {**hosts["router"], "ivpb_uplinks": []}}
+    assert problems(tmp_path, hosts) == []

@@ -1,0 +1,81 @@
+"""§3: the module entry of ivpb.backupbeleid.wan_failover (community.general style: exit_json
+and fail_json patched): bad input is one line, check mode and diff reach the backend."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible.module_utils import basic  # noqa: E402
+from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.modules import wan_failover  # noqa: E402
+
+HOOK = "https://hooks.example.org/ivpb?token=s3cret"
+UPLINKS = [
+    {"name": "wan1", "interface": "wan1", "gateway": "10.203.11.1", "metric": 101, "track_ip": ["10.203.15.10"]},
+    {"name": "wan2", "interface": "wan2", "gateway": "10.203.12.1", "metric": 102, "track_ip": ["10.203.15.10"]},
+]
+
+
+class Exit(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Fail(kw)))
+
+    def run(args, check_mode=False, diff=True):
+        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        wan_failover.main()
+
+    return run
+
+
+def test_duplicate_interface_fails_with_one_line(run_module):
+    with pytest.raises(Fail) as exc:
+        run_module({"uplinks": [UPLINKS[0], {**UPLINKS[1], "interface": "wan1"}]})
+    msg = exc.value.args[0]["msg"]
+    assert msg == "uplinks[1].interface: 'wan1' is already used by uplinks[0]; expected distinct values"
+
+
+def test_missing_required_suboption_is_reported_by_ansible(run_module):
+    with pytest.raises(Fail) as exc:
+        run_module({"uplinks": [{"name": "wan1", "interface": "wan1", "metric": 101, "track_ip": []}]})
+    assert "gateway" in exc.value.args[0]["msg"]
+
+
+def test_check_mode_diff_and_parameters_reach_the_backend(run_module, monkeypatch):
+    seen = {}
+
+    class FakeBackend:
+        def __init__(self, params, run_command, check_mode, want_diff, wait):
+            seen.update(params=params, check_mode=check_mode, want_diff=want_diff, wait=wait)
+
+        def run(self):
+            return {"changed": True, "changes": ["file x"], "state": {},
+                    "controls": [{"id": "internet.failover", "status": "drift", "detail": "would change: file x"}]}
+
+    monkeypatch.setattr(wan_failover, "WanFailover", FakeBackend)
+    with pytest.raises(Exit) as exc:
+        run_module({"uplinks": UPLINKS, "probe": {"interval": 3}, "webhook": HOOK}, check_mode=True)
+    assert seen["check_mode"] is True and seen["want_diff"] is True and seen["wait"] == 15
+    assert seen["params"]["probe"]["interval"] == 3 and seen["params"]["probe"]["down"] is None
+    assert exc.value.args[0]["controls"][0]["status"] == "drift"
+
+
+def test_webhook_is_no_log():
+    assert wan_failover.argument_spec()["webhook"]["no_log"] is True
