@@ -29,7 +29,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         if not HAS_IVPB:
             return {**result, "failed": True,
-                    "msg": "the ivpb Python package is missing on the controller: pip install ivpb (or -e . in the repo)"}
+                    "msg": "the ivpb Python package is missing on the controller: "
+                           "pip install ivpb (or pip install -e . in the repository)"}
         args = self._task.args
         hostvars = task_vars["hostvars"]
         names = task_vars["groups"]["all"]
