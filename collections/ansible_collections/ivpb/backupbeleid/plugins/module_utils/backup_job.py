@@ -23,6 +23,8 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script im
 
 ETC = "/etc/ivpb/backup"
 STATE = "/var/lib/ivpb/backup"
+LIB_DIR = "/usr/local/lib/ivpb"
+LOG_DIR = "/var/log/ivpb"
 SCRIPT_PATH = "/usr/local/lib/ivpb/ivpb-backup"
 CRON_PATH = "/etc/cron.d/ivpb-backup"
 LOCK_DIR = "/run/lock"
@@ -205,9 +207,9 @@ def render_backup_conf(hook):
     ]) + "\n"
 
 
-def read_status(dataset, key, state=STATE):
+def read_status(dataset, key, state=None):
     try:
-        with open(f"{state}/status/{dataset}.{key}", encoding="utf-8") as f:
+        with open(f"{state or STATE}/status/{dataset}.{key}", encoding="utf-8") as f:
             return f.read().strip() or None
     except OSError:
         return None
@@ -243,7 +245,7 @@ def apply(p, check_mode=False, want_diff=False):
     if missing_tools and not check_mode:
         raise ConfigError(f"missing on the host: {', '.join(missing_tools)} (the backup role installs them)")
     for d, mode in ((ETC, 0o700), (f"{ETC}/datasets", 0o700), (STATE, 0o700), (f"{STATE}/status", 0o700),
-                    (f"{STATE}/cache", 0o700), ("/var/log/ivpb", 0o750), ("/usr/local/lib/ivpb", 0o755)):
+                    (f"{STATE}/cache", 0o700), (LOG_DIR, 0o750), (LIB_DIR, 0o755)):
         files.directory(d, mode)
     pubkey = ssh_key(files, p["hostname"]) if jobs else None
     files.file(SCRIPT_PATH, SCRIPT, 0o755)

@@ -99,9 +99,7 @@ def apply(p, check_mode=False, want_diff=False):
     if syncs:
         if not before["enabled"]:
             actions.append("enable")
-        if not before["active"]:
-            actions.append("restart")
-        elif conf_changed:
+        if not before["active"] or conf_changed:
             actions.append("restart")
     elif before["active"]:
         actions.append("stop")

@@ -1,0 +1,208 @@
+"""§4 Backups: the backend of ivpb.backupbeleid.backup_job - schedules from the plan, targets,
+encryption, the crontab, and a full apply on a temporary root (check mode first, then for
+real, then a second run without change)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync  # noqa: E402
+
+FPR = "0075798249F96224C9B5F02A537B3983D457471C"
+
+
+def controls(ds, *ids):
+    return [{"id": i, "clause": "§4", "dataset": ds} for i in ids]
+
+
+def params(**over):
+    p = {
+        "hostname": "fileserver",
+        "controls": (controls("les", "backup.daily", "backup.annual_full", "backup.best_practice")
+                     + controls("foto", "backup.weekly", "backup.annual_full", "backup.best_practice")
+                     + controls("scan", "backup.weekly", "backup.best_practice")
+                     + controls("lln", "backup.daily", "backup.sync_offsite", "backup.encrypted",
+                                "backup.annual_full", "backup.best_practice")
+                     + [{"id": "power.ups", "clause": "§2"}]),
+        "stores": [{"dataset": "les", "path": "/srv/les"}, {"dataset": "foto", "path": "/srv/foto/"},
+                   {"dataset": "scan", "path": "/srv/scan"},
+                   {"dataset": "lln", "path": "/srv/lln", "sync_target": "off"},
+                   {"dataset": "unplanned", "path": "/srv/x"}],
+        "targets": {"nas": {"host": "nas", "path": "/srv/backup"},
+                    "off": {"host": "nas-offsite", "path": "/srv/offsite", "user": "bk", "port": 2222}},
+        "default_target": "nas",
+        "recipients": {"directie": {"fingerprint": " ".join(FPR[i:i + 4] for i in range(0, 40, 4)),
+                                    "public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----"}},
+        "encrypt_to": ["directie"],
+        "window": {"start": "22:00", "end": "02:00", "weekday": 6, "verify_weekday": 0},
+        "retention": {}, "failure_hook": {}, "sync_delay": 15,
+    }
+    p.update(over)
+    return p
+
+
+def by_ds(jobs):
+    return {j["dataset"]: j for j in jobs}
+
+
+def test_schedule_follows_the_plan():
+    jobs = by_ds(bj.plan_jobs(params()))
+    assert set(jobs) == {"les", "foto", "scan", "lln"}  # the data set without controls is skipped
+    assert jobs["les"]["schedule"] == "daily" and jobs["les"]["cron"]["run"].endswith(" * * *")
+    assert jobs["foto"]["schedule"] == "weekly" and jobs["foto"]["cron"]["run"].endswith(" * * 6")
+    assert jobs["scan"]["annual"] is False and jobs["scan"]["cron"]["annual"] is None
+    assert jobs["les"]["annual"] and jobs["lln"]["annual"]
+    assert jobs["foto"]["source"] == "/srv/foto"
+
+
+def test_jobs_are_spread_over_a_window_across_midnight():
+    assert bj.slots({"start": "22:00", "end": "02:00"}, 4) == [22 * 60, 23 * 60, 0, 60]
+    assert bj.slots({"start": "01:00", "end": "01:00"}, 2) == [60, 60 + 720]
+    assert bj.cron_time(22 * 60 + 5) == "5 22 * * *"
+    assert bj.cron_time(75, 6) == "15 1 * * 6"
+    with pytest.raises(bj.ConfigError, match="ivpb_backup_window.start"):
+        bj.slots({"start": "25:00", "end": "02:00"}, 1)
+
+
+def test_targets_encryption_and_sync():
+    jobs = by_ds(bj.plan_jobs(params()))
+    lln = jobs["lln"]
+    assert lln["encrypt"] and lln["keys"] == [FPR] and lln["recipients"] == ["directie"]
+    assert lln["target"] == {"name": "nas", "host": "nas", "address": "nas", "user": "ivpb-backup", "port": 22,
+                             "dir": "/srv/backup/fileserver/lln"}
+    assert lln["sync"]["mode"] == "encrypted" and lln["sync"]["port"] == 2222
+    assert lln["sync"]["dir"] == "/srv/offsite/fileserver/lln" and lln["sync"]["user"] == "bk"
+    assert not jobs["les"]["encrypt"] and jobs["les"]["sync"] is None
+
+
+def test_plain_data_set_syncs_as_a_mirror_and_may_choose_encryption():
+    p = params(controls=controls("les", "backup.daily", "backup.sync_offsite"),
+               stores=[{"dataset": "les", "path": "/srv/les", "sync_target": "off"}])
+    assert bj.plan_jobs(p)[0]["sync"]["mode"] == "mirror"
+    p["stores"][0]["encrypt"] = True
+    job = bj.plan_jobs(p)[0]
+    assert job["encrypt"] and job["sync"]["mode"] == "encrypted"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"default_target": None}, "ivpb_stores[0].backup_target: required"),
+    ({"default_target": "self"}, "is this host itself"),
+    ({"default_target": "nowhere"}, "unknown target 'nowhere'"),
+    ({"encrypt_to": []}, "ivpb_stores[3].encrypt_to: backup.encrypted applies"),
+    ({"encrypt_to": ["ghost"]}, "unknown recipient 'ghost'"),
+])
+def test_bad_input_is_one_line(change, message):
+    p = params(**change)
+    p["targets"]["self"] = {"host": "fileserver"}
+    with pytest.raises(bj.ConfigError, match=re.escape(message)):
+        bj.plan_jobs(p)
+
+
+def test_crontab_lines_are_exact():
+    text = bj.render_crontab(bj.plan_jobs(params()))
+    lines = [ln for ln in text.splitlines() if ln and ln[0].isdigit()]
+    assert "0 22 * * * root flock -w 3600 /run/lock/ivpb-backup-les.lock /usr/local/lib/ivpb/ivpb-backup run les" \
+        in lines
+    assert "0 23 * * 6 root flock -w 3600 /run/lock/ivpb-backup-foto.lock /usr/local/lib/ivpb/ivpb-backup run foto" \
+        in lines
+    assert not [ln for ln in lines if ln.endswith("annual scan")]
+    assert len([ln for ln in lines if " verify " in ln]) == 4
+    assert all(ln.split()[5] == "root" and ln.split()[6] == "flock" for ln in lines)
+
+
+def test_dataset_conf_quotes_for_the_shell(tmp_path):
+    p = params(stores=[{"dataset": "les", "path": "/srv/it's here"}],
+               controls=controls("les", "backup.daily"))
+    conf = bj.render_dataset_conf(bj.plan_jobs(p)[0])
+    out = subprocess.run(["bash", "-c", f'{conf}\nprintf "%s|%s|%s" "$SOURCE" "$TARGET_HOST" "$ANNUAL"'],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == "/srv/it's here|ivpb-backup@nas|0"
+
+
+@pytest.fixture
+def fake_root(tmp_path, monkeypatch):
+    """Every path of the backend under tmp_path; gpg and ssh-keygen stay real."""
+    for name in ("ETC", "STATE", "LIB_DIR", "LOG_DIR"):
+        monkeypatch.setattr(bj, name, str(tmp_path) + getattr(bj, name))
+    monkeypatch.setattr(bj, "SCRIPT_PATH", str(tmp_path) + bj.SCRIPT_PATH)
+    monkeypatch.setattr(bj, "CRON_PATH", str(tmp_path) + bj.CRON_PATH)
+    return tmp_path
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+def test_apply_check_mode_then_real_then_no_change(fake_root, monkeypatch):
+    p = params(controls=controls("les", "backup.daily", "backup.annual_full", "backup.best_practice"),
+               stores=[{"dataset": "les", "path": "/srv/les"}])
+    monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)  # duplicity is not on the controller
+    changed, res = bj.apply(p, check_mode=True, want_diff=True)
+    assert changed and not os.path.exists(fake_root / "etc")
+    assert {c["status"] for c in res["controls"]} == {"drift"}
+    assert res["ssh_public_key"] == "" and res["diff"]
+
+    changed, res = bj.apply(p)
+    assert changed
+    assert res["ssh_public_key"].startswith("ssh-ed25519 ") and res["target_hosts"] == ["nas"]
+    assert {c["status"] for c in res["controls"]} == {"compliant"}
+    key = fake_root / "etc/ivpb/backup/ssh/id_ed25519"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert oct((fake_root / "etc/ivpb/backup").stat().st_mode & 0o777) == "0o700"
+    assert (fake_root / "etc/cron.d/ivpb-backup").read_text() == bj.render_crontab(bj.plan_jobs(p))
+
+    changed, res = bj.apply(p)
+    assert not changed and res["changed_paths"] == []
+    changed, res = bj.apply(p, check_mode=True)
+    assert not changed and {c["status"] for c in res["controls"]} == {"compliant"}
+
+
+def test_evidence_comes_from_the_status_files(fake_root, monkeypatch):
+    status = fake_root / "var/lib/ivpb/backup/status"
+    status.mkdir(parents=True)
+    (status / "les.last_backup").write_text("2026-11-29T01:00:04Z\n")
+    (status / "les.last_verify").write_text("ok 2026-11-29T05:30:00Z\n")
+    jobs = bj.plan_jobs(params(controls=controls("les", "backup.daily", "backup.best_practice"),
+                               stores=[{"dataset": "les", "path": "/srv/les"}]))
+    ev = {c["id"]: c["evidence"] for c in bj.evidence(jobs, False, False, None, None, [])}
+    assert ev["backup.daily"]["last_backup"] == "2026-11-29T01:00:04Z"
+    assert ev["backup.best_practice"]["last_verify"] == "ok 2026-11-29T05:30:00Z"
+
+
+def test_removed_data_set_loses_its_config(fake_root, monkeypatch):
+    monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)
+    monkeypatch.setattr(bj, "ssh_key", lambda files, host: "ssh-ed25519 AAAA test")
+    p = params(controls=controls("les", "backup.daily") + controls("old", "backup.weekly"),
+               stores=[{"dataset": "les", "path": "/srv/les"}, {"dataset": "old", "path": "/srv/old"}])
+    bj.apply(p)
+    assert (fake_root / "etc/ivpb/backup/datasets/old.conf").exists()
+    p["stores"] = p["stores"][:1]
+    changed, res = bj.apply(p)
+    assert changed and not (fake_root / "etc/ivpb/backup/datasets/old.conf").exists()
+    assert "old" not in (fake_root / "etc/cron.d/ivpb-backup").read_text()
+
+
+def test_lsyncd_config_runs_the_job_script_under_the_lock():
+    conf = osync.render([{"dataset": "lln", "source": "/srv/lln", "delay": 5}])
+    assert 'sync { ivpb_sync("lln"), source = "/srv/lln", delay = 5 }' in conf
+    assert '"/usr/bin/flock", "-w", "3600", lock, "/usr/local/lib/ivpb/ivpb-backup", "sync", dataset' in conf
+    assert "insist = true" in conf and "[75] = \"again\"" in conf
+
+
+def test_job_script_is_valid_bash_and_knows_the_school_year(tmp_path):
+    script = tmp_path / "ivpb-backup"
+    script.write_text(bj.SCRIPT)
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    fn = bj.SCRIPT[bj.SCRIPT.index("school_year() {"):bj.SCRIPT.index("url() {")]
+    for fake_date, year in (("2026-08-31", "2025-2026"), ("2026-09-01", "2026-2027"), ("2027-01-15", "2026-2027")):
+        out = subprocess.run(["bash", "-c", f'date() {{ command date -d {fake_date} "$@"; }}\n{fn}\nschool_year'],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert out == year, fake_date

@@ -1,0 +1,124 @@
+"""§4: module entries (community.general style: exit_json/fail_json patched) and the receiver's
+forced-command gate, run for real with SSH_ORIGINAL_COMMAND."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible.module_utils import basic  # noqa: E402
+from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job, backup_receiver  # noqa: E402
+
+
+class Exit(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(kw)))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Fail(kw)))
+
+    def run(module, args, check_mode=False):
+        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        module.main()
+
+    return run
+
+
+def test_backup_job_bad_input_is_one_line(run_module):
+    with pytest.raises(Fail) as exc:
+        run_module(backup_job, {
+            "hostname": "fileserver", "targets": {"nas": {"host": "fileserver"}}, "default_target": "nas",
+            "controls": [{"id": "backup.daily", "dataset": "ds"}], "stores": [{"dataset": "ds", "path": "/srv"}]})
+    assert exc.value.args[0]["msg"] == ("fileserver: ivpb_stores[0].backup_target: 'nas' is this host itself; "
+                                        "a backup goes to another location and medium")
+
+
+def test_backup_job_passes_check_mode_and_diff(run_module, monkeypatch):
+    seen = []
+
+    def fake_apply(params, check_mode, want_diff):
+        seen.append((params["hostname"], check_mode, want_diff))
+        return True, {"changed": True, "controls": [{"id": "backup.daily", "status": "drift"}]}
+
+    monkeypatch.setattr(backup_job.backup_job, "apply", fake_apply)
+    with pytest.raises(Exit) as exc:
+        run_module(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": [],
+                                "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True)
+    assert seen == [("h", True, True)]
+    assert exc.value.args[0]["controls"][0]["status"] == "drift"
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt ivpb-backup@fs"
+
+
+def test_receiver_authorizes_only_its_clients():
+    clients = {"fs": {"target_hosts": ["nas"], "ssh_public_key": KEY},
+               "pc": {"target_hosts": ["other"], "ssh_public_key": KEY}, "router": {}}
+    assert br.clients_for("nas", clients) == [("fs", KEY)]
+    text = br.render_keys("/srv/backup", br.clients_for("nas", clients))
+    assert f'restrict,command="{br.GATE_PATH} /srv/backup/fs" {KEY}' in text.splitlines()
+    with pytest.raises(ValueError, match="fs: ssh_public_key is not an OpenSSH public key"):
+        br.render_keys("/srv/backup", [("fs", "rm -rf /")])
+
+
+def test_receiver_module_check_mode_changes_nothing(run_module, tmp_path):
+    with pytest.raises(Exit) as exc:
+        run_module(backup_receiver, {"hostname": "nas", "path": str(tmp_path / "b"), "user": "no-such-user-ivpb",
+                                     "clients": {"fs": {"target_hosts": ["nas"], "ssh_public_key": KEY}}},
+                   check_mode=True)
+    res = exc.value.args[0]
+    assert res["changed"] and res["clients"] == ["fs"] and not (tmp_path / "b").exists()
+
+
+@pytest.fixture
+def gate(tmp_path):
+    path = tmp_path / "gate"
+    path.write_text(br.GATE.replace('os.execv("/usr/bin/rsync", argv)', 'print("EXEC", argv)'))
+    base = tmp_path / "srv" / "fs"
+    base.mkdir(parents=True)
+
+    def run(command):
+        env = {**os.environ, "SSH_ORIGINAL_COMMAND": command}
+        return subprocess.run([sys.executable, str(path), str(base)], env=env, capture_output=True, text=True)
+
+    run.base = base
+    return run
+
+
+def test_gate_lets_rsync_into_the_clients_own_dir(gate):
+    ok = gate(f"rsync --server -logDtpre.iLsfxCIvu --mkpath . {gate.base}/ds/chain/")
+    assert ok.returncode == 0 and ok.stdout.startswith("EXEC ['rsync', '--server'")
+    sender = gate(f"rsync --server --sender -vlogDtpre.iLsfxCIvu . {gate.base}/ds/chain/")
+    assert sender.returncode == 0
+
+
+@pytest.mark.parametrize("command", [
+    "bash -i",
+    "rsync --server . /etc/",
+    "rsync --server . {base}/../other/",
+    "rsync --server --backup-dir=/tmp/x . {base}/ds/",
+    "rsync --server . {base}/ds; rm -rf /",
+    "scp -t {base}",
+    "",
+])
+def test_gate_refuses_everything_else(gate, command):
+    res = gate(command.format(base=gate.base))
+    assert res.returncode == 1 and "EXEC" not in res.stdout and "denied" in res.stderr
