@@ -3,6 +3,7 @@ per-host results. Nothing on any host changes: --check is always on the command 
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import tempfile
@@ -52,6 +53,8 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
     if vault_password_file:
         cmdline += ["--vault-password-file", str(Path(vault_password_file).resolve())]
     env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg")} if (project / "ansible.cfg").is_file() else {}
+    # The ansible-playbook of this environment: a venv's bin is not always on PATH.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     with tempfile.TemporaryDirectory(prefix="ivpb-audit-") as private:
         runner = ansible_runner.run(
             private_data_dir=private,
@@ -64,7 +67,7 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
             event_handler=handler,
             settings={"suppress_ansible_output": True},
         )
-        if runner.status not in ("successful", "failed"):
-            raise UserError(f"the check run ended as {runner.status!r}: "
-                            "is ansible-playbook installed in this environment?")
+        if runner.status not in ("successful", "failed") or not results:
+            last = [line for line in runner.stdout.read().splitlines() if line.strip()][-1:] or [runner.status]
+            raise UserError(f"the check run of playbooks/enforce.yml reached no host: {last[0].strip()}")
     return results
