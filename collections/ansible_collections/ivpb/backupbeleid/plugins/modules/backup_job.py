@@ -111,7 +111,7 @@ EXAMPLES = r"""
     recipients: "{{ ivpb_gpg_recipients | default({}) }}"
     window: {start: "22:00", end: "02:00", weekday: 6}
     failure_hook: {mail: ict@school.example}
-  register: ivpb_backup_job
+  register: backup_job_result
 """
 
 RETURN = r"""

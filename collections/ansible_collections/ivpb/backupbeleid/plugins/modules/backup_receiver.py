@@ -51,7 +51,7 @@ EXAMPLES = r"""
     hostname: "{{ inventory_hostname }}"
     clients: >-
       {{ dict(groups['all'] | zip(groups['all'] | map('extract', hostvars)
-         | map(attribute='ivpb_backup_job', default={}))) }}
+         | map(attribute='backup_job_result', default={}))) }}
 """
 
 RETURN = r"""

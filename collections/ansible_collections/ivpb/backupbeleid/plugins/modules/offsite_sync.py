@@ -55,7 +55,7 @@ seealso:
 EXAMPLES = r"""
 - name: Continuous offsite sync (§4 backup.sync_offsite)
   ivpb.backupbeleid.offsite_sync:
-    syncs: "{{ ivpb_backup_job.syncs }}"
+    syncs: "{{ backup_job_result.syncs }}"
 """
 
 RETURN = r"""
