@@ -54,7 +54,7 @@ def all_good():
     return [finding("power.ups"),
             finding("backup.daily", dataset="admin", last_backup=FRESH),
             finding("backup.weekly", dataset="scans", last_backup="2026-11-25T01:00:00Z"),
-            finding("backup.annual_full", dataset="admin", last_annual_full="2026-09-14T02:00:00Z"),
+            finding("backup.annual_full", dataset="admin", last_annual="2026-2027 2026-09-14T02:00:00Z"),
             finding("backup.best_practice", dataset="admin"),
             finding("backup.best_practice", dataset="scans")]
 
@@ -107,7 +107,7 @@ def test_annual_full_must_be_in_the_current_school_year():
     assert school_year(dt.date(2026, 8, 31))[2] == "2025-2026"
     assert school_year(dt.date(2026, 9, 1))[2] == "2026-2027"
     controls = all_good()
-    controls[3] = finding("backup.annual_full", dataset="admin", last_annual_full="2026-06-30T02:00:00Z")
+    controls[3] = finding("backup.annual_full", dataset="admin", last_annual="2025-2026 2026-06-30T02:00:00Z")
     entry = status(report(controls), "backup.annual_full", "admin")
     assert entry["status"] == "drift" and "2026-2027" in entry["detail"]
 

@@ -83,7 +83,9 @@ def _freshness(entry: dict[str, Any], now: dt.datetime, lang: str) -> dict[str, 
                 max_hours=int(MAX_AGE[cid].total_seconds() // 3600))}
     if cid == "backup.annual_full":
         start, end, label = school_year(now.date())
-        last = parse_time(evidence.get("last_annual_full") or evidence.get("last_full"))
+        # backup_job reports "<school year> <UTC time>" of the newest yearly full chain
+        raw = evidence.get("last_annual") or evidence.get("last_annual_full") or ""
+        last = parse_time(str(raw).split()[-1] if raw else None)
         if last is None or not (start <= last.date() <= end):
             return {**entry, "status": "drift", "detail": _t("no_annual", lang, year=label)}
     return entry
