@@ -9,7 +9,7 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 SCENARIOS := $(filter-out _shared,$(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 SCENARIOS := $(filter lab,$(SCENARIOS)) $(sort $(filter-out lab,$(SCENARIOS)))
 
-.PHONY: venv image lab-up lab-down lab-status test-unit test-lab molecule test lint
+.PHONY: venv image lab-up lab-down lab-status demo test-unit test-lab molecule test lint bench
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,14 @@ lab-down:
 
 lab-status:
 	lab/lab status
+
+# The README's first command: venv, images, lab, audit before, enforce, audit after (reports/).
+demo: venv image
+	lab/demo
+
+# Issue #8: ping vs audit vs enforce on N lab hosts (BENCH_HOSTS, default 10).
+bench: venv image
+	$(VENV)/bin/python benchmarks/bench.py --hosts $${BENCH_HOSTS:-10}
 
 test-unit: venv
 	$(VENV)/bin/pytest -q -m "not lab" tests
