@@ -1,0 +1,216 @@
+"""enforce.yml and the compliance diff on the lab's real hosts (issue #7).
+
+In order, on the example school (inventories/example + the lab overlay), hosts fresh from
+`lab/lab up`: check mode changes nothing; the audit reports drift; enforce, then enforce again
+changes nothing; after the night's jobs the audit is compliant (exit 0); three things broken by
+hand are named exactly (host, control, clause) with the diff; a waiver turns one into `waived`,
+an expired one does not; an invalid inventory stops both enforce.yml and the audit before any
+host is contacted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+INV = ["-i", "inventories/example", "-i", "inventories/lab"]
+HOSTS = ["fileserver", "nas", "nas-offsite", "secretariaat", "nutserver", "router"]
+# What enforcing may touch, and what check mode must leave exactly as it was.
+SNAPSHOT = (
+    "find /etc /srv /usr/local /var/spool/cron /var/lib/ivpb -xdev "
+    "-printf '%p %s %T@ %m %u\\n' 2>/dev/null | sort | sha256sum; "
+    "systemctl list-units --type=service --state=running --no-legend --plain | awk '{print $1}' "
+    "| grep -E '^(nut|lsyncd|ivpb|cron)' | sort"
+)
+DIRECTIE_FPR = "0075798249F96224C9B5F02A537B3983D457471C"
+GNUPGHOME = "/etc/ivpb/backup/gnupg"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["CONTAINERS_CONF"] = str(ROOT / "lab" / "containers.conf")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return env
+
+
+def run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 0, "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+    return proc.stdout
+
+
+def on(host: str, command: str) -> str:
+    return ok(run("lab/lab", "ssh", host, command))
+
+
+def snapshot() -> dict[str, str]:
+    return {h: on(h, SNAPSHOT) for h in HOSTS}
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    out = {}
+    for line in output.split("PLAY RECAP")[-1].splitlines():
+        if ":" in line and "ok=" in line:
+            host, counts = line.split(":", 1)
+            out[host.strip()] = {k: int(v) for k, v in (kv.split("=") for kv in counts.split())}
+    return out
+
+
+def audit(tmp_path: Path, *extra: str, name: str = "audit") -> tuple[int, dict]:
+    report = tmp_path / f"{name}.json"
+    junit = tmp_path / f"{name}.xml"
+    proc = run("ivpb", "audit", *INV, *extra, "-q", "-o", str(report), "-o", str(junit))
+    assert proc.returncode in (0, 1, 2), proc.stderr
+    data = json.loads(report.read_text())
+    schema = json.loads(resources.files("ivpb.schemas").joinpath("report.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    suites = ET.parse(junit).getroot()
+    assert suites.tag == "testsuites" and len(suites.findall("testsuite")) == 4
+    assert data["exit_code"] == proc.returncode
+    return proc.returncode, data
+
+
+def findings(report: dict) -> set[tuple[str, str, str, str | None, str]]:
+    """(host or site, clause, control, data set, status) of everything not compliant or n/a."""
+    out = set()
+    for kind in ("hosts", "sites"):
+        for subject, entry in report[kind].items():
+            for c in entry["controls"]:
+                if c["status"] not in ("compliant", "not_applicable") and not c.get("advisory"):
+                    out.add((subject, c["clause"], c["id"], c.get("dataset"), c["status"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab():
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed: run `make image` (installs it) first")
+    ok(run("lab/lab", "down"))
+    ok(run("lab/lab", "up"))
+    ok(run("ansible-playbook", "lab/seed-data.yml", *INV))
+    yield
+    run("lab/lab", "down")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("audit")
+
+
+def test_check_mode_on_fresh_hosts_changes_nothing_and_does_not_fail(lab):
+    before = snapshot()
+    out = ok(run("ansible-playbook", "playbooks/enforce.yml", *INV, "--check", "--diff"))
+    assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recap(out).values())
+    assert snapshot() == before
+
+
+def test_audit_of_fresh_hosts_reports_drift(lab, work):
+    rc, report = audit(work, name="before")
+    assert rc == 2
+    found = findings(report)
+    assert ("nas", "§2", "power.ups", None, "drift") in found
+    assert ("fileserver", "§2", "power.redundant_ups", None, "drift") in found
+    assert ("fileserver", "§4", "backup.daily", "leerlingenadministratie", "drift") in found
+    assert ("fileserver", "§3", "internet.failover", None, "drift") in found  # enforced on the router
+    assert {s for s, *_ in found} <= set(HOSTS)
+
+
+def test_enforce_then_a_second_run_changes_nothing(lab):
+    ok(run("ansible-playbook", "playbooks/enforce.yml", *INV))
+    second = recap(ok(run("ansible-playbook", "playbooks/enforce.yml", *INV)))
+    assert {h: r["changed"] for h, r in second.items()} == dict.fromkeys(HOSTS, 0)
+
+
+def test_audit_after_enforce_and_the_nights_jobs_is_compliant(lab, work):
+    ok(run("ansible-playbook", "lab/run-backups.yml", *INV))
+    rc, report = audit(work, name="after")
+    assert findings(report) == set()
+    assert rc == 0
+    evidence = {c["dataset"]: c["evidence"] for c in report["hosts"]["fileserver"]["controls"]
+                if c["id"] == "backup.daily"}
+    assert all(e.get("last_backup") for e in evidence.values()), evidence
+
+
+def test_changes_by_hand_are_named_exactly_with_the_diff(lab, work):
+    on("nas", "systemctl stop nut-monitor")
+    on("fileserver", r"sed -i 's|^0 22 \* \* \* \(.*run leerlingenadministratie\)$|0 12 * * 3 \1|' "
+                     "/etc/cron.d/ivpb-backup")
+    on("fileserver", f"GNUPGHOME={GNUPGHOME} gpg --batch --yes --delete-keys {DIRECTIE_FPR}")
+    rc, report = audit(work, name="broken")
+    assert rc == 2
+    assert findings(report) == {
+        ("nas", "§2", "power.ups", None, "drift"),
+        ("fileserver", "§4", "backup.daily", "leerlingenadministratie", "drift"),
+        ("fileserver", "§4", "backup.encrypted", "leerlingenadministratie", "drift"),
+        ("fileserver", "§4", "backup.encrypted", "personeelsdossiers", "drift"),
+        ("fileserver", "§4", "backup.encrypted", "boekhouding", "drift"),
+    }
+    daily = next(c for c in report["hosts"]["fileserver"]["controls"]
+                 if c["id"] == "backup.daily" and c.get("dataset") == "leerlingenadministratie")
+    assert any("0 22 * * *" in d["after"] and "0 12 * * 3" in d["before"] for d in daily["diff"]), daily
+
+
+def waivers_inventory(path: Path, expires: str) -> Path:
+    """An extra inventory source that adds only a waiver (group_vars/all)."""
+    (path / "group_vars").mkdir(parents=True, exist_ok=True)
+    (path / "hosts.yml").write_text("all:\n  hosts:\n    nas:\n")
+    (path / "group_vars" / "all.yml").write_text(
+        "ivpb_waivers:\n"
+        "  - control: power.ups\n    host: nas\n"
+        "    justification: UPS van de NAS wordt vervangen, levering in januari\n"
+        f"    approver: directie\n    expires: '{expires}'\n"
+    )
+    return path
+
+
+def test_a_waiver_applies_until_it_expires(lab, work):
+    active = waivers_inventory(work / "waiver-active", "2099-12-31")
+    rc, report = audit(work, "-i", str(active), name="waived")
+    nas_ups = next(c for c in report["hosts"]["nas"]["controls"] if c["id"] == "power.ups")
+    assert nas_ups["status"] == "waived" and nas_ups["waiver"]["underlying_status"] == "drift"
+    assert ("nas", "§2", "power.ups", None, "waived") in findings(report)
+
+    expired = waivers_inventory(work / "waiver-expired", "2020-01-31")
+    rc, report = audit(work, "-i", str(expired), name="expired")
+    nas_ups = next(c for c in report["hosts"]["nas"]["controls"] if c["id"] == "power.ups")
+    assert nas_ups["status"] == "drift" and nas_ups["waiver"]["active"] is False
+    assert rc == 2
+
+
+def test_invalid_inventory_stops_enforce_and_audit_before_any_host(lab, tmp_path):
+    bad = tmp_path / "inventories"
+    shutil.copytree(ROOT / "inventories" / "example", bad / "example")
+    shutil.copytree(ROOT / "inventories" / "lab", bad / "lab")
+    ds = bad / "example" / "group_vars" / "all" / "classificatie.yml"
+    ds.write_text(ds.read_text().replace("biv: {b: laag, i: laag, v: intern}\n", "biv: {b: hoog, i: laag, v: intern}\n", 1))
+    bad_inv = ["-i", str(bad / "example"), "-i", str(bad / "lab")]
+    expected = run("ivpb", "validate", *bad_inv)
+    assert expected.returncode == 1
+    line = expected.stderr.strip().splitlines()[0]
+    assert "ivpb_datasets.fotos.biv.b: 'hoog' is not one of laag, belangrijk, noodzakelijk" in line
+
+    before = snapshot()
+    play = run("ansible-playbook", "playbooks/enforce.yml", *bad_inv)
+    assert play.returncode != 0
+    assert line in play.stdout
+    assert "UNREACHABLE" not in play.stdout and "ok: [" not in play.stdout.split("Plan the controls")[-1]
+    audited = run("ivpb", "audit", *bad_inv, "-q")
+    assert audited.returncode == 1
+    assert audited.stderr.strip().splitlines() == expected.stderr.strip().splitlines()
+    assert snapshot() == before
