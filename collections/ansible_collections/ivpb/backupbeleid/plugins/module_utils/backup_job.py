@@ -276,12 +276,15 @@ def apply(p, check_mode=False, want_diff=False):
         except gpg_target.KeyError_ as e:
             raise ConfigError(f"ivpb_gpg_recipients: {e}") from None
     crontab = render_crontab(jobs) if jobs else None
+    cron_before = _read(CRON_PATH)
     if crontab:
         files.file(CRON_PATH, crontab, 0o644)
     else:
         files.absent(CRON_PATH)
     changed = bool(files.changed)
     controls = evidence(jobs, changed, check_mode, keyring, key_error, missing_tools)
+    if check_mode and not (key_error or missing_tools):
+        attribute(controls, jobs, files, cron_before)
     result = {
         "changed": changed,
         "controls": controls,
@@ -297,6 +300,56 @@ def apply(p, check_mode=False, want_diff=False):
     if want_diff:
         result["diff"] = files.diffs
     return changed, result
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+
+
+def _touches(jobs, files, cron_before):
+    """(data set, control id) -> the changed paths that concern it, so that the audit names
+    exactly the control a change on the host broke, not every control of the host."""
+    by_control = {}
+    cron_lines = set((cron_before or "").splitlines())
+    for j in jobs:
+        ds = j["dataset"]
+        run_id = "backup.daily" if j["schedule"] == "daily" else "backup.weekly"
+        lines = {run_id: f"{j['cron']['run']} root {command('run', ds)}",
+                 "backup.best_practice": f"{j['cron']['verify']} root {command('verify', ds)}"}
+        if j["annual"]:
+            lines["backup.annual_full"] = f"{j['cron']['annual']} root {command('annual', ds)}"
+        for path in files.changed:
+            if path == CRON_PATH:
+                hit = [cid for cid, line in lines.items() if line not in cron_lines]
+            elif path.startswith(f"{ETC}/gnupg"):
+                hit = ["backup.encrypted"] if j["encrypt"] else []
+            elif path == f"{ETC}/datasets/{ds}.conf":
+                hit = list(j["ids"])
+            elif path.startswith(f"{ETC}/datasets/"):
+                hit = []  # another data set's job
+            else:  # the job script, shared settings, key, directories: every job depends on them
+                hit = [cid for cid in j["ids"] if cid != "backup.encrypted"]
+            for cid in hit:
+                by_control.setdefault((ds, cid), []).append(path)
+    return by_control
+
+
+def attribute(controls, jobs, files, cron_before):
+    """Check mode: drift only for the controls a pending change concerns, each with its diff."""
+    touched = _touches(jobs, files, cron_before)
+    # Files records a keyring change as "<dir> (keys)" and its diff under "<dir> keys".
+    diffs = {d.get("before_header", "").replace(" keys", " (keys)"): d for d in files.diffs}
+    for entry in controls:
+        paths = touched.get((entry["dataset"], entry["id"]))
+        if entry["status"] == "drift" and not paths:
+            entry["status"] = "compliant"
+        elif entry["status"] == "drift" and files.want_diff:
+            found = [diffs[p] for p in paths if p in diffs]
+            entry["diff"] = [{"path": d["before_header"], "before": d["before"], "after": d["after"]} for d in found]
 
 
 def evidence(jobs, changed, check_mode, keyring, key_error, missing_tools):
