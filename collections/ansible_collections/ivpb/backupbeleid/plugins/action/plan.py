@@ -13,6 +13,7 @@ try:
     from ivpb.inventory import PREFIX, Inventory, plain
     from ivpb.plan import plan_inventory
     from ivpb.policy import load_policy
+    from ivpb.roles import role_groups
     from ivpb.validate import validate
 
     HAS_IVPB = True
@@ -54,5 +55,6 @@ class ActionModule(ActionBase):
                     "msg": "invalid inventory, no host was changed:\n" + "\n".join(lines)}
         plan = plan_inventory(inventory, policy, args.get("lang", "nl"))
         result["plan"] = plan.as_dict()
+        result["roles"] = role_groups(inventory, plan)
         result["changed"] = False
         return result
