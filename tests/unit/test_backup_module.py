@@ -3,7 +3,6 @@ forced-command gate, run for real with SSH_ORIGINAL_COMMAND."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,32 +13,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
 
-from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job, backup_receiver  # noqa: E402
 
-
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
+from .module_harness import Exit, Fail, module_runner  # noqa: E402
 
 
 @pytest.fixture
 def run_module(monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Fail(kw)))
-
-    def run(module, args, check_mode=False):
-        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-        module.main()
-
-    return run
+    return module_runner(monkeypatch)
 
 
 def test_backup_job_bad_input_is_one_line(run_module):

@@ -3,7 +3,6 @@ and fail_json patched): bad input is one line, check mode and diff reach the bac
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
 
-from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.modules import wan_failover  # noqa: E402
+
+from .module_harness import Exit, Fail, module_runner  # noqa: E402
 
 HOOK = "https://hooks.example.org/ivpb?token=s3cret"
 UPLINKS = [
@@ -23,26 +22,10 @@ UPLINKS = [
 ]
 
 
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
 @pytest.fixture
 def run_module(monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Fail(kw)))
-
-    def run(args, check_mode=False, diff=True):
-        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-        wan_failover.main()
-
-    return run
+    run = module_runner(monkeypatch)
+    return lambda args, check_mode=False, diff=True: run(wan_failover, args, check_mode, diff)
 
 
 def test_duplicate_interface_fails_with_one_line(run_module):

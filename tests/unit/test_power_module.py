@@ -14,39 +14,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
 
-from ansible.module_utils import basic  # noqa: E402
-from ansible.module_utils.common.text.converters import to_bytes  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_client  # noqa: E402
+
+from .module_harness import Exit, Fail, module_runner  # noqa: E402
 
 SECRET = 'Pw with "quotes" and blanks'
 
 
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
 @pytest.fixture
 def run_module(monkeypatch):
-    def exit_json(self, **kw):
-        raise Exit(kw)
-
-    def fail_json(self, **kw):
-        raise Fail(kw)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
-    def run(args, check_mode=False):
-        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-        nut_client.main()
-
-    return run
+    run = module_runner(monkeypatch)
+    return lambda args, check_mode=False: run(nut_client, args, check_mode)
 
 
 def test_bad_input_fails_with_one_line_and_error_controls(run_module):
