@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ivpb.plan import Plan
+from ivpb.render.text_table import text_table
 
 HEADERS = {
     "nl": ("Host", "Locatie", "B", "I", "V", "Maatregel", "§", "Dataset", "Waarom"),
@@ -10,16 +11,6 @@ HEADERS = {
 }
 SITE_TITLE = {"nl": "Locaties (§5 Brandveiligheid)", "en": "Sites (§5 fire safety)"}
 NONE = {"nl": "(geen)", "en": "(none)"}
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def render_plan_table(plan: Plan, lang: str = "nl") -> str:
@@ -32,12 +23,12 @@ def render_plan_table(plan: Plan, lang: str = "nl") -> str:
             lead = first if n == 0 else ("",) * 5
             suffix = " (advies)" if c.advisory and lang == "nl" else (" (advisory)" if c.advisory else "")
             rows.append((*lead, c.id + suffix, c.clause, c.dataset or "", c.because))
-    out = [_table(rows), "", SITE_TITLE[lang]]
+    out = [text_table(rows), "", SITE_TITLE[lang]]
     site_rows: list[tuple[str, ...]] = [(HEADERS[lang][1], HEADERS[lang][5], "§", HEADERS[lang][8])]
     for site, sp in sorted(plan.sites.items()):
         if not sp.controls:
             site_rows.append((site, NONE[lang], "", ""))
         for n, c in enumerate(sp.controls):
             site_rows.append((site if n == 0 else "", c.id, c.clause, c.because))
-    out.append(_table(site_rows))
+    out.append(text_table(site_rows))
     return "\n".join(out)

@@ -29,6 +29,7 @@ from ivpb.render.labels import (
     w,
     waiver_text,
 )
+from ivpb.render.text_table import text_table
 
 INDENT = "  "
 # Text from hosts (details, paths, waivers) may hold anything: no terminal escape sequences.
@@ -37,16 +38,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def _clean(text: object) -> str:
     return _CONTROL.sub(lambda m: " " if m.group() in "\n\r\t" else f"\\x{ord(m.group()):02x}", str(text))
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def _summary(report: dict[str, Any], lang: str) -> str:
@@ -58,7 +49,7 @@ def _summary(report: dict[str, Any], lang: str) -> str:
         rows.append((row["id"], row["title"], comply, *(str(row["counts"][s] or "") for s in STATUSES)))
     tot = totals(report)
     rows.append(("", w("totals", lang), "", *(str(tot[s]) for s in STATUSES)))
-    return _table(rows)
+    return text_table(rows)
 
 
 def _result_lines(c: dict[str, Any], lang: str, indent: str) -> list[str]:
