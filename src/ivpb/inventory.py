@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +103,8 @@ def load_inventory(
         _activate_vault_secrets([("default", secret)])
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
-        hosts = _read_hosts(manager, loader, VariableManager(loader=loader, inventory=manager), Templar)
+        variables = VariableManager(loader=loader, inventory=manager)
+        hosts = _read_hosts(manager, loader, _plain_vars_loader(loader), variables, Templar)
         # The whole inventory is read and validated (a backup target may lie outside --limit);
         # --limit only chooses the hosts to act on and report.
         selected = None
@@ -117,15 +120,16 @@ def load_inventory(
     return Inventory(hosts=hosts, sources=sources, selected=selected)
 
 
-def _read_hosts(manager, loader, variables, templar_class) -> dict[str, dict[str, Any]]:
+def _read_hosts(manager, loader, vars_loader, variables, templar_class) -> dict[str, dict[str, Any]]:
     """Every host's ivpb_* variables, merged in Ansible's own precedence order.
 
     VariableManager.get_vars() costs ~25 ms a host (it builds every magic variable), which is
     half a minute for a federation of 1,000 hosts. The inventory stage of that precedence is
     reproduced here with Ansible's own pieces (group order, vars plugins, combine_vars), each
     group combination read once; a host whose values hold a template or a vaulted string takes
-    the full VariableManager path, so templating and decryption stay exactly Ansible's.
-    tests/unit/test_inventory.py proves both paths agree.
+    the full VariableManager path, so templating and decryption stay exactly Ansible's. The vars
+    plugins read their files through vars_loader (plain files parsed by libyaml, see
+    _plain_vars_loader). tests/unit/test_inventory.py proves both paths agree.
     """
     from ansible.inventory.helpers import get_group_vars, sort_groups
     from ansible.utils.vars import combine_vars
@@ -134,25 +138,112 @@ def _read_hosts(manager, loader, variables, templar_class) -> dict[str, dict[str
     sources = manager._sources
     all_group = manager.groups["all"]
     by_groups: dict[tuple[str, ...], dict[str, Any]] = {}
-    memo: dict[int, tuple[Any, Any]] = {}  # id -> (object, plain copy): shared group values converted once
+    # id -> (object, its plain form): shared group values are converted once, and the values of
+    # plain vars files (vars_loader.plain_values) are plain already, neither copied nor walked.
+    memo: dict[int, tuple[Any, Any]] = vars_loader.plain_values
     hosts: dict[str, dict[str, Any]] = {}
     for host in manager.get_hosts():
         groups = sort_groups([g for g in host.get_groups() if g.name != "all"])
         key = tuple(g.name for g in groups)
         if key not in by_groups:
             merged = combine_vars(all_group.get_vars(), get_group_vars(groups))
-            merged = combine_vars(merged, get_vars_from_inventory_sources(loader, sources, [all_group], "task"))
-            merged = combine_vars(merged, get_vars_from_inventory_sources(loader, sources, groups, "task"))
+            merged = combine_vars(merged, get_vars_from_inventory_sources(vars_loader, sources, [all_group], "task"))
+            merged = combine_vars(merged, get_vars_from_inventory_sources(vars_loader, sources, groups, "task"))
             by_groups[key] = {k: v for k, v in merged.items() if k.startswith(PREFIX)}
-        own = combine_vars(host.get_vars(), get_vars_from_inventory_sources(loader, sources, [host], "task"))
+        own = combine_vars(host.get_vars(), get_vars_from_inventory_sources(vars_loader, sources, [host], "task"))
         hv = {**by_groups[key], **{k: v for k, v in own.items() if k.startswith(PREFIX)}}
-        if any(_templated(v) for v in hv.values()):
+        if any(_templated(v) for v in hv.values() if _memo_hit(v, memo) is None):
             full = variables.get_vars(host=host, include_hostvars=False)
             templar = templar_class(loader=loader, variables=full)
             hosts[host.name] = {k: plain(templar.template(v)) for k, v in full.items() if k.startswith(PREFIX)}
         else:
             hosts[host.name] = {k: _plain_memo(v, memo) for k, v in hv.items()}
     return hosts
+
+
+# Text that only Ansible's own loader reads right: a vault (a whole file or an inline !vault),
+# any explicit YAML tag (!unsafe, !!binary, ...), a Jinja2 template, Ansible's JSON markers.
+# Over-matching (a "!" in a plain string) only costs the slower path.
+_NOT_PLAIN = re.compile(r"\$ANSIBLE_VAULT|!|\{\{|\{%|\{#|__ansible_")
+
+
+class _NotPlain(Exception):
+    """A vars file for Ansible's own loader."""
+
+
+def _plain_vars_loader(loader):
+    """A DataLoader for the vars plugins (host_group_vars: group_vars/, host_vars/) whose plain
+    YAML/JSON files are parsed by libyaml into plain dicts and lists.
+
+    ansible-core 2.19's loader tags every value with its origin, which makes reading 1,000
+    host_vars files of 50 data sets take ~15 s and most of the memory. Which files are read, in
+    which order, and how they merge stay Ansible's own (the plugin and combine_vars run
+    unchanged); only the parsing of a file that holds nothing Ansible-specific changes. A file
+    that is not plain (see _NOT_PLAIN), has a duplicate key (Ansible warns or fails by its own
+    setting), is not UTF-8, not a mapping or not parseable goes to Ansible's own loader, so its
+    decryption, tags and error messages stay exactly Ansible's."""
+    import json
+
+    import yaml
+    from ansible.parsing.dataloader import DataLoader
+
+    class PlainSafeLoader(yaml.CSafeLoader):
+        """What plain() makes of Ansible's values, built directly: string keys, dates as ISO text."""
+
+        def construct_mapping(self, node, deep=False):
+            mapping = super().construct_mapping(node, deep)
+            # Ansible's constructor checks for duplicate keys after the same merge-key flattening.
+            if len(mapping) != len(node.value) or not all(type(k) is str for k in mapping):
+                raise _NotPlain
+            return mapping
+
+        def construct_yaml_timestamp(self, node):
+            return super().construct_yaml_timestamp(node).isoformat()
+
+    PlainSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", PlainSafeLoader.construct_yaml_timestamp)
+
+    def parse(data: bytes) -> dict[str, Any] | None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotPlain from None
+        if _NOT_PLAIN.search(text):
+            raise _NotPlain
+        try:
+            # Ansible's from_yaml tries JSON first (YAML reads some JSON differently, e.g. 1e3).
+            value = json.loads(text)
+        except ValueError:
+            value = yaml.load(text, Loader=PlainSafeLoader)  # noqa: S506 - a safe loader
+        if value is not None and not isinstance(value, dict):
+            raise _NotPlain
+        return value
+
+    class PlainVarsLoader(DataLoader):
+        def load_from_file(self, file_name, cache="all", unsafe=False, json_only=False, trusted_as_template=False):
+            path = self.path_dwim(file_name)
+            if cache == "all" and path in self._FILE_CACHE:
+                value = self._FILE_CACHE[path]
+            else:
+                try:
+                    if json_only:
+                        raise _NotPlain
+                    with open(path, "rb") as f:
+                        value = parse(f.read())
+                except (OSError, ValueError, TypeError, yaml.YAMLError, _NotPlain):
+                    # Ansible's own loader reads it, and says what is wrong with it if anything.
+                    return super().load_from_file(file_name, cache, unsafe, json_only, trusted_as_template)
+                if cache == "all":
+                    self._FILE_CACHE[path] = value
+                for v in (value or {}).values():
+                    if isinstance(v, (dict, list)):
+                        self.plain_values[id(v)] = (v, v)
+            return value if unsafe else copy.deepcopy(value)
+
+    vars_loader = PlainVarsLoader()
+    vars_loader.plain_values = {}
+    vars_loader.set_basedir(loader.get_basedir())
+    vars_loader.set_vault_secrets(loader._vault.secrets)
+    return vars_loader
 
 
 def _templated(value: Any) -> bool:
@@ -167,12 +258,20 @@ def _templated(value: Any) -> bool:
     return "Encrypted" in type(value).__name__
 
 
+def _memo_hit(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
+    """The plain form of a container converted (or known plain) before, else None. Everything in
+    the memo is free of templates: only values of hosts without templates are converted."""
+    hit = memo.get(id(value))
+    return hit[1] if hit is not None and hit[0] is value else None
+
+
 def _plain_memo(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
     if isinstance(value, (Mapping, list, tuple)):
-        hit = memo.get(id(value))
-        if hit is None or hit[0] is not value:
-            hit = memo[id(value)] = (value, plain(value))
-        return hit[1]
+        hit = _memo_hit(value, memo)
+        if hit is None:
+            hit = plain(value)
+            memo[id(value)] = (value, hit)
+        return hit
     return plain(value)
 
 

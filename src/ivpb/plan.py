@@ -7,7 +7,7 @@ playbook and the reports can never disagree.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ivpb.i18n import t
@@ -17,7 +17,7 @@ from ivpb.policy import ASPECTS, Control, Policy
 MAX_REASONS = 3
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)  # frozen: hosts of the same shape share their planned controls
 class PlannedControl:
     id: str
     clause: str
@@ -27,7 +27,14 @@ class PlannedControl:
     advisory: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+        out = {"id": self.id, "clause": self.clause, "because": self.because}
+        if self.dataset is not None:
+            out["dataset"] = self.dataset
+        if self.path is not None:
+            out["path"] = self.path
+        if self.advisory:
+            out["advisory"] = self.advisory
+        return out
 
 
 @dataclass
@@ -63,9 +70,7 @@ class Plan:
                 }
                 for name, hp in self.hosts.items()
             },
-            "sites": {
-                name: {"controls": [c.as_dict() for c in sp.controls]} for name, sp in self.sites.items()
-            },
+            "sites": {name: {"controls": [c.as_dict() for c in sp.controls]} for name, sp in self.sites.items()},
         }
 
 
@@ -81,8 +86,9 @@ def _levels_text(policy: Policy, control: Control, biv: dict[str, str]) -> str:
     return ", ".join(f"{a}={biv[a]}" for a in aspects)
 
 
-def _dataset_ranks(policy: Policy, hostvars: dict[str, Any],
-                   memo: dict[int, Any] | None = None) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
+def _dataset_ranks(
+    policy: Policy, hostvars: dict[str, Any], memo: dict[int, Any] | None = None
+) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
     datasets = hostvars.get("ivpb_datasets") or {}
     if memo is not None and id(datasets) in memo:  # group_vars/all: one object shared by all hosts
         return memo[id(datasets)][1]
@@ -101,18 +107,39 @@ def _stored(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in hostvars.get("ivpb_stores") or [] if isinstance(s, dict) and "dataset" in s]
 
 
-def _host_plan(policy: Policy, hostvars: dict[str, Any], lang: str, memo: dict[int, Any]) -> HostPlan:
+def _host_plan(
+    policy: Policy,
+    hostvars: dict[str, Any],
+    lang: str,
+    memo: dict[int, Any],
+    shapes: dict[tuple, tuple[dict[str, str], tuple[PlannedControl, ...]]],
+) -> HostPlan:
+    """A host's plan depends only on its shape: the data sets object, the (data set, path) it
+    stores, what it uses and its host flags. A federation has few shapes; each is planned once."""
     datasets = _dataset_ranks(policy, hostvars, memo)
+    shape = (
+        id(hostvars.get("ivpb_datasets")),
+        tuple((s["dataset"], s.get("path")) for s in _stored(hostvars)),
+        tuple(hostvars.get("ivpb_uses") or ()),
+        tuple(bool(hostvars.get(c.host_flag)) for c in policy.controls if c.host_flag),
+    )
+    if shape not in shapes:
+        shapes[shape] = _shape_plan(policy, hostvars, datasets, lang)
+    biv, controls = shapes[shape]
+    return HostPlan(site=hostvars.get("ivpb_site"), biv=dict(biv), controls=list(controls))
+
+
+def _shape_plan(
+    policy: Policy, hostvars: dict[str, Any], datasets: dict[str, Any], lang: str
+) -> tuple[dict[str, str], tuple[PlannedControl, ...]]:
     stored = [(s, *datasets[s["dataset"]]) for s in _stored(hostvars) if s["dataset"] in datasets]
     used = [(u, *datasets[u]) for u in hostvars.get("ivpb_uses") or [] if u in datasets]
     effective = {a: 0 for a in ASPECTS}
     for _, _, ranks in stored + [(None, *x[1:]) for x in used]:
         for a in ASPECTS:
             effective[a] = max(effective[a], ranks[a])
-    plan = HostPlan(
-        site=hostvars.get("ivpb_site"),
-        biv={a: policy.level(a, effective[a]) for a in ASPECTS},
-    )
+    host_biv = {a: policy.level(a, effective[a]) for a in ASPECTS}
+    controls: list[PlannedControl] = []
     for control in policy.controls:
         if control.scope == "host":
             if control.host_flag and not hostvars.get(control.host_flag):
@@ -123,28 +150,33 @@ def _host_plan(policy: Policy, hostvars: dict[str, Any], lang: str, memo: dict[i
             if "uses" in control.data:
                 matches += [("uses", u, biv) for u, biv, ranks in used if control.applies_to(ranks)]
             if matches:
-                reasons = [t(kind, lang, dataset=name, levels=_levels_text(policy, control, biv))
-                           for kind, name, biv in matches[:MAX_REASONS]]
-                plan.controls.append(PlannedControl(
-                    control.id, control.clause, _join(reasons, lang, len(matches)), advisory=control.advisory))
+                reasons = [
+                    t(kind, lang, dataset=name, levels=_levels_text(policy, control, biv))
+                    for kind, name, biv in matches[:MAX_REASONS]
+                ]
+                controls.append(
+                    PlannedControl(
+                        control.id, control.clause, _join(reasons, lang, len(matches)), advisory=control.advisory
+                    )
+                )
         elif control.scope == "dataset":
             for s, biv, ranks in stored:
-                if control.dataset_flag and not hostvars["ivpb_datasets"][s["dataset"]].get(
-                    control.dataset_flag, True
-                ):
+                if control.dataset_flag and not hostvars["ivpb_datasets"][s["dataset"]].get(control.dataset_flag, True):
                     continue
                 if control.applies_to(ranks):
-                    because = (
-                        t("every_dataset", lang)
-                        if control.any_of is None
-                        else _levels_text(policy, control, biv)
+                    because = t("every_dataset", lang) if control.any_of is None else _levels_text(policy, control, biv)
+                    controls.append(
+                        PlannedControl(
+                            control.id,
+                            control.clause,
+                            because,
+                            dataset=s["dataset"],
+                            path=s.get("path"),
+                            advisory=control.advisory,
+                        )
                     )
-                    plan.controls.append(
-                        PlannedControl(control.id, control.clause, because, dataset=s["dataset"],
-                                       path=s.get("path"), advisory=control.advisory)
-                    )
-    _drop_superseded(policy, plan.controls)
-    return plan
+    _drop_superseded(policy, controls)
+    return host_biv, tuple(controls)
 
 
 def _drop_superseded(policy: Policy, controls: list[PlannedControl]) -> None:
@@ -152,8 +184,7 @@ def _drop_superseded(policy: Policy, controls: list[PlannedControl]) -> None:
     controls[:] = [
         c
         for c in controls
-        if not (policy.control(c.id).superseded_by
-                and (policy.control(c.id).superseded_by, c.dataset) in present)
+        if not (policy.control(c.id).superseded_by and (policy.control(c.id).superseded_by, c.dataset) in present)
     ]
 
 
@@ -177,32 +208,37 @@ def target_site(inventory: Inventory, target_name: str) -> str | None:
 def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int, Any]) -> dict[str, SitePlan]:
     reasons: dict[str, dict[str, list[Any]]] = {}  # site -> control id -> reasons (formatted when shown)
     contributors: dict[str, set[str]] = {}
-    for control in policy.controls:
-        if control.scope != "site":
-            continue
-        for host, hostvars in inventory.hosts.items():
-            datasets = _dataset_ranks(policy, hostvars, memo)
-            for s in _stored(hostvars):
-                if s["dataset"] not in datasets:
-                    continue
-                biv, ranks = datasets[s["dataset"]]
-                if not control.applies_to(ranks):
-                    continue
-                site = hostvars.get("ivpb_site")
-                if site:
-                    reason = ("site_holds", host, s["dataset"], biv)
-                    reasons.setdefault(site, {}).setdefault(control.id, []).append(reason)
-                    contributors.setdefault(site, set()).add(host)
-                if not control.includes_receiving_sites:
-                    continue
+    site_controls = [c for c in policy.controls if c.scope == "site"]
+    # Per host once (not once per control): its site and each stored data set with the sites
+    # its backup and its sync go to.
+    stores = []
+    for host, hostvars in inventory.hosts.items():
+        datasets = _dataset_ranks(policy, hostvars, memo)
+        entries = []
+        for s in _stored(hostvars):
+            if s["dataset"] in datasets:
+                kinds = []
                 for kind, target in (
                     ("kind_backup", s.get("backup_target") or hostvars.get("ivpb_backup_target")),
                     ("kind_sync", s.get("sync_target")),
                 ):
                     tsite = target_site(inventory, target) if target else None
+                    kinds.append((kind, tsite))
+                entries.append((s["dataset"], *datasets[s["dataset"]], kinds))
+        stores.append((host, hostvars.get("ivpb_site"), entries))
+    for control in site_controls:
+        for host, site, entries in stores:
+            for dataset, biv, ranks, kinds in entries:
+                if not control.applies_to(ranks):
+                    continue
+                if site:
+                    reasons.setdefault(site, {}).setdefault(control.id, []).append(("site_holds", host, dataset, biv))
+                    contributors.setdefault(site, set()).add(host)
+                if not control.includes_receiving_sites:
+                    continue
+                for kind, tsite in kinds:
                     if tsite and tsite != site:
-                        reason = (kind, host, s["dataset"], biv)
-                        reasons.setdefault(tsite, {}).setdefault(control.id, []).append(reason)
+                        reasons.setdefault(tsite, {}).setdefault(control.id, []).append((kind, host, dataset, biv))
                         contributors.setdefault(tsite, set()).add(host)
     sites = {name: SitePlan() for name in inventory.school("ivpb_sites")}
     for site, by_control in reasons.items():
@@ -211,20 +247,27 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int,
         for control_id, why in by_control.items():
             control = policy.control(control_id)
             shown = [_site_reason(policy, control, lang, *r) for r in why[:MAX_REASONS]]
-            plan.controls.append(PlannedControl(control.id, control.clause, _join(shown, lang, len(why)),
-                                                advisory=control.advisory))
+            plan.controls.append(
+                PlannedControl(control.id, control.clause, _join(shown, lang, len(why)), advisory=control.advisory)
+            )
     return sites
 
 
-def _site_reason(policy: Policy, control: Control, lang: str, kind: str, host: str, dataset: str,
-                 biv: dict[str, str]) -> str:
+def _site_reason(
+    policy: Policy, control: Control, lang: str, kind: str, host: str, dataset: str, biv: dict[str, str]
+) -> str:
     if kind == "site_holds":
-        return t("site_holds", lang, host=host,
-                 reason=t("stores", lang, dataset=dataset, levels=_levels_text(policy, control, biv)))
+        return t(
+            "site_holds",
+            lang,
+            host=host,
+            reason=t("stores", lang, dataset=dataset, levels=_levels_text(policy, control, biv)),
+        )
     return t("site_receives", lang, kind=t(kind, lang), dataset=dataset, host=host)
 
 
 def plan_inventory(inventory: Inventory, policy: Policy, lang: str = "nl") -> Plan:
     memo: dict[int, Any] = {}
-    hosts = {name: _host_plan(policy, hv, lang, memo) for name, hv in inventory.hosts.items()}
+    shapes: dict[tuple, Any] = {}
+    hosts = {name: _host_plan(policy, hv, lang, memo, shapes) for name, hv in inventory.hosts.items()}
     return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, lang, memo))

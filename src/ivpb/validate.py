@@ -22,8 +22,13 @@ from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
 
 TYPE_NAMES = {
-    "string": "a string", "boolean": "true or false", "object": "a mapping", "array": "a list",
-    "integer": "a whole number", "number": "a number", "null": "nothing",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+    "null": "nothing",
 }
 
 
@@ -103,10 +108,17 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
 
 def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
     """Each variable is validated once per distinct value: group_vars/all is one object shared by
-    every host, so a federation of 1,000 hosts validates its data sets once, not 1,000 times."""
+    every host (recognised by its id), and hosts whose own values are equal (the same stores on
+    every host of a federation) share a verdict by the value's JSON text. Validating 50 stores
+    with jsonschema costs ~5 ms, 1,000 hosts ~5 s; the JSON text costs ~50 us."""
     validator = _validator(policy)
     schemas = validator.schema["properties"]
-    verdicts: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    by_name = {
+        name: validator.evolve(schema={"$defs": validator.schema["$defs"], **schema})
+        for name, schema in schemas.items()
+    }
+    by_id: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    by_text: dict[tuple[str, str], list[tuple[str, str]]] = {}
     keep: list[Any] = []  # keeps the values alive so their ids stay unique
     problems = []
     for host, hostvars in inventory.hosts.items():
@@ -114,18 +126,23 @@ def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
             if name not in schemas:
                 continue
             key = (name, id(value))
-            if key not in verdicts:
+            if key not in by_id:
                 keep.append(value)
-                found = []
-                schema = {"$defs": validator.schema["$defs"], **schemas[name]}
-                for error in validator.evolve(schema=schema).iter_errors(value):
-                    # For oneOf/anyOf the most specific sub-error says the most.
-                    best = jsonschema.exceptions.best_match([error]) if error.context else error
-                    path, message = _describe(best, prefix=[name])
-                    found.append((path, message))
-                verdicts[key] = found
-            problems.extend(Problem(host, path, message) for path, message in verdicts[key])
+                text = (name, json.dumps(value))
+                if text not in by_text:
+                    by_text[text] = _verdict(by_name[name], name, value)
+                by_id[key] = by_text[text]
+            problems.extend(Problem(host, path, message) for path, message in by_id[key])
     return problems
+
+
+def _verdict(validator: jsonschema.Draft202012Validator, name: str, value: Any) -> list[tuple[str, str]]:
+    found = []
+    for error in validator.iter_errors(value):
+        # For oneOf/anyOf the most specific sub-error says the most.
+        best = jsonschema.exceptions.best_match([error]) if error.context else error
+        found.append(_describe(best, prefix=[name]))
+    return found
 
 
 @cache

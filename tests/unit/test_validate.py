@@ -40,15 +40,19 @@ HOSTS = {
     "srv1": {
         "ivpb_site": "school",
         "ivpb_backup_target": "offsite",
-        "ivpb_stores": [{"dataset": "leerlingen", "path": "/srv/leerlingen", "sync_target": "offsite"},
-                        {"dataset": "fotos", "path": "/srv/fotos"}],
+        "ivpb_stores": [
+            {"dataset": "leerlingen", "path": "/srv/leerlingen", "sync_target": "offsite"},
+            {"dataset": "fotos", "path": "/srv/fotos"},
+        ],
         # §2: noodzakelijk data needs two UPSes (power.redundant_ups)
         "ivpb_ups_feeds": [{"server": "ups1", "ups": "ups-a"}, {"server": "ups1", "ups": "ups-b"}],
         "ivpb_nut_password": "geheim",
     },
     "nas2": {"ivpb_site": "filiaal"},
-    "ups1": {"ivpb_site": "school",
-             "ivpb_nut_server": {"ups": {"ups-a": {"driver": "usbhid-ups"}, "ups-b": {"driver": "usbhid-ups"}}}},
+    "ups1": {
+        "ivpb_site": "school",
+        "ivpb_nut_server": {"ups": {"ups-a": {"driver": "usbhid-ups"}, "ups-b": {"driver": "usbhid-ups"}}},
+    },
 }
 
 
@@ -76,28 +80,57 @@ def test_valid_inventory_has_no_problems(tmp_path):
 @pytest.mark.parametrize(
     ("school_change", "host_change", "expected"),
     [
-        ((["ivpb_datasets", "fotos", "biv", "b"], "hoog"), None,
-         "nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.b: 'hoog' is not one of laag, belangrijk, noodzakelijk"),
-        ((["ivpb_datasets", "fotos", "biv", "v"], KeyError), None,
-         "nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.v: required but missing"),
-        ((["ivpb_datasets", "fotos", "archief"], True), None,
-         "nas2 (and 2 more hosts): ivpb_datasets.fotos.archief: unknown key (expected one of: archive, biv, description, owner)"),
-        (None, (["srv1", "ivpb_stores", 1, "path"], "srv/fotos"),
-         "srv1: ivpb_stores[1].path: 'srv/fotos' is not an absolute path"),
-        (None, (["srv1", "ivpb_stores", 1, "dataset"], "fotoos"),
-         "srv1: ivpb_stores[1].dataset: unknown data set 'fotoos'; expected one of: fotos, leerlingen"),
-        (None, (["srv1", "ivpb_site"], "kelder"),
-         "srv1: ivpb_site: unknown site 'kelder'; expected one of: filiaal, school"),
-        (None, (["srv1", "ivpb_needs_internet"], "ja"),
-         "srv1: ivpb_needs_internet: expected true or false, got 'ja'"),
-        (None, (["srv1", "ivpb_stores", 1, "backup_target"], "local"),
-         "srv1: ivpb_stores[1].backup_target: 'local' is this host itself; a backup goes to another location and medium"),
-        (None, (["nas2", "ivpb_site"], "school"),
-         "srv1: ivpb_stores[0].sync_target: 'offsite' is at this host's own site 'school'; expected a target at another site"),
-        (None, (["srv1", "ivpb_stores", 0, "sync_target"], KeyError),
-         "srv1: ivpb_stores[0].sync_target: required: backup.sync_offsite applies (§4); expected a target at another site"),
-        (None, (["srv1", "ivpb_uses"], ["boekhouding"]),
-         "srv1: ivpb_uses[0]: unknown data set 'boekhouding'; expected one of: fotos, leerlingen"),
+        (
+            (["ivpb_datasets", "fotos", "biv", "b"], "hoog"),
+            None,
+            "nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.b: 'hoog' is not one of laag, belangrijk, noodzakelijk",
+        ),
+        (
+            (["ivpb_datasets", "fotos", "biv", "v"], KeyError),
+            None,
+            "nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.v: required but missing",
+        ),
+        (
+            (["ivpb_datasets", "fotos", "archief"], True),
+            None,
+            "nas2 (and 2 more hosts): ivpb_datasets.fotos.archief: unknown key (expected one of: archive, biv, description, owner)",
+        ),
+        (
+            None,
+            (["srv1", "ivpb_stores", 1, "path"], "srv/fotos"),
+            "srv1: ivpb_stores[1].path: 'srv/fotos' is not an absolute path",
+        ),
+        (
+            None,
+            (["srv1", "ivpb_stores", 1, "dataset"], "fotoos"),
+            "srv1: ivpb_stores[1].dataset: unknown data set 'fotoos'; expected one of: fotos, leerlingen",
+        ),
+        (
+            None,
+            (["srv1", "ivpb_site"], "kelder"),
+            "srv1: ivpb_site: unknown site 'kelder'; expected one of: filiaal, school",
+        ),
+        (None, (["srv1", "ivpb_needs_internet"], "ja"), "srv1: ivpb_needs_internet: expected true or false, got 'ja'"),
+        (
+            None,
+            (["srv1", "ivpb_stores", 1, "backup_target"], "local"),
+            "srv1: ivpb_stores[1].backup_target: 'local' is this host itself; a backup goes to another location and medium",
+        ),
+        (
+            None,
+            (["nas2", "ivpb_site"], "school"),
+            "srv1: ivpb_stores[0].sync_target: 'offsite' is at this host's own site 'school'; expected a target at another site",
+        ),
+        (
+            None,
+            (["srv1", "ivpb_stores", 0, "sync_target"], KeyError),
+            "srv1: ivpb_stores[0].sync_target: required: backup.sync_offsite applies (§4); expected a target at another site",
+        ),
+        (
+            None,
+            (["srv1", "ivpb_uses"], ["boekhouding"]),
+            "srv1: ivpb_uses[0]: unknown data set 'boekhouding'; expected one of: fotos, leerlingen",
+        ),
     ],
 )
 def test_each_kind_of_bad_input_gets_one_clear_line(tmp_path, school_change, host_change, expected):
@@ -119,8 +152,9 @@ def test_cli_exit_codes_and_no_traceback(tmp_path, capsys):
 def test_unparsable_inventory_is_one_line(tmp_path, content):
     path = tmp_path / "hosts.yml"
     path.write_text(content)
-    proc = subprocess.run([sys.executable, "-m", "ivpb.cli", "validate", "-i", str(path)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ivpb.cli", "validate", "-i", str(path)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
@@ -139,11 +173,33 @@ def test_vaulted_variable_is_decrypted_and_validated(tmp_path):
     inv = write_inventory(tmp_path / "inv", SCHOOL, HOSTS)
     encrypted = vault.encrypt("school").decode()
     (inv / "host_vars" / "srv1.yml").write_text(
-        (inv / "host_vars" / "srv1.yml").read_text().replace("ivpb_site: school", "ivpb_site: !vault |\n  "
-                                                              + encrypted.replace("\n", "\n  "))
+        (inv / "host_vars" / "srv1.yml")
+        .read_text()
+        .replace("ivpb_site: school", "ivpb_site: !vault |\n  " + encrypted.replace("\n", "\n  "))
     )
     password = tmp_path / "vault-pass"
     password.write_text("geheim-wachtwoord\n")
     inventory = load_inventory([str(inv)], vault_password_file=str(password))
     assert inventory.hosts["srv1"]["ivpb_site"] == "school"
     assert validate(inventory, load_policy()) == []
+
+
+def test_equal_values_on_many_hosts_share_a_verdict_but_each_host_is_named():
+    """Schema verdicts are memoised by a value's JSON text: equal values give each host its problem,
+    values that differ (also only in type: 1 vs true vs "1") are each judged on their own."""
+    from ivpb.inventory import Inventory
+    from ivpb.validate import schema_problems
+
+    bad = [{"dataset": "leerlingen", "path": "relative"}]
+    hosts = {
+        "a": {"ivpb_stores": copy.deepcopy(bad), "ivpb_needs_internet": True},
+        "b": {"ivpb_stores": copy.deepcopy(bad), "ivpb_needs_internet": 1},
+        "c": {"ivpb_stores": [{"dataset": "leerlingen", "path": "/ok"}], "ivpb_needs_internet": "1"},
+    }
+    problems = schema_problems(Inventory(hosts=hosts), load_policy())
+    assert [(p.subject, p.path) for p in problems] == [
+        ("a", "ivpb_stores[0].path"),
+        ("b", "ivpb_stores[0].path"),
+        ("b", "ivpb_needs_internet"),
+        ("c", "ivpb_needs_internet"),
+    ]
