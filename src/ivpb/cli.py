@@ -44,11 +44,10 @@ EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "htm
 
 
 def render(report: dict, fmt: str, lang: str) -> str:
-    if fmt == "json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     from importlib import import_module
 
-    module = {"table": "report_table", "junit": "junit", "markdown": "markdown", "html": "html"}[fmt]
+    module = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown",
+              "html": "html"}[fmt]
     return import_module(f"ivpb.render.{module}").render(report, lang)
 
 

@@ -4,6 +4,7 @@ Schema shipped with the project accepts."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from importlib import resources
@@ -151,3 +152,27 @@ def test_fire_safety_plan_older_than_a_year_is_missing():
     entry = rep["sites"]["school"]["controls"][0]
     assert entry["status"] == "missing" and "365" in entry["detail"]
     assert rep["exit_code"] == 2
+
+
+def test_several_findings_for_one_control_the_worst_stands_and_odd_entries_match_nothing():
+    controls = [*all_good(), finding("backup.daily", "drift", dataset="admin", last_backup=FRESH),
+                finding("backup.daily", "compliant", dataset="admin", last_backup=FRESH),
+                {"id": ["power.ups"], "status": "error"}, {"id": "power.ups", "dataset": ["x"], "status": "error"}]
+    rep = report(controls)
+    assert status(rep, "backup.daily", "admin")["status"] == "drift"
+    assert status(rep, "power.ups")["status"] == "compliant"
+
+
+def test_failover_is_judged_from_the_router_the_host_goes_through():
+    inv = school()
+    srv1 = inv.hosts["srv1"] = copy.deepcopy(inv.hosts["srv1"])
+    srv1["ivpb_datasets"]["admin"]["biv"]["b"] = "noodzakelijk"
+    srv1.update(ivpb_needs_internet=True, ivpb_internet_via="nas2")
+    policy = load_policy()
+    plan = plan_inventory(inv, policy)
+    assert "internet.failover" in plan.hosts["srv1"].control_ids()
+    results = {"srv1": HostResults(controls=all_good()),
+               "nas2": HostResults(controls=[finding("internet.failover", "drift")])}
+    rep = build_report(policy, inv, plan, results, list(inv.hosts), NOW)
+    assert status(rep, "internet.failover")["status"] == "drift"
+    assert status(rep, "internet.failover")["detail"] == "internet.failover drift"

@@ -126,3 +126,26 @@ def test_junitparser_reads_it_when_installed(report, tmp_path):
     path.write_text(junit.render(report, "nl"), encoding="utf-8")
     xml = junitparser.JUnitXml.fromfile(str(path))
     assert sum(1 for suite in xml for _ in suite) == 31
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_written_exactly_as_elementtree_would_write_it(report, lang):
+    """The renderer writes XML as text (fast for 200,000 test cases); ElementTree, reading it and
+    writing it back with ET.indent, must produce the same bytes, awkward characters included (not CR
+    in text: a parser turns CR LF into LF, as XML says)."""
+    evil = copy.deepcopy(report)
+    ctl = evil["hosts"]["nas"]["controls"][4]
+    ctl["detail"] = 'tab\there "quoted" & <tag>\nnew line \x00 \U0001f600'
+    ctl["evidence"] = {"b": "x\ty", "a": ["<", ">", "&"]}
+    evil["hosts"]['we"ird & <host>'] = copy.deepcopy(evil["hosts"]["nas"])
+    out = junit.render(evil, lang)
+    root = ET.fromstring(out.encode())
+    ET.indent(root)
+    assert '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n" == out
+
+
+def test_an_empty_policy_is_one_empty_testsuites_element():
+    report = {"generated_at": "2026-11-30T06:00:00Z", "policy": {"id": "p", "title": "T", "clauses": {}},
+              "summary": {"clauses": {}}, "hosts": {}, "sites": {}}
+    root = ET.fromstring(junit.render(report, "nl").encode())
+    assert root.tag == "testsuites" and len(root) == 0 and root.get("tests") == "0"

@@ -4,6 +4,7 @@ freshness + §5 site records + waivers -> the report (schemas/report.schema.json
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 from ivpb.audit.results import HostResults
@@ -23,17 +24,23 @@ VIA_CONTROLS = {"internet.failover", "internet.sla"}
 TEXT = {
     "unreachable": {"nl": "host onbereikbaar: {msg}", "en": "host unreachable: {msg}"},
     "task_failed": {"nl": "controle mislukt: {msg}", "en": "check failed: {msg}"},
-    "not_checked": {"nl": "niet gecontroleerd: geen module rapporteerde deze maatregel",
-                    "en": "not checked: no module reported this control"},
+    "not_checked": {
+        "nl": "niet gecontroleerd: geen module rapporteerde deze maatregel",
+        "en": "not checked: no module reported this control",
+    },
     "no_backup": {"nl": "geen geslaagde backup gevonden", "en": "no successful backup found"},
-    "stale": {"nl": "laatste geslaagde backup {when} ({hours} uur geleden, maximum {max_hours})",
-              "en": "last successful backup {when} ({hours} hours ago, at most {max_hours})"},
+    "stale": {
+        "nl": "laatste geslaagde backup {when} ({hours} uur geleden, maximum {max_hours})",
+        "en": "last successful backup {when} ({hours} hours ago, at most {max_hours})",
+    },
     "no_annual": {"nl": "geen volledige backup in schooljaar {year}", "en": "no full backup in school year {year}"},
     "waived": {"nl": "uitzondering tot {expires}: {justification}", "en": "waived until {expires}: {justification}"},
     "waiver_expired": {"nl": "uitzondering verlopen op {expires}", "en": "waiver expired on {expires}"},
     "not_applicable": {"nl": "niet van toepassing", "en": "not applicable"},
-    "fire_ok": {"nl": "{n} maatregelen; veiligheidsplan {ref} van {date}",
-                "en": "{n} measures; safety plan {ref} of {date}"},
+    "fire_ok": {
+        "nl": "{n} maatregelen; veiligheidsplan {ref} van {date}",
+        "en": "{n} measures; safety plan {ref} of {date}",
+    },
     "fire_no_measures": {
         "nl": "geen brandbeveiligingsmaatregelen geregistreerd (ivpb_sites.{site}.fire_protection.measures)",
         "en": "no fire protection measures recorded (ivpb_sites.{site}.fire_protection.measures)",
@@ -42,8 +49,10 @@ TEXT = {
         "nl": "geen veiligheidsplan met de hulpdiensten geregistreerd (ivpb_sites.{site}.fire_protection.safety_plan)",
         "en": "no safety plan with the emergency services recorded (ivpb_sites.{site}.fire_protection.safety_plan)",
     },
-    "fire_old_plan": {"nl": "veiligheidsplan {ref} van {date} is ouder dan {days} dagen",
-                      "en": "safety plan {ref} of {date} is older than {days} days"},
+    "fire_old_plan": {
+        "nl": "veiligheidsplan {ref} van {date} is ouder dan {days} dagen",
+        "en": "safety plan {ref} of {date} is older than {days} days",
+    },
 }
 
 
@@ -57,6 +66,7 @@ def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
     return dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31), f"{start_year}-{start_year + 1}"
 
 
+@lru_cache(maxsize=4096)  # a run's evidence repeats a few timestamps for thousands of controls
 def parse_time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -67,8 +77,12 @@ def parse_time(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _freshness(entry: dict[str, Any], now: dt.datetime, lang: str) -> dict[str, Any]:
-    """Evidence beyond configuration: a right cron line without a recent backup is drift."""
+def _freshness(
+    entry: dict[str, Any], now: dt.datetime, year: tuple[dt.date, dt.date, str], lang: str
+) -> dict[str, Any]:
+    """Evidence beyond configuration: a right cron line without a recent backup is drift.
+
+    year is school_year(now.date()), computed once per report."""
     cid, evidence = entry["id"], entry.get("evidence") or {}
     if entry["status"] != "compliant":
         return entry
@@ -78,11 +92,19 @@ def _freshness(entry: dict[str, Any], now: dt.datetime, lang: str) -> dict[str, 
             return {**entry, "status": "drift", "detail": _t("no_backup", lang)}
         age = now - last
         if age > MAX_AGE[cid]:
-            return {**entry, "status": "drift", "detail": _t(
-                "stale", lang, when=last.strftime("%Y-%m-%d %H:%M UTC"), hours=int(age.total_seconds() // 3600),
-                max_hours=int(MAX_AGE[cid].total_seconds() // 3600))}
+            return {
+                **entry,
+                "status": "drift",
+                "detail": _t(
+                    "stale",
+                    lang,
+                    when=last.strftime("%Y-%m-%d %H:%M UTC"),
+                    hours=int(age.total_seconds() // 3600),
+                    max_hours=int(MAX_AGE[cid].total_seconds() // 3600),
+                ),
+            }
     if cid == "backup.annual_full":
-        start, end, label = school_year(now.date())
+        start, end, label = year
         # backup_job reports "<school year> <UTC time>" of the newest yearly full chain
         raw = evidence.get("last_annual") or evidence.get("last_annual_full") or ""
         last = parse_time(str(raw).split()[-1] if raw else None)
@@ -91,13 +113,14 @@ def _freshness(entry: dict[str, Any], now: dt.datetime, lang: str) -> dict[str, 
     return entry
 
 
-def _waiver_for(waivers: list[dict[str, Any]], cid: str, subject_key: str, subject: str,
-                dataset: str | None) -> dict[str, Any] | None:
+def _waiver_for(
+    waivers: list[dict[str, Any]], cid: str, subject_key: str, subject: str, dataset: str | None
+) -> dict[str, Any] | None:
     """The matching waiver that expires last (an active one wins over an expired one)."""
     matches = [
-        w for w in waivers
-        if w["control"] == cid and w.get(subject_key) == subject
-        and ("dataset" not in w or w["dataset"] == dataset)
+        w
+        for w in waivers
+        if w["control"] == cid and w.get(subject_key) == subject and ("dataset" not in w or w["dataset"] == dataset)
     ]
     return max(matches, key=lambda w: w["expires"], default=None)
 
@@ -106,8 +129,13 @@ def _apply_waiver(entry: dict[str, Any], waiver: dict[str, Any] | None, today: d
     if waiver is None or entry["status"] in ("compliant", "not_applicable"):
         return entry
     active = dt.date.fromisoformat(waiver["expires"]) >= today
-    info = {"justification": waiver["justification"], "approver": waiver["approver"],
-            "expires": waiver["expires"], "active": active, "underlying_status": entry["status"]}
+    info = {
+        "justification": waiver["justification"],
+        "approver": waiver["approver"],
+        "expires": waiver["expires"],
+        "active": active,
+        "underlying_status": entry["status"],
+    }
     if active:
         detail = _t("waived", lang, expires=waiver["expires"], justification=waiver["justification"])
         return {**entry, "status": "waived", "waiver": info, "detail": f"{detail} ({entry['detail']})"}
@@ -115,56 +143,104 @@ def _apply_waiver(entry: dict[str, Any], waiver: dict[str, Any] | None, today: d
     return {**entry, "waiver": info, "detail": detail}
 
 
-def _result(control: Control, planned: PlannedControl | None, status: str, detail: str,
-            **extra: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": control.id, "clause": control.clause, "sentence": control.sentence,
-                           "status": status, "detail": detail}
+def _result(
+    control: Control,
+    planned: PlannedControl | None,
+    status: str,
+    detail: str,
+    evidence: dict[str, Any] | None = None,
+    diff: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": control.id,
+        "clause": control.clause,
+        "sentence": control.sentence,
+        "status": status,
+        "detail": detail,
+    }
     if planned is not None:
         if planned.dataset:
             out["dataset"] = planned.dataset
         out["because"] = planned.because
     if control.advisory:
         out["advisory"] = True
-    out.update({k: v for k, v in extra.items() if v})
+    if evidence:
+        out["evidence"] = evidence
+    if diff:
+        out["diff"] = diff
     return out
 
 
-def _found(results: HostResults | None, cid: str, dataset: str | None) -> list[dict[str, Any]]:
+Found = dict[tuple[str, str | None], list[dict[str, Any]]]
+
+
+def _index(results: HostResults | None) -> Found:
+    """A host's module findings by (control id, data set), in the order the modules reported them.
+
+    Looked up once per planned control: a scan of the host's list per control is quadratic (50
+    data sets make 200 controls a host). Findings whose id or data set is not a string can match
+    no planned control, so they are left out."""
+    index: Found = {}
     if results is None:
-        return []
-    return [c for c in results.controls if c["id"] == cid and c.get("dataset") == dataset]
+        return index
+    for c in results.controls:
+        cid, dataset = c["id"], c.get("dataset")
+        if isinstance(cid, str) and (dataset is None or isinstance(dataset, str)):
+            index.setdefault((cid, dataset), []).append(c)
+    return index
 
 
-def _host_controls(policy: Policy, inventory: Inventory, plan: Plan, host: str,
-                   results: dict[str, HostResults], now: dt.datetime, lang: str) -> list[dict[str, Any]]:
+def _host_controls(
+    policy: Policy,
+    inventory: Inventory,
+    plan: Plan,
+    host: str,
+    results: dict[str, HostResults],
+    found_by_host: dict[str, Found],
+    now: dt.datetime,
+    lang: str,
+) -> list[dict[str, Any]]:
     hp = plan.hosts[host]
     hv = inventory.hosts[host]
     mine = results.get(host)
-    waivers = hv.get("ivpb_waivers") or []
+    today = now.date()
+    year = school_year(today)
+    # Only this host's waivers can match; most hosts have none, which skips the lookup entirely.
+    waivers = [w for w in hv.get("ivpb_waivers") or [] if w.get("host") == host]
+    via = hv.get("ivpb_internet_via")
+    found_here = _index(mine)
     out = []
     for planned in hp.controls:
         control = policy.control(planned.id)
         if mine is not None and not mine.reachable:
             out.append(_result(control, planned, "error", _t("unreachable", lang, msg=mine.unreachable_msg)))
             continue
-        found = _found(mine, planned.id, planned.dataset)
-        via = hv.get("ivpb_internet_via")
+        found = found_here.get((planned.id, planned.dataset))
         if not found and via and planned.id in VIA_CONTROLS:
-            found = _found(results.get(via), planned.id, None)
+            if via not in found_by_host:
+                found_by_host[via] = _index(results.get(via))
+            found = found_by_host[via].get((planned.id, None))
         if found:
-            worst = min(found, key=lambda c: SEVERITY.get(c.get("status"), 0))
+            worst = found[0] if len(found) == 1 else min(found, key=lambda c: SEVERITY.get(c.get("status"), 0))
             status = worst.get("status") if worst.get("status") in STATUSES else "error"
-            entry = _result(control, planned, status, str(worst.get("detail", "")),
-                            evidence=worst.get("evidence"), diff=worst.get("diff") if status == "drift" else None)
-            entry = _freshness(entry, now, lang)
+            entry = _result(
+                control,
+                planned,
+                status,
+                str(worst.get("detail", "")),
+                evidence=worst.get("evidence"),
+                diff=worst.get("diff") if status == "drift" else None,
+            )
+            entry = _freshness(entry, now, year, lang)
         elif mine is not None and mine.failures:
             entry = _result(control, planned, "error", _t("task_failed", lang, msg=mine.failures[0]))
         elif control.advisory:
             entry = _result(control, planned, "missing", _t("not_checked", lang))
         else:
             entry = _result(control, planned, "error", _t("not_checked", lang))
-        waiver = _waiver_for(waivers, planned.id, "host", host, planned.dataset)
-        out.append(_apply_waiver(entry, waiver, now.date(), lang))
+        if waivers:
+            entry = _apply_waiver(entry, _waiver_for(waivers, planned.id, "host", host, planned.dataset), today, lang)
+        out.append(entry)
     planned_ids = hp.control_ids()
     for control in policy.controls:
         if control.scope != "site" and control.id not in planned_ids:
@@ -172,12 +248,15 @@ def _host_controls(policy: Policy, inventory: Inventory, plan: Plan, host: str,
     return out
 
 
-def _site_controls(policy: Policy, inventory: Inventory, plan: Plan, site: str, today: dt.date,
-                   lang: str) -> list[dict[str, Any]]:
+def _site_controls(
+    policy: Policy, inventory: Inventory, plan: Plan, site: str, today: dt.date, lang: str
+) -> list[dict[str, Any]]:
     record = inventory.school("ivpb_sites").get(site) or {}
     waivers = next((hv.get("ivpb_waivers") for hv in inventory.hosts.values() if hv.get("ivpb_waivers")), []) or []
-    max_days = next((hv["ivpb_fire_plan_max_age_days"] for hv in inventory.hosts.values()
-                     if "ivpb_fire_plan_max_age_days" in hv), FIRE_MAX_AGE_DAYS)
+    max_days = next(
+        (hv["ivpb_fire_plan_max_age_days"] for hv in inventory.hosts.values() if "ivpb_fire_plan_max_age_days" in hv),
+        FIRE_MAX_AGE_DAYS,
+    )
     planned = {c.id: c for c in plan.sites[site].controls}
     out = []
     for control in policy.controls:
@@ -194,43 +273,53 @@ def _site_controls(policy: Policy, inventory: Inventory, plan: Plan, site: str, 
         elif not safety_plan:
             status, detail = "missing", _t("fire_no_plan", lang, site=site)
         elif (today - dt.date.fromisoformat(safety_plan["date"])).days > max_days:
-            status, detail = "missing", _t("fire_old_plan", lang, ref=safety_plan["reference"],
-                                           date=safety_plan["date"], days=max_days)
+            status, detail = (
+                "missing",
+                _t("fire_old_plan", lang, ref=safety_plan["reference"], date=safety_plan["date"], days=max_days),
+            )
         else:
-            status, detail = "compliant", _t("fire_ok", lang, n=len(measures), ref=safety_plan["reference"],
-                                             date=safety_plan["date"])
+            status, detail = (
+                "compliant",
+                _t("fire_ok", lang, n=len(measures), ref=safety_plan["reference"], date=safety_plan["date"]),
+            )
         entry = _result(control, planned[control.id], status, detail, evidence=evidence)
         out.append(_apply_waiver(entry, _waiver_for(waivers, control.id, "site", site, None), today, lang))
     return out
 
 
-def _counts(entries: list[dict[str, Any]]) -> dict[str, int]:
-    counts = dict.fromkeys(STATUSES, 0)
-    for e in entries:
-        counts[e["status"]] += 1
-    return counts
-
-
-def _ok(entries: list[dict[str, Any]]) -> bool:
-    return all(e["status"] in ("compliant", "waived", "not_applicable") or e.get("advisory") for e in entries)
+def _fine(e: dict[str, Any]) -> bool:
+    return e["status"] in ("compliant", "waived", "not_applicable") or bool(e.get("advisory"))
 
 
 def summarize(policy: Policy, hosts: dict[str, Any], sites: dict[str, Any]) -> dict[str, Any]:
-    everything = [e for h in hosts.values() for e in h["controls"]] + [e for s in sites.values() for e in s["controls"]]
-    clauses = {}
-    for clause, title in policy.clauses.items():
-        subjects = [
-            [e for e in subject["controls"] if e["clause"] == clause and e["status"] != "not_applicable"]
-            for subject in [*hosts.values(), *sites.values()]
-        ]
-        subjects = [s for s in subjects if s]
-        clauses[clause] = {
+    """Counts per clause and overall, and per clause how many subjects (hosts, sites) are fully
+    compliant, counting only subjects the clause applies to. One pass over the results."""
+    totals = dict.fromkeys(STATUSES, 0)
+    counts = {clause: dict.fromkeys(STATUSES, 0) for clause in policy.clauses}
+    subjects = dict.fromkeys(policy.clauses, 0)
+    compliant = dict.fromkeys(policy.clauses, 0)
+    for subject in [*hosts.values(), *sites.values()]:
+        ok: dict[str, bool] = {}  # clause -> all applicable results fine
+        for e in subject["controls"]:
+            status, clause = e["status"], e["clause"]
+            totals[status] += 1
+            if clause in counts:
+                counts[clause][status] += 1
+                if status != "not_applicable":
+                    ok[clause] = ok.get(clause, True) and _fine(e)
+        for clause, fine in ok.items():
+            subjects[clause] += 1
+            compliant[clause] += fine
+    clauses = {
+        clause: {
             "title": title,
-            "counts": _counts([e for e in everything if e["clause"] == clause]),
-            "subjects": len(subjects),
-            "subjects_compliant": sum(1 for s in subjects if _ok(s)),
+            "counts": counts[clause],
+            "subjects": subjects[clause],
+            "subjects_compliant": compliant[clause],
         }
-    return {"totals": _counts(everything), "clauses": clauses}
+        for clause, title in policy.clauses.items()
+    }
+    return {"totals": totals, "clauses": clauses}
 
 
 def exit_code(hosts: dict[str, Any], sites: dict[str, Any]) -> int:
@@ -242,20 +331,32 @@ def exit_code(hosts: dict[str, Any], sites: dict[str, Any]) -> int:
     return 0
 
 
-def build_report(policy: Policy, inventory: Inventory, plan: Plan, results: dict[str, HostResults],
-                 selected: list[str], now: dt.datetime, lang: str = "nl") -> dict[str, Any]:
+def build_report(
+    policy: Policy,
+    inventory: Inventory,
+    plan: Plan,
+    results: dict[str, HostResults],
+    selected: list[str],
+    now: dt.datetime,
+    lang: str = "nl",
+) -> dict[str, Any]:
     hosts = {}
+    found_by_host: dict[str, Found] = {}  # the routers' findings, indexed once for all hosts behind them
     for host in selected:
         hp = plan.hosts[host]
         hr = results.get(host)
         hosts[host] = {
-            "site": hp.site, "biv": hp.biv, "reachable": hr.reachable if hr else True,
-            "controls": _host_controls(policy, inventory, plan, host, results, now, lang),
+            "site": hp.site,
+            "biv": hp.biv,
+            "reachable": hr.reachable if hr else True,
+            "controls": _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang),
         }
     selected_sites = {hosts[h]["site"] for h in hosts} | _receiving_sites(plan, hosts)
     sites = {
-        name: {"external": bool((inventory.school("ivpb_sites").get(name) or {}).get("external")),
-               "controls": _site_controls(policy, inventory, plan, name, now.date(), lang)}
+        name: {
+            "external": bool((inventory.school("ivpb_sites").get(name) or {}).get("external")),
+            "controls": _site_controls(policy, inventory, plan, name, now.date(), lang),
+        }
         for name in sorted(plan.sites)
         if name in selected_sites or len(selected) == len(plan.hosts)
     }

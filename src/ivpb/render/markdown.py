@@ -83,8 +83,11 @@ def _summary(report: dict[str, Any], lang: str) -> list[str]:
     ]
     for row in clause_rows(report, lang):
         mark = SYMBOL["compliant"] if row["ok"] else SYMBOL["drift"]
-        cells = [f"{md(row['id'])} {md(row['title'])}", f"{mark} {row['comply']}",
-                 *(str(row["counts"][s] or "") for s in STATUSES)]
+        cells = [
+            f"{md(row['id'])} {md(row['title'])}",
+            f"{mark} {row['comply']}",
+            *(str(row["counts"][s] or "") for s in STATUSES),
+        ]
         out.append("| " + " | ".join(cells) + " |")
     tot = totals(report)
     out.append(f"| **{w('totals', lang)}** | | " + " | ".join(f"**{tot[s]}**" for s in STATUSES) + " |")
@@ -112,58 +115,91 @@ def _waiver(waiver: dict[str, Any], lang: str) -> list[str]:
     return out
 
 
-def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> list[str]:
-    name = code(c["id"]) + (f" [{md(c['dataset'])}]" if c.get("dataset") else "")
-    where = f"{w('clause', lang)} {md(c['clause'])} {md(clause_title(report, c['clause']))}"
-    if c.get("dataset"):
-        where += f" · {w('dataset', lang)}: **{md(c['dataset'])}**"
-    if c.get("advisory"):
-        where += f" · *{w('advisory', lang)}*"
-    out = [
-        f"#### {_status(c['status'], lang)}: {name}",
-        "",
-        where,
-        "",
-        f"> {md(c.get('sentence', ''))}",
-        "",
-        f"**{w('finding', lang)}:** {md(c.get('detail', ''))}",
-        "",
-    ]
-    if c.get("because"):
-        out += [f"*{w('because', lang)}:* {md(c['because'])}", ""]
-    items = evidence_items(c.get("evidence"), lang, lists=True)
-    if items:
-        out += [f"**{w('evidence', lang)}:**", ""]
-        for label, value in items:
-            if isinstance(value, list):
-                out += [f"- {md(label)}:", *(f"  - {md(v)}" for v in value)]
-            else:
-                out.append(f"- {md(label)}: {md(value)}")
+class _Results:
+    """Each control result as Markdown lines. A report of 1,000 hosts repeats the same headings,
+    clause lines, sentences and evidence lines thousands of times: each distinct one is built and
+    escaped once per render and looked up after that."""
+
+    def __init__(self, report: dict[str, Any], lang: str) -> None:
+        self.report, self.lang = report, lang
+        self.words = {k: w(k, lang) for k in ("clause", "dataset", "advisory", "finding", "because", "evidence")}
+        self.heads: dict[tuple[str, str, str | None], str] = {}
+        self.wheres: dict[tuple[str, str | None, bool], str] = {}
+        self.quotes: dict[str, str] = {}
+        self.evidence: dict[tuple[str, str], str] = {}
+
+    def lines(self, c: dict[str, Any]) -> list[str]:
+        lang, words = self.lang, self.words
+        dataset = c.get("dataset")
+        key = (c["status"], c["id"], dataset)
+        head = self.heads.get(key)
+        if head is None:
+            name = code(c["id"]) + (f" [{md(dataset)}]" if dataset else "")
+            head = self.heads[key] = f"#### {_status(c['status'], lang)}: {name}"
+        wkey = (c["clause"], dataset, bool(c.get("advisory")))
+        where = self.wheres.get(wkey)
+        if where is None:
+            where = f"{words['clause']} {md(c['clause'])} {md(clause_title(self.report, c['clause']))}"
+            if dataset:
+                where += f" · {words['dataset']}: **{md(dataset)}**"
+            if c.get("advisory"):
+                where += f" · *{words['advisory']}*"
+            self.wheres[wkey] = where
+        sentence = c.get("sentence", "")
+        quote = self.quotes.get(sentence)
+        if quote is None:
+            quote = self.quotes[sentence] = f"> {md(sentence)}"
+        out = [head, "", where, "", quote, "", f"**{words['finding']}:** {md(c.get('detail', ''))}", ""]
+        if c.get("because"):
+            out += [f"*{words['because']}:* {md(c['because'])}", ""]
+        if c.get("evidence"):
+            out += self._evidence(c["evidence"])
+        if c.get("waiver"):
+            out += [*_waiver(c["waiver"], lang), ""]
+        if c.get("diff"):
+            paths = ", ".join(d.get("path") or "?" for d in c["diff"])
+            out += [
+                "<details>",
+                f"<summary>{html.escape(w('diff', lang))}: {html.escape(paths)}</summary>",
+                "",
+                fenced(diff_text(c["diff"]), "diff"),
+                "",
+                "</details>",
+                "",
+            ]
+        return out
+
+    def _evidence(self, evidence: dict[str, Any]) -> list[str]:
+        out = [f"**{self.words['evidence']}:**", ""]
+        for k, v in evidence.items():
+            if isinstance(k, str) and isinstance(v, str):  # the common case: one line, seen before
+                line = self.evidence.get((k, v))
+                if line is None:
+                    [(label, value)] = evidence_items({k: v}, self.lang, lists=True)
+                    line = self.evidence[(k, v)] = f"- {md(label)}: {md(value)}"
+                out.append(line)
+                continue
+            for label, value in evidence_items({k: v}, self.lang, lists=True):
+                if isinstance(value, list):
+                    out += [f"- {md(label)}:", *(f"  - {md(x)}" for x in value)]
+                else:
+                    out.append(f"- {md(label)}: {md(value)}")
         out.append("")
-    if c.get("waiver"):
-        out += [*_waiver(c["waiver"], lang), ""]
-    if c.get("diff"):
-        paths = ", ".join(d.get("path") or "?" for d in c["diff"])
-        out += [
-            "<details>",
-            f"<summary>{html.escape(w('diff', lang))}: {html.escape(paths)}</summary>",
-            "",
-            fenced(diff_text(c["diff"]), "diff"),
-            "",
-            "</details>",
-            "",
-        ]
-    return out
+        return out
 
 
 def _biv(biv: dict[str, str], lang: str) -> str:
     return ", ".join(f"{a.upper()} ({ASPECT[a][lang]}): **{md(biv.get(a, '?'))}**" for a in ("b", "i", "v"))
 
 
-def _hosts(report: dict[str, Any], lang: str) -> list[str]:
+def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
     hosts = report.get("hosts", {})
-    out = [f"## {w('hosts', lang)}", "", f"| {w('host', lang)} | {w('site', lang)} | {w('findings', lang)} |",
-           "|---|---|---|"]
+    out = [
+        f"## {w('hosts', lang)}",
+        "",
+        f"| {w('host', lang)} | {w('site', lang)} | {w('findings', lang)} |",
+        "|---|---|---|",
+    ]
     for name in sorted(hosts):
         h = hosts[name]
         found = _counts(count_statuses(h["controls"]), lang)
@@ -184,11 +220,11 @@ def _hosts(report: dict[str, Any], lang: str) -> list[str]:
             "",
         ]
         for c in sorted_controls(h["controls"]):
-            out += _result(c, report, lang)
+            out += results.lines(c)
     return out
 
 
-def _sites(report: dict[str, Any], lang: str) -> list[str]:
+def _sites(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
     sites = report.get("sites", {})
     out = [f"## {w('sites', lang)}", ""]
     if not sites:
@@ -200,7 +236,7 @@ def _sites(report: dict[str, Any], lang: str) -> list[str]:
         if not s["controls"]:
             out += [w("no_controls", lang), ""]
         for c in sorted_controls(s["controls"]):
-            out += _result(c, report, lang)
+            out += results.lines(c)
     return out
 
 
@@ -222,6 +258,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         out += [f"*{w('policy_words_note', lang)}*", ""]
     out += _summary(report, lang)
     out.append("")
-    out += _hosts(report, lang)
-    out += _sites(report, lang)
+    results = _Results(report, lang)
+    out += _hosts(report, lang, results)
+    out += _sites(report, lang, results)
     return "\n".join(out).rstrip("\n") + "\n"
