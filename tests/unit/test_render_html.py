@@ -163,3 +163,24 @@ def test_anything_in_evidence_is_escaped(report):
     assert not [t for t, _ in page.tags if t in ("b", "i", "img", "svg")]
     assert len(page.scripts) == 1
     assert "&amp;amp;" in doc
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_rows_written_in_python_equal_the_row_template(report, lang):
+    """Rows without waiver or diff are written by html._Rows, not the template: same markup."""
+    evil = copy.deepcopy(report)
+    ctl = evil["hosts"]["nas"]["controls"][0]
+    ctl.update(detail="<b>'x'</b> & \"y\"", because="<i>", dataset="a&b")
+    ctl["evidence"] = {"<k>": ["<li>", "2026-11-29T01:00:12Z"], "n": {"a": "'"}, "t": True, "e": [], "x": None}
+    doc = html.render(evil, lang)
+    context = {"lang": lang, "L": {k: v[lang] for k, v in html.WORDS.items()},
+               "STATUS": {s: html.STATUS[s][lang] for s in html.STATUSES},
+               "BADGE": {s: html._badge(s, lang) for s in html.STATUSES}}
+    rows = html._Rows(evil, context)
+    plain = [c for s in [*evil["hosts"].values(), *evil["sites"].values()] for c in s["controls"]
+             if not c.get("waiver") and not c.get("diff")]
+    assert len(plain) > 20
+    for c in plain:
+        fast = rows.row(c)
+        assert fast == html._template("result_row.html.j2").render({**context, "r": html._result(c, evil, lang)}) + "\n"
+        assert fast in doc

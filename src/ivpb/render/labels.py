@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 # Schema order: the order of the count columns.
@@ -342,6 +343,7 @@ def clause_title(report: dict[str, Any], clause: str) -> str:
     return report.get("summary", {}).get("clauses", {}).get(clause, {}).get("title", "")
 
 
+@lru_cache(maxsize=256)  # a handful of clauses, one key per result sorted
 def clause_sort_key(clause: str) -> tuple[int, str]:
     digits = re.sub(r"\D", "", clause)
     return (int(digits) if digits else 10**6, clause)
