@@ -61,3 +61,4 @@ test: venv image test-unit molecule test-lab
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ansible-lint

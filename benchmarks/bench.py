@@ -21,6 +21,7 @@ import argparse
 import configparser
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -142,6 +143,19 @@ def timed(args: list[str], reps: int, ok_codes=(0,)) -> list[float]:
     return out
 
 
+def print_profile(inv: list[str]) -> None:
+    """Per task: wall time of the whole task across all hosts (the callback in benchmarks/callback_plugins)."""
+    extra = {"ANSIBLE_CALLBACK_PLUGINS": str(ROOT / "benchmarks" / "callback_plugins"),
+             "ANSIBLE_CALLBACKS_ENABLED": "ivpb_task_times"}
+    for title, args in (("audit (check + diff)", ["--check", "--diff"]), ("enforce (converged)", [])):
+        proc = subprocess.run(["ansible-playbook", "playbooks/enforce.yml", *inv, *args], cwd=ROOT,
+                              env={**env(), **extra}, capture_output=True, text=True, check=False)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("ivpb-task-time")]
+        print(f"profile of {title}:")
+        for line in lines:
+            print("  " + line.removeprefix("ivpb-task-time").strip())
+
+
 def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), platform.machine())
@@ -154,7 +168,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=10)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--keep", action="store_true", help="leave the hosts running afterwards")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the hosts and their inventory (.lab/bench-inventory) for --reuse")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the hosts a --keep run left, without starting or converging them again")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print what each task of one audit and one enforce run costs")
     args = parser.parse_args()
     if args.hosts < 3:
         sys.exit("bench: --hosts must be at least 3 (UPS server, backup target, one client)")
@@ -162,23 +181,35 @@ def main() -> int:
     cfg.read(ROOT / "ansible.cfg")
     forks = cfg.get("defaults", "forks", fallback="5")
     hosts = names(args.hosts)
-    down()
+    kept = ROOT / ".lab" / "bench-inventory"
+    if args.reuse:
+        if not (kept / "hosts.yml").exists():
+            sys.exit("bench: --reuse needs the hosts of an earlier run with --keep")
+        hosts = sorted(yaml.safe_load((kept / "hosts.yml").read_text())["all"]["hosts"])
+        args.hosts = len(hosts)
     with tempfile.TemporaryDirectory(prefix="ivpb-bench-") as tmp:
-        inv = ["-i", str(write_inventory(Path(tmp) / "inventory", hosts))]
+        root = kept if args.keep or args.reuse else Path(tmp) / "inventory"
+        inv = ["-i", str(root)]
         try:
-            print(f"bench: starting {args.hosts} hosts", file=sys.stderr)
-            up(hosts)
-            wait_ssh(inv)
-            print("bench: converging (enforce.yml) and running the backup jobs once", file=sys.stderr)
-            sh("ansible-playbook", "lab/seed-data.yml", *inv)
-            sh("ansible-playbook", "playbooks/enforce.yml", *inv)
-            sh("ansible-playbook", "lab/run-backups.yml", *inv)
+            if not args.reuse:
+                down()
+                shutil.rmtree(root, ignore_errors=True)
+                write_inventory(root, hosts)
+                print(f"bench: starting {args.hosts} hosts", file=sys.stderr)
+                up(hosts)
+                wait_ssh(inv)
+                print("bench: converging (enforce.yml) and running the backup jobs once", file=sys.stderr)
+                sh("ansible-playbook", "lab/seed-data.yml", *inv)
+                sh("ansible-playbook", "playbooks/enforce.yml", *inv)
+                sh("ansible-playbook", "lab/run-backups.yml", *inv)
             print("bench: timing", file=sys.stderr)
             ping = timed(["ansible", "all", *inv, "-m", "ping"], args.reps)
             audit = timed(["ivpb", "audit", *inv, "-q", "--format", "json"], args.reps, ok_codes=(0, 2))
             enforce = timed(["ansible-playbook", "playbooks/enforce.yml", *inv], args.reps)
+            if args.profile:
+                print_profile(inv)
         finally:
-            if not args.keep:
+            if not (args.keep or args.reuse):
                 down()
     a, b, c = (statistics.median(x) for x in (ping, audit, enforce))
     print(f"machine: {machine()}")

@@ -38,7 +38,8 @@ def test_backup_job_passes_check_mode_and_diff(run_module, monkeypatch):
 
     def fake_apply(params, check_mode, want_diff):
         seen.append((params["hostname"], check_mode, want_diff))
-        return True, {"changed": True, "controls": [{"id": "backup.daily", "status": "drift"}]}
+        return True, {"changed": True, "controls": [{"id": "backup.daily", "status": "drift"}],
+                      "syncs": [], "changed_paths": [], "diff": []}
 
     monkeypatch.setattr(backup_job.backup_job, "apply", fake_apply)
     with pytest.raises(Exit) as exc:
@@ -46,6 +47,28 @@ def test_backup_job_passes_check_mode_and_diff(run_module, monkeypatch):
                                 "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True)
     assert seen == [("h", True, True)]
     assert exc.value.args[0]["controls"][0]["status"] == "drift"
+
+
+def test_backup_job_reports_the_sync_in_the_same_call(run_module, monkeypatch, tmp_path):
+    """backup.sync_offsite comes from the same module call as the jobs (one round trip per host):
+    in check mode on a host without lsyncd (this machine) the sync is drift, the config named."""
+
+    def fake_apply(params, check_mode, want_diff):
+        return False, {"changed": False, "controls": [{"id": "backup.daily", "status": "compliant"}],
+                       "syncs": [{"dataset": "ds", "source": str(tmp_path), "delay": 5, "target": "nas:/b"}],
+                       "changed_paths": [], "diff": []}
+
+    monkeypatch.setattr(backup_job.backup_job, "apply", fake_apply)
+    monkeypatch.setattr(backup_job.offsite_sync, "CONF", str(tmp_path / "lsyncd.conf.lua"))
+    with pytest.raises(Exit) as exc:
+        run_module(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": []}, check_mode=True)
+    res = exc.value.args[0]
+    assert res["changed"] is True
+    assert [(c["id"], c["status"]) for c in res["controls"]] == [("backup.daily", "compliant"),
+                                                                  ("backup.sync_offsite", "drift")]
+    assert str(tmp_path / "lsyncd.conf.lua") in res["changed_paths"]
+    assert any("sync { ivpb_sync(\"ds\")" in d["after"] for d in res["diff"])
+    assert not (tmp_path / "lsyncd.conf.lua").exists()
 
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt ivpb-backup@fs"

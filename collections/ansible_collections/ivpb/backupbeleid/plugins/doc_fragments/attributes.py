@@ -17,6 +17,20 @@ attributes:
     support: full
 """
 
+    # Every enforcing module installs what it needs in its own call (module_utils/packages.py).
+    PACKAGES = r"""
+options:
+  install_packages:
+    description:
+      - Install the Debian packages this module needs (see I(notes)) with C(apt-get) in the same
+        call, before anything is configured; in check mode a missing package is reported as
+        drift (with a C(packages) entry in the diff).
+      - Set to C(false) where packages are managed otherwise; the module then fails on a host
+        that lacks them.
+    type: bool
+    default: true
+"""
+
     # The evidence contract every enforcing module returns, for ivpb audit.
     CONTROLS_RETURN = r"""
 controls:

@@ -17,7 +17,7 @@ import re
 import shutil
 import subprocess
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import gpg_target
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import gpg_target, packages
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
 
@@ -35,6 +35,8 @@ DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekda
 DEFAULT_RETENTION = {"keep_full": 4, "full_if_older_than": "1M"}
 CONTROL_IDS = ("backup.daily", "backup.weekly", "backup.annual_full", "backup.encrypted",
                "backup.best_practice", "backup.sync_offsite")
+# util-linux (flock) and bsdutils (logger) are essential on Debian, named for other images.
+PACKAGES = ("duplicity", "rsync", "openssh-client", "util-linux", "bsdutils", "cron")
 DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
 
 
@@ -240,10 +242,19 @@ def apply(p, check_mode=False, want_diff=False):
     """Do it all. Returns (changed, result dict)."""
     jobs = plan_jobs(p)
     files = Files(check_mode, want_diff)
+    if jobs and p.get("install_packages", True):
+        try:
+            missing, diff = packages.ensure(needed_packages(jobs), check_mode, want_diff)
+        except packages.PackageError as e:
+            raise ConfigError(str(e)) from None
+        if missing:
+            files.changed.append("packages")
+            files.diffs.extend([diff] if diff else [])
     tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger")}
     missing_tools = sorted(t for t, ok in tools.items() if not ok and (t != "gpg" or any(j["encrypt"] for j in jobs)))
     if missing_tools and not check_mode:
-        raise ConfigError(f"missing on the host: {', '.join(missing_tools)} (the backup role installs them)")
+        off = "" if p.get("install_packages", True) else " (install_packages is off)"
+        raise ConfigError(f"missing on the host: {', '.join(missing_tools)}{off}")
     for d, mode in ((ETC, 0o700), (f"{ETC}/datasets", 0o700), (STATE, 0o700), (f"{STATE}/status", 0o700),
                     (f"{STATE}/cache", 0o700), (LOG_DIR, 0o750), (LIB_DIR, 0o755)):
         files.directory(d, mode)
@@ -300,6 +311,13 @@ def apply(p, check_mode=False, want_diff=False):
     if want_diff:
         result["diff"] = files.diffs
     return changed, result
+
+
+def needed_packages(jobs):
+    """Debian packages the jobs need: gnupg for encrypted data sets, lsyncd for synced ones."""
+    extra = [name for name, used in (("gnupg", any(j["encrypt"] for j in jobs)),
+                                     ("lsyncd", any(j.get("sync") for j in jobs))) if used]
+    return [*PACKAGES, *extra]
 
 
 def _read(path):

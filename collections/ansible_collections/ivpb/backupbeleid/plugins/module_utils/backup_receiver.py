@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
 
 GATE_PATH = "/usr/local/lib/ivpb/backup-gate"
@@ -62,6 +63,7 @@ for arg in argv[2:]:
 os.execv("/usr/bin/rsync", argv)
 '''
 
+PACKAGES = ("rsync", "openssh-server")
 KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$")
 
 
@@ -97,6 +99,14 @@ def apply(p, check_mode=False, want_diff=False):
     me, user, base = p["hostname"], p["user"], p["path"].rstrip("/")
     clients = clients_for(me, p.get("clients"))
     files = Files(check_mode, want_diff)
+    if p.get("install_packages", True):
+        try:
+            missing, diff = packages.ensure(PACKAGES, check_mode, want_diff)
+        except packages.PackageError as e:
+            raise ValueError(str(e)) from None
+        if missing:
+            files.changed.append("packages")
+            files.diffs.extend([diff] if diff else [])
     actions = []
     if _user_exists(user) is None:
         actions.append(f"create user {user}")
@@ -107,7 +117,7 @@ def apply(p, check_mode=False, want_diff=False):
             subprocess.run(["useradd", "--system", "--home-dir", base, "--no-create-home",
                             "--shell", "/bin/sh", "--user-group", user], check=True, capture_output=True)
     if shutil.which("rsync") is None and not check_mode:
-        raise ValueError("rsync is missing on the receiver (the backup_target role installs it)")
+        raise ValueError("rsync is missing on the receiver")
     files.directory(base, 0o755)
     files.directory(f"{base}/.ssh", 0o755)
     files.file(GATE_PATH, GATE, 0o755)

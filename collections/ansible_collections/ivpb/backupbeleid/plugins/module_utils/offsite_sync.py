@@ -1,7 +1,7 @@
 # Copyright: ivpb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Backend of ivpb.backupbeleid.offsite_sync: continuous sync to another site (§4,
-backup.sync_offsite) with lsyncd.
+"""The continuous-sync part of ivpb.backupbeleid.backup_job: sync to another site (§4,
+backup.sync_offsite) with lsyncd, in the same module call as the backup jobs (one round trip).
 
 lsyncd watches each data set (inotify), collects the changes for `delay` seconds and then runs
 the same job script as the backups, under the data set's lock:
@@ -92,16 +92,17 @@ def apply(p, check_mode=False, want_diff=False):
     files = Files(check_mode, want_diff)
     before = service_state()
     actions = []
-    if not before["installed"] and not check_mode:
-        return False, {"failed": True, "msg": "lsyncd is not installed (the backup role installs it)"}
-    files.directory("/var/log/lsyncd", 0o750)
+    if syncs and not before["installed"] and not check_mode:
+        return False, {"failed": True, "msg": "lsyncd is not installed"}
+    if syncs:
+        files.directory("/var/log/lsyncd", 0o750)
     conf_changed = files.file(CONF, render(syncs), 0o644) if syncs else files.absent(CONF)
     if syncs:
         if not before["enabled"]:
             actions.append("enable")
         if not before["active"] or conf_changed:
             actions.append("restart")
-    elif before["active"]:
+    elif before["installed"] and before["active"]:
         actions.append("stop")
     if actions and not check_mode:
         for a in actions:

@@ -30,12 +30,21 @@ description:
   - The verify is a restore test (C(duplicity verify --compare-data)) for plain data sets; for
     encrypted ones, whose secret key is not on the host, every stored volume is fetched and
     checked against the SHA1 in the manifest.
+  - Continuous offsite sync (C(backup.sync_offsite)) in the same call - one round trip per host for
+    all of §4 - writes C(/etc/lsyncd/lsyncd.conf.lua), one C(sync) per data set with a
+    C(sync_target); lsyncd collects changes for I(sync_delay) seconds and then runs
+    C(ivpb-backup sync <dataset>) under the data set's C(flock). That push is an rsync mirror
+    (replaced and deleted files kept in C(versions/<stamp>) at the target) for plain data, and
+    GPG-encrypted duplicity volumes for confidential data, so no plaintext leaves the host and no
+    FUSE is needed. lsyncd is enabled, restarted when its configuration changed, and stopped when
+    no data set needs a sync.
   - Returns the host's public backup key (I(ssh_public_key)) and the inventory hosts it sends
     data to (I(target_hosts)), for M(ivpb.backupbeleid.backup_receiver) on those hosts.
   - In check mode nothing changes, and a fresh host without the packages is reported as drift.
 author: ivpb contributors
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
+  - ivpb.backupbeleid.attributes.packages
 options:
   hostname:
     description: The inventory name of this host (directory name at the targets).
@@ -88,15 +97,16 @@ options:
     type: dict
     default: {}
   sync_delay:
-    description: Default seconds lsyncd collects changes before a sync (see M(ivpb.backupbeleid.offsite_sync)).
+    description: Default seconds lsyncd collects changes before a sync (C(backup.sync_offsite)).
     type: int
     default: 15
 notes:
-  - Needs C(duplicity), C(rsync), C(openssh-client), C(util-linux) (flock), C(bsdutils) (logger)
-    and, for encrypted data sets, C(gnupg); the role C(ivpb.backupbeleid.backup) installs them.
+  - Needs C(duplicity), C(rsync), C(openssh-client), C(util-linux) (flock), C(bsdutils) (logger),
+    C(cron), for encrypted data sets C(gnupg) and for synced ones C(lsyncd); installed in the same
+    call unless I(install_packages=false).
+  - Large synced trees need a higher C(fs.inotify.max_user_watches) than Debian's default.
 seealso:
   - module: ivpb.backupbeleid.gpg_target
-  - module: ivpb.backupbeleid.offsite_sync
   - module: ivpb.backupbeleid.backup_receiver
 """
 
@@ -116,10 +126,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 controls:
-  description: See the C(CONTROLS_RETURN) fragment; one entry per planned §4 control and data set
-    (C(backup.sync_offsite) is reported by M(ivpb.backupbeleid.offsite_sync)). Evidence -
-    C(schedule), C(last_backup) (UTC, from the target's file names), C(last_annual),
-    C(last_verify), C(last_failure), C(fingerprints), C(expires).
+  description: See the C(CONTROLS_RETURN) fragment; one entry per planned §4 control and data set.
+    Evidence - C(schedule), C(last_backup) (UTC, from the target's file names), C(last_annual),
+    C(last_verify), C(last_failure), C(fingerprints), C(expires); for C(backup.sync_offsite)
+    C(delay), C(target), C(last_sync) (UTC, written by the last successful push) and
+    C(lsyncd_active).
   returned: always
   type: list
   elements: dict
@@ -140,15 +151,26 @@ target_hosts:
   returned: always
   type: list
   elements: str
+syncs:
+  description: One line per synced data set - source directory, delay, target.
+  returned: always
+  type: list
+  elements: dict
+sync_service:
+  description: lsyncd's state after the call and the actions taken (or needed).
+  returned: always
+  type: dict
+  sample: {"name": "lsyncd", "installed": true, "enabled": true, "active": true, "actions": []}
 changed_paths:
-  description: Paths changed (or that would change in check mode).
+  description: Paths changed (or that would change in check mode); C(packages) when packages
+    were (or would be) installed.
   returned: always
   type: list
   elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, offsite_sync  # noqa: E402
 
 
 def main():
@@ -165,18 +187,29 @@ def main():
             retention=dict(type="dict", default={}),
             failure_hook=dict(type="dict", default={}, no_log=False),
             sync_delay=dict(type="int", default=15),
+            install_packages=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
     hook = module.params["failure_hook"] or {}
     if hook.get("webhook"):
         module.no_log_values.add(hook["webhook"])
+    host = module.params["hostname"]
     try:
         changed, result = backup_job.apply(module.params, module.check_mode, module._diff)
+        sync_changed, sync = offsite_sync.apply({"syncs": result["syncs"]}, module.check_mode, module._diff)
     except backup_job.ConfigError as e:
-        module.fail_json(msg=f"{module.params['hostname']}: {e}")
+        module.fail_json(msg=f"{host}: {e}")
     except OSError as e:
-        module.fail_json(msg=f"{module.params['hostname']}: {e}")
+        module.fail_json(msg=f"{host}: {e}")
+    if sync.pop("failed", False):
+        module.fail_json(msg=f"{host}: {sync['msg']}", **result)
+    result["changed"] = changed or sync_changed
+    result["controls"] += sync["controls"]
+    result["changed_paths"] += sync["changed_paths"]
+    result["sync_service"] = sync["service"]
+    if module._diff:
+        result["diff"] += sync["diff"]
     module.exit_json(**result)
 
 

@@ -22,6 +22,7 @@ description:
 author: ivpb contributors
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
+  - ivpb.backupbeleid.attributes.packages
 options:
   hostname:
     description: This host's inventory name.
@@ -42,7 +43,7 @@ options:
     type: path
     default: /srv/backup
 notes:
-  - Needs C(rsync) and C(openssh-server).
+  - Needs C(rsync) and C(openssh-server); installed in the same call unless I(install_packages=false).
 """
 
 EXAMPLES = r"""
@@ -91,6 +92,7 @@ def main():
             clients=dict(type="dict", default={}),
             user=dict(type="str", default="ivpb-backup"),
             path=dict(type="path", default="/srv/backup"),
+            install_packages=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )

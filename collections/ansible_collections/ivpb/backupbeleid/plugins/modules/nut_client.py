@@ -26,6 +26,7 @@ description:
 author: ivpb contributors
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
+  - ivpb.backupbeleid.attributes.packages
 options:
   level:
     description:
@@ -107,7 +108,7 @@ options:
     description: Address that receives every power event by mail (needs a C(mail) command on the host).
     type: str
 notes:
-  - Needs the C(nut-client) package (install it first; the role C(ivpb.backupbeleid.power) does).
+  - Needs the C(nut-client) package; installed in the same call unless I(install_packages=false).
   - Written for Debian bookworm's NUT 2.8.0.
 seealso:
   - name: upsmon.conf(5)
@@ -135,6 +136,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+packages:
+  description: Debian packages installed by this call (in check mode, missing ones); absent when none.
+  returned: when packages were missing
+  type: list
+  elements: str
 files:
   description: Each managed file, whether it changed (or would), and why.
   returned: always
@@ -167,6 +173,7 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import (  # noqa: E402
     NutClientError,
     System,
@@ -197,9 +204,11 @@ def main():
             finaldelay=dict(type="int", default=5),
             notify_webhook=dict(type="str", no_log=True),
             notify_mail=dict(type="str"),
+            install_packages=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
+    missing, diff = packages.for_module(module, ["nut-client"])
     try:
         settings = settings_from_params(module.params)
         result = enforce(settings, System(run=_runner(module)), module.check_mode, module._diff)
@@ -207,7 +216,7 @@ def main():
         module.fail_json(msg=str(exc), controls=_error_controls(module.params, str(exc)))
     except OSError as exc:
         module.fail_json(msg=f"cannot write the NUT configuration: {exc.strerror} ({exc.filename})")
-    module.exit_json(**result)
+    module.exit_json(**packages.merge(result, missing, diff))
 
 
 def _runner(module):

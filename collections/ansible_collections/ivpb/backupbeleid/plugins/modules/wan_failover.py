@@ -43,8 +43,10 @@ author:
   - ivpb contributors
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
+  - ivpb.backupbeleid.attributes.packages
 requirements:
-  - systemd, iproute2 and iputils-ping on the target.
+  - systemd on the target; C(iproute2) and C(iputils-ping), installed in the same call unless
+    I(install_packages=false).
 options:
   uplinks:
     description:
@@ -166,6 +168,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+packages:
+  description: Debian packages installed by this call (in check mode, missing ones); absent when none.
+  returned: when packages were missing
+  type: list
+  elements: str
 changes:
   description: What was (or, in check mode, would be) changed.
   returned: always
@@ -202,10 +209,13 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.wan_failover import (  # noqa: E402
     WanFailover,
     WanFailoverError,
 )
+
+PACKAGES = ["iproute2", "iputils-ping"]
 
 
 def argument_spec() -> dict:
@@ -228,11 +238,13 @@ def argument_spec() -> dict:
         "controls": {"type": "list", "elements": "str", "default": ["internet.failover", "internet.sla"]},
         "serves": {"type": "list", "elements": "str", "default": []},
         "wait": {"type": "float", "default": 15},
+        "install_packages": {"type": "bool", "default": True},
     }
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    missing, diff = packages.for_module(module, PACKAGES)
 
     def run_command(args):
         try:
@@ -245,7 +257,7 @@ def main() -> None:
                              want_diff=module._diff, wait=module.params["wait"]).run()
     except WanFailoverError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    module.exit_json(**packages.merge(result, missing, diff))
 
 
 if __name__ == "__main__":

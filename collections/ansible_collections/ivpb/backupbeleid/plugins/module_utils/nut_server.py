@@ -1,0 +1,151 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backend of ivpb.backupbeleid.nut_server: the NUT server on the host the UPSes are plugged into
+(§2 Stroomvoorziening), in one call - configuration, services and the UPSes' status.
+
+Stdlib only (targets run Python 3.11 on Debian bookworm)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
+
+ETC = "/etc/nut"
+HEADER = "# Managed by ivpb.backupbeleid.nut_server (IVPB Backupbeleid, §2 Stroomvoorziening). Do not edit.\n"
+MASKED_USERS = "(upsd.users: one user per client, passwords masked)\n"
+DRIVERS = "nut-driver-enumerator.service"
+UPSD = "nut-server.service"
+DRIVER_TARGET = "nut-driver.target"
+
+
+class NutServerError(Exception):
+    """Bad input or a service that would not start: one line."""
+
+
+def word(value):
+    """A value in NUT's configuration syntax: quoted, with backslash, quote and '#' escaped."""
+    s = str(value)
+    if any(c in s for c in "\n\r\0"):
+        raise NutServerError("a NUT configuration value may not contain a line break or NUL")
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#") + '"'
+
+
+def port_of(name, ups):
+    return ups.get("port") or (f"{name}.dev" if ups["driver"] == "dummy-ups" else "auto")
+
+
+def render_ups_conf(ups):
+    out = [HEADER, "maxretry = 3\n"]
+    for name, u in ups.items():
+        out.append(f"\n[{name}]\n\tdriver = {u['driver']}\n\tport = {port_of(name, u)}\n")
+        if u.get("description") is not None:
+            out.append(f"\tdesc = {word(u['description'])}\n")
+        for key, value in (u.get("options") or {}).items():
+            out.append(f"\t{key} = {word(value)}\n")
+    return "".join(out)
+
+
+def render_dummy(name):
+    """State file of a dummy-ups UPS (the lab): on line power; upsrw changes it at run time."""
+    return (f"{HEADER}ups.status: OL\nbattery.charge: 100\nbattery.runtime: 1800\n"
+            f"ups.mfr: ivpb-lab\nups.model: dummy-ups {name}\n")
+
+
+def render_upsd_conf(listen, port):
+    return HEADER + "".join(f"LISTEN {addr} {port}\n" for addr in listen)
+
+
+def render_users(users):
+    """One section per user: a client's upsmon user (no admin rights, no SET, no instant
+    commands), or a test user that may SET variables (upsrw simulates a power cut)."""
+    out = [HEADER]
+    for u in users:
+        out.append(f"\n[{u['name']}]\n\tpassword = {word(u['password'])}\n")
+        if u.get("upsmon"):
+            out.append(f"\tupsmon {u['upsmon']}\n")
+        if u.get("actions"):
+            out.append(f"\tactions = {' '.join(u['actions'])}\n")
+    return "".join(out)
+
+
+def _systemctl(*args):
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False)
+
+
+def _state(unit):
+    enabled = _systemctl("is-enabled", unit).stdout.strip() in ("enabled", "static", "alias")
+    return enabled, _systemctl("is-active", unit).stdout.strip() == "active"
+
+
+def ups_status(names, settle=0.0):
+    """ups.status of each UPS as upsd serves it; after a restart, wait up to settle seconds
+    for the drivers to come back."""
+    upsc = shutil.which("upsc")
+    out = {}
+    deadline = time.monotonic() + settle
+    for name in names:
+        while True:
+            r = subprocess.run([upsc, f"{name}@localhost", "ups.status"], capture_output=True, text=True,
+                               timeout=10, check=False) if upsc else None
+            status = r.stdout.strip() if r is not None and r.returncode == 0 else None
+            if status or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+        out[name] = status or "unreachable"
+    return out
+
+
+def apply(p, check_mode=False, want_diff=False):
+    """Returns the module result; raises NutServerError."""
+    ups = p["ups"]
+    for name, u in ups.items():
+        if not isinstance(u, dict) or not u.get("driver"):
+            raise NutServerError(f"ivpb_nut_server.ups.{name}.driver: expected a NUT driver name")
+    files = Files(check_mode, want_diff)
+    installed = shutil.which("upsd", path="/usr/sbin:/sbin") is not None
+    own = {"owner": "root", "group": "nut"}
+    try:
+        nut_conf = files.file(f"{ETC}/nut.conf", HEADER + "MODE=netserver\n", 0o640, **own)
+        ups_conf = files.file(f"{ETC}/ups.conf", render_ups_conf(ups), 0o640, **own)
+        dummies = [files.file(f"{ETC}/{port_of(n, u)}", render_dummy(n), 0o640, **own)
+                   for n, u in ups.items() if u["driver"] == "dummy-ups"]
+        upsd_conf = files.file(f"{ETC}/upsd.conf", render_upsd_conf(p["listen"], p["port"]), 0o640, **own)
+        users = files.file(f"{ETC}/upsd.users", render_users(p["users"]), 0o640, masked=MASKED_USERS, **own)
+    except KeyError:
+        raise NutServerError("the group nut does not exist: nut-server is not installed") from None
+    actions = []
+    # Order matters. NUT 2.8.0's drivers keep the socket of the upsd they served: after a restart
+    # of upsd their next broadcast hits the dead socket and dummy-ups aborts (seen in the lab), so
+    # the drivers are restarted again after upsd.
+    if nut_conf or ups_conf or any(dummies):
+        actions.append(("restart", DRIVERS))
+    if nut_conf or ups_conf or upsd_conf:
+        actions += [("restart", UPSD), ("restart", DRIVER_TARGET)]
+    elif users:
+        actions.append(("reload", UPSD))
+    enabled, active = _state(UPSD) if installed else (False, False)
+    if not enabled:
+        actions.append(("enable", UPSD))
+    if not active and ("restart", UPSD) not in actions:
+        actions.append(("start", UPSD))
+    if actions and not check_mode:
+        for verb, unit in actions:
+            r = _systemctl(verb, unit)
+            if r.returncode != 0:
+                raise NutServerError(f"systemctl {verb} {unit} failed: {r.stderr.strip()[:200]}")
+        enabled, active = _state(UPSD)
+    changed = bool(files.changed or actions)
+    result = {
+        "changed": changed,
+        "changed_paths": files.changed,
+        "service": {"name": UPSD, "enabled": enabled, "active": active,
+                    "actions": [f"{verb} {unit}" for verb, unit in actions]},
+        "ups": ups_status(list(ups), settle=10.0 if actions and not check_mode else 0.0) if installed else {},
+        "controls": [],
+    }
+    if want_diff:
+        result["diff"] = files.diffs
+    return result

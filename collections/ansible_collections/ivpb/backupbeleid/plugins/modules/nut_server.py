@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nut_server
+short_description: NUT server on the host the UPSes are plugged into (IVPB §2 Stroomvoorziening)
+version_added: 0.2.0
+description:
+  - The server side of §2 Stroomvoorziening, in one call, so that the hosts fed by a UPS
+    (M(ivpb.backupbeleid.nut_client)) can monitor it over the network.
+  - Writes C(/etc/nut/nut.conf) (C(MODE=netserver)), C(ups.conf) (one driver section per UPS),
+    C(upsd.conf) (C(LISTEN) per address) and C(upsd.users) (one C(upsmon secondary) user per
+    client - no admin rights, no C(SET), no instant commands - and an optional test user with
+    C(actions = SET)); all C(root:nut 0640). For the C(dummy-ups) driver (the lab) it writes the
+    UPS's state file with C(ups.status OL).
+  - Restarts the drivers when the drivers' configuration changed, upsd (and then the drivers
+    again, which NUT 2.8.0 needs) when upsd's changed, reloads upsd when only the users changed;
+    C(nut-server) enabled and running.
+  - Returns each UPS's C(ups.status) as upsd serves it.
+  - In check mode nothing changes; a fresh host without NUT is reported as drift.
+author: ivpb contributors
+extends_documentation_fragment:
+  - ivpb.backupbeleid.attributes
+  - ivpb.backupbeleid.attributes.packages
+options:
+  ups:
+    description:
+      - C(ivpb_nut_server.ups) - UPS name -> a dict with C(driver) (required; for example
+        C(usbhid-ups), or C(dummy-ups) in the lab), C(port) (default C(auto), or C(<name>.dev) for
+        C(dummy-ups)), C(description) and C(options) (further driver settings, written quoted).
+    type: dict
+    required: true
+  listen:
+    description: Addresses upsd listens on.
+    type: list
+    elements: str
+    default: ["0.0.0.0"]
+  port:
+    description: upsd's TCP port.
+    type: int
+    default: 3493
+  users:
+    description: The upsd users; the role makes one per client (C(ivpb_nut_client.user), C(ivpb_nut_password)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: User name.
+        type: str
+        required: true
+      password:
+        description: Password (never logged, masked in diffs).
+        type: str
+        required: true
+      upsmon:
+        description: C(secondary) for a monitoring client.
+        type: str
+        choices: [primary, secondary]
+      actions:
+        description: upsd actions, for example C([SET]) for a test user.
+        type: list
+        elements: str
+        default: []
+notes:
+  - Needs C(nut-server) and C(nut-client); installed in the same call unless I(install_packages=false).
+  - Written for Debian bookworm's NUT 2.8.0.
+seealso:
+  - module: ivpb.backupbeleid.nut_client
+  - name: upsd.users(5)
+    description: The users file.
+    link: https://networkupstools.org/docs/man/upsd.users.html
+"""
+
+EXAMPLES = r"""
+- name: NUT server for the UPS in the server room
+  ivpb.backupbeleid.nut_server:
+    ups:
+      ups-serverlokaal: {driver: usbhid-ups, description: "APC in rack 1"}
+    listen: ["10.0.0.5"]
+    users:
+      - {name: mon-fileserver, password: "{{ vault_nut_fileserver }}", upsmon: secondary}
+"""
+
+RETURN = r"""
+controls:
+  description: Always empty - the §2 controls are reported by each fed host's M(ivpb.backupbeleid.nut_client).
+  returned: always
+  type: list
+  elements: dict
+ups:
+  description: UPS name -> C(ups.status) as upsd serves it (C(OL), C(OB LB), ...) or C(unreachable).
+  returned: always
+  type: dict
+  sample: {"ups-a": "OL"}
+service:
+  description: upsd's state after the call and the systemctl actions taken (or needed).
+  returned: always
+  type: dict
+  sample: {"name": "nut-server.service", "enabled": true, "active": true, "actions": []}
+changed_paths:
+  description: Files changed (or that would change).
+  returned: always
+  type: list
+  elements: str
+packages:
+  description: Debian packages installed by this call (in check mode, missing ones); absent when none.
+  returned: when packages were missing
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_server import (  # noqa: E402
+    NutServerError,
+    apply,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            ups=dict(type="dict", required=True),
+            listen=dict(type="list", elements="str", default=["0.0.0.0"]),
+            port=dict(type="int", default=3493),
+            users=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True),
+                upsmon=dict(type="str", choices=["primary", "secondary"]),
+                actions=dict(type="list", elements="str", default=[]),
+            )),
+            install_packages=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    missing, diff = packages.for_module(module, ["nut-server", "nut-client"])
+    try:
+        result = apply(module.params, module.check_mode, module._diff)
+    except NutServerError as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=f"cannot write the NUT configuration: {exc.strerror} ({exc.filename})")
+    module.exit_json(**packages.merge(result, missing, diff))
+
+
+if __name__ == "__main__":
+    main()
