@@ -167,11 +167,14 @@ def test_anything_in_evidence_is_escaped(report):
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_rows_written_in_python_equal_the_row_template(report, lang):
-    """Rows without waiver or diff are written by html._Rows, not the template: same markup."""
+    """Findings without waiver or diff are written by html._Rows, not the template: same markup."""
     evil = copy.deepcopy(report)
-    ctl = evil["hosts"]["nas"]["controls"][0]
-    ctl.update(detail="<b>'x'</b> & \"y\"", because="<i>", dataset="a&b")
-    ctl["evidence"] = {"<k>": ["<li>", "2026-11-29T01:00:12Z"], "n": {"a": "'"}, "t": True, "e": [], "x": None}
+    for n, status in enumerate(("drift", "compliant")):
+        ctl = evil["hosts"]["nas"]["controls"][n]
+        ctl.update(status=status, detail="<b>'x'</b> & \"y\"", because="<i>", dataset="a&b")
+        ctl["evidence"] = {"<k>": ["<li>", "2026-11-29T01:00:12Z"], "n": {"a": "'"}, "t": True, "e": [], "x": None}
+        ctl.pop("diff", None)
+        ctl.pop("waiver", None)
     doc = html.render(evil, lang)
     context = {"lang": lang, "L": {k: v[lang] for k, v in html.WORDS.items()},
                "STATUS": {s: html.STATUS[s][lang] for s in html.STATUSES},
@@ -179,8 +182,23 @@ def test_rows_written_in_python_equal_the_row_template(report, lang):
     rows = html._Rows(evil, context)
     plain = [c for s in [*evil["hosts"].values(), *evil["sites"].values()] for c in s["controls"]
              if not c.get("waiver") and not c.get("diff")]
-    assert len(plain) > 20
-    for c in plain:
+    full = [c for c in plain if c["status"] not in html.COMPACT]
+    assert len(full) >= 3
+    for c in full:
         fast = rows.row(c)
         assert fast == html._template("result_row.html.j2").render({**context, "r": html._result(c, evil, lang)}) + "\n"
         assert fast in doc
+    compact = rows.row(evil["hosts"]["nas"]["controls"][1])
+    assert compact.count("\n") == 1 and compact in doc
+    assert "&lt;b&gt;&#39;x&#39;&lt;/b&gt; &amp; &#34;y&#34;" in compact and "[a&amp;b]" in compact
+    assert "&lt;k&gt;: &lt;li&gt;, 2026-11-29 01:00:12 UTC" in compact and "<i>" not in compact
+
+
+def test_compliant_controls_one_line_each_sentences_once(report):
+    doc = html.render(report, "nl")
+    results = [c for s in [*report["hosts"].values(), *report["sites"].values()] for c in s["controls"]]
+    compact = [c for c in results if c["status"] in html.COMPACT and not c.get("waiver") and not c.get("diff")]
+    assert doc.count('compact"><td>') == len(compact) > 10
+    catalogue = doc[doc.index('<table class="catalogue">'):doc.index('<h2 id="hosts">')]
+    for sentence in {c["sentence"] for c in results}:
+        assert catalogue.count(sentence) == 1

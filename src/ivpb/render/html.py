@@ -27,6 +27,7 @@ from ivpb.render.labels import (
     WORDS,
     check_lang,
     clause_rows,
+    clause_sort_key,
     clause_title,
     count_statuses,
     diff_text,
@@ -37,6 +38,9 @@ from ivpb.render.labels import (
     totals,
     verdict,
 )
+
+# Rows in order, shown as one line each (no finding to explain); the rest in full.
+COMPACT = frozenset({"compliant", "not_applicable"})
 
 
 @cache
@@ -52,9 +56,13 @@ def _template(name: str = "report.html.j2") -> jinja2.Template:
 
 
 def _badge(status: str, lang: str) -> Markup:
-    """Status as symbol + word + colour (the symbol is hidden from screen readers: the word says it)."""
+    """Status as symbol + word + colour (the symbol is hidden from screen readers: the word says it).
+
+    The symbol as a character reference: a row of plain Latin-1 text is a Python string of one
+    byte per character, half the memory of one with a ✔ in it (200,000 rows at 1,000 hosts)."""
+    symbol = Markup("".join(c if c.isascii() else f"&#{ord(c)};" for c in SYMBOL[status]))
     return Markup('<span class="badge st-{0}"><span aria-hidden="true">{1} </span>{2}</span>').format(
-        status, SYMBOL[status], STATUS[status][lang]
+        status, symbol, STATUS[status][lang]
     )
 
 
@@ -105,6 +113,7 @@ class _Rows:
         self.L = context["L"]
         self.escaped: dict[Any, str] = {}
         self.evidence_lines: dict[tuple[str, str], str] = {}
+        self.evidence_parts: dict[tuple[str, str], str] = {}
         self.badges = {s: str(b) for s, b in context["BADGE"].items()}
         self.evidence_title = f'<p class="ev-title">{self.e(self.L["evidence"])}</p>\n<dl class="evidence">\n'
 
@@ -122,6 +131,8 @@ class _Rows:
         if c.get("waiver") or c.get("diff"):
             context = {**self.context, "r": _result(c, self.report, self.lang)}
             return _template("result_row.html.j2").render(context) + "\n"
+        if c["status"] in COMPACT:
+            return self.compact(c)
         e, L, status = self.e, self.L, c["status"]
         advisory = f"<br><small>{e(L['advisory'])}</small>" if c.get("advisory") else ""
         dataset = c.get("dataset")
@@ -135,6 +146,36 @@ class _Rows:
             f'</td>\n<td><p class="detail">{e(c.get("detail", ""))}</p>\n{because}{self.evidence(c.get("evidence"))}'
             "</td>\n</tr>\n"
         )
+
+    def compact(self, c: dict[str, Any]) -> str:
+        """One line: status, clause, control and data set, finding and evidence inline. The policy
+        sentence is in the catalogue of controls (summary section), not repeated per host."""
+        e, status = self.e, c["status"]
+        advisory = f"<br><small>{e(self.L['advisory'])}</small>" if c.get("advisory") else ""
+        dataset = f' <span class="ds">[{e(c["dataset"])}]</span>' if c.get("dataset") else ""
+        evidence = self.evidence_inline(c.get("evidence"))
+        evidence = f'<br><small class="ev">{evidence}</small>' if evidence else ""
+        return (
+            f'<tr class="st-{e(status)} compact"><td>{self.badges[status]}{advisory}</td>'
+            f'<td class="clause">{e(c["clause"])}</td><td><code>{e(c["id"])}</code>{dataset}</td>'
+            f"<td>{e(c.get('detail', ''))}{evidence}</td></tr>\n"
+        )
+
+    def evidence_inline(self, evidence: dict[str, Any] | None) -> str:
+        """'label: value; label: value', each distinct pair escaped once."""
+        if not evidence:
+            return ""
+        parts = []
+        for k, v in evidence.items():
+            key = (k, v) if isinstance(k, str) and isinstance(v, str) else None
+            part = self.evidence_parts.get(key) if key else None
+            if part is None:
+                [(label, value)] = evidence_items({k: v}, self.lang)
+                part = f"{self.e(label)}: {self.e(value)}"
+                if key:
+                    self.evidence_parts[key] = part
+            parts.append(part)
+        return "; ".join(parts)
 
     def evidence(self, evidence: dict[str, Any] | None) -> str:
         if not evidence:
@@ -156,6 +197,17 @@ class _Rows:
             out.append(line)
         out.append("</dl>\n")
         return "".join(out)
+
+
+def _catalogue(report: dict[str, Any]) -> list[dict[str, str]]:
+    """Each control in the report once, with its clause and the policy's Dutch sentence."""
+    seen: dict[str, dict[str, str]] = {}
+    for subjects in (report.get("hosts", {}), report.get("sites", {})):
+        for subject in subjects.values():
+            for c in subject.get("controls", []):
+                if c["id"] not in seen:
+                    seen[c["id"]] = {"id": c["id"], "clause": c["clause"], "sentence": c.get("sentence", "")}
+    return sorted(seen.values(), key=lambda k: (clause_sort_key(k["clause"]), k["id"]))
 
 
 def _subject(n: int, name: str, data: dict[str, Any], rows: _Rows, prefix: str) -> dict[str, Any]:
@@ -195,6 +247,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         "verdict": verdict(report, lang),
         "clauses": clause_rows(report, lang),
         "totals": totals(report),
+        "catalogue": _catalogue(report),
         "hosts": [_subject(n, name, hosts[name], rows, "host") for n, name in enumerate(sorted(hosts))],
         "sites": [_subject(n, name, sites[name], rows, "site") for n, name in enumerate(sorted(sites))],
     }

@@ -153,6 +153,7 @@ WORDS: dict[str, dict[str, str]] = {
         "en": "{n} of {total} hosts with findings",
     },
     "show_fine_hosts": {"nl": "ook hosts zonder bevindingen", "en": "also hosts without findings"},
+    "catalogue": {"nl": "Maatregelen en beleidstekst", "en": "Controls and policy text (Dutch)"},
 }
 
 # The aspects of the BIV classification; the level names themselves stay Dutch.
