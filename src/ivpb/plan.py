@@ -206,11 +206,14 @@ def target_site(inventory: Inventory, target_name: str) -> str | None:
 
 
 def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int, Any]) -> dict[str, SitePlan]:
-    reasons: dict[str, dict[str, list[Any]]] = {}  # site -> control id -> reasons (formatted when shown)
+    # site -> control id -> [number of reasons, the first MAX_REASONS of them (formatted when shown)]
+    reasons: dict[str, dict[str, list[Any]]] = {}
     contributors: dict[str, set[str]] = {}
     site_controls = [c for c in policy.controls if c.scope == "site"]
     # Per host once (not once per control): its site and each stored data set with the sites
-    # its backup and its sync go to.
+    # its backup and its sync go to, each target looked up once; hosts of the same shape (site,
+    # data sets, targets) are judged once per control.
+    target_sites: dict[str, str | None] = {}
     stores = []
     for host, hostvars in inventory.hosts.items():
         datasets = _dataset_ranks(policy, hostvars, memo)
@@ -222,33 +225,41 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int,
                     ("kind_backup", s.get("backup_target") or hostvars.get("ivpb_backup_target")),
                     ("kind_sync", s.get("sync_target")),
                 ):
-                    tsite = target_site(inventory, target) if target else None
-                    kinds.append((kind, tsite))
-                entries.append((s["dataset"], *datasets[s["dataset"]], kinds))
-        stores.append((host, hostvars.get("ivpb_site"), entries))
+                    if target and target not in target_sites:
+                        target_sites[target] = target_site(inventory, target)
+                    kinds.append((kind, target_sites[target] if target else None))
+                entries.append((s["dataset"], *datasets[s["dataset"]], tuple(kinds)))
+        site = hostvars.get("ivpb_site")
+        shape = (site, tuple((dataset, id(ranks), kinds) for dataset, _, ranks, kinds in entries))
+        stores.append((host, site, entries, shape))
     for control in site_controls:
-        for host, site, entries in stores:
-            for dataset, biv, ranks, kinds in entries:
-                if not control.applies_to(ranks):
-                    continue
-                if site:
-                    reasons.setdefault(site, {}).setdefault(control.id, []).append(("site_holds", host, dataset, biv))
-                    contributors.setdefault(site, set()).add(host)
-                if not control.includes_receiving_sites:
-                    continue
-                for kind, tsite in kinds:
-                    if tsite and tsite != site:
-                        reasons.setdefault(tsite, {}).setdefault(control.id, []).append((kind, host, dataset, biv))
-                        contributors.setdefault(tsite, set()).add(host)
+        by_shape: dict[tuple, dict[str, list[tuple[str, str, dict[str, str]]]]] = {}
+        for host, site, entries, shape in stores:
+            if shape not in by_shape:
+                # where -> (kind, data set, biv), in the order the host's stores give them
+                by_shape[shape] = per_where = {}
+                for dataset, biv, ranks, kinds in entries:
+                    if not control.applies_to(ranks):
+                        continue
+                    wheres = [("site_holds", site)] if site else []
+                    if control.includes_receiving_sites:
+                        wheres += [(kind, tsite) for kind, tsite in kinds if tsite and tsite != site]
+                    for kind, where in wheres:
+                        per_where.setdefault(where, []).append((kind, dataset, biv))
+            for where, found in by_shape[shape].items():
+                why = reasons.setdefault(where, {}).setdefault(control.id, [0, []])
+                why[1] += [(kind, host, dataset, biv) for kind, dataset, biv in found[: max(0, MAX_REASONS - why[0])]]
+                why[0] += len(found)
+                contributors.setdefault(where, set()).add(host)
     sites = {name: SitePlan() for name in inventory.school("ivpb_sites")}
     for site, by_control in reasons.items():
         plan = sites.setdefault(site, SitePlan())
         plan.hosts = contributors.get(site, set())
-        for control_id, why in by_control.items():
+        for control_id, (count, first) in by_control.items():
             control = policy.control(control_id)
-            shown = [_site_reason(policy, control, lang, *r) for r in why[:MAX_REASONS]]
+            shown = [_site_reason(policy, control, lang, *r) for r in first]
             plan.controls.append(
-                PlannedControl(control.id, control.clause, _join(shown, lang, len(why)), advisory=control.advisory)
+                PlannedControl(control.id, control.clause, _join(shown, lang, count), advisory=control.advisory)
             )
     return sites
 

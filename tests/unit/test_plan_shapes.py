@@ -57,3 +57,63 @@ def test_plan_json_of_a_host_is_its_own_copy():
     plan.hosts["a"].biv["b"] = "laag"
     assert len(plan.hosts["b"].controls) == len(plan.hosts["a"].controls) + 1
     assert plan.hosts["b"].biv["b"] == "noodzakelijk"
+
+
+def _reference_sites(inventory: Inventory, lang: str = "nl") -> dict:
+    """The site plans as planned before hosts were grouped by shape: every control, host, stored data set."""
+    from ivpb.i18n import t
+    from ivpb.plan import MAX_REASONS, _dataset_ranks, _join, _levels_text, target_site
+
+    reasons: dict = {}
+    contributors: dict = {}
+    for control in POLICY.controls:
+        if control.scope != "site":
+            continue
+        for host, hv in inventory.hosts.items():
+            datasets = _dataset_ranks(POLICY, hv)
+            for s in hv.get("ivpb_stores") or []:
+                if s["dataset"] not in datasets or not control.applies_to(datasets[s["dataset"]][1]):
+                    continue
+                biv = datasets[s["dataset"]][0]
+                site = hv.get("ivpb_site")
+                if site:
+                    levels = _levels_text(POLICY, control, biv)
+                    text = t(
+                        "site_holds", lang, host=host, reason=t("stores", lang, dataset=s["dataset"], levels=levels)
+                    )
+                    reasons.setdefault(site, {}).setdefault(control.id, []).append(text)
+                    contributors.setdefault(site, set()).add(host)
+                if not control.includes_receiving_sites:
+                    continue
+                for kind, target in (
+                    ("kind_backup", s.get("backup_target") or hv.get("ivpb_backup_target")),
+                    ("kind_sync", s.get("sync_target")),
+                ):
+                    tsite = target_site(inventory, target) if target else None
+                    if tsite and tsite != site:
+                        text = t("site_receives", lang, kind=t(kind, lang), dataset=s["dataset"], host=host)
+                        reasons.setdefault(tsite, {}).setdefault(control.id, []).append(text)
+                        contributors.setdefault(tsite, set()).add(host)
+    return {
+        site: (
+            {cid: _join(why[:MAX_REASONS], lang, len(why)) for cid, why in by_control.items()},
+            contributors[site],
+        )
+        for site, by_control in reasons.items()
+    }
+
+
+def test_site_plans_equal_the_plain_loop_over_every_host():
+    school = {**SCHOOL, "ivpb_sites": {"campus": {}, "elders": {"external": True}, "annex": {}}}
+    school["ivpb_backup_targets"] = {"offsite": {"site": "elders"}, "nas": {"host": "n"}}
+    hosts = {}
+    for i in range(12):
+        site = ("campus", "annex", "elders")[i % 3]
+        stores = [("hoog", f"/srv/h{i % 2}"), ("laag", "/srv/l")][: 1 + i % 2]
+        hosts[f"h{i}"] = {**_host(site, stores), **school, "ivpb_backup_target": ("offsite", "nas")[i % 2]}
+    hosts["n"] = {**school, "ivpb_site": "annex"}
+    inventory = Inventory(hosts=hosts)
+    plan = plan_inventory(inventory, POLICY)
+    got = {site: ({c.id: c.because for c in sp.controls}, sp.hosts) for site, sp in plan.sites.items() if sp.controls}
+    assert got == _reference_sites(inventory)
+    assert list(got) == list(_reference_sites(inventory))
