@@ -2,14 +2,19 @@
 (default 1,000 hosts, 50 data sets each), judge a full audit's worth of module results and render
 every report format. Prints the time of each stage and the peak memory.
 
-    .venv/bin/python benchmarks/controller.py [--hosts 1000] [--datasets 50]
+    .venv/bin/python benchmarks/controller.py [--hosts 1000] [--datasets 50] [--stage all|plan|cli]
+
+--stage plan stops after planning (what `ivpb plan` computes); --stage cli runs the `ivpb plan`
+command itself (table and JSON output) in a subprocess and prints its time and peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,20 +37,51 @@ def compliant_results(plan, now: str) -> dict[str, HostResults]:
     """What the modules of converged hosts report: every planned control compliant, with evidence."""
     out = {}
     for host, hp in plan.hosts.items():
-        controls = [{"id": c.id, "dataset": c.dataset, "status": "compliant", "detail": "ok",
-                     "evidence": {"last_backup": now, "last_annual": f"2026-2027 {now}"}}
-                    for c in hp.controls]
+        controls = [
+            {
+                "id": c.id,
+                "dataset": c.dataset,
+                "status": "compliant",
+                "detail": "ok",
+                "evidence": {"last_backup": now, "last_annual": f"2026-2027 {now}"},
+            }
+            for c in hp.controls
+        ]
         out[host] = HostResults(controls=[{k: v for k, v in c.items() if v is not None} for c in controls])
     return out
+
+
+def run_command(argv: list[str]) -> tuple[float, float]:
+    """Seconds and peak memory (MB) of one command, its output discarded."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"{' '.join(argv)}: exit {proc.returncode}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def cli_stages(root: Path) -> int:
+    ivpb = [sys.executable, "-m", "ivpb.cli", "plan", "-i", str(root)]
+    for name, argv in (("ivpb plan", ivpb), ("ivpb plan --format json", [*ivpb, "--format", "json"])):
+        seconds, peak = run_command(argv)
+        print(f"  {name:45s} {seconds:6.2f} s  peak memory {peak:.0f} MB")
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=1000)
     parser.add_argument("--datasets", type=int, default=50)
+    parser.add_argument("--stage", choices=("all", "plan", "cli"), default="all")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ivpb-scale-") as tmp:
         root = write(Path(tmp) / "inventory", args.hosts, args.datasets)
+        if args.stage == "cli":
+            print(f"{args.hosts + 2} hosts, {args.datasets} data sets each")
+            return cli_stages(root)
         stages = {}
         t = time.perf_counter()
         inventory = load_inventory([str(root)])
@@ -59,6 +95,13 @@ def main() -> int:
         t = time.perf_counter()
         plan = plan_inventory(inventory, policy)
         stages["plan"] = time.perf_counter() - t
+        if args.stage == "plan":
+            print(f"{len(inventory.hosts)} hosts, {args.datasets} data sets each")
+            for name, seconds in stages.items():
+                print(f"  {name:45s} {seconds:6.2f} s")
+            print(f"  {'total (read + validate + plan)':45s} {sum(stages.values()):6.2f} s")
+            print(f"  peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+            return 0
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         results = compliant_results(plan, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
         t = time.perf_counter()
