@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -149,3 +150,16 @@ def test_an_empty_policy_is_one_empty_testsuites_element():
               "summary": {"clauses": {}}, "hosts": {}, "sites": {}}
     root = ET.fromstring(junit.render(report, "nl").encode())
     assert root.tag == "testsuites" and len(root) == 0 and root.get("tests") == "0"
+
+
+def test_each_case_carries_its_own_evidence_when_evidence_repeats(report):
+    """Evidence is encoded once per distinct value (hashable or not); each case still shows its own."""
+    evil = copy.deepcopy(report)
+    controls = evil["hosts"]["fileserver"]["controls"]
+    for n, c in enumerate(controls):
+        c["evidence"] = {"n": n % 3, "s": "<same>"} if n % 2 else {"n": [n % 3]}
+    root = ET.fromstring(junit.render(evil, "nl").encode())
+    out = {c.get("name"): c.find("system-out").text for c in root.iter("testcase")}
+    for c in controls:
+        name = f"fileserver: {c['id']}" + (f" [{c['dataset']}]" if c.get("dataset") else "")
+        assert out[name].endswith(json.dumps(c["evidence"], ensure_ascii=False, sort_keys=True))

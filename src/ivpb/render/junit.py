@@ -121,6 +121,29 @@ class _Escaped(dict):
         return value
 
 
+class _Evidence(dict):
+    """Evidence as the escaped line of <system-out>, encoded once per distinct evidence: hosts
+    converged by the same run report the same evidence for many controls."""
+
+    MAX = 8192  # distinct evidences kept; beyond that each is encoded as it comes
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __call__(self, evidence: dict[str, Any]) -> str:
+        try:
+            key = tuple(evidence.items())
+            line = self.get(key)
+        except TypeError:  # a list or dict among the values: not hashable, not cached
+            return self.prefix + _text(_EVIDENCE(evidence))
+        if line is None:
+            line = self.prefix + _text(_EVIDENCE(evidence))
+            if len(self) < self.MAX:
+                self[key] = line
+        return line
+
+
 def render(report: dict[str, Any], lang: str = "nl") -> str:
     """Written as text, laid out as ElementTree with ET.indent would (an element per test case is
     what made 200,000 cases slow); one list of lines, joined once."""
@@ -130,7 +153,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     sentence = _Escaped(_text, f"{w('sentence', lang)}: ")
     finding = _Escaped(_text, f"\n{w('finding', lang)}: ")
     because = _Escaped(_text, f"\n{w('because', lang)}: ")
-    evidence = f"\n{_text(w('evidence', lang))}: "
+    evidence = _Evidence(f"\n{_text(w('evidence', lang))}: ")
     names = _Escaped(_attr)  # subjects, control ids and data sets of the test case names
     by_clause: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for subjects in (report.get("hosts", {}), report.get("sites", {})):
@@ -156,18 +179,14 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
         for subject, c in by_clause.get(clause["id"], ()):
             child, outcome = _outcome(c, lang)
-            case = f"{names[subject]}: {names[c['id']]}"
-            if c.get("dataset"):
-                case += f" [{names[c['dataset']]}]"
-            sysout = sentence[c.get("sentence", "")] + finding[str(c.get("detail", ""))]
-            if c.get("because"):
-                sysout += because[c["because"]]
-            if c.get("evidence"):
-                sysout += evidence + _text(_EVIDENCE(c["evidence"]))
-            sysout = f"<system-out>{sysout}</system-out>"
             child = f"      {child}\n" if child else ""
-            out.append(
-                f'    <testcase name="{case}" classname="{classname}" time="0">\n{child}      {sysout}\n    </testcase>'
+            dataset = f" [{names[c['dataset']]}]" if c.get("dataset") else ""
+            why = because[c["because"]] if c.get("because") else ""
+            seen = evidence(c["evidence"]) if c.get("evidence") else ""
+            out.append(  # one string per test case: concatenating its parts one by one copies them again
+                f'    <testcase name="{names[subject]}: {names[c["id"]]}{dataset}" classname="{classname}" time="0">\n'
+                f"{child}      <system-out>{sentence[c.get('sentence', '')]}{finding[str(c.get('detail', ''))]}{why}"
+                f"{seen}</system-out>\n    </testcase>"
             )
             counts["tests"] += 1
             if outcome != "passed":
