@@ -208,6 +208,10 @@ def _scalar(text: str) -> Any:
     return _cached_scalar(text)
 
 
+_RESOLVER = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 @functools.lru_cache(maxsize=65536)
 def _cached_scalar(text: str) -> Any:
     """A one-line scalar as libyaml reads it (the same resolution of bool/int/float/null/dates)."""
@@ -216,6 +220,8 @@ def _cached_scalar(text: str) -> Any:
         return quoted.group(1).replace("''", "'") if quoted.group(2) is None else quoted.group(2)
     if not _PLAIN_SCALAR.fullmatch(text) or text.endswith(":"):
         raise _NotPlain
+    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
+        return text  # a one-line plain string is its own text; only other types need constructing
     return yaml.load(text, Loader=_PlainSafeLoader)  # noqa: S506 - a safe loader
 
 
