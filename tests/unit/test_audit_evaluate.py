@@ -176,3 +176,13 @@ def test_failover_is_judged_from_the_router_the_host_goes_through():
     rep = build_report(policy, inv, plan, results, list(inv.hosts), NOW)
     assert status(rep, "internet.failover")["status"] == "drift"
     assert status(rep, "internet.failover")["detail"] == "internet.failover drift"
+
+
+def test_evidence_of_the_wrong_type_is_no_backup_not_a_traceback():
+    controls = all_good()
+    controls[1] = finding("backup.daily", dataset="admin", last_backup=["2026-11-29T01:00:00Z"])
+    controls[3] = finding("backup.annual_full", dataset="admin", last_annual={"year": "2026-2027"})
+    rep = report(controls)
+    assert status(rep, "backup.daily", "admin")["detail"] == "geen geslaagde backup gevonden"
+    assert status(rep, "backup.annual_full", "admin")["status"] == "drift"
+    assert status(rep, "backup.weekly", "scans")["status"] == "compliant"

@@ -66,15 +66,51 @@ def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
     return dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31), f"{start_year}-{start_year + 1}"
 
 
-@lru_cache(maxsize=4096)  # a run's evidence repeats a few timestamps for thousands of controls
 def parse_time(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
+    return _parse_iso(value)
+
+
+@lru_cache(maxsize=4096)  # a run's evidence repeats a few timestamps for thousands of controls
+def _parse_iso(value: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _stale(cid: str, last_backup: Any, now: dt.datetime, lang: str) -> str | None:
+    """Why a backup control's evidence makes it drift (no or too old a backup), or None."""
+    last = parse_time(last_backup)
+    if last is None:
+        return _t("no_backup", lang)
+    age = now - last
+    if age <= MAX_AGE[cid]:
+        return None
+    return _t(
+        "stale",
+        lang,
+        when=last.strftime("%Y-%m-%d %H:%M UTC"),
+        hours=int(age.total_seconds() // 3600),
+        max_hours=int(MAX_AGE[cid].total_seconds() // 3600),
+    )
+
+
+def _not_this_year(raw: Any, year: tuple[dt.date, dt.date, str], lang: str) -> str | None:
+    """Why backup.annual_full's evidence makes it drift (no full backup this school year), or None."""
+    start, end, label = year
+    # backup_job reports "<school year> <UTC time>" of the newest yearly full chain
+    last = parse_time(str(raw).split()[-1] if raw else None)
+    if last is None or not (start <= last.date() <= end):
+        return _t("no_annual", lang, year=label)
+    return None
+
+
+# The same evidence (one run's timestamps) comes back for many controls: judge it once.
+_stale_once = lru_cache(maxsize=4096)(_stale)
+_not_this_year_once = lru_cache(maxsize=4096)(_not_this_year)
 
 
 def _freshness(
@@ -83,34 +119,18 @@ def _freshness(
     """Evidence beyond configuration: a right cron line without a recent backup is drift.
 
     year is school_year(now.date()), computed once per report."""
-    cid, evidence = entry["id"], entry.get("evidence") or {}
     if entry["status"] != "compliant":
         return entry
+    cid, evidence = entry["id"], entry.get("evidence") or {}
     if cid in MAX_AGE:
-        last = parse_time(evidence.get("last_backup"))
-        if last is None:
-            return {**entry, "status": "drift", "detail": _t("no_backup", lang)}
-        age = now - last
-        if age > MAX_AGE[cid]:
-            return {
-                **entry,
-                "status": "drift",
-                "detail": _t(
-                    "stale",
-                    lang,
-                    when=last.strftime("%Y-%m-%d %H:%M UTC"),
-                    hours=int(age.total_seconds() // 3600),
-                    max_hours=int(MAX_AGE[cid].total_seconds() // 3600),
-                ),
-            }
-    if cid == "backup.annual_full":
-        start, end, label = year
-        # backup_job reports "<school year> <UTC time>" of the newest yearly full chain
+        value = evidence.get("last_backup")
+        detail = (_stale_once if isinstance(value, str) else _stale)(cid, value, now, lang)
+    elif cid == "backup.annual_full":
         raw = evidence.get("last_annual") or evidence.get("last_annual_full") or ""
-        last = parse_time(str(raw).split()[-1] if raw else None)
-        if last is None or not (start <= last.date() <= end):
-            return {**entry, "status": "drift", "detail": _t("no_annual", lang, year=label)}
-    return entry
+        detail = (_not_this_year_once if isinstance(raw, str) else _not_this_year)(raw, year, lang)
+    else:
+        return entry
+    return entry if detail is None else {**entry, "status": "drift", "detail": detail}
 
 
 def _waiver_for(
