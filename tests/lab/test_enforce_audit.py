@@ -214,3 +214,17 @@ def test_invalid_inventory_stops_enforce_and_audit_before_any_host(lab, tmp_path
     assert audited.returncode == 1
     assert audited.stderr.strip().splitlines() == expected.stderr.strip().splitlines()
     assert snapshot() == before
+
+
+def test_a_missing_package_is_drift_and_enforce_installs_it(lab, work):
+    """The modules check their own Debian packages in the same call (no apt task per role): a
+    purged package is drift in the audit, and enforce installs it (apt-get, lists refreshed)."""
+    on("secretariaat", "DEBIAN_FRONTEND=noninteractive apt-get purge -y -q nut-client >/dev/null")
+    rc, report = audit(work, name="no-package")
+    assert rc == 2
+    assert ("secretariaat", "§2", "power.ups", None, "drift") in findings(report)
+    ok(run("ansible-playbook", "playbooks/enforce.yml", *INV))
+    assert "Status: install ok installed" in on("secretariaat", "dpkg -s nut-client")
+    assert on("secretariaat", "systemctl is-active nut-monitor").strip() == "active"
+    second = recap(ok(run("ansible-playbook", "playbooks/enforce.yml", *INV)))
+    assert {h: r["changed"] for h, r in second.items()} == dict.fromkeys(HOSTS, 0)
