@@ -231,14 +231,14 @@ def _block_yaml(text: str) -> dict[str, Any] | None:
     tests/unit/test_inventory_yaml.py proves it equal to libyaml."""
     if _ODD_CHARS.search(text):
         raise _NotPlain
-    lines: list[list[Any]] = []  # [indent, content]
+    lines: list[tuple[int, str, bool]] = []  # (indent, content, is a "- " item)
     for raw in text.split("\n"):
         content = raw.strip(" ")
-        if not content or content.startswith("#"):
+        if not content or content[0] == "#":
             continue
-        if raw.endswith(" ") or content in ("---", "..."):
+        if raw[-1] == " " or content in ("---", "..."):
             raise _NotPlain
-        lines.append([len(raw) - len(content), content])
+        lines.append((len(raw) - len(content), content, _is_item(content)))
     if not lines:
         return None
     if lines[0][0] != 0:
@@ -250,54 +250,67 @@ def _block_yaml(text: str) -> dict[str, Any] | None:
 
 
 def _is_item(content: str) -> bool:
-    return content == "-" or content.startswith("- ")
+    return content[0] == "-" and (len(content) == 1 or content[1] == " ")
 
 
-def _block_node(lines: list[list[Any]], i: int, indent: int) -> tuple[Any, int]:
-    return (_block_seq if _is_item(lines[i][1]) else _block_map)(lines, i, indent)
+@functools.lru_cache(maxsize=4096)
+def _plain_key(key: str) -> bool:
+    return bool(_KEY.fullmatch(key)) and type(_scalar(key)) is str
 
 
-def _block_value(lines: list[list[Any]], i: int, indent: int, rest: str, in_map: bool) -> tuple[Any, int]:
-    """The value after "key:" or "-" on line i-1 (rest: what follows it on that line)."""
-    if rest:
-        return _scalar(rest), i
-    if i < len(lines) and lines[i][0] > indent:
-        return _block_node(lines, i, lines[i][0])
-    if in_map and i < len(lines) and lines[i][0] == indent and _is_item(lines[i][1]):
-        return _block_seq(lines, i, indent)  # "key:" then "- item" at the key's own indent
-    return None, i
-
-
-def _block_map(lines: list[list[Any]], i: int, indent: int) -> tuple[dict[str, Any], int]:
+def _block_map(lines: list[tuple[int, str, bool]], i: int, indent: int) -> tuple[dict[str, Any], int]:
     out: dict[str, Any] = {}
-    while i < len(lines) and lines[i][0] == indent and not _is_item(lines[i][1]):
-        content = lines[i][1]
+    n = len(lines)
+    while i < n:
+        at, content, item = lines[i]
+        if at != indent or item:
+            break
         key, colon, rest = content.partition(": ")
         if not colon:
-            if not content.endswith(":"):
+            if content[-1] != ":":
                 raise _NotPlain
             key, rest = content[:-1], ""
-        if not _KEY.fullmatch(key) or type(_scalar(key)) is not str or key in out:
+        if not _plain_key(key) or key in out:
             raise _NotPlain
-        out[key], i = _block_value(lines, i + 1, indent, rest.strip(" "), in_map=True)
-    if i < len(lines) and lines[i][0] > indent:
+        i += 1
+        rest = rest.strip(" ")
+        if rest:
+            out[key] = _scalar(rest)
+        elif i < n and lines[i][0] > indent:
+            out[key], i = (_block_seq if lines[i][2] else _block_map)(lines, i, lines[i][0])
+        elif i < n and lines[i][0] == indent and lines[i][2]:
+            out[key], i = _block_seq(lines, i, indent)  # "key:" then "- item" at the key's own indent
+        else:
+            out[key] = None
+    if i < n and lines[i][0] > indent:
         raise _NotPlain
     return out, i
 
 
-def _block_seq(lines: list[list[Any]], i: int, indent: int) -> tuple[list[Any], int]:
+def _block_seq(lines: list[tuple[int, str, bool]], i: int, indent: int) -> tuple[list[Any], int]:
     out: list[Any] = []
-    while i < len(lines) and lines[i][0] == indent and _is_item(lines[i][1]):
-        rest = lines[i][1][1:]
+    n = len(lines)
+    while i < n:
+        at, content, item = lines[i]
+        if at != indent or not item:
+            break
+        rest = content[1:]
         inner = rest.lstrip(" ")
-        if inner and (_is_item(inner) or ": " in inner or inner.endswith(":")):
+        if inner and (_is_item(inner) or ": " in inner or inner[-1] == ":"):
             # "- key: value" or "- - item": a node that starts on the item's own line
-            lines[i] = [indent + 1 + len(rest) - len(inner), inner]
-            value, i = _block_node(lines, i, lines[i][0])
+            at = indent + 1 + len(rest) - len(inner)
+            lines[i] = (at, inner, _is_item(inner))
+            value, i = (_block_seq if lines[i][2] else _block_map)(lines, i, at)
         else:
-            value, i = _block_value(lines, i + 1, indent, inner, in_map=False)
+            i += 1
+            if inner:
+                value = _scalar(inner)
+            elif i < n and lines[i][0] > indent:
+                value, i = (_block_seq if lines[i][2] else _block_map)(lines, i, lines[i][0])
+            else:
+                value = None
         out.append(value)
-    if i < len(lines) and lines[i][0] > indent:
+    if i < n and lines[i][0] > indent:
         raise _NotPlain
     return out, i
 
