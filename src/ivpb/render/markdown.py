@@ -261,4 +261,9 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     results = _Results(report, lang)
     out += _hosts(report, lang, results)
     out += _sites(report, lang, results)
-    return "\n".join(out).rstrip("\n") + "\n"
+    # One join ending in exactly one newline (no copies of the whole text to trim and append).
+    while out and out[-1].strip("\n") == "":
+        out.pop()
+    out[-1] = out[-1].rstrip("\n")
+    out.append("")
+    return "\n".join(out)
