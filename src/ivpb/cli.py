@@ -11,10 +11,17 @@ from ivpb.i18n import LANGS
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY",
-                        help="inventory source (repeatable, as with ansible-playbook)")
-    parser.add_argument("--policy", metavar="FILE",
-                        help="a policy file of the school's own (default: the shipped Backupbeleid)")
+    parser.add_argument(
+        "-i",
+        "--inventory",
+        action="append",
+        required=True,
+        metavar="INVENTORY",
+        help="inventory source (repeatable, as with ansible-playbook)",
+    )
+    parser.add_argument(
+        "--policy", metavar="FILE", help="a policy file of the school's own (default: the shipped Backupbeleid)"
+    )
     parser.add_argument("--vault-password-file", metavar="FILE", help="to decrypt vaulted variables")
     parser.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     parser.add_argument("--lang", choices=LANGS, default="nl", help="report language (default nl)")
@@ -31,9 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="the compliance diff: check every host against every control, change nothing")
     _common(p)
     p.add_argument("--format", choices=FORMATS, default="table", help="what to print on standard output")
-    p.add_argument("--output", "-o", action="append", default=[], metavar="FILE",
-                   help="also write the report to FILE, format by extension: "
-                        ".json, .xml (JUnit), .md, .html, .txt (repeatable)")
+    p.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also write the report to FILE, format by extension: .json, .xml (JUnit), .md, .html, .txt (repeatable)",
+    )
     p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     return parser
@@ -46,8 +58,9 @@ EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "htm
 def render(report: dict, fmt: str, lang: str) -> str:
     from importlib import import_module
 
-    module = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown",
-              "html": "html"}[fmt]
+    module = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown", "html": "html"}[
+        fmt
+    ]
     return import_module(f"ivpb.render.{module}").render(report, lang)
 
 
@@ -69,10 +82,10 @@ def cmd_audit(args) -> int:
     policy, inventory = _validated(args)
     plan = plan_inventory(inventory, policy, args.lang)
     if not args.quiet:
-        print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)",
-              file=sys.stderr)
-    results = run_check(project, args.inventory, args.limit, args.vault_password_file,
-                        progress=None if args.quiet else sys.stderr)
+        print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
+    results = run_check(
+        project, args.inventory, args.limit, args.vault_password_file, progress=None if args.quiet else sys.stderr
+    )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     report = build_report(policy, inventory, plan, results, inventory.chosen(), now, args.lang)
     for path, fmt in outputs:

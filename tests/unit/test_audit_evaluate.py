@@ -24,18 +24,31 @@ SCHEMA = json.loads(resources.files("ivpb.schemas").joinpath("report.schema.json
 
 def school(waivers=None, safety_date="2026-03-12"):
     common = {
-        "ivpb_datasets": {"admin": {"biv": {"b": "belangrijk", "i": "laag", "v": "intern"}},
-                          "scans": {"biv": {"b": "laag", "i": "laag", "v": "intern"}, "archive": False}},
-        "ivpb_sites": {"school": {"fire_protection": {"measures": ["rookmelder"],
-                                                      "safety_plan": {"reference": "VP-1", "date": safety_date}}},
-                       "filiaal": {"fire_protection": {"measures": ["blusser"],
-                                                       "safety_plan": {"reference": "VP-2", "date": "2026-05-01"}}}},
+        "ivpb_datasets": {
+            "admin": {"biv": {"b": "belangrijk", "i": "laag", "v": "intern"}},
+            "scans": {"biv": {"b": "laag", "i": "laag", "v": "intern"}, "archive": False},
+        },
+        "ivpb_sites": {
+            "school": {
+                "fire_protection": {
+                    "measures": ["rookmelder"],
+                    "safety_plan": {"reference": "VP-1", "date": safety_date},
+                }
+            },
+            "filiaal": {
+                "fire_protection": {"measures": ["blusser"], "safety_plan": {"reference": "VP-2", "date": "2026-05-01"}}
+            },
+        },
         "ivpb_backup_targets": {"off": {"host": "nas2"}},
         "ivpb_waivers": waivers or [],
     }
     hosts = {
-        "srv1": {**common, "ivpb_site": "school", "ivpb_backup_target": "off",
-                 "ivpb_stores": [{"dataset": "admin", "path": "/srv/admin"}, {"dataset": "scans", "path": "/srv/scans"}]},
+        "srv1": {
+            **common,
+            "ivpb_site": "school",
+            "ivpb_backup_target": "off",
+            "ivpb_stores": [{"dataset": "admin", "path": "/srv/admin"}, {"dataset": "scans", "path": "/srv/scans"}],
+        },
         "nas2": {**common, "ivpb_site": "filiaal"},
     }
     return Inventory(hosts=hosts)
@@ -52,20 +65,25 @@ FRESH = "2026-11-29T01:00:00Z"
 
 
 def all_good():
-    return [finding("power.ups"),
-            finding("backup.daily", dataset="admin", last_backup=FRESH),
-            finding("backup.weekly", dataset="scans", last_backup="2026-11-25T01:00:00Z"),
-            finding("backup.annual_full", dataset="admin", last_annual="2026-2027 2026-09-14T02:00:00Z"),
-            finding("backup.best_practice", dataset="admin"),
-            finding("backup.best_practice", dataset="scans")]
+    return [
+        finding("power.ups"),
+        finding("backup.daily", dataset="admin", last_backup=FRESH),
+        finding("backup.weekly", dataset="scans", last_backup="2026-11-25T01:00:00Z"),
+        finding("backup.annual_full", dataset="admin", last_annual="2026-2027 2026-09-14T02:00:00Z"),
+        finding("backup.best_practice", dataset="admin"),
+        finding("backup.best_practice", dataset="scans"),
+    ]
 
 
 def report(controls, inv=None, reachable=True, failures=()):
     inv = inv or school()
     policy = load_policy()
-    results = {"srv1": HostResults(reachable=reachable, unreachable_msg="ssh: connect refused",
-                                   failures=list(failures), controls=controls),
-               "nas2": HostResults()}
+    results = {
+        "srv1": HostResults(
+            reachable=reachable, unreachable_msg="ssh: connect refused", failures=list(failures), controls=controls
+        ),
+        "nas2": HostResults(),
+    }
     rep = build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW)
     jsonschema.validate(rep, SCHEMA)
     return rep
@@ -127,8 +145,11 @@ def test_control_nobody_reported_is_error_not_compliant():
 
 def test_drift_carries_the_diff_from_the_module_result():
     results: dict[str, HostResults] = {}
-    res = {"changed": True, "controls": [finding("power.ups", "drift")],
-           "diff": [{"before_header": "/etc/nut/upsmon.conf", "before": "MONITOR a", "after": "MONITOR b"}]}
+    res = {
+        "changed": True,
+        "controls": [finding("power.ups", "drift")],
+        "diff": [{"before_header": "/etc/nut/upsmon.conf", "before": "MONITOR a", "after": "MONITOR b"}],
+    }
     record(results, "runner_on_ok", "srv1", res, "nut_client")
     rep = report(results["srv1"].controls + all_good()[1:])
     entry = status(rep, "power.ups")
@@ -138,8 +159,13 @@ def test_drift_carries_the_diff_from_the_module_result():
 
 @pytest.mark.parametrize(("expires", "expected"), [("2027-01-31", "waived"), ("2026-11-28", "drift")])
 def test_waiver_applies_until_it_expires(expires, expected):
-    waiver = {"control": "power.ups", "host": "srv1", "justification": "UPS wordt in januari geleverd",
-              "approver": "directie", "expires": expires}
+    waiver = {
+        "control": "power.ups",
+        "host": "srv1",
+        "justification": "UPS wordt in januari geleverd",
+        "approver": "directie",
+        "expires": expires,
+    }
     controls = [finding("power.ups", "drift"), *all_good()[1:]]
     entry = status(report(controls, inv=school([waiver])), "power.ups")
     assert entry["status"] == expected
@@ -155,9 +181,13 @@ def test_fire_safety_plan_older_than_a_year_is_missing():
 
 
 def test_several_findings_for_one_control_the_worst_stands_and_odd_entries_match_nothing():
-    controls = [*all_good(), finding("backup.daily", "drift", dataset="admin", last_backup=FRESH),
-                finding("backup.daily", "compliant", dataset="admin", last_backup=FRESH),
-                {"id": ["power.ups"], "status": "error"}, {"id": "power.ups", "dataset": ["x"], "status": "error"}]
+    controls = [
+        *all_good(),
+        finding("backup.daily", "drift", dataset="admin", last_backup=FRESH),
+        finding("backup.daily", "compliant", dataset="admin", last_backup=FRESH),
+        {"id": ["power.ups"], "status": "error"},
+        {"id": "power.ups", "dataset": ["x"], "status": "error"},
+    ]
     rep = report(controls)
     assert status(rep, "backup.daily", "admin")["status"] == "drift"
     assert status(rep, "power.ups")["status"] == "compliant"
@@ -171,8 +201,10 @@ def test_failover_is_judged_from_the_router_the_host_goes_through():
     policy = load_policy()
     plan = plan_inventory(inv, policy)
     assert "internet.failover" in plan.hosts["srv1"].control_ids()
-    results = {"srv1": HostResults(controls=all_good()),
-               "nas2": HostResults(controls=[finding("internet.failover", "drift")])}
+    results = {
+        "srv1": HostResults(controls=all_good()),
+        "nas2": HostResults(controls=[finding("internet.failover", "drift")]),
+    }
     rep = build_report(policy, inv, plan, results, list(inv.hosts), NOW)
     assert status(rep, "internet.failover")["status"] == "drift"
     assert status(rep, "internet.failover")["detail"] == "internet.failover drift"

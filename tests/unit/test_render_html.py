@@ -70,7 +70,9 @@ def test_a_complete_document(rendered):
     assert doc.startswith("<!DOCTYPE html>")
     assert ("html", {"lang": lang}) in page.tags
     assert page.headings[0][0] == "h1"
-    assert page.headings[0][1] == ("Nalevingsrapport Backupbeleid" if lang == "nl" else "Compliance report Backupbeleid")
+    assert page.headings[0][1] == (
+        "Nalevingsrapport Backupbeleid" if lang == "nl" else "Compliance report Backupbeleid"
+    )
     assert ("30 november 2026" if lang == "nl" else "30 November 2026") in "".join(page.text)
 
 
@@ -156,8 +158,12 @@ def test_anything_in_evidence_is_escaped(report):
     evil["hosts"]["<b>x</b>"] = copy.deepcopy(evil["hosts"]["nas"])
     ctl = evil["hosts"]["<b>x</b>"]["controls"][0]
     ctl["evidence"] = {"<i>k</i>": ["<img src=x onerror=alert(1)>"], "n": {"a": "\"'><svg onload=alert(2)>"}}
-    ctl["waiver"] = {"justification": "</td></tr></table><script>alert(3)</script>", "approver": "&amp;",
-                     "expires": "2027-01-01", "active": True}
+    ctl["waiver"] = {
+        "justification": "</td></tr></table><script>alert(3)</script>",
+        "approver": "&amp;",
+        "expires": "2027-01-01",
+        "active": True,
+    }
     doc = html.render(evil, "nl")
     page = parse(doc)
     assert not [t for t, _ in page.tags if t in ("b", "i", "img", "svg")]
@@ -176,12 +182,19 @@ def test_rows_written_in_python_equal_the_row_template(report, lang):
         ctl.pop("diff", None)
         ctl.pop("waiver", None)
     doc = html.render(evil, lang)
-    context = {"lang": lang, "L": {k: v[lang] for k, v in html.WORDS.items()},
-               "STATUS": {s: html.STATUS[s][lang] for s in html.STATUSES},
-               "BADGE": {s: html._badge(s, lang) for s in html.STATUSES}}
+    context = {
+        "lang": lang,
+        "L": {k: v[lang] for k, v in html.WORDS.items()},
+        "STATUS": {s: html.STATUS[s][lang] for s in html.STATUSES},
+        "BADGE": {s: html._badge(s, lang) for s in html.STATUSES},
+    }
     rows = html._Rows(evil, context)
-    plain = [c for s in [*evil["hosts"].values(), *evil["sites"].values()] for c in s["controls"]
-             if not c.get("waiver") and not c.get("diff")]
+    plain = [
+        c
+        for s in [*evil["hosts"].values(), *evil["sites"].values()]
+        for c in s["controls"]
+        if not c.get("waiver") and not c.get("diff")
+    ]
     full = [c for c in plain if c["status"] not in html.COMPACT]
     assert len(full) >= 3
     for c in full:
@@ -199,6 +212,6 @@ def test_compliant_controls_one_line_each_sentences_once(report):
     results = [c for s in [*report["hosts"].values(), *report["sites"].values()] for c in s["controls"]]
     compact = [c for c in results if c["status"] in html.COMPACT and not c.get("waiver") and not c.get("diff")]
     assert doc.count('compact"><td>') == len(compact) > 10
-    catalogue = doc[doc.index('<table class="catalogue">'):doc.index('<h2 id="hosts">')]
+    catalogue = doc[doc.index('<table class="catalogue">') : doc.index('<h2 id="hosts">')]
     for sentence in {c["sentence"] for c in results}:
         assert catalogue.count(sentence) == 1

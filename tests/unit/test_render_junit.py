@@ -16,12 +16,28 @@ from .test_render_synthetic import load_example
 # The common JUnit schema (Jenkins/Ant junit-10.xsd): what each element may hold.
 ALLOWED = {
     "testsuites": ({"name", "time", "tests", "failures", "errors", "skipped", "disabled"}, {"testsuite"}),
-    "testsuite": ({"name", "tests", "failures", "errors", "skipped", "time", "timestamp", "hostname", "id",
-                   "package", "disabled"}, {"properties", "testcase", "system-out", "system-err"}),
+    "testsuite": (
+        {
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "skipped",
+            "time",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "disabled",
+        },
+        {"properties", "testcase", "system-out", "system-err"},
+    ),
     "properties": (set(), {"property"}),
     "property": ({"name", "value"}, set()),
-    "testcase": ({"name", "classname", "time", "assertions", "status"},
-                 {"skipped", "error", "failure", "system-out", "system-err"}),
+    "testcase": (
+        {"name", "classname", "time", "assertions", "status"},
+        {"skipped", "error", "failure", "system-out", "system-err"},
+    ),
     "failure": ({"message", "type"}, set()),
     "error": ({"message", "type"}, set()),
     "skipped": ({"message"}, set()),
@@ -56,10 +72,12 @@ def test_parses_and_counts_match_the_statuses(report, lang):
     root = ET.fromstring(junit.render(report, lang).encode())
     assert root.tag == "testsuites"
     cases = root.findall("testsuite/testcase")
-    found = Counter(tests=len(cases),
-                    failures=sum(1 for c in cases if c.find("failure") is not None),
-                    errors=sum(1 for c in cases if c.find("error") is not None),
-                    skipped=sum(1 for c in cases if c.find("skipped") is not None))
+    found = Counter(
+        tests=len(cases),
+        failures=sum(1 for c in cases if c.find("failure") is not None),
+        errors=sum(1 for c in cases if c.find("error") is not None),
+        skipped=sum(1 for c in cases if c.find("skipped") is not None),
+    )
     assert found == expected(report)
     assert found == Counter({"tests": 31, "failures": 7, "errors": 1, "skipped": 4})
     for key in ("tests", "failures", "errors", "skipped"):
@@ -70,8 +88,12 @@ def test_parses_and_counts_match_the_statuses(report, lang):
 def test_one_suite_per_clause_and_names(report):
     root = ET.fromstring(junit.render(report, "nl"))
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["§2 Stroomvoorziening", "§3 Internetverbinding", "§4 Backups",
-                                               "§5 Brandveiligheid"]
+    assert [s.get("name") for s in suites] == [
+        "§2 Stroomvoorziening",
+        "§3 Internetverbinding",
+        "§4 Backups",
+        "§5 Brandveiligheid",
+    ]
     for suite in suites:
         assert {c.get("classname") for c in suite.findall("testcase")} == {suite.get("name")}
     names = [c.get("name") for c in root.iter("testcase")]
@@ -146,8 +168,13 @@ def test_written_exactly_as_elementtree_would_write_it(report, lang):
 
 
 def test_an_empty_policy_is_one_empty_testsuites_element():
-    report = {"generated_at": "2026-11-30T06:00:00Z", "policy": {"id": "p", "title": "T", "clauses": {}},
-              "summary": {"clauses": {}}, "hosts": {}, "sites": {}}
+    report = {
+        "generated_at": "2026-11-30T06:00:00Z",
+        "policy": {"id": "p", "title": "T", "clauses": {}},
+        "summary": {"clauses": {}},
+        "hosts": {},
+        "sites": {},
+    }
     root = ET.fromstring(junit.render(report, "nl").encode())
     assert root.tag == "testsuites" and len(root) == 0 and root.get("tests") == "0"
 

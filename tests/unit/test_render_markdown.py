@@ -33,8 +33,10 @@ def test_every_control_with_its_dutch_sentence(report, lang):
     out = markdown.render(report, lang)
     n = sum(len(s["controls"]) for s in [*report["hosts"].values(), *report["sites"].values()])
     assert out.count("\n#### ") == n
-    assert "> Gegevens die behoren tot het beschikbaarheidsniveau belangrijk en/of het integriteitsniveau vereist, " \
-           "worden minstens dagelijks gebackupt." in out
+    assert (
+        "> Gegevens die behoren tot het beschikbaarheidsniveau belangrijk en/of het integriteitsniveau vereist, "
+        "worden minstens dagelijks gebackupt." in out
+    )
     assert "2 van 4 hosts voldoen" in out if lang == "nl" else "2 of 4 hosts comply" in out
     assert ("1 van 2 locaties voldoen" if lang == "nl" else "1 of 2 sites comply") in out
 
@@ -53,8 +55,8 @@ def test_title_date_and_status_words(report):
 
 def test_diff_is_collapsible_and_literal(report):
     out = markdown.render(report, "nl")
-    block = out[out.index("<summary>Wijziging die afdwingen zou doorvoeren: /etc/ivpb/hooks/on-failure.sh"):]
-    block = block[:block.index("</details>")]
+    block = out[out.index("<summary>Wijziging die afdwingen zou doorvoeren: /etc/ivpb/hooks/on-failure.sh") :]
+    block = block[: block.index("</details>")]
     # Inside a fenced block the payload is shown as it is, never as HTML.
     assert "```diff\n" in block
     assert "-echo \"<p>Backup mislukt</p><script>alert('xss')</script>\"" in block

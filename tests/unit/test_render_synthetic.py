@@ -94,8 +94,10 @@ def test_thousand_hosts_render(big_report, fmt, capsys):
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert "host0999" in out if fmt != "table" else "(501 van 1000)" in out or "van 1000)" in out
     with capsys.disabled():
-        print(f"\n{fmt}: 1000 hosts, {n_controls} controls rendered in {elapsed:.2f} s "
-              f"(CPU {cpu:.2f} s; {len(out) / 1e6:.1f} MB)")
+        print(
+            f"\n{fmt}: 1000 hosts, {n_controls} controls rendered in {elapsed:.2f} s "
+            f"(CPU {cpu:.2f} s; {len(out) / 1e6:.1f} MB)"
+        )
 
 
 def test_fixture_validates_against_the_schema():
@@ -114,11 +116,17 @@ def test_fixture_has_every_status_and_its_summary_is_consistent():
 @pytest.mark.parametrize("fmt", sorted(RENDERERS))
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_an_empty_report_renders(fmt, lang):
-    report = summarize({
-        "schema_version": 1, "generated_at": "2026-11-30T06:00:00Z", "lang": "nl",
-        "policy": {"id": "backupbeleid", "title": "Backupbeleid", "clauses": {"§2": "Stroomvoorziening"}},
-        "inventory": [], "hosts": {}, "sites": {},
-    })
+    report = summarize(
+        {
+            "schema_version": 1,
+            "generated_at": "2026-11-30T06:00:00Z",
+            "lang": "nl",
+            "policy": {"id": "backupbeleid", "title": "Backupbeleid", "clauses": {"§2": "Stroomvoorziening"}},
+            "inventory": [],
+            "hosts": {},
+            "sites": {},
+        }
+    )
     validate_report(report)
     out = RENDERERS[fmt].render(report, lang)
     assert "Stroomvoorziening" in out

@@ -24,8 +24,12 @@ def test_summary_lines_per_clause_come_first(report, lang):
     start = lines.index(heading)
     hosts_at = next(n for n, line in enumerate(lines) if line.startswith(("Hosts met", "Hosts with")))
     summary = lines[start:hosts_at]
-    for clause, title, ratio in (("§2", "Stroomvoorziening", "2/4"), ("§3", "Internetverbinding", "1/1"),
-                                 ("§4", "Backups", "1/3"), ("§5", "Brandveiligheid", "1/2")):
+    for clause, title, ratio in (
+        ("§2", "Stroomvoorziening", "2/4"),
+        ("§3", "Internetverbinding", "1/1"),
+        ("§4", "Backups", "1/3"),
+        ("§5", "Brandveiligheid", "1/2"),
+    ):
         row = next(line for line in summary if line.startswith(clause))
         assert title in row and ratio in row  # the clause titles stay Dutch in English too
     total = next(line for line in summary if ("Totaal" if lang == "nl" else "Total") in line)

@@ -59,7 +59,12 @@ STATUS_HELP: dict[str, dict[str, str]] = {
 }
 # Not colour alone: every status also has a symbol and a word.
 SYMBOL = {
-    "compliant": "✔", "drift": "✖", "missing": "?", "waived": "⚑", "not_applicable": "–", "error": "!",
+    "compliant": "✔",
+    "drift": "✖",
+    "missing": "?",
+    "waived": "⚑",
+    "not_applicable": "–",
+    "error": "!",
 }
 
 WORDS: dict[str, dict[str, str]] = {
@@ -126,9 +131,9 @@ WORDS: dict[str, dict[str, str]] = {
     "advisory_short": {"nl": "advies", "en": "advisory"},
     "advisory_note": {
         "nl": "Een maatregel met ‘advies’ (het beleid zegt ‘indien mogelijk’) wordt gemeld maar telt niet mee "
-              "om te bepalen of een host voldoet.",
+        "om te bepalen of een host voldoet.",
         "en": "A control marked ‘advisory’ (the policy says ‘indien mogelijk’, if possible) is reported but does "
-              "not count against a host's compliance.",
+        "not count against a host's compliance.",
     },
     "no_controls": {"nl": "geen maatregelen van toepassing", "en": "no controls apply"},
     "filter": {"nl": "Toon status:", "en": "Show status:"},
@@ -196,10 +201,34 @@ EVIDENCE_KEY: dict[str, dict[str, str]] = {
 }
 
 MONTHS = {
-    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
+    "nl": (
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 
 _ISO = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d:\d\d(?::\d\d)?)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
@@ -285,9 +314,15 @@ def diff_text(diff: list[dict[str, str]] | None) -> str:
         path = entry.get("path") or f"#{n + 1}"
         before = entry.get("before", "")
         after = entry.get("after", "")
-        lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(),
-                                          fromfile=f"{path} (nu)" if before else "/dev/null",
-                                          tofile=f"{path} (na afdwingen)", lineterm=""))
+        lines = list(
+            difflib.unified_diff(
+                before.splitlines(),
+                after.splitlines(),
+                fromfile=f"{path} (nu)" if before else "/dev/null",
+                tofile=f"{path} (na afdwingen)",
+                lineterm="",
+            )
+        )
         if not lines:  # identical text: still show what was reported
             lines = [f"--- {path}", f"+++ {path}", *(f" {line}" for line in after.splitlines())]
         blocks.append("\n".join(lines))
@@ -365,15 +400,17 @@ def clause_rows(report: dict[str, Any], lang: str) -> list[dict[str, Any]]:
         entry = clauses.get(cid, {"counts": {}, "subjects": 0, "subjects_compliant": 0})
         counts = {s: int(entry.get("counts", {}).get(s, 0)) for s in STATUSES}
         x, y = entry.get("subjects_compliant", 0), entry.get("subjects", 0)
-        rows.append({
-            "id": cid,
-            "title": entry.get("title") or clause_title(report, cid),
-            "counts": counts,
-            "subjects": y,
-            "subjects_compliant": x,
-            "comply": w("x_of_y_sites" if cid in on_sites else "x_of_y_hosts", lang, x=x, y=y),
-            "ok": x == y,
-        })
+        rows.append(
+            {
+                "id": cid,
+                "title": entry.get("title") or clause_title(report, cid),
+                "counts": counts,
+                "subjects": y,
+                "subjects_compliant": x,
+                "comply": w("x_of_y_sites" if cid in on_sites else "x_of_y_hosts", lang, x=x, y=y),
+                "ok": x == y,
+            }
+        )
     return rows
 
 

@@ -118,4 +118,3 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         *_sites(report, lang),
     ]
     return "\n".join(_clean(line) for line in "\n".join(out).split("\n")) + "\n"
-
