@@ -55,13 +55,16 @@ FORMATS = ("table", "json", "junit", "markdown", "html")
 EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "html", ".htm": "html", ".txt": "table"}
 
 
+RENDERERS = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown", "html": "html"}
+
+
 def render(report: dict, fmt: str, lang: str) -> str:
     from importlib import import_module
 
-    module = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown", "html": "html"}[
-        fmt
-    ]
-    return import_module(f"ivpb.render.{module}").render(report, lang)
+    from ivpb.audit.evaluate import paused_gc
+
+    with paused_gc():  # a report of 1,000 hosts is some 80 million characters built from pieces
+        return import_module(f"ivpb.render.{RENDERERS[fmt]}").render(report, lang)
 
 
 def cmd_audit(args) -> int:

@@ -218,3 +218,24 @@ def test_evidence_of_the_wrong_type_is_no_backup_not_a_traceback():
     assert status(rep, "backup.daily", "admin")["detail"] == "geen geslaagde backup gevonden"
     assert status(rep, "backup.annual_full", "admin")["status"] == "drift"
     assert status(rep, "backup.weekly", "scans")["status"] == "compliant"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_judging_and_rendering_leave_the_cyclic_collector_as_they_found_it(enabled):
+    import gc
+
+    from ivpb.cli import render
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        rep = report(all_good())
+        assert gc.isenabled() is enabled
+        for fmt in ("json", "table", "junit", "markdown", "html"):
+            assert render(rep, fmt, "nl")
+            assert gc.isenabled() is enabled
+        with pytest.raises(KeyError):
+            render(rep, "pdf", "nl")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

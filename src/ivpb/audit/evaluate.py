@@ -4,6 +4,9 @@ freshness + §5 site records + waivers -> the report (schemas/report.schema.json
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -351,6 +354,22 @@ def exit_code(hosts: dict[str, Any], sites: dict[str, Any]) -> int:
     return 0
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Build a large tree of fresh objects (the report, a rendered report) without the cyclic
+    collector: its runs during the build traverse all of the caller's objects again (the loaded
+    inventory: millions; 0.8 s of the judging at 1,000 hosts), and the report holds no cycles for
+    it to find; reference counting frees it as before."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@paused_gc()
 def build_report(
     policy: Policy,
     inventory: Inventory,
