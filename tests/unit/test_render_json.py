@@ -37,3 +37,14 @@ def test_awkward_text_empty_subjects_and_newlines_stay_valid():
     out = json_report.render(report)
     assert json.loads(out) == report
     assert '"controls": []' in out and '"sites": {}' in out
+
+
+def test_characters_beyond_latin1_are_escaped_and_read_back_the_same():
+    """One ’ or ✔ would make the whole report two bytes a character in memory; é stays readable."""
+    report = copy.deepcopy(load_example())
+    report["hosts"]["nas"]["controls"][0]["detail"] = "SLA’s ✔ é § \U0001f600"
+    report["policy"]["title"] = "Back-upbeleid — één"
+    out = json_report.render(report)
+    assert json.loads(out) == report
+    assert all(ord(ch) <= 0xFF for ch in out)
+    assert "SLA\\u2019s \\u2714 é § \\ud83d\\ude00" in out and "\\u2014 één" in out
