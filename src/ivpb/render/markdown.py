@@ -117,8 +117,8 @@ def _waiver(waiver: dict[str, Any], lang: str) -> list[str]:
 
 class _Results:
     """Each control result as Markdown lines. A report of 1,000 hosts repeats the same headings,
-    clause lines, sentences and evidence lines thousands of times: each distinct one is built and
-    escaped once per render and looked up after that."""
+    clause lines, sentences, findings, reasons and evidence lines thousands of times: each
+    distinct one is built and escaped once per render and shared after that."""
 
     def __init__(self, report: dict[str, Any], lang: str) -> None:
         self.report, self.lang = report, lang
@@ -126,6 +126,8 @@ class _Results:
         self.heads: dict[tuple[str, str, str | None], str] = {}
         self.wheres: dict[tuple[str, str | None, bool], str] = {}
         self.quotes: dict[str, str] = {}
+        self.findings: dict[str, str] = {}
+        self.reasons: dict[str, str] = {}
         self.evidence: dict[tuple[str, str], str] = {}
 
     def lines(self, c: dict[str, Any]) -> list[str]:
@@ -149,9 +151,16 @@ class _Results:
         quote = self.quotes.get(sentence)
         if quote is None:
             quote = self.quotes[sentence] = f"> {md(sentence)}"
-        out = [head, "", where, "", quote, "", f"**{words['finding']}:** {md(c.get('detail', ''))}", ""]
+        detail = c.get("detail", "")
+        finding = self.findings.get(detail)
+        if finding is None:
+            finding = self.findings[detail] = f"**{words['finding']}:** {md(detail)}"
+        out = [head, "", where, "", quote, "", finding, ""]
         if c.get("because"):
-            out += [f"*{words['because']}:* {md(c['because'])}", ""]
+            because = self.reasons.get(c["because"])
+            if because is None:
+                because = self.reasons[c["because"]] = f"*{words['because']}:* {md(c['because'])}"
+            out += [because, ""]
         if c.get("evidence"):
             out += self._evidence(c["evidence"])
         if c.get("waiver"):
