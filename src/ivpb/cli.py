@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ivpb.errors import UserError
@@ -132,8 +131,11 @@ def cmd_plan(args) -> int:
     policy, inventory = _validated(args)
     plan = plan_inventory(inventory, policy, args.lang)
     if args.format == "json":
-        json.dump(plan.as_dict(), sys.stdout, indent=2, ensure_ascii=False)
-        print()
+        from ivpb.render.json_report import render as render_json
+
+        # One write, one line per planned control: json.dump with indent makes millions of small
+        # writes through the pure-Python encoder (10 s for 1,000 hosts x 50 data sets).
+        sys.stdout.write(render_json(plan.as_dict()))
     else:
         print(render_plan_table(plan, args.lang))
     return 0

@@ -278,6 +278,16 @@ def _site_reason(
 
 
 def plan_inventory(inventory: Inventory, policy: Policy, lang: str = "nl") -> Plan:
+    """The plan of every host and site; made once per (policy, language) for an inventory, since
+    validating needs it for its cross-references and `ivpb plan` then prints the same plan."""
+    plans = inventory.__dict__.setdefault("_plans", {})
+    key = (id(policy), lang)
+    if key not in plans or plans[key].policy is not policy:
+        plans[key] = _plan(inventory, policy, lang)
+    return plans[key]
+
+
+def _plan(inventory: Inventory, policy: Policy, lang: str) -> Plan:
     memo: dict[int, Any] = {}
     shapes: dict[tuple, Any] = {}
     hosts = {name: _host_plan(policy, hv, lang, memo, shapes) for name, hv in inventory.hosts.items()}

@@ -1,4 +1,5 @@
-"""`ivpb audit --format json`: the report as JSON (schemas/report.schema.json).
+"""`ivpb audit --format json`: the report as JSON (schemas/report.schema.json); `ivpb plan
+--format json` writes the plan (same hosts/sites shape) the same way.
 
 Indented like ``json.dumps(indent=2)`` down to each control result, and each result on one line:
 readable and grep-able (one line per host x control), and fast at scale. ``indent=2`` all the
