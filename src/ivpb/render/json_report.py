@@ -13,7 +13,22 @@ import json
 import re
 from typing import Any
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False).encode  # compact, C encoder (no indent)
+
+def _not_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_compact() -> Any:
+    """Compact JSON like json.JSONEncoder(ensure_ascii=False).encode, through one C encoder made
+    once: encode() builds a new one on every call, a third of the time for 200,000 results."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False).encode
+    encoder = make(None, _not_json, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(encoder(value, 0))
+
+
+_COMPACT = _make_compact()
 # Characters beyond Latin-1 (’ in a policy sentence, a ✔ in a finding) written as \uXXXX escapes:
 # one of them anywhere makes Python hold the whole 80-million-character report at two bytes a
 # character. Latin-1 letters (é, ë, §) stay as they are, so Dutch text stays readable.

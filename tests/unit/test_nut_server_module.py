@@ -1,0 +1,65 @@
+"""§2 NUT server: what ivpb.backupbeleid.nut_server writes (NUT's quoting, users without admin
+rights), and its module entry (exit_json/fail_json patched): bad input is one line, check mode
+writes nothing and never shows a password."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as backend  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_server  # noqa: E402
+
+from .module_harness import Exit, Fail, module_runner  # noqa: E402
+
+SECRET = 'Pw "quoted" \\ and #hash'
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    run = module_runner(monkeypatch)
+    return lambda args, check_mode=False: run(nut_server, {"install_packages": False, **args}, check_mode)
+
+
+def test_users_are_monitors_without_admin_rights_and_passwords_are_quoted():
+    text = backend.render_users([{"name": "mon-fs", "password": SECRET, "upsmon": "secondary"},
+                                 {"name": "lab", "password": "x", "actions": ["SET"]}])
+    assert '\n[mon-fs]\n\tpassword = "Pw \\"quoted\\" \\\\ and \\#hash"\n\tupsmon secondary\n' in text
+    assert "\n[lab]\n\tpassword = \"x\"\n\tactions = SET\n" in text
+    assert "instcmds" not in text and text.count("actions") == 1
+
+
+def test_ups_conf_dummy_port_and_quoted_options():
+    text = backend.render_ups_conf({"ups-a": {"driver": "dummy-ups"},
+                                    "ups-b": {"driver": "usbhid-ups", "description": 'rack "1"',
+                                              "options": {"pollinterval": 2}}})
+    assert "[ups-a]\n\tdriver = dummy-ups\n\tport = ups-a.dev\n" in text
+    assert '[ups-b]\n\tdriver = usbhid-ups\n\tport = auto\n\tdesc = "rack \\"1\\""\n\tpollinterval = "2"\n' in text
+
+
+def test_a_line_break_in_a_value_is_refused():
+    with pytest.raises(backend.NutServerError, match="line break"):
+        backend.word("a\nMONITOR evil")
+
+
+def test_a_ups_without_driver_is_one_line(run_module):
+    with pytest.raises(Fail) as exc:
+        run_module({"ups": {"ups-a": {"port": "auto"}}})
+    assert exc.value.args[0]["msg"] == "ivpb_nut_server.ups.ups-a.driver: expected a NUT driver name"
+
+
+def test_check_mode_writes_nothing_and_masks_the_users(run_module, monkeypatch, tmp_path):
+    monkeypatch.setattr(backend, "ETC", str(tmp_path / "nut"))
+    with pytest.raises(Exit) as exc:
+        run_module({"ups": {"ups-a": {"driver": "dummy-ups"}},
+                    "users": [{"name": "mon-fs", "password": SECRET, "upsmon": "secondary"}]}, check_mode=True)
+    res = exc.value.args[0]
+    assert res["changed"] is True and not (tmp_path / "nut").exists()
+    assert str(tmp_path / "nut" / "upsd.users") in res["changed_paths"]
+    assert SECRET not in repr(res) and "Pw" not in repr(res["diff"])
+    assert any(d["after"] == backend.MASKED_USERS for d in res["diff"])
