@@ -1,0 +1,89 @@
+#!/usr/bin/python
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# The work is done by the action plugin of the same name on the controller
+# (plugins/action/plan.py); this file holds its documentation, as ansible.builtin.set_fact does.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: plan
+short_description: Validate the inventory and plan every host's controls from its BIV classification (IVPB)
+version_added: 0.1.0
+description:
+  - Runs on the controller (an action plugin; use it with C(run_once) and C(delegate_to localhost)).
+    Reads the C(ivpb_*) variables of every inventory host, validates them against the inventory
+    contract (one JSON Schema per variable and the cross-reference checks of C(ivpb validate)),
+    and plans each host's controls from the policy file with the same engine as the C(ivpb) CLI,
+    so the playbook and the reports never disagree.
+  - On any problem it fails with one line per problem (host, variable, what is expected) and
+    nothing on any host is changed; C(playbooks/enforce.yml) runs it first with
+    C(any_errors_fatal).
+  - Also returns which roles each host needs (I(roles)), which enforce.yml turns into groups so
+    that each clause's play targets only those hosts.
+author: ivpb contributors
+extends_documentation_fragment:
+  - ivpb.backupbeleid.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads and computes only; the same in check mode.
+  diff_mode:
+    support: none
+options:
+  policy:
+    description: A school's own policy file (YAML, see C(src/ivpb/policies/backupbeleid.yml)); default the Backupbeleid.
+    type: path
+  lang:
+    description: Language of the reasons in the plan.
+    type: str
+    choices: [nl, en]
+    default: nl
+requirements:
+  - The C(ivpb) Python package on the controller (C(pip install ivpb)).
+notes:
+  - At 1,000 hosts reading the variables through Ansible's hostvars costs about 38 ms a host;
+    C(ivpb plan) reads the inventory faster, with the same result.
+"""
+
+EXAMPLES = r"""
+- name: Plan the controls of every host from its BIV classification
+  ivpb.backupbeleid.plan:
+  run_once: true
+  delegate_to: localhost
+  register: ivpb_plan
+
+- name: Show a host's planned controls
+  ansible.builtin.debug:
+    msg: "{{ ivpb_plan.plan.hosts[inventory_hostname].controls | map(attribute='id') }}"
+"""
+
+RETURN = r"""
+plan:
+  description: The plan, as C(ivpb plan --format json) prints it.
+  returned: success
+  type: dict
+  contains:
+    policy:
+      description: C(id) and C(title) of the policy.
+      type: dict
+    hosts:
+      description: Host -> C(site), C(biv) (the host's levels b, i and v) and
+        C(controls), each with C(id), C(clause), C(because) (the reason, in I(lang)), and for
+        per-data-set controls C(dataset) and C(path); C(advisory) for controls that never block.
+      type: dict
+    sites:
+      description: Site -> the §5 controls its data demands.
+      type: dict
+roles:
+  description: Host -> the role groups its plan needs (ivpb_nut_server, ivpb_power, ivpb_internet,
+    ivpb_backup, ivpb_backup_target).
+  returned: success
+  type: dict
+  sample: {"fileserver": ["ivpb_power", "ivpb_backup"]}
+problems:
+  description: One line per problem found in the inventory (host, variable, expectation).
+  returned: failure
+  type: list
+  elements: str
+"""
