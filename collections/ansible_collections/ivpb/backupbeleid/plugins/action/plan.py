@@ -10,7 +10,7 @@ from ansible.plugins.action import ActionBase
 
 try:
     from ivpb.errors import UserError
-    from ivpb.inventory import PREFIX, Inventory, plain
+    from ivpb.inventory import PREFIX, Inventory, from_play, plain
     from ivpb.plan import plan_inventory
     from ivpb.policy import load_policy
     from ivpb.roles import role_groups
@@ -35,13 +35,15 @@ class ActionModule(ActionBase):
         args = self._task.args
         hostvars = task_vars["hostvars"]
         names = task_vars["groups"]["all"]
-        hosts = {}
         try:
-            for name in names:
-                hv = hostvars[name]
-                hosts[name] = {
-                    key: plain(self._templar.template(hv[key])) for key in hv if key.startswith(PREFIX)
-                }
+            hosts = from_play(hostvars)
+            if hosts is None:
+                hosts = {}
+                for name in names:
+                    hv = hostvars[name]
+                    hosts[name] = {
+                        key: plain(self._templar.template(hv[key])) for key in hv if key.startswith(PREFIX)
+                    }
             policy = load_policy(args.get("policy"))
         except UserError as exc:
             return {**result, "failed": True, "msg": "; ".join(exc.lines())}

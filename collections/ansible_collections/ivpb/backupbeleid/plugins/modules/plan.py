@@ -42,8 +42,11 @@ options:
 requirements:
   - The C(ivpb) Python package on the controller (C(pip install ivpb)).
 notes:
-  - At 1,000 hosts reading the variables through Ansible's hostvars costs about 38 ms a host;
-    C(ivpb plan) reads the inventory faster, with the same result.
+  - Reads the play's inventory the way C(ivpb plan) does (each group combination once, plain
+    vars files parsed directly), with extra vars (C(-e)) on top. When a fact, a templated extra
+    var or vars files next to the playbook could give a host an C(ivpb_*) value, it templates
+    every host's hostvars instead - the same result, at ~38 ms a host (1,000 hosts x 50 data
+    sets - 13 s for the whole plan step instead of 56 s).
 """
 
 EXAMPLES = r"""
