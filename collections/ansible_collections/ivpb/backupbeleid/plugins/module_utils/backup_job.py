@@ -274,7 +274,7 @@ def apply(p, check_mode=False, want_diff=False):
                 files.absent(f"{ETC}/datasets/{name}")
     keyring = None
     key_error = None
-    used = [r for r in sorted({n for j in jobs for n in j["recipients"]})]
+    used = sorted({n for j in jobs for n in j["recipients"]})
     if used:
         rec = p.get("recipients") or {}
         try:

@@ -122,14 +122,12 @@ def apply(p, check_mode=False, want_diff=False):
     files.directory(f"{base}/.ssh", 0o755)
     files.file(GATE_PATH, GATE, 0o755)
     files.file(f"{base}/.ssh/authorized_keys", render_keys(base, clients), 0o644)
-    for host, _ in clients:
+    for host, _key in clients:
         files.directory(f"{base}/{host}", 0o700, owner=user, group=user)
     changed = bool(files.changed)
     result = {"changed": changed, "user": user, "path": base,
-              "clients": [h for h, _ in clients], "changed_paths": files.changed,
+              "clients": [h for h, _key in clients], "changed_paths": files.changed,
               "controls": []}
     if want_diff:
         result["diff"] = files.diffs
     return changed, result
-
-

@@ -320,8 +320,8 @@ def _want_files(s: Settings) -> list[tuple[str, str, str, int]]:
 
 
 def _service_state(system: System) -> tuple[bool, bool]:
-    rc_en, out_en, _ = system.run(["systemctl", "is-enabled", SERVICE])
-    rc_ac, _, _ = system.run(["systemctl", "is-active", "--quiet", SERVICE])
+    rc_en, out_en, _err = system.run(["systemctl", "is-enabled", SERVICE])
+    rc_ac, _out, _err = system.run(["systemctl", "is-active", "--quiet", SERVICE])
     return (rc_en == 0 and out_en.strip() in ("enabled", "enabled-runtime", "alias")), rc_ac == 0
 
 
@@ -367,12 +367,12 @@ def enforce(s: Settings, system: System, check_mode: bool, want_diff: bool) -> d
         service_actions.append("start")
     if service_actions and not check_mode:
         if "enable" in service_actions:
-            rc, _, err = system.run(["systemctl", "enable", SERVICE])
+            rc, _out, err = system.run(["systemctl", "enable", SERVICE])
             if rc != 0:
                 raise NutClientError(f"systemctl enable {SERVICE} failed: {err.strip()[:200]}")
         verb = "restart" if "restart" in service_actions else "start"
         if verb in service_actions:
-            rc, _, err = system.run(["systemctl", verb, SERVICE])
+            rc, _out, err = system.run(["systemctl", verb, SERVICE])
             if rc != 0:
                 raise NutClientError(f"systemctl {verb} {SERVICE} failed: {err.strip()[:200]}")
         enabled, active = _service_state(system)

@@ -267,9 +267,9 @@ class WanFailover:
         return self.run_command(["systemctl", *args])
 
     def service(self, restart: bool, reload: bool) -> dict:
-        rc, out, _ = self.systemctl("is-enabled", SERVICE)
+        rc, out, _err = self.systemctl("is-enabled", SERVICE)
         enabled = rc == 0 and out.strip() == "enabled"
-        rc, out, _ = self.systemctl("is-active", SERVICE)
+        rc, out, _err = self.systemctl("is-active", SERVICE)
         active = out.strip() == "active"
         actions = []
         if reload:
@@ -282,7 +282,7 @@ class WanFailover:
             actions.append(("restart", SERVICE))
         if actions and not self.check_mode:
             for action in actions:
-                rc, _, err = self.systemctl(*action)
+                rc, _out, err = self.systemctl(*action)
                 if rc != 0:
                     last = (err.strip().splitlines() or [f"rc {rc}"])[-1]
                     raise WanFailoverError(f"systemctl {' '.join(action)} failed: {last}")
@@ -305,7 +305,7 @@ class WanFailover:
             time.sleep(0.5)
 
     def routes(self) -> list[dict]:
-        rc, out, _ = self.run_command(["ip", "-4", "-j", "route", "show", "default"])
+        rc, out, _err = self.run_command(["ip", "-4", "-j", "route", "show", "default"])
         if rc != 0:
             return []
         try:

@@ -185,7 +185,7 @@ class Daemon:
     # -- routes ---------------------------------------------------------------------------
     def apply_routes(self) -> None:
         for cmd in route_commands(self.uplinks, self.active, self.active_metric):
-            res = self.runner(cmd, capture_output=True, text=True)
+            res = self.runner(cmd, capture_output=True, text=True, check=False)
             if res.returncode != 0:
                 self.log(f"route command failed: {' '.join(cmd)}: {res.stderr.strip()}")
 

@@ -41,7 +41,7 @@ description:
   - Returns the host's public backup key (I(ssh_public_key)) and the inventory hosts it sends
     data to (I(target_hosts)), for M(ivpb.backupbeleid.backup_receiver) on those hosts.
   - In check mode nothing changes, and a fresh host without the packages is reported as drift.
-author: ivpb contributors
+author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages

@@ -19,7 +19,7 @@ description:
   - The clients are the hosts whose M(ivpb.backupbeleid.backup_job) result names this host in
     C(target_hosts); their keys are C(ssh_public_key) of that result.
   - In check mode nothing changes.
-author: ivpb contributors
+author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages

@@ -18,7 +18,7 @@ description:
   - M(ivpb.backupbeleid.backup_job) does the same for its own keyring in its single call; use
     this module for a keyring outside the backup jobs or to check keys alone.
   - In check mode nothing changes.
-author: ivpb contributors
+author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
 options:

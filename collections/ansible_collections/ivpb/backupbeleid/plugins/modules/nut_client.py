@@ -23,7 +23,7 @@ description:
     each is reachable from this host (C(upsc ups@server ups.status), run in the same call) and
     its current status.
   - In check mode nothing changes and a host without NUT installed is reported as drift.
-author: ivpb contributors
+author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages

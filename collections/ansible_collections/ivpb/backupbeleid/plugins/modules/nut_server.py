@@ -21,7 +21,7 @@ description:
     C(nut-server) enabled and running.
   - Returns each UPS's C(ups.status) as upsd serves it.
   - In check mode nothing changes; a fresh host without NUT is reported as drift.
-author: ivpb contributors
+author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages

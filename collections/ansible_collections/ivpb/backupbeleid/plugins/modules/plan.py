@@ -21,7 +21,7 @@ description:
     C(any_errors_fatal).
   - Also returns which roles each host needs (I(roles)), which enforce.yml turns into groups so
     that each clause's play targets only those hosts.
-author: ivpb contributors
+author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
 attributes:

@@ -40,7 +40,7 @@ description:
   - Default probing (interval 5, timeout 2, count 1, down 3, up 3) detects an outage within about
     17 seconds (3 rounds plus one timeout) and returns after 3 good rounds.
 author:
-  - ivpb contributors
+  - ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages
