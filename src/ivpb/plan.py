@@ -280,9 +280,10 @@ def _site_reason(
 def plan_inventory(inventory: Inventory, policy: Policy, lang: str = "nl") -> Plan:
     """The plan of every host and site; made once per (policy, language) for an inventory, since
     validating needs it for its cross-references and `ivpb plan` then prints the same plan."""
+    # A kept plan holds its policy, so that policy's id cannot be reused while the plan is kept.
     plans = inventory.__dict__.setdefault("_plans", {})
     key = (id(policy), lang)
-    if key not in plans or plans[key].policy is not policy:
+    if key not in plans:
         plans[key] = _plan(inventory, policy, lang)
     return plans[key]
 

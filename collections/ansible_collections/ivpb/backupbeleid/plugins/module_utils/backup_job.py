@@ -244,12 +244,9 @@ def apply(p, check_mode=False, want_diff=False):
     files = Files(check_mode, want_diff)
     if jobs and p.get("install_packages", True):
         try:
-            missing, diff = packages.ensure(needed_packages(jobs), check_mode, want_diff)
+            packages.into_files(files, needed_packages(jobs))
         except packages.PackageError as e:
             raise ConfigError(str(e)) from None
-        if missing:
-            files.changed.append("packages")
-            files.diffs.extend([diff] if diff else [])
     tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger")}
     missing_tools = sorted(t for t, ok in tools.items() if not ok and (t != "gpg" or any(j["encrypt"] for j in jobs)))
     if missing_tools and not check_mode:
@@ -384,7 +381,7 @@ def evidence(jobs, changed, check_mode, keyring, key_error, missing_tools):
         sched = f"{j['schedule']} at {j['cron']['run']} (cron) to {j['target']['address']}"
         for cid in j["ids"]:
             if cid == "backup.sync_offsite":
-                continue  # reported by offsite_sync
+                continue  # reported by the lsyncd part of the same call (offsite_sync.apply)
             status, detail, ev = base, "", {}
             if cid in ("backup.daily", "backup.weekly"):
                 detail = f"duplicity {sched}"

@@ -101,12 +101,9 @@ def apply(p, check_mode=False, want_diff=False):
     files = Files(check_mode, want_diff)
     if p.get("install_packages", True):
         try:
-            missing, diff = packages.ensure(PACKAGES, check_mode, want_diff)
+            packages.into_files(files, PACKAGES)
         except packages.PackageError as e:
             raise ValueError(str(e)) from None
-        if missing:
-            files.changed.append("packages")
-            files.diffs.extend([diff] if diff else [])
     actions = []
     if _user_exists(user) is None:
         actions.append(f"create user {user}")

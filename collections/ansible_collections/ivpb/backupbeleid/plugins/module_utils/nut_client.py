@@ -44,11 +44,16 @@ class NutClientError(Exception):
     """Bad input: one line that names the option and what is expected (never a secret)."""
 
 
+def quote_word(value: str) -> str:
+    """A NUT config word in quotes, with backslash, quote and '#' escaped."""
+    return '"' + "".join("\\" + c if c in '\\"#' else c for c in value) + '"'
+
+
 def encode_word(value: str) -> str:
-    """One NUT config word: bare if it needs no quoting, else in quotes with \\ escapes."""
+    """One NUT config word: bare if it needs no quoting, else quoted (quote_word)."""
     if PLAIN_WORD.fullmatch(value):
         return value
-    return '"' + "".join("\\" + c if c in '\\"#' else c for c in value) + '"'
+    return quote_word(value)
 
 
 def encode_monitor_password(password: str) -> str:

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import quote_word
 
 ETC = "/etc/nut"
 HEADER = "# Managed by ivpb.backupbeleid.nut_server (IVPB Backupbeleid, §2 Stroomvoorziening). Do not edit.\n"
@@ -30,7 +31,7 @@ def word(value):
     s = str(value)
     if any(c in s for c in "\n\r\0"):
         raise NutServerError("a NUT configuration value may not contain a line break or NUL")
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#") + '"'
+    return quote_word(s)
 
 
 def port_of(name, ups):

@@ -73,6 +73,15 @@ def ensure(names, check_mode, want_diff, status_path=DPKG_STATUS):
     return missing, diff
 
 
+def into_files(files, names):
+    """ensure() for a backend that collects its changes in a backup_files.Files: missing packages
+    are one more change, "packages", with their diff entry."""
+    missing, diff = ensure(names, files.check_mode, files.want_diff)
+    if missing:
+        files.changed.append("packages")
+        files.diffs.extend([diff] if diff else [])
+
+
 def for_module(module, names):
     """For a module entry point: ensure names unless install_packages is false. Returns
     (missing, diff entry or None); a failed install ends the module with one line."""
