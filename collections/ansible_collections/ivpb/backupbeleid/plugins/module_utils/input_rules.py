@@ -1,0 +1,274 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The field rules of ivpb, written once: the controller's schema (`ivpb validate`, the plan
+step) and every module's own parameter checks use these, so they cannot disagree.
+
+Standard library only (runs on the target, Python 3.11). Import on a host as
+
+    from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
+
+API
+---
+Checkers: `rule(value, what)` returns the value unchanged when it is acceptable and raises
+`ValueError` with ONE line otherwise: `"<what>: <value, shortened> is not <description>"`
+(`what` is the caller's name for the field, e.g. `"ivpb_stores[0].path"` or `"ups[1].name"`).
+A checker never shows a secret: `secret()` says only what is wrong.
+
+    identifier(v, what)   data set, site, target, recipient, uplink names: [a-z0-9][a-z0-9_-]*, <= 64
+    nut_name(v, what)     UPS and NUT user names: [A-Za-z0-9][A-Za-z0-9_.-]*, <= 64
+    host_name(v, what)    an inventory host / DNS name or IPv4 address, <= 253, no leading '-'
+    interface(v, what)    a Linux network interface name (<= 15, no '/', ':', blanks; not . or ..)
+    unix_user(v, what)    a Unix account name: [a-z_][a-z0-9_-]*, <= 32
+    ipv4(v, what)         a dotted IPv4 address
+    abs_path(v, what)     absolute, normalised path: starts with '/', no '//', no '.' or '..'
+                          component, no trailing '/', no control character, <= 4095
+    nut_driver(v, what)   a NUT driver name: [a-z0-9][a-z0-9_-]*
+    nut_port(v, what)     a NUT driver port: 'auto', an absolute path under /dev/, a bare file
+                          name ending in .dev (dummy-ups: in /etc/nut), or host:port
+    nut_option(v, what)   a ups.conf option name: [a-z][a-z0-9_.-]*
+    url(v, what)          an http(s) URL of printable ASCII without blanks, quotes or backslash
+    mail(v, what)         a mail address that cannot be read as a command option (no leading '-')
+    text(v, what)         one line of text: no control character (C0, DEL, C1, U+2028/9, lone
+                          surrogates), <= 1000 characters
+    no_control(v, what)   the same without the length limit
+    not_option(v, what)   a value that does not start with '-' (never read as an option)
+    secret(v, what, max_len=200)  a non-empty printable-ASCII secret; the message never shows it
+    command_line(v, what) a one-line command (text() plus non-empty, absolute program path)
+
+Escapers (quote a value for the format it is written into; they do not validate, call a checker
+first where the value has a rule):
+
+    nut_quote(v)          a NUT config word in double quotes ('\\', '"' and '#' escaped)
+    sh_quote(v)           a POSIX shell word in single quotes
+    lua_string(v)         a Lua string literal in double quotes (every byte outside printable
+                          ASCII as a decimal escape)
+    systemd_quote(v)      a word for a systemd unit's ExecStart= ('\\', '"', '%' and '$' escaped)
+    sysctl_name(parts)    a sysctl.d key from its components, '/'-separated when a component
+                          holds a '.' (an interface named eth0.10)
+
+`SCHEMA_DEFS` holds the JSON Schema form of the rules (whole-value `pattern`s, `maxLength`,
+`description`); the controller's variable schemas refer to them as `#/$defs/rule_<name>`.
+`PATTERNS` maps each rule name to its regular expression (matched with `re.fullmatch`).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Characters that are never allowed in a value written into a file or command line: C0 controls,
+# DEL, C1 controls, the Unicode line and paragraph separators and lone surrogates (a non-UTF-8
+# byte decoded with surrogateescape).
+CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+_CONTROL_RE = re.compile(f"[{CONTROL}]")
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+
+# name -> (regular expression for re.fullmatch, maximum length, description)
+_RULES: dict[str, tuple[str, int, str]] = {
+    "identifier": (r"[a-z0-9][a-z0-9_-]*", 64,
+                   "a name of lower case letters, digits, '-' and '_' (starting with a letter or digit, "
+                   "at most 64)"),
+    "nut_name": (r"[A-Za-z0-9][A-Za-z0-9_.-]*", 64,
+                 "a NUT name of letters, digits, '.', '_' and '-' (starting with a letter or digit, at most 64)"),
+    "host_name": (rf"{_LABEL}(?:\.{_LABEL})*", 253,
+                  "a host name or IPv4 address (letters, digits, '-', '_' and dots, at most 253)"),
+    "interface": (r"[A-Za-z0-9][A-Za-z0-9_.@-]*", 15,
+                  "a network interface name (letters, digits, '.', '@', '_', '-', at most 15)"),
+    "unix_user": (r"[a-z_][a-z0-9_-]*", 32,
+                  "a Unix user name (lower case letters, digits, '_', '-', at most 32)"),
+    "ipv4": (rf"{_OCTET}(?:\.{_OCTET}){{3}}", 15, "an IPv4 address"),
+    "abs_path": (rf"/|(?:/(?!\.\.?(?:/|$))[^/{CONTROL}]+)+", 4095,
+                 "an absolute, normalised path (starting with '/', no '//', '.' or '..' components, "
+                 "no trailing '/', no control characters)"),
+    "nut_driver": (r"[a-z0-9][a-z0-9_-]*", 64, "a NUT driver name such as usbhid-ups"),
+    "nut_port": (rf"auto|/dev/(?!\.\.?(?:/|$))[A-Za-z0-9_.:+-]+(?:/(?!\.\.?(?:/|$))[A-Za-z0-9_.:+-]+)*"
+                 rf"|[A-Za-z0-9][A-Za-z0-9_.+-]*\.dev|{_LABEL}(?:\.{_LABEL})*:[0-9]{{1,5}}", 255,
+                 "a NUT driver port: 'auto', a device under /dev/, a file name ending in .dev (dummy-ups, "
+                 "in /etc/nut) or host:port"),
+    "nut_option": (r"[a-z][a-z0-9_.-]*", 64, "a ups.conf option name (lower case letters, digits, '.', '_', '-')"),
+    "url": (r"https?://[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+", 2000,
+            "an http(s) URL (printable ASCII, no blanks, quotes or backslash)"),
+    "mail": (r"[A-Za-z0-9._%+=][A-Za-z0-9._%+=-]*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", 254,
+             "a mail address such as ict@school.example"),
+    "text": (f"[^{CONTROL}]*", 1000, "one line of text without control characters (at most 1000)"),
+}
+
+PATTERNS: dict[str, str] = {name: pattern for name, (pattern, _, _) in _RULES.items()}
+_COMPILED = {name: re.compile(pattern) for name, pattern in PATTERNS.items()}
+
+# JSON Schema fragments. jsonschema evaluates `pattern` with Python's re.search, where `$` also
+# matches before a final "\n"; the ivpb validator therefore matches every pattern with
+# re.fullmatch (the anchors stay for readers and other JSON Schema tools).
+SCHEMA_DEFS: dict[str, dict] = {
+    f"rule_{name}": {"type": "string", "minLength": 1, "maxLength": max_len,
+                     "pattern": f"^(?:{pattern})$", "description": description}
+    for name, (pattern, max_len, description) in _RULES.items()
+}
+SCHEMA_DEFS["rule_text"]["minLength"] = 0
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value as an error message shows it: repr, shortened (never the whole of a huge value)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + "..." + (f" ({len(value)} characters)" if isinstance(value, str) else "")
+
+
+def _check(name: str, value, what: str):
+    pattern, max_len, description = _RULES[name]
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: expected {description}, got {type(value).__name__} {shown(value)}")
+    if len(value) > max_len:
+        raise ValueError(f"{what}: {shown(value)} is too long: expected {description}")
+    if not _COMPILED[name].fullmatch(value):
+        raise ValueError(f"{what}: {shown(value)} is not {description}")
+    return value
+
+
+def matches(name: str, value) -> bool:
+    """True when value satisfies rule `name` (no exception)."""
+    try:
+        _check(name, value, "value")
+    except ValueError:
+        return False
+    return True
+
+
+def identifier(value, what: str):
+    return _check("identifier", value, what)
+
+
+def nut_name(value, what: str):
+    return _check("nut_name", value, what)
+
+
+def host_name(value, what: str):
+    return _check("host_name", value, what)
+
+
+def interface(value, what: str):
+    return _check("interface", value, what)
+
+
+def unix_user(value, what: str):
+    return _check("unix_user", value, what)
+
+
+def ipv4(value, what: str):
+    return _check("ipv4", value, what)
+
+
+def abs_path(value, what: str):
+    return _check("abs_path", value, what)
+
+
+def nut_driver(value, what: str):
+    return _check("nut_driver", value, what)
+
+
+def nut_port(value, what: str):
+    return _check("nut_port", value, what)
+
+
+def nut_option(value, what: str):
+    return _check("nut_option", value, what)
+
+
+def url(value, what: str):
+    return _check("url", value, what)
+
+
+def mail(value, what: str):
+    return _check("mail", value, what)
+
+
+def text(value, what: str):
+    if isinstance(value, str):
+        no_control(value, what)
+    return _check("text", value, what)
+
+
+def no_control(value, what: str):
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: expected a string, got {type(value).__name__}")
+    m = _CONTROL_RE.search(value)
+    if m:
+        raise ValueError(f"{what}: {shown(value)} contains a control character ({m.group()!r} at "
+                         f"position {m.start()}); expected one line of text")
+    return value
+
+
+def not_option(value, what: str):
+    if isinstance(value, str) and value.startswith("-"):
+        raise ValueError(f"{what}: {shown(value)} starts with '-' and could be read as a command option")
+    return value
+
+
+def secret(value, what: str, max_len: int = 200):
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what}: expected a non-empty string (value not shown)")
+    if len(value) > max_len:
+        raise ValueError(f"{what}: at most {max_len} characters (value not shown)")
+    if any(not (0x20 <= ord(c) <= 0x7E) for c in value):
+        raise ValueError(f"{what}: only printable ASCII characters (space to ~) are allowed (value not shown)")
+    return value
+
+
+def command_line(value, what: str):
+    """A one-line command whose program is an absolute path (never an option, never a lookup)."""
+    text(value, what)
+    if not value.strip():
+        raise ValueError(f"{what}: expected a command, got an empty string")
+    if not value.lstrip().startswith("/"):
+        raise ValueError(f"{what}: {shown(value)} does not start with an absolute program path")
+    return value
+
+
+# --- escapers ---------------------------------------------------------------------------------
+
+def nut_quote(value: str) -> str:
+    """A NUT config word in double quotes, with backslash, quote and '#' escaped (NUT's
+    parseconf.c takes the next character after '\\' literally; an unescaped '#' in quotes is an
+    error). The value must pass no_control() first: a line break cannot be escaped in NUT."""
+    return '"' + "".join("\\" + c if c in '\\"#' else c for c in value) + '"'
+
+
+def sh_quote(value: str) -> str:
+    """A POSIX shell word: single quotes, each ' written as '\"'\"'."""
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def lua_string(value: str) -> str:
+    """A Lua 5.x string literal: double quotes; '\\' and '"' escaped; every byte of the UTF-8
+    form outside printable ASCII as a three-digit decimal escape (so no line break, NUL or
+    ']]' can end or bend the literal)."""
+    out = ['"']
+    for byte in value.encode("utf-8", "surrogateescape"):
+        ch = chr(byte)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif 0x20 <= byte <= 0x7E:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03d}")
+    out.append('"')
+    return "".join(out)
+
+
+def systemd_quote(value: str) -> str:
+    """One word of a systemd unit's ExecStart=: double quotes with '\\' and '"' escaped, '%'
+    doubled (specifiers) and '$' doubled (environment expansion). The value must pass
+    no_control() first."""
+    body = value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+    return f'"{body}"'
+
+
+def sysctl_name(parts: list[str]) -> str:
+    """A sysctl.d key: components joined by '.', or by '/' when one holds a '.' (an interface
+    named eth0.10, see sysctl.d(5)). Each component must be non-empty without '/', '=' or blanks."""
+    for p in parts:
+        if not p or any(c in p for c in "/= \t") or _CONTROL_RE.search(p):
+            raise ValueError(f"sysctl key component {shown(p)}: expected a name without '/', '=' or blanks")
+    return "/".join(parts) if any("." in p for p in parts) else ".".join(parts)
