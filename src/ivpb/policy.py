@@ -49,6 +49,9 @@ class Policy:
     clauses: dict[str, str]  # clause id -> Dutch title
     controls: tuple[Control, ...]
     by_id: dict[str, Control] = field(default_factory=dict)
+    # Thresholds for judging evidence (the policy file's `evidence`, the shipped file's values
+    # for what a school's own file leaves out); ivpb.audit.evaluate reads them.
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def rank(self, aspect: str, level: str) -> int:
         return self.ladders[aspect].index(level)
@@ -123,7 +126,25 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
         clauses=clauses,
         controls=tuple(controls),
         by_id=by_id,
+        evidence=_evidence(raw.get("evidence") or {}, origin),
     )
+
+
+@cache
+def _shipped_evidence() -> dict[str, Any]:
+    text = resources.files("ivpb.policies").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
+    return yaml.safe_load(text).get("evidence") or {}
+
+
+def _evidence(own: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The policy's evidence thresholds; keys it leaves out come from the shipped policy file."""
+    if origin == DEFAULT_POLICY:
+        return own
+    merged = {**_shipped_evidence(), **own}
+    merged["backup_max_age_hours"] = {
+        **_shipped_evidence().get("backup_max_age_hours", {}), **own.get("backup_max_age_hours", {})
+    }
+    return merged
 
 
 @cache

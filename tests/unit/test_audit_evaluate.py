@@ -62,16 +62,18 @@ def finding(cid, status="compliant", dataset=None, **evidence):
 
 
 FRESH = "2026-11-29T01:00:00Z"
+UPS_OK = {"monitored": ["ups1@nut"], "reachable": ["ups1@nut"], "status": {"ups1@nut": "OL"}}
+PRACTICE_OK = {"keep_full": 4, "last_verify": "2026-11-26T03:00:00Z", "protected_generation": FRESH}
 
 
 def all_good():
     return [
-        finding("power.ups"),
+        {"id": "power.ups", "status": "compliant", "detail": "upsmon", "evidence": UPS_OK},
         finding("backup.daily", dataset="admin", last_backup=FRESH),
         finding("backup.weekly", dataset="scans", last_backup="2026-11-25T01:00:00Z"),
         finding("backup.annual_full", dataset="admin", last_annual="2026-2027 2026-09-14T02:00:00Z"),
-        finding("backup.best_practice", dataset="admin"),
-        finding("backup.best_practice", dataset="scans"),
+        finding("backup.best_practice", dataset="admin", **PRACTICE_OK),
+        finding("backup.best_practice", dataset="scans", **PRACTICE_OK),
     ]
 
 

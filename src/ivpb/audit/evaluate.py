@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -18,9 +19,12 @@ from ivpb.policy import Control, Policy
 STATUSES = ("compliant", "drift", "missing", "waived", "not_applicable", "error")
 # Worst first: when two modules report on one control, the worse finding stands.
 SEVERITY = {"error": 0, "missing": 1, "drift": 2, "compliant": 3, "waived": 4, "not_applicable": 5}
-# Evidence beyond configuration (issue #7): a backup older than this is drift.
-MAX_AGE = {"backup.daily": dt.timedelta(hours=26), "backup.weekly": dt.timedelta(days=8)}
 FIRE_MAX_AGE_DAYS = 365
+# Controls whose evidence carries the host's own timestamps: a host clock far off the
+# controller's makes them untrustworthy, which is itself a finding on each of them.
+CLOCK_CONTROLS = frozenset(
+    {"backup.daily", "backup.weekly", "backup.annual_full", "backup.best_practice", "backup.sync_offsite"}
+)
 # Controls whose enforcement lives on the host that routes this host's traffic.
 VIA_CONTROLS = {"internet.failover", "internet.sla"}
 
@@ -32,12 +36,56 @@ TEXT = {
         "en": "not checked: no module reported this control",
     },
     "no_backup": {"nl": "geen geslaagde backup gevonden", "en": "no successful backup found"},
+    "failed": {
+        "nl": "{what} mislukt op {at}, na de laatste geslaagde: {reason}",
+        "en": "{what} failed at {at}, after the last success: {reason}",
+    },
+    "none": {"nl": "geen {what} gerapporteerd ({key} ontbreekt)", "en": "no {what} reported ({key} missing)"},
+    "too_old": {"nl": "{what} {when} is {age} oud, maximum {max}", "en": "{what} {when} is {age} old, at most {max}"},
+    "future": {
+        "nl": "{what} {when} ligt {ahead} in de toekomst (klok van de controller {now}, tolerantie {tol} s)",
+        "en": "{what} {when} lies {ahead} in the future (controller clock {now}, tolerance {tol} s)",
+    },
+    "clock_skew": {
+        "nl": "klok van de host ({host_time}) wijkt {off} af van die van de controller ({now}, tolerantie {tol} s)",
+        "en": "host clock ({host_time}) is {off} off the controller's ({now}, tolerance {tol} s)",
+    },
+    "no_heartbeat": {
+        "nl": "geen interval van de periodieke synchronisatie gerapporteerd (heartbeat_minutes ontbreekt)",
+        "en": "no interval of the periodic sync reported (heartbeat_minutes missing)",
+    },
+    "uplinks_down": {
+        "nl": "{online} van {total} uplinks online, minstens {need} nodig: {states}",
+        "en": "{online} of {total} uplinks online, at least {need} needed: {states}",
+    },
+    "no_probes": {
+        "nl": "geen probetoestand van de uplinks gerapporteerd (probes ontbreekt)",
+        "en": "no uplink probe states reported (probes missing)",
+    },
+    "no_route": {"nl": "geen actieve standaardroute", "en": "no active default route"},
+    "since": {"nl": "sinds", "en": "since"},
+    "ups_unreached": {
+        "nl": "{n} van {total} UPS('en) nu via NUT bereikt, {need} nodig: {states}",
+        "en": "{n} of {total} UPS(es) reached through NUT now, {need} needed: {states}",
+    },
+    "no_ups_status": {
+        "nl": "geen UPS-status van de NUT-server gelezen (reachable/status ontbreekt)",
+        "en": "no UPS status read from the NUT server (reachable/status missing)",
+    },
+    "waiver_not_for_errors": {
+        "nl": "uitzondering tot {expires} niet toegepast: wat niet gecontroleerd kon worden, wordt nooit uitgezonderd",
+        "en": "waiver until {expires} not applied: what could not be checked is never waived",
+    },
     "stale": {
         "nl": "laatste geslaagde backup {when} ({hours} uur geleden, maximum {max_hours})",
         "en": "last successful backup {when} ({hours} hours ago, at most {max_hours})",
     },
     "no_annual": {"nl": "geen volledige backup in schooljaar {year}", "en": "no full backup in school year {year}"},
     "waived": {"nl": "uitzondering tot {expires}: {justification}", "en": "waived until {expires}: {justification}"},
+    "timeouts": {
+        "nl": "begrensd door: {timeouts}",
+        "en": "bounded by: {timeouts}",
+    },
     "waiver_expired": {"nl": "uitzondering verlopen op {expires}", "en": "waiver expired on {expires}"},
     "not_applicable": {"nl": "niet van toepassing", "en": "not applicable"},
     "fire_ok": {
@@ -59,8 +107,8 @@ TEXT = {
 }
 
 
-def _t(key: str, lang: str, **kw: Any) -> str:
-    return TEXT[key][lang].format(**kw)
+def _t(text: str, lang: str, **kw: Any) -> str:
+    return TEXT[text][lang].format(**kw)
 
 
 def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
@@ -84,56 +132,240 @@ def _parse_iso(value: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _stale(cid: str, last_backup: Any, now: dt.datetime, lang: str) -> str | None:
-    """Why a backup control's evidence makes it drift (no or too old a backup), or None."""
-    last = parse_time(last_backup)
-    if last is None:
-        return _t("no_backup", lang)
-    age = now - last
-    if age <= MAX_AGE[cid]:
+# What a reason is about, per language: {what} in the "failed", "none", "too_old" and "future" texts.
+WHAT = {
+    "backup": {"nl": "laatste geslaagde backup", "en": "last successful backup"},
+    "backup_run": {"nl": "laatste backuprun", "en": "last backup run"},
+    "annual": {"nl": "laatste volledige jaarbackup", "en": "last annual full backup"},
+    "annual_run": {"nl": "jaarlijkse volledige backup", "en": "annual full backup"},
+    "verify": {"nl": "laatste geslaagde hersteltest (verify)", "en": "last successful verify"},
+    "verify_run": {"nl": "hersteltest (verify)", "en": "verify"},
+    "verify_none": {"nl": "geslaagde hersteltest (verify)", "en": "successful verify"},
+    "protected": {
+        "nl": "nieuwste generatie buiten bereik van de client",
+        "en": "newest generation held out of the client's reach",
+    },
+    "protected_none": {
+        "nl": "generatie buiten bereik van de client",
+        "en": "generation held out of the client's reach",
+    },
+    "sync": {"nl": "laatste volledige offsite-synchronisatie", "en": "last complete offsite sync"},
+    "sync_run": {"nl": "offsite-synchronisatie", "en": "offsite sync"},
+    "sync_none": {"nl": "geslaagde volledige offsite-synchronisatie", "en": "successful complete offsite sync"},
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The policy's evidence thresholds (its `evidence` section), as the judging uses them."""
+
+    backup_max_age: tuple[tuple[str, dt.timedelta], ...]
+    verify_max_age: dt.timedelta
+    protected_max_age: dt.timedelta
+    sync_heartbeats: float
+    sync_grace: dt.timedelta
+    skew: dt.timedelta
+    uplinks_online_min: int
+
+    @classmethod
+    def of(cls, policy: Policy) -> Limits:
+        ev = policy.evidence
+        return cls(
+            backup_max_age=tuple(
+                (cid, dt.timedelta(hours=hours)) for cid, hours in sorted(ev["backup_max_age_hours"].items())
+            ),
+            verify_max_age=dt.timedelta(days=ev["verify_max_age_days"]),
+            protected_max_age=dt.timedelta(days=ev["protected_max_age_days"]),
+            sync_heartbeats=ev["sync_heartbeats"],
+            sync_grace=dt.timedelta(minutes=ev["sync_grace_minutes"]),
+            skew=dt.timedelta(seconds=ev["clock_skew_seconds"]),
+            uplinks_online_min=int(ev["uplinks_online_min"]),
+        )
+
+    def backup_age(self, cid: str) -> dt.timedelta | None:
+        return next((age for c, age in self.backup_max_age if c == cid), None)
+
+
+def _span(delta: dt.timedelta, lang: str) -> str:
+    """A duration for a reader: '3 d 4 h', '27 h', '2 h 15 min', '12 min' ('u' for hours in Dutch)."""
+    minutes = int(abs(delta.total_seconds()) // 60)
+    hour = "u" if lang == "nl" else "h"
+    if minutes >= 72 * 60:
+        hours = minutes % 1440 // 60
+        return f"{minutes // 1440} d" + (f" {hours} {hour}" if hours else "")
+    if minutes >= 60:
+        return f"{minutes // 60} {hour}" + (f" {minutes % 60} min" if minutes % 60 else "")
+    return f"{minutes} min"
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _when(raw: Any) -> dt.datetime | None:
+    """A timestamp from evidence: ISO UTC, or the last word of 'ok <ISO>' / '2026-2027 <ISO>'."""
+    if not isinstance(raw, str) or not raw.strip():
         return None
-    return _t(
-        "stale",
-        lang,
-        when=last.strftime("%Y-%m-%d %H:%M UTC"),
-        hours=int(age.total_seconds() // 3600),
-        max_hours=int(MAX_AGE[cid].total_seconds() // 3600),
-    )
+    return parse_time(raw.split()[-1])
 
 
-def _not_this_year(raw: Any, year: tuple[dt.date, dt.date, str], lang: str) -> str | None:
-    """Why backup.annual_full's evidence makes it drift (no full backup this school year), or None."""
-    start, end, label = year
-    # backup_job reports "<school year> <UTC time>" of the newest yearly full chain
-    last = parse_time(str(raw).split()[-1] if raw else None)
-    if last is None or not (start <= last.date() <= end):
-        return _t("no_annual", lang, year=label)
+def _failure(what: str, raw: Any, lang: str) -> str | None:
+    """A `*_failed` evidence value ({at, reason}) as a reason, or None when there is none."""
+    if not raw:
+        return None
+    if isinstance(raw, dict):
+        at = _when(raw.get("at"))
+        reason = (str(raw.get("reason") or "").strip().splitlines() or ["?"])[0]
+        return _t("failed", lang, what=WHAT[what][lang], at=_stamp(at) if at else str(raw.get("at", "?")),
+                  reason=reason)
+    return _t("failed", lang, what=WHAT[what][lang], at="?", reason=str(raw).splitlines()[0])
+
+
+def _age(what: str, key: str, raw: Any, max_age: dt.timedelta, now: dt.datetime, limits: Limits,
+         lang: str, none_what: str | None = None) -> str | None:
+    """Why a timestamp makes a control drift: none, in the future (beyond the clock-skew
+    tolerance), or older than max_age; None when it is recent enough."""
+    when = _when(raw)
+    if when is None:
+        if none_what == "backup":
+            return _t("no_backup", lang)
+        return _t("none", lang, what=WHAT[none_what or what][lang], key=key)
+    if when - now > limits.skew:
+        return _t("future", lang, what=WHAT[what][lang], when=_stamp(when), ahead=_span(when - now, lang),
+                  now=_stamp(now), tol=int(limits.skew.total_seconds()))
+    if now - when > max_age:
+        return _t("too_old", lang, what=WHAT[what][lang], when=_stamp(when), age=_span(now - when, lang),
+                  max=_span(max_age, lang))
     return None
 
 
-# The same evidence (one run's timestamps) comes back for many controls: judge it once.
-_stale_once = lru_cache(maxsize=4096)(_stale)
-_not_this_year_once = lru_cache(maxsize=4096)(_not_this_year)
+def _judge_backup(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
+                  lang: str) -> list[str]:
+    max_age = limits.backup_age(cid)
+    reasons = [_failure("backup_run", ev.get("run_failed"), lang)]
+    if max_age is not None:
+        reasons.append(_age("backup", "last_backup", ev.get("last_backup"), max_age, now, limits, lang, "backup"))
+    return [r for r in reasons if r]
 
 
-def _freshness(
-    entry: dict[str, Any], now: dt.datetime, year: tuple[dt.date, dt.date, str], lang: str
-) -> dict[str, Any]:
-    """Evidence beyond configuration: a right cron line without a recent backup is drift.
+def _judge_annual(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime,
+                  year: tuple[dt.date, dt.date, str], lang: str) -> list[str]:
+    start, end, label = year
+    raw = ev.get("last_annual") or ev.get("last_annual_full") or ""
+    reasons = [_failure("annual_run", ev.get("annual_failed"), lang)]
+    last = _when(raw)
+    if last is not None and last - now > limits.skew:
+        reasons.append(_t("future", lang, what=WHAT["annual"][lang], when=_stamp(last),
+                          ahead=_span(last - now, lang), now=_stamp(now), tol=int(limits.skew.total_seconds())))
+    elif last is None or not (start <= last.date() <= end):
+        reasons.append(_t("no_annual", lang, year=label))
+    return [r for r in reasons if r]
 
-    year is school_year(now.date()), computed once per report."""
+
+def _judge_best_practice(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
+                         lang: str) -> list[str]:
+    reasons = [
+        _failure("verify_run", ev.get("verify_failed"), lang),
+        _age("verify", "last_verify", ev.get("last_verify"), limits.verify_max_age, now, limits, lang,
+             "verify_none"),
+        _age("protected", "protected_generation", ev.get("protected_generation"), limits.protected_max_age, now,
+             limits, lang, "protected_none"),
+    ]
+    return [r for r in reasons if r]
+
+
+def _judge_sync(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
+                lang: str) -> list[str]:
+    reasons = [_failure("sync_run", ev.get("sync_failed"), lang)]
+    heartbeat = ev.get("heartbeat_minutes")
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat <= 0:
+        reasons.append(_t("no_heartbeat", lang))
+        max_age = None
+    else:
+        max_age = dt.timedelta(minutes=heartbeat * limits.sync_heartbeats) + limits.sync_grace
+    if max_age is None:  # still name a missing or future last_sync
+        when = _when(ev.get("last_sync"))
+        if when is None or when - now > limits.skew:
+            reasons.append(_age("sync", "last_sync", ev.get("last_sync"), dt.timedelta.max, now, limits, lang,
+                                "sync_none"))
+    else:
+        reasons.append(_age("sync", "last_sync", ev.get("last_sync"), max_age, now, limits, lang, "sync_none"))
+    return [r for r in reasons if r]
+
+
+def _judge_failover(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
+                    lang: str) -> list[str]:
+    probes = ev.get("probes")
+    reasons = []
+    if not isinstance(probes, dict) or not probes:
+        reasons.append(_t("no_probes", lang))
+    else:
+        online = [n for n, p in probes.items() if isinstance(p, dict) and p.get("state") == "online"]
+        if len(online) < limits.uplinks_online_min:
+            states = ", ".join(
+                f"{n} {p.get('state', '?')}" + (f" ({_t('since', lang)} {p['since']})" if p.get("since") else "")
+                if isinstance(p, dict) else f"{n} ?"
+                for n, p in sorted(probes.items())
+            )
+            reasons.append(_t("uplinks_down", lang, online=len(online), total=len(probes),
+                              need=limits.uplinks_online_min, states=states))
+    if not ev.get("route"):
+        reasons.append(_t("no_route", lang))
+    return reasons
+
+
+def _judge_power(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
+                 lang: str) -> list[str]:
+    need = 2 if cid == "power.redundant_ups" else 1
+    reachable, states = ev.get("reachable"), ev.get("status")
+    if not isinstance(reachable, list) or not isinstance(states, dict):
+        return [_t("no_ups_status", lang)]
+    if len(reachable) >= need:
+        return []
+    listed = ", ".join(f"{u} {s}" for u, s in sorted(states.items())) or "-"
+    return [_t("ups_unreached", lang, n=len(reachable), total=len(states), need=need, states=listed)]
+
+
+# Control id -> the function that judges its evidence beyond configuration (a list of reasons
+# for drift; empty when the evidence holds).
+JUDGES = {
+    "backup.daily": _judge_backup,
+    "backup.weekly": _judge_backup,
+    "backup.annual_full": _judge_annual,
+    "backup.best_practice": _judge_best_practice,
+    "backup.sync_offsite": _judge_sync,
+    "internet.failover": _judge_failover,
+    "power.ups": _judge_power,
+    "power.redundant_ups": _judge_power,
+}
+
+
+def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> str | None:
+    """A finding when the host's clock (the backup module's host_time) is far off the controller's."""
+    when = _when(host_time)
+    if when is None or abs(when - now) <= limits.skew:
+        return None
+    return _t("clock_skew", lang, host_time=_stamp(when), off=_span(when - now, lang), now=_stamp(now),
+              tol=int(limits.skew.total_seconds()))
+
+
+def _judge(entry: dict[str, Any], limits: Limits, now: dt.datetime, year: tuple[dt.date, dt.date, str],
+           lang: str, skew: str | None = None) -> dict[str, Any]:
+    """Evidence beyond configuration: a compliant configuration whose evidence does not hold
+    (a failed or stale backup, verify or sync, uplinks down, a UPS not reached) is drift, with
+    every reason. year is school_year(now.date()), computed once per report."""
     if entry["status"] != "compliant":
         return entry
-    cid, evidence = entry["id"], entry.get("evidence") or {}
-    if cid in MAX_AGE:
-        value = evidence.get("last_backup")
-        detail = (_stale_once if isinstance(value, str) else _stale)(cid, value, now, lang)
-    elif cid == "backup.annual_full":
-        raw = evidence.get("last_annual") or evidence.get("last_annual_full") or ""
-        detail = (_not_this_year_once if isinstance(raw, str) else _not_this_year)(raw, year, lang)
-    else:
+    judge = JUDGES.get(entry["id"])
+    if judge is None:
         return entry
-    return entry if detail is None else {**entry, "status": "drift", "detail": detail}
+    ev = entry.get("evidence")
+    reasons = judge(entry["id"], ev if isinstance(ev, dict) else {}, limits, now, year, lang)
+    if skew and entry["id"] in CLOCK_CONTROLS:
+        reasons = [skew, *reasons]
+    if not reasons:
+        return entry
+    return {**entry, "status": "drift", "detail": "; ".join(reasons)}
 
 
 def _waiver_for(
@@ -151,6 +383,8 @@ def _waiver_for(
 def _apply_waiver(entry: dict[str, Any], waiver: dict[str, Any] | None, today: dt.date, lang: str) -> dict[str, Any]:
     if waiver is None or entry["status"] in ("compliant", "not_applicable"):
         return entry
+    if entry["status"] == "error":  # could not check: a waiver covers a known gap, never an unknown
+        return {**entry, "detail": f"{entry['detail']}; {_t('waiver_not_for_errors', lang, expires=waiver['expires'])}"}
     active = dt.date.fromisoformat(waiver["expires"]) >= today
     info = {
         "justification": waiver["justification"],
@@ -222,6 +456,7 @@ def _host_controls(
     found_by_host: dict[str, Found],
     now: dt.datetime,
     lang: str,
+    limits: Limits | None = None,
 ) -> list[dict[str, Any]]:
     hp = plan.hosts[host]
     hv = inventory.hosts[host]
@@ -232,6 +467,8 @@ def _host_controls(
     waivers = [w for w in hv.get("ivpb_waivers") or [] if w.get("host") == host]
     via = hv.get("ivpb_internet_via")
     found_here = _index(mine)
+    limits = limits or Limits.of(policy)
+    skew = clock_skew(mine.host_time, now, limits, lang) if mine is not None and mine.host_time else None
     out = []
     for planned in hp.controls:
         control = policy.control(planned.id)
@@ -254,7 +491,7 @@ def _host_controls(
                 evidence=worst.get("evidence"),
                 diff=worst.get("diff") if status == "drift" else None,
             )
-            entry = _freshness(entry, now, year, lang)
+            entry = _judge(entry, limits, now, year, lang, skew)
         elif mine is not None and mine.failures:
             entry = _result(control, planned, "error", _t("task_failed", lang, msg=mine.failures[0]))
         elif control.advisory:
@@ -381,6 +618,7 @@ def build_report(
 ) -> dict[str, Any]:
     hosts = {}
     found_by_host: dict[str, Found] = {}  # the routers' findings, indexed once for all hosts behind them
+    limits = Limits.of(policy)
     for host in selected:
         hp = plan.hosts[host]
         hr = results.get(host)
@@ -388,7 +626,7 @@ def build_report(
             "site": hp.site,
             "biv": hp.biv,
             "reachable": hr.reachable if hr else True,
-            "controls": _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang),
+            "controls": _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang, limits),
         }
     selected_sites = {hosts[h]["site"] for h in hosts} | _receiving_sites(plan, hosts)
     sites = {

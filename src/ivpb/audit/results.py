@@ -14,6 +14,7 @@ class HostResults:
     unreachable_msg: str = ""
     failures: list[str] = field(default_factory=list)
     controls: list[dict[str, Any]] = field(default_factory=list)
+    host_time: str | None = None  # the host's clock as a module reported it (backup_job's host_time)
 
 
 def _clip(text: Any) -> str:
@@ -45,6 +46,8 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
     if event == "runner_on_failed" and not res.get("ignore_errors"):
         msg = str(res.get("msg") or res.get("stderr") or "failed").strip()
         hr.failures.append(f"{task}: {msg.splitlines()[0] if msg else 'failed'}")
+    if isinstance(res.get("host_time"), str):
+        hr.host_time = res["host_time"]
     controls = res.get("controls")
     if isinstance(controls, list):
         diffs = diffs_of(res)
