@@ -264,3 +264,19 @@ def test_a_waiver_still_covers_drift():
     rep = _report({"srv1": HostResults(controls=[copy.deepcopy(ctl)])}, inv=school([waiver]))
     entry = _entry(rep, "backup.daily")
     assert entry["status"] == "waived" and entry["waiver"]["underlying_status"] == "drift"
+
+
+def test_an_unreachable_host_names_the_timeouts_that_bounded_the_attempt():
+    from ivpb.audit.run import bounds
+
+    root = Path(__file__).resolve().parents[2]
+    named = bounds(root)
+    assert named == "SSH ConnectTimeout 10 s, ServerAliveInterval 5 s x ServerAliveCountMax 3, task timeout 60 s"
+    results = {"srv1": HostResults(reachable=False, unreachable_msg="ssh: connect to host srv1 port 22: "
+                                   "Connection timed out", bounds=named)}
+    rep = _report(results)
+    assert rep["hosts"]["srv1"]["reachable"] is False
+    entry = _entry(rep, "backup.daily")
+    assert entry["status"] == "error"
+    assert entry["detail"] == ("host unreachable: ssh: connect to host srv1 port 22: Connection timed out "
+                               f"(bounded by: {named})")

@@ -400,6 +400,13 @@ def _apply_waiver(entry: dict[str, Any], waiver: dict[str, Any] | None, today: d
     return {**entry, "waiver": info, "detail": detail}
 
 
+def _bounded(mine: HostResults, lang: str) -> str:
+    """Why a host could not be checked (unreachable, or its first failed task), with the
+    timeouts that bounded the attempt."""
+    msg = mine.unreachable_msg if not mine.reachable else mine.failures[0]
+    return f"{msg} ({_t('timeouts', lang, timeouts=mine.bounds)})" if mine.bounds else msg
+
+
 def _result(
     control: Control,
     planned: PlannedControl | None,
@@ -473,7 +480,7 @@ def _host_controls(
     for planned in hp.controls:
         control = policy.control(planned.id)
         if mine is not None and not mine.reachable:
-            out.append(_result(control, planned, "error", _t("unreachable", lang, msg=mine.unreachable_msg)))
+            out.append(_result(control, planned, "error", _t("unreachable", lang, msg=_bounded(mine, lang))))
             continue
         found = found_here.get((planned.id, planned.dataset))
         if not found and via and planned.id in VIA_CONTROLS:
@@ -493,7 +500,7 @@ def _host_controls(
             )
             entry = _judge(entry, limits, now, year, lang, skew)
         elif mine is not None and mine.failures:
-            entry = _result(control, planned, "error", _t("task_failed", lang, msg=mine.failures[0]))
+            entry = _result(control, planned, "error", _t("task_failed", lang, msg=_bounded(mine, lang)))
         elif control.advisory:
             entry = _result(control, planned, "missing", _t("not_checked", lang))
         else:

@@ -15,6 +15,7 @@ class HostResults:
     failures: list[str] = field(default_factory=list)
     controls: list[dict[str, Any]] = field(default_factory=list)
     host_time: str | None = None  # the host's clock as a module reported it (backup_job's host_time)
+    bounds: str = ""  # the connection and task timeouts the run had, named where a host failed
 
 
 def _clip(text: Any) -> str:

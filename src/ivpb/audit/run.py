@@ -14,6 +14,10 @@ from ivpb.audit.results import HostResults, record
 from ivpb.errors import UserError
 
 EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
+# The audit changes nothing, so no module run may take long: a hung one (a dead NFS mount, a
+# probe that never returns) ends after this many seconds and its host is reported as an error
+# naming the bound. Enforcing keeps ansible.cfg's longer task_timeout (package installs).
+AUDIT_TASK_TIMEOUT = 60
 
 
 def find_project(start: Path | None = None) -> Path:
@@ -24,6 +28,27 @@ def find_project(start: Path | None = None) -> Path:
             return candidate
     raise UserError("playbooks/enforce.yml not found here or above: run ivpb audit from the project directory "
                     "(or pass --project DIR)")
+
+
+def bounds(project: Path, task_timeout: int = AUDIT_TASK_TIMEOUT) -> str:
+    """The timeouts that bound the check run, as named in the report: SSH's ConnectTimeout and
+    keepalive from the project's ansible.cfg, and the audit's task timeout."""
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    cfg.read(project / "ansible.cfg")
+    connect = cfg.get("defaults", "timeout", fallback="10")
+    ssh = {}
+    for word in shlex.split(cfg.get("ssh_connection", "ssh_args", fallback="")):
+        key, _, value = word.partition("=")
+        if value:
+            ssh[key] = value
+    parts = [f"SSH ConnectTimeout {connect} s"]
+    if "ServerAliveInterval" in ssh:
+        parts.append(f"ServerAliveInterval {ssh['ServerAliveInterval']} s x ServerAliveCountMax "
+                     f"{ssh.get('ServerAliveCountMax', 3)}")
+    parts.append(f"task timeout {task_timeout} s")
+    return ", ".join(parts)
 
 
 def run_check(project: Path, sources: list[str], limit: str | None, vault_password_file: str | None,
@@ -53,6 +78,7 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
     if vault_password_file:
         cmdline += ["--vault-password-file", str(Path(vault_password_file).resolve())]
     env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg")} if (project / "ansible.cfg").is_file() else {}
+    env["ANSIBLE_TASK_TIMEOUT"] = str(AUDIT_TASK_TIMEOUT)
     # The ansible-playbook of this environment: a venv's bin is not always on PATH.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     with tempfile.TemporaryDirectory(prefix="ivpb-audit-") as private:
@@ -70,4 +96,7 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
         if runner.status not in ("successful", "failed") or not results:
             last = [line for line in runner.stdout.read().splitlines() if line.strip()][-1:] or [runner.status]
             raise UserError(f"the check run of playbooks/enforce.yml reached no host: {last[0].strip()}")
+    named = bounds(project)
+    for hr in results.values():
+        hr.bounds = named
     return results
