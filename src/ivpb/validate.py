@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +21,7 @@ from ivpb.errors import Problem
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
+from ivpb.rules import input_rules
 
 TYPE_NAMES = {
     "string": "a string",
@@ -52,20 +54,52 @@ def vars_schemas() -> dict[str, dict[str, Any]]:
 
 
 def host_schema(policy: Policy) -> dict[str, Any]:
-    """The schema of a host's merged ivpb_* variables, with the policy's own level names."""
+    """The schema of a host's merged ivpb_* variables, with the policy's own level names and the
+    collection's field rules (input_rules.SCHEMA_DEFS, referred to as #/$defs/rule_<name>)."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "properties": vars_schemas(),
-        "$defs": {f"level_{a}": {"enum": list(policy.ladders[a])} for a in ASPECTS},
+        "$defs": {
+            **{f"level_{a}": {"enum": list(policy.ladders[a])} for a in ASPECTS},
+            **input_rules.SCHEMA_DEFS,
+        },
     }
 
 
 @cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _whole_pattern(validator, pattern, instance, schema):
+    """`pattern` matched against the WHOLE value (re.fullmatch): JSON Schema's search with `$`
+    would accept a value that ends in a newline."""
+    if validator.is_type(instance, "string") and not _compiled(pattern).fullmatch(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_TYPE = jsonschema.Draft202012Validator.VALIDATORS["type"]
+
+
+def _type_one_line(validator, types, instance, schema):
+    """Every string is one line without control characters, unless its schema says
+    "x-multiline": true (an armored public key, a waiver's justification)."""
+    yield from _TYPE(validator, types, instance, schema)
+    if isinstance(instance, str) and not schema.get("x-multiline"):
+        try:
+            input_rules.no_control(instance, "value")
+        except ValueError as e:
+            yield jsonschema.ValidationError(str(e).removeprefix("value: "), validator_value="control")
+
+
+IvpbValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _whole_pattern, "type": _type_one_line})
+
+
+@cache
 def _validator(policy: Policy) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(
-        host_schema(policy), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    return IvpbValidator(host_schema(policy), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def _path(parts: Iterable[Any]) -> str:
@@ -79,12 +113,15 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
     """(path, message) in the words a contractor understands."""
     path = _path([*prefix, *error.absolute_path])
     v, inst = error.validator, error.instance
+    shown = input_rules.shown(inst)
+    if v == "type" and error.validator_value == "control":
+        return path, error.message
     if v == "enum":
-        return path, f"{inst!r} is not one of {', '.join(map(str, error.validator_value))}"
+        return path, f"{shown} is not one of {', '.join(map(str, error.validator_value))}"
     if v == "type":
         expected = error.validator_value
         names = [TYPE_NAMES.get(x, x) for x in (expected if isinstance(expected, list) else [expected])]
-        return path, f"expected {' or '.join(names)}, got {inst!r}"
+        return path, f"expected {' or '.join(names)}, got {shown}"
     if v == "required":
         missing = [k for k in error.validator_value if k not in inst]
         return _path([*prefix, *error.absolute_path, missing[0]]), "required but missing"
@@ -94,15 +131,22 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
         return _path([*prefix, *error.absolute_path, extra[0]]), f"unknown key (expected one of: {allowed})"
     if v == "pattern":
         what = error.schema.get("description") or f"a value matching {error.validator_value}"
-        return path, f"{inst!r} is not {what}"
+        return path, f"{shown} is not {what}"
     if v == "propertyNames":
-        return path, f"{error.instance!r}: names are lower case letters, digits, '-' and '_'"
+        return path, f"{shown}: names are lower case letters, digits, '-' and '_'"
     if v == "oneOf" and path.startswith("ivpb_backup_targets"):
         return path, "give exactly one of 'host' (an inventory host) or 'site' (a place outside the inventory)"
     if v == "format":
-        return path, f"{inst!r} is not a valid {error.validator_value} (YYYY-MM-DD)"
+        return path, f"{shown} is not a valid {error.validator_value} (YYYY-MM-DD)"
     if v == "minLength":
-        return path, "must not be empty"
+        return path, "must not be empty" if error.validator_value == 1 else \
+            f"{shown} is too short (at least {error.validator_value} characters)"
+    if v == "maxLength":
+        what = error.schema.get("description")
+        return path, f"{shown} is too long (at most {error.validator_value} characters)" + \
+            (f": expected {what}" if what else "")
+    if v in ("oneOf", "anyOf"):
+        return path, f"{shown}: {error.schema.get('description') or 'not one of the accepted forms'}"
     return path, error.message
 
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "collections"))
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules as r  # noqa: E402
 
 RULES = ["identifier", "nut_name", "host_name", "interface", "unix_user", "ipv4", "abs_path", "nut_driver",
-         "nut_port", "nut_option", "url", "mail", "text"]
+         "nut_port", "nut_option", "url", "mail", "text", "command_line"]
 GOOD = {
     "identifier": ["leerlingen", "wan1", "nas-offsite", "a_b"],
     "nut_name": ["ups-a", "UPS.1", "mon-fileserver"],
@@ -32,6 +32,7 @@ GOOD = {
     "nut_option": ["pollinterval", "override.battery.charge.low"],
     "url": ["https://hooks.example/x?a=1&b=%20", "http://192.0.2.1:8080/"],
     "mail": ["ict@school.example", "a+b@x"],
+    "command_line": ["/sbin/shutdown -h +0", "/bin/sh -c 'date -u +%FT%TZ > /run/x'"],
     "text": ["", "rookmelder in het serverlokaal", "é ü"],
 }
 BAD = {
@@ -49,6 +50,7 @@ BAD = {
     "nut_option": ["", "A", "a b", "a=b", "a\n"],
     "url": ["", "ftp://x", "https://x/\n", "https://x/'a", 'https://x/"', "https://x y", "https://x\\y"],
     "mail": ["", "-oQ/tmp@x", "a", "a@", "a b@x", "a@x\n", "a@-x"],
+    "command_line": ["", "shutdown -h now", "-x", "/sbin/shutdown\n/bin/evil", "/bin/x\r"],
     "text": ["a\nb", "a\rb", "a\x00", "\x85", "a\u2029", "\udcff", "x" * 1001],
 }
 

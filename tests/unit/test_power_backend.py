@@ -112,7 +112,7 @@ def test_redundant_render_two_monitors_minsupplies_one():
         {"name": "ups-a", "server": "s", "user": "u", "password": "p"},
         {"name": "ups-b", "server": "s", "user": "u", "password": "p"}]}, "does not survive the loss of one UPS"),
     ({"ups": []}, "at least one UPS"),
-    ({"ups": [{"name": "ups a", "server": "s", "user": "u", "password": "p"}]}, "not a NUT UPS name"),
+    ({"ups": [{"name": "ups a", "server": "s", "user": "u", "password": "p"}]}, "ups[0].name: 'ups a' is not a NUT name"),
     ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": "pässwörd"}]}, "printable ASCII"),
     ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": ""}]}, "non-empty"),
     ({"pollfreq": 10, "deadtime": 15}, "deadtime: expected at least 3 x pollfreq"),

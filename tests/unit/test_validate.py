@@ -98,7 +98,7 @@ def test_valid_inventory_has_no_problems(tmp_path):
         (
             None,
             (["srv1", "ivpb_stores", 1, "path"], "srv/fotos"),
-            "srv1: ivpb_stores[1].path: 'srv/fotos' is not an absolute path",
+            "srv1: ivpb_stores[1].path: 'srv/fotos' is not an absolute, normalised path (starting with '/', no '//', '.' or '..' components, no trailing '/', no control characters)",
         ),
         (
             None,

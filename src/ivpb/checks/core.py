@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ivpb.errors import Problem
+from ivpb.rules import input_rules
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -12,6 +13,10 @@ def check(ctx) -> Iterator[Problem]:
     targets = inv.school("ivpb_backup_targets")
     sites = inv.school("ivpb_sites")
     for host, hv in inv.hosts.items():
+        try:
+            input_rules.host_name(host, "inventory_hostname")
+        except ValueError as e:
+            yield Problem(host, "inventory_hostname", str(e).removeprefix("inventory_hostname: "))
         datasets = hv.get("ivpb_datasets") or {}
         host_sites = hv.get("ivpb_sites") or {}
         site = hv.get("ivpb_site")
@@ -20,17 +25,13 @@ def check(ctx) -> Iterator[Problem]:
                           "required for a host that stores or uses data; expected a key of ivpb_sites")
         elif site is not None and site not in host_sites:
             yield Problem(host, "ivpb_site", f"unknown site {site!r}; expected one of: {_names(host_sites)}")
-        seen_paths: dict[str, int] = {}
-        for i, entry in enumerate(hv.get("ivpb_stores") or []):
+        stores = hv.get("ivpb_stores") or []
+        yield from _overlaps(host, stores, datasets)
+        for i, entry in enumerate(stores):
             name = entry["dataset"]
             if name not in datasets:
                 yield Problem(host, f"ivpb_stores[{i}].dataset",
                               f"unknown data set {name!r}; expected one of: {_names(datasets)}")
-            if entry["path"] in seen_paths:
-                first = seen_paths[entry["path"]]
-                yield Problem(host, f"ivpb_stores[{i}].path",
-                              f"{entry['path']!r} is already used by ivpb_stores[{first}]")
-            seen_paths.setdefault(entry["path"], i)
             for key in ("backup_target", "sync_target"):
                 if key in entry and entry[key] not in targets:
                     yield Problem(host, f"ivpb_stores[{i}].{key}",
@@ -49,6 +50,34 @@ def check(ctx) -> Iterator[Problem]:
         if "site" in target and target["site"] not in sites:
             yield Problem(f"target {name}", f"ivpb_backup_targets.{name}.site",
                           f"unknown site {target['site']!r}; expected one of: {_names(sites)}")
+
+
+def _overlaps(host: str, stores: list, datasets: dict) -> Iterator[Problem]:
+    """Two store paths on one host that are equal or contain each other: the outer data set's
+    backup would carry the inner one's data (confidential data in a less protected backup), and
+    the inner one would be backed up twice. An error naming both data sets."""
+    paths = sorted(((entry["path"].rstrip("/") or "/", i) for i, entry in enumerate(stores)))
+    for a in range(len(paths)):
+        outer, i = paths[a]
+        prefix = outer if outer.endswith("/") else outer + "/"
+        for b in range(a + 1, len(paths)):
+            inner, j = paths[b]
+            if inner != outer and not inner.startswith(prefix):
+                if inner > prefix:
+                    break  # sorted: no later path lies inside `outer`
+                continue
+            first, second = sorted((i, j))
+            ds_i, ds_j = stores[i]["dataset"], stores[j]["dataset"]
+            if inner == outer:
+                why = f"{inner!r} is already the path of ivpb_stores[{first}] (data set {stores[first]['dataset']!r})"
+                yield Problem(host, f"ivpb_stores[{second}].path", why)
+                continue
+            v = ((datasets.get(ds_j) or {}).get("biv") or {}).get("v")
+            yield Problem(
+                host, f"ivpb_stores[{j}].path",
+                f"{inner!r} (data set {ds_j!r}{f', v={v}' if v else ''}) lies inside ivpb_stores[{i}].path "
+                f"{outer!r} (data set {ds_i!r}): the backup of {ds_i!r} would carry {ds_j!r}'s data; "
+                "expected store paths that do not contain each other")
 
 
 def _names(mapping) -> str:

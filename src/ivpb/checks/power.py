@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ivpb.errors import Problem
+from ivpb.rules import input_rules
 
 MAX_SECRET = 200
 
@@ -58,6 +59,17 @@ def check(ctx) -> Iterator[Problem]:
                 yield Problem(host, f"ivpb_ups_feeds[{i}]",
                               f"{ups}@{server} is already listed as ivpb_ups_feeds[{seen[(server, ups)]}]")
             seen.setdefault((server, ups), i)
+        client = hv.get("ivpb_nut_client") or {}
+        if feeds or client:
+            try:
+                input_rules.nut_deadtime(client.get("deadtime", 15), client.get("pollfreq", 5),
+                                         "ivpb_nut_client.deadtime")
+            except ValueError as e:
+                yield Problem(host, "ivpb_nut_client.deadtime", str(e).split(": ", 1)[1])
+        if feeds and "user" not in client and not input_rules.matches("nut_name", f"mon-{host}"):
+            yield Problem(host, "ivpb_nut_client.user",
+                          f"the default NUT user 'mon-{host}' is not a NUT name; expected "
+                          f"{input_rules.SCHEMA_DEFS['rule_nut_name']['description']}: set a shorter user")
         if feeds:
             why = secret_problem(hv.get("ivpb_nut_password")) if "ivpb_nut_password" in hv else (
                 "required for a host with ivpb_ups_feeds (its NUT monitoring password; keep it in ansible-vault)")

@@ -33,12 +33,14 @@ A checker never shows a secret: `secret()` says only what is wrong.
     no_control(v, what)   the same without the length limit
     not_option(v, what)   a value that does not start with '-' (never read as an option)
     secret(v, what, max_len=200)  a non-empty printable-ASCII secret; the message never shows it
-    command_line(v, what) a one-line command (text() plus non-empty, absolute program path)
+    command_line(v, what) a one-line command whose program is an absolute path, <= 1000
+    nut_deadtime(deadtime, pollfreq, what)  DEADTIME >= 3 x POLLFREQ (upsmon.conf(5))
 
 Escapers (quote a value for the format it is written into; they do not validate, call a checker
 first where the value has a rule):
 
     nut_quote(v)          a NUT config word in double quotes ('\\', '"' and '#' escaped)
+    nut_word(v)           a NUT config word: bare if plain, else nut_quote(v)
     sh_quote(v)           a POSIX shell word in single quotes
     lua_string(v)         a Lua string literal in double quotes (every byte outside printable
                           ASCII as a decimal escape)
@@ -59,7 +61,7 @@ import re
 # DEL, C1 controls, the Unicode line and paragraph separators and lone surrogates (a non-UTF-8
 # byte decoded with surrogateescape).
 CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
-_CONTROL_RE = re.compile(f"[{CONTROL}]")
+CONTROL_RE = re.compile(f"[{CONTROL}]")
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -91,6 +93,8 @@ _RULES: dict[str, tuple[str, int, str]] = {
             "an http(s) URL (printable ASCII, no blanks, quotes or backslash)"),
     "mail": (r"[A-Za-z0-9._%+=][A-Za-z0-9._%+=-]*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", 254,
              "a mail address such as ict@school.example"),
+    "command_line": (f" */[^{CONTROL}]*", 1000,
+                     "one command line starting with an absolute program path (no control characters)"),
     "text": (f"[^{CONTROL}]*", 1000, "one line of text without control characters (at most 1000)"),
 }
 
@@ -193,7 +197,7 @@ def text(value, what: str):
 def no_control(value, what: str):
     if not isinstance(value, str):
         raise ValueError(f"{what}: expected a string, got {type(value).__name__}")
-    m = _CONTROL_RE.search(value)
+    m = CONTROL_RE.search(value)
     if m:
         raise ValueError(f"{what}: {shown(value)} contains a control character ({m.group()!r} at "
                          f"position {m.start()}); expected one line of text")
@@ -217,13 +221,18 @@ def secret(value, what: str, max_len: int = 200):
 
 
 def command_line(value, what: str):
-    """A one-line command whose program is an absolute path (never an option, never a lookup)."""
-    text(value, what)
-    if not value.strip():
-        raise ValueError(f"{what}: expected a command, got an empty string")
-    if not value.lstrip().startswith("/"):
-        raise ValueError(f"{what}: {shown(value)} does not start with an absolute program path")
-    return value
+    """A one-line command whose program is an absolute path (never an option, never a PATH lookup)."""
+    if isinstance(value, str):
+        no_control(value, what)
+    return _check("command_line", value, what)
+
+
+def nut_deadtime(deadtime: int, pollfreq: int, what: str = "deadtime"):
+    """upsmon's DEADTIME must be at least 3 x POLLFREQ (upsmon.conf(5)), or a slow answer marks
+    the UPS stale and the host may shut down for nothing."""
+    if deadtime < 3 * pollfreq:
+        raise ValueError(f"{what}: expected at least 3 x pollfreq ({3 * pollfreq}), got {deadtime}")
+    return deadtime
 
 
 # --- escapers ---------------------------------------------------------------------------------
@@ -233,6 +242,15 @@ def nut_quote(value: str) -> str:
     parseconf.c takes the next character after '\\' literally; an unescaped '#' in quotes is an
     error). The value must pass no_control() first: a line break cannot be escaped in NUT."""
     return '"' + "".join("\\" + c if c in '\\"#' else c for c in value) + '"'
+
+
+NUT_PLAIN = re.compile(r"[A-Za-z0-9_.:@+/%^~,!?*-]+")
+
+
+def nut_word(value: str) -> str:
+    """One NUT config word: bare when it holds only characters NUT's parser takes literally,
+    else nut_quote(value)."""
+    return value if NUT_PLAIN.fullmatch(value) else nut_quote(value)
 
 
 def sh_quote(value: str) -> str:
@@ -269,6 +287,6 @@ def sysctl_name(parts: list[str]) -> str:
     """A sysctl.d key: components joined by '.', or by '/' when one holds a '.' (an interface
     named eth0.10, see sysctl.d(5)). Each component must be non-empty without '/', '=' or blanks."""
     for p in parts:
-        if not p or any(c in p for c in "/= \t") or _CONTROL_RE.search(p):
+        if not p or any(c in p for c in "/= \t") or CONTROL_RE.search(p):
             raise ValueError(f"sysctl key component {shown(p)}: expected a name without '/', '=' or blanks")
     return "/".join(parts) if any("." in p for p in parts) else ".".join(parts)

@@ -25,6 +25,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
+
 NUT_CONF = "/etc/nut/nut.conf"
 UPSMON_CONF = "/etc/nut/upsmon.conf"
 NOTIFY_SCRIPT = "/etc/nut/ivpb-notify"
@@ -33,9 +35,7 @@ MASK = "********"
 HEADER = "# Managed by ivpb.backupbeleid.nut_client (IVPB Backupbeleid, §2 Stroomvoorziening). Do not edit.\n"
 EVENTS = ("ONLINE", "ONBATT", "LOWBATT", "FSD", "COMMOK", "COMMBAD", "SHUTDOWN", "REPLBATT",
           "NOCOMM", "NOPARENT")
-PLAIN_WORD = re.compile(r"[A-Za-z0-9_.:@+/%^~,!?*-]+")
-NAME = re.compile(r"[A-Za-z0-9_.-]+")
-HOST = re.compile(r"[A-Za-z0-9_.:-]+")
+PLAIN_WORD = input_rules.NUT_PLAIN
 MAX_SECRET = 200  # upsmon builds "PASSWORD %s\n" in a 512-byte buffer
 LEVELS = ("ordinary", "redundant")
 
@@ -44,16 +44,10 @@ class NutClientError(Exception):
     """Bad input: one line that names the option and what is expected (never a secret)."""
 
 
-def quote_word(value: str) -> str:
-    """A NUT config word in quotes, with backslash, quote and '#' escaped."""
-    return '"' + "".join("\\" + c if c in '\\"#' else c for c in value) + '"'
+quote_word = input_rules.nut_quote  # a NUT config word in quotes ('\\', '"' and '#' escaped)
 
 
-def encode_word(value: str) -> str:
-    """One NUT config word: bare if it needs no quoting, else quoted (quote_word)."""
-    if PLAIN_WORD.fullmatch(value):
-        return value
-    return quote_word(value)
+encode_word = input_rules.nut_word  # one NUT config word: bare if it needs no quoting, else quoted
 
 
 def encode_monitor_password(password: str) -> str:
@@ -64,13 +58,10 @@ def encode_monitor_password(password: str) -> str:
 
 
 def check_secret(value, what: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise NutClientError(f"{what}: expected a non-empty string (value not shown)")
-    if len(value) > MAX_SECRET:
-        raise NutClientError(f"{what}: at most {MAX_SECRET} characters (value not shown)")
-    if any(not (0x20 <= ord(c) <= 0x7E) for c in value):
-        raise NutClientError(
-            f"{what}: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)")
+    try:
+        input_rules.secret(value, what, MAX_SECRET)
+    except ValueError as e:
+        raise NutClientError(str(e)) from None
 
 
 @dataclass
@@ -104,26 +95,45 @@ class Settings:
     extra_notify_flags: dict[str, str] = field(default_factory=dict)
 
 
+def _int(value, what: str, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
+        raise NutClientError(f"{what}: expected a whole number, got {input_rules.shown(value)}")
+    return int(value)
+
+
 def settings_from_params(p: dict) -> Settings:
-    """Module parameters to Settings; raises NutClientError on bad input."""
+    """Module parameters to Settings; raises NutClientError (one line) on bad input. Every value
+    is checked with the shared rules (input_rules), as the controller's schema checks it, so a
+    playbook that calls the module directly is held to the same rules."""
+    try:
+        return _settings(p)
+    except ValueError as e:
+        raise NutClientError(str(e)) from None
+
+
+def _settings(p: dict) -> Settings:
     level = p.get("level")
     if level not in LEVELS:
-        raise NutClientError(f"level: expected one of {', '.join(LEVELS)}, got {level!r}")
+        raise NutClientError(f"level: expected one of {', '.join(LEVELS)}, got {input_rules.shown(level)}")
     ups_list = []
-    for i, u in enumerate(p.get("ups") or []):
+    ups_param = p.get("ups") or []
+    if not isinstance(ups_param, list):
+        raise NutClientError("ups: expected a list of UPSes")
+    for i, u in enumerate(ups_param):
         where = f"ups[{i}]"
+        if not isinstance(u, dict):
+            raise NutClientError(f"{where}: expected a mapping with name, server, user, password")
         for key in ("name", "server", "user"):
             if not isinstance(u.get(key), str) or not u.get(key):
                 raise NutClientError(f"{where}.{key}: required, a non-empty string")
-        if not NAME.fullmatch(u["name"]):
-            raise NutClientError(f"{where}.name: {u['name']!r} is not a NUT UPS name (letters, digits, . _ -)")
-        if not HOST.fullmatch(u["server"]):
-            raise NutClientError(f"{where}.server: {u['server']!r} is not a host name or address")
-        if not NAME.fullmatch(u["user"]):
-            raise NutClientError(f"{where}.user: {u['user']!r} is not a NUT user name (letters, digits, . _ -)")
+        input_rules.nut_name(u["name"], f"{where}.name")
+        input_rules.host_name(u["server"], f"{where}.server")
+        input_rules.nut_name(u["user"], f"{where}.user")
         check_secret(u.get("password"), f"{where}.password")
-        port = int(u.get("port") or 3493)
-        pv = int(u.get("power_value", 1) if u.get("power_value") is not None else 1)
+        port = _int(u.get("port"), f"{where}.port", 3493)
+        pv = _int(u.get("power_value"), f"{where}.power_value", 1)
         if not 1 <= port <= 65535:
             raise NutClientError(f"{where}.port: expected 1-65535, got {port}")
         if pv < 0:
@@ -136,23 +146,26 @@ def settings_from_params(p: dict) -> Settings:
     if dupes:
         raise NutClientError(f"ups: {', '.join(dupes)} listed more than once")
     s = Settings(level=level, ups=ups_list)
-    for key in ("mode", "min_supplies", "shutdown_command", "pollfreq", "pollfreq_alert", "hostsync",
-                "deadtime", "finaldelay", "notify_webhook", "notify_mail"):
+    for key in ("min_supplies", "pollfreq", "pollfreq_alert", "hostsync", "deadtime", "finaldelay"):
+        setattr(s, key, _int(p.get(key), key, getattr(s, key)))
+    for key in ("mode", "shutdown_command", "notify_webhook", "notify_mail"):
         if p.get(key) is not None:
             setattr(s, key, p[key])
     if s.mode not in ("netclient", "netserver", "standalone"):
-        raise NutClientError(f"mode: expected netclient, netserver or standalone, got {s.mode!r}")
+        raise NutClientError(f"mode: expected netclient, netserver or standalone, got {input_rules.shown(s.mode)}")
     for key in ("pollfreq", "pollfreq_alert", "hostsync", "deadtime"):
-        if int(getattr(s, key)) < 1:
+        if getattr(s, key) < 1:
             raise NutClientError(f"{key}: expected 1 or more seconds")
     if s.finaldelay < 0:
         raise NutClientError("finaldelay: expected 0 or more seconds")
-    if s.deadtime < 3 * s.pollfreq:
-        raise NutClientError(f"deadtime: expected at least 3 x pollfreq ({3 * s.pollfreq}), got {s.deadtime}")
+    input_rules.nut_deadtime(s.deadtime, s.pollfreq, "deadtime")
     if s.min_supplies < 1:
         raise NutClientError("min_supplies: expected 1 or more")
-    if not s.shutdown_command or any(ord(c) < 0x20 for c in s.shutdown_command):
-        raise NutClientError("shutdown_command: expected a one-line command")
+    input_rules.command_line(s.shutdown_command, "shutdown_command")
+    if s.notify_webhook is not None:
+        input_rules.url(s.notify_webhook, "notify_webhook")
+    if s.notify_mail is not None:
+        input_rules.mail(s.notify_mail, "notify_mail")
     total = sum(u.power_value for u in ups_list)
     if total < s.min_supplies:
         raise NutClientError(
@@ -207,8 +220,7 @@ def render_upsmon_conf(s: Settings, masked: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _sh_quote(value: str) -> str:
-    return "'" + value.replace("'", "'\"'\"'") + "'"
+_sh_quote = input_rules.sh_quote
 
 
 def render_notify_script(s: Settings) -> str:
@@ -226,7 +238,7 @@ u.urlopen(u.Request(sys.argv[1], json.dumps({{"text": sys.argv[2]}}).encode(),
 fi
 if [ -n "$MAILTO" ]; then
     if command -v mail >/dev/null 2>&1; then
-        printf '%s\\n' "$MSG" | mail -s "UPS: $MSG" "$MAILTO" || logger -t ivpb-nut -p daemon.err "mail failed"
+        printf '%s\\n' "$MSG" | mail -s "UPS: $MSG" -- "$MAILTO" || logger -t ivpb-nut -p daemon.err "mail failed"
     else
         logger -t ivpb-nut -p daemon.err "no mail command: cannot mail $MAILTO"
     fi
@@ -238,9 +250,26 @@ exit 0
 MONITOR_PW = re.compile(r'^(\s*MONITOR\s+\S+\s+\S+\s+\S+\s+)("(?:[^"\\]|\\.)*"|\S+)', re.MULTILINE)
 
 
+WEBHOOK_LINE = re.compile(r"^WEBHOOK=.*$", re.MULTILINE)
+
+
 def mask_text(text: str) -> str:
     """Mask the password of every MONITOR line in a upsmon.conf text (for diffs)."""
     return MONITOR_PW.sub(lambda m: m.group(1) + MASK, text)
+
+
+def mask_script(text: str) -> str:
+    """Mask the webhook of a notify script as it is written (the whole WEBHOOK= line, whatever
+    its quoting, also an older file's webhook)."""
+    return WEBHOOK_LINE.sub(lambda m: "WEBHOOK=" + _sh_quote(MASK), text)
+
+
+def _masked(path: str, text: str) -> str:
+    if path == UPSMON_CONF:
+        return mask_text(text)
+    if path == NOTIFY_SCRIPT:
+        return mask_script(text)
+    return text
 
 
 # --- system access ---------------------------------------------------------------------------
@@ -320,7 +349,7 @@ def _want_files(s: Settings) -> list[tuple[str, str, str, int]]:
     ]
     if s.notify_webhook or s.notify_mail:
         script = render_notify_script(s)
-        files.append((NOTIFY_SCRIPT, script, script.replace(s.notify_webhook or "\0", MASK), 0o750))
+        files.append((NOTIFY_SCRIPT, script, mask_script(script), 0o750))
     return files
 
 
@@ -357,9 +386,7 @@ def enforce(s: Settings, system: System, check_mode: bool, want_diff: bool) -> d
         changed = bool(reasons)
         if changed and not check_mode:
             system.write(path, content, mode, gid)
-        results.append(FileResult(path, changed, None if before is None else
-                                  (mask_text(before) if path == UPSMON_CONF else before).replace(
-                                      s.notify_webhook or "\0", MASK),
+        results.append(FileResult(path, changed, None if before is None else _masked(path, before),
                                   masked, ", ".join(reasons)))
     config_changed = any(r.changed for r in results)
     enabled, active = _service_state(system)

@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import time
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import quote_word
 
 ETC = "/etc/nut"
 HEADER = "# Managed by ivpb.backupbeleid.nut_server (IVPB Backupbeleid, §2 Stroomvoorziening). Do not edit.\n"
@@ -29,9 +29,9 @@ class NutServerError(Exception):
 def word(value):
     """A value in NUT's configuration syntax: quoted, with backslash, quote and '#' escaped."""
     s = str(value)
-    if any(c in s for c in "\n\r\0"):
-        raise NutServerError("a NUT configuration value may not contain a line break or NUL")
-    return quote_word(s)
+    if input_rules.CONTROL_RE.search(s):
+        raise NutServerError("a NUT configuration value may not contain a line break or control character")
+    return input_rules.nut_quote(s)
 
 
 def port_of(name, ups):
@@ -41,7 +41,8 @@ def port_of(name, ups):
 def render_ups_conf(ups):
     out = [HEADER, "maxretry = 3\n"]
     for name, u in ups.items():
-        out.append(f"\n[{name}]\n\tdriver = {u['driver']}\n\tport = {port_of(name, u)}\n")
+        driver, port = input_rules.nut_word(u["driver"]), input_rules.nut_word(port_of(name, u))
+        out.append(f"\n[{name}]\n\tdriver = {driver}\n\tport = {port}\n")
         if u.get("description") is not None:
             out.append(f"\tdesc = {word(u['description'])}\n")
         for key, value in (u.get("options") or {}).items():
@@ -99,12 +100,73 @@ def ups_status(names, settle=0.0):
     return out
 
 
+ACTIONS = ("SET", "FSD")
+ALLOWED_UPS_KEYS = ("driver", "port", "description", "options")
+
+
+def check_params(p):
+    """Every parameter against the shared rules (input_rules), as the controller's schema checks
+    them: a playbook that calls the module directly is held to the same rules. Raises
+    NutServerError with one line (never a password)."""
+    try:
+        _check_params(p)
+    except ValueError as e:
+        raise NutServerError(str(e)) from None
+
+
+def _check_params(p):
+    ups = p.get("ups")
+    if not isinstance(ups, dict) or not ups:
+        raise NutServerError("ups: expected a mapping of UPS name -> {driver, port, ...}")
+    for name, u in ups.items():
+        input_rules.nut_name(name, "ivpb_nut_server.ups key")
+        where = f"ivpb_nut_server.ups.{name}"
+        if not isinstance(u, dict) or not u.get("driver"):
+            raise NutServerError(f"{where}.driver: expected a NUT driver name")
+        extra = sorted(set(u) - set(ALLOWED_UPS_KEYS))
+        if extra:
+            raise NutServerError(f"{where}.{extra[0]}: unknown key (expected one of: {', '.join(ALLOWED_UPS_KEYS)})")
+        input_rules.nut_driver(u["driver"], f"{where}.driver")
+        port = port_of(name, u)
+        input_rules.nut_port(port, f"{where}.port")
+        if u["driver"] == "dummy-ups" and "/" in port:
+            raise NutServerError(f"{where}.port: {input_rules.shown(port)}: a dummy-ups port is a file name "
+                                 "ending in .dev (written in /etc/nut)")
+        if u.get("description") is not None:
+            input_rules.text(str(u["description"]), f"{where}.description")
+        options = u.get("options") or {}
+        if not isinstance(options, dict):
+            raise NutServerError(f"{where}.options: expected a mapping of option -> value")
+        for key, value in options.items():
+            input_rules.nut_option(key, f"{where}.options key")
+            if isinstance(value, (dict, list)) or value is None:
+                raise NutServerError(f"{where}.options.{key}: expected a string, number or boolean")
+            input_rules.text(str(value), f"{where}.options.{key}")
+    listen = p.get("listen") or []
+    for i, addr in enumerate(listen):
+        input_rules.host_name(addr, f"listen[{i}]")
+    port = p.get("port")
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise NutServerError(f"port: expected a TCP port 1-65535, got {input_rules.shown(port)}")
+    names = set()
+    for i, u in enumerate(p.get("users") or []):
+        input_rules.nut_name(u.get("name"), f"users[{i}].name")
+        if u["name"] in names:
+            raise NutServerError(f"users[{i}].name: {u['name']!r} is listed more than once")
+        names.add(u["name"])
+        input_rules.secret(u.get("password"), f"users[{i}].password")
+        if u.get("upsmon") not in (None, "primary", "secondary"):
+            raise NutServerError(f"users[{i}].upsmon: expected primary or secondary")
+        for j, action in enumerate(u.get("actions") or []):
+            if action not in ACTIONS:
+                raise NutServerError(f"users[{i}].actions[{j}]: expected one of {', '.join(ACTIONS)}, "
+                                     f"got {input_rules.shown(action)}")
+
+
 def apply(p, check_mode=False, want_diff=False):
     """Returns the module result; raises NutServerError."""
+    check_params(p)
     ups = p["ups"]
-    for name, u in ups.items():
-        if not isinstance(u, dict) or not u.get("driver"):
-            raise NutServerError(f"ivpb_nut_server.ups.{name}.driver: expected a NUT driver name")
     files = Files(check_mode, want_diff)
     installed = shutil.which("upsd", path="/usr/sbin:/sbin") is not None
     own = {"owner": "root", "group": "nut"}

@@ -1,0 +1,48 @@
+"""The collection's shared field rules (plugins/module_utils/input_rules.py) on the controller.
+
+The rules are written once, in the collection, because modules run them on hosts without the
+ivpb package. The controller loads that very file: through Ansible's collection loader when it
+runs inside ansible-playbook (the plan action), else from the collections path Ansible is
+configured with, else from this repository's own collections/ folder (editable install)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+MODULE = "ansible_collections.ivpb.backupbeleid.plugins.module_utils.input_rules"
+RELATIVE = Path("ansible_collections/ivpb/backupbeleid/plugins/module_utils/input_rules.py")
+
+
+def _candidates() -> list[Path]:
+    out = [Path(__file__).resolve().parents[2] / "collections"]  # a checkout (pip install -e .)
+    paths = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ.get("ANSIBLE_COLLECTIONS_PATHS")
+    if paths:
+        out += [Path(p) for p in paths.split(os.pathsep) if p]
+    out += [Path(p) for p in sys.path if p]
+    out += [Path.home() / ".ansible/collections", Path("/usr/share/ansible/collections")]
+    return out
+
+
+def _load() -> ModuleType:
+    try:
+        return importlib.import_module(MODULE)
+    except ImportError:
+        pass
+    for base in _candidates():
+        path = base / RELATIVE
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("ivpb._input_rules", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError(
+        "the ivpb.backupbeleid collection (plugins/module_utils/input_rules.py) was not found: "
+        "install the collection or set ANSIBLE_COLLECTIONS_PATH")
+
+
+input_rules = _load()
