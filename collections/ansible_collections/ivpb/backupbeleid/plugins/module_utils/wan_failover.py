@@ -17,6 +17,7 @@ import os
 import tempfile
 import time
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover_daemon as daemon_mod
 
 SERVICE = "ivpb-wan-failover.service"
@@ -66,12 +67,36 @@ def probe_settings(probe: dict | None) -> dict:
     return out
 
 
-def check_params(uplinks: list[dict], probe: dict, active_metric: int) -> None:
-    """Errors a user can make; each one line naming the option."""
-    if not uplinks:
+def check_params(uplinks: list[dict], probe: dict, active_metric: int, webhook=None) -> None:
+    """Errors a user can make; each one line naming the option. Every value is checked with the
+    shared rules (input_rules), as the controller's schema checks it, so a playbook that calls
+    the module directly is held to the same rules."""
+    try:
+        _check_params(uplinks, probe, active_metric, webhook)
+    except ValueError as e:
+        raise WanFailoverError(str(e)) from None
+
+
+def _check_params(uplinks: list[dict], probe: dict, active_metric: int, webhook) -> None:
+    if not uplinks or not isinstance(uplinks, list):
         raise WanFailoverError("uplinks: expected at least one uplink (two for an alternative connection)")
+    if webhook is not None:
+        input_rules.url(webhook, "webhook")
     seen: dict[str, dict] = {"name": {}, "interface": {}, "gateway": {}, "metric": {}}
     for i, u in enumerate(uplinks):
+        if not isinstance(u, dict):
+            raise WanFailoverError(f"uplinks[{i}]: expected a mapping with name, interface, gateway, metric, track_ip")
+        input_rules.identifier(u.get("name"), f"uplinks[{i}].name")
+        input_rules.interface(u.get("interface"), f"uplinks[{i}].interface")
+        input_rules.ipv4(u.get("gateway"), f"uplinks[{i}].gateway")
+        metric = u.get("metric")
+        if isinstance(metric, bool) or not isinstance(metric, int) or not 1 <= metric <= 65535:
+            raise WanFailoverError(f"uplinks[{i}].metric: expected a whole number 1-65535, "
+                                   f"got {input_rules.shown(metric)}")
+        if not isinstance(u.get("track_ip") or [], list):
+            raise WanFailoverError(f"uplinks[{i}].track_ip: expected a list of IPv4 addresses")
+        for j, ip in enumerate(u.get("track_ip") or []):
+            input_rules.ipv4(ip, f"uplinks[{i}].track_ip[{j}]")
         for key in seen:
             value = u.get(key)
             if value in seen[key]:
@@ -116,7 +141,8 @@ def sysctls(uplinks: list[dict], forwarding: bool) -> dict[str, str]:
     """rp_filter=2 (loose): strict 1 drops replies to probes on the standby uplink."""
     keys = {"net.ipv4.conf.all.rp_filter": "2", "net.ipv4.conf.default.rp_filter": "2"}
     for u in uplinks:
-        keys[f"net.ipv4.conf.{u['interface']}.rp_filter"] = "2"
+        # an interface named eth0.10 needs the '/' form (sysctl.d(5)): input_rules.sysctl_name
+        keys[input_rules.sysctl_name(["net", "ipv4", "conf", u["interface"], "rp_filter"])] = "2"
     if forwarding:
         keys["net.ipv4.ip_forward"] = "1"
     return keys
@@ -166,7 +192,7 @@ class WanFailover:
         self.probe = probe_settings(params.get("probe"))
         self.active_metric = int(params.get("active_metric") or 10)
         self.uplinks = params["uplinks"]
-        check_params(self.uplinks, self.probe, self.active_metric)
+        check_params(self.uplinks, self.probe, self.active_metric, params.get("webhook"))
         self.params = params
         self.run_command = run_command
         self.check_mode = check_mode
@@ -206,9 +232,22 @@ class WanFailover:
             raise
 
     def _masked(self, text: str | None) -> str:
-        if text is None or not self.params.get("webhook"):
+        """A config text for a diff with the webhook masked as it is written: the JSON's
+        "webhook" value, whatever it is (also an older file's), not a search for the raw text."""
+        if not text:
             return text or ""
-        return text.replace(self.params["webhook"], MASK)
+        try:
+            config = json.loads(text)
+        except ValueError:
+            config = None
+        if isinstance(config, dict):
+            if "webhook" in config:
+                return dump({**config, "webhook": MASK})
+            return text
+        webhook = self.params.get("webhook")
+        for form in filter(None, (webhook, json.dumps(webhook)[1:-1] if webhook else None)):
+            text = text.replace(form, MASK)
+        return text
 
     def desired_files(self) -> list[tuple[str, str, int]]:
         return [
@@ -242,7 +281,7 @@ class WanFailover:
     def apply_sysctls(self) -> list[str]:
         wrong = []
         for key, value in self.sysctls.items():
-            proc = self._path("/proc/sys/" + key.replace(".", "/"))
+            proc = self._path("/proc/sys/" + (key if "/" in key else key.replace(".", "/")))
             try:
                 with open(proc, encoding="ascii") as fh:
                     current = fh.read().strip()
