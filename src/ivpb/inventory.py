@@ -9,12 +9,13 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ivpb import safe_yaml
 from ivpb.errors import UserError
 
 PREFIX = "ivpb_"
@@ -82,6 +83,7 @@ def load_inventory(
     for src in sources:
         if "," not in src and not Path(src).exists():
             raise UserError(f"inventory {src!r} does not exist")
+    origins = scan_sources(sources, have_vault=bool(vault_password_file))
     _ansible_env()
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
@@ -108,7 +110,7 @@ def load_inventory(
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=manager)
-        hosts = _read_hosts(manager, loader, _plain_vars_loader(loader), variables, Templar)
+        hosts = _read_hosts(manager, loader, _plain_vars_loader(loader), variables, Templar, origins=origins)
         # The whole inventory is read and validated (a backup target may lie outside --limit);
         # --limit only chooses the hosts to act on and report.
         selected = None
@@ -155,7 +157,8 @@ def from_play(hostvars: Any) -> dict[str, dict[str, Any]] | None:
     return {name: {**hv, **overlay} for name, hv in hosts.items()}
 
 
-def _read_hosts(manager, loader, vars_loader, variables, templar_class, hosts_to_read=None) -> dict[str, dict]:
+def _read_hosts(manager, loader, vars_loader, variables, templar_class, hosts_to_read=None,
+                origins: Origins | None = None) -> dict[str, dict]:
     """Every host's ivpb_* variables, merged in Ansible's own precedence order.
 
     VariableManager.get_vars() costs ~25 ms a host (it builds every magic variable), which is
@@ -190,7 +193,8 @@ def _read_hosts(manager, loader, vars_loader, variables, templar_class, hosts_to
         if any(_templated(v) for v in hv.values() if _memo_hit(v, memo) is None):
             full = variables.get_vars(host=host, include_hostvars=False)
             templar = templar_class(loader=loader, variables=full)
-            hosts[host.name] = {k: plain(templar.template(v)) for k, v in full.items() if k.startswith(PREFIX)}
+            hosts[host.name] = {k: _templated_value(templar, host, k, v, origins)
+                                for k, v in full.items() if k.startswith(PREFIX)}
         else:
             hosts[host.name] = {k: _plain_memo(v, memo) for k, v in hv.items()}
     return hosts
@@ -404,6 +408,140 @@ def _plain_vars_loader(loader):
     vars_loader.set_basedir(loader.get_basedir())
     vars_loader.set_vault_secrets(loader._vault.secrets)
     return vars_loader
+
+
+def _templated_value(templar, host, name: str, value: Any, origins: Origins | None) -> Any:
+    """One variable templated (and decrypted) for one host; a template that fails or a vaulted
+    value without its password is one line naming the file, host and variable."""
+    from ansible.errors import AnsibleError
+
+    try:
+        return plain(templar.template(value))
+    except AnsibleError as exc:
+        where = (origins or Origins()).where(host, name)
+        text = _first_line(exc)
+        if "vault" in text.lower() or "decrypt" in text.lower():
+            text = f"cannot decrypt this vaulted value ({text}); give the vault password (--vault-password-file)"
+        raise UserError(f"{where}: host {host.name}: {name}: {text}") from None
+
+
+# --- reading the user's files before Ansible does ---------------------------------------------
+
+YAML_SUFFIXES = (".yml", ".yaml", ".json")
+
+
+@dataclass
+class Origins:
+    """Where each ivpb_* variable of a host or group is written: (kind, name) -> {variable:
+    (file, yaml mark)}; kind is "host" or "group"."""
+
+    files: dict[tuple[str, str], dict[str, tuple[str, Any]]] = field(default_factory=dict)
+
+    def where(self, host, name: str) -> str:
+        """file:line:column of a host's variable: its own host_vars first, then its groups from
+        the most specific to all (Ansible's precedence); "inventory" when not found."""
+        keys = [("host", host.name)]
+        try:
+            groups = sorted(host.get_groups(), key=lambda g: (g.depth, g.priority, g.name), reverse=True)
+            keys += [("group", g.name) for g in groups]
+        except AttributeError:
+            pass
+        for key in keys:
+            hit = self.files.get(key, {}).get(name)
+            if hit is not None:
+                return safe_yaml.where(*hit)
+        return "inventory"
+
+
+def scan_sources(sources: Iterable[str], have_vault: bool) -> Origins:
+    """Every YAML file of the inventory sources (inventory files, group_vars/, host_vars/) read
+    strictly and within bounds before Ansible reads it (ivpb.safe_yaml: syntax with line and
+    column, duplicate keys, alias bombs, UTF-8, size); a directory where a vars file is expected,
+    a host_vars directory without vars files and a vaulted file without a vault password are
+    errors too. Returns where each ivpb_* variable is written."""
+    origins = Origins()
+    for src in sources:
+        if "," in src:
+            continue
+        path = Path(src)
+        if path.is_dir():
+            for entry in sorted(path.iterdir()):
+                if entry.is_file() and entry.suffix in YAML_SUFFIXES and not entry.name.startswith("."):
+                    _scan_file(entry, None, have_vault, origins)
+            base = path
+        else:
+            if path.suffix in YAML_SUFFIXES:
+                _scan_file(path, None, have_vault, origins)
+            base = path.parent
+        for kind, folder in (("group", base / "group_vars"), ("host", base / "host_vars")):
+            if folder.is_dir():
+                _scan_vars_dir(folder, kind, have_vault, origins)
+            elif folder.exists():
+                raise UserError(f"{folder}: expected a directory of vars files, found a file")
+    return origins
+
+
+def _vars_file(entry: Path) -> bool:
+    return not entry.name.startswith(".") and (entry.suffix in YAML_SUFFIXES or entry.suffix == "")
+
+
+def _scan_vars_dir(folder: Path, kind: str, have_vault: bool, origins: Origins) -> None:
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        name = entry.name[: -len(entry.suffix)] if entry.suffix in YAML_SUFFIXES else entry.name
+        subject = (kind, name)
+        if entry.is_dir():
+            if entry.suffix in YAML_SUFFIXES:
+                raise UserError(f"{entry}: a directory where a vars file is expected ({kind} {name}); "
+                                f"expected a YAML file {entry.name} or a directory {name}/ of vars files")
+            found = 0
+            for sub in sorted(entry.rglob("*")):
+                rel = sub.relative_to(entry)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue
+                if sub.is_dir() and sub.suffix in YAML_SUFFIXES:
+                    raise UserError(f"{sub}: a directory where a vars file is expected ({kind} {name}); "
+                                    "expected a YAML file")
+                if sub.is_file() and _vars_file(sub):
+                    _scan_file(sub, subject, have_vault, origins)
+                    found += 1
+            if not found:
+                raise UserError(f"{entry}/: {kind} {name}: no vars file in this directory (expected files "
+                                "ending in .yml, .yaml or .json)")
+        elif entry.is_file() and _vars_file(entry):
+            _scan_file(entry, subject, have_vault, origins)
+
+
+def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, origins: Origins) -> None:
+    origin = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(safe_yaml.MAX_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"{origin}: cannot read: {exc.strerror}") from None
+    if data.lstrip().startswith(b"$ANSIBLE_VAULT"):
+        if not have_vault:
+            who = f" ({subject[0]} {subject[1]})" if subject else ""
+            raise UserError(f"{origin}{who}: encrypted with ansible-vault, but no vault password was given "
+                            "(--vault-password-file)")
+        return
+    who = f"{subject[0]} {subject[1]}: " if subject else ""
+    text = ""
+    try:
+        text = safe_yaml.decode(data, origin)
+        node = safe_yaml.compose(text, origin)
+    except safe_yaml.YamlError as exc:
+        variable = safe_yaml.variable_at(text, exc.line)
+        raise UserError(f"{exc.location}: {who}{f'{variable}: ' if variable else ''}{exc.problem}") from None
+    if subject is not None:
+        if node is not None and not isinstance(node, safe_yaml.yaml.MappingNode):
+            raise UserError(f"{safe_yaml.where(origin, node.start_mark)}: {who}a vars file is a mapping of "
+                            "variable names to values")
+        keys = origins.files.setdefault(subject, {})
+        for key, mark in safe_yaml.top_keys(node).items():
+            if key.startswith(PREFIX):
+                keys[key] = (origin, mark)
 
 
 def _templated(value: Any) -> bool:

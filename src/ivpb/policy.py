@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ivpb import safe_yaml
 from ivpb.errors import Problem, UserError
 
 ASPECTS = ("b", "i", "v")
@@ -71,7 +72,8 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw), key=lambda e: e.path)
     if errors:
         problems = [
-            Problem(origin, ".".join(str(p) for p in e.absolute_path) or "(top)", e.message) for e in errors
+            Problem(origin, ".".join(str(p) for p in e.absolute_path) or "(top)",
+                    e.message if len(e.message) <= 200 else e.message[:200] + "...") for e in errors
         ]
         raise UserError(f"{origin}: invalid policy file", problems)
     ladders = {a: tuple(raw["levels"][a]["ladder"]) for a in ASPECTS}
@@ -154,15 +156,24 @@ def load_policy(path: str | None = None) -> Policy:
         text = resources.files("ivpb.policies").joinpath(DEFAULT_POLICY).read_text(encoding="utf-8")
         origin = DEFAULT_POLICY
     else:
+        if Path(path).is_dir():
+            raise UserError(f"{path}: a directory; --policy expects a policy file (YAML)")
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            with open(path, "rb") as f:
+                data = f.read(safe_yaml.MAX_BYTES + 1)
         except OSError as exc:
             raise UserError(f"{path}: cannot read policy file: {exc.strerror}") from None
-        origin = path
+        # Strict and bounded: line and column, duplicate keys, alias bombs, UTF-8 (ivpb.safe_yaml).
+        raw = safe_yaml.load_bytes(data, path)
+        return _checked(raw, path)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise UserError(f"{origin}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    return _checked(raw, origin)
+
+
+def _checked(raw: Any, origin: str) -> Policy:
     if not isinstance(raw, dict):
         raise UserError(f"{origin}: a policy file is a YAML mapping")
     return _parse(raw, origin)

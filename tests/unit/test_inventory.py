@@ -110,7 +110,6 @@ def test_plain_files_in_directories_as_ansible_reads_them(tmp_path):
     [
         "ivpb_site: !unsafe '{{ not templated }}'\n",
         "ivpb_site: \"{{ 'fil' ~ 'iaal' }}\"\n",
-        "ivpb_site: x\nivpb_site: y\n",  # a duplicate key: Ansible warns (or fails, by its setting)
         "ivpb_sites: {1: x, true: y}\n",  # keys that are not strings
         "ivpb_blob: !!binary aGFsbG8=\n",
         '{"ivpb_site": {"__ansible_unsafe": "{{ raw }}"}}',
