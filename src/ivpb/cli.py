@@ -66,6 +66,30 @@ def render(report: dict, fmt: str, lang: str) -> str:
         return import_module(f"ivpb.render.{RENDERERS[fmt]}").render(report, lang)
 
 
+def encode(text: str) -> bytes:
+    """UTF-8 for any str: a lone surrogate (a non-UTF-8 file name that came back from a host)
+    becomes the escape \\udcxx, which is also valid inside a JSON string, instead of an error."""
+    return text.encode("utf-8", "backslashreplace")
+
+
+def write_file(path, text: str) -> None:
+    """The whole report or nothing: written to a temporary file next to it, then renamed."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(encode(text))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def cmd_audit(args) -> int:
     import datetime as dt
     from pathlib import Path
@@ -91,8 +115,7 @@ def cmd_audit(args) -> int:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     report = build_report(policy, inventory, plan, results, inventory.chosen(), now, args.lang)
     for path, fmt in outputs:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(report, fmt, args.lang), encoding="utf-8")
+        write_file(path, render(report, fmt, args.lang))
         if not args.quiet:
             print(f"ivpb audit: wrote {path}", file=sys.stderr)
     sys.stdout.write(render(report, args.format, args.lang))
@@ -145,6 +168,9 @@ COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit}
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # any character can be printed (see encode)
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -1,0 +1,46 @@
+"""Any character a host can send back (a non-UTF-8 file name decodes to lone surrogates, terminal
+escapes, line separators, NUL) renders in every format and is written whole: no exception, no
+0-byte report, the JSON parses back and the JUnit XML parses."""
+
+from __future__ import annotations
+
+import copy
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ivpb import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = json.loads((ROOT / "tests" / "fixtures" / "report_example.json").read_text(encoding="utf-8"))
+ANY = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)
+
+
+def hostile(detail: str, value: str) -> dict:
+    report = copy.deepcopy(REPORT)
+    for host in report["hosts"].values():
+        for c in host["controls"]:
+            c["detail"] = detail
+            c["evidence"] = {"path": value, "nested": {"file": value}}
+    return report
+
+
+@settings(max_examples=40, deadline=None)
+@given(detail=ANY, value=ANY)
+def test_every_format_renders_and_is_written_whole(tmp_path_factory, detail, value):
+    report = hostile(detail + "\udcff", value + "\ud800")
+    out = tmp_path_factory.mktemp("out")
+    for fmt, ext in (("table", ".txt"), ("json", ".json"), ("junit", ".xml"), ("markdown", ".md"), ("html", ".html")):
+        path = out / f"report{ext}"
+        cli.write_file(path, cli.render(report, fmt, "nl"))
+        data = path.read_bytes()
+        assert data and data.decode("utf-8")  # whole, valid UTF-8
+        if fmt == "json":
+            back = json.loads(data)
+            first = next(iter(back["hosts"].values()))["controls"][0]
+            assert first["detail"] == detail + "\udcff"  # the escape \udcff reads back as the same text
+        if fmt == "junit":
+            ET.fromstring(data)
