@@ -79,20 +79,28 @@ def test_targets_encryption_and_sync():
     jobs = by_ds(bj.plan_jobs(params()))
     lln = jobs["lln"]
     assert lln["encrypt"] and lln["keys"] == [FPR] and lln["recipients"] == ["directie"]
-    assert lln["target"] == {"name": "nas", "host": "nas", "address": "nas", "user": "ivpb-backup", "port": 22,
-                             "dir": "/srv/backup/fileserver/lln"}
-    assert lln["sync"]["mode"] == "encrypted" and lln["sync"]["port"] == 2222
-    assert lln["sync"]["dir"] == "/srv/offsite/fileserver/lln" and lln["sync"]["user"] == "bk"
+    # An inventory receiver: the client's own user there, paths inside its own area.
+    assert lln["target"] == {"name": "nas", "host": "nas", "address": "nas", "user": "ivpb-nas-fileserver",
+                             "port": 22, "managed": True, "host_key": None, "dir": "lln"}
+    assert lln["sync"]["port"] == 2222 and lln["sync"]["dir"] == "lln" and lln["sync"]["user"] == "ivpb-off-fileserver"
     assert not jobs["les"]["encrypt"] and jobs["les"]["sync"] is None
 
 
-def test_plain_data_set_syncs_as_a_mirror_and_may_choose_encryption():
+def test_an_external_target_keeps_its_user_and_absolute_paths():
+    p = params()
+    p["targets"]["off"] = {"site": "elders", "address": "backup.example.org", "path": "/srv/offsite", "user": "bk",
+                           "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt x"}
+    sync = by_ds(bj.plan_jobs(p))["lln"]["sync"]
+    assert (sync["user"], sync["dir"], sync["managed"]) == ("bk", "/srv/offsite/fileserver/lln", False)
+    assert sync["host_key"].startswith("ssh-ed25519 AAAA") and not sync["host_key"].endswith(" x")
+
+
+def test_plain_data_set_may_choose_encryption():
     p = params(controls=controls("les", "backup.daily", "backup.sync_offsite"),
                stores=[{"dataset": "les", "path": "/srv/les", "sync_target": "off"}])
-    assert bj.plan_jobs(p)[0]["sync"]["mode"] == "mirror"
+    assert not bj.plan_jobs(p)[0]["encrypt"] and bj.plan_jobs(p)[0]["sync"]
     p["stores"][0]["encrypt"] = True
-    job = bj.plan_jobs(p)[0]
-    assert job["encrypt"] and job["sync"]["mode"] == "encrypted"
+    assert bj.plan_jobs(p)[0]["encrypt"]
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -112,13 +120,15 @@ def test_bad_input_is_one_line(change, message):
 def test_crontab_lines_are_exact():
     text = bj.render_crontab(bj.plan_jobs(params()))
     lines = [ln for ln in text.splitlines() if ln and ln[0].isdigit()]
-    assert "0 22 * * * root flock -w 3600 /run/lock/ivpb-backup-les.lock /usr/local/lib/ivpb/ivpb-backup run les" \
-        in lines
-    assert "0 23 * * 6 root flock -w 3600 /run/lock/ivpb-backup-foto.lock /usr/local/lib/ivpb/ivpb-backup run foto" \
-        in lines
+    assert "0 22 * * * root /usr/local/lib/ivpb/ivpb-backup run les" in lines
+    assert "0 23 * * 6 root /usr/local/lib/ivpb/ivpb-backup run foto" in lines
     assert not [ln for ln in lines if ln.endswith("annual scan")]
     assert len([ln for ln in lines if " verify " in ln]) == 4
-    assert all(ln.split()[5] == "root" and ln.split()[6] == "flock" for ln in lines)
+    beats = [ln.split() for ln in lines if " heartbeat " in ln]
+    assert len(beats) == 1 and beats[0][-1] == "lln"  # only the synced data set, twice an hour
+    first, second = map(int, beats[0][0].split(","))
+    assert second - first == bj.HEARTBEAT_MINUTES and beats[0][1:5] == ["*", "*", "*", "*"]
+    assert all(ln.split()[5] == "root" and ln.split()[6] == "/usr/local/lib/ivpb/ivpb-backup" for ln in lines)
 
 
 def test_dataset_conf_quotes_for_the_shell(tmp_path):
@@ -127,7 +137,7 @@ def test_dataset_conf_quotes_for_the_shell(tmp_path):
     conf = bj.render_dataset_conf(bj.plan_jobs(p)[0])
     out = subprocess.run(["bash", "-c", f'{conf}\nprintf "%s|%s|%s" "$SOURCE" "$TARGET_HOST" "$ANNUAL"'],
                          capture_output=True, text=True, check=True).stdout
-    assert out == "/srv/it's here|ivpb-backup@nas|0"
+    assert out == "/srv/it's here|ivpb-nas-fileserver@nas|0"
 
 
 @pytest.fixture
@@ -145,6 +155,7 @@ def test_apply_check_mode_then_real_then_no_change(fake_root, monkeypatch):
     p = params(controls=controls("les", "backup.daily", "backup.annual_full", "backup.best_practice"),
                stores=[{"dataset": "les", "path": "/srv/les"}])
     monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)  # duplicity is not on the controller
+    p["host_keys"] = {"nas": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"}
     changed, res = bj.apply(p, check_mode=True, want_diff=True)
     assert changed and not os.path.exists(fake_root / "etc")
     assert {c["status"] for c in res["controls"]} == {"drift"}
@@ -158,6 +169,8 @@ def test_apply_check_mode_then_real_then_no_change(fake_root, monkeypatch):
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     assert oct((fake_root / "etc/ivpb/backup").stat().st_mode & 0o777) == "0o700"
     assert (fake_root / "etc/cron.d/ivpb-backup").read_text() == bj.render_crontab(bj.plan_jobs(p))
+    assert (fake_root / "etc/ivpb/backup/ssh/known_hosts").read_text() == f"nas {p['host_keys']['nas']}\n"
+    del p["host_keys"]  # a later run without the receiver keeps the key pinned before
 
     changed, res = bj.apply(p)
     assert not changed and res["changed_paths"] == []
@@ -169,19 +182,23 @@ def test_evidence_comes_from_the_status_files(fake_root, monkeypatch):
     status = fake_root / "var/lib/ivpb/backup/status"
     status.mkdir(parents=True)
     (status / "les.last_backup").write_text("2026-11-29T01:00:04Z\n")
-    (status / "les.last_verify").write_text("ok 2026-11-29T05:30:00Z\n")
+    (status / "les.last_verify").write_text("2026-11-29T05:30:00Z\n")
+    (status / "les.run_failed").write_text("2026-11-30T01:00:00Z\nsource /srv/les is empty (not mounted?)\n")
     jobs = bj.plan_jobs(params(controls=controls("les", "backup.daily", "backup.best_practice"),
                                stores=[{"dataset": "les", "path": "/srv/les"}]))
     ev = {c["id"]: c["evidence"] for c in bj.evidence(jobs, False, False, None, None, [])}
     assert ev["backup.daily"]["last_backup"] == "2026-11-29T01:00:04Z"
-    assert ev["backup.best_practice"]["last_verify"] == "ok 2026-11-29T05:30:00Z"
+    assert ev["backup.best_practice"]["last_verify"] == "2026-11-29T05:30:00Z"
+    assert ev["backup.daily"]["run_failed"] == {"at": "2026-11-30T01:00:00Z",
+                                                "reason": "source /srv/les is empty (not mounted?)"}
 
 
 def test_removed_data_set_loses_its_config(fake_root, monkeypatch):
     monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)
     monkeypatch.setattr(bj, "ssh_key", lambda files, host: "ssh-ed25519 AAAA test")
     p = params(controls=controls("les", "backup.daily") + controls("old", "backup.weekly"),
-               stores=[{"dataset": "les", "path": "/srv/les"}, {"dataset": "old", "path": "/srv/old"}])
+               stores=[{"dataset": "les", "path": "/srv/les"}, {"dataset": "old", "path": "/srv/old"}],
+               host_keys={"nas": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"})
     bj.apply(p)
     assert (fake_root / "etc/ivpb/backup/datasets/old.conf").exists()
     p["stores"] = p["stores"][:1]
@@ -190,10 +207,10 @@ def test_removed_data_set_loses_its_config(fake_root, monkeypatch):
     assert "old" not in (fake_root / "etc/cron.d/ivpb-backup").read_text()
 
 
-def test_lsyncd_config_runs_the_job_script_under_the_lock():
+def test_lsyncd_config_runs_the_job_script():
     conf = osync.render([{"dataset": "lln", "source": "/srv/lln", "delay": 5}])
     assert 'sync { ivpb_sync("lln"), source = "/srv/lln", delay = 5 }' in conf
-    assert '"/usr/bin/flock", "-w", "3600", lock, "/usr/local/lib/ivpb/ivpb-backup", "sync", dataset' in conf
+    assert 'spawn(event, "/usr/local/lib/ivpb/ivpb-backup", "sync", dataset)' in conf
     assert "insist = true" in conf and "[75] = \"again\"" in conf
 
 

@@ -1,10 +1,7 @@
-"""§4: module entries (community.general style: exit_json/fail_json patched) and the receiver's
-forced-command gate, run for real with SSH_ORIGINAL_COMMAND."""
+"""§4: module entries (community.general style: exit_json/fail_json patched)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,8 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "collections"))
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job, backup_receiver  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job  # noqa: E402
 
 from .module_harness import Exit, Fail, module_runner  # noqa: E402
 
@@ -69,61 +65,3 @@ def test_backup_job_reports_the_sync_in_the_same_call(run_module, monkeypatch, t
     assert str(tmp_path / "lsyncd.conf.lua") in res["changed_paths"]
     assert any("sync { ivpb_sync(\"ds\")" in d["after"] for d in res["diff"])
     assert not (tmp_path / "lsyncd.conf.lua").exists()
-
-
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt ivpb-backup@fs"
-
-
-def test_receiver_authorizes_only_its_clients():
-    clients = {"fs": {"target_hosts": ["nas"], "ssh_public_key": KEY},
-               "pc": {"target_hosts": ["other"], "ssh_public_key": KEY}, "router": {}}
-    assert br.clients_for("nas", clients) == [("fs", KEY)]
-    text = br.render_keys("/srv/backup", br.clients_for("nas", clients))
-    assert f'restrict,command="{br.GATE_PATH} /srv/backup/fs" {KEY}' in text.splitlines()
-    with pytest.raises(ValueError, match="fs: ssh_public_key is not an OpenSSH public key"):
-        br.render_keys("/srv/backup", [("fs", "rm -rf /")])
-
-
-def test_receiver_module_check_mode_changes_nothing(run_module, tmp_path):
-    with pytest.raises(Exit) as exc:
-        run_module(backup_receiver, {"hostname": "nas", "path": str(tmp_path / "b"), "user": "no-such-user-ivpb",
-                                     "clients": {"fs": {"target_hosts": ["nas"], "ssh_public_key": KEY}}},
-                   check_mode=True)
-    res = exc.value.args[0]
-    assert res["changed"] and res["clients"] == ["fs"] and not (tmp_path / "b").exists()
-
-
-@pytest.fixture
-def gate(tmp_path):
-    path = tmp_path / "gate"
-    path.write_text(br.GATE.replace('os.execv("/usr/bin/rsync", argv)', 'print("EXEC", argv)'))
-    base = tmp_path / "srv" / "fs"
-    base.mkdir(parents=True)
-
-    def run(command):
-        env = {**os.environ, "SSH_ORIGINAL_COMMAND": command}
-        return subprocess.run([sys.executable, str(path), str(base)], env=env, capture_output=True, text=True)
-
-    run.base = base
-    return run
-
-
-def test_gate_lets_rsync_into_the_clients_own_dir(gate):
-    ok = gate(f"rsync --server -logDtpre.iLsfxCIvu --mkpath . {gate.base}/ds/chain/")
-    assert ok.returncode == 0 and ok.stdout.startswith("EXEC ['rsync', '--server'")
-    sender = gate(f"rsync --server --sender -vlogDtpre.iLsfxCIvu . {gate.base}/ds/chain/")
-    assert sender.returncode == 0
-
-
-@pytest.mark.parametrize("command", [
-    "bash -i",
-    "rsync --server . /etc/",
-    "rsync --server . {base}/../other/",
-    "rsync --server --backup-dir=/tmp/x . {base}/ds/",
-    "rsync --server . {base}/ds; rm -rf /",
-    "scp -t {base}",
-    "",
-])
-def test_gate_refuses_everything_else(gate, command):
-    res = gate(command.format(base=gate.base))
-    assert res.returncode == 1 and "EXEC" not in res.stdout and "denied" in res.stderr

@@ -12,12 +12,18 @@ from the status files the jobs write (times in UTC, taken from the target's file
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
 import subprocess
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import gpg_target, packages
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
+    gpg_target,
+    input_rules,
+    packages,
+    receiver_layout,
+)
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
 
@@ -27,8 +33,7 @@ LIB_DIR = "/usr/local/lib/ivpb"
 LOG_DIR = "/var/log/ivpb"
 SCRIPT_PATH = "/usr/local/lib/ivpb/ivpb-backup"
 CRON_PATH = "/etc/cron.d/ivpb-backup"
-LOCK_DIR = "/run/lock"
-LOCK_WAIT = 3600
+HEARTBEAT_MINUTES = 30
 DEFAULT_USER = "ivpb-backup"
 DEFAULT_PATH = "/srv/backup"
 DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekday": 0}
@@ -65,16 +70,15 @@ def cron_time(minute_of_day, weekday=None):
     return f"{minute_of_day % 60} {minute_of_day // 60} * * {dow}"
 
 
-def lock_path(dataset):
-    return f"{LOCK_DIR}/ivpb-backup-{dataset}.lock"
-
-
 def command(action, dataset):
-    """The exact command a cron line (and lsyncd) runs."""
-    return f"flock -w {LOCK_WAIT} {lock_path(dataset)} {SCRIPT_PATH} {action} {dataset}"
+    """The exact command a cron line runs (the script takes the data set's lock itself)."""
+    return f"{SCRIPT_PATH} {action} {dataset}"
 
 
-def _target(name, targets, hostname, what):
+def _target(name, targets, hostname, what, dataset):
+    """Where one data set goes. On a receiver that ivpb manages (an inventory host) the host
+    connects as its own user there and names paths inside its area; on an external one, as the
+    target's user, with absolute paths."""
     t = targets.get(name)
     if not isinstance(t, dict):
         raise ConfigError(f"{what}: unknown target {name!r}; expected a key of ivpb_backup_targets")
@@ -83,16 +87,47 @@ def _target(name, targets, hostname, what):
         raise ConfigError(f"ivpb_backup_targets.{name}.address: required for a target outside the inventory")
     if t.get("host") == hostname:
         raise ConfigError(f"{what}: {name!r} is this host itself; a backup goes to another location and medium")
-    base = t.get("path") or DEFAULT_PATH
-    return {"name": name, "host": t.get("host"), "address": address,
-            "user": t.get("user") or DEFAULT_USER, "port": int(t.get("port") or 22),
-            "dir": f"{base.rstrip('/')}/{hostname}"}
+    where = f"ivpb_backup_targets.{name}"
+    try:
+        input_rules.identifier(name, what)
+        input_rules.host_name(address, f"{where}.address")
+        base = input_rules.abs_path(t.get("path") or DEFAULT_PATH, f"{where}.path")
+        port = t.get("port") or 22
+        if isinstance(port, bool) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"{where}.port: {port!r} is not a port number from 1 to 65535")
+        managed = bool(t.get("host"))
+        user = receiver_layout.client_user(name, hostname) if managed else \
+            input_rules.unix_user(t.get("user") or DEFAULT_USER, f"{where}.user")
+        key = t.get("host_key")
+        if key is not None:
+            key = host_key_line(key, f"{where}.host_key")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return {"name": name, "host": t.get("host"), "address": address, "user": user, "port": int(port),
+            "managed": managed, "host_key": key,
+            "dir": dataset if managed else f"{base.rstrip('/')}/{hostname}/{dataset}"}
+
+
+HOST_KEY_RE = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}")
+
+
+def host_key_line(key, what):
+    """'type base64' of an SSH host public key (a comment is dropped)."""
+    parts = str(key).split()
+    line = " ".join(parts[:2])
+    if not HOST_KEY_RE.fullmatch(line):
+        raise ValueError(f"{what}: expected an SSH host public key ('ssh-ed25519 AAAA...')")
+    return line
 
 
 def plan_jobs(p):
     """The jobs of this host from the module parameters. Pure: no I/O. Returns a list of dicts,
     one per stored data set that has planned §4 controls, in ivpb_stores order."""
     hostname = p["hostname"]
+    try:
+        input_rules.host_name(hostname, "hostname")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     by_ds = {}
     for c in p.get("controls") or []:
         if c.get("dataset") and c.get("id") in CONTROL_IDS:
@@ -109,11 +144,17 @@ def plan_jobs(p):
         if not ids:
             continue
         what = f"ivpb_stores[{i}]"
+        try:
+            input_rules.identifier(ds, f"{what}.dataset")
+            path = s.get("path")
+            path = (path.rstrip("/") or "/") if isinstance(path, str) else path
+            source = input_rules.abs_path(path, f"{what}.path")
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         tname = s.get("backup_target") or p.get("default_target")
         if not tname:
             raise ConfigError(f"{what}.backup_target: required (or set ivpb_backup_target)")
-        target = _target(tname, targets, hostname, f"{what}.backup_target")
-        target["dir"] += f"/{ds}"
+        target = _target(tname, targets, hostname, f"{what}.backup_target", ds)
         encrypt = "backup.encrypted" in ids or bool(s.get("encrypt"))
         names = s.get("encrypt_to") or default_to
         keys = []
@@ -129,12 +170,10 @@ def plan_jobs(p):
                 keys.append(gpg_target.normalise_fpr(r["fingerprint"]))
         sync = None
         if s.get("sync_target") and "backup.sync_offsite" in ids:
-            sync = _target(s["sync_target"], targets, hostname, f"{what}.sync_target")
-            sync["dir"] += f"/{ds}"
-            sync["mode"] = "encrypted" if encrypt else "mirror"
+            sync = _target(s["sync_target"], targets, hostname, f"{what}.sync_target", ds)
             sync["delay"] = int(s.get("sync_delay") or p.get("sync_delay") or 15)
         jobs.append({
-            "dataset": ds, "source": s["path"].rstrip("/") or "/", "ids": sorted(ids),
+            "dataset": ds, "source": source, "ids": sorted(ids),
             "schedule": "daily" if "backup.daily" in ids else "weekly",
             "annual": "backup.annual_full" in ids, "encrypt": encrypt, "keys": sorted(set(keys)),
             "recipients": list(names) if encrypt else [], "target": target, "sync": sync,
@@ -143,12 +182,15 @@ def plan_jobs(p):
         })
     times = slots(window, len(jobs))
     end = _minutes(window["end"], "end")
-    for job, t in zip(jobs, times, strict=True):
+    for i, (job, t) in enumerate(zip(jobs, times, strict=True)):
         weekday = None if job["schedule"] == "daily" else int(window["weekday"])
+        beat = (7 + 11 * i) % HEARTBEAT_MINUTES
         job["cron"] = {
             "run": cron_time(t, weekday),
             "annual": cron_time(end, weekday) if job["annual"] else None,
             "verify": cron_time((end + 30) % 1440, int(window["verify_weekday"])),
+            "heartbeat": ",".join(str(m) for m in range(beat, 60, HEARTBEAT_MINUTES)) + " * * * *"
+            if job["sync"] else None,
         }
     return jobs
 
@@ -169,12 +211,14 @@ def render_crontab(jobs):
         if j["annual"]:
             lines.append(f"{j['cron']['annual']} root {command('annual', j['dataset'])}")
         lines.append(f"{j['cron']['verify']} root {command('verify', j['dataset'])}")
+        if j["sync"]:
+            lines.append(f"{j['cron']['heartbeat']} root {command('heartbeat', j['dataset'])}")
     return "\n".join(lines) + "\n"
 
 
 def _q(value):
-    """A shell-safe single-quoted value for the sourced config files."""
-    return "'" + str(value).replace("'", "'\\''") + "'"
+    """A value for the sourced (bash) config files."""
+    return input_rules.sh_quote(str(value))
 
 
 def render_dataset_conf(job):
@@ -188,14 +232,15 @@ def render_dataset_conf(job):
         f"TARGET_DIR={_q(t['dir'])}",
         f"ENCRYPT_KEYS={_q(' '.join(job['keys']))}",
         f"KEEP_FULL={job['keep_full']}",
+        f"RECEIVER_RETENTION={1 if t['managed'] else 0}",
         f"FULL_IF_OLDER_THAN={_q(job['full_if_older_than'])}",
         f"ANNUAL={1 if job['annual'] else 0}",
     ]
     if s:
-        lines += [f"SYNC_MODE={s['mode']}", f"SYNC_HOST={_q(s['user'] + '@' + s['address'])}",
-                  f"SYNC_PORT={s['port']}", f"SYNC_DIR={_q(s['dir'])}"]
+        lines += [f"SYNC_HOST={_q(s['user'] + '@' + s['address'])}", f"SYNC_PORT={s['port']}",
+                  f"SYNC_DIR={_q(s['dir'])}", f"SYNC_RECEIVER_RETENTION={1 if s['managed'] else 0}"]
     else:
-        lines += ["SYNC_MODE=none", "SYNC_HOST=''"]
+        lines += ["SYNC_HOST=''"]
     return "\n".join(lines) + "\n"
 
 
@@ -238,6 +283,32 @@ def ssh_key(files, hostname):
         return f.read().strip()
 
 
+def render_known_hosts(jobs, given, current):
+    """The pinned host keys of every target: from the inventory (host_key), from this run
+    (host_keys, read on the receivers by the role), else the ones pinned before. Returns
+    (content, [targets without a key]); an unknown key is never trusted on first use."""
+    lines, missing = [], []
+    seen = set()
+    for j in jobs:
+        for t in (j["target"], j["sync"]):
+            if not t or (t["address"], t["port"]) in seen:
+                continue
+            seen.add((t["address"], t["port"]))
+            name = t["address"] if t["port"] == 22 else f"[{t['address']}]:{t['port']}"
+            keys = [t["host_key"]] if t["host_key"] else []
+            offered = given.get(t["host"] or "") or given.get(t["address"]) or []
+            try:
+                keys = keys or [host_key_line(k, f"host_keys.{t['address']}")
+                                for k in ([offered] if isinstance(offered, str) else offered)]
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+            keys = keys or [line.split(" ", 1)[1] for line in current if line.split(" ", 1)[0] == name]
+            if not keys:
+                missing.append(t["name"])
+            lines += [f"{name} {k}" for k in keys]
+    return "".join(line + "\n" for line in lines), missing
+
+
 def apply(p, check_mode=False, want_diff=False):
     """Do it all. Returns (changed, result dict)."""
     jobs = plan_jobs(p)
@@ -256,6 +327,13 @@ def apply(p, check_mode=False, want_diff=False):
                     (f"{STATE}/cache", 0o700), (LOG_DIR, 0o750), (LIB_DIR, 0o755)):
         files.directory(d, mode)
     pubkey = ssh_key(files, p["hostname"]) if jobs else None
+    known_hosts = f"{ETC}/ssh/known_hosts"
+    known, unpinned = render_known_hosts(jobs, p.get("host_keys") or {}, (_read(known_hosts) or "").splitlines())
+    if unpinned and not check_mode:
+        raise ConfigError(f"no SSH host key for target(s) {', '.join(sorted(set(unpinned)))}: set "
+                          "ivpb_backup_targets.<name>.host_key, or run enforce with the receiving host reachable")
+    if jobs:
+        files.file(known_hosts, known, 0o644)
     files.file(SCRIPT_PATH, SCRIPT, 0o755)
     hook = p.get("failure_hook") or {}
     files.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
@@ -290,18 +368,22 @@ def apply(p, check_mode=False, want_diff=False):
     else:
         files.absent(CRON_PATH)
     changed = bool(files.changed)
-    controls = evidence(jobs, changed, check_mode, keyring, key_error, missing_tools)
-    if check_mode and not (key_error or missing_tools):
+    blockers = ([f"missing: {', '.join(missing_tools)}"] if missing_tools else []) + \
+        ([f"no pinned SSH host key for target {', '.join(sorted(set(unpinned)))}"] if unpinned else [])
+    controls = evidence(jobs, changed, check_mode, keyring, key_error, blockers)
+    if check_mode and not (key_error or blockers):
         attribute(controls, jobs, files, cron_before)
     result = {
         "changed": changed,
         "controls": controls,
+        "host_time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ssh_public_key": pubkey or "",
         "target_hosts": sorted({x["host"] for j in jobs for x in (j["target"], j["sync"] or {}) if x.get("host")}),
         "jobs": [{"dataset": j["dataset"], "schedule": j["schedule"], "cron": j["cron"]["run"],
                   "annual": j["annual"], "encrypted": j["encrypt"],
                   "target": f"{j['target']['address']}:{j['target']['dir']}"} for j in jobs],
         "syncs": [{"dataset": j["dataset"], "source": j["source"], "delay": j["sync"]["delay"],
+                   "heartbeat_minutes": HEARTBEAT_MINUTES,
                    "target": f"{j['sync']['address']}:{j['sync']['dir']}"} for j in jobs if j.get("sync")],
         "changed_paths": files.changed,
     }
@@ -367,30 +449,39 @@ def attribute(controls, jobs, files, cron_before):
             entry["diff"] = [{"path": d["before_header"], "before": d["before"], "after": d["after"]} for d in found]
 
 
-def evidence(jobs, changed, check_mode, keyring, key_error, missing_tools):
+def read_failure(dataset, kind):
+    """{at, reason} of the newest failed attempt of a kind of job (run, annual, verify, sync),
+    present only while no later attempt succeeded (the script removes it on success)."""
+    raw = read_status(dataset, f"{kind}_failed")
+    if raw is None:
+        return None
+    at, _, reason = raw.partition("\n")
+    return {"at": at.strip(), "reason": reason.strip()[:300]}
+
+
+def evidence(jobs, changed, check_mode, keyring, key_error, blockers):
     """One entry per planned control and data set, status after the call (found state in check
-    mode), small evidence from the status files the jobs write."""
+    mode), small evidence from the status files the jobs write. The audit judges the evidence
+    (ages, failures) against the policy."""
     drift = check_mode and changed
     base = "drift" if drift else "compliant"
     out = []
     for j in jobs:
         ds = j["dataset"]
-        last = read_status(ds, "last_backup")
-        verify = read_status(ds, "last_verify")
-        failed = {a: read_status(ds, f"{a}_failed") for a in ("run", "verify", "annual")}
         sched = f"{j['schedule']} at {j['cron']['run']} (cron) to {j['target']['address']}"
+        verify = read_status(ds, "last_verify")
         for cid in j["ids"]:
             if cid == "backup.sync_offsite":
                 continue  # reported by the lsyncd part of the same call (offsite_sync.apply)
             status, detail, ev = base, "", {}
             if cid in ("backup.daily", "backup.weekly"):
                 detail = f"duplicity {sched}"
-                ev = {"schedule": j["cron"]["run"], "last_backup": last}
-                if missing_tools:
-                    status, detail = "drift" if check_mode else "error", f"missing: {', '.join(missing_tools)}"
+                ev = {"schedule": j["cron"]["run"], "last_backup": read_status(ds, "last_backup"),
+                      "run_failed": read_failure(ds, "run")}
             elif cid == "backup.annual_full":
                 detail = "yearly full per school year (1 Sep-31 Aug) in a chain of its own, kept"
-                ev = {"schedule": j["cron"]["annual"], "last_annual": read_status(ds, "last_annual")}
+                ev = {"schedule": j["cron"]["annual"], "last_annual": read_status(ds, "last_annual"),
+                      "annual_failed": read_failure(ds, "annual")}
             elif cid == "backup.encrypted":
                 detail = f"GPG public-key encryption to {', '.join(j['recipients'])}"
                 ev = {"fingerprints": j["keys"]}
@@ -399,10 +490,14 @@ def evidence(jobs, changed, check_mode, keyring, key_error, missing_tools):
                 if key_error:
                     status, detail = "drift", key_error
             elif cid == "backup.best_practice":
-                detail = (f"keep {j['keep_full']} full chains, verify at {j['cron']['verify']}, "
-                          "flock, log + syslog, failure hook")
-                ev = {"keep_full": j["keep_full"], "last_verify": verify,
-                      "last_failure": failed["run"] or failed["verify"] or failed["annual"]}
+                retention = "by the receiver" if j["target"]["managed"] else "by this host"
+                detail = (f"keep {j['keep_full']} full chains ({retention}), verify at {j['cron']['verify']}, "
+                          "lock, log + syslog, failure hook")
+                ev = {"keep_full": j["keep_full"], "verify_schedule": j["cron"]["verify"],
+                      "last_verify": verify[3:] if verify and verify.startswith("ok ") else verify,
+                      "verify_failed": read_failure(ds, "verify")}
+            if blockers and cid != "backup.encrypted":
+                status, detail = "drift" if check_mode else "error", "; ".join(blockers)
             out.append({"id": cid, "dataset": ds, "status": status, "detail": detail,
                         "evidence": {k: v for k, v in ev.items() if v is not None}})
     return out

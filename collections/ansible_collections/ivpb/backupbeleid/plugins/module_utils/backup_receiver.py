@@ -2,129 +2,246 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backend of ivpb.backupbeleid.backup_receiver: the receiving side of §4 backups and syncs.
 
-A system user (default ivpb-backup, shell /bin/sh, home = the base path, owned by root so the
-user cannot change its own SSH restrictions), one directory per client (owned by the user,
-0700), and authorized_keys with one line per client key:
-`restrict,command="/usr/local/lib/ivpb/backup-gate <base>/<client>" <key>` - no pty, no
-forwarding, and the gate only lets `rsync --server` through, with every path inside that
-client's own directory. A client can neither read nor damage another client's backups."""
+One wall per client, built by the operating system: every client of every target on this host
+gets a Unix user of its own (receiver_layout.client_user), whose home is its area
+<target path>/<client> (root:<user> 0750, so it cannot change its own SSH restrictions), with one
+directory per data set (root:<user> 1770: the client may add, never remove what is not its own).
+Its key may only run the receiver program's gate (restrict + forced command), which hands the
+transfer to rrsync confined to the area and then has root seal what arrived (receiver_program).
+Retention runs here, from cron, never from the client. The clients and their data sets come
+from the inventory: a client that is not part of this run (--limit) keeps its key."""
 
 from __future__ import annotations
 
+import glob
+import grp
+import json
+import os
 import pwd
 import re
 import shutil
 import subprocess
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
+    input_rules,
+    packages,
+    receiver_layout,
+    receiver_program,
+)
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
 
-GATE_PATH = "/usr/local/lib/ivpb/backup-gate"
-GATE = r'''#!/usr/bin/python3
-# ivpb backup gate (IVPB Backupbeleid §4): the forced command of every client key in the
-# backup user's authorized_keys. Lets only rsync's server side through, with every path inside
-# the client's own directory (argv[1]). Managed by ivpb.backupbeleid.backup_receiver.
-import os
-import shlex
-import sys
-import syslog
-
-base = os.path.realpath(sys.argv[1])
-command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
+PACKAGES = ("rsync", "openssh-server", "sudo", "cron")
+# type, base64 body, an optional comment of safe characters (matched whole: no option can ride in)
+KEY_RE = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}"
+                    r"( [A-Za-z0-9@._-]{0,100})?")
+HEADER = "# ivpb backup client key (IVPB Backupbeleid §4); managed by ivpb.backupbeleid.backup_receiver\n"
+MANIFEST = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8})T(\d{2})(\d{2})(\d{2})Z\.manifest")
+MAINT_TIME = "15 4 * * *"
+DEFAULT_SYNC_KEEP_FULL = 2
 
 
-def deny(why):
-    syslog.openlog("ivpb-backup-gate")
-    syslog.syslog(syslog.LOG_WARNING, f"denied for {base}: {why}: {command[:200]!r}")
-    print(f"ivpb-backup-gate: denied: {why}", file=sys.stderr)
-    sys.exit(1)
+class ReceiverError(Exception):
+    """Bad input or a failed step: one line."""
 
 
-def inside(path):
-    real = os.path.realpath(path)
-    return real == base or real.startswith(base + "/")
-
-
-try:
-    argv = shlex.split(command)
-except ValueError:
-    deny("unparsable command")
-if len(argv) < 3 or argv[0] != "rsync" or argv[1] != "--server":
-    deny("only rsync is allowed")
-for arg in argv[2:]:
-    if arg.startswith("--") and "=" in arg:
-        value = arg.split("=", 1)[1]
-        if value.startswith("/") and not inside(value):
-            deny(f"path outside {base}")
-    elif arg.startswith("-") or arg == ".":
-        continue
-    elif not inside(arg if arg.startswith("/") else os.path.join(base, arg)):
-        deny(f"path outside {base}")
-os.execv("/usr/bin/rsync", argv)
-'''
-
-PACKAGES = ("rsync", "openssh-server")
-KEY_RE = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$")
-
-
-def _user_exists(name):
+def _user(name):
     try:
         return pwd.getpwnam(name)
     except KeyError:
         return None
 
 
-def clients_for(me, clients):
-    """From {host: registered backup_job result}: [(host, key)] of the hosts that send here."""
-    out = []
-    for host, res in sorted((clients or {}).items()):
-        if not isinstance(res, dict) or me not in (res.get("target_hosts") or []):
-            continue
-        key = (res.get("ssh_public_key") or "").strip()
-        if key:
-            out.append((host, key))
+def _run(argv):
+    r = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise ReceiverError(f"{' '.join(argv[:2])} failed: {(r.stderr or r.stdout).strip()[:200]}")
+    return r.stdout
+
+
+def authorized_line(key):
+    key = " ".join(str(key).split())
+    if not KEY_RE.fullmatch(key):
+        raise ReceiverError("ssh_public_key is not an OpenSSH public key line")
+    return f'restrict,command="{receiver_program.PATH} gate" {key}\n'
+
+
+def current_key(path):
+    """The key line an earlier run authorized (kept when the client is not part of this run)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("restrict,command="):
+                    return line.split('" ', 1)[1].strip()
+    except (OSError, IndexError):
+        pass
+    return None
+
+
+def wanted(p):
+    """[(user, entry)] for every client of every target on this host, from the inventory (entries
+    of one client and target are merged). Every
+    name becomes a path component or a user name: each is checked here, whoever called."""
+    try:
+        paths = {input_rules.identifier(t["name"], "targets[].name"):
+                 input_rules.abs_path(t["path"], f"targets.{t['name']}.path") for t in p.get("targets") or []}
+        out, seen = {}, {}
+        for i, c in enumerate(p.get("clients") or []):
+            client = input_rules.host_name(c["client"], f"clients[{i}].client")
+            if c["target"] not in paths:
+                raise ValueError(f"clients[{i}].target: {c['target']!r} is not a target on this host")
+            user = receiver_layout.client_user(c["target"], client)
+            if seen.setdefault(user, (client, c["target"])) != (client, c["target"]):
+                raise ValueError(f"clients {seen[user][0]} and {client} map to the same user {user}")
+            datasets = out.get(user, {}).get("datasets", {})
+            for ds, rules in sorted((c.get("datasets") or {}).items()):
+                input_rules.identifier(ds, f"clients[{i}].datasets")
+                rules = rules or {}
+                datasets[ds] = {"keep_full": _count(rules.get("keep_full"), 4, f"clients[{i}].datasets.{ds}.keep_full"),
+                                "sync_keep_full": _count(rules.get("sync_keep_full"), DEFAULT_SYNC_KEEP_FULL,
+                                                         f"clients[{i}].datasets.{ds}.sync_keep_full")}
+            out[user] = {"client": client, "target": c["target"],
+                         "area": receiver_layout.area(paths[c["target"]], client), "datasets": datasets}
+    except ValueError as e:
+        raise ReceiverError(str(e)) from None
+    return sorted(out.items())
+
+
+def _count(value, default, what):
+    n = default if value in (None, "") else value
+    if isinstance(n, bool) or not isinstance(n, int) and not str(n).isdigit() or not 1 <= int(n) <= 1000:
+        raise ValueError(f"{what}: {value!r} is not a whole number from 1 to 1000")
+    return int(n)
+
+
+def protected(entry):
+    """data set -> the newest sealed (root-owned) backup on this host, ISO UTC, or None."""
+    out = {}
+    for ds in entry["datasets"]:
+        newest = None
+        for path in glob.glob(f"{glob.escape(entry['area'])}/{glob.escape(ds)}/chain/duplicity-*.manifest*"):
+            m = MANIFEST.match(os.path.basename(path))
+            try:
+                sealed = m and os.lstat(path).st_uid == 0
+            except OSError:
+                sealed = False
+            if sealed:
+                d, hh, mm, ss = m.groups()
+                stamp = f"{d[:4]}-{d[4:6]}-{d[6:]}T{hh}:{mm}:{ss}Z"
+                newest = max(newest or stamp, stamp)
+        out[ds] = newest
     return out
 
 
-def render_keys(base, clients):
-    lines = ["# ivpb backup clients (IVPB Backupbeleid §4); managed by ivpb.backupbeleid.backup_receiver"]
-    for host, key in clients:
-        if not KEY_RE.match(key):
-            raise ValueError(f"{host}: ssh_public_key is not an OpenSSH public key line")
-        lines.append(f'restrict,command="{GATE_PATH} {base}/{host}" {key}')
-    return "\n".join(lines) + "\n"
+def merged_protected(entries):
+    """client -> data set -> newest sealed backup over all of this host's targets."""
+    out = {}
+    for _user, entry in entries:
+        mine = out.setdefault(entry["client"], {})
+        for ds, stamp in (protected(entry) if os.path.isdir(entry["area"]) else {}).items():
+            mine[ds] = max(filter(None, (mine.get(ds), stamp)), default=None)
+    return out
+
+
+def host_keys():
+    keys = []
+    for path in sorted(glob.glob("/etc/ssh/ssh_host_*_key.pub")):
+        with open(path, encoding="utf-8") as f:
+            keys.append(" ".join(f.read().split()[:2]))
+    return keys
 
 
 def apply(p, check_mode=False, want_diff=False):
-    me, user, base = p["hostname"], p["user"], p["path"].rstrip("/")
-    clients = clients_for(me, p.get("clients"))
     files = Files(check_mode, want_diff)
     if p.get("install_packages", True):
         try:
             packages.into_files(files, PACKAGES)
         except packages.PackageError as e:
-            raise ValueError(str(e)) from None
-    actions = []
-    if _user_exists(user) is None:
-        actions.append(f"create user {user}")
-        files.changed.append(f"user {user}")
+            raise ReceiverError(str(e)) from None
+    if not check_mode:
+        missing = [t for t in ("rsync", "rrsync", "sudo", "useradd") if shutil.which(t) is None]
+        if missing:
+            raise ReceiverError(f"missing on the receiver: {', '.join(missing)}")
+    entries = wanted(p)
+    keys = p.get("keys") or {}
+    legacy = p.get("legacy_user") or ""
+    legacy_pw = _user(legacy) if legacy else None
+    group = receiver_program.GROUP
+    try:
+        grp.getgrnam(group)
+    except KeyError:
+        files.changed.append(f"group {group}")
         if not check_mode:
-            if shutil.which("useradd") is None:
-                raise ValueError("useradd is missing")
-            subprocess.run(["useradd", "--system", "--home-dir", base, "--no-create-home",
-                            "--shell", "/bin/sh", "--user-group", user], check=True, capture_output=True)
-    if shutil.which("rsync") is None and not check_mode:
-        raise ValueError("rsync is missing on the receiver")
-    files.directory(base, 0o755)
-    files.directory(f"{base}/.ssh", 0o755)
-    files.file(GATE_PATH, GATE, 0o755)
-    files.file(f"{base}/.ssh/authorized_keys", render_keys(base, clients), 0o644)
-    for host, _key in clients:
-        files.directory(f"{base}/{host}", 0o700, owner=user, group=user)
+            _run(["groupadd", "--system", group])
+
+    config = {}
+    authorized, pending = [], []
+    for user, entry in entries:
+        if _user(user) is None:
+            files.changed.append(f"user {user}")
+            if not check_mode:
+                _run(["useradd", "--system", "--home-dir", entry["area"], "--no-create-home", "--shell", "/bin/sh",
+                      "--user-group", "--groups", group, user])
+        base = os.path.dirname(entry["area"])
+        files.directory(base, 0o755)
+        files.directory(entry["area"], 0o750, group=user)
+        files.directory(f"{entry['area']}/.ssh", 0o755)
+        akeys = f"{entry['area']}/.ssh/authorized_keys"
+        key = keys.get(entry["client"]) or current_key(akeys)
+        try:
+            line = authorized_line(key) if key else ""
+        except ReceiverError as e:
+            raise ReceiverError(f"client {entry['client']}: {e}") from None
+        files.file(akeys, HEADER + line, 0o644)
+        (authorized if line else pending).append(entry["client"])
+        for ds in entry["datasets"]:
+            files.directory(f"{entry['area']}/{ds}", 0o1770, group=user)
+        if legacy_pw is not None:
+            entry = {**entry, "adopt_users": [legacy]}
+        config[user] = entry
+
+    # Clients that the inventory no longer sends here lose their key (their data stays).
+    old = _read_json(receiver_program.CONFIG)
+    for user, entry in sorted(old.items()):
+        if user not in config and os.path.isdir(f"{entry.get('area', '')}/.ssh"):
+            files.file(f"{entry['area']}/.ssh/authorized_keys", HEADER, 0o644)
+    # The shared backup user of collection 0.2 is no way in any more.
+    if legacy_pw is not None:
+        files.absent(f"{legacy_pw.pw_dir.rstrip('/')}/.ssh/authorized_keys")
+
+    files.directory("/etc/ivpb", 0o755)
+    files.directory("/etc/ivpb/receiver", 0o755)
+    files.directory(os.path.dirname(receiver_program.PATH), 0o755)
+    files.file(receiver_program.PATH, receiver_program.PROGRAM, 0o755)
+    files.file(receiver_program.CONFIG, json.dumps(config, indent=1, sort_keys=True) + "\n", 0o644)
+    sudoers = (f"# ivpb backup receiver: the gate of every client seals what it sent; managed by ivpb\n"
+               f"%{group} ALL=(root) NOPASSWD: {receiver_program.PATH} seal\n")
+    if files.file(receiver_program.SUDOERS, sudoers, 0o440) and not check_mode:
+        _run(["visudo", "-c", "-q", "-f", receiver_program.SUDOERS])
+    files.file(receiver_program.CRON,
+               "# ivpb backup receiver: seal, retention; managed by ivpb.backupbeleid.backup_receiver\n"
+               f"{MAINT_TIME} root {receiver_program.PATH} maint\n", 0o644)
+
     changed = bool(files.changed)
-    result = {"changed": changed, "user": user, "path": base,
-              "clients": [h for h, _key in clients], "changed_paths": files.changed,
-              "controls": []}
+    result = {
+        "changed": changed,
+        "clients": sorted({e["client"] for _u, e in entries}),
+        "authorized": sorted(set(authorized)),
+        "waiting_for_key": sorted(set(pending)),
+        "users": {u: e["client"] + "@" + e["target"] for u, e in entries},
+        "protected": merged_protected(entries),
+        "host_keys": host_keys(),
+        "changed_paths": files.changed,
+        "controls": [],
+    }
     if want_diff:
         result["diff"] = files.diffs
     return changed, result
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}

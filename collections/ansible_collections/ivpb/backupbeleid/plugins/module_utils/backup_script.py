@@ -9,22 +9,27 @@ SCRIPT = r'''#!/bin/bash
 # ivpb-backup: the backup jobs of one host (IVPB Backupbeleid §4 Backups).
 # Managed by ivpb.backupbeleid.backup_job: changes here are overwritten.
 #
-#   ivpb-backup run DATASET      duplicity backup (full when the chain is older than
-#                                FULL_IF_OLDER_THAN, else incremental), then retention
-#                                (remove-all-but-n-full KEEP_FULL)          backup.daily/weekly
-#   ivpb-backup annual DATASET   the school year's full backup in a chain of its own
-#                                (annual/<YYYY>-<YYYY+1>), once per school year (1 Sep-31 Aug);
-#                                retention never touches it                 backup.annual_full
-#   ivpb-backup verify DATASET   restore test: duplicity verify --compare-data (plain sets);
-#                                for encrypted sets (no secret key on this host) every volume
-#                                is fetched and checked against the SHA1 in the manifest
-#   ivpb-backup sync DATASET     push to the offsite sync target (lsyncd calls this): rsync
-#                                mirror with versions, or encrypted duplicity volumes
+#   ivpb-backup run DATASET        duplicity backup (full when the chain is older than
+#                                  FULL_IF_OLDER_THAN, else incremental)  backup.daily/weekly
+#   ivpb-backup annual DATASET     the school year's full backup in a chain of its own
+#                                  (annual/<YYYY>-<YYYY+1>), once per school year (1 Sep-31 Aug);
+#                                  retention never touches it              backup.annual_full
+#   ivpb-backup verify DATASET     restore test: duplicity verify --compare-data (plain sets);
+#                                  for encrypted sets (no secret key on this host) every volume
+#                                  is fetched, checked against the SHA1 in its manifest and
+#                                  checked to be an OpenPGP message; a missing manifest fails
+#   ivpb-backup sync DATASET       push to the offsite target (lsyncd calls this): duplicity
+#                                  increments, so a deletion or ransomware damage at the source
+#                                  is one more version at the target, never a loss
+#   ivpb-backup heartbeat DATASET  (cron, every HEARTBEAT_MINUTES) proves the offsite copy is
+#                                  current: syncs when anything changed since the last good
+#                                  sync began, else checks the target answers
 #
-# Run it under flock, as the crontab and lsyncd do:
-#   flock -w 3600 /run/lock/ivpb-backup-DATASET.lock ivpb-backup run DATASET
-# The kernel releases a flock when its holder dies: a killed job blocks no later run
-# (duplicity's own lock in the archive dir is an fcntl lock too).
+# Retention runs on the receiver when ivpb manages it (RECEIVER_RETENTION=1): a client cannot
+# remove what the receiver accepted. Each job takes the data set's lock itself, in a directory
+# only root can write (LOCK_DIR); a lock it cannot get, a source that is missing or empty, a
+# job over its time limit: each is a failure (status, log, syslog, hook), never a silent skip.
+# The kernel releases a flock when its holder dies: a killed job blocks no later run.
 # Logs to /var/log/ivpb/backup.log and syslog (tag ivpb-backup); on failure the hook runs
 # (syslog err, then the webhook / mail / command from backup.conf).
 set -u -o pipefail
@@ -33,11 +38,15 @@ export LC_ALL=C TZ=UTC
 ETC=/etc/ivpb/backup
 STATE=/var/lib/ivpb/backup
 LOG=/var/log/ivpb/backup.log
+LOCK_DIR=/run/ivpb-backup
+LOCK_WAIT=3600          # a job waits this long for the data set's previous job, then fails
+JOB_TIMEOUT=21600       # a duplicity run longer than this is killed and reported
 export GNUPGHOME=$ETC/gnupg
 ACTION=${1:-}
 DS=${2:-}
+case $ACTION in run|annual|verify|sync|heartbeat) ;; *) ACTION="" ;; esac
 if [[ -z $ACTION || ! $DS =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
-    echo "usage: ivpb-backup run|annual|verify|sync DATASET" >&2
+    echo "usage: ivpb-backup run|annual|verify|sync|heartbeat DATASET" >&2
     exit 2
 fi
 [[ -r $ETC/datasets/$DS.conf ]] || { echo "ivpb-backup: unknown data set $DS" >&2; exit 2; }
@@ -47,6 +56,9 @@ HOOK_WEBHOOK="" HOOK_MAIL="" HOOK_COMMAND=""
 # shellcheck source=/dev/null
 . "$ETC/datasets/$DS.conf"
 mkdir -p "$STATE/status" "$STATE/cache" "$(dirname "$LOG")"
+# The heartbeat is the sync's own check: its failures are sync failures.
+KIND=$ACTION
+[[ $ACTION == heartbeat ]] && KIND=sync
 
 log() {
     local prio=$1; shift
@@ -54,16 +66,18 @@ log() {
     logger -t ivpb-backup -p "user.$prio" -- "$DS $ACTION: $*" 2>/dev/null || true
 }
 
+# Host keys are pinned by the module (known_hosts): an unknown or changed key is refused.
 SSH_OPTS="-oIdentityFile=$ETC/ssh/id_ed25519 -oIdentitiesOnly=yes -oConnectTimeout=20"
-SSH_OPTS+=" -oUserKnownHostsFile=$ETC/ssh/known_hosts -oStrictHostKeyChecking=accept-new"
+SSH_OPTS+=" -oServerAliveInterval=15 -oServerAliveCountMax=4"
+SSH_OPTS+=" -oUserKnownHostsFile=$ETC/ssh/known_hosts -oStrictHostKeyChecking=yes"
 ssh_cmd() { echo "ssh -p $1 -oBatchMode=yes $SSH_OPTS"; }
 
 failed() {
     local why=$1 again=0
     log err "FAILED: $why"
     # A sync retries every few seconds while the target is away: alert once per outage.
-    [[ $ACTION == sync && -e $STATE/status/$DS.sync_failed ]] && again=1
-    write_status "${ACTION}_failed" "$(now)" "$why"
+    [[ $KIND == sync && -e $STATE/status/$DS.sync_failed ]] && again=1
+    write_status "${KIND}_failed" "$(now)" "$why"
     ((again)) && exit 75
     if [[ -n $HOOK_COMMAND ]]; then
         IVPB_DATASET=$DS IVPB_ACTION=$ACTION IVPB_REASON=$why bash -c "$HOOK_COMMAND" >>"$LOG" 2>&1 ||
@@ -71,7 +85,7 @@ failed() {
     fi
     if [[ -n $HOOK_MAIL ]] && command -v mail >/dev/null; then
         printf 'ivpb-backup %s %s on %s failed: %s\nSee %s\n' "$ACTION" "$DS" "$(hostname)" "$why" "$LOG" |
-            mail -s "[ivpb] backup $ACTION $DS failed on $(hostname)" "$HOOK_MAIL" || log err "failure mail failed"
+            mail -s "[ivpb] backup $ACTION $DS failed on $(hostname)" -- "$HOOK_MAIL" || log err "failure mail failed"
     fi
     if [[ -n $HOOK_WEBHOOK ]] && ! webhook "$why" >>"$LOG" 2>&1; then
         log err "failure webhook failed"
@@ -93,6 +107,23 @@ now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 # status/<ds>.<key>: one small file per fact, read by the module for its evidence
 write_status() {
     printf '%s\n' "${@:2}" >"$STATE/status/$DS.$1.tmp" && mv "$STATE/status/$DS.$1.tmp" "$STATE/status/$DS.$1"
+}
+
+# The data set's lock, in a directory that only root can write (nobody else can hold or plant
+# it); a lock that cannot be had is a failure like any other.
+take_lock() {
+    mkdir -p -m 0700 "$LOCK_DIR" 2>/dev/null
+    [[ -d $LOCK_DIR && ! -L $LOCK_DIR && $(stat -c '%u %a' "$LOCK_DIR") == "0 700" ]] ||
+        failed "lock directory $LOCK_DIR is not a directory of root with mode 0700"
+    exec 9>>"$LOCK_DIR/$DS.lock" || failed "cannot open the lock $LOCK_DIR/$DS.lock"
+    flock -w "$LOCK_WAIT" 9 || failed "the previous job of $DS still runs after ${LOCK_WAIT}s (lock $LOCK_DIR/$DS.lock)"
+}
+
+# A missing, unmounted or empty source is a failure, never an empty backup or sync.
+check_source() {
+    [[ -d $SOURCE ]] || failed "source $SOURCE is missing"
+    [[ -n $(find "$SOURCE" -mindepth 1 -print -quit 2>/dev/null) ]] ||
+        failed "source $SOURCE is empty (not mounted?)"
 }
 
 # The newest backup on the target, from its file names (UTC stamps), as 2026-11-29T13:11:15Z
@@ -121,8 +152,17 @@ dup() {
     else
         enc+=(--no-encryption)
     fi
-    duplicity "$@" "${enc[@]}" --archive-dir "$STATE/cache" --ssh-options "$SSH_OPTS" \
-        --rsync-options "--timeout=600" --verbosity warning >>"$LOG" 2>&1
+    timeout --kill-after=60 "$JOB_TIMEOUT" duplicity "$@" "${enc[@]}" --archive-dir "$STATE/cache" \
+        --ssh-options "$SSH_OPTS" --rsync-options "--timeout=600" --verbosity warning >>"$LOG" 2>&1
+    local rc=$?
+    ((rc == 124 || rc == 137)) && failed "duplicity $1 ran longer than ${JOB_TIMEOUT}s and was stopped"
+    return $rc
+}
+
+# Routine retention by the client only where the receiver is not ivpb's (an external target).
+client_retention() { # receiver-is-ivpb's keep name url
+    [[ $1 == 1 ]] && return 0
+    dup remove-all-but-n-full "$2" --force --name "$3" "$4"
 }
 
 school_year() {
@@ -131,47 +171,61 @@ school_year() {
     if ((m >= 9)); then echo "$y-$((y + 1))"; else echo "$((y - 1))-$y"; fi
 }
 
-url() { echo "rsync://$1:$2/$3"; }   # $3 is absolute: rsync://user@host:port//abs/path
+# $3 relative to the client's area on an ivpb receiver (rsync://user@host:port/ds/chain), or
+# absolute on an external one (rsync://user@host:port//srv/backup/host/ds/chain)
+url() { echo "rsync://$1:$2/$3"; }
 
+sync_now() {
+    local u
+    u=$(url "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync")
+    ensure_remote_dir "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync" || failed "sync target $SYNC_HOST unreachable"
+    date -u +%Y-%m-%dT%H:%M:%SZ >"$STATE/status/$DS.sync_started.tmp"
+    dup --name "$DS-sync" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" "$u" ||
+        failed "sync to $SYNC_HOST failed"
+    client_retention "$SYNC_RECEIVER_RETENTION" 2 "$DS-sync" "$u" || failed "sync retention failed"
+    mv "$STATE/status/$DS.sync_started.tmp" "$STATE/status/$DS.sync_started"
+}
+
+take_lock
 case $ACTION in
 run)
-    [[ -d $SOURCE ]] || failed "source $SOURCE is missing"
+    check_source
+    u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
     log info "backup of $SOURCE to $TARGET_HOST:$TARGET_DIR/chain"
     ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain" || failed "target $TARGET_HOST unreachable"
-    dup --name "$DS" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" \
-        "$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")" || failed "duplicity backup failed"
-    dup remove-all-but-n-full "$KEEP_FULL" --force --name "$DS" \
-        "$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")" || failed "retention failed"
+    dup --name "$DS" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" "$u" || failed "duplicity backup failed"
+    client_retention "$RECEIVER_RETENTION" "$KEEP_FULL" "$DS" "$u" || failed "retention failed"
     last=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
+    [[ -n $last ]] || failed "no backup found on $TARGET_HOST after the run"
     write_status last_backup "$last"
     log info "ok, newest backup on the target: $last"
     ;;
 annual)
     [[ ${ANNUAL:-0} == 1 ]] || { log info "archive: false, no yearly full"; exit 0; }
-    [[ -d $SOURCE ]] || failed "source $SOURCE is missing"
+    check_source
     sy=$(school_year)
     dir="$TARGET_DIR/annual/$sy"
     ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$dir" || failed "target $TARGET_HOST unreachable"
     have=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$dir")
-    if [[ -n $have ]]; then
-        write_status last_annual "$sy $have"
-        exit 0
+    if [[ -z $have ]]; then
+        log info "yearly full for school year $sy to $TARGET_HOST:$dir"
+        dup full --name "$DS-annual-$sy" "$SOURCE" "$(url "$TARGET_HOST" "$TARGET_PORT" "$dir")" ||
+            failed "yearly full backup failed"
+        have=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$dir")
+        log info "ok, yearly full $sy"
     fi
-    log info "yearly full for school year $sy to $TARGET_HOST:$dir"
-    dup full --name "$DS-annual-$sy" "$SOURCE" "$(url "$TARGET_HOST" "$TARGET_PORT" "$dir")" ||
-        failed "yearly full backup failed"
-    write_status last_annual "$sy $(remote_last "$TARGET_HOST" "$TARGET_PORT" "$dir")"
-    log info "ok, yearly full $sy"
+    write_status last_annual "$sy $have"
     ;;
 verify)
     u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
     if [[ -z ${ENCRYPT_KEYS:-} ]]; then
+        # Restores every file of the newest backup and compares it with the source (files
+        # changed since the backup count as differences: run it right after the backup).
         dup verify --compare-data --name "$DS" "$u" "$SOURCE" || failed "verify: restore test differs or fails"
         how="restore compared with the source"
     else
         # No secret key on this host (by design): check every stored volume of the newest chain
-        # against the SHA1 in the (cached, plaintext) manifest, and that it is an OpenPGP message
-        # encrypted to the expected keys.
+        # against the SHA1 in the (cached, plaintext) manifest, and that it is an OpenPGP message.
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT
         rsync -r -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" "$tmp/" >>"$LOG" 2>&1 ||
@@ -180,7 +234,8 @@ verify)
         for m in "$STATE/cache/$DS"/duplicity-*.manifest; do
             [[ -e $m ]] || continue
             stem=$(basename "$m" .manifest)
-            [[ -n $(ls "$tmp/$stem".manifest* 2>/dev/null) ]] || continue
+            [[ -n $(ls "$tmp/$stem".manifest* 2>/dev/null) ]] ||
+                failed "verify: manifest of $stem missing on the target"
             while read -r vol sum; do
                 f=$(ls "$tmp/$stem".vol"$vol".difftar* 2>/dev/null | head -n1)
                 [[ -n $f ]] || failed "verify: volume $vol of $stem missing on the target"
@@ -194,34 +249,29 @@ verify)
         ((n > 0)) || failed "verify: no backup volumes found"
         how="$n volumes match their manifests"
     fi
-    write_status last_verify "ok $(now)"
+    write_status last_verify "$(now)"
     log info "ok, $how"
     ;;
 sync)
     [[ -n ${SYNC_HOST:-} ]] || { log info "no sync target"; exit 0; }
-    [[ -d $SOURCE ]] || failed "source $SOURCE is missing"
-    if [[ ${SYNC_MODE} == mirror ]]; then
-        ensure_remote_dir "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/mirror" || failed "sync target $SYNC_HOST unreachable"
-        # A mirror also copies deletions and damage: what it replaces or deletes is kept in
-        # versions/<stamp> at the target.
-        rsync -a --delete --backup --backup-dir="$SYNC_DIR/versions/$(date -u +%Y%m%dT%H%M%SZ)" \
-            -e "$(ssh_cmd "$SYNC_PORT")" "$SOURCE/" "$SYNC_HOST:$SYNC_DIR/mirror/" >>"$LOG" 2>&1 ||
-            failed "sync to $SYNC_HOST failed"
-    else
-        # Confidential data leaves the host only as encrypted duplicity volumes.
-        ensure_remote_dir "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/encrypted" || failed "sync target $SYNC_HOST unreachable"
-        dup --name "$DS-sync" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" \
-            "$(url "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/encrypted")" || failed "encrypted sync to $SYNC_HOST failed"
-        dup remove-all-but-n-full 2 --force --name "$DS-sync" \
-            "$(url "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/encrypted")" || failed "sync retention failed"
-    fi
+    check_source
+    sync_now
     write_status last_sync "$(now)"
     log info "ok, synced to $SYNC_HOST"
     ;;
-*)
-    echo "ivpb-backup: unknown action $ACTION" >&2
-    exit 2
+heartbeat)
+    [[ -n ${SYNC_HOST:-} ]] || exit 0
+    check_source
+    started=$STATE/status/$DS.sync_started
+    if [[ ! -e $started || -n $(find "$SOURCE" -newer "$started" -print -quit 2>/dev/null) ]]; then
+        sync_now
+        log info "ok, changes synced to $SYNC_HOST"
+    else
+        rsync --list-only -e "$(ssh_cmd "$SYNC_PORT")" "$SYNC_HOST:$SYNC_DIR/sync/" >/dev/null 2>>"$LOG" ||
+            failed "sync target $SYNC_HOST does not answer"
+    fi
+    write_status last_sync "$(now)"
     ;;
 esac
-rm -f "$STATE/status/$DS.${ACTION}_failed"
+rm -f "$STATE/status/$DS.${KIND}_failed"
 '''

@@ -4,12 +4,12 @@
 backup.sync_offsite) with lsyncd, in the same module call as the backup jobs (one round trip).
 
 lsyncd watches each data set (inotify), collects the changes for `delay` seconds and then runs
-the same job script as the backups, under the data set's lock:
-`ivpb-backup sync <dataset>`. That script pushes a plain data set as an rsync mirror (what it
-replaces or deletes is kept in versions/<stamp> at the target), and a confidential one
-(backup.encrypted) only as GPG-encrypted duplicity volumes - no plaintext leaves the host and
-no FUSE is needed (gocryptfs -reverse would need /dev/fuse, which containers and many small
-servers lack). One script for backups and syncs means one place for SSH key, logs, syslog,
+the same job script as the backups, which takes the data set's lock: `ivpb-backup sync
+<dataset>`. That script pushes duplicity increments - plain, or GPG-encrypted for a confidential
+data set (backup.encrypted), so no plaintext of it leaves the host and no FUSE is needed - to an
+append-only receiver: a deletion or ransomware damage at the source is one more version at the
+target, never the loss of the earlier ones. A cron heartbeat proves the copy current while the
+data is quiet. One script for backups and syncs means one place for SSH key, logs, syslog,
 failure hook and status (last transfer) - and the lock keeps a sync and a backup of the same
 data set from running at once."""
 
@@ -18,11 +18,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_job import (
-    LOCK_WAIT,
     SCRIPT_PATH,
-    lock_path,
+    read_failure,
     read_status,
 )
 
@@ -31,7 +31,7 @@ SERVICE = "lsyncd"
 
 
 def _lua(s):
-    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return input_rules.lua_string(str(s))
 
 
 def render(syncs):
@@ -46,11 +46,10 @@ def render(syncs):
         "    maxProcesses = 4,",
         "}",
         "",
-        "-- Every collected batch of changes runs the job script once, under the data set's lock.",
+        "-- Every collected batch of changes runs the job script once (it takes the data set's lock).",
         "local function ivpb_sync(dataset)",
-        "    local lock = " + _lua(lock_path("")[:-len(".lock")]) + " .. dataset .. \".lock\"",
         "    local run = function(event)",
-        f'        spawn(event, "/usr/bin/flock", "-w", "{LOCK_WAIT}", lock, {_lua(SCRIPT_PATH)}, "sync", dataset)',
+        f'        spawn(event, {_lua(SCRIPT_PATH)}, "sync", dataset)',
         "    end",
         "    return {",
         "        maxProcesses = 1,",
@@ -88,7 +87,8 @@ def service_state():
 
 def apply(p, check_mode=False, want_diff=False):
     syncs = [{"dataset": s["dataset"], "source": s["source"], "delay": int(s.get("delay") or 15),
-              "target": s.get("target", "")} for s in p.get("syncs") or []]
+              "heartbeat_minutes": s.get("heartbeat_minutes"), "target": s.get("target", "")}
+             for s in p.get("syncs") or []]
     files = Files(check_mode, want_diff)
     before = service_state()
     actions = []
@@ -117,9 +117,12 @@ def apply(p, check_mode=False, want_diff=False):
         controls.append({
             "id": "backup.sync_offsite", "dataset": s["dataset"],
             "status": "compliant" if ok else ("drift" if check_mode else "error"),
-            "detail": f"lsyncd pushes {s['source']} to {s['target']} after {s['delay']} s of changes",
+            "detail": f"lsyncd pushes {s['source']} to {s['target']} after {s['delay']} s of changes; "
+                      f"checked every {s['heartbeat_minutes']} min",
             "evidence": {k: v for k, v in {"delay": s["delay"], "target": s["target"],
+                                           "heartbeat_minutes": s["heartbeat_minutes"],
                                            "last_sync": read_status(s["dataset"], "last_sync"),
+                                           "sync_failed": read_failure(s["dataset"], "sync"),
                                            "lsyncd_active": after["active"]}.items() if v is not None},
         })
     result = {"changed": changed, "controls": controls,

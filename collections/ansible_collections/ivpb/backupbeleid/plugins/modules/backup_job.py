@@ -15,15 +15,24 @@ description:
     apply come from the host's plan (I(controls), registered by C(ivpb.backupbeleid.plan)).
   - Writes C(/etc/cron.d/ivpb-backup) with, per data set, the backup at a time spread over the
     I(window) - every day for C(backup.daily), on I(window.weekday) for C(backup.weekly) - the
-    yearly full (not for data sets with C(archive) false, which have no C(backup.annual_full)) and a
-    weekly verify; every line runs C(flock -w 3600 /run/lock/ivpb-backup-<dataset>.lock
-    /usr/local/lib/ivpb/ivpb-backup <action> <dataset>).
+    yearly full (not for data sets with C(archive) false, which have no C(backup.annual_full)), a
+    weekly verify and, for synced data sets, a heartbeat every 30 minutes; every line runs
+    C(/usr/local/lib/ivpb/ivpb-backup <action> <dataset>). The script takes the data set's lock
+    in C(/run/ivpb-backup) (root only); a lock it cannot get within an hour, a missing or empty
+    source, a run over 6 hours - each is a failure (status, log, syslog, hook), never a silent skip.
   - The job script runs duplicity over SSH (C(rsync://) scheme, the host's dedicated ed25519 key
     in C(/etc/ivpb/backup/ssh), made on the host, never leaving it) to
-    C(<target path>/<host>/<dataset>/chain), keeps I(retention.keep_full) full chains
-    (C(remove-all-but-n-full)), puts the yearly full in C(annual/<school year>) (a chain of its
-    own that retention never touches), logs to C(/var/log/ivpb/backup.log) and syslog (tag
-    C(ivpb-backup)) and on failure runs the I(failure_hook).
+    C(<target path>/<host>/<dataset>/chain), puts the yearly full in C(annual/<school year>) (a
+    chain of its own that retention never touches), logs to C(/var/log/ivpb/backup.log) and
+    syslog (tag C(ivpb-backup)) and on failure runs the I(failure_hook).
+  - On a target that is an inventory host (managed by M(ivpb.backupbeleid.backup_receiver)) the
+    host connects as its own user there (C(ivpb-<target>-<host>)), names paths inside its own
+    area, can add backups but never change or remove one the receiver accepted, and the receiver
+    applies retention (I(retention.keep_full) full chains). On an external target the host
+    connects as the target's C(user) and removes old chains itself (C(remove-all-but-n-full)).
+  - Receivers' SSH host keys are pinned in C(/etc/ivpb/backup/ssh/known_hosts) (no trust on first
+    use), from C(ivpb_backup_targets.<name>.host_key), else from I(host_keys), else the key pinned
+    by an earlier run; a target without any is an error.
   - Encrypted data sets (C(backup.encrypted), or I(stores[].encrypt)) use GPG public-key
     encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) after the
     checks of M(ivpb.backupbeleid.gpg_target); no secret key is ever placed on the host.
@@ -33,11 +42,12 @@ description:
   - Continuous offsite sync (C(backup.sync_offsite)) in the same call - one round trip per host for
     all of §4 - writes C(/etc/lsyncd/lsyncd.conf.lua), one C(sync) per data set with a
     C(sync_target); lsyncd collects changes for I(sync_delay) seconds and then runs
-    C(ivpb-backup sync <dataset>) under the data set's C(flock). That push is an rsync mirror
-    (replaced and deleted files kept in C(versions/<stamp>) at the target) for plain data, and
-    GPG-encrypted duplicity volumes for confidential data, so no plaintext leaves the host and no
-    FUSE is needed. lsyncd is enabled, restarted when its configuration changed, and stopped when
-    no data set needs a sync.
+    C(ivpb-backup sync <dataset>). That push is a duplicity increment into C(<dataset>/sync) at
+    the target - GPG-encrypted for confidential data, so no plaintext leaves the host and no
+    FUSE is needed - so a deletion or ransomware damage at the source is one more version there,
+    never the loss of the earlier ones. The heartbeat syncs what changed since the last good
+    sync began, or else checks that the target answers, so quiet data never looks stale. lsyncd
+    is enabled, restarted when its configuration changed, and stopped when no data set needs a sync.
   - Returns the host's public backup key (I(ssh_public_key)) and the inventory hosts it sends
     data to (I(target_hosts)), for M(ivpb.backupbeleid.backup_receiver) on those hosts.
   - In check mode nothing changes, and a fresh host without the packages is reported as drift.
@@ -100,6 +110,12 @@ options:
     description: Default seconds lsyncd collects changes before a sync (C(backup.sync_offsite)).
     type: int
     default: 15
+  host_keys:
+    description:
+      - Target (inventory host name or address) -> its SSH host public key (C(type base64)),
+        or a list of them, read on the receiving hosts by the role. A target's own C(host_key) wins.
+    type: dict
+    default: {}
 notes:
   - Needs C(duplicity), C(rsync), C(openssh-client), C(util-linux) (flock), C(bsdutils) (logger),
     C(cron), for encrypted data sets C(gnupg) and for synced ones C(lsyncd); installed in the same
@@ -127,10 +143,12 @@ EXAMPLES = r"""
 RETURN = r"""
 controls:
   description: See the C(CONTROLS_RETURN) fragment; one entry per planned §4 control and data set.
-    Evidence - C(schedule), C(last_backup) (UTC, from the target's file names), C(last_annual),
-    C(last_verify), C(last_failure), C(fingerprints), C(expires); for C(backup.sync_offsite)
-    C(delay), C(target), C(last_sync) (UTC, written by the last successful push) and
-    C(lsyncd_active).
+    Evidence - C(schedule), C(last_backup) (UTC, from the target's file names), C(run_failed),
+    C(last_annual), C(annual_failed), C(last_verify), C(verify_failed), C(verify_schedule),
+    C(keep_full), C(fingerprints), C(expires); for C(backup.sync_offsite) C(delay), C(target),
+    C(heartbeat_minutes), C(last_sync) (UTC, the last push or heartbeat that proved the copy
+    current), C(sync_failed) and C(lsyncd_active). A C(*_failed) entry (C({at, reason})) is
+    present while the newest attempt of that job failed.
   returned: always
   type: list
   elements: dict
@@ -142,6 +160,10 @@ jobs:
   returned: always
   type: list
   elements: dict
+host_time:
+  description: The host's clock when the module ran (ISO 8601 UTC), for the audit's clock check.
+  returned: always
+  type: str
 ssh_public_key:
   description: The host's public backup key (empty in check mode before it exists).
   returned: always
@@ -187,6 +209,7 @@ def main():
             retention=dict(type="dict", default={}),
             failure_hook=dict(type="dict", default={}, no_log=False),
             sync_delay=dict(type="int", default=15),
+            host_keys=dict(type="dict", default={}),
             install_packages=dict(type="bool", default=True),
         ),
         supports_check_mode=True,

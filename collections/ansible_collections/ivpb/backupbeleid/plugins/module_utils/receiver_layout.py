@@ -1,0 +1,33 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where a client's backups live on a receiver that ivpb manages, known to both sides: the
+sender (backup_job) connects as the client's own user and names paths relative to its area,
+the receiver (backup_receiver) creates that user and area.
+
+  <target path>/<client>/                 the client's area: its user's home, rrsync's root
+  <target path>/<client>/<dataset>/chain  the routine duplicity chains (backup.daily/weekly)
+  <target path>/<client>/<dataset>/annual/<school year>   the yearly fulls, never pruned
+  <target path>/<client>/<dataset>/sync   the continuous offsite copy (backup.sync_offsite)"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+USER_PREFIX = "ivpb-"
+_SAFE = re.compile(r"^[a-z][a-z0-9-]*$")
+MAX_USER = 32
+
+
+def client_user(target, client):
+    """The Unix user of one client at one target: readable when it can be, unique always."""
+    name = f"{USER_PREFIX}{target}-{client}".lower()
+    if len(name) <= MAX_USER and _SAFE.match(name) and name == f"{USER_PREFIX}{target}-{client}":
+        return name
+    digest = hashlib.sha256(f"{target}\0{client}".encode()).hexdigest()[:10]
+    stem = re.sub(r"[^a-z0-9-]", "-", client.lower())[: MAX_USER - len(USER_PREFIX) - 11].strip("-") or "c"
+    return f"{USER_PREFIX}{stem}-{digest}"
+
+
+def area(base, client):
+    return f"{base.rstrip('/')}/{client}"

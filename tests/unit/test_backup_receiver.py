@@ -1,0 +1,198 @@
+"""§4 receiver (issue #12): the kernel is the wall. Sealing is run for real on real files, and a
+process of the client's uid then tries to damage what was sealed; retention is table-driven over
+duplicity's file names; the module's own input checks and check mode."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "collections"))
+
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout, receiver_program  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_receiver  # noqa: E402
+
+from .module_harness import Exit, Fail, module_runner  # noqa: E402
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt ivpb-backup@fs"
+CLIENT_UID = 64999  # no account needed: the kernel checks numbers
+CLIENT_GID = 64999
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="sealing hands files to root: run as root (CI does)")
+
+
+@pytest.fixture(scope="module")
+def program():
+    ns: dict = {"__name__": "ivpb_receiver_program"}
+    exec(compile(receiver_program.PROGRAM, receiver_program.PATH, "exec"), ns)  # noqa: S102 - the shipped program
+    return ns
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    return module_runner(monkeypatch)
+
+
+def as_client(action) -> int:
+    """Run action() in a child with the client's uid and gid; the errno it met, 0 for none."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(CLIENT_GID)
+            os.setuid(CLIENT_UID)
+            action()
+            os._exit(0)
+        except OSError as e:
+            os._exit(e.errno or 99)
+        except BaseException:
+            os._exit(98)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.fixture
+def open_dir():
+    """A directory every user can traverse (pytest's tmp_path is root's 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="ivpb-seal-", dir="/var/tmp"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@root_only
+def test_a_sealed_file_cannot_be_changed_or_removed_by_its_client(program, open_dir):
+    tmp_path = open_dir
+    area = tmp_path / "fs"
+    chain = area / "ds" / "chain"
+    chain.mkdir(parents=True)
+    os.chmod(tmp_path, 0o755)
+    os.chown(area, 0, CLIENT_GID)
+    os.chmod(area, 0o750)
+    os.chown(area / "ds", 0, CLIENT_GID)
+    os.chmod(area / "ds", 0o1770)
+    os.chown(chain, CLIENT_UID, CLIENT_GID)  # the client made it with rsync --mkpath
+    vol = chain / "duplicity-full.20261129T010000Z.vol1.difftar.gz"
+    vol.write_bytes(b"backup")
+    os.chown(vol, CLIENT_UID, CLIENT_GID)
+    (chain / "evil").symlink_to("/etc")
+    os.lchown(chain / "evil", CLIENT_UID, CLIENT_GID)
+
+    assert program["seal_area"](str(area), {CLIENT_UID}, CLIENT_GID) == 1
+    st = vol.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, CLIENT_GID, 0o440)
+    assert (chain.stat().st_uid, chain.stat().st_mode & 0o7777) == (0, 0o1770)
+    assert not (chain / "evil").is_symlink()
+
+    attempts = {
+        "delete": lambda: os.unlink(vol),
+        "rename": lambda: os.rename(vol, chain / "moved"),
+        "overwrite": lambda: open(vol, "wb").close(),
+        "truncate": lambda: os.truncate(vol, 0),
+        "chmod": lambda: os.chmod(vol, 0o666),
+        "replace": lambda: (open(chain / "new", "wb").close(), os.rename(chain / "new", vol)),
+        "remove the directory": lambda: os.rename(chain, area / "ds" / "gone"),
+    }
+    refused = {name: as_client(fn) for name, fn in attempts.items()}
+    assert all(code in (errno.EPERM, errno.EACCES) for code in refused.values()), refused
+    assert vol.read_bytes() == b"backup"
+    assert as_client(lambda: open(chain / "duplicity-inc.new", "wb").close()) == 0  # adding still works
+    assert as_client(vol.read_bytes) == 0  # and reading (restore, verify)
+
+
+@root_only
+def test_sealing_leaves_other_owners_and_hard_links_alone(program, tmp_path):
+    area = tmp_path / "fs"
+    area.mkdir()
+    other = area / "other-owner"
+    other.write_text("x")
+    os.chown(other, 12345, 12345)
+    linked = area / "linked"
+    linked.write_text("y")
+    os.chown(linked, CLIENT_UID, CLIENT_GID)
+    os.link(linked, tmp_path / "second-name")
+    assert program["seal_area"](str(area), {CLIENT_UID}, CLIENT_GID) == 0
+    assert other.stat().st_uid == 12345 and linked.stat().st_uid == CLIENT_UID
+
+
+def stamp(day, hour=1):
+    return f"202611{day:02d}T{hour:02d}0000Z"
+
+
+def full(day):
+    return [f"duplicity-full.{stamp(day)}.vol1.difftar.gpg", f"duplicity-full.{stamp(day)}.manifest.gpg",
+            f"duplicity-full-signatures.{stamp(day)}.sigtar.gpg"]
+
+
+def inc(day_from, day_to):
+    a, b = stamp(day_from), stamp(day_to)
+    return [f"duplicity-inc.{a}.to.{b}.vol1.difftar.gpg", f"duplicity-inc.{a}.to.{b}.manifest.gpg",
+            f"duplicity-new-signatures.{a}.to.{b}.sigtar.gpg"]
+
+
+@pytest.mark.parametrize(("files", "keep", "removed"), [
+    (full(1) + inc(1, 2) + full(3) + inc(3, 4), 1, full(1) + inc(1, 2)),
+    (full(1) + inc(1, 2) + full(3) + inc(3, 4), 2, []),
+    (full(1) + full(2) + full(3), 1, full(1) + full(2)),
+    (full(1) + inc(1, 2) + ["unrelated.txt"], 1, []),
+    ([], 4, []),
+])
+def test_retention_keeps_the_newest_full_chains(program, tmp_path, files, keep, removed):
+    for name in files:
+        (tmp_path / name).write_text("x")
+    assert program["prune"](str(tmp_path), keep) == len(removed)
+    assert sorted(os.listdir(tmp_path)) == sorted(set(files) - set(removed))
+
+
+def test_each_client_of_each_target_gets_its_own_user():
+    users = {receiver_layout.client_user(t, c) for t in ("nas", "offsite") for c in ("fs", "pc")}
+    assert len(users) == 4 and all(len(u) <= 32 for u in users)
+    long = receiver_layout.client_user("offsite", "a-very-long-host-name.school.example")
+    assert len(long) <= 32 and long.startswith("ivpb-")
+
+
+@pytest.mark.parametrize("key", [
+    "rm -rf /",
+    KEY + "\nssh-ed25519 AAAA other",
+    'command="/bin/sh" ' + KEY,
+    KEY.replace("ivpb-backup@fs", 'x" ,no-restrict'),
+])
+def test_a_key_line_cannot_carry_options_or_a_second_key(key):
+    with pytest.raises(br.ReceiverError):
+        br.authorized_line(key)
+
+
+def test_a_key_line_is_restricted_to_the_gate():
+    assert br.authorized_line(KEY) == f'restrict,command="{receiver_program.PATH} gate" {KEY}\n'
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"clients": [{"client": "fs", "target": "nas", "datasets": {"../x": {}}}]}, "clients[0].datasets"),
+    ({"clients": [{"client": "fs/../x", "target": "nas"}]}, "clients[0].client"),
+    ({"targets": [{"name": "nas", "path": "/srv/../etc"}]}, "targets.nas.path"),
+    ({"clients": [{"client": "fs", "target": "elsewhere"}]}, "not a target on this host"),
+    ({"clients": [{"client": "fs", "target": "nas", "datasets": {"ds": {"keep_full": 0}}}]}, "keep_full"),
+])
+def test_receiver_module_refuses_bad_input_in_one_line(run_module, params, message):
+    base = {"hostname": "nas", "targets": [{"name": "nas", "path": "/srv/backup"}], "install_packages": False}
+    with pytest.raises(Fail) as exc:
+        run_module(backup_receiver, {**base, **params}, check_mode=True)
+    msg = exc.value.args[0]["msg"]
+    assert message in msg and "\n" not in msg
+
+
+def test_receiver_module_check_mode_changes_nothing(run_module, tmp_path):
+    with pytest.raises(Exit) as exc:
+        run_module(backup_receiver, {
+            "hostname": "nas", "targets": [{"name": "nas", "path": str(tmp_path / "b")}],
+            "clients": [{"client": "fs", "target": "nas", "datasets": {"ds": {"keep_full": 2}}}],
+            "keys": {"fs": KEY}, "install_packages": False}, check_mode=True)
+    res = exc.value.args[0]
+    assert res["changed"] and res["clients"] == ["fs"] and res["authorized"] == ["fs"]
+    assert not (tmp_path / "b").exists()
