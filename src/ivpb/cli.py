@@ -148,20 +148,50 @@ def cmd_validate(args) -> int:
 
 
 def cmd_plan(args) -> int:
+    """The plan, also before the enforcement details are configured: a control whose UPS feeds,
+    uplinks, targets or recipients are still missing is shown with what must be configured
+    (validate, enforce.yml and audit stay strict). Every other problem is an error here too."""
     from ivpb.plan import plan_inventory
     from ivpb.render.plan_table import render_plan_table
+    from ivpb.validate import _fold, problems_per_host, split_unconfigured
 
-    policy, inventory = _validated(args)
+    policy, inventory = _load(args)
+    errors, unconfigured = split_unconfigured(problems_per_host(inventory, policy))
+    if errors:
+        raise UserError("invalid inventory", _fold(errors, len(inventory.hosts)))
+    todo: dict[tuple[str, str, str], list[str]] = {}
+    for p in unconfigured:
+        notes = todo.setdefault((p.subject, p.control, p.dataset), [])
+        if p.todo not in notes:
+            notes.append(p.todo)
     plan = plan_inventory(inventory, policy, args.lang)
     if args.format == "json":
         from ivpb.render.json_report import render as render_json
 
         # One write, one line per planned control: json.dump with indent makes millions of small
         # writes through the pure-Python encoder (10 s for 1,000 hosts x 50 data sets).
-        sys.stdout.write(render_json(plan.as_dict()))
+        sys.stdout.write(render_json(_with_todo(plan.as_dict(), todo, args.lang)))
     else:
-        print(render_plan_table(plan, args.lang))
+        print(render_plan_table(plan, args.lang, todo))
+    if todo:
+        print(f"ivpb plan: {len(todo)} control(s) still to configure; ivpb validate, enforce.yml and "
+              "ivpb audit need them configured", file=sys.stderr)
     return 0
+
+
+def _with_todo(plan: dict, todo: dict[tuple[str, str, str], list[str]], lang: str) -> dict:
+    """The plan as JSON, each control still to configure with its "to_configure" notes."""
+    from ivpb.render.plan_table import todo_text
+
+    if not todo:
+        return plan
+    for host, hp in plan["hosts"].items():
+        for c in hp["controls"]:
+            notes = todo.get((host, c["id"], c.get("dataset") or ""))
+            if notes:
+                c["to_configure"] = [todo_text(n, lang) for n in notes]
+    plan["complete"] = False
+    return plan
 
 
 COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit}

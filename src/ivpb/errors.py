@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One problem in the inventory: which host (or site), which variable path, what is expected."""
+    """One problem in the inventory: which host (or site), which variable path, what is expected.
+
+    `control` (with `dataset` for a per-data-set control) marks enforcement details that are not
+    configured yet for a control the plan gives the host (no UPS feed, uplink, target or
+    recipient declared): `ivpb plan` shows them as "to configure" on that control, while
+    `ivpb validate`, enforce.yml and `ivpb audit` stay strict. `todo` is the short note."""
 
     subject: str
     path: str
     message: str
+    control: str = field(default="", compare=False)
+    dataset: str = field(default="", compare=False)
+    todo: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.path}: {self.message}"

@@ -217,11 +217,25 @@ def _fold(problems: list[Problem], host_count: int) -> list[Problem]:
     return sorted(out)
 
 
-def validate(inventory: Inventory, policy: Policy) -> list[Problem]:
-    """All problems in the inventory; an empty list means it is valid."""
+def problems_per_host(inventory: Inventory, policy: Policy) -> list[Problem]:
+    """Every problem, one per host it concerns (not folded)."""
     problems = schema_problems(inventory, policy)
     if not problems:
         context = Context(inventory, policy, plan_inventory(inventory, policy))
         for check in _checks():
             problems.extend(check(context))
-    return _fold(problems, len(inventory.hosts))
+    return problems
+
+
+def validate(inventory: Inventory, policy: Policy) -> list[Problem]:
+    """All problems in the inventory; an empty list means it is valid."""
+    return _fold(problems_per_host(inventory, policy), len(inventory.hosts))
+
+
+def split_unconfigured(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
+    """(errors, not yet configured): the second are enforcement details still missing for a
+    control the plan gives a host (Problem.control set), which `ivpb plan` shows on that
+    control; everything else is an error, for the plan too."""
+    errors = [p for p in problems if not p.control]
+    todo = [p for p in problems if p.control]
+    return errors, todo

@@ -31,8 +31,13 @@ def check(ctx) -> Iterator[Problem]:
         for i, entry in enumerate(hv.get("ivpb_stores") or []):
             target_name = entry.get("backup_target", default)
             if target_name is None:
+                ds = entry["dataset"]
+                cid = next((c.id for c in controls if c.dataset == ds and c.id in ("backup.daily", "backup.weekly")),
+                           "")
                 yield Problem(host, f"ivpb_stores[{i}].backup_target",
-                              "required (or set ivpb_backup_target): every stored data set is backed up (§4)")
+                              "required (or set ivpb_backup_target): every stored data set is backed up (§4)",
+                              control=cid, dataset=ds,
+                              todo="backup_target")
             elif target_name in targets and targets[target_name].get("host") == host:
                 yield Problem(host, f"ivpb_stores[{i}].backup_target",
                               f"{target_name!r} is this host itself; a backup goes to another location and medium")
@@ -40,7 +45,9 @@ def check(ctx) -> Iterator[Problem]:
             if entry["dataset"] in needs_sync:
                 if sync is None:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
-                                  "required: backup.sync_offsite applies (§4); expected a target at another site")
+                                  "required: backup.sync_offsite applies (§4); expected a target at another site",
+                                  control="backup.sync_offsite", dataset=entry["dataset"],
+                                  todo="sync_target")
                 elif sync in targets and _site_of(inv, targets[sync]) == site:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
                                   f"{sync!r} is at this host's own site {site!r}; expected a target at another site")
@@ -55,7 +62,10 @@ def check(ctx) -> Iterator[Problem]:
                     else "encrypt: true"
                 yield Problem(host, f"ivpb_stores[{i}].encrypt_to",
                               f"required: {why}; name a recipient of ivpb_gpg_recipients with a valid "
-                              "fingerprint (or set ivpb_backup_encrypt_to)")
+                              "fingerprint (or set ivpb_backup_encrypt_to)",
+                              control="backup.encrypted" if entry["dataset"] in needs_crypt else "",
+                              dataset=entry["dataset"],
+                              todo="recipients")
             if encrypted:
                 for n in names:
                     if n not in recipients:

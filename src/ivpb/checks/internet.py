@@ -37,7 +37,9 @@ def check(ctx) -> Iterator[Problem]:
             on = "this host" if router == host else f"its router {router!r}"
             yield Problem(host, where, f"internet.failover applies (§3): expected at least two uplinks in "
                           f"ivpb_uplinks on {on}, found {len(uplinks)}"
-                          + ("" if router != host else "; or set ivpb_internet_via to the host that routes it"))
+                          + ("" if router != host else "; or set ivpb_internet_via to the host that routes it"),
+                          control="internet.failover",
+                          todo=f"uplinks|2|{len(uplinks)}|{router}")
 
 
 def _uplinks(host: str, uplinks: list[dict], settings: dict) -> Iterator[Problem]:

@@ -36,10 +36,12 @@ def check(ctx) -> Iterator[Problem]:
         if "power.redundant_ups" in ids and len(powered) < 2:
             yield Problem(host, "ivpb_ups_feeds",
                           f"power.redundant_ups applies (§2): expected at least two distinct UPSes, "
-                          f"found {len(powered)}")
+                          f"found {len(powered)}", control="power.redundant_ups",
+                          todo=f"ups_feeds|2|{len(powered)}")
         elif "power.ups" in ids and not powered:
             yield Problem(host, "ivpb_ups_feeds",
-                          "power.ups applies (§2): expected at least one UPS that feeds this host, found none")
+                          "power.ups applies (§2): expected at least one UPS that feeds this host, found none",
+                          control="power.ups", todo="ups_feeds|1|0")
         seen: dict[tuple[str, str], int] = {}
         for i, feed in enumerate(feeds):
             server, ups = feed["server"], feed["ups"]
@@ -74,7 +76,10 @@ def check(ctx) -> Iterator[Problem]:
             why = secret_problem(hv.get("ivpb_nut_password")) if "ivpb_nut_password" in hv else (
                 "required for a host with ivpb_ups_feeds (its NUT monitoring password; keep it in ansible-vault)")
             if why:
-                yield Problem(host, "ivpb_nut_password", why)
+                missing = "ivpb_nut_password" not in hv
+                yield Problem(host, "ivpb_nut_password", why,
+                              control=("power.ups" if missing and "power.ups" in ids else ""),
+                              todo="nut_password")
         test_user = (hv.get("ivpb_nut_server") or {}).get("test_user")
         if test_user:
             why = secret_problem(test_user.get("password"))
