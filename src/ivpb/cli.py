@@ -153,12 +153,12 @@ def cmd_plan(args) -> int:
     (validate, enforce.yml and audit stay strict). Every other problem is an error here too."""
     from ivpb.plan import plan_inventory
     from ivpb.render.plan_table import render_plan_table
-    from ivpb.validate import _fold, problems_per_host, split_unconfigured
+    from ivpb.validate import _fold, located, problems_per_host, split_unconfigured
 
     policy, inventory = _load(args)
     errors, unconfigured = split_unconfigured(problems_per_host(inventory, policy))
     if errors:
-        raise UserError("invalid inventory", _fold(errors, len(inventory.hosts)))
+        raise UserError("invalid inventory", located(_fold(errors, len(inventory.hosts)), inventory))
     todo: dict[tuple[str, str, str], list[str]] = {}
     for p in unconfigured:
         notes = todo.setdefault((p.subject, p.control, p.dataset), [])

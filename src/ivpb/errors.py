@@ -20,9 +20,14 @@ class Problem:
     control: str = field(default="", compare=False)
     dataset: str = field(default="", compare=False)
     todo: str = field(default="", compare=False)
+    where: str = field(default="", compare=False)  # file:line:column of the value, when known
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.path}: {self.message}"
+
+    def line(self) -> str:
+        """The line the user reads: the file:line:column of the value first, when known."""
+        return f"{self.where}: {self}" if self.where else str(self)
 
 
 class UserError(Exception):
@@ -33,4 +38,4 @@ class UserError(Exception):
         self.problems = problems or []
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.problems] or [str(self)]
+        return [p.line() for p in self.problems] or [str(self)]

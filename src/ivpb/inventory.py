@@ -30,6 +30,7 @@ class Inventory:
     hosts: dict[str, dict[str, Any]]
     sources: tuple[str, ...] = ()
     selected: list[str] | None = None  # the hosts --limit chose; None means all
+    origins: Origins | None = None  # where each variable is written (messages name the file)
 
     def chosen(self) -> list[str]:
         return list(self.hosts) if self.selected is None else self.selected
@@ -111,6 +112,7 @@ def load_inventory(
         manager = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=manager)
         hosts = _read_hosts(manager, loader, _plain_vars_loader(loader), variables, Templar, origins=origins)
+        origins.groups.update({h.name: _group_order(h) for h in manager.get_hosts()})
         # The whole inventory is read and validated (a backup target may lie outside --limit);
         # --limit only chooses the hosts to act on and report.
         selected = None
@@ -123,7 +125,7 @@ def load_inventory(
         raise UserError(f"inventory: {_first_line(exc)}") from None
     if not hosts:
         raise UserError(f"inventory {', '.join(sources)}: no hosts found")
-    return Inventory(hosts=hosts, sources=sources, selected=selected)
+    return Inventory(hosts=hosts, sources=sources, selected=selected, origins=origins)
 
 
 def from_play(hostvars: Any) -> dict[str, dict[str, Any]] | None:
@@ -433,24 +435,57 @@ YAML_SUFFIXES = (".yml", ".yaml", ".json")
 @dataclass
 class Origins:
     """Where each ivpb_* variable of a host or group is written: (kind, name) -> {variable:
-    (file, yaml mark)}; kind is "host" or "group"."""
+    (file, key node, value node)}; kind is "host" or "group". `groups` holds each host's groups
+    from the most specific to all (Ansible's precedence, highest first)."""
 
-    files: dict[tuple[str, str], dict[str, tuple[str, Any]]] = field(default_factory=dict)
+    files: dict[tuple[str, str], dict[str, tuple[str, Any, Any]]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     def where(self, host, name: str) -> str:
-        """file:line:column of a host's variable: its own host_vars first, then its groups from
-        the most specific to all (Ansible's precedence); "inventory" when not found."""
-        keys = [("host", host.name)]
-        try:
-            groups = sorted(host.get_groups(), key=lambda g: (g.depth, g.priority, g.name), reverse=True)
-            keys += [("group", g.name) for g in groups]
-        except AttributeError:
-            pass
-        for key in keys:
-            hit = self.files.get(key, {}).get(name)
-            if hit is not None:
-                return safe_yaml.where(*hit)
-        return "inventory"
+        """file:line:column of a host's (an Ansible Host's) variable, "inventory" when unknown."""
+        if host.name not in self.groups:
+            try:
+                self.groups[host.name] = _group_order(host)
+            except AttributeError:
+                self.groups[host.name] = []
+        return self.locate(host.name, name) or "inventory"
+
+    def locate(self, host: str, path: str) -> str | None:
+        """file:line:column of a variable path such as ivpb_stores[1].path as the host gets it:
+        its own host_vars first, then its groups; the deepest node of the path that the file
+        holds. None when no scanned file defines the variable."""
+        tokens = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+        if not tokens:
+            return None
+        for key in [("host", host)] + [("group", g) for g in self.groups.get(host, ["all"])]:
+            hit = self.files.get(key, {}).get(tokens[0])
+            if hit is None:
+                continue
+            origin, key_node, node = hit
+            mark = key_node.start_mark
+            for token in tokens[1:]:
+                node = _child(node, token)
+                if node is None:
+                    break
+                mark = node.start_mark
+            return safe_yaml.where(origin, mark)
+        return None
+
+
+def _child(node: Any, token: str) -> Any:
+    if token.startswith("[") and isinstance(node, safe_yaml.yaml.SequenceNode):
+        i = int(token[1:-1])
+        return node.value[i] if i < len(node.value) else None
+    if isinstance(node, safe_yaml.yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value == token:
+                return v
+    return None
+
+
+def _group_order(host) -> list[str]:
+    groups = sorted(host.get_groups(), key=lambda g: (g.depth, g.priority, g.name), reverse=True)
+    return [g.name for g in groups]
 
 
 def scan_sources(sources: Iterable[str], have_vault: bool) -> Origins:
@@ -539,9 +574,10 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
             raise UserError(f"{safe_yaml.where(origin, node.start_mark)}: {who}a vars file is a mapping of "
                             "variable names to values")
         keys = origins.files.setdefault(subject, {})
-        for key, mark in safe_yaml.top_keys(node).items():
-            if key.startswith(PREFIX):
-                keys[key] = (origin, mark)
+        if isinstance(node, safe_yaml.yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value.startswith(PREFIX):
+                    keys[k.value] = (origin, k, v)
 
 
 def _templated(value: Any) -> bool:

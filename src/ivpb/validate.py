@@ -4,6 +4,7 @@ needs). One Problem per mistake, naming host, variable path and what is expected
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import pkgutil
@@ -181,12 +182,13 @@ def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
 
 
 def _verdict(validator: jsonschema.Draft202012Validator, name: str, value: Any) -> list[tuple[str, str]]:
-    found = []
+    found: dict[str, str] = {}
     for error in validator.iter_errors(value):
         # For oneOf/anyOf the most specific sub-error says the most.
         best = jsonschema.exceptions.best_match([error]) if error.context else error
-        found.append(_describe(best, prefix=[name]))
-    return found
+        path, message = _describe(best, prefix=[name])
+        found.setdefault(path, message)  # one line per value: its first mistake (type, then pattern)
+    return list(found.items())
 
 
 @cache
@@ -229,7 +231,23 @@ def problems_per_host(inventory: Inventory, policy: Policy) -> list[Problem]:
 
 def validate(inventory: Inventory, policy: Policy) -> list[Problem]:
     """All problems in the inventory; an empty list means it is valid."""
-    return _fold(problems_per_host(inventory, policy), len(inventory.hosts))
+    return located(_fold(problems_per_host(inventory, policy), len(inventory.hosts)), inventory)
+
+
+def located(problems: list[Problem], inventory: Inventory) -> list[Problem]:
+    """Each problem with the file:line:column of its value (Problem.where) when the inventory
+    knows where the variable is written; a school-wide subject (a target, a recipient) is found
+    through any host."""
+    origins = inventory.origins
+    if origins is None or not inventory.hosts:
+        return problems
+    anyone = next(iter(inventory.hosts))
+    out = []
+    for p in problems:
+        host = p.subject.split(" (and ")[0]
+        where = origins.locate(host if host in inventory.hosts else anyone, p.path)
+        out.append(dataclasses.replace(p, where=where) if where else p)
+    return out
 
 
 def split_unconfigured(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:

@@ -145,7 +145,8 @@ def test_cli_exit_codes_and_no_traceback(tmp_path, capsys):
     bad = write_inventory(tmp_path / "bad", with_change(SCHOOL, ["ivpb_datasets", "fotos", "biv", "i"], "hoog"), HOSTS)
     assert main(["validate", "-i", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.i: 'hoog' is not one of laag, vereist, absoluut"]
+    assert err == [f"{bad}/group_vars/all.yml:12:10: nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.i: 'hoog' is not "
+                   "one of laag, vereist, absoluut"]
 
 
 @pytest.mark.parametrize("content", ["- bad: [", "all: {hosts: {a: {ivpb_site: [}}}"])
