@@ -47,7 +47,7 @@ BAD = {
     "nut_driver": ["", "../x", "a b", "a\n"],
     "nut_port": ["", "../../etc/shadow", "/etc/shadow", "/dev/../etc/shadow", "upsd.users", "auto\n",
                  "/dev/a b", "x]\n[y"],
-    "nut_option": ["", "A", "a b", "a=b", "a\n"],
+    "nut_option": ["", "A", "a b", "a=b", "a\n", "driver", "port", "desc"],
     "url": ["", "ftp://x", "https://x/\n", "https://x/'a", 'https://x/"', "https://x y", "https://x\\y"],
     "mail": ["", "-oQ/tmp@x", "a", "a@", "a b@x", "a@x\n", "a@-x"],
     "command_line": ["", "shutdown -h now", "-x", "/sbin/shutdown\n/bin/evil", "/bin/x\r"],

@@ -88,7 +88,8 @@ _RULES: dict[str, tuple[str, int, str]] = {
                  rf"|[A-Za-z0-9][A-Za-z0-9_.+-]*\.dev|{_LABEL}(?:\.{_LABEL})*:[0-9]{{1,5}}", 255,
                  "a NUT driver port: 'auto', a device under /dev/, a file name ending in .dev (dummy-ups, "
                  "in /etc/nut) or host:port"),
-    "nut_option": (r"[a-z][a-z0-9_.-]*", 64, "a ups.conf option name (lower case letters, digits, '.', '_', '-')"),
+    "nut_option": (r"(?!(?:driver|port|desc)$)[a-z][a-z0-9_.-]*", 64,
+                   "a ups.conf option name (lower case letters, digits, '.', '_', '-'; not driver, port or desc)"),
     "url": (r"https?://[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+", 2000,
             "an http(s) URL (printable ASCII, no blanks, quotes or backslash)"),
     "mail": (r"[A-Za-z0-9._%+=][A-Za-z0-9._%+=-]*@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", 254,
