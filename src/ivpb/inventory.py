@@ -111,7 +111,8 @@ def load_inventory(
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=manager)
-        hosts = _read_hosts(manager, loader, _plain_vars_loader(loader), variables, Templar, origins=origins)
+        hosts = _read_hosts(manager, loader, _plain_vars_loader(loader, origins.parsed), variables, Templar,
+                            origins=origins)
         origins.groups.update({h.name: _group_order(h) for h in manager.get_hosts()})
         # The whole inventory is read and validated (a backup target may lie outside --limit);
         # --limit only chooses the hosts to act on and report.
@@ -352,7 +353,7 @@ def _block_seq(lines: list[tuple[int, str, bool]], i: int, indent: int) -> tuple
     return out, i
 
 
-def _plain_vars_loader(loader):
+def _plain_vars_loader(loader, parsed: dict[str, Any] | None = None):
     """A DataLoader for the vars plugins (host_group_vars: group_vars/, host_vars/) whose plain
     YAML/JSON files are parsed by libyaml into plain dicts and lists.
 
@@ -393,8 +394,12 @@ def _plain_vars_loader(loader):
                 try:
                     if json_only:
                         raise _NotPlain
-                    with open(path, "rb") as f:
-                        value = parse(f.read())
+                    real = os.path.realpath(path)
+                    if parsed is not None and real in parsed:
+                        value = parsed.pop(real)  # read (and checked) by scan_sources already
+                    else:
+                        with open(path, "rb") as f:
+                            value = parse(f.read())
                 except (OSError, ValueError, TypeError, yaml.YAMLError, _NotPlain):
                     # Ansible's own loader reads it, and says what is wrong with it if anything.
                     return super().load_from_file(file_name, cache, unsafe, json_only, trusted_as_template)
@@ -440,6 +445,8 @@ class Origins:
 
     files: dict[tuple[str, str], dict[str, tuple[str, Any, Any]]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
+    # real path -> value of the plain vars files the scan already read (the vars loader reuses them)
+    parsed: dict[str, Any] = field(default_factory=dict)
 
     def where(self, host, name: str) -> str:
         """file:line:column of a host's (an Ansible Host's) variable, "inventory" when unknown."""
@@ -462,6 +469,10 @@ class Origins:
             if hit is None:
                 continue
             origin, key_node, node = hit
+            if key_node is None:  # read by the fast block reader: find the nodes now
+                key_node, node = self._nodes(origin, tokens[0])
+                if key_node is None:
+                    return origin
             mark = key_node.start_mark
             for token in tokens[1:]:
                 node = _child(node, token)
@@ -470,6 +481,18 @@ class Origins:
                 mark = node.start_mark
             return safe_yaml.where(origin, mark)
         return None
+
+
+    def _nodes(self, origin: str, name: str) -> tuple[Any, Any]:
+        """(key node, value node) of a top-level variable of a file, composed on demand."""
+        try:
+            node = safe_yaml.compose(Path(origin).read_text(encoding="utf-8-sig"), origin)
+        except (OSError, UnicodeError, UserError):
+            return None, None
+        for k, v in node.value if isinstance(node, safe_yaml.yaml.MappingNode) else ():
+            if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value == name:
+                return k, v
+        return None, None
 
 
 def _child(node: Any, token: str) -> Any:
@@ -565,6 +588,21 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
     text = ""
     try:
         text = safe_yaml.decode(data, origin)
+        if subject is not None and not text.lstrip().startswith(("{", "[")):
+            # The block subset people type (the fast reader, ~10x libyaml's composer) has no
+            # anchors or aliases and refuses duplicate keys; anything else is composed and checked.
+            try:
+                value = _block_yaml(text)
+            except _NotPlain:
+                pass
+            else:
+                keys = origins.files.setdefault(subject, {})
+                for key in value or {}:
+                    if key.startswith(PREFIX):
+                        keys[key] = (origin, None, None)
+                if not _NOT_PLAIN.search(text):
+                    origins.parsed[os.path.realpath(path)] = value
+                return
         node = safe_yaml.compose(text, origin)
     except safe_yaml.YamlError as exc:
         variable = safe_yaml.variable_at(text, exc.line)

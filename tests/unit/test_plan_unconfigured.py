@@ -79,6 +79,6 @@ def test_other_mistakes_stay_errors_for_plan(capsys, unconfigured):
     main.write_text(main.read_text(encoding="utf-8").replace("/srv/nas/fotos", "srv/nas/fotos"), encoding="utf-8")
     code, out, err = run(capsys, "plan", "-i", str(unconfigured))
     assert code == 1 and out == ""
-    assert err.splitlines() == ["nas: ivpb_stores[1].path: 'srv/nas/fotos' is not an absolute, normalised path "
-                                "(starting with '/', no '//', '.' or '..' components, no trailing '/', no control "
-                                "characters)"]
+    assert err.splitlines() == [f"{main}:7:11: nas: ivpb_stores[1].path: 'srv/nas/fotos' is not an absolute, "
+                                "normalised path (starting with '/', no '//', '.' or '..' components, no trailing "
+                                "'/', no control characters)"]
