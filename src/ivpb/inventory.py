@@ -114,6 +114,7 @@ def load_inventory(
         hosts = _read_hosts(manager, loader, _plain_vars_loader(loader, origins.parsed), variables, Templar,
                             origins=origins)
         origins.groups.update({h.name: _group_order(h) for h in manager.get_hosts()})
+        _unknown_subjects(origins, set(hosts), set(manager.groups))
         # The whole inventory is read and validated (a backup target may lie outside --limit);
         # --limit only chooses the hosts to act on and report.
         selected = None
@@ -447,6 +448,8 @@ class Origins:
     groups: dict[str, list[str]] = field(default_factory=dict)
     # real path -> value of the plain vars files the scan already read (the vars loader reuses them)
     parsed: dict[str, Any] = field(default_factory=dict)
+    # (kind, name) -> the host_vars/group_vars entry that gives it variables
+    subjects: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def where(self, host, name: str) -> str:
         """file:line:column of a host's (an Ansible Host's) variable, "inventory" when unknown."""
@@ -539,6 +542,17 @@ def scan_sources(sources: Iterable[str], have_vault: bool) -> Origins:
     return origins
 
 
+def _unknown_subjects(origins: Origins, hosts: set[str], groups: set[str]) -> None:
+    """host_vars/<name> or group_vars/<name> for a host or group the inventory does not have (a
+    typo): Ansible ignores it silently, and the host it was meant for gets none of its controls."""
+    for (kind, name), entry in sorted(origins.subjects.items()):
+        if name not in (hosts if kind == "host" else groups):
+            known = sorted(hosts if kind == "host" else groups)
+            shown = ", ".join(known[:10]) + (f" ... ({len(known)})" if len(known) > 10 else "")
+            raise UserError(f"{entry}: {kind} {name}: no such {kind} in the inventory, so these variables apply to "
+                            f"nothing; expected one of: {shown}")
+
+
 def _vars_file(entry: Path) -> bool:
     return not entry.name.startswith(".") and (entry.suffix in YAML_SUFFIXES or entry.suffix == "")
 
@@ -549,6 +563,7 @@ def _scan_vars_dir(folder: Path, kind: str, have_vault: bool, origins: Origins) 
             continue
         name = entry.name[: -len(entry.suffix)] if entry.suffix in YAML_SUFFIXES else entry.name
         subject = (kind, name)
+        origins.subjects.setdefault(subject, str(entry))
         if entry.is_dir():
             if entry.suffix in YAML_SUFFIXES:
                 raise UserError(f"{entry}: a directory where a vars file is expected ({kind} {name}); "
