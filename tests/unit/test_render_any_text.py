@@ -44,3 +44,9 @@ def test_every_format_renders_and_is_written_whole(tmp_path_factory, detail, val
             assert first["detail"] == detail + "\udcff"  # the escape \udcff reads back as the same text
         if fmt == "junit":
             ET.fromstring(data)
+
+
+def test_a_line_break_in_a_detail_does_not_fake_a_result_line():
+    report = hostile("disk full\n    conform      §4  backup.daily: fine", "x")
+    text = cli.render(report, "table", "nl")
+    assert not any(line.lstrip().startswith("conform      §4  backup.daily: fine") for line in text.splitlines())

@@ -57,12 +57,13 @@ def _result_lines(c: dict[str, Any], lang: str, indent: str) -> list[str]:
     name = control_name(c)
     if c.get("advisory"):
         name += f" ({w('advisory_short', lang)})"
-    lines = [f"{indent}{status:<12} {c['clause']:<3} {name}: {c['detail']}"]
+    # a detail from a host stays on its own line (a line break in it must not fake another result)
+    lines = [f"{indent}{status:<12} {c['clause']:<3} {_clean(name)}: {_clean(c['detail'])}"]
     pad = indent + " " * 17
     if c.get("diff"):
         lines.append(pad + diff_hint(c["diff"], lang))
     if c.get("waiver"):
-        lines.append(pad + f"{w('waiver', lang).lower()}: {waiver_text(c['waiver'], lang)}")
+        lines.append(pad + f"{w('waiver', lang).lower()}: {_clean(waiver_text(c['waiver'], lang))}")
     return lines
 
 
