@@ -77,6 +77,7 @@ options:
   shutdown_command:
     description:
       - C(SHUTDOWNCMD). Tests replace it with a command that writes a marker file.
+      - One line starting with an absolute program path (rule C(command_line) of C(module_utils/input_rules.py)).
     type: str
     default: /sbin/shutdown -h +0
   pollfreq:
@@ -103,11 +104,16 @@ options:
     description:
       - "URL that receives every power event as a JSON POST with key C(text), besides syslog."
       - "Written into C(/etc/nut/ivpb-notify) (the C(NOTIFYCMD)), C(root:nut) C(0750); masked in diffs."
+      - "An http(s) URL of printable ASCII without blanks, quotes or backslash (rule C(url))."
     type: str
   notify_mail:
-    description: Address that receives every power event by mail (needs a C(mail) command on the host).
+    description:
+      - Address that receives every power event by mail (needs a C(mail) command on the host).
+      - Never starts with C(-) (rule C(mail)); passed to C(mail) after C(--).
     type: str
 notes:
+  - Every value is checked by the module itself with the shared rules of C(module_utils/input_rules.py)
+    (the same rules as C(ivpb validate)), so a playbook that calls it without the plan step is held to them.
   - Needs the C(nut-client) package; installed in the same call unless I(install_packages=false).
   - Written for Debian bookworm's NUT 2.8.0.
 seealso:

@@ -31,6 +31,10 @@ options:
       - C(ivpb_nut_server.ups) - UPS name -> a dict with C(driver) (required; for example
         C(usbhid-ups), or C(dummy-ups) in the lab), C(port) (default C(auto), or C(<name>.dev) for
         C(dummy-ups)), C(description) and C(options) (further driver settings, written quoted).
+      - Checked by the module with the rules of C(module_utils/input_rules.py), as C(ivpb validate) checks
+        them - UPS names C(nut_name), drivers C(nut_driver), ports C(nut_port) (C(auto), a device under
+        C(/dev/), a C(.dev) file name for C(dummy-ups), or host:port), option names C(nut_option), values
+        one line without control characters.
     type: dict
     required: true
   listen:

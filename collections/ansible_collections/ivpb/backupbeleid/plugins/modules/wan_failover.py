@@ -61,7 +61,10 @@ options:
         type: str
         required: true
       interface:
-        description: The network interface of this uplink (must exist and carry an address on the gateway's subnet).
+        description:
+          - The network interface of this uplink (must exist and carry an address on the gateway's subnet).
+          - A Linux interface name (rule C(interface) of C(module_utils/input_rules.py)); one with a dot (a VLAN
+            such as C(eth0.10)) gets its C(rp_filter) key in the C(/) form of sysctl.d(5).
         type: str
         required: true
       gateway:
@@ -122,7 +125,9 @@ options:
     type: bool
     default: true
   webhook:
-    description: URL that receives a JSON POST for every switch and uplink state change. May hold a token.
+    description:
+      - URL that receives a JSON POST for every switch and uplink state change. May hold a token.
+      - An http(s) URL without blanks, quotes or backslash (rule C(url)); masked in diffs as it is written.
     type: str
   controls:
     description: The control ids to report, normally those planned for the hosts this host routes.
