@@ -47,7 +47,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    _restore_parsers(sub)
     return parser
+
+
+def _restore_parsers(sub) -> None:
+    """ivpb restore and ivpb herstelplan (issue #16; the work is in ivpb.restore, ivpb.herstelplan)."""
+    p = sub.add_parser("restore", help="restore one data set of one host and check it against its manifest")
+    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
+    p.add_argument("--vault-password-file", metavar="FILE")
+    p.add_argument("--host", required=True, help="the host whose data set is restored")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--to", metavar="DIR|HOST:DIR", help="an empty or new directory here, or on an inventory host")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--at", metavar="TIME", help="the newest backup at or before TIME (UTC unless an offset)")
+    when.add_argument("--school-year", metavar="YYYY-YYYY", help="the yearly full of that school year")
+    p.add_argument("--offsite", action="store_true", help="from the offsite copy (sync_target) instead")
+    p.add_argument("--drill", action="store_true", help="restore drill: check, record evidence, remove the data")
+    p.add_argument("--overwrite-live", action="store_true", help="allow --to HOST:DIR on the data set's live path")
+    p.add_argument("--lang", choices=LANGS, default="nl")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    p = sub.add_parser("herstelplan", help="the recovery plan from the inventory and the drill evidence")
+    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
+    p.add_argument("--vault-password-file", metavar="FILE")
+    p.add_argument("--policy", metavar="FILE")
+    p.add_argument("--output", "-o", metavar="FILE.md|FILE.html", help="write to FILE (default: Markdown on stdout)")
+    p.add_argument("--lang", choices=LANGS, default="nl")
 
 
 FORMATS = ("table", "json", "junit", "markdown", "html")
@@ -194,7 +219,20 @@ def _with_todo(plan: dict, todo: dict[tuple[str, str, str], list[str]], lang: st
     return plan
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit}
+def cmd_restore(args) -> int:
+    from ivpb.restore import main as restore_main
+
+    return restore_main(args)
+
+
+def cmd_herstelplan(args) -> int:
+    from ivpb.herstelplan import main as herstelplan_main
+
+    return herstelplan_main(args)
+
+
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit, "restore": cmd_restore,
+            "herstelplan": cmd_herstelplan}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -186,6 +186,57 @@ sync_now() {
     mv "$STATE/status/$DS.sync_started.tmp" "$STATE/status/$DS.sync_started"
 }
 
+# The manifest of one backup (issue #16): every regular file of SOURCE with its size and sha256,
+# as JSON, so that `ivpb restore` checks a restore without the live source. Encrypted to the
+# same recipients as the data for an encrypted data set (the plaintext never leaves this host),
+# uploaded beside the chains as <ds>/manifests/<duplicity stamp>.json[.gpg]; the receiver seals
+# it like every other file. A manifest that cannot be written or uploaded fails the job.
+upload_manifest() { # kind (chain|annual) ISO-stamp-of-the-backup [school year]
+    local kind=$1 stamp=$2 sy=${3:-} tmp name rc
+    tmp=$(mktemp -d) || return 1
+    name="$(tr -d ':-' <<<"$stamp").json"
+    if ! python3 - "$SOURCE" "$DS" "$(hostname)" "$kind" "$stamp" "$sy" >"$tmp/$name" 2>>"$LOG" <<'PY'
+import hashlib, json, os, stat, sys
+src, ds, host, kind, stamp, sy = sys.argv[1:]
+files, total = [], 0
+for root, dirs, names in os.walk(src):
+    dirs.sort()
+    for n in sorted(names):
+        p = os.path.join(root, n)
+        try:
+            if not stat.S_ISREG(os.lstat(p).st_mode):
+                continue
+            h, size = hashlib.sha256(), 0
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+                    size += len(block)
+        except FileNotFoundError:
+            continue  # removed since the backup
+        files.append({"path": os.path.relpath(p, src), "size": size, "sha256": h.hexdigest()})
+        total += size
+doc = {"format": "ivpb-manifest/1", "host": host, "dataset": ds, "source": src, "kind": kind,
+       "backup_time": stamp, "school_year": sy or None, "files": len(files), "bytes": total, "entries": files}
+json.dump(doc, sys.stdout, ensure_ascii=True, separators=(",", ":"))
+PY
+    then
+        rm -rf "$tmp"; return 1
+    fi
+    if [[ -n ${ENCRYPT_KEYS:-} ]]; then
+        local -a to=()
+        for k in $ENCRYPT_KEYS; do to+=(--recipient "$k"); done
+        gpg --batch --yes --trust-model always --no-auto-key-locate "${to[@]}" --output "$tmp/$name.gpg" \
+            --encrypt "$tmp/$name" >>"$LOG" 2>&1 || { rm -rf "$tmp"; return 1; }
+        rm -f "$tmp/$name"
+        name=$name.gpg
+    fi
+    ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/manifests" &&
+        rsync -e "$(ssh_cmd "$TARGET_PORT")" "$tmp/$name" "$TARGET_HOST:$TARGET_DIR/manifests/$name" >>"$LOG" 2>&1
+    rc=$?
+    rm -rf "$tmp"
+    return $rc
+}
+
 take_lock
 case $ACTION in
 run)
@@ -197,6 +248,7 @@ run)
     client_retention "$RECEIVER_RETENTION" "$KEEP_FULL" "$DS" "$u" || failed "retention failed"
     last=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
     [[ -n $last ]] || failed "no backup found on $TARGET_HOST after the run"
+    upload_manifest chain "$last" || failed "manifest of the backup $last could not be written or uploaded"
     write_status last_backup "$last"
     log info "ok, newest backup on the target: $last"
     ;;
@@ -212,6 +264,8 @@ annual)
         dup full --name "$DS-annual-$sy" "$SOURCE" "$(url "$TARGET_HOST" "$TARGET_PORT" "$dir")" ||
             failed "yearly full backup failed"
         have=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$dir")
+        [[ -n $have ]] || failed "no yearly full found on $TARGET_HOST after the run"
+        upload_manifest annual "$have" "$sy" || failed "manifest of the yearly full $sy not written or uploaded"
         log info "ok, yearly full $sy"
     fi
     write_status last_annual "$sy $have"

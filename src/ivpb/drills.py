@@ -1,0 +1,204 @@
+"""Restore drills: the evidence `ivpb restore --drill` records, and how the audit judges it.
+
+Evidence lives in the inventory, one JSON file per drill:
+  <inventory>/.evidence/drills/<host>/<dataset>/<YYYYMMDDTHHMMSSZ>.json
+The folder's name starts with a dot because Ansible reads every other file in an inventory
+directory as an inventory source. It is written into the first inventory source (a directory,
+or a file's folder) that already has a `.evidence` folder, else into the first source; the
+audit and the herstelplan read the drills of every source.
+
+The audit (backup.best_practice, per data set): no successful drill within the policy's
+interval for the data set's availability level (`evidence.drill_max_age_days` in the policy
+file) is drift; the report shows the last drill with its measured RTO and RPO."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ivpb.policy import Policy
+
+FOLDER = ".evidence"
+FORMAT = "ivpb-drill/1"
+# Used when a policy file has no evidence.drill_max_age_days (a school's own, older file).
+DEFAULT_MAX_AGE_DAYS = {"noodzakelijk": 92, "belangrijk": 365, "laag": 365}
+
+
+def _base(source: str) -> Path | None:
+    if "," in source:
+        return None
+    p = Path(source)
+    return p if p.is_dir() else p.parent
+
+
+def folders(sources: tuple[str, ...] | list[str]) -> list[Path]:
+    return [b / FOLDER for b in (_base(s) for s in sources) if b is not None]
+
+
+def home(sources: tuple[str, ...] | list[str]) -> Path:
+    """Where a new drill is recorded."""
+    found = folders(sources)
+    if not found:
+        raise ValueError("no inventory directory to record the drill in")
+    return next((f for f in found if f.is_dir()), found[0])
+
+
+def _write(path: Path, doc: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+def _path(sources, host: str, dataset: str, when: dt.datetime) -> Path:
+    return home(sources) / "drills" / host / dataset / f"{when.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record(sources, result, by: str) -> Path:
+    """The evidence of one drill (an ivpb.restore.Restored)."""
+    doc = {
+        "format": FORMAT,
+        "host": result.host,
+        "dataset": result.dataset,
+        "kind": result.kind,
+        "generation": _iso(result.generation),
+        "started": _iso(result.started),
+        "finished": _iso(result.finished or result.started),
+        "by": by,
+        "receiver": result.receiver,
+        "directory": result.directory,
+        "encrypted": result.encrypted,
+        "manifest": result.manifest,
+        "rto_seconds": round(result.duration, 1),
+        "rpo_seconds": round(result.data_age, 1),
+        "files_checked": result.files,
+        "bytes_checked": result.bytes,
+        "result": "ok" if result.ok else "failed",
+        "problems": result.problems,
+    }
+    return _write(_path(sources, result.host, result.dataset, result.started), doc)
+
+
+def record_failure(sources, host: str, dataset: str, reason: str, by: str, now: dt.datetime | None = None) -> Path:
+    """A drill that could not restore at all is evidence too."""
+    when = now or dt.datetime.now(dt.UTC)
+    doc = {"format": FORMAT, "host": host, "dataset": dataset, "started": _iso(when), "finished": _iso(when),
+           "by": by, "result": "failed", "problems": [reason]}
+    return _write(_path(sources, host, dataset, when), doc)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def load(sources, host: str, dataset: str) -> list[dict[str, Any]]:
+    """Every readable drill of a data set, oldest first (a broken file is skipped, not trusted)."""
+    out = []
+    for folder in folders(sources):
+        d = folder / "drills" / host / dataset
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.json")):
+            try:
+                doc = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("host") == host \
+                    and doc.get("dataset") == dataset and _time(doc.get("started")):
+                out.append({**doc, "file": str(f)})
+    return sorted(out, key=lambda d: _time(d["started"]))
+
+
+def max_age(policy: Policy, level: str | None) -> dt.timedelta:
+    days = {**DEFAULT_MAX_AGE_DAYS, **(policy.evidence.get("drill_max_age_days") or {})}
+    return dt.timedelta(days=days.get(level or "", max(days.values())))
+
+
+def availability(inventory, dataset: str) -> str | None:
+    ds = inventory.school("ivpb_datasets").get(dataset)
+    biv = ds.get("biv") if isinstance(ds, dict) else None
+    return biv.get("b") if isinstance(biv, dict) else None
+
+
+def span(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "?"
+    s = int(round(seconds))
+    if s >= 86400:
+        return f"{s // 86400} d {s % 86400 // 3600} u"
+    if s >= 3600:
+        return f"{s // 3600} u {s % 3600 // 60} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s} s"
+
+
+TEXT = {
+    "last": {"nl": "laatste hersteltest (drill) {when} {result}: RTO {rto}, RPO {rpo}",
+             "en": "last restore drill {when} {result}: RTO {rto}, RPO {rpo}"},
+    "ok": {"nl": "geslaagd", "en": "passed"},
+    "failed": {"nl": "MISLUKT", "en": "FAILED"},
+    "none": {"nl": "geen geslaagde hersteltest (ivpb restore --drill) van deze dataset",
+             "en": "no successful restore drill (ivpb restore --drill) of this data set"},
+    "old": {"nl": "laatste geslaagde hersteltest (drill) {when} is {age} oud, meer dan {max} (beschikbaarheid {b})",
+            "en": "last successful restore drill {when} is {age} old, more than {max} (availability {b})"},
+}
+
+
+def _days(delta: dt.timedelta) -> str:
+    return f"{delta.days} d" if delta.days else span(delta.total_seconds())
+
+
+def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Policy, now: dt.datetime,
+          lang: str = "nl") -> dict[str, Any]:
+    """backup.best_practice of one data set with its drills: the last drill goes into the
+    evidence and the detail; a compliant entry without a successful drill within the interval
+    becomes drift."""
+    drills = load(inventory.sources, host, dataset)
+    level = availability(inventory, dataset)
+    limit = max_age(policy, level)
+    evidence = dict(entry.get("evidence") or {})
+    notes = []
+    if drills:
+        last = drills[-1]
+        evidence["last_drill"] = {k: last.get(k) for k in ("started", "result", "generation", "rto_seconds",
+                                                         "rpo_seconds", "files_checked", "bytes_checked", "by",
+                                                         "file") if last.get(k) is not None}
+        notes.append(TEXT["last"][lang].format(when=last["started"], result=TEXT[
+            "ok" if last.get("result") == "ok" else "failed"][lang], rto=span(last.get("rto_seconds")),
+            rpo=span(last.get("rpo_seconds"))))
+    evidence["drill_max_age_days"] = limit.days
+    good = [d for d in drills if d.get("result") == "ok" and _time(d["started"]) <= now + dt.timedelta(minutes=5)]
+    reason = None
+    if not good:
+        reason = TEXT["none"][lang]
+    else:
+        when = _time(good[-1]["started"])
+        if now - when > limit:
+            reason = TEXT["old"][lang].format(when=good[-1]["started"], age=_days(now - when), max=_days(limit),
+                                              b=level or "?")
+    out = {**entry, "evidence": evidence}
+    if entry.get("status") == "compliant" and reason:
+        out["status"] = "drift"
+        out["detail"] = "; ".join([reason, *notes])
+    elif notes:
+        out["detail"] = "; ".join([str(entry.get("detail") or ""), *notes]).lstrip("; ")
+    return out

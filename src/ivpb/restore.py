@@ -1,0 +1,662 @@
+"""`ivpb restore`: bring one data set of one host back from its receiver (or its offsite copy),
+check it against the manifest the backup job stored beside it, and report the time it took
+(measured RTO) and the age of the data (measured RPO). With --drill the result is recorded as
+evidence in the inventory (ivpb.drills).
+
+How it reaches the backups (kept simple on purpose):
+  1. it connects to the receiver with the inventory's own connection variables (ansible_host,
+     ansible_port, ansible_user, ansible_ssh_private_key_file, ansible_ssh_common_args), as
+     Ansible would; a user other than root uses `sudo -n` there (the areas are root's);
+  2. it lists the data set's directory there and fetches, with rsync over that SSH connection,
+     only the files of the one duplicity chain that holds the chosen generation, and the
+     generation's manifest, into a temporary directory on this machine;
+  3. it checks every fetched volume against the SHA1 in its duplicity manifest (decrypted with
+     the secret key of this machine's gpg, GNUPGHOME or ~/.gnupg), so that a tampered volume
+     is named before anything is restored;
+  4. it runs duplicity here on the copy (file://), decrypting with that key (a plain data set
+     needs no key), and compares every restored file with the manifest (sha256 and size);
+  5. into a local directory (--to DIR) or, after the check, onto a host (--to HOST:DIR, rsync
+     over the inventory's connection).
+The receiver and the data set's host never see the secret key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ivpb.errors import UserError
+from ivpb.inventory import Inventory
+
+DEFAULT_PATH = "/srv/backup"
+SET = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.")
+GENERATION = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8}T\d{6}Z)\.manifest(\.gpg)?$")
+SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+SSH_TIMEOUT = 20
+MAX_LISTED = 5
+
+
+@dataclass
+class Location:
+    """Where one data set's backups are: a directory on a receiver."""
+
+    host: str  # the data set's own host
+    dataset: str
+    source: str  # the live path on that host
+    target: str  # the target's name (ivpb_backup_targets)
+    receiver: str | None  # the receiver's inventory host; None for a target outside the inventory
+    address: str
+    port: int | None
+    directory: str  # <path>/<client>/<dataset> on the receiver
+    offsite: bool = False
+
+    def where(self) -> str:
+        return f"{self.receiver or self.address}:{self.directory}"
+
+
+@dataclass
+class Restored:
+    """What a restore did and found; the evidence of a drill."""
+
+    host: str
+    dataset: str
+    kind: str  # chain | annual | offsite
+    generation: dt.datetime
+    started: dt.datetime
+    finished: dt.datetime | None = None
+    receiver: str = ""
+    directory: str = ""
+    manifest: str | None = None
+    files: int = 0
+    bytes: int = 0
+    encrypted: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return ((self.finished or self.started) - self.started).total_seconds()
+
+    @property
+    def data_age(self) -> float:
+        return (self.started - self.generation).total_seconds()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.manifest is not None
+
+
+def _stamp_time(stamp: str) -> dt.datetime:
+    return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+
+
+def iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_at(text: str) -> dt.datetime:
+    """--at: a date (end of that day, UTC) or a date and time (UTC unless an offset is given)."""
+    raw = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            day = dt.date.fromisoformat(raw)
+            return dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
+        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        raise UserError(f"--at {text!r}: expected a date (2026-11-29) or a date and time (2026-11-29T22:00)") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def parse_school_year(text: str) -> str:
+    m = SCHOOL_YEAR.fullmatch(text.strip())
+    if not m or int(m.group(2)) != int(m.group(1)) + 1:
+        raise UserError(f"--school-year {text!r}: expected YYYY-YYYY, two consecutive years (2025-2026)")
+    return text.strip()
+
+
+# --- where the backups are -------------------------------------------------------------------
+
+
+def stores_of(inventory: Inventory, host: str) -> list[dict[str, Any]]:
+    return [s for s in inventory.hosts[host].get("ivpb_stores") or [] if isinstance(s, dict) and s.get("dataset")]
+
+
+def locate(inventory: Inventory, host: str, dataset: str, offsite: bool = False) -> Location:
+    if host not in inventory.hosts:
+        raise UserError(f"--host {host!r}: not a host of the inventory")
+    hv = inventory.hosts[host]
+    store = next((s for s in stores_of(inventory, host) if s["dataset"] == dataset), None)
+    if store is None:
+        known = ", ".join(s["dataset"] for s in stores_of(inventory, host)) or "none"
+        raise UserError(f"--dataset {dataset!r}: {host} stores no such data set (ivpb_stores: {known})")
+    name = store.get("sync_target") if offsite else store.get("backup_target") or hv.get("ivpb_backup_target")
+    if not name:
+        what = "sync_target (no offsite copy)" if offsite else "backup_target (or ivpb_backup_target)"
+        raise UserError(f"{host}: ivpb_stores {dataset}: no {what}")
+    target = inventory.school("ivpb_backup_targets").get(name)
+    if not isinstance(target, dict):
+        raise UserError(f"{host}: ivpb_stores {dataset}: unknown target {name!r} (ivpb_backup_targets)")
+    base = str(target.get("path") or DEFAULT_PATH).rstrip("/")
+    port = target.get("port")
+    return Location(host=host, dataset=dataset, source=str(store.get("path") or ""), target=name,
+                    receiver=target.get("host"), address=str(target.get("address") or target.get("host")),
+                    port=int(port) if port else None, directory=f"{base}/{host}/{dataset}", offsite=offsite)
+
+
+# --- the connection --------------------------------------------------------------------------
+
+
+@dataclass
+class Remote:
+    """SSH to one host with the inventory's connection variables."""
+
+    name: str
+    address: str
+    port: int | None
+    user: str | None
+    key: str | None
+    extra: list[str]
+
+    def ssh_argv(self) -> list[str]:
+        argv = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={SSH_TIMEOUT}",
+                "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
+        if self.port:
+            argv += ["-p", str(self.port)]
+        if self.key:
+            argv += ["-i", self.key]
+        return argv + self.extra
+
+    def login(self) -> str:
+        return f"{self.user}@{self.address}" if self.user else self.address
+
+    @property
+    def sudo(self) -> list[str]:
+        return [] if self.user in (None, "root") else ["sudo", "-n"]
+
+    def run(self, argv: list[str], what: str, timeout: int = 600) -> str:
+        command = " ".join(shlex.quote(a) for a in [*self.sudo, *argv])
+        try:
+            proc = subprocess.run([*self.ssh_argv(), self.login(), command], capture_output=True, text=True,
+                                  timeout=timeout, check=False, errors="surrogateescape")
+        except subprocess.TimeoutExpired:
+            raise UserError(f"{self.name}: {what}: no answer within {timeout} s") from None
+        if proc.returncode != 0:
+            raise UserError(f"{self.name}: {what} failed: {_last(proc.stderr) or f'exit {proc.returncode}'}")
+        return proc.stdout
+
+    def rsync_e(self) -> str:
+        return " ".join(shlex.quote(a) for a in self.ssh_argv())
+
+    def rsync_path(self) -> list[str]:
+        return ["--rsync-path", "sudo -n rsync"] if self.sudo else []
+
+
+def _last(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | None = None) -> Remote:
+    """The connection Ansible would use for an inventory host (its ansible_* variables, templated)."""
+    from ansible.errors import AnsibleError
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    if vault_password_file:
+        from ansible.parsing.vault import get_file_vault_secret
+
+        secret = get_file_vault_secret(filename=vault_password_file, loader=loader)
+        secret.load()
+        loader.set_vault_secrets([("default", secret)])
+    try:
+        manager = InventoryManager(loader=loader, sources=list(sources))
+        h = manager.get_host(host)
+        if h is None:
+            raise UserError(f"{host}: not in the inventory")
+        variables = VariableManager(loader=loader, inventory=manager).get_vars(host=h)
+        templar = Templar(loader=loader, variables=variables)
+
+        def var(name: str) -> str | None:
+            value = variables.get(name)
+            return None if value is None else str(templar.template(value))
+
+        connection = var("ansible_connection") or "ssh"
+        if connection not in ("ssh", "smart", "paramiko"):
+            raise UserError(f"{host}: ansible_connection {connection!r}: ivpb restore reaches hosts over SSH only")
+        extra = shlex.split(var("ansible_ssh_common_args") or "") + shlex.split(var("ansible_ssh_extra_args") or "")
+        port = var("ansible_port") or var("ansible_ssh_port")
+        key = var("ansible_ssh_private_key_file") or var("ansible_private_key_file")
+        return Remote(name=host, address=var("ansible_host") or host, port=int(port) if port else None,
+                      user=var("ansible_user") or var("ansible_ssh_user"),
+                      key=os.path.expanduser(key) if key else None, extra=extra)
+    except AnsibleError as exc:
+        raise UserError(f"{host}: connection variables: {str(exc).splitlines()[0]}") from None
+
+
+def remote_for(loc: Location, sources: tuple[str, ...], vault: str | None) -> Remote:
+    if loc.receiver:
+        return remote_of(sources, loc.receiver, vault)
+    # A target outside the inventory: this machine's own SSH configuration for its address.
+    return Remote(name=loc.address, address=loc.address, port=loc.port, user=None, key=None, extra=[])
+
+
+# --- choosing and fetching ------------------------------------------------------------------
+
+
+def generations(names: list[str]) -> dict[str, str]:
+    """duplicity stamp of each generation (the backup's end time) -> its manifest file name."""
+    out = {}
+    for n in names:
+        m = GENERATION.match(n)
+        if m:
+            out[m.group(1)] = n
+    return out
+
+
+def chain_files(names: list[str], generation: str) -> list[str]:
+    """The files of the one chain (a full and the increments after it) holding generation."""
+    parsed = [(m.group(2), m.group(1), n) for n in names if (m := SET.match(n))]
+    fulls = sorted({start for start, kind, _ in parsed if kind in ("full", "full-signatures")})
+    owner = max((f for f in fulls if f <= generation), default=None)
+    if owner is None:
+        return []
+    nxt = min((f for f in fulls if f > owner), default=None)
+    return sorted(n for start, _kind, n in parsed if start >= owner and (nxt is None or start < nxt))
+
+
+def choose(gens: dict[str, str], at: dt.datetime | None, where: str) -> str:
+    if not gens:
+        raise UserError(f"{where}: no backup found")
+    if at is None:
+        return max(gens)
+    older = [g for g in gens if _stamp_time(g) <= at]
+    if not older:
+        raise UserError(f"{where}: no backup at or before {iso(at)} (oldest: {iso(_stamp_time(min(gens)))})")
+    return max(older)
+
+
+def list_dir(remote: Remote, directory: str) -> list[str]:
+    out = remote.run(["find", directory, "-maxdepth", "1", "-type", "f", "-printf", "%f\\n"],
+                     f"listing {directory}", timeout=120)
+    return [line for line in out.splitlines() if line]
+
+
+def fetch(remote: Remote, directory: str, names: list[str], into: Path) -> None:
+    into.mkdir(parents=True, exist_ok=True)
+    listing = into.parent / f".{into.name}.files"
+    listing.write_text("".join(f"{n}\n" for n in names))
+    argv = ["rsync", "-t", "--files-from", str(listing), "-e", remote.rsync_e(), *remote.rsync_path(),
+            f"{remote.login()}:{directory}/", f"{into}/"]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, errors="surrogateescape")
+    listing.unlink()
+    if proc.returncode != 0:
+        raise UserError(f"{remote.name}: fetching from {directory} failed: {_last(proc.stderr)}")
+
+
+# --- checking --------------------------------------------------------------------------------
+
+
+def gpg_decrypt(path: Path, shown: str) -> bytes:
+    proc = subprocess.run(["gpg", "--batch", "--quiet", "--decrypt", str(path)], capture_output=True, check=False)
+    if proc.returncode != 0:
+        why = _last(proc.stderr.decode("utf-8", "replace"))
+        raise UserError(f"{shown}: cannot be decrypted with this machine's keys (tampered, or not for "
+                        f"this key): {why}")
+    return proc.stdout
+
+
+def check_volumes(files: Path, names: list[str], shown_dir: str) -> int:
+    """Every volume of the fetched chain against the SHA1 in its duplicity manifest; returns the
+    number checked. A missing, altered or undecryptable file is named."""
+    n = 0
+    present = set(names)
+    for name in sorted(names):
+        m = re.match(r"^(duplicity-(?:full|inc)\..*)\.manifest(\.gpg)?$", name)
+        if not m:
+            continue
+        stem, enc = m.group(1), bool(m.group(2))
+        raw = gpg_decrypt(files / name, f"{shown_dir}/{name}") if enc else (files / name).read_bytes()
+        volume = None
+        for line in raw.decode("utf-8", "replace").splitlines():
+            v = re.match(r"^Volume (\d+):", line)
+            if v:
+                volume = v.group(1)
+                continue
+            h = re.match(r"^\s*Hash SHA1 ([0-9a-f]{40})", line)
+            if h and volume:
+                vol = next((x for x in present if x.startswith(f"{stem}.vol{volume}.difftar")), None)
+                if vol is None:
+                    raise UserError(f"{shown_dir}/{stem}.vol{volume}.difftar*: missing (named in {name})")
+                digest = hashlib.sha1(usedforsecurity=False)
+                with open(files / vol, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+                if digest.hexdigest() != h.group(1):
+                    raise UserError(f"{shown_dir}/{vol}: altered or corrupt (SHA1 differs from {name})")
+                n += 1
+                volume = None
+    return n
+
+
+def read_manifest(path: Path, shown: str) -> dict[str, Any]:
+    raw = gpg_decrypt(path, shown) if path.name.endswith(".gpg") else path.read_bytes()
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise UserError(f"{shown}: not a valid manifest (altered?): {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != "ivpb-manifest/1" or not isinstance(doc.get("entries"), list):
+        raise UserError(f"{shown}: not an ivpb manifest (format ivpb-manifest/1)")
+    return doc
+
+
+def tree_sums(root: Path) -> dict[str, tuple[int, str]]:
+    out = {}
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        for n in names:
+            p = os.path.join(folder, n)
+            if os.path.islink(p) or not os.path.isfile(p):
+                continue
+            h, size = hashlib.sha256(), 0
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+                    size += len(block)
+            out[os.path.relpath(p, root)] = (size, h.hexdigest())
+    return out
+
+
+def compare(manifest: dict[str, Any], restored: Path, shown: str) -> tuple[int, int, list[str]]:
+    """(files checked, bytes checked, problems) of a restored tree against its manifest."""
+    want = {}
+    for e in manifest["entries"]:
+        if not (isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("sha256"), str)):
+            return 0, 0, [f"{shown}: an entry is malformed (altered?)"]
+        want[e["path"]] = (e.get("size"), e["sha256"])
+    have = tree_sums(restored)
+    missing = sorted(set(want) - set(have))
+    extra = sorted(set(have) - set(want))
+    differ = sorted(p for p in set(want) & set(have) if want[p] != have[p])
+    problems = []
+    for label, items in (("missing", missing), ("differ", differ), ("not in the manifest", extra)):
+        if items:
+            shown_items = ", ".join(repr(i) for i in items[:MAX_LISTED])
+            more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+            problems.append(f"{len(items)} file(s) {label} ({shown}): {shown_items}{more}")
+    checked = [p for p in want if p in have and p not in differ]
+    return len(checked), sum(have[p][0] for p in checked), problems
+
+
+# --- the restore -----------------------------------------------------------------------------
+
+
+def _empty_or_absent(path: Path) -> None:
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise UserError(f"--to {path}: exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()):
+        raise UserError(f"--to {path}: not empty; ivpb restore writes only into an empty or new directory")
+
+
+def _duplicity(url: str, dest: Path, generation: str, encrypted: bool, cache: Path) -> None:
+    if shutil.which("duplicity") is None:
+        raise UserError("duplicity is not installed on this machine (apt install duplicity)")
+    argv = ["duplicity", "restore", "--archive-dir", str(cache), "--name", "ivpb-restore",
+            "--time", str(int(_stamp_time(generation).timestamp())), "--verbosity", "warning"]
+    env = dict(os.environ, LC_ALL="C", TZ="UTC")
+    if encrypted:
+        if "PASSPHRASE" not in env:
+            argv.append("--use-agent")
+    else:
+        argv.append("--no-encryption")
+    if dest.exists():
+        argv.append("--force")  # an empty directory (checked): duplicity refuses any existing one
+    proc = subprocess.run([*argv, url, str(dest)], capture_output=True, text=True, env=env, check=False,
+                          stdin=subprocess.DEVNULL, errors="replace")
+    if proc.returncode != 0:
+        raise UserError(f"duplicity restore failed: {_last(proc.stderr) or _last(proc.stdout) or proc.returncode}")
+
+
+def restore(
+    inventory: Inventory,
+    host: str,
+    dataset: str,
+    dest: Path,
+    *,
+    at: dt.datetime | None = None,
+    school_year: str | None = None,
+    offsite: bool = False,
+    vault: str | None = None,
+    now=None,
+    progress=None,
+) -> Restored:
+    """Restore into dest (an empty or new local directory) and check it against the manifest.
+    Returns what was done; a tampered or missing file raises UserError naming it."""
+    clock = now or (lambda: dt.datetime.now(dt.UTC))
+    say = progress or (lambda _msg: None)
+    loc = locate(inventory, host, dataset, offsite)
+    _empty_or_absent(dest)
+    remote = remote_for(loc, inventory.sources, vault)
+    kind = "offsite" if offsite else "annual" if school_year else "chain"
+    sub = "sync" if offsite else f"annual/{school_year}" if school_year else "chain"
+    directory = f"{loc.directory}/{sub}"
+    where = f"{remote.name}:{directory}"
+    started = clock()
+    say(f"{where}: listing")
+    names = list_dir(remote, directory)
+    gen = choose(generations(names), at, where)
+    wanted = chain_files(names, gen)
+    result = Restored(host=host, dataset=dataset, kind=kind, generation=_stamp_time(gen), started=started,
+                      receiver=remote.name, directory=directory)
+    with tempfile.TemporaryDirectory(prefix="ivpb-restore-") as tmp:
+        work = Path(tmp)
+        say(f"{where}: fetching {len(wanted)} file(s) of generation {iso(result.generation)}")
+        fetch(remote, directory, wanted, work / "files")
+        result.encrypted = any(n.endswith(".gpg") for n in wanted)
+        checked = check_volumes(work / "files", wanted, where)
+        if not checked:
+            raise UserError(f"{where}: no volume of generation {iso(result.generation)} found")
+        manifest_doc, manifest_name = None, None
+        if not offsite:
+            mdir = f"{loc.directory}/manifests"
+            have = [n for n in list_dir(remote, mdir) if n in (f"{gen}.json", f"{gen}.json.gpg")]
+            if have:
+                manifest_name = sorted(have)[-1]
+                fetch(remote, mdir, [manifest_name], work / "manifest")
+                shown = f"{remote.name}:{mdir}/{manifest_name}"
+                manifest_doc = read_manifest(work / "manifest" / manifest_name, shown)
+                if (manifest_doc.get("dataset"), manifest_doc.get("host"), manifest_doc.get("backup_time")) != \
+                        (dataset, host, iso(result.generation)):
+                    raise UserError(f"{shown}: describes {manifest_doc.get('host')}/{manifest_doc.get('dataset')} "
+                                    f"at {manifest_doc.get('backup_time')}, not this backup (altered?)")
+                result.manifest = shown
+        say(f"{where}: {checked} volume(s) match their duplicity manifests; restoring with duplicity")
+        _duplicity(f"file://{work / 'files'}", dest, gen, result.encrypted, work / "cache")
+        if manifest_doc is not None:
+            result.files, result.bytes, result.problems = compare(manifest_doc, dest, result.manifest or "")
+        else:
+            result.problems = [f"no manifest for generation {gen} in {loc.directory}/manifests: the restore "
+                               "is not checked (a backup made before manifests existed, or an offsite copy)"]
+    result.finished = clock()
+    return result
+
+
+def push_to_host(sources: tuple[str, ...], vault: str | None, host: str, local: Path, path: str) -> None:
+    """Copy a checked restore onto a host: the target path must be absent or empty there."""
+    remote = remote_of(sources, host, vault)
+    state = remote.run(["sh", "-c", 'if [ -e "$1" ] && [ ! -d "$1" ]; then echo file; '
+                        'elif [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then echo full; else echo ok; fi', "sh", path],
+                       f"checking {path}", timeout=60).strip()
+    if state == "file":
+        raise UserError(f"--to {host}:{path}: exists and is not a directory")
+    if state == "full":
+        raise UserError(f"--to {host}:{path}: not empty; ivpb restore writes only into an empty or new directory")
+    remote.run(["mkdir", "-p", path], f"creating {path}", timeout=60)
+    proc = subprocess.run(["rsync", "-a", "--numeric-ids", "-e", remote.rsync_e(), *remote.rsync_path(),
+                           f"{local}/", f"{remote.login()}:{path}/"], capture_output=True, text=True, check=False,
+                          errors="surrogateescape")
+    if proc.returncode != 0:
+        raise UserError(f"{host}: copying the restore to {path} failed: {_last(proc.stderr)}")
+
+
+def overlaps(a: str, b: str) -> bool:
+    """One path is the other or inside it."""
+    x, y = os.path.normpath(a), os.path.normpath(b)
+    return x == y or x.startswith(y.rstrip("/") + "/") or y.startswith(x.rstrip("/") + "/")
+
+
+def who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def span(seconds: float) -> str:
+    s = int(round(seconds))
+    if s >= 86400:
+        return f"{s // 86400} d {s % 86400 // 3600} h"
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s} s"
+
+
+TEXT = {
+    "restored": {"nl": "hersteld: {host} / {dataset} ({kind}) van {receiver}:{directory}",
+                 "en": "restored: {host} / {dataset} ({kind}) from {receiver}:{directory}"},
+    "generation": {"nl": "generatie: {gen} ({enc})", "en": "generation: {gen} ({enc})"},
+    "enc": {"nl": "versleuteld, ontsleuteld met de sleutel op deze machine", "en": "encrypted, decrypted with this "
+            "machine's key"},
+    "plain": {"nl": "niet versleuteld", "en": "not encrypted"},
+    "to": {"nl": "naar: {dest}", "en": "to: {dest}"},
+    "checked": {"nl": "gecontroleerd tegen {manifest}: {files} bestanden, {bytes} bytes identiek",
+                "en": "checked against {manifest}: {files} files, {bytes} bytes identical"},
+    "rto": {"nl": "duur van het herstel (RTO): {d}", "en": "restore time (RTO): {d}"},
+    "rpo": {"nl": "ouderdom van de gegevens (RPO): {d} (backup van {gen})",
+            "en": "age of the data (RPO): {d} (backup of {gen})"},
+    "ok": {"nl": "resultaat: OK", "en": "result: OK"},
+    "failed": {"nl": "resultaat: MISLUKT", "en": "result: FAILED"},
+}
+
+
+def summary(r: Restored, dest: str, lang: str = "nl") -> list[str]:
+    def t(key: str, **kw: Any) -> str:
+        return TEXT[key][lang].format(**kw)
+
+    lines = [
+        t("restored", host=r.host, dataset=r.dataset, kind=r.kind, receiver=r.receiver, directory=r.directory),
+        t("generation", gen=iso(r.generation), enc=t("enc") if r.encrypted else t("plain")),
+        t("to", dest=dest),
+    ]
+    if r.manifest and not r.problems:
+        lines.append(t("checked", manifest=r.manifest, files=r.files, bytes=r.bytes))
+    lines += [f"  {p}" for p in r.problems]
+    lines += [t("rto", d=span(r.duration)), t("rpo", d=span(r.data_age), gen=iso(r.generation)),
+              t("ok") if r.ok else t("failed")]
+    return lines
+
+
+def confirm_live(dataset: str, where: str) -> None:
+    if not sys.stdin.isatty():
+        raise UserError(f"--to {where} is the live data of {dataset}: confirmation needs a terminal")
+    print(f"Dit herstel schrijft in de live gegevens van {dataset} ({where}).", file=sys.stderr)
+    answer = input(f"Typ de naam van de dataset ({dataset}) om te bevestigen: ")
+    if answer.strip() != dataset:
+        raise UserError("not confirmed: nothing was written")
+
+
+def main(args) -> int:
+    """The command (ivpb.cli)."""
+    from ivpb import drills
+    from ivpb.inventory import load_inventory
+
+    if args.at and args.school_year:
+        raise UserError("--at and --school-year exclude each other")
+    if args.offsite and args.school_year:
+        raise UserError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
+    at = parse_at(args.at) if args.at else None
+    sy = parse_school_year(args.school_year) if args.school_year else None
+    if not args.to and not args.drill:
+        raise UserError("--to DIR (or HOST:DIR) is required, except for a --drill")
+    inventory = load_inventory(args.inventory, args.vault_password_file)
+    loc = locate(inventory, args.host, args.dataset, args.offsite)
+    onto = None
+    if args.to and ":" in args.to and not args.to.startswith(("/", ".")):
+        onto_host, _, onto_path = args.to.partition(":")
+        if onto_host not in inventory.hosts or not onto_path.startswith("/"):
+            raise UserError(f"--to {args.to}: expected DIR or HOST:/PATH with HOST in the inventory")
+        if args.drill:
+            raise UserError("--drill restores into a scratch directory on this machine, not onto a host")
+        onto = (onto_host, onto_path)
+        if onto_host == args.host and loc.source and overlaps(onto_path, loc.source):
+            if not args.overwrite_live:
+                raise UserError(f"--to {args.to}: the live data of {args.dataset} on {args.host} ({loc.source}); "
+                                "add --overwrite-live (and confirm) to restore there")
+            confirm_live(args.dataset, args.to)
+    quiet = getattr(args, "quiet", False)
+
+    def progress(msg: str) -> None:
+        if not quiet:
+            print(f"ivpb restore: {msg}", file=sys.stderr)
+
+    scratch = None
+    if onto or not args.to:
+        scratch = Path(tempfile.mkdtemp(prefix="ivpb-restore-data-"))
+        dest = scratch / "data"
+    else:
+        dest = Path(args.to).resolve()
+    try:
+        try:
+            result = restore(inventory, args.host, args.dataset, dest, at=at, school_year=sy, offsite=args.offsite,
+                             vault=args.vault_password_file, progress=progress)
+        except UserError as exc:
+            if args.drill:
+                path = drills.record_failure(inventory.sources, args.host, args.dataset, str(exc), who())
+                print(f"ivpb restore: drill evidence: {path}", file=sys.stderr)
+            raise
+        shown = args.to or "(scratch)"
+        if onto and result.ok:
+            progress(f"copying the checked restore to {args.to}")
+            push_to_host(inventory.sources, args.vault_password_file, onto[0], dest, onto[1])
+        elif onto:
+            raise UserError(f"the restore of {args.dataset} did not pass its check; nothing was copied to {args.to}")
+        for line in summary(result, shown, args.lang):
+            print(line)
+        if args.drill:
+            path = drills.record(inventory.sources, result, who())
+            print(f"ivpb restore: drill evidence: {path}", file=sys.stderr)
+            if args.to:
+                _clear(dest)
+        return 0 if result.ok else 1
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _clear(path: Path) -> None:
+    """A drill leaves its scratch directory empty again (the data may be confidential)."""
+    for child in path.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+

@@ -1,0 +1,248 @@
+"""ivpb restore on the lab's real hosts (issue #16): real duplicity, gpg, rsync and ssh.
+
+The example school (inventories/example + the lab overlay) plus an extra inventory source made
+here that replaces the directie's key (whose secret half does not exist) by a key pair this test
+makes: its secret key lives only in the test's own GNUPGHOME on this machine. After enforce and
+the night's jobs (which now store a manifest beside every backup): an encrypted data set, a plain
+one (no key at all), a point in time and a yearly full restore byte for byte against the source
+and the manifest; a restore onto a host refuses the live path; a drill writes its evidence; a
+tampered volume and tampered manifests make the restore fail naming the file.
+
+Run it alone, holding the lab lock:
+  flock /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_restore.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+SUMS = "cd {path} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
+RECEIVER_BASE = "/srv/backup"
+
+
+def _env(gnupghome: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["CONTAINERS_CONF"] = str(ROOT / "lab" / "containers.conf")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    if gnupghome is not None:
+        env["GNUPGHOME"] = str(gnupghome)
+    env.pop("PASSPHRASE", None)
+    return env
+
+
+def run(*args: str, gnupghome: Path | None = None, timeout: int = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(args), cwd=ROOT, env=_env(gnupghome), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.returncode == 0, "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+    return proc.stdout
+
+
+def on(host: str, command: str) -> str:
+    return ok(run("lab/lab", "ssh", host, command))
+
+
+def sums_of(text: str) -> dict[str, str]:
+    return {line[66:]: line[:64] for line in text.splitlines() if line}
+
+
+def local_sums(path: Path) -> dict[str, str]:
+    return sums_of(ok(subprocess.run(["bash", "-c", SUMS.format(path=f"'{path}'")], capture_output=True,
+                                     text=True, check=False)))
+
+
+def school_year(today: dt.date) -> str:
+    y = today.year if today.month >= 9 else today.year - 1
+    return f"{y}-{y + 1}"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed: run `make image` (installs it) first")
+    work = tmp_path_factory.mktemp("restore")
+    gpg = work / "gpg"
+    gpg.mkdir(mode=0o700)
+    sh = (
+        "set -euo pipefail; "
+        "gpg --batch --passphrase '' --quick-gen-key 'ivpb restore test <restore-test@lab.invalid>' ed25519 cert 1y; "
+        "fpr=$(gpg --with-colons --list-keys | awk -F: '/^fpr/{print $10; exit}'); "
+        "gpg --batch --passphrase '' --quick-add-key \"$fpr\" cv25519 encr 1y; "
+        "gpg --export --armor \"$fpr\" > ../public.asc; echo $fpr"
+    )
+    fpr = ok(subprocess.run(["bash", "-c", sh], cwd=gpg, env=_env(gpg), capture_output=True, text=True,
+                            check=False)).split()[-1]
+    extra = work / "test-key"
+    (extra / "group_vars").mkdir(parents=True)
+    (extra / ".evidence").mkdir()
+    (extra / "hosts.yml").write_text("all:\n  hosts:\n    fileserver:\n")
+    public = (work / "public.asc").read_text()
+    (extra / "group_vars" / "all.yml").write_text(
+        "ivpb_gpg_recipients:\n  directie:\n"
+        f"    fingerprint: \"{fpr}\"\n"
+        "    description: Testsleutel (geheime sleutel alleen in de test)\n"
+        "    public_key: |\n" + "".join(f"      {line}\n" for line in public.splitlines())
+        + "ivpb_backup_encrypt_to: [directie]\n"
+    )
+    inv = ["-i", "inventories/example", "-i", "inventories/lab", "-i", str(extra)]
+    ok(run("lab/lab", "down"))
+    ok(run("lab/lab", "up"))
+    ok(run("ansible-playbook", "lab/seed-data.yml", *inv))
+    for host, path in (("fileserver", "/srv/data/leerlingen"), ("nas", "/srv/nas/lesmateriaal"),
+                       ("fileserver", "/srv/data/personeel")):
+        on(host, f"mkdir -p '{path}/sub dir' && head -c 300000 /dev/urandom > '{path}/sub dir/random.bin' && "
+                 f"printf 'naam met spaties\\n' > '{path}/sub dir/file with blanks.txt'")
+    ok(run("ansible-playbook", "playbooks/enforce.yml", *inv))
+    ok(run("ansible-playbook", "lab/run-backups.yml", *inv))
+    yield {"inv": inv, "gpg": gpg, "extra": extra, "work": work, "empty_gpg": work / "no-key"}
+    run("lab/lab", "down")
+
+
+def restore(lab, *args: str, key: bool = True) -> subprocess.CompletedProcess[str]:
+    home = lab["gpg"] if key else lab["empty_gpg"]
+    home.mkdir(mode=0o700, exist_ok=True)
+    return run("ivpb", "restore", *lab["inv"], *args, gnupghome=home)
+
+
+def test_the_jobs_stored_a_manifest_beside_each_backup_encrypted_like_the_data(lab):
+    enc = on("nas-offsite", f"ls {RECEIVER_BASE}/fileserver/leerlingenadministratie/manifests/")
+    plain = on("nas-offsite", f"ls {RECEIVER_BASE}/nas/lesmateriaal/manifests/")
+    assert enc.split() and all(n.endswith(".json.gpg") for n in enc.split()), enc
+    assert plain.split() and all(n.endswith(".json") for n in plain.split()), plain
+    # sealed by the receiver like every other file
+    modes = on("nas-offsite", f"stat -c '%U %a' {RECEIVER_BASE}/nas/lesmateriaal/manifests/*")
+    assert {line for line in modes.splitlines()} == {"root 440"}, modes
+    # the confidential manifest holds no path in plaintext
+    found = on("nas-offsite", f"grep -rlaF 'random.bin' {RECEIVER_BASE}/fileserver/leerlingenadministratie/manifests "
+                              "| wc -l").strip()
+    assert found == "0"
+
+
+def test_an_encrypted_data_set_restores_byte_for_byte_with_the_test_key_only(lab, tmp_path):
+    out = tmp_path / "leerlingen"
+    proc = restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie", "--to", str(out))
+    text = ok(proc)
+    assert "resultaat: OK" in text and "versleuteld" in text and "RTO" in text and "RPO" in text, text
+    source = sums_of(on("fileserver", SUMS.format(path="/srv/data/leerlingen")))
+    assert len(source) >= 3 and local_sums(out) == source
+
+    # without the secret key nothing comes back, and the reason names the file
+    other = tmp_path / "nokey"
+    proc = restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie", "--to", str(other),
+                   key=False)
+    assert proc.returncode == 1 and "cannot be decrypted" in proc.stderr and ".manifest.gpg" in proc.stderr, \
+        proc.stderr
+    assert not other.exists() or not any(other.iterdir())
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_plain_data_set_restores_without_any_key(lab, tmp_path):
+    out = tmp_path / "lesmateriaal"
+    text = ok(restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", str(out), key=False))
+    assert "niet versleuteld" in text and "resultaat: OK" in text, text
+    assert local_sums(out) == sums_of(on("nas", SUMS.format(path="/srv/nas/lesmateriaal")))
+
+
+def test_the_yearly_full_restores_byte_for_byte(lab, tmp_path):
+    sy = school_year(dt.datetime.now(dt.UTC).date())
+    out = tmp_path / "annual"
+    text = ok(restore(lab, "--host", "fileserver", "--dataset", "personeelsdossiers", "--school-year", sy,
+                      "--to", str(out)))
+    assert f"annual/{sy}" in text and "resultaat: OK" in text, text
+    assert local_sums(out) == sums_of(on("fileserver", SUMS.format(path="/srv/data/personeel")))
+
+
+def test_a_point_in_time_and_the_newest_state(lab, tmp_path):
+    before = sums_of(on("fileserver", SUMS.format(path="/srv/data/leerlingen")))
+    first = on("fileserver", "cat /var/lib/ivpb/backup/status/leerlingenadministratie.last_backup").strip()
+    on("fileserver", "sleep 2; echo 'gewijzigd na de eerste backup' > '/srv/data/leerlingen/sub dir/file with "
+                     "blanks.txt' && /usr/local/lib/ivpb/ivpb-backup run leerlingenadministratie")
+    after = sums_of(on("fileserver", SUMS.format(path="/srv/data/leerlingen")))
+    assert after != before
+    old, new = tmp_path / "old", tmp_path / "new"
+    ok(restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie", "--at", first, "--to", str(old)))
+    ok(restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie", "--to", str(new)))
+    assert local_sums(old) == before and local_sums(new) == after
+
+
+def test_onto_a_host_into_an_empty_directory_never_onto_live_data_without_the_flag(lab):
+    proc = restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", "nas:/srv/nas/lesmateriaal")
+    assert proc.returncode == 1 and "--overwrite-live" in proc.stderr, proc.stderr
+    proc = restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", "nas:/srv/nas")
+    assert proc.returncode == 1 and "live data" in proc.stderr, proc.stderr
+    ok(restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", "nas:/srv/restore-test"))
+    assert sums_of(on("nas", SUMS.format(path="/srv/restore-test"))) == \
+        sums_of(on("nas", SUMS.format(path="/srv/nas/lesmateriaal")))
+    proc = restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", "nas:/srv/restore-test")
+    assert proc.returncode == 1 and "not empty" in proc.stderr, proc.stderr
+
+
+def test_a_drill_records_its_evidence(lab, tmp_path):
+    scratch = tmp_path / "drill"
+    text = ok(restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie", "--drill",
+                      "--to", str(scratch)))
+    assert "resultaat: OK" in text
+    assert not any(scratch.iterdir())  # a drill leaves no (confidential) data behind
+    files = sorted((lab["extra"] / ".evidence" / "drills" / "fileserver" / "leerlingenadministratie").glob("*.json"))
+    assert files, "no drill evidence"
+    doc = json.loads(files[-1].read_text())
+    assert doc["result"] == "ok" and doc["files_checked"] >= 3 and doc["bytes_checked"] > 300000
+    assert doc["rto_seconds"] > 0 and doc["rpo_seconds"] >= 0 and doc["generation"] and doc["by"]
+    assert doc["manifest"].endswith(".json.gpg")
+
+
+def _tamper(host: str, path_glob: str, dd: str) -> str:
+    """Damage the newest file matching path_glob on host (kept aside to put it back); its path."""
+    path = on(host, f"ls {path_glob} | tail -n1").strip()
+    on(host, f"cp -p '{path}' /root/tamper.orig && {dd.format(f=path)}")
+    return path
+
+
+def _untamper(host: str, path: str) -> None:
+    on(host, f"cat /root/tamper.orig > '{path}' && rm /root/tamper.orig")
+
+
+def test_a_tampered_volume_fails_loudly_naming_it(lab, tmp_path):
+    vol = _tamper("nas-offsite", f"{RECEIVER_BASE}/nas/lesmateriaal/chain/duplicity-full.*.vol1.difftar*",
+                  "dd if=/dev/urandom of='{f}' bs=1 count=64 seek=200 conv=notrunc status=none")
+    try:
+        proc = restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", str(tmp_path / "v"))
+    finally:
+        _untamper("nas-offsite", vol)
+    assert proc.returncode == 1 and os.path.basename(vol) in proc.stderr and "altered" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_tampered_manifest_fails_loudly_naming_it(lab, tmp_path):
+    # plain: one checksum changed in the JSON
+    m = _tamper("nas-offsite", f"{RECEIVER_BASE}/nas/lesmateriaal/manifests/*.json",
+                "sed -i 's/\"sha256\":\"[0-9a-f]/\"sha256\":\"x/' '{f}'")
+    try:
+        proc = restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", str(tmp_path / "p"))
+    finally:
+        _untamper("nas-offsite", m)
+    assert proc.returncode == 1 and os.path.basename(m) in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert "resultaat: MISLUKT" in proc.stdout and "differ" in proc.stdout, proc.stdout
+    # encrypted: one byte flipped in the OpenPGP message
+    m = _tamper("nas-offsite", f"{RECEIVER_BASE}/fileserver/leerlingenadministratie/manifests/*.json.gpg",
+                "printf '\\x00\\x00\\x00\\x00' | dd of='{f}' bs=1 seek=120 conv=notrunc status=none")
+    try:
+        proc = restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie",
+                       "--to", str(tmp_path / "e"))
+    finally:
+        _untamper("nas-offsite", m)
+    assert proc.returncode == 1 and os.path.basename(m) in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,244 @@
+"""ivpb restore's parts with the real tools on this machine (duplicity, gpg, rsync), no lab.
+
+The receiver is a directory here, reached through a stand-in for ssh that runs the command
+locally (rsync -e and the listing go through it exactly as over SSH); the lab test
+(tests/lab/test_restore.py) proves the same over real SSH on real hosts. The manifest is made
+by the very code the job script runs on the hosts (backup_script.SCRIPT)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ivpb import restore as r
+from ivpb.errors import UserError
+from ivpb.inventory import Inventory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "collections"))
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not (shutil.which("duplicity") and shutil.which("gpg") and shutil.which("rsync")),
+                                reason="needs duplicity, gpg and rsync")
+
+MANIFEST_PY = re.search(r"<<'PY'.*?\n(import hashlib.*?)\nPY\n", SCRIPT, re.S).group(1)
+
+
+def sh(*argv, env=None, cwd=None):
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def stamp_of(names):
+    return max(r.generations(names))
+
+
+def backup(source: Path, chain: Path, manifests: Path, env, enc_key=None, kind="chain", full=False):
+    """One duplicity run as the job script makes it, and the manifest it uploads."""
+    args = ["duplicity", *(["full"] if full else []), "--name", "t", "--archive-dir", str(chain.parent / "cache"),
+            "--verbosity", "warning"]
+    args += ["--encrypt-key", enc_key, "--gpg-options", "--trust-model=always"] if enc_key else ["--no-encryption"]
+    sh(*args, str(source), f"file://{chain}", env=env)
+    gen = stamp_of(os.listdir(chain))
+    iso = r.iso(r._stamp_time(gen))
+    doc = sh("python3", "-c", MANIFEST_PY, str(source), "ds", "srv1", kind, iso, "", env=env)
+    manifests.mkdir(exist_ok=True)
+    out = manifests / f"{gen}.json"
+    out.write_text(doc)
+    if enc_key:
+        sh("gpg", "--batch", "--trust-model", "always", "--recipient", enc_key, "--output", f"{out}.gpg",
+           "--encrypt", str(out), env=env)
+        out.unlink()
+    return gen
+
+
+@pytest.fixture
+def gnupg(tmp_path, monkeypatch):
+    home = tmp_path / "g"
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    sh("gpg", "--batch", "--passphrase", "", "--quick-gen-key", "t <t@x.invalid>", "ed25519", "cert", "1y", env=env)
+    fpr = re.search(r"^fpr:+([0-9A-F]{40}):", sh("gpg", "--with-colons", "--list-keys", env=env), re.M).group(1)
+    sh("gpg", "--batch", "--passphrase", "", "--quick-add-key", fpr, "cv25519", "encr", "1y", env=env)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    monkeypatch.delenv("PASSPHRASE", raising=False)
+    yield fpr, env
+    subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False)
+
+
+def receiver(tmp_path: Path, monkeypatch) -> Path:
+    """A receiver on this machine: <base>/srv1/ds/{chain,manifests}, reached by a local 'ssh'."""
+    fake = tmp_path / "fake-ssh"
+    # ssh [options] HOST COMMAND: drop everything up to the host, run the command here.
+    fake.write_text('#!/bin/bash\nwhile [[ $1 == -* ]]; do [[ $1 == -[opil] ]] && shift; shift; done\n'
+                    'shift\nexec bash -c "$*"\n')
+    fake.chmod(0o755)
+    base = tmp_path / "backup"
+    remote = r.Remote(name="receiver", address="receiver", port=None, user="root", key=None, extra=[])
+    monkeypatch.setattr(r.Remote, "ssh_argv", lambda self: [str(fake)])
+    monkeypatch.setattr(r, "remote_for", lambda loc, sources, vault: remote)
+    return base
+
+
+def inventory(base: Path, source: Path) -> Inventory:
+    common = {"ivpb_backup_targets": {"rx": {"host": "receiver", "path": str(base)}}}
+    return Inventory(hosts={"srv1": {**common, "ivpb_stores": [{"dataset": "ds", "path": str(source),
+                                                                  "backup_target": "rx"}]},
+                            "receiver": common})
+
+
+def data(source: Path) -> None:
+    (source / "sub dir").mkdir(parents=True)
+    (source / "sub dir" / "file with blanks.txt").write_text("naam met spaties\n")
+    (source / "random.bin").write_bytes(os.urandom(200000))
+    (source / "sub dir" / "\u00e9t\u00e9.txt").write_text("zomer\n")
+
+
+def sums(root: Path):
+    return r.tree_sums(root)
+
+
+def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp_path, monkeypatch):
+    base = receiver(tmp_path, monkeypatch)
+    src = tmp_path / "src"
+    data(src)
+    ds = base / "srv1" / "ds"
+    (ds / "chain").mkdir(parents=True)
+    first = backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True)
+    old = sums(src)
+    import time
+
+    time.sleep(1.1)
+    (src / "random.bin").write_bytes(os.urandom(1000))
+    second = backup(src, ds / "chain", ds / "manifests", dict(os.environ))
+    assert second > first
+    inv = inventory(base, src)
+
+    res = r.restore(inv, "srv1", "ds", tmp_path / "latest")
+    assert res.ok and not res.encrypted and res.files == 3 and sums(tmp_path / "latest") == sums(src)
+    assert res.manifest.endswith(f"manifests/{second}.json")
+
+    at = r._stamp_time(first) + dt.timedelta(milliseconds=500)
+    res = r.restore(inv, "srv1", "ds", tmp_path / "old", at=at)
+    assert res.ok and sums(tmp_path / "old") == old
+    assert res.generation == r._stamp_time(first)
+
+    with pytest.raises(UserError, match="no backup at or before"):
+        r.restore(inv, "srv1", "ds", tmp_path / "none", at=r._stamp_time(first) - dt.timedelta(days=1))
+    with pytest.raises(UserError, match="not empty"):
+        r.restore(inv, "srv1", "ds", tmp_path / "latest")
+
+    # a tampered volume is named before anything is restored
+    vol = sorted((ds / "chain").glob("duplicity-full.*.vol1.difftar*"))[0]
+    raw = bytearray(vol.read_bytes())
+    raw[100] ^= 0xFF
+    vol.write_bytes(bytes(raw))
+    with pytest.raises(UserError, match=re.escape(vol.name) + ".*altered"):
+        r.restore(inv, "srv1", "ds", tmp_path / "bad")
+    raw[100] ^= 0xFF
+    vol.write_bytes(bytes(raw))
+
+    # a tampered plain manifest: the restore fails its check and names the manifest and the file
+    m = ds / "manifests" / f"{second}.json"
+    good = m.read_text()
+    m.write_text(re.sub(r'"sha256":"[0-9a-f]', '"sha256":"x', good, count=1))
+    res = r.restore(inv, "srv1", "ds", tmp_path / "badm")
+    assert not res.ok and any(m.name in p and "differ" in p for p in res.problems), res.problems
+    m.write_text("{not json")
+    with pytest.raises(UserError, match=re.escape(m.name) + ": not a valid manifest"):
+        r.restore(inv, "srv1", "ds", tmp_path / "badj")
+    m.write_text(good)
+
+    # no manifest: restored, but not checked (and so not ok)
+    m.unlink()
+    res = r.restore(inv, "srv1", "ds", tmp_path / "nom")
+    assert not res.ok and "not checked" in res.problems[0]
+
+
+def test_encrypted_restore_needs_the_secret_key_and_names_a_tampered_manifest(tmp_path, monkeypatch, gnupg):
+    fpr, env = gnupg
+    base = receiver(tmp_path, monkeypatch)
+    src = tmp_path / "src"
+    data(src)
+    ds = base / "srv1" / "ds"
+    (ds / "chain").mkdir(parents=True)
+    gen = backup(src, ds / "chain", ds / "manifests", env, enc_key=fpr, full=True)
+    assert (ds / "manifests" / f"{gen}.json.gpg").exists()
+    assert b"random.bin" not in (ds / "manifests" / f"{gen}.json.gpg").read_bytes()
+    inv = inventory(base, src)
+    res = r.restore(inv, "srv1", "ds", tmp_path / "out")
+    assert res.ok and res.encrypted and sums(tmp_path / "out") == sums(src)
+
+    m = ds / "manifests" / f"{gen}.json.gpg"
+    good = m.read_bytes()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0xFF
+    m.write_bytes(bytes(bad))
+    with pytest.raises(UserError, match=re.escape(m.name) + ": cannot be decrypted"):
+        r.restore(inv, "srv1", "ds", tmp_path / "bad")
+    m.write_bytes(good)
+
+    empty = tmp_path / "nokey"
+    empty.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(empty))
+    with pytest.raises(UserError, match=r"\.manifest\.gpg: cannot be decrypted"):
+        r.restore(inv, "srv1", "ds", tmp_path / "nokey-out")
+    subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(empty)}, check=False)
+
+
+def test_generations_and_the_one_chain_that_holds_one():
+    names = [
+        "duplicity-full.20261101T010000Z.manifest.gpg", "duplicity-full.20261101T010000Z.vol1.difftar.gpg",
+        "duplicity-full-signatures.20261101T010000Z.sigtar.gpg",
+        "duplicity-inc.20261101T010000Z.to.20261102T010000Z.manifest.gpg",
+        "duplicity-inc.20261101T010000Z.to.20261102T010000Z.vol1.difftar.gpg",
+        "duplicity-new-signatures.20261101T010000Z.to.20261102T010000Z.sigtar.gpg",
+        "duplicity-full.20261201T010000Z.manifest.gpg", "duplicity-full.20261201T010000Z.vol1.difftar.gpg",
+        "unrelated.txt",
+    ]
+    assert sorted(r.generations(names)) == ["20261101T010000Z", "20261102T010000Z", "20261201T010000Z"]
+    assert r.chain_files(names, "20261102T010000Z") == sorted(names[:6])
+    assert r.chain_files(names, "20261201T010000Z") == sorted(names[6:8])
+    gens = r.generations(names)
+    assert r.choose(gens, None, "x") == "20261201T010000Z"
+    assert r.choose(gens, r.parse_at("2026-11-15"), "x") == "20261102T010000Z"
+    with pytest.raises(UserError, match="no backup found"):
+        r.choose({}, None, "rx:/d")
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "2026-11-31T25:00"])
+def test_bad_times_and_school_years_are_one_line(text):
+    with pytest.raises(UserError, match="^--at"):
+        r.parse_at(text)
+    with pytest.raises(UserError, match="^--school-year"):
+        r.parse_school_year("2025-2027")
+
+
+def test_live_paths_overlap():
+    assert r.overlaps("/srv/data/x", "/srv/data/x/") and r.overlaps("/srv/data", "/srv/data/x")
+    assert r.overlaps("/srv/data/x/sub", "/srv/data/x") and not r.overlaps("/srv/data/xy", "/srv/data/x")
+
+
+def test_cli_refuses_live_data_and_a_non_empty_target_in_one_line(tmp_path, capsys):
+    from ivpb.cli import main
+
+    rc = main(["restore", "-i", "inventories/example", "--host", "fileserver", "--dataset",
+               "leerlingenadministratie", "--to", "fileserver:/srv/data/leerlingen/sub"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "--overwrite-live" in err and len(err.strip().splitlines()) == 1
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("x")
+    rc = main(["restore", "-i", "inventories/example", "--host", "fileserver", "--dataset",
+               "leerlingenadministratie", "--to", str(full)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "not empty" in err and len(err.strip().splitlines()) == 1
+    rc = main(["restore", "-i", "inventories/example", "--host", "fileserver", "--dataset", "x", "--to", "/tmp/y"])
+    assert rc == 1 and "no such data set" in capsys.readouterr().err
