@@ -603,6 +603,7 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
     text = ""
     try:
         text = safe_yaml.decode(data, origin)
+        safe_yaml.check_size(text, origin)
         if subject is not None and not text.lstrip().startswith(("{", "[")):
             # The block subset people type (the fast reader, ~10x libyaml's composer) has no
             # anchors or aliases and refuses duplicate keys; anything else is composed and checked.

@@ -95,8 +95,12 @@ CASES = [
      (f"{ZZ}:2:1", "host fileserver", "not valid YAML")),
     ("vars-file-is-a-list", write(ZZ, "- ivpb_site: hoofdgebouw\n"),
      (f"{ZZ}:1:1", "host fileserver", "a vars file is a mapping")),
-    ("huge-file", write(ZZ, "ivpb_uses: [" + "x, " * 6_000_000 + "]\n"),
+    ("huge-file", write(ZZ, "ivpb_uses: [" + "x, " * 3_000_000 + "]\n"),
      (ZZ, "host fileserver", "too large")),
+    ("too-many-values", write(ZZ, "ivpb_uses: [" + "x, " * 500_000 + "]\n"),
+     (f"{ZZ}:1:", "host fileserver", "ivpb_uses", "more than 100,000 values")),
+    ("too-many-lines", write(ZZ, "ivpb_uses:\n" + "  - x\n" * 300_000),
+     (ZZ, "host fileserver", "lines is too many")),
     ("vars-dir-named-like-a-file", mkdir("host_vars/secretariaat.yml"),
      ("host_vars/secretariaat.yml", "host secretariaat", "a directory where a vars file is expected")),
     ("empty-host-vars-dir", mkdir("host_vars/nieuw"),
@@ -278,8 +282,22 @@ def test_alias_bomb_in_policy_is_refused_fast_and_small(tmp_path):
     assert seconds < 2.5 and mb < 200, (seconds, mb)
 
 
-def test_huge_inventory_file_is_refused_fast_and_small(inventory):
-    (inventory / ZZ).write_bytes(b"ivpb_uses: [" + b"x, " * 6_000_000 + b"]\n")
+@pytest.mark.parametrize(("content", "message"), [
+    (b"ivpb_uses: [" + b"x, " * 3_000_000 + b"]\n", "too large"),
+    (b"ivpb_uses: [" + b"x, " * 2_000_000 + b"]\n", "values in one file"),
+    (b"ivpb_uses:\n" + b"  - x\n" * 1_000_000, "lines is too many"),
+    (b"ivpb_uses:\n" + b"  - x\n" * 190_000, "ivpb_uses"),  # within bounds: read, then a schema error
+])
+def test_huge_inventory_file_is_refused_fast_and_small(inventory, content, message):
+    (inventory / ZZ).write_bytes(content)
     code, err, seconds, mb = measured(["validate", "-i", str(inventory)])
-    assert code == 1 and "too large" in err
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1, err[:500]
+    assert seconds < 2.5 and mb < 200, (seconds, mb)
+
+
+def test_huge_policy_is_refused_fast_and_small(tmp_path):
+    policy = tmp_path / "groot.yml"
+    policy.write_bytes(b"controls: [" + b"x, " * 2_000_000 + b"]\n")
+    code, err, seconds, mb = measured(["validate", "-i", str(EXAMPLE), "--policy", str(policy)])
+    assert code == 1 and "values in one file" in err and len(err.strip().splitlines()) == 1
     assert seconds < 2.5 and mb < 200, (seconds, mb)
