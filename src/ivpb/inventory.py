@@ -96,7 +96,16 @@ def load_inventory(
     # Ansible prints a multi-line warning per inventory plugin that could not parse a source;
     # the user gets our one line instead.
     display = Display()
-    display.warning = display.error_as_warning = lambda *a, **k: None
+    failures: list[tuple[str, str]] = []  # (plugin, first line of why) of each source a plugin could not parse
+
+    def capture(msg=None, exception=None, *args, **kwargs):
+        m = re.search(r"with '(\w+)' plugin", str(msg or ""))
+        if m and exception is not None:
+            cause = exception.__cause__ or exception
+            failures.append((m.group(1), _first_line(cause)))
+
+    display.warning = lambda *a, **k: None
+    display.error_as_warning = capture
     loader = DataLoader()
     if vault_password_file:
         from ansible.parsing.vault import get_file_vault_secret
@@ -124,7 +133,13 @@ def load_inventory(
             if not selected:
                 raise UserError(f"--limit {limit!r} matches no host of the inventory")
     except AnsibleError as exc:
-        raise UserError(f"inventory: {_first_line(exc)}") from None
+        text = _first_line(exc)
+        if "failed to parse inventory source" in text.lower() and failures:
+            source = text.rsplit(" ", 1)[-1]
+            wanted = "yaml" if source.endswith(YAML_SUFFIXES) else "ini"
+            plugin, why = next((f for f in failures if f[0] == wanted), failures[-1])
+            raise UserError(f"{source}: not a valid inventory ({plugin}: {why})") from None
+        raise UserError(f"inventory: {text}") from None
     if not hosts:
         raise UserError(f"inventory {', '.join(sources)}: no hosts found")
     return Inventory(hosts=hosts, sources=sources, selected=selected, origins=origins)
@@ -450,6 +465,7 @@ class Origins:
     parsed: dict[str, Any] = field(default_factory=dict)
     # (kind, name) -> the host_vars/group_vars entry that gives it variables
     subjects: dict[tuple[str, str], str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()  # the inventory sources (where a variable of an INI file is)
 
     def where(self, host, name: str) -> str:
         """file:line:column of a host's (an Ansible Host's) variable, "inventory" when unknown."""
@@ -458,7 +474,7 @@ class Origins:
                 self.groups[host.name] = _group_order(host)
             except AttributeError:
                 self.groups[host.name] = []
-        return self.locate(host.name, name) or "inventory"
+        return self.locate(host.name, name) or ", ".join(self.sources) or "inventory"
 
     def locate(self, host: str, path: str) -> str | None:
         """file:line:column of a variable path such as ivpb_stores[1].path as the host gets it:
@@ -520,7 +536,8 @@ def scan_sources(sources: Iterable[str], have_vault: bool) -> Origins:
     column, duplicate keys, alias bombs, UTF-8, size); a directory where a vars file is expected,
     a host_vars directory without vars files and a vaulted file without a vault password are
     errors too. Returns where each ivpb_* variable is written."""
-    origins = Origins()
+    sources = tuple(sources)
+    origins = Origins(sources=sources)
     for src in sources:
         if "," in src:
             continue

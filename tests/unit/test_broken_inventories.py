@@ -219,6 +219,19 @@ def test_broken_inventory_is_one_clear_line(capsys, inventory, change, expected)
         assert len(lines[0]) < 600
 
 
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("hosts.ini", "[servers\nfileserver\n", "hosts.ini: not a valid inventory (ini: "),
+    ("hosts.ini", "[servers]\nfs\n[x:children]\nnope\n", "includes undefined group 'nope'"),
+    ("hosts.yml", "all:\n  hosts:\n    - a\n", "hosts.yml: not a valid inventory (yaml: "),
+    ("hosts.yml", "all:\n  hosts:\n    a: {ivpb_site: x}\n    a: {}\n", "hosts.yml:4:5: all: duplicate key 'a' (first at line 3 column 5)"),
+    ("hosts.ini", "[servers]\nfs ivpb_site=\"{{ nope }}\"\n", "hosts.ini: host fs: ivpb_site: 'nope' is undefined"),
+])
+def test_broken_inventory_file_is_one_line(capsys, tmp_path, name, content, expected):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    code, lines = run_cli(capsys, "validate", "-i", str(tmp_path / name))
+    assert code == 1 and len(lines) == 1 and expected in lines[0], lines
+
+
 def test_corpus_is_large_enough():
     assert len(CASES) >= 40
 
