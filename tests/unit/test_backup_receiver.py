@@ -196,3 +196,15 @@ def test_receiver_module_check_mode_changes_nothing(run_module, tmp_path):
     res = exc.value.args[0]
     assert res["changed"] and res["clients"] == ["fs"] and res["authorized"] == ["fs"]
     assert not (tmp_path / "b").exists()
+
+
+def test_retention_never_follows_a_link_a_client_planted(program, tmp_path):
+    """A client may create the last component of <ds>/chain itself: a link to another client's
+    chain must not make root prune that chain."""
+    other = tmp_path / "other-client-chain"
+    other.mkdir()
+    for name in full(1) + full(2):
+        (other / name).write_text("x")
+    (tmp_path / "chain").symlink_to(other)
+    assert program["prune"](str(tmp_path / "chain"), 1) == 0
+    assert sorted(os.listdir(other)) == sorted(full(1) + full(2))

@@ -16,6 +16,8 @@ class HostResults:
     controls: list[dict[str, Any]] = field(default_factory=list)
     host_time: str | None = None  # the host's clock as a module reported it (backup_job's host_time)
     bounds: str = ""  # the connection and task timeouts the run had, named where a host failed
+    # On a receiver: client -> data set -> its newest sealed backup (backup_receiver's `protected`)
+    protected: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def _clip(text: Any) -> str:
@@ -49,6 +51,8 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
         hr.failures.append(f"{task}: {msg.splitlines()[0] if msg else 'failed'}")
     if isinstance(res.get("host_time"), str):
         hr.host_time = res["host_time"]
+    if isinstance(res.get("protected"), dict):
+        hr.protected = res["protected"]
     controls = res.get("controls")
     if isinstance(controls, list):
         diffs = diffs_of(res)
@@ -58,3 +62,21 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
                 if entry.get("status") == "drift" and diffs and "diff" not in entry:
                     entry["diff"] = diffs
                 hr.controls.append(entry)
+
+
+def attach_protected(results: dict[str, HostResults]) -> None:
+    """The receivers' word on each client's backups, where the audit judges it: the newest sealed
+    backup of a data set, over every receiver that reported it, becomes `protected_generation`
+    in the evidence of the client's backup.best_practice. The client's own files are never asked:
+    a compromised client could claim anything."""
+    for host, hr in results.items():
+        for c in hr.controls:
+            if c.get("id") != "backup.best_practice" or not c.get("dataset"):
+                continue
+            stamps = [r.protected[host].get(c["dataset"]) for r in results.values()
+                      if isinstance(r.protected.get(host), dict)]
+            newest = max((s for s in stamps if isinstance(s, str)), default=None)
+            evidence = {k: v for k, v in (c.get("evidence") or {}).items() if k != "protected_generation"}
+            if newest:
+                evidence["protected_generation"] = newest
+            c["evidence"] = evidence

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from ivpb.audit.results import HostResults, record
+from ivpb.audit.results import HostResults, attach_protected, record
 from ivpb.errors import UserError
 
 EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
@@ -99,4 +99,5 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
     named = bounds(project)
     for hr in results.values():
         hr.bounds = named
+    attach_protected(results)
     return results

@@ -20,6 +20,7 @@ import os
 import pwd
 import re
 import shutil
+import stat
 import subprocess
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
@@ -118,7 +119,13 @@ def protected(entry):
     out = {}
     for ds in entry["datasets"]:
         newest = None
-        for path in glob.glob(f"{glob.escape(entry['area'])}/{glob.escape(ds)}/chain/duplicity-*.manifest*"):
+        chain = f"{entry['area']}/{ds}/chain"
+        try:
+            st = os.lstat(chain)
+            real = stat.S_ISDIR(st.st_mode) and st.st_uid == 0  # sealed, never a client's link
+        except OSError:
+            real = False
+        for path in glob.glob(f"{glob.escape(chain)}/duplicity-*.manifest*") if real else ():
             m = MANIFEST.match(os.path.basename(path))
             try:
                 sealed = m and os.lstat(path).st_uid == 0

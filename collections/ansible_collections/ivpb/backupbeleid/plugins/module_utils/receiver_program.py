@@ -28,6 +28,7 @@ GROUP = "ivpb-clients"
 PROGRAM = r'''#!/usr/bin/python3
 # ivpb backup receiver (IVPB Backupbeleid §4, backup.best_practice): gate, seal, maint.
 # Managed by ivpb.backupbeleid.backup_receiver: changes here are overwritten.
+import errno
 import json
 import os
 import pwd
@@ -218,18 +219,26 @@ def chains(names):
 
 
 def prune(directory, keep):
-    """Keep the newest `keep` full chains of a duplicity directory; remove the older ones."""
+    """Keep the newest `keep` full chains of a duplicity directory; remove the older ones. The
+    directory is opened without following a link (a client may have made the last component)."""
     try:
-        names = os.listdir(directory)
-    except FileNotFoundError:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except (FileNotFoundError, NotADirectoryError):
         return 0
-    old = chains(names)[:-keep] if keep > 0 else []
-    n = 0
-    for _full, files in old:
-        for name in files:
-            os.unlink(os.path.join(directory, name))
-            n += 1
-    return n
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return 0
+        raise
+    try:
+        old = chains(os.listdir(fd))[:-keep] if keep > 0 else []
+        n = 0
+        for _full, files in old:
+            for name in files:
+                os.unlink(name, dir_fd=fd)
+                n += 1
+        return n
+    finally:
+        os.close(fd)
 
 
 def leftovers(area, max_age=86400):
