@@ -84,7 +84,6 @@ def load_inventory(
     for src in sources:
         if "," not in src and not Path(src).exists():
             raise UserError(f"inventory {src!r} does not exist")
-    origins = scan_sources(sources, have_vault=bool(vault_password_file))
     _ansible_env()
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
@@ -117,6 +116,7 @@ def load_inventory(
             raise UserError(f"vault password file {vault_password_file!r}: {_first_line(exc)}") from None
         loader.set_vault_secrets([("default", secret)])
         _activate_vault_secrets([("default", secret)])
+    origins = scan_sources(sources, have_vault=bool(vault_password_file), decrypt=_decrypter(loader))
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=manager)
@@ -530,7 +530,21 @@ def _group_order(host) -> list[str]:
     return [g.name for g in groups]
 
 
-def scan_sources(sources: Iterable[str], have_vault: bool) -> Origins:
+def _decrypter(loader):
+    """bytes of a vaulted file -> its plain bytes, with the loader's vault secrets (None: none)."""
+    vault = getattr(loader, "_vault", None)
+    if vault is None or not vault.secrets:
+        return None
+
+    def decrypt(data: bytes, origin: str) -> bytes:
+        try:
+            return vault.decrypt(data)
+        except Exception as exc:  # AnsibleVaultError and friends: one line
+            raise UserError(f"{origin}: cannot decrypt with the vault password given ({_first_line(exc)})") from None
+    return decrypt
+
+
+def scan_sources(sources: Iterable[str], have_vault: bool, decrypt=None) -> Origins:
     """Every YAML file of the inventory sources (inventory files, group_vars/, host_vars/) read
     strictly and within bounds before Ansible reads it (ivpb.safe_yaml: syntax with line and
     column, duplicate keys, alias bombs, UTF-8, size); a directory where a vars file is expected,
@@ -545,15 +559,15 @@ def scan_sources(sources: Iterable[str], have_vault: bool) -> Origins:
         if path.is_dir():
             for entry in sorted(path.iterdir()):
                 if entry.is_file() and entry.suffix in YAML_SUFFIXES and not entry.name.startswith("."):
-                    _scan_file(entry, None, have_vault, origins)
+                    _scan_file(entry, None, have_vault, origins, decrypt)
             base = path
         else:
             if path.suffix in YAML_SUFFIXES:
-                _scan_file(path, None, have_vault, origins)
+                _scan_file(path, None, have_vault, origins, decrypt)
             base = path.parent
         for kind, folder in (("group", base / "group_vars"), ("host", base / "host_vars")):
             if folder.is_dir():
-                _scan_vars_dir(folder, kind, have_vault, origins)
+                _scan_vars_dir(folder, kind, have_vault, origins, decrypt)
             elif folder.exists():
                 raise UserError(f"{folder}: expected a directory of vars files, found a file")
     return origins
@@ -574,7 +588,7 @@ def _vars_file(entry: Path) -> bool:
     return not entry.name.startswith(".") and (entry.suffix in YAML_SUFFIXES or entry.suffix == "")
 
 
-def _scan_vars_dir(folder: Path, kind: str, have_vault: bool, origins: Origins) -> None:
+def _scan_vars_dir(folder: Path, kind: str, have_vault: bool, origins: Origins, decrypt=None) -> None:
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -594,34 +608,42 @@ def _scan_vars_dir(folder: Path, kind: str, have_vault: bool, origins: Origins) 
                     raise UserError(f"{sub}: a directory where a vars file is expected ({kind} {name}); "
                                     "expected a YAML file")
                 if sub.is_file() and _vars_file(sub):
-                    _scan_file(sub, subject, have_vault, origins)
+                    _scan_file(sub, subject, have_vault, origins, decrypt)
                     found += 1
             if not found:
                 raise UserError(f"{entry}/: {kind} {name}: no vars file in this directory (expected files "
                                 "ending in .yml, .yaml or .json)")
         elif entry.is_file() and _vars_file(entry):
-            _scan_file(entry, subject, have_vault, origins)
+            _scan_file(entry, subject, have_vault, origins, decrypt)
 
 
-def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, origins: Origins) -> None:
+def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, origins: Origins,
+               decrypt=None) -> None:
     origin = str(path)
     try:
         with open(path, "rb") as f:
             data = f.read(safe_yaml.MAX_BYTES + 1)
     except OSError as exc:
         raise UserError(f"{origin}: cannot read: {exc.strerror}") from None
-    if data.lstrip().startswith(b"$ANSIBLE_VAULT"):
+    vaulted = data.lstrip().startswith(b"$ANSIBLE_VAULT")
+    if vaulted:
         if not have_vault:
             who = f" ({subject[0]} {subject[1]})" if subject else ""
             raise UserError(f"{origin}{who}: encrypted with ansible-vault, but no vault password was given "
                             "(--vault-password-file)")
-        return
+        if decrypt is None:
+            return
+        # The plain text is checked like any file (a bomb does not become harmless by encryption);
+        # Ansible decrypts it again itself.
+        data = decrypt(data, origin)
+        if len(data) > safe_yaml.MAX_BYTES:
+            raise UserError(f"{origin}: {len(data)} bytes decrypted is too large")
     who = f"{subject[0]} {subject[1]}: " if subject else ""
     text = ""
     try:
         text = safe_yaml.decode(data, origin)
         safe_yaml.check_size(text, origin)
-        if subject is not None and not text.lstrip().startswith(("{", "[")):
+        if subject is not None and not vaulted and not text.lstrip().startswith(("{", "[")):
             # The block subset people type (the fast reader, ~10x libyaml's composer) has no
             # anchors or aliases and refuses duplicate keys; anything else is composed and checked.
             try:

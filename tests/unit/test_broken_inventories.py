@@ -314,3 +314,18 @@ def test_huge_policy_is_refused_fast_and_small(tmp_path):
     code, err, seconds, mb = measured(["validate", "-i", str(EXAMPLE), "--policy", str(policy)])
     assert code == 1 and "values in one file" in err and len(err.strip().splitlines()) == 1
     assert seconds < 2.5 and mb < 200, (seconds, mb)
+
+
+def test_alias_bomb_in_a_vaulted_file_is_refused(capsys, inventory, tmp_path):
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    password = tmp_path / "pw"
+    password.write_text("geheim\n")
+    vault = VaultLib([("default", VaultSecret(b"geheim"))])
+    (inventory / ZZ).write_bytes(vault.encrypt(bomb("ivpb_x")))
+    code, lines = run_cli(capsys, "validate", "-i", str(inventory), "--vault-password-file", str(password))
+    assert code == 1 and len(lines) == 1 and "alias bomb" in lines[0] and f"{ZZ}:" in lines[0], lines
+    wrong = tmp_path / "wrong"
+    wrong.write_text("fout\n")
+    code, lines = run_cli(capsys, "validate", "-i", str(inventory), "--vault-password-file", str(wrong))
+    assert code == 1 and len(lines) == 1 and "cannot decrypt with the vault password given" in lines[0], lines
