@@ -54,7 +54,9 @@ def control(report: dict, host: str, cid: str) -> dict:
 def timed_audit(work: Path, name: str) -> tuple[float, int, dict]:
     t0 = time.monotonic()
     rc, report = audit(work, name=name)
-    return time.monotonic() - t0, rc, report
+    seconds = time.monotonic() - t0
+    print(f"audit {name}: {seconds:.1f} s, exit {rc}")  # pytest -s shows what each fault cost
+    return seconds, rc, report
 
 
 def test_baseline_every_host_reachable_power_and_failover_compliant(enforced, work):

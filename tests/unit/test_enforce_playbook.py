@@ -1,0 +1,48 @@
+"""enforce.yml's shape as ansible-playbook itself reads it (issue #13): after the plan play, the
+clauses run in ONE play over every planned host, so one host failing or unreachable ends no
+play for the others (Ansible ends the playbook when every host of a play has failed), and the
+order between roles holds across hosts: NUT servers before UPS clients, backup senders before
+the receivers that authorize their keys. The lab test tests/lab/test_audit_faults.py proves the
+behaviour on real hosts."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def list_tasks() -> str:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(["ansible-playbook", "playbooks/enforce.yml", "-i", "inventories/example", "--list-tasks"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_the_clauses_are_one_play_over_every_planned_host_in_dependency_order():
+    out = list_tasks()
+    plays = re.findall(r"^\s+play #\d+ \(([^)]*)\)", out, flags=re.M)
+    assert plays == ["all", "ivpb_nut_server:ivpb_power:ivpb_internet:ivpb_backup:ivpb_backup_target"]
+    clauses = out.split("play #2", 1)[1]
+    order = [clauses.index(s) for s in ("NUT server on the hosts", "UPS monitoring on hosts",
+                                        "uplink failover on the hosts", "backup jobs and offsite sync",
+                                        "restricted backup user and client keys")]
+    assert order == sorted(order)
+
+
+def test_every_connection_and_task_is_bounded():
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(["ansible-config", "dump", "--only-changed", "-t", "all"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    settings = dict(re.findall(r"^(\w+)\([^)]*\) = (.*)$", proc.stdout, flags=re.M))
+    assert settings["DEFAULT_TIMEOUT"] == "10"
+    assert settings["TASK_TIMEOUT"] == "900"
+    assert "ServerAliveInterval=5" in proc.stdout and "ServerAliveCountMax=3" in proc.stdout
