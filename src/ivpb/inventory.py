@@ -171,7 +171,12 @@ def from_play(hostvars: Any) -> dict[str, dict[str, Any]] | None:
         if any(k.startswith(PREFIX) for facts in (cached, variables._nonpersistent_fact_cache.get(host.name, {}))
                for k in facts):
             return None
-    hosts = _read_hosts(manager, loader, _plain_vars_loader(loader), variables, Templar, everyone)
+    # The play's inventory files, read strictly and within bounds as `ivpb validate` reads them
+    # (a bomb or duplicate key is one line here, not a blow-up while reading hostvars).
+    sources = [s for s in manager._sources if isinstance(s, str)]
+    origins = scan_sources(sources, have_vault=bool(loader._vault.secrets), decrypt=_decrypter(loader))
+    hosts = _read_hosts(manager, loader, _plain_vars_loader(loader, origins.parsed), variables, Templar, everyone,
+                        origins=origins)
     overlay = {k: plain(v) for k, v in extra.items()}
     return {name: {**hv, **overlay} for name, hv in hosts.items()}
 

@@ -329,3 +329,19 @@ def test_alias_bomb_in_a_vaulted_file_is_refused(capsys, inventory, tmp_path):
     wrong.write_text("fout\n")
     code, lines = run_cli(capsys, "validate", "-i", str(inventory), "--vault-password-file", str(wrong))
     assert code == 1 and len(lines) == 1 and "cannot decrypt with the vault password given" in lines[0], lines
+
+
+def test_plan_step_in_the_playbook_refuses_a_bomb(inventory, tmp_path):
+    """enforce.yml's plan step reads the play's inventory files as `ivpb validate` does."""
+    from tests.unit.test_plan_action import BIN, PLAY
+
+    write(ZZ, bomb("ivpb_x", 12))(inventory)
+    (tmp_path / "play.yml").write_text(PLAY)
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    start = time.monotonic()
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(tmp_path / "play.yml"),
+                           "-e", f"out={tmp_path / 'plan.json'}"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode != 0
+    assert f"{ZZ}:" in proc.stdout and "alias bomb" in proc.stdout, proc.stdout[-2000:]
+    assert time.monotonic() - start < 30
