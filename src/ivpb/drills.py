@@ -114,17 +114,39 @@ def load(sources, host: str, dataset: str) -> list[dict[str, Any]]:
     out = []
     for folder in folders(sources):
         d = folder / "drills" / host / dataset
-        if not d.is_dir():
-            continue
-        for f in sorted(d.glob("*.json")):
-            try:
-                doc = json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("host") == host \
-                    and doc.get("dataset") == dataset and _time(doc.get("started")):
-                out.append({**doc, "file": str(f)})
+        if d.is_dir():
+            out += _read(d, host, dataset)
     return sorted(out, key=lambda d: _time(d["started"]))
+
+
+def _read(d: Path, host: str, dataset: str) -> list[dict[str, Any]]:
+    out = []
+    for f in sorted(d.glob("*.json")):
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("host") == host \
+                and doc.get("dataset") == dataset and _time(doc.get("started")):
+            out.append({**doc, "file": str(f)})
+    return out
+
+
+def indexed(inventory) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every drill of the inventory by (host, data set), read once per loaded inventory (the
+    audit asks for each data set of every host)."""
+    cache = inventory.__dict__
+    if "_drills" not in cache:
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for folder in folders(inventory.sources):
+            root = folder / "drills"
+            if not root.is_dir():
+                continue
+            for hd in sorted(p for p in root.iterdir() if p.is_dir()):
+                for dd in sorted(p for p in hd.iterdir() if p.is_dir()):
+                    found.setdefault((hd.name, dd.name), []).extend(_read(dd, hd.name, dd.name))
+        cache["_drills"] = {k: sorted(v, key=lambda d: _time(d["started"])) for k, v in found.items()}
+    return cache["_drills"]
 
 
 def max_age(policy: Policy, level: str | None) -> dt.timedelta:
@@ -172,7 +194,7 @@ def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Pol
     """backup.best_practice of one data set with its drills: the last drill goes into the
     evidence and the detail; a compliant entry without a successful drill within the interval
     becomes drift."""
-    drills = load(inventory.sources, host, dataset)
+    drills = indexed(inventory).get((host, dataset), [])
     level = availability(inventory, dataset)
     limit = max_age(policy, level)
     evidence = dict(entry.get("evidence") or {})

@@ -96,8 +96,11 @@ def status(rep, cid, dataset=None, host="srv1"):
     return entry
 
 
-def test_all_compliant_exits_0_and_lists_every_control():
-    rep = report(all_good())
+def test_all_compliant_exits_0_and_lists_every_control(tmp_path):
+    from .test_drills import with_drills  # a restore drill of each data set (#16)
+
+    drilled = NOW - dt.timedelta(days=7)
+    rep = report(all_good(), inv=with_drills(school(), tmp_path, {("srv1", "admin"): drilled, ("srv1", "scans"): drilled}))
     assert rep["exit_code"] == 0
     ids = {c["id"] for c in rep["hosts"]["srv1"]["controls"]}
     assert ids == {c.id for c in load_policy().controls if c.scope != "site"}

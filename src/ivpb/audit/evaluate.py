@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ivpb import drills
 from ivpb.audit.results import HostResults
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl
@@ -499,6 +500,8 @@ def _host_controls(
                 diff=worst.get("diff") if status == "drift" else None,
             )
             entry = _judge(entry, limits, now, year, lang, skew)
+            if planned.id == "backup.best_practice" and planned.dataset:  # restore drills (#16)
+                entry = drills.judge(entry, inventory, host, planned.dataset, policy, now, lang)
         elif mine is not None and mine.failures:
             entry = _result(control, planned, "error", _t("task_failed", lang, msg=_bounded(mine, lang)))
         elif control.advisory:
