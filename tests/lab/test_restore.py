@@ -226,9 +226,18 @@ def test_a_tampered_volume_fails_loudly_naming_it(lab, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def newest_manifest(client: str, ds: str) -> str:
+    """The manifest of the newest generation of the routine chain (not of a yearly full)."""
+    d = f"{RECEIVER_BASE}/{client}/{ds}"
+    gen = on("nas-offsite", f"ls {d}/chain | sed -n 's/^duplicity-.*\\.\\([0-9]\\{{8\\}}T[0-9]\\{{6\\}}Z\\)"
+                            f"\\.manifest.*$/\\1/p' | sort | tail -n1").strip()
+    assert gen, d
+    return f"{d}/manifests/{gen}.json*"
+
+
 def test_a_tampered_manifest_fails_loudly_naming_it(lab, tmp_path):
     # plain: one checksum changed in the JSON
-    m = _tamper("nas-offsite", f"{RECEIVER_BASE}/nas/lesmateriaal/manifests/*.json",
+    m = _tamper("nas-offsite", newest_manifest("nas", "lesmateriaal"),
                 "sed -i 's/\"sha256\":\"[0-9a-f]/\"sha256\":\"x/' '{f}'")
     try:
         proc = restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--to", str(tmp_path / "p"))
@@ -237,7 +246,7 @@ def test_a_tampered_manifest_fails_loudly_naming_it(lab, tmp_path):
     assert proc.returncode == 1 and os.path.basename(m) in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     assert "resultaat: MISLUKT" in proc.stdout and "differ" in proc.stdout, proc.stdout
     # encrypted: one byte flipped in the OpenPGP message
-    m = _tamper("nas-offsite", f"{RECEIVER_BASE}/fileserver/leerlingenadministratie/manifests/*.json.gpg",
+    m = _tamper("nas-offsite", newest_manifest("fileserver", "leerlingenadministratie"),
                 "printf '\\x00\\x00\\x00\\x00' | dd of='{f}' bs=1 seek=120 conv=notrunc status=none")
     try:
         proc = restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie",

@@ -1,0 +1,325 @@
+"""`ivpb herstelplan`: the recovery plan (herstelplan) from the inventory and the drill evidence.
+
+Per site and host: which data sets, in which order (highest availability first, then
+integrity), where each backup, yearly full and offsite copy lives, whether it is encrypted and
+with which key and who holds it (ivpb_gpg_recipients.<name>.description), the exact `ivpb
+restore` command, and the last restore drill with its measured RTO and RPO. Markdown by
+default, HTML for FILE.html; Dutch by default, English with --lang en."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from ivpb import drills
+from ivpb.errors import UserError
+from ivpb.inventory import Inventory
+from ivpb.plan import plan_inventory
+from ivpb.policy import Policy
+from ivpb.restore import DEFAULT_PATH
+
+T = {
+    "title": {"nl": "Herstelplan", "en": "Recovery plan"},
+    "intro": {
+        "nl": "Gegenereerd op {now} door ivpb uit de inventaris ({inv}) en de bewijsstukken van de "
+              "hersteltests. Volgorde: hoogste beschikbaarheid eerst, dan integriteit. Alle tijden in UTC.",
+        "en": "Generated on {now} by ivpb from the inventory ({inv}) and the restore drill evidence. Order: "
+              "highest availability first, then integrity. All times in UTC.",
+    },
+    "steps_h": {"nl": "Werkwijze bij een herstel", "en": "How to restore"},
+    "steps": {
+        "nl": [
+            "Zorg voor een werkende machine met ivpb, duplicity, gpg, rsync en ssh, en toegang tot deze "
+            "inventaris (de verbindingsgegevens van de ontvangende hosts staan erin).",
+            "Haal de geheime sleutel bij de sleutelhouder (zie Sleutels) en importeer hem op die machine "
+            "(`gpg --import`); hij verlaat die machine niet. Niet-versleutelde datasets hebben geen sleutel nodig.",
+            "Herstel de datasets in de volgorde van de tabel hieronder met het vermelde commando, eerst in "
+            "een lege map; `--at TIJD` voor een vroeger moment, `--school-year JJJJ-JJJJ` voor een jaarbackup, "
+            "`--offsite` als de backupdoelen zelf verloren zijn.",
+            "Elk herstel wordt gecontroleerd tegen het manifest van de backup; alleen `resultaat: OK` telt. "
+            "Terugzetten op een host: `--to HOST:/lege/map`; over live gegevens alleen met "
+            "`--overwrite-live` en een bevestiging.",
+            "Noteer duur (RTO) en ouderdom (RPO) die ivpb meldt; een hersteltest (`--drill`) legt ze vast.",
+        ],
+        "en": [
+            "Get a working machine with ivpb, duplicity, gpg, rsync and ssh, and access to this inventory "
+            "(it holds the connection details of the receiving hosts).",
+            "Get the secret key from its holder (see Keys) and import it on that machine (`gpg --import`); it "
+            "does not leave that machine. Data sets that are not encrypted need no key.",
+            "Restore the data sets in the order of the table below with the command given, into an empty "
+            "directory first; `--at TIME` for an earlier moment, `--school-year YYYY-YYYY` for a yearly full, "
+            "`--offsite` when the backup targets themselves are lost.",
+            "Every restore is checked against the backup's manifest; only `result: OK` counts. Onto a host: "
+            "`--to HOST:/empty/dir`; over live data only with `--overwrite-live` and a confirmation.",
+            "Note the restore time (RTO) and data age (RPO) ivpb reports; a restore drill (`--drill`) records them.",
+        ],
+    },
+    "order_h": {"nl": "Volgorde van herstel", "en": "Restore order"},
+    "order_cols": {"nl": ["#", "Host", "Dataset", "BIV", "Locatie", "Laatste hersteltest"],
+                   "en": ["#", "Host", "Data set", "BIV", "Site", "Last restore drill"]},
+    "keys_h": {"nl": "Sleutels", "en": "Keys"},
+    "keys_cols": {"nl": ["Sleutel", "Vingerafdruk", "Houder / bewaring", "Datasets"],
+                  "en": ["Key", "Fingerprint", "Holder / where kept", "Data sets"]},
+    "no_keys": {"nl": "Geen versleutelde datasets: geen sleutel nodig.",
+                "en": "No encrypted data sets: no key needed."},
+    "site_h": {"nl": "Locatie {site}", "en": "Site {site}"},
+    "host_h": {"nl": "Host {host}", "en": "Host {host}"},
+    "ds_h": {"nl": "{n}. {ds}", "en": "{n}. {ds}"},
+    "description": {"nl": "Omschrijving", "en": "Description"},
+    "biv": {"nl": "BIV", "en": "BIV"},
+    "source": {"nl": "Live pad", "en": "Live path"},
+    "backup": {"nl": "Backup", "en": "Backup"},
+    "annual": {"nl": "Jaarbackups", "en": "Yearly fulls"},
+    "no_annual": {"nl": "geen (archive: false)", "en": "none (archive: false)"},
+    "offsite": {"nl": "Offsite kopie", "en": "Offsite copy"},
+    "no_offsite": {"nl": "geen", "en": "none"},
+    "key": {"nl": "Sleutel", "en": "Key"},
+    "plain": {"nl": "niet versleuteld: herstel zonder sleutel", "en": "not encrypted: restores without a key"},
+    "held_by": {"nl": "{name} ({fpr}), in handen van: {holder}", "en": "{name} ({fpr}), held by: {holder}"},
+    "unknown_holder": {"nl": "houder niet beschreven (ivpb_gpg_recipients.{name}.description)",
+                       "en": "holder not described (ivpb_gpg_recipients.{name}.description)"},
+    "command": {"nl": "Herstelcommando", "en": "Restore command"},
+    "command_annual": {"nl": "Jaarbackup", "en": "Yearly full"},
+    "command_offsite": {"nl": "Vanaf de offsite kopie", "en": "From the offsite copy"},
+    "drill": {"nl": "Laatste hersteltest", "en": "Last restore drill"},
+    "no_drill": {"nl": "nog geen hersteltest", "en": "no restore drill yet"},
+    "drill_line": {"nl": "{when}: {result}, RTO {rto}, RPO {rpo}, {files} bestanden gecontroleerd (door {by})",
+                   "en": "{when}: {result}, RTO {rto}, RPO {rpo}, {files} files checked (by {by})"},
+    "ok": {"nl": "geslaagd", "en": "passed"},
+    "failed": {"nl": "MISLUKT", "en": "FAILED"},
+    "on": {"nl": "op", "en": "on"},
+    "no_target": {"nl": "GEEN backupdoel ingesteld", "en": "NO backup target configured"},
+    "target_at": {"nl": "doel {name}, locatie {site}", "en": "target {name}, site {site}"},
+    "target": {"nl": "doel {name}", "en": "target {name}"},
+}
+
+AV_ORDER = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
+
+
+def _t(key: str, lang: str, **kw: Any) -> Any:
+    value = T[key][lang]
+    return value.format(**kw) if isinstance(value, str) and kw else value
+
+
+def _fpr(raw: Any) -> str:
+    s = "".join(str(raw or "").split()).upper()
+    return " ".join(s[i:i + 4] for i in range(0, len(s), 4))
+
+
+def _where(inventory: Inventory, name: str | None, host: str, ds: str, sub: str, lang: str) -> str | None:
+    """host:path of one copy, with the target's name and the site it is at."""
+    t = inventory.school("ivpb_backup_targets").get(name) if name else None
+    if not isinstance(t, dict):
+        return None
+    base = str(t.get("path") or DEFAULT_PATH).rstrip("/")
+    at = t.get("host") or t.get("address")
+    site = t.get("site") or (inventory.hosts.get(t.get("host") or "") or {}).get("ivpb_site")
+    label = _t("target_at", lang, name=name, site=site) if site else _t("target", lang, name=name)
+    return f"{at}:{base}/{host}/{ds}/{sub} ({label})"
+
+
+def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, Any]]:
+    """One entry per stored data set of every host, in restore order."""
+    plan = plan_inventory(inventory, policy, lang)
+    datasets = inventory.school("ivpb_datasets")
+    all_drills = drills.indexed(inventory)
+    out = []
+    for host in sorted(inventory.hosts):
+        hv = inventory.hosts[host]
+        planned = {(c.id, c.dataset) for c in plan.hosts[host].controls}
+        for store in hv.get("ivpb_stores") or []:
+            if not isinstance(store, dict) or not store.get("dataset"):
+                continue
+            ds = store["dataset"]
+            meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
+            biv = meta.get("biv") if isinstance(meta.get("biv"), dict) else {}
+            encrypted = ("backup.encrypted", ds) in planned or bool(store.get("encrypt"))
+            names = (store.get("encrypt_to") or hv.get("ivpb_backup_encrypt_to") or []) if encrypted else []
+            target = store.get("backup_target") or hv.get("ivpb_backup_target")
+            sync = store.get("sync_target") if ("backup.sync_offsite", ds) in planned or store.get("sync_target") \
+                else None
+            history = all_drills.get((host, ds), [])
+            out.append({
+                "host": host, "site": hv.get("ivpb_site") or "?", "dataset": ds,
+                "description": meta.get("description") or "", "biv": biv,
+                "source": store.get("path") or "", "target": target,
+                "backup": _where(inventory, target, host, ds, "chain", lang),
+                "annual": _where(inventory, target, host, ds, "annual/<JJJJ-JJJJ>" if lang == "nl"
+                                 else "annual/<YYYY-YYYY>", lang) if meta.get("archive", True) is not False else None,
+                "offsite": _where(inventory, sync, host, ds, "sync", lang) if sync else None,
+                "encrypted": encrypted, "keys": list(names), "drill": history[-1] if history else None,
+            })
+    ladder_i = {"absoluut": 0, "vereist": 1, "laag": 2}
+    out.sort(key=lambda e: (AV_ORDER.get(e["biv"].get("b"), 3), ladder_i.get(e["biv"].get("i"), 3), e["host"],
+                            e["dataset"]))
+    return out
+
+
+def command(sources: list[str], e: dict[str, Any], extra: str = "") -> str:
+    inv = " ".join(f"-i {shlex.quote(s)}" for s in sources)
+    return f"ivpb restore {inv} --host {shlex.quote(e['host'])} --dataset {shlex.quote(e['dataset'])} " \
+           f"--to /herstel/{e['host']}-{e['dataset']}{(' ' + extra) if extra else ''}"
+
+
+def _drill_text(d: dict[str, Any] | None, lang: str) -> str:
+    if not d:
+        return _t("no_drill", lang)
+    return _t("drill_line", lang, when=d.get("started", "?"), result=_t("ok" if d.get("result") == "ok" else "failed",
+                                                                             lang),
+              rto=drills.span(d.get("rto_seconds")), rpo=drills.span(d.get("rpo_seconds")),
+              files=d.get("files_checked", 0), by=d.get("by", "?"))
+
+
+def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, now: dt.datetime) -> list[tuple]:
+    """The plan as blocks: ("h1"|"h2"|"h3"|"h4", text), ("p", text), ("ol", [text]), ("table", cols,
+    rows), ("dl", [(term, text)]), ("code", text)."""
+    es = entries(inventory, policy, lang)
+    recipients = inventory.school("ivpb_gpg_recipients")
+    sites = inventory.school("ivpb_sites")
+    blocks: list[tuple] = [("h1", _t("title", lang)),
+                           ("p", _t("intro", lang, now=now.strftime("%Y-%m-%d %H:%M"), inv=", ".join(sources))),
+                           ("h2", _t("steps_h", lang)), ("ol", _t("steps", lang))]
+    blocks += [("h2", _t("order_h", lang)),
+               ("table", _t("order_cols", lang),
+                [[str(i), e["host"], e["dataset"], "/".join(str(e["biv"].get(a, "?")) for a in "biv"), e["site"],
+                  _drill_text(e["drill"], lang)] for i, e in enumerate(es, 1)])]
+    blocks.append(("h2", _t("keys_h", lang)))
+    used = sorted({k for e in es for k in e["keys"]})
+    if used:
+        rows = []
+        for name in used:
+            r = recipients.get(name) or {}
+            holder = r.get("description") or _t("unknown_holder", lang, name=name)
+            rows.append([name, _fpr(r.get("fingerprint")), holder,
+                         ", ".join(f"{e['host']}/{e['dataset']}" for e in es if name in e["keys"])])
+        blocks.append(("table", _t("keys_cols", lang), rows))
+    else:
+        blocks.append(("p", _t("no_keys", lang)))
+    order = {id(e): i for i, e in enumerate(es, 1)}
+    for site in sorted({e["site"] for e in es}, key=lambda s: min(order[id(e)] for e in es if e["site"] == s)):
+        desc = (sites.get(site) or {}).get("description") if isinstance(sites.get(site), dict) else None
+        blocks.append(("h2", _t("site_h", lang, site=site) + (f" ({desc})" if desc else "")))
+        mine = [e for e in es if e["site"] == site]
+        for host in sorted({e["host"] for e in mine}, key=lambda h: min(order[id(e)] for e in mine if e["host"] == h)):
+            blocks.append(("h3", _t("host_h", lang, host=host)))
+            for e in (x for x in mine if x["host"] == host):
+                blocks.append(("h4", _t("ds_h", lang, n=order[id(e)], ds=e["dataset"])))
+                if e["encrypted"]:
+                    key = "; ".join(
+                        _t("held_by", lang, name=n, fpr=_fpr((recipients.get(n) or {}).get("fingerprint")),
+                           holder=(recipients.get(n) or {}).get("description")
+                           or _t("unknown_holder", lang, name=n)) for n in e["keys"])
+                else:
+                    key = _t("plain", lang)
+                items = [
+                    (_t("description", lang), e["description"] or "-"),
+                    (_t("biv", lang), ", ".join(f"{a}={e['biv'].get(a, '?')}" for a in "biv")),
+                    (_t("source", lang), f"{e['host']}:{e['source']}"),
+                    (_t("backup", lang), e["backup"] or _t("no_target", lang)),
+                    (_t("annual", lang), e["annual"] or _t("no_annual", lang)),
+                    (_t("offsite", lang), e["offsite"] or _t("no_offsite", lang)),
+                    (_t("key", lang), key),
+                    (_t("drill", lang), _drill_text(e["drill"], lang)),
+                ]
+                blocks.append(("dl", items))
+                cmds = [f"# {_t('command', lang)}", command(sources, e)]
+                if e["annual"]:
+                    year = now.year if now.month >= 9 else now.year - 1
+                    cmds += [f"# {_t('command_annual', lang)}", command(sources, e, f"--school-year {year}-{year + 1}")]
+                if e["offsite"]:
+                    cmds += [f"# {_t('command_offsite', lang)}", command(sources, e, "--offsite")]
+                blocks.append(("code", "\n".join(cmds)))
+    return blocks
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(blocks: list[tuple]) -> str:
+    out = []
+    for b in blocks:
+        kind = b[0]
+        if kind in ("h1", "h2", "h3", "h4"):
+            out.append("#" * int(kind[1]) + " " + b[1])
+        elif kind == "p":
+            out.append(b[1])
+        elif kind == "ol":
+            out.append("\n".join(f"{i}. {s}" for i, s in enumerate(b[1], 1)))
+        elif kind == "table":
+            out.append("\n".join(["| " + " | ".join(b[1]) + " |", "|" + "---|" * len(b[1])]
+                                 + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b[2]]))
+        elif kind == "dl":
+            out.append("\n".join(f"- **{term}**: {text}" for term, text in b[1]))
+        elif kind == "code":
+            out.append("```sh\n" + b[1] + "\n```")
+    return "\n\n".join(out) + "\n"
+
+
+def _inline(text: str) -> str:
+    """HTML of a text line with `code` spans."""
+    parts = str(text).split("`")
+    return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p) for i, p in enumerate(parts))
+
+
+def to_html(blocks: list[tuple], lang: str) -> str:
+    body = []
+    for b in blocks:
+        kind = b[0]
+        if kind in ("h1", "h2", "h3", "h4"):
+            body.append(f"<{kind}>{html.escape(b[1])}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{_inline(b[1])}</p>")
+        elif kind == "ol":
+            body.append("<ol>" + "".join(f"<li>{_inline(s)}</li>" for s in b[1]) + "</ol>")
+        elif kind == "table":
+            head = "".join(f"<th>{html.escape(c)}</th>" for c in b[1])
+            rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in b[2])
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif kind == "dl":
+            body.append("<dl>" + "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(str(x))}</dd>"
+                                         for t, x in b[1]) + "</dl>")
+        elif kind == "code":
+            body.append(f"<pre><code>{html.escape(b[1])}</code></pre>")
+    title = html.escape(blocks[0][1])
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #999;padding:.2em .5em;text-align:left}dt{font-weight:bold}"
+             "pre{background:#f4f4f4;padding:.5em;overflow-x:auto}")
+    return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def render(inventory: Inventory, policy: Policy, sources: list[str], lang: str = "nl", fmt: str = "markdown",
+           now: dt.datetime | None = None) -> str:
+    blocks = build(inventory, policy, sources, lang, now or dt.datetime.now(dt.UTC))
+    return to_html(blocks, lang) if fmt == "html" else markdown(blocks)
+
+
+def main(args) -> int:
+    from ivpb.cli import write_file
+    from ivpb.inventory import load_inventory
+    from ivpb.policy import load_policy
+    from ivpb.validate import validate
+
+    fmt = "markdown"
+    if args.output:
+        suffix = Path(args.output).suffix.lower()
+        if suffix not in (".md", ".html", ".htm"):
+            raise UserError(f"--output {args.output}: expected FILE.md or FILE.html")
+        fmt = "html" if suffix in (".html", ".htm") else "markdown"
+    policy = load_policy(args.policy)
+    inventory = load_inventory(args.inventory, args.vault_password_file)
+    problems = validate(inventory, policy)
+    if problems:
+        raise UserError("invalid inventory", problems)
+    text = render(inventory, policy, list(args.inventory), args.lang, fmt)
+    if args.output:
+        write_file(Path(args.output), text)
+        print(f"ivpb herstelplan: wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,103 @@
+"""ivpb herstelplan on the example school (inventories/example): every stored data set with its
+target, yearly fulls, offsite copy, key holder and restore command, in restore order, and the
+last drill from the inventory's evidence (an extra inventory source, read through Ansible)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shlex
+from pathlib import Path
+
+from ivpb import herstelplan
+from ivpb.cli import main
+from ivpb.inventory import load_inventory
+from ivpb.policy import load_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = str(ROOT / "inventories" / "example")
+NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)
+STORED = {
+    "fileserver": {"leerlingenadministratie": True, "personeelsdossiers": True, "boekhouding": True},
+    "nas": {"lesmateriaal": False, "fotos": False, "scans": False},
+}
+HOLDER = "Directie (sleutel offline in de kluis)"
+
+
+def plan(sources, lang="nl", fmt="markdown"):
+    inv = load_inventory(sources)
+    return herstelplan.render(inv, load_policy(), list(sources), lang, fmt, now=NOW)
+
+
+def section(text: str, ds: str) -> str:
+    m = re.search(rf"^#### \d+\. {ds}\n(.*?)(?=^#### |^## |\Z)", text, re.S | re.M)
+    assert m, f"no section for {ds}"
+    return m.group(1)
+
+
+def test_every_stored_data_set_with_target_offsite_key_holder_and_command():
+    text = plan([EXAMPLE])
+    for host, datasets in STORED.items():
+        for ds, encrypted in datasets.items():
+            s = section(text, ds)
+            assert f"**Backup**: nas-offsite:/srv/backup/{host}/{ds}/chain (doel nas-offsite, locatie kleuterschool)" in s
+            assert f"**Live pad**: {host}:" in s
+            cmd = f"ivpb restore -i {shlex.quote(EXAMPLE)} --host {host} --dataset {ds} --to /herstel/{host}-{ds}"
+            assert cmd in s
+            if encrypted:
+                assert f"in handen van: {HOLDER}" in s and "0075 7982 49F9 6224" in s
+            else:
+                assert "niet versleuteld: herstel zonder sleutel" in s
+            assert "nog geen hersteltest" in s
+    lln = section(text, "leerlingenadministratie")
+    assert "**Offsite kopie**: nas-offsite:/srv/backup/fileserver/leerlingenadministratie/sync" in lln
+    assert "--dataset leerlingenadministratie --to /herstel/fileserver-leerlingenadministratie --offsite" in lln
+    assert "--school-year 2026-2027" in lln
+    assert "**Offsite kopie**: geen" in section(text, "boekhouding")
+    assert "**Jaarbackups**: geen (archive: false)" in section(text, "scans")
+    assert "--school-year" not in section(text, "scans")
+    # the key table names the holder and every data set encrypted to the key
+    assert re.search(rf"\| directie \| 0075 7982 .* \| {re.escape(HOLDER)} \| .*fileserver/personeelsdossiers", text)
+
+
+def test_restore_order_highest_availability_first():
+    text = plan([EXAMPLE])
+    order = re.findall(r"^\| (\d+) \| (\S+) \| (\S+) \| (\w+)/", text, re.M)
+    assert [o[2] for o in order][0] == "leerlingenadministratie"        # noodzakelijk
+    ranks = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
+    assert [ranks[o[3]] for o in order] == sorted(ranks[o[3]] for o in order)
+    assert sorted(o[2] for o in order) == sorted(ds for d in STORED.values() for ds in d)
+    headings = re.findall(r"^#### (\d+)\. ", text, re.M)
+    assert headings == [o[0] for o in order]
+
+
+def test_the_last_drill_from_the_evidence_and_english(tmp_path):
+    extra = tmp_path / "evidence-inv"
+    d = extra / ".evidence" / "drills" / "fileserver" / "leerlingenadministratie"
+    d.mkdir(parents=True)
+    (extra / "hosts.yml").write_text("all:\n  hosts:\n    fileserver:\n")
+    (d / "20261129T101500Z.json").write_text(json.dumps({
+        "format": "ivpb-drill/1", "host": "fileserver", "dataset": "leerlingenadministratie",
+        "started": "2026-11-29T10:15:00Z", "result": "ok", "rto_seconds": 754, "rpo_seconds": 32400,
+        "files_checked": 1523, "bytes_checked": 10, "by": "aannemer@laptop"}))
+    text = plan([EXAMPLE, str(extra)])
+    s = section(text, "leerlingenadministratie")
+    assert "2026-11-29T10:15:00Z: geslaagd, RTO 12 min 34 s, RPO 9 u 0 min, 1523 bestanden gecontroleerd" in s
+    assert "aannemer@laptop" in s
+    en = plan([EXAMPLE, str(extra)], lang="en")
+    assert "# Recovery plan" in en and "held by: " + HOLDER in en and "passed, RTO 12 min 34 s" in en
+
+
+def test_html_and_one_line_errors(tmp_path, capsys):
+    out = tmp_path / "plan.html"
+    assert main(["herstelplan", "-i", EXAMPLE, "-o", str(out)]) == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<h1>Herstelplan</h1>" in page and "</html>" in page
+    assert "nas-offsite:/srv/backup/fileserver/leerlingenadministratie/sync" in page
+    assert "wrote" in capsys.readouterr().err
+    assert main(["herstelplan", "-i", EXAMPLE, "-o", str(tmp_path / "plan.pdf")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "FILE.md or FILE.html" in err
+    assert main(["herstelplan", "-i", str(tmp_path / "nowhere")]) == 1
+    assert "does not exist" in capsys.readouterr().err
