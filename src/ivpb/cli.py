@@ -64,6 +64,7 @@ def _restore_parsers(sub) -> None:
     when.add_argument("--school-year", metavar="YYYY-YYYY", help="the yearly full of that school year")
     p.add_argument("--offsite", action="store_true", help="from the offsite copy (sync_target) instead")
     p.add_argument("--drill", action="store_true", help="restore drill: check, record evidence, remove the data")
+    p.add_argument("--sample", metavar="PATH", help="only this path of the data set (relative to its root)")
     p.add_argument("--overwrite-live", action="store_true", help="allow --to HOST:DIR on the data set's live path")
     p.add_argument("--lang", choices=LANGS, default="nl")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")

@@ -88,6 +88,8 @@ def record(sources, result, by: str) -> Path:
         "result": "ok" if result.ok else "failed",
         "problems": result.problems,
     }
+    if result.sample:
+        doc["sample"] = result.sample
     return _write(_path(sources, result.host, result.dataset, result.started), doc)
 
 

@@ -83,6 +83,7 @@ class Restored:
     files: int = 0
     bytes: int = 0
     encrypted: bool = False
+    sample: str | None = None  # only this path of the data set was restored and checked
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -412,7 +413,16 @@ def _empty_or_absent(path: Path) -> None:
         raise UserError(f"--to {path}: not empty; ivpb restore writes only into an empty or new directory")
 
 
-def _duplicity(url: str, dest: Path, generation: str, encrypted: bool, cache: Path) -> None:
+def parse_sample(text: str) -> str:
+    """--sample: a path inside the data set, relative to its root."""
+    norm = os.path.normpath(text.strip().lstrip("/")) if text.strip() else ""
+    if not norm or norm == "." or norm.startswith("..") or "\0" in norm:
+        raise UserError(f"--sample {text!r}: expected a path inside the data set (relative to its root)")
+    return norm
+
+
+def _duplicity(url: str, dest: Path, generation: str, encrypted: bool, cache: Path,
+               sample: str | None = None) -> None:
     if shutil.which("duplicity") is None:
         raise UserError("duplicity is not installed on this machine (apt install duplicity)")
     argv = ["duplicity", "restore", "--archive-dir", str(cache), "--name", "ivpb-restore",
@@ -423,7 +433,12 @@ def _duplicity(url: str, dest: Path, generation: str, encrypted: bool, cache: Pa
             argv.append("--use-agent")
     else:
         argv.append("--no-encryption")
-    if dest.exists():
+    if sample:
+        argv += ["--file-to-restore", sample]
+        dest.mkdir(parents=True, exist_ok=True)
+        dest = dest / sample
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    elif dest.exists():
         argv.append("--force")  # an empty directory (checked): duplicity refuses any existing one
     proc = subprocess.run([*argv, url, str(dest)], capture_output=True, text=True, env=env, check=False,
                           stdin=subprocess.DEVNULL, errors="replace")
@@ -440,6 +455,7 @@ def restore(
     at: dt.datetime | None = None,
     school_year: str | None = None,
     offsite: bool = False,
+    sample: str | None = None,
     vault: str | None = None,
     now=None,
     progress=None,
@@ -461,7 +477,7 @@ def restore(
     gen = choose(generations(names), at, where)
     wanted = chain_files(names, gen)
     result = Restored(host=host, dataset=dataset, kind=kind, generation=_stamp_time(gen), started=started,
-                      receiver=remote.name, directory=directory)
+                      receiver=remote.name, directory=directory, sample=sample)
     with tempfile.TemporaryDirectory(prefix="ivpb-restore-") as tmp:
         work = Path(tmp)
         say(f"{where}: fetching {len(wanted)} file(s) of generation {iso(result.generation)}")
@@ -484,8 +500,14 @@ def restore(
                     raise UserError(f"{shown}: describes {manifest_doc.get('host')}/{manifest_doc.get('dataset')} "
                                     f"at {manifest_doc.get('backup_time')}, not this backup (altered?)")
                 result.manifest = shown
+                if sample:
+                    entries = [e for e in manifest_doc["entries"] if isinstance(e, dict) and (
+                        e.get("path") == sample or str(e.get("path", "")).startswith(sample + "/"))]
+                    if not entries:
+                        raise UserError(f"--sample {sample}: not in the manifest {shown}")
+                    manifest_doc = {**manifest_doc, "entries": entries}
         say(f"{where}: {checked} volume(s) match their duplicity manifests; restoring with duplicity")
-        _duplicity(f"file://{work / 'files'}", dest, gen, result.encrypted, work / "cache")
+        _duplicity(f"file://{work / 'files'}", dest, gen, result.encrypted, work / "cache", sample)
         if manifest_doc is not None:
             result.files, result.bytes, result.problems = compare(manifest_doc, dest, result.manifest or "")
         else:
@@ -546,6 +568,7 @@ TEXT = {
             "machine's key"},
     "plain": {"nl": "niet versleuteld", "en": "not encrypted"},
     "to": {"nl": "naar: {dest}", "en": "to: {dest}"},
+    "sample": {"nl": "steekproef: alleen {sample}", "en": "sample: only {sample}"},
     "checked": {"nl": "gecontroleerd tegen {manifest}: {files} bestanden, {bytes} bytes identiek",
                 "en": "checked against {manifest}: {files} files, {bytes} bytes identical"},
     "rto": {"nl": "duur van het herstel (RTO): {d}", "en": "restore time (RTO): {d}"},
@@ -565,6 +588,8 @@ def summary(r: Restored, dest: str, lang: str = "nl") -> list[str]:
         t("generation", gen=iso(r.generation), enc=t("enc") if r.encrypted else t("plain")),
         t("to", dest=dest),
     ]
+    if r.sample:
+        lines.append(t("sample", sample=r.sample))
     if r.manifest and not r.problems:
         lines.append(t("checked", manifest=r.manifest, files=r.files, bytes=r.bytes))
     lines += [f"  {p}" for p in r.problems]
@@ -593,6 +618,7 @@ def main(args) -> int:
         raise UserError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
     at = parse_at(args.at) if args.at else None
     sy = parse_school_year(args.school_year) if args.school_year else None
+    sample = parse_sample(args.sample) if args.sample else None
     if not args.to and not args.drill:
         raise UserError("--to DIR (or HOST:DIR) is required, except for a --drill")
     inventory = load_inventory(args.inventory, args.vault_password_file)
@@ -625,7 +651,7 @@ def main(args) -> int:
     try:
         try:
             result = restore(inventory, args.host, args.dataset, dest, at=at, school_year=sy, offsite=args.offsite,
-                             vault=args.vault_password_file, progress=progress)
+                             sample=sample, vault=args.vault_password_file, progress=progress)
         except UserError as exc:
             if args.drill:
                 path = drills.record_failure(inventory.sources, args.host, args.dataset, str(exc), who())

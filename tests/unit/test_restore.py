@@ -130,6 +130,14 @@ def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp
     assert res.ok and sums(tmp_path / "old") == old
     assert res.generation == r._stamp_time(first)
 
+    res = r.restore(inv, "srv1", "ds", tmp_path / "sample", sample="sub dir")
+    assert res.ok and res.files == 2 and sorted(sums(tmp_path / "sample")) == ["sub dir/file with blanks.txt",
+                                                                               "sub dir/\u00e9t\u00e9.txt"]
+    with pytest.raises(UserError, match="--sample nothing: not in the manifest"):
+        r.restore(inv, "srv1", "ds", tmp_path / "sample2", sample=r.parse_sample("nothing"))
+    with pytest.raises(UserError, match="^--sample"):
+        r.parse_sample("../etc")
+
     with pytest.raises(UserError, match="no backup at or before"):
         r.restore(inv, "srv1", "ds", tmp_path / "none", at=r._stamp_time(first) - dt.timedelta(days=1))
     with pytest.raises(UserError, match="not empty"):
