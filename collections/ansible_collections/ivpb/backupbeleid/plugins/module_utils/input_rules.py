@@ -28,6 +28,8 @@ A checker never shows a secret: `secret()` says only what is wrong.
     nut_option(v, what)   a ups.conf option name: [a-z][a-z0-9_.-]*
     url(v, what)          an http(s) URL of printable ASCII without blanks, quotes or backslash
     mail(v, what)         a mail address that cannot be read as a command option (no leading '-')
+    multiline(v, what)    text that may hold line breaks and tabs, no other control character, <= 5000
+    armored_key(v, what)  an ASCII-armored OpenPGP public key block
     text(v, what)         one line of text: no control character (C0, DEL, C1, U+2028/9, lone
                           surrogates), <= 1000 characters
     no_control(v, what)   the same without the length limit
@@ -96,6 +98,10 @@ _RULES: dict[str, tuple[str, int, str]] = {
              "a mail address such as ict@school.example"),
     "command_line": (f" */[^{CONTROL}]*", 1000,
                      "one command line starting with an absolute program path (no control characters)"),
+    "multiline": ("[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]*", 5000,
+                  "text without control characters other than line breaks and tabs (at most 5000)"),
+    "armored_key": (r"\s*-----BEGIN PGP PUBLIC KEY BLOCK-----[\x20-\x7e\t\r\n]*-----END PGP PUBLIC KEY BLOCK-----\s*",
+                    200_000, "an ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK----- ...)"),
     "text": (f"[^{CONTROL}]*", 1000, "one line of text without control characters (at most 1000)"),
 }
 
@@ -111,6 +117,9 @@ SCHEMA_DEFS: dict[str, dict] = {
     for name, (pattern, max_len, description) in _RULES.items()
 }
 SCHEMA_DEFS["rule_text"]["minLength"] = 0
+SCHEMA_DEFS["rule_multiline"]["minLength"] = 0
+SCHEMA_DEFS["rule_multiline"]["x-multiline"] = True  # the one-line check of every other string is off
+SCHEMA_DEFS["rule_armored_key"]["x-multiline"] = True
 
 
 def shown(value, limit: int = 60) -> str:
@@ -187,6 +196,14 @@ def url(value, what: str):
 
 def mail(value, what: str):
     return _check("mail", value, what)
+
+
+def multiline(value, what: str):
+    return _check("multiline", value, what)
+
+
+def armored_key(value, what: str):
+    return _check("armored_key", value, what)
 
 
 def text(value, what: str):
