@@ -499,7 +499,7 @@ class Origins:
                     return origin
             mark = key_node.start_mark
             for token in tokens[1:]:
-                node = _child(node, token)
+                node = safe_yaml.child(node, token)
                 if node is None:
                     break
                 mark = node.start_mark
@@ -517,17 +517,6 @@ class Origins:
             if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value == name:
                 return k, v
         return None, None
-
-
-def _child(node: Any, token: str) -> Any:
-    if token.startswith("[") and isinstance(node, safe_yaml.yaml.SequenceNode):
-        i = int(token[1:-1])
-        return node.value[i] if i < len(node.value) else None
-    if isinstance(node, safe_yaml.yaml.MappingNode):
-        for k, v in node.value:
-            if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value == token:
-                return v
-    return None
 
 
 def _group_order(host) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -9,11 +10,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from ivpb import safe_yaml
 from ivpb.errors import Problem, UserError
+from ivpb.rules import WholePatternValidator
 
 ASPECTS = ("b", "i", "v")
 DEFAULT_POLICY = "backupbeleid.yml"
@@ -69,7 +70,7 @@ def _schema() -> dict[str, Any]:
 
 
 def _parse(raw: dict[str, Any], origin: str) -> Policy:
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw), key=lambda e: e.path)
+    errors = sorted(WholePatternValidator(_schema()).iter_errors(raw), key=lambda e: e.path)
     if errors:
         problems = [
             Problem(origin, ".".join(str(p) for p in e.absolute_path) or "(top)",
@@ -164,8 +165,14 @@ def load_policy(path: str | None = None) -> Policy:
         except OSError as exc:
             raise UserError(f"{path}: cannot read policy file: {exc.strerror}") from None
         # Strict and bounded: line and column, duplicate keys, alias bombs, UTF-8 (ivpb.safe_yaml).
-        raw = safe_yaml.load_bytes(data, path)
-        return _checked(raw, path)
+        raw, node = safe_yaml.load_located(data, path)
+        try:
+            return _checked(raw, path)
+        except UserError as exc:  # each problem with the file:line:column of its value
+            if not exc.problems:
+                raise
+            located = [dataclasses.replace(p, where=safe_yaml.locate(node, path, p.path) or "") for p in exc.problems]
+            raise UserError(str(exc), located) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -7,12 +7,16 @@ configured with, else from this repository's own collections/ folder (editable i
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
+
+import jsonschema
 
 MODULE = "ansible_collections.ivpb.backupbeleid.plugins.module_utils.input_rules"
 RELATIVE = Path("ansible_collections/ivpb/backupbeleid/plugins/module_utils/input_rules.py")
@@ -46,3 +50,37 @@ def _load() -> ModuleType:
 
 
 input_rules = _load()
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _whole_pattern(validator, pattern, instance, schema):
+    """`pattern` matched against the WHOLE value (re.fullmatch): JSON Schema's search with `$`
+    would accept a value that ends in a newline."""
+    if validator.is_type(instance, "string") and not _compiled(pattern).fullmatch(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_TYPE = jsonschema.Draft202012Validator.VALIDATORS["type"]
+
+
+def _type_one_line(validator, types, instance, schema):
+    """Every string is one line without control characters, unless its schema says
+    "x-multiline": true (input_rules' multiline and armored_key rules)."""
+    yield from _TYPE(validator, types, instance, schema)
+    if isinstance(instance, str) and not schema.get("x-multiline"):
+        try:
+            input_rules.no_control(instance, "value")
+        except ValueError as e:
+            yield jsonschema.ValidationError(str(e).removeprefix("value: "), validator_value="control")
+
+
+# Draft 2020-12 with every pattern matched against the whole value and one-line strings: the
+# inventory's variable schemas are checked with it.
+WholeValueValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _whole_pattern, "type": _type_one_line})
+# ... and with whole-value patterns only, for the policy file (its sentences may span lines).
+WholePatternValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _whole_pattern})

@@ -181,10 +181,44 @@ def top_keys(node: yaml.Node | None) -> dict[str, Any]:
     return {k.value: k.start_mark for k, _v in node.value if isinstance(k, yaml.ScalarNode)}
 
 
+def child(node: Any, token: str) -> Any:
+    """The node under a mapping key or a sequence index ("3" or "[3]"); None when absent."""
+    index = token.strip("[]")
+    if isinstance(node, yaml.SequenceNode) and index.isdigit():
+        return node.value[int(index)] if int(index) < len(node.value) else None
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == token:
+                return v
+    return None
+
+
+def locate(node: Any, origin: str, path: str) -> str | None:
+    """file:line:column of the deepest node of a path such as controls[3].id or controls.3.id."""
+    mark = None
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        node = child(node, token)
+        if node is None:
+            break
+        mark = node.start_mark
+    return where(origin, mark) if mark is not None else None
+
+
+def load_located(data: bytes, origin: str) -> tuple[Any, Any]:
+    """(value, its composed node) of a checked file (see load_bytes)."""
+    text = decode(data, origin)
+    node = compose(text, origin)
+    return _construct(text, origin), node
+
+
 def load_bytes(data: bytes, origin: str) -> Any:
     """Checked, then constructed with libyaml's safe loader."""
     text = decode(data, origin)
     compose(text, origin)
+    return _construct(text, origin)
+
+
+def _construct(text: str, origin: str) -> Any:
     try:
         return yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:  # a tag the safe loader does not know, a bad timestamp...

@@ -8,7 +8,6 @@ import dataclasses
 import importlib
 import json
 import pkgutil
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +21,7 @@ from ivpb.errors import Problem
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
-from ivpb.rules import input_rules
+from ivpb.rules import WholeValueValidator, input_rules
 
 TYPE_NAMES = {
     "string": "a string",
@@ -69,38 +68,8 @@ def host_schema(policy: Policy) -> dict[str, Any]:
 
 
 @cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _whole_pattern(validator, pattern, instance, schema):
-    """`pattern` matched against the WHOLE value (re.fullmatch): JSON Schema's search with `$`
-    would accept a value that ends in a newline."""
-    if validator.is_type(instance, "string") and not _compiled(pattern).fullmatch(instance):
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_TYPE = jsonschema.Draft202012Validator.VALIDATORS["type"]
-
-
-def _type_one_line(validator, types, instance, schema):
-    """Every string is one line without control characters, unless its schema says
-    "x-multiline": true (an armored public key, a waiver's justification)."""
-    yield from _TYPE(validator, types, instance, schema)
-    if isinstance(instance, str) and not schema.get("x-multiline"):
-        try:
-            input_rules.no_control(instance, "value")
-        except ValueError as e:
-            yield jsonschema.ValidationError(str(e).removeprefix("value: "), validator_value="control")
-
-
-IvpbValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"pattern": _whole_pattern, "type": _type_one_line})
-
-
-@cache
 def _validator(policy: Policy) -> jsonschema.Draft202012Validator:
-    return IvpbValidator(host_schema(policy), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return WholeValueValidator(host_schema(policy), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def _path(parts: Iterable[Any]) -> str:

@@ -249,6 +249,18 @@ POLICY_CASES = [
 ]
 
 
+def test_policy_schema_problem_names_line_and_column(capsys, tmp_path):
+    """A control id ending in a newline (a pattern ending in `$` accepted it) is refused, at its place."""
+    policy = tmp_path / "eigen-beleid.yml"
+    text = POLICY.replace("id: power.ups\n", 'id: "power.ups\\n"\n', 1)
+    assert text != POLICY
+    policy.write_text(text, encoding="utf-8")
+    code, lines = run_cli(capsys, "validate", "-i", str(EXAMPLE), "--policy", str(policy))
+    line = 1 + text[: text.index('id: "power.ups')].count("\n")
+    assert code == 1 and lines and lines[0].startswith(f"{policy}:{line}:"), lines
+    assert "power.ups\\n" in lines[0] and "controls" in lines[0]
+
+
 @pytest.mark.parametrize(("content", "where", "message"), [c[1:] for c in POLICY_CASES],
                          ids=[c[0] for c in POLICY_CASES])
 def test_broken_policy_is_one_clear_line(capsys, tmp_path, content, where, message):
