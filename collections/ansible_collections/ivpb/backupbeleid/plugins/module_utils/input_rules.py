@@ -25,7 +25,7 @@ A checker never shows a secret: `secret()` says only what is wrong.
     nut_driver(v, what)   a NUT driver name: [a-z0-9][a-z0-9_-]*
     nut_port(v, what)     a NUT driver port: 'auto', an absolute path under /dev/, a bare file
                           name ending in .dev (dummy-ups: in /etc/nut), or host:port
-    nut_option(v, what)   a ups.conf option name: [a-z][a-z0-9_.-]*
+    nut_option(v, what)   a ups.conf option name: [a-z][a-z0-9_.-]*, not driver, port or desc
     url(v, what)          an http(s) URL of printable ASCII without blanks, quotes or backslash
     mail(v, what)         a mail address that cannot be read as a command option (no leading '-')
     multiline(v, what)    text that may hold line breaks and tabs, no other control character, <= 5000
