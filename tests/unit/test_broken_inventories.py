@@ -93,6 +93,8 @@ CASES = [
      (f"{ZZ}:2:16", "host fileserver", "not UTF-8")),
     ("two-documents", write(ZZ, "ivpb_site: hoofdgebouw\n---\nivpb_site: kleuterschool\n"),
      (f"{ZZ}:2:1", "host fileserver", "not valid YAML")),
+    ("duplicate-key-json", write("host_vars/fileserver/zz.json", '{"ivpb_site": "hoofdgebouw",\n "ivpb_site": "x"}\n'),
+     ("host_vars/fileserver/zz.json:2:2", "host fileserver", "duplicate key 'ivpb_site'")),
     ("vars-file-is-a-list", write(ZZ, "- ivpb_site: hoofdgebouw\n"),
      (f"{ZZ}:1:1", "host fileserver", "a vars file is a mapping")),
     ("huge-file", write(ZZ, "ivpb_uses: [" + "x, " * 3_000_000 + "]\n"),
@@ -230,6 +232,13 @@ def test_broken_inventory_file_is_one_line(capsys, tmp_path, name, content, expe
     (tmp_path / name).write_text(content, encoding="utf-8")
     code, lines = run_cli(capsys, "validate", "-i", str(tmp_path / name))
     assert code == 1 and len(lines) == 1 and expected in lines[0], lines
+
+
+def test_crlf_and_bom_files_are_fine(capsys, inventory):
+    for path in inventory.rglob("*.yml"):
+        text = path.read_text(encoding="utf-8")
+        path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert run_cli(capsys, "validate", "-i", str(inventory))[0] == 0
 
 
 def test_corpus_is_large_enough():
