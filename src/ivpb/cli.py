@@ -103,16 +103,21 @@ def write_file(path, text: str) -> None:
     import os
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the report: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(encode(text))
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise UserError(f"{path}: cannot write the report: {exc.strerror}") from None
         raise
 
 
@@ -129,6 +134,8 @@ def cmd_audit(args) -> int:
         fmt = EXTENSIONS.get(Path(out).suffix.lower())
         if fmt is None:
             raise UserError(f"--output {out}: unknown extension; expected one of {', '.join(EXTENSIONS)}")
+        if Path(out).is_dir():
+            raise UserError(f"--output {out}: a directory; expected a file name")
         outputs.append((Path(out), fmt))
     project = Path(args.project).resolve() if args.project else find_project()
     policy, inventory = _validated(args)

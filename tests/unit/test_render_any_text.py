@@ -9,6 +9,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,3 +51,12 @@ def test_a_line_break_in_a_detail_does_not_fake_a_result_line():
     report = hostile("disk full\n    conform      §4  backup.daily: fine", "x")
     text = cli.render(report, "table", "nl")
     assert not any(line.lstrip().startswith("conform      §4  backup.daily: fine") for line in text.splitlines())
+
+
+def test_a_report_that_cannot_be_written_is_one_line(tmp_path):
+    from ivpb.errors import UserError
+
+    (tmp_path / "dir.md").mkdir()
+    with pytest.raises(UserError, match="cannot write the report"):
+        cli.write_file(tmp_path / "dir.md", "x")
+    assert [p.name for p in tmp_path.iterdir()] == ["dir.md"]  # no temporary file left behind
