@@ -550,6 +550,8 @@ def scan_sources(sources: Iterable[str], have_vault: bool, decrypt=None) -> Orig
         if "," in src:
             continue
         path = Path(src)
+        if not path.is_dir() and not path.is_file():
+            raise UserError(f"{src}: not a regular file or directory; expected an inventory")
         if path.is_dir():
             for entry in sorted(path.iterdir()):
                 if entry.is_file() and entry.suffix in YAML_SUFFIXES and not entry.name.startswith("."):
@@ -578,6 +580,13 @@ def _unknown_subjects(origins: Origins, hosts: set[str], groups: set[str]) -> No
                             f"nothing; expected one of: {shown}")
 
 
+def _not_a_file(entry: Path, kind: str, name: str) -> None:
+    """A FIFO, device or dangling link where a vars file belongs: reading it could block or never
+    end (a link to /dev/zero), so it is refused before anything reads it."""
+    what = "a dangling link" if entry.is_symlink() and not entry.exists() else "not a regular file"
+    raise UserError(f"{entry}: {kind} {name}: {what}; expected a YAML vars file")
+
+
 def _vars_file(entry: Path) -> bool:
     return not entry.name.startswith(".") and (entry.suffix in YAML_SUFFIXES or entry.suffix == "")
 
@@ -604,11 +613,15 @@ def _scan_vars_dir(folder: Path, kind: str, have_vault: bool, origins: Origins, 
                 if sub.is_file() and _vars_file(sub):
                     _scan_file(sub, subject, have_vault, origins, decrypt)
                     found += 1
+                elif not sub.is_file() and not sub.is_dir():
+                    _not_a_file(sub, kind, name)
             if not found:
                 raise UserError(f"{entry}/: {kind} {name}: no vars file in this directory (expected files "
                                 "ending in .yml, .yaml or .json)")
         elif entry.is_file() and _vars_file(entry):
             _scan_file(entry, subject, have_vault, origins, decrypt)
+        elif not entry.is_file():
+            _not_a_file(entry, kind, name)
 
 
 def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, origins: Origins,

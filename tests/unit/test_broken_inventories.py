@@ -234,6 +234,20 @@ def test_broken_inventory_file_is_one_line(capsys, tmp_path, name, content, expe
     assert code == 1 and len(lines) == 1 and expected in lines[0], lines
 
 
+@pytest.mark.parametrize("kind", ["fifo", "device-link", "dangling-link"])
+def test_a_vars_file_that_is_not_a_file_is_refused_at_once(inventory, kind):
+    target = inventory / ZZ
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device-link":
+        target.symlink_to("/dev/zero")
+    else:
+        target.symlink_to(inventory / "nowhere.yml")
+    code, err, seconds, mb = measured(["validate", "-i", str(inventory)])
+    assert code == 1 and f"{ZZ}: host fileserver: " in err and len(err.strip().splitlines()) == 1, err
+    assert seconds < 2.5 and mb < 200
+
+
 def test_crlf_and_bom_files_are_fine(capsys, inventory):
     for path in inventory.rglob("*.yml"):
         text = path.read_text(encoding="utf-8")
