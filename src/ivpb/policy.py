@@ -159,6 +159,8 @@ def load_policy(path: str | None = None) -> Policy:
     else:
         if Path(path).is_dir():
             raise UserError(f"{path}: a directory; --policy expects a policy file (YAML)")
+        if Path(path).exists() and not Path(path).is_file():  # a FIFO or device: reading could block
+            raise UserError(f"{path}: not a regular file; --policy expects a policy file (YAML)")
         try:
             with open(path, "rb") as f:
                 data = f.read(safe_yaml.MAX_BYTES + 1)

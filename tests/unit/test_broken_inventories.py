@@ -294,6 +294,13 @@ def test_broken_policy_is_one_clear_line(capsys, tmp_path, content, where, messa
     assert lines[0].startswith(f"{policy}{where}") and message in lines[0]
 
 
+def test_policy_that_is_not_a_file(capsys, tmp_path):
+    os.mkfifo(tmp_path / "fifo.yml")
+    for path in (tmp_path / "fifo.yml", Path("/dev/zero")):
+        code, lines = run_cli(capsys, "validate", "-i", str(EXAMPLE), "--policy", str(path))
+        assert code == 1 and lines == [f"{path}: not a regular file; --policy expects a policy file (YAML)"]
+
+
 def test_policy_directory_and_missing_file(capsys, tmp_path):
     code, lines = run_cli(capsys, "validate", "-i", str(EXAMPLE), "--policy", str(tmp_path))
     assert code == 1 and lines == [f"{tmp_path}: a directory; --policy expects a policy file (YAML)"]
