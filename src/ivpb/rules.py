@@ -75,7 +75,9 @@ def _type_one_line(validator, types, instance, schema):
         try:
             input_rules.no_control(instance, "value")
         except ValueError as e:
-            yield jsonschema.ValidationError(str(e).removeprefix("value: "), validator_value="control")
+            message = "contains a control character (value not shown); expected one line of text" \
+                if schema.get("x-secret") else str(e).removeprefix("value: ")
+            yield jsonschema.ValidationError(message, validator_value="control")
 
 
 # Draft 2020-12 with every pattern matched against the whole value and one-line strings: the

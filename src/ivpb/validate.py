@@ -83,7 +83,7 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
     """(path, message) in the words a contractor understands."""
     path = _path([*prefix, *error.absolute_path])
     v, inst = error.validator, error.instance
-    shown = input_rules.shown(inst)
+    shown = "the value (not shown)" if error.schema.get("x-secret") else input_rules.shown(inst)
     if v == "type" and error.validator_value == "control":
         return path, error.message
     if v == "enum":

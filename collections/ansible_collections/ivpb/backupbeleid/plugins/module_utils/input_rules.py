@@ -27,6 +27,7 @@ A checker never shows a secret: `secret()` says only what is wrong.
                           name ending in .dev (dummy-ups: in /etc/nut), or host:port
     nut_option(v, what)   a ups.conf option name: [a-z][a-z0-9_.-]*, not driver, port or desc
     url(v, what)          an http(s) URL of printable ASCII without blanks, quotes or backslash
+                          (its message never shows the value: a webhook may hold a token)
     mail(v, what)         a mail address that cannot be read as a command option (no leading '-')
     multiline(v, what)    text that may hold line breaks and tabs, no other control character, <= 5000
     armored_key(v, what)  an ASCII-armored OpenPGP public key block
@@ -120,6 +121,7 @@ SCHEMA_DEFS["rule_text"]["minLength"] = 0
 SCHEMA_DEFS["rule_multiline"]["minLength"] = 0
 SCHEMA_DEFS["rule_multiline"]["x-multiline"] = True  # the one-line check of every other string is off
 SCHEMA_DEFS["rule_armored_key"]["x-multiline"] = True
+SCHEMA_DEFS["rule_url"]["x-secret"] = True  # messages do not show the value (a webhook may hold a token)
 
 
 def shown(value, limit: int = 60) -> str:
@@ -191,7 +193,11 @@ def nut_option(value, what: str):
 
 
 def url(value, what: str):
-    return _check("url", value, what)
+    """A URL may hold a token: the message never shows it."""
+    try:
+        return _check("url", value, what)
+    except ValueError:
+        raise ValueError(f"{what}: expected {_RULES['url'][2]} (value not shown: it may hold a token)") from None
 
 
 def mail(value, what: str):
