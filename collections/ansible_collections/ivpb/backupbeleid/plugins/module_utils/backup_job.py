@@ -177,8 +177,8 @@ def plan_jobs(p):
             "schedule": "daily" if "backup.daily" in ids else "weekly",
             "annual": "backup.annual_full" in ids, "encrypt": encrypt, "keys": sorted(set(keys)),
             "recipients": list(names) if encrypt else [], "target": target, "sync": sync,
-            "keep_full": int(s.get("keep_full") or retention["keep_full"]),
-            "full_if_older_than": str(retention["full_if_older_than"]),
+            "keep_full": _whole(s.get("keep_full") or retention["keep_full"], f"{what}.keep_full"),
+            "full_if_older_than": _interval(retention["full_if_older_than"]),
         })
     times = slots(window, len(jobs))
     end = _minutes(window["end"], "end")
@@ -193,6 +193,19 @@ def plan_jobs(p):
             if job["sync"] else None,
         }
     return jobs
+
+
+def _whole(value, what):
+    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 1000:
+        raise ConfigError(f"{what}: {value!r} is not a whole number from 1 to 1000")
+    return int(value)
+
+
+def _interval(value):
+    """duplicity's time interval (--full-if-older-than): a number and a unit, e.g. 1M, 14D."""
+    if not re.fullmatch(r"[1-9][0-9]{0,3}[smhDWMY]", str(value)):
+        raise ConfigError(f"ivpb_backup_retention.full_if_older_than: {value!r} is not an interval such as 1M or 14D")
+    return str(value)
 
 
 def render_crontab(jobs):
@@ -242,6 +255,22 @@ def render_dataset_conf(job):
     else:
         lines += ["SYNC_HOST=''"]
     return "\n".join(lines) + "\n"
+
+
+def check_hook(hook):
+    """The failure hook as the module writes it: a URL, a mail address that cannot be read as an
+    option, a one-line command (run by bash as root, so it is the contractor's own)."""
+    hook = hook or {}
+    rules = {"webhook": input_rules.url, "mail": input_rules.mail, "command": input_rules.command_line}
+    try:
+        for key, value in hook.items():
+            if key not in rules:
+                raise ValueError(f"ivpb_backup_failure_hook.{key}: unknown; expected webhook, mail or command")
+            if value not in (None, ""):
+                rules[key](value, f"ivpb_backup_failure_hook.{key}")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return hook
 
 
 def render_backup_conf(hook):
@@ -310,8 +339,9 @@ def render_known_hosts(jobs, given, current):
 
 
 def apply(p, check_mode=False, want_diff=False):
-    """Do it all. Returns (changed, result dict)."""
+    """Do it all. Returns (changed, result dict). Every input is checked before anything changes."""
     jobs = plan_jobs(p)
+    hook = check_hook(p.get("failure_hook"))
     files = Files(check_mode, want_diff)
     if jobs and p.get("install_packages", True):
         try:
@@ -335,7 +365,6 @@ def apply(p, check_mode=False, want_diff=False):
     if jobs:
         files.file(known_hosts, known, 0o644)
     files.file(SCRIPT_PATH, SCRIPT, 0o755)
-    hook = p.get("failure_hook") or {}
     files.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
                masked="(failure hook settings, masked)\n" if hook.get("webhook") else None)
     wanted = set()
