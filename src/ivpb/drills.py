@@ -86,7 +86,7 @@ def record(sources, result, by: str) -> Path:
         "files_checked": result.files,
         "bytes_checked": result.bytes,
         "result": "ok" if result.ok else "failed",
-        "problems": result.problems,
+        "problems": result.problems + ([f"not checked: {result.unchecked}"] if result.unchecked else []),
     }
     if result.sample:
         doc["sample"] = result.sample

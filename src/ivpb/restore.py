@@ -84,7 +84,8 @@ class Restored:
     bytes: int = 0
     encrypted: bool = False
     sample: str | None = None  # only this path of the data set was restored and checked
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # differences from the manifest
+    unchecked: str | None = None  # why there was no manifest to check against
 
     @property
     def duration(self) -> float:
@@ -511,8 +512,8 @@ def restore(
         if manifest_doc is not None:
             result.files, result.bytes, result.problems = compare(manifest_doc, dest, result.manifest or "")
         else:
-            result.problems = [f"no manifest for generation {gen} in {loc.directory}/manifests: the restore "
-                               "is not checked (a backup made before manifests existed, or an offsite copy)"]
+            result.unchecked = (f"no manifest for generation {gen} in {loc.directory}/manifests (a backup made "
+                                "before manifests existed, or an offsite copy: the sync writes none)")
     result.finished = clock()
     return result
 
@@ -576,6 +577,8 @@ TEXT = {
             "en": "age of the data (RPO): {d} (backup of {gen})"},
     "ok": {"nl": "resultaat: OK", "en": "result: OK"},
     "failed": {"nl": "resultaat: MISLUKT", "en": "result: FAILED"},
+    "restored_unchecked": {"nl": "resultaat: HERSTELD, NIET GECONTROLEERD", "en": "result: RESTORED, NOT CHECKED"},
+    "unchecked": {"nl": "NIET gecontroleerd: {why}", "en": "NOT checked: {why}"},
 }
 
 
@@ -593,8 +596,10 @@ def summary(r: Restored, dest: str, lang: str = "nl") -> list[str]:
     if r.manifest and not r.problems:
         lines.append(t("checked", manifest=r.manifest, files=r.files, bytes=r.bytes))
     lines += [f"  {p}" for p in r.problems]
-    lines += [t("rto", d=span(r.duration)), t("rpo", d=span(r.data_age), gen=iso(r.generation)),
-              t("ok") if r.ok else t("failed")]
+    if r.unchecked:
+        lines.append(t("unchecked", why=r.unchecked))
+    result = "ok" if r.ok else "failed" if r.problems else "restored_unchecked"
+    lines += [t("rto", d=span(r.duration)), t("rpo", d=span(r.data_age), gen=iso(r.generation)), t(result)]
     return lines
 
 
@@ -658,8 +663,8 @@ def main(args) -> int:
                 print(f"ivpb restore: drill evidence: {path}", file=sys.stderr)
             raise
         shown = args.to or "(scratch)"
-        if onto and result.ok:
-            progress(f"copying the checked restore to {args.to}")
+        if onto and not result.problems:
+            progress(f"copying the restore to {args.to}" + ("" if result.ok else " (not checked: no manifest)"))
             push_to_host(inventory.sources, args.vault_password_file, onto[0], dest, onto[1])
         elif onto:
             raise UserError(f"the restore of {args.dataset} did not pass its check; nothing was copied to {args.to}")
@@ -670,7 +675,9 @@ def main(args) -> int:
             print(f"ivpb restore: drill evidence: {path}", file=sys.stderr)
             if args.to:
                 _clear(dest)
-        return 0 if result.ok else 1
+        # A restore that differs from its manifest fails; one without a manifest is restored with a
+        # loud warning (after a fire the offsite copy is what there is), but is no passed drill.
+        return 0 if result.ok or not (result.problems or args.drill) else 1
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -5,7 +5,8 @@ here that replaces the directie's key (whose secret half does not exist) by a ke
 makes: its secret key lives only in the test's own GNUPGHOME on this machine. After enforce and
 the night's jobs (which now store a manifest beside every backup): an encrypted data set, a plain
 one (no key at all), a point in time and a yearly full restore byte for byte against the source
-and the manifest; a restore onto a host refuses the live path; a drill writes its evidence; a
+and the manifest; a restore onto a host refuses the live path; a drill writes its evidence and
+the audit judges it; the offsite copy restores (not checked: the sync writes no manifest); a
 tampered volume and tampered manifests make the restore fail naming the file.
 
 Run it alone, holding the lab lock:
@@ -208,6 +209,35 @@ def test_a_drill_records_its_evidence(lab, tmp_path):
     files = sorted((lab["extra"] / ".evidence" / "drills" / "nas" / "lesmateriaal").glob("*.json"))
     doc = json.loads(files[-1].read_text())
     assert doc["result"] == "ok" and doc["sample"] == "sub dir" and doc["files_checked"] == 2
+
+
+def test_the_audit_judges_the_drills(lab, tmp_path):
+    """After the drills above: their data sets' backup.best_practice is compliant and shows the
+    drill's RTO and RPO; a data set never drilled is drift, naming the missing drill."""
+    for host in ("fileserver", "nas"):  # the weekly verify jobs, as cron runs them (fresh verify evidence)
+        on(host, "grep -E '^[0-9].*/ivpb-backup verify ' /etc/cron.d/ivpb-backup | cut -d' ' -f7- | "
+                 "while read -r cmd; do sh -c \"$cmd\" </dev/null || exit 1; done")
+    report = tmp_path / "audit.json"
+    proc = run("ivpb", "audit", *lab["inv"], "-q", "-o", str(report))
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    controls = {(h, c.get("dataset")): c for h, e in json.loads(report.read_text())["hosts"].items()
+                for c in e["controls"] if c["id"] == "backup.best_practice"}
+    for key in (("fileserver", "leerlingenadministratie"), ("nas", "lesmateriaal")):
+        c = controls[key]
+        assert c["status"] == "compliant", c
+        assert "laatste hersteltest (drill)" in c["detail"] and "RTO" in c["detail"] and "RPO" in c["detail"], c
+        assert c["evidence"]["last_drill"]["result"] == "ok"
+    fotos = controls[("nas", "fotos")]
+    assert fotos["status"] == "drift" and "geen geslaagde hersteltest" in fotos["detail"], fotos
+
+
+def test_the_offsite_copy_restores_with_a_loud_not_checked(lab, tmp_path):
+    on("fileserver", "/usr/local/lib/ivpb/ivpb-backup sync leerlingenadministratie")
+    out = tmp_path / "offsite"
+    text = ok(restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie", "--offsite",
+                      "--to", str(out)))
+    assert "/leerlingenadministratie/sync" in text and "HERSTELD, NIET GECONTROLEERD" in text, text
+    assert local_sums(out) == sums_of(on("fileserver", SUMS.format(path="/srv/data/leerlingen")))
 
 
 def _tamper(host: str, path_glob: str, dd: str) -> str:

@@ -167,7 +167,8 @@ def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp
     # no manifest: restored, but not checked (and so not ok)
     m.unlink()
     res = r.restore(inv, "srv1", "ds", tmp_path / "nom")
-    assert not res.ok and "not checked" in res.problems[0]
+    assert not res.ok and not res.problems and "no manifest for generation" in res.unchecked
+    assert "resultaat: HERSTELD, NIET GECONTROLEERD" in r.summary(res, "x")
 
 
 def test_encrypted_restore_needs_the_secret_key_and_names_a_tampered_manifest(tmp_path, monkeypatch, gnupg):
