@@ -292,8 +292,11 @@ def choose(gens: dict[str, str], at: dt.datetime | None, where: str) -> str:
     return max(older)
 
 
-def list_dir(remote: Remote, directory: str) -> list[str]:
-    out = remote.run(["find", directory, "-maxdepth", "1", "-type", "f", "-printf", "%f\\n"],
+def list_dir(remote: Remote, directory: str, missing_ok: bool = False) -> list[str]:
+    """The file names in a directory on the receiver; a missing directory is an error unless
+    missing_ok (the manifests of backups made before manifests existed)."""
+    test = 'if [ ! -d "$1" ]; then exit 0; fi; ' if missing_ok else ""
+    out = remote.run(["sh", "-c", test + 'find "$1" -maxdepth 1 -type f -printf "%f\\n"', "sh", directory],
                      f"listing {directory}", timeout=120)
     return [line for line in out.splitlines() if line]
 
@@ -474,7 +477,7 @@ def restore(
     where = f"{remote.name}:{directory}"
     started = clock()
     say(f"{where}: listing")
-    names = list_dir(remote, directory)
+    names = list_dir(remote, directory, missing_ok=True)  # none there: "no backup found" names it
     gen = choose(generations(names), at, where)
     wanted = chain_files(names, gen)
     result = Restored(host=host, dataset=dataset, kind=kind, generation=_stamp_time(gen), started=started,
@@ -490,7 +493,7 @@ def restore(
         manifest_doc, manifest_name = None, None
         if not offsite:
             mdir = f"{loc.directory}/manifests"
-            have = [n for n in list_dir(remote, mdir) if n in (f"{gen}.json", f"{gen}.json.gpg")]
+            have = [n for n in list_dir(remote, mdir, missing_ok=True) if n in (f"{gen}.json", f"{gen}.json.gpg")]
             if have:
                 manifest_name = sorted(have)[-1]
                 fetch(remote, mdir, [manifest_name], work / "manifest")

@@ -169,6 +169,10 @@ def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp
     res = r.restore(inv, "srv1", "ds", tmp_path / "nom")
     assert not res.ok and not res.problems and "no manifest for generation" in res.unchecked
     assert "resultaat: HERSTELD, NIET GECONTROLEERD" in r.summary(res, "x")
+    shutil.rmtree(ds / "manifests")  # backups made before manifests existed
+    assert r.restore(inv, "srv1", "ds", tmp_path / "nodir").unchecked
+    with pytest.raises(UserError, match=r"^receiver:.*/ds/annual/2025-2026: no backup found$"):
+        r.restore(inv, "srv1", "ds", tmp_path / "noyear", school_year="2025-2026")
 
 
 def test_encrypted_restore_needs_the_secret_key_and_names_a_tampered_manifest(tmp_path, monkeypatch, gnupg):
