@@ -255,3 +255,53 @@ def test_cli_refuses_live_data_and_a_non_empty_target_in_one_line(tmp_path, caps
     assert rc == 1 and "not empty" in err and len(err.strip().splitlines()) == 1
     rc = main(["restore", "-i", "inventories/example", "--host", "fileserver", "--dataset", "x", "--to", "/tmp/y"])
     assert rc == 1 and "no such data set" in capsys.readouterr().err
+
+
+def test_cli_drill_records_passed_and_failed_drills(tmp_path, monkeypatch, capsys):
+    """ivpb restore --drill end to end through the command line (inventory read by Ansible)."""
+    import json
+
+    from ivpb.cli import main
+
+    from .helpers import write_inventory
+
+    base = receiver(tmp_path, monkeypatch)
+    src = tmp_path / "src"
+    data(src)
+    ds = base / "srv1" / "ds"
+    (ds / "chain").mkdir(parents=True)
+    backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True)
+    inv = write_inventory(tmp_path / "inv", {"ivpb_backup_targets": {"rx": {"host": "receiver", "path": str(base)}}},
+                          {"srv1": {"ivpb_stores": [{"dataset": "ds", "path": str(src), "backup_target": "rx"}]},
+                           "receiver": {}})
+    argv = ["restore", "-i", str(inv), "--host", "srv1", "--dataset", "ds", "--drill", "-q"]
+    assert main(argv) == 0
+    assert "resultaat: OK" in capsys.readouterr().out
+    [passed] = (inv / ".evidence" / "drills" / "srv1" / "ds").glob("*.json")
+    doc = json.loads(passed.read_text())
+    assert doc["result"] == "ok" and doc["files_checked"] == 3 and doc["manifest"].startswith("receiver:")
+
+    vol = sorted((ds / "chain").glob("duplicity-full.*.vol1.difftar*"))[0]
+    vol.write_bytes(vol.read_bytes()[:-10] + b"0123456789")
+    import time
+
+    time.sleep(1.1)  # one evidence file per second
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"{vol.name}: altered or corrupt (SHA1 differs from "
+                            f"{vol.name.split('.vol1.')[0]}.manifest)"), err
+    failed = [f for f in (inv / ".evidence" / "drills" / "srv1" / "ds").glob("*.json") if f != passed]
+    doc = json.loads(failed[0].read_text())
+    assert doc["result"] == "failed" and vol.name in doc["problems"][0]
+
+
+def test_live_data_needs_a_terminal_and_the_typed_name(monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    with pytest.raises(UserError, match="confirmation needs a terminal"):
+        r.confirm_live("ds", "srv1:/srv/ds")
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "other")
+    with pytest.raises(UserError, match="not confirmed"):
+        r.confirm_live("ds", "srv1:/srv/ds")
+    monkeypatch.setattr("builtins.input", lambda prompt: "ds")
+    r.confirm_live("ds", "srv1:/srv/ds")
