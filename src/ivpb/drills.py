@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,7 @@ def indexed(inventory) -> dict[tuple[str, str], list[dict[str, Any]]]:
     return cache["_drills"]
 
 
+@lru_cache(maxsize=64)  # Policy is hashed by identity: one loaded policy, asked per data set
 def max_age(policy: Policy, level: str | None) -> dt.timedelta:
     days = {**DEFAULT_MAX_AGE_DAYS, **(policy.evidence.get("drill_max_age_days") or {})}
     return dt.timedelta(days=days.get(level or "", max(days.values())))
