@@ -198,7 +198,10 @@ upload_manifest() { # kind (chain|annual) ISO-stamp-of-the-backup [school year]
     if ! python3 - "$SOURCE" "$DS" "$(hostname)" "$kind" "$stamp" "$sy" >"$tmp/$name" 2>>"$LOG" <<'PY'
 import hashlib, json, os, stat, sys
 src, ds, host, kind, stamp, sy = sys.argv[1:]
-files, total = [], 0
+out, dump = sys.stdout, json.dumps
+out.write("{" + dump({"format": "ivpb-manifest/1", "host": host, "dataset": ds, "source": src, "kind": kind,
+                      "backup_time": stamp, "school_year": sy or None})[1:-1] + ',"entries":[')
+files = total = 0  # entries are written as they are read: memory stays small for any data set
 for root, dirs, names in os.walk(src):
     dirs.sort()
     for n in sorted(names):
@@ -213,11 +216,11 @@ for root, dirs, names in os.walk(src):
                     size += len(block)
         except FileNotFoundError:
             continue  # removed since the backup
-        files.append({"path": os.path.relpath(p, src), "size": size, "sha256": h.hexdigest()})
+        out.write(("," if files else "") + dump({"path": os.path.relpath(p, src), "size": size,
+                                                   "sha256": h.hexdigest()}, separators=(",", ":")))
+        files += 1
         total += size
-doc = {"format": "ivpb-manifest/1", "host": host, "dataset": ds, "source": src, "kind": kind,
-       "backup_time": stamp, "school_year": sy or None, "files": len(files), "bytes": total, "entries": files}
-json.dump(doc, sys.stdout, ensure_ascii=True, separators=(",", ":"))
+out.write('],"files":%d,"bytes":%d}' % (files, total))
 PY
     then
         rm -rf "$tmp"; return 1
