@@ -156,7 +156,7 @@ WHAT = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per report, a cache key thousands of times
 class Limits:
     """The policy's evidence thresholds (its `evidence` section), as the judging uses them."""
 
@@ -250,7 +250,7 @@ def _judge_backup(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime
 
 
 def _judge_annual(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime,
-                  year: tuple[dt.date, dt.date, str], lang: str) -> list[str]:
+                  year: tuple[dt.date, dt.date, str], lang: str) -> tuple[str, ...]:
     start, end, label = year
     raw = ev.get("last_annual") or ev.get("last_annual_full") or ""
     reasons = [_failure("annual_run", ev.get("annual_failed"), lang)]
@@ -341,6 +341,12 @@ JUDGES = {
 }
 
 
+@lru_cache(maxsize=4096)
+def _reasons_once(cid: str, items: tuple[tuple[str, Any], ...], limits: Limits, now: dt.datetime,
+                  year: tuple[dt.date, dt.date, str], lang: str) -> tuple[str, ...]:
+    return tuple(JUDGES[cid](cid, dict(items), limits, now, year, lang))
+
+
 def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> str | None:
     """A finding when the host's clock (the backup module's host_time) is far off the controller's."""
     when = _when(host_time)
@@ -361,7 +367,11 @@ def _judge(entry: dict[str, Any], limits: Limits, now: dt.datetime, year: tuple[
     if judge is None:
         return entry
     ev = entry.get("evidence")
-    reasons = judge(entry["id"], ev if isinstance(ev, dict) else {}, limits, now, year, lang)
+    ev = ev if isinstance(ev, dict) else {}
+    try:  # one run's evidence repeats for many controls and hosts: judge each distinct one once
+        reasons = _reasons_once(entry["id"], tuple(ev.items()), limits, now, year, lang)
+    except TypeError:  # a nested value (a failure record, probe states) is not hashable
+        reasons = judge(entry["id"], ev, limits, now, year, lang)
     if skew and entry["id"] in CLOCK_CONTROLS:
         reasons = [skew, *reasons]
     if not reasons:
