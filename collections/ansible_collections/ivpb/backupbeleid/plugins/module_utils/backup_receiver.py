@@ -32,9 +32,6 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
 
 PACKAGES = ("rsync", "openssh-server", "sudo", "cron")
-# type, base64 body, an optional comment of safe characters (matched whole: no option can ride in)
-KEY_RE = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}"
-                    r"( [A-Za-z0-9@._-]{0,100})?")
 HEADER = "# ivpb backup client key (IVPB Backupbeleid §4); managed by ivpb.backupbeleid.backup_receiver\n"
 MANIFEST = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8})T(\d{2})(\d{2})(\d{2})Z\.manifest")
 MAINT_TIME = "15 4 * * *"
@@ -61,7 +58,7 @@ def _run(argv):
 
 def authorized_line(key):
     key = " ".join(str(key).split())
-    if not KEY_RE.fullmatch(key):
+    if not receiver_layout.CLIENT_KEY_RE.fullmatch(key):
         raise ReceiverError("ssh_public_key is not an OpenSSH public key line")
     return f'restrict,command="{receiver_program.PATH} gate" {key}\n'
 

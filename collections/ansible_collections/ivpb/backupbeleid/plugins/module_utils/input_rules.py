@@ -20,6 +20,7 @@ A checker never shows a secret: `secret()` says only what is wrong.
     interface(v, what)    a Linux network interface name (<= 15, no '/', ':', blanks; not . or ..)
     unix_user(v, what)    a Unix account name: [a-z_][a-z0-9_-]*, <= 32
     ipv4(v, what)         a dotted IPv4 address
+    ssh_public_key(v, what)  an SSH public key, type and base64 body only (no options, no comment)
     abs_path(v, what)     absolute, normalised path: starts with '/', no '//', no '.' or '..'
                           component, no trailing '/', no control character, <= 4095
     nut_driver(v, what)   a NUT driver name: [a-z0-9][a-z0-9_-]*
@@ -103,6 +104,8 @@ _RULES: dict[str, tuple[str, int, str]] = {
                   "text without control characters other than line breaks and tabs (at most 5000)"),
     "armored_key": (r"\s*-----BEGIN PGP PUBLIC KEY BLOCK-----[\x20-\x7e\t\r\n]*-----END PGP PUBLIC KEY BLOCK-----\s*",
                     200_000, "an ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK----- ...)"),
+    "ssh_public_key": (r"(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}", 8192,
+                       "an SSH public key: its type and base64 body, such as 'ssh-ed25519 AAAA...'"),
     "text": (f"[^{CONTROL}]*", 1000, "one line of text without control characters (at most 1000)"),
 }
 
@@ -174,6 +177,10 @@ def unix_user(value, what: str):
 
 def ipv4(value, what: str):
     return _check("ipv4", value, what)
+
+
+def ssh_public_key(value, what: str):
+    return _check("ssh_public_key", value, what)
 
 
 def abs_path(value, what: str):

@@ -14,6 +14,11 @@ from __future__ import annotations
 import hashlib
 import re
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
+
+# Client keys may add a comment of safe characters to the key of input_rules (matched whole, so
+# no option or second key rides in).
+CLIENT_KEY_RE = re.compile(input_rules.PATTERNS["ssh_public_key"] + r"( [A-Za-z0-9@._-]{0,100})?")
 USER_PREFIX = "ivpb-"
 _SAFE = re.compile(r"^[a-z][a-z0-9-]*$")
 MAX_USER = 32
