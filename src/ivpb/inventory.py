@@ -145,7 +145,7 @@ def load_inventory(
     return Inventory(hosts=hosts, sources=sources, selected=selected, origins=origins)
 
 
-def from_play(hostvars: Any) -> dict[str, dict[str, Any]] | None:
+def from_play(hostvars: Any) -> Inventory | None:
     """Inside a running playbook (the plan action): every host's ivpb_* variables read from the
     play's own inventory the way load_inventory reads them, with the extra vars (-e) on top - or
     None when anything else could give a host an ivpb_* value (a fact or set_fact, a templated
@@ -178,7 +178,7 @@ def from_play(hostvars: Any) -> dict[str, dict[str, Any]] | None:
     hosts = _read_hosts(manager, loader, _plain_vars_loader(loader, origins.parsed), variables, Templar, everyone,
                         origins=origins)
     overlay = {k: plain(v) for k, v in extra.items()}
-    return {name: {**hv, **overlay} for name, hv in hosts.items()}
+    return Inventory(hosts={name: {**hv, **overlay} for name, hv in hosts.items()}, origins=origins)
 
 
 def _read_hosts(manager, loader, vars_loader, variables, templar_class, hosts_to_read=None,

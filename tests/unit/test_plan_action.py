@@ -98,7 +98,7 @@ def test_from_play_reads_the_inventory_like_the_cli(play_hostvars):
     from ivpb.inventory import from_play, load_inventory
 
     hostvars, _ = play_hostvars
-    assert from_play(hostvars) == load_inventory([INV[1], INV[3]]).hosts
+    assert from_play(hostvars).hosts == load_inventory([INV[1], INV[3]]).hosts
 
 
 def test_from_play_leaves_facts_and_templated_extra_vars_to_hostvars(play_hostvars):

@@ -36,23 +36,23 @@ class ActionModule(ActionBase):
         hostvars = task_vars["hostvars"]
         names = task_vars["groups"]["all"]
         try:
-            hosts = from_play(hostvars)
-            if hosts is None:
+            inventory = from_play(hostvars)  # with where each value is written, for the messages
+            if inventory is None:
                 hosts = {}
                 for name in names:
                     hv = hostvars[name]
                     hosts[name] = {
                         key: plain(self._templar.template(hv[key])) for key in hv if key.startswith(PREFIX)
                     }
+                inventory = Inventory(hosts=hosts)
             policy = load_policy(args.get("policy"))
         except UserError as exc:
             return {**result, "failed": True, "msg": "; ".join(exc.lines())}
         except AnsibleError as exc:
             return {**result, "failed": True, "msg": f"cannot read the inventory variables: {exc.message}"}
-        inventory = Inventory(hosts=hosts)
         problems = validate(inventory, policy)
         if problems:
-            lines = [str(p) for p in problems]
+            lines = [p.line() for p in problems]
             return {**result, "failed": True, "problems": lines,
                     "msg": "invalid inventory, no host was changed:\n" + "\n".join(lines)}
         plan = plan_inventory(inventory, policy, args.get("lang", "nl"))
