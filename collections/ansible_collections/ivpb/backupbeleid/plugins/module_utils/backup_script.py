@@ -282,15 +282,25 @@ verify)
         how="restore compared with the source"
     else
         # No secret key on this host (by design): check every stored volume of the newest chain
-        # against the SHA1 in the (cached, plaintext) manifest, and that it is an OpenPGP message.
+        # against the SHA1 in the (cached, plaintext) manifest, that its manifest is on the
+        # target, and that it is an OpenPGP message encrypted to every expected recipient.
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT
         rsync -r -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" "$tmp/" >>"$LOG" 2>&1 ||
             failed "verify: cannot fetch the volumes"
+        newest=$(ls "$tmp" | sed -n 's/^duplicity-full\.\([0-9]\{8\}T[0-9]\{6\}Z\)\.manifest.*/\1/p' | sort | tail -n1)
+        [[ -n $newest ]] || failed "verify: no full backup on the target"
+        # the encryption subkeys of each recipient, one line per recipient
+        wanted=$(for k in $ENCRYPT_KEYS; do
+            gpg --batch --with-colons --list-keys "$k" 2>/dev/null | awk -F: '$1=="sub" && $12 ~ /e/ {printf "%s ", $5}'
+            echo; done)
         n=0
-        for m in "$STATE/cache/$DS"/duplicity-*.manifest; do
+        cache=$STATE/cache/$DS
+        for m in "$cache/duplicity-full.$newest.manifest" "$cache"/duplicity-inc.*.to.*.manifest; do
             [[ -e $m ]] || continue
             stem=$(basename "$m" .manifest)
+            start=$(sed -n 's/^duplicity-inc\.\([0-9TZ]*\)\.to\..*/\1/p' <<<"$stem")
+            [[ -n $start && $start < $newest ]] && continue  # an increment of an older chain
             [[ -n $(ls "$tmp/$stem".manifest* 2>/dev/null) ]] ||
                 failed "verify: manifest of $stem missing on the target"
             while read -r vol sum; do
@@ -298,8 +308,16 @@ verify)
                 [[ -n $f ]] || failed "verify: volume $vol of $stem missing on the target"
                 [[ $(sha1sum <"$f" | cut -d' ' -f1) == "$sum" ]] ||
                     failed "verify: volume $vol of $stem is corrupt (SHA1 differs)"
-                gpg --batch --list-packets "$f" >/dev/null 2>&1 || [[ $? == 2 ]] ||
-                    failed "verify: volume $vol of $stem is no OpenPGP message"
+                packets=$(gpg --batch --list-packets "$f" 2>/dev/null)
+                grep -q '^:pubkey enc packet:' <<<"$packets" ||
+                    failed "verify: volume $vol of $stem is no OpenPGP message to a public key"
+                ids=$(sed -n 's/^:pubkey enc packet:.* keyid \([0-9A-F]*\).*/\1/p' <<<"$packets")
+                while read -r subs; do
+                    [[ -n $subs ]] || continue
+                    hit=0
+                    for sub in $subs; do grep -qx "$sub" <<<"$ids" && hit=1; done
+                    ((hit)) || failed "verify: volume $vol of $stem is not encrypted to every recipient"
+                done <<<"$wanted"
                 n=$((n + 1))
             done < <(awk '/^Volume [0-9]+:/{v=$2; sub(":","",v)} /Hash SHA1/{print v, $3}' "$m")
         done
