@@ -146,8 +146,23 @@ def inc(day_from, day_to):
 def test_retention_keeps_the_newest_full_chains(program, tmp_path, files, keep, removed):
     for name in files:
         (tmp_path / name).write_text("x")
-    assert program["prune"](str(tmp_path), keep) == len(removed)
+    assert sorted(program["prune"](str(tmp_path), keep)) == sorted(removed)
     assert sorted(os.listdir(tmp_path)) == sorted(set(files) - set(removed))
+
+
+def test_retention_takes_the_manifests_of_the_sets_it_removed(program, tmp_path):
+    chain, manifests = tmp_path / "chain", tmp_path / "manifests"
+    chain.mkdir()
+    manifests.mkdir()
+    for name in full(1) + inc(1, 2) + full(3):
+        (chain / name).write_text("x")
+    kept_annual = "20260901T010000Z.json.gpg"  # a yearly full's manifest: never a chain's
+    for name in (f"{stamp(1)}.json.gpg", f"{stamp(2)}.json.gpg", f"{stamp(3)}.json.gpg", kept_annual):
+        (manifests / name).write_text("x")
+    removed = program["prune"](str(chain), 1)
+    assert sorted(program["prune_manifests"](str(manifests), removed)) == [f"{stamp(1)}.json.gpg",
+                                                                            f"{stamp(2)}.json.gpg"]
+    assert sorted(os.listdir(manifests)) == sorted([f"{stamp(3)}.json.gpg", kept_annual])
 
 
 def test_each_client_of_each_target_gets_its_own_user():
@@ -206,5 +221,5 @@ def test_retention_never_follows_a_link_a_client_planted(program, tmp_path):
     for name in full(1) + full(2):
         (other / name).write_text("x")
     (tmp_path / "chain").symlink_to(other)
-    assert program["prune"](str(tmp_path / "chain"), 1) == 0
+    assert program["prune"](str(tmp_path / "chain"), 1) == []
     assert sorted(os.listdir(other)) == sorted(full(1) + full(2))

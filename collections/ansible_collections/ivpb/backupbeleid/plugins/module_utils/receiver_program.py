@@ -218,25 +218,50 @@ def chains(names):
     return sorted(out.items())
 
 
-def prune(directory, keep):
-    """Keep the newest `keep` full chains of a duplicity directory; remove the older ones. The
-    directory is opened without following a link (a client may have made the last component)."""
+def _open_dir(directory):
+    """A directory opened without following a link (a client may have made the last
+    component), or None."""
     try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except (FileNotFoundError, NotADirectoryError):
-        return 0
+        return None
     except OSError as e:
         if e.errno == errno.ELOOP:
-            return 0
+            return None
         raise
+
+
+def prune(directory, keep):
+    """Keep the newest `keep` full chains of a duplicity directory; remove the older ones.
+    Returns the names removed."""
+    fd = _open_dir(directory)
+    if fd is None:
+        return []
     try:
         old = chains(os.listdir(fd))[:-keep] if keep > 0 else []
-        n = 0
-        for _full, files in old:
-            for name in files:
-                os.unlink(name, dir_fd=fd)
-                n += 1
-        return n
+        removed = [name for _full, files in old for name in files]
+        for name in removed:
+            os.unlink(name, dir_fd=fd)
+        return removed
+    finally:
+        os.close(fd)
+
+
+def prune_manifests(directory, removed):
+    """The ivpb manifests (<stamp>.json[.gpg], issue #16) of the backup sets retention removed."""
+    stamps = set()
+    for name in removed:
+        m = DUPLICITY.match(name)
+        if m and m.group(1) in ("full", "inc"):
+            stamps.add(m.group(3) or m.group(2))
+    fd = _open_dir(directory) if stamps else None
+    if fd is None:
+        return []
+    try:
+        gone = [n for n in os.listdir(fd) if n.split(".json", 1)[0] in stamps and n.endswith((".json", ".json.gpg"))]
+        for name in gone:
+            os.unlink(name, dir_fd=fd)
+        return gone
     finally:
         os.close(fd)
 
@@ -262,8 +287,9 @@ def maint():
             removed = 0
             for ds, rules in sorted(entry.get("datasets", {}).items()):
                 base = os.path.join(entry["area"], ds)
-                removed += prune(os.path.join(base, "chain"), int(rules["keep_full"]))
-                removed += prune(os.path.join(base, "sync"), int(rules["sync_keep_full"]))
+                chain = prune(os.path.join(base, "chain"), int(rules["keep_full"]))
+                removed += len(chain) + len(prune_manifests(os.path.join(base, "manifests"), chain))
+                removed += len(prune(os.path.join(base, "sync"), int(rules["sync_keep_full"])))
             removed += leftovers(entry["area"])
             if removed:
                 log(syslog.LOG_INFO, f"retention removed {removed} file(s) of client {entry['client']}")
