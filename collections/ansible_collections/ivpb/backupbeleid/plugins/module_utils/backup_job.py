@@ -256,7 +256,7 @@ def check_hook(hook):
     """The failure hook as the module writes it: a URL, a mail address that cannot be read as an
     option, a one-line command (run by bash as root, so it is the contractor's own)."""
     hook = hook or {}
-    rules = {"webhook": input_rules.url, "mail": input_rules.mail, "command": input_rules.command_line}
+    rules = {"webhook": input_rules.url, "mail": input_rules.mail, "command": input_rules.text}
     try:
         for key, value in hook.items():
             if key not in rules:
