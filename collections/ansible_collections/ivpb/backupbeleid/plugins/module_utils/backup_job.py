@@ -50,7 +50,7 @@ class ConfigError(Exception):
 
 
 def _minutes(hhmm, what):
-    m = re.match(r"^([01]?\d|2[0-3]):([0-5]\d)$", str(hhmm))
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(hhmm))
     if not m:
         raise ConfigError(f"ivpb_backup_window.{what}: {hhmm!r} is not a time HH:MM")
     return int(m.group(1)) * 60 + int(m.group(2))
@@ -166,7 +166,7 @@ def plan_jobs(p):
         sync = None
         if s.get("sync_target") and "backup.sync_offsite" in ids:
             sync = _target(s["sync_target"], targets, hostname, f"{what}.sync_target", ds)
-            sync["delay"] = int(s.get("sync_delay") or p.get("sync_delay") or 15)
+            sync["delay"] = _whole(s.get("sync_delay") or p.get("sync_delay") or 15, f"{what}.sync_delay", 86400)
         jobs.append({
             "dataset": ds, "source": source, "ids": sorted(ids),
             "schedule": "daily" if "backup.daily" in ids else "weekly",
@@ -175,24 +175,26 @@ def plan_jobs(p):
             "keep_full": _whole(s.get("keep_full") or retention["keep_full"], f"{what}.keep_full"),
             "full_if_older_than": _interval(retention["full_if_older_than"]),
         })
+    weekday, verify_weekday = (_whole(window[k], f"ivpb_backup_window.{k}", 6, 0)
+                               for k in ("weekday", "verify_weekday"))
     times = slots(window, len(jobs))
     end = _minutes(window["end"], "end")
     for i, (job, t) in enumerate(zip(jobs, times, strict=True)):
-        weekday = None if job["schedule"] == "daily" else int(window["weekday"])
+        day = None if job["schedule"] == "daily" else weekday
         beat = (7 + 11 * i) % HEARTBEAT_MINUTES
         job["cron"] = {
-            "run": cron_time(t, weekday),
-            "annual": cron_time(end, weekday) if job["annual"] else None,
-            "verify": cron_time((end + 30) % 1440, int(window["verify_weekday"])),
+            "run": cron_time(t, day),
+            "annual": cron_time(end, day) if job["annual"] else None,
+            "verify": cron_time((end + 30) % 1440, verify_weekday),
             "heartbeat": ",".join(str(m) for m in range(beat, 60, HEARTBEAT_MINUTES)) + " * * * *"
             if job["sync"] else None,
         }
     return jobs
 
 
-def _whole(value, what):
-    if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 1000:
-        raise ConfigError(f"{what}: {value!r} is not a whole number from 1 to 1000")
+def _whole(value, what, most=1000, least=1):
+    if isinstance(value, bool) or not str(value).isdigit() or not least <= int(value) <= most:
+        raise ConfigError(f"{what}: {value!r} is not a whole number from {least} to {most}")
     return int(value)
 
 
