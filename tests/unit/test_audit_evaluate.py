@@ -82,7 +82,8 @@ def report(controls, inv=None, reachable=True, failures=()):
     policy = load_policy()
     results = {
         "srv1": HostResults(
-            reachable=reachable, unreachable_msg="ssh: connect refused", failures=list(failures), controls=controls
+            reachable=reachable, unreachable_msg="ssh: connect refused", failures=list(failures), controls=controls,
+            host_time="2026-11-29T12:00:30Z",
         ),
         "nas2": HostResults(),
     }

@@ -155,7 +155,8 @@ def test_a_module_finding_other_than_compliant_is_left_as_it_is():
         ("2026-11-29T11:55:00Z", None),
         ("2026-11-29T13:00:00Z", "host clock (2026-11-29 13:00 UTC) is 1 h off"),
         ("2026-11-27T12:00:00Z", "host clock (2026-11-27 12:00 UTC) is 48 h off"),
-        ("not a time", None),
+        ("not a time", "host clock not reported (host_time missing or not a time: not a time)"),
+        (None, "host clock not reported (host_time missing or not a time: -)"),
     ],
 )
 def test_clock_skew(host_time, finding):
@@ -241,6 +242,22 @@ def test_host_time_of_the_backup_module_result_is_judged():
     record(results, "runner_on_ok", "srv1", res, "Backup jobs")
     entry = _entry(_report(results), "backup.daily")
     assert entry["status"] == "drift" and "host clock (2026-11-29 18:00 UTC) is 6 h off" in entry["detail"]
+
+
+def test_a_missing_host_time_is_a_finding_on_each_timestamped_control():
+    """A backup result without host_time (an older module version): the host's clock cannot be
+    judged, so neither can its timestamps."""
+    results: dict[str, HostResults] = {}
+    res = {"controls": [{"id": "backup.daily", "dataset": "admin", "status": "compliant", "detail": "cron",
+                         "evidence": {"last_backup": "2026-11-29T01:00:00Z"}}]}
+    record(results, "runner_on_ok", "srv1", res, "Backup jobs")
+    entry = _entry(_report(results), "backup.daily")
+    assert entry["status"] == "drift", entry
+    assert entry["detail"].startswith("host clock not reported (host_time missing or not a time: -)"), entry
+    res["host_time"] = "2026-11-29T12:01:00Z"
+    results = {}
+    record(results, "runner_on_ok", "srv1", res, "Backup jobs")
+    assert _entry(_report(results), "backup.daily")["status"] == "compliant"
 
 
 @pytest.mark.parametrize("expires", ["2027-01-31", "9999-12-31"])

@@ -57,7 +57,8 @@ def practice_ok(now: dt.datetime) -> dict:
 def practice(inv: Inventory, now: dt.datetime = NOW, lang: str = "nl") -> dict:
     policy = load_policy()
     results = {"srv1": HostResults(controls=[{"id": "backup.best_practice", "dataset": "admin", "status": "compliant",
-                                              "detail": "keep 4", "evidence": practice_ok(now)}]),
+                                              "detail": "keep 4", "evidence": practice_ok(now)}],
+                                   host_time=now.strftime("%Y-%m-%dT%H:%M:%SZ")),
                "nas2": HostResults()}
     rep = build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), now, lang)
     [entry] = [c for c in rep["hosts"]["srv1"]["controls"] if c["id"] == "backup.best_practice"]

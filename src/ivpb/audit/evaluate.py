@@ -51,6 +51,12 @@ TEXT = {
         "nl": "klok van de host ({host_time}) wijkt {off} af van die van de controller ({now}, tolerantie {tol} s)",
         "en": "host clock ({host_time}) is {off} off the controller's ({now}, tolerance {tol} s)",
     },
+    "no_host_time": {
+        "nl": "klok van de host niet gerapporteerd (host_time ontbreekt of is geen tijdstip: {value}): "
+              "de tijdstempels van de host kunnen niet beoordeeld worden",
+        "en": "host clock not reported (host_time missing or not a time: {value}): "
+              "the host's timestamps cannot be judged",
+    },
     "no_heartbeat": {
         "nl": "geen interval van de periodieke synchronisatie gerapporteerd (heartbeat_minutes ontbreekt)",
         "en": "no interval of the periodic sync reported (heartbeat_minutes missing)",
@@ -348,9 +354,12 @@ def _reasons_once(cid: str, items: tuple[tuple[str, Any], ...], limits: Limits, 
 
 
 def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> str | None:
-    """A finding when the host's clock (the backup module's host_time) is far off the controller's."""
+    """A finding when the host's clock (the backup module's host_time) is far off the controller's,
+    or is not known (missing or not a time): then the host's own timestamps cannot be judged."""
     when = _when(host_time)
-    if when is None or abs(when - now) <= limits.skew:
+    if when is None:
+        return _t("no_host_time", lang, value="-" if host_time is None else str(host_time)[:40])
+    if abs(when - now) <= limits.skew:
         return None
     return _t("clock_skew", lang, host_time=_stamp(when), off=_span(when - now, lang), now=_stamp(now),
               tol=int(limits.skew.total_seconds()))
@@ -486,7 +495,7 @@ def _host_controls(
     via = hv.get("ivpb_internet_via")
     found_here = _index(mine)
     limits = limits or Limits.of(policy)
-    skew = clock_skew(mine.host_time, now, limits, lang) if mine is not None and mine.host_time else None
+    skew = clock_skew(mine.host_time, now, limits, lang) if mine is not None else None
     out = []
     for planned in hp.controls:
         control = policy.control(planned.id)
