@@ -1,0 +1,228 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host toolkit of every backend: commands, files, systemd units and packages, check mode
+and diff included, in one place.
+
+Every backend has one shape, `enforce(host, params) -> result dict`, and raises one error type,
+`ModuleFailure`; `run_module` is the entry point's whole body. A `Host` wraps the AnsibleModule:
+commands go through `module.run_command` (tests pass a recording runner for systemctl), files are
+written through `module.atomic_move` with their owner and mode, and the diff of a change is built
+beside the change (secrets through `show`). In check mode nothing on the host changes; what would
+change is recorded all the same.
+
+Stdlib and ansible.module_utils only (targets run Python 3.11 on Debian bookworm)."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+import tempfile
+
+# `systemctl is-enabled` answers that mean the unit starts at boot (generated: a SysV script).
+ENABLED = ("enabled", "enabled-runtime", "static", "alias", "generated")
+
+
+class ModuleFailure(Exception):
+    """Bad input or a failed step: one line naming the variable or the step, never a secret.
+    result: fields the module returns beside msg (e.g. the controls in error)."""
+
+    def __init__(self, msg, **result):
+        super().__init__(msg)
+        self.result = result
+
+
+def last_line(text, fallback):
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return (lines[-1] if lines else fallback)[:200]
+
+
+class Host:
+    """One module call on one host: what it changed (or would change) and the diffs."""
+
+    def __init__(self, module, run=None, root="/"):
+        self.module = module
+        self.check_mode = bool(module.check_mode)
+        self.want_diff = bool(module._diff)
+        self.root = root
+        self._run = run or self._run_command
+        self.changed = []
+        self.diffs = []
+        self.missing_packages = []
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _run_command(self, argv, data=None, env=None):
+        path = argv[0] if "/" in argv[0] else self.module.get_bin_path(argv[0])
+        if path is None:
+            return 127, "", f"{argv[0]}: not installed"
+        try:
+            return self.module.run_command([path, *argv[1:]], data=data, handle_exceptions=False,
+                                           environ_update={"LC_ALL": "C", **(env or {})})
+        except OSError as e:
+            return 127, "", f"{argv[0]}: {e.strerror}"
+
+    def run(self, argv, data=None, env=None, timeout=None):
+        """(rc, stdout, stderr); a missing program is rc 127, never an exception. timeout: seconds,
+        through timeout(1)."""
+        if timeout and self._run == self._run_command and self.module.get_bin_path("timeout"):
+            argv = ["timeout", str(timeout), *argv]
+        extra = {k: v for k, v in (("data", data), ("env", env)) if v is not None}
+        return self._run(list(argv), **extra)
+
+    def must(self, argv, **kwargs):
+        """stdout of a command that has to succeed; else ModuleFailure naming it."""
+        rc, out, err = self.run(argv, **kwargs)
+        if rc != 0:
+            raise ModuleFailure(f"{' '.join(argv[:2])} failed: {last_line(err or out, f'exit {rc}')}")
+        return out
+
+    # -- files ------------------------------------------------------------------------------
+
+    def path(self, path):
+        return path if self.root == "/" else os.path.join(self.root, path.lstrip("/"))
+
+    def read(self, path):
+        """Text of a file, or None when it is absent or not UTF-8."""
+        try:
+            with open(self.path(path), encoding="utf-8") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            return None
+
+    def _ids(self, owner, group):
+        """(uid, gid); (-1, -1) in check mode when the user or group comes with this very run."""
+        try:
+            return (pwd.getpwnam(owner).pw_uid if owner else 0), (grp.getgrnam(group).gr_gid if group else 0)
+        except KeyError:
+            if not self.check_mode:
+                raise
+            return -1, -1
+
+    def _record(self, path, before, after):
+        self.changed.append(path)
+        if self.want_diff:
+            self.diffs.append({"before_header": path, "after_header": path, "before": before, "after": after})
+
+    def file(self, path, content, mode=0o644, owner=None, group=None, show=None):
+        """Exact content, mode and owner. show(text) -> what a diff shows of a text (secrets
+        masked). Returns why it changed (or would): [] when it is right."""
+        full, data = self.path(path), content.encode("utf-8")
+        try:
+            with open(full, "rb") as f:
+                old = f.read()
+            st = os.stat(full)
+        except FileNotFoundError:
+            old, st = None, None
+        uid, gid = self._ids(owner, group)
+        reasons = [] if old == data else ["content"]
+        if st is not None and (stat.S_IMODE(st.st_mode) != mode
+                               or uid != -1 and (st.st_uid, st.st_gid) != (uid, gid)):
+            reasons.append(f"owner/mode (want {owner or 'root'}:{group or 'root'} {mode:04o})")
+        if not reasons:
+            return reasons
+        show = show or (lambda text: text)
+        self._record(path, "" if old is None else show(old.decode("utf-8", "replace")), show(content))
+        if not self.check_mode:
+            self._write(full, data, mode, uid, gid)
+        return reasons
+
+    def _write(self, full, data, mode, uid, gid):
+        folder = os.path.dirname(full)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ivpb-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chown(tmp, uid, gid)
+            os.chmod(tmp, mode)
+            umask = os.umask(0o077)  # a new file is never readable by others, not for a moment
+            try:
+                self.module.atomic_move(tmp, full, keep_dest_attrs=False)
+            finally:
+                os.umask(umask)
+            os.chown(full, uid, gid)
+            os.chmod(full, mode)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def directory(self, path, mode=0o700, owner=None, group=None):
+        """A directory with mode and owner. Returns True when it changed (or would)."""
+        full = self.path(path)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            st = None
+        uid, gid = self._ids(owner, group)
+        if st is not None and stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == mode \
+                and (uid == -1 or (st.st_uid, st.st_gid) == (uid, gid)):
+            return False
+        before = "absent" if st is None else f"directory mode {stat.S_IMODE(st.st_mode):04o}"
+        self._record(path, before + "\n", f"directory mode {mode:04o}\n")
+        if not self.check_mode:
+            os.makedirs(full, exist_ok=True)
+            os.chmod(full, mode)
+            os.chown(full, uid, gid)
+        return True
+
+    def absent(self, path):
+        full = self.path(path)
+        if not os.path.lexists(full):
+            return False
+        self._record(path, "present\n", "absent\n")
+        if not self.check_mode:
+            os.unlink(full)
+        return True
+
+    # -- systemd ----------------------------------------------------------------------------
+
+    def unit_state(self, unit):
+        """(enabled, active) of a systemd unit."""
+        rc, out, _err = self.run(["systemctl", "is-enabled", unit])
+        enabled = out.strip() in ENABLED
+        rc, _out, _err = self.run(["systemctl", "is-active", unit])
+        return enabled, rc == 0
+
+    def systemctl(self, actions):
+        """Run [(verb, unit)] in order (not in check mode); a failure is one line."""
+        for verb, unit in actions if not self.check_mode else ():
+            rc, out, err = self.run(["systemctl", verb, *([unit] if unit else [])])
+            if rc != 0:
+                raise ModuleFailure(f"systemctl {verb} {unit or ''}".rstrip()
+                                    + f" failed: {last_line(err or out, f'exit {rc}')}")
+
+    def unit(self, unit, restart=False, daemon_reload=False):
+        """Enabled and running; restarted when restart (its files changed) and it already ran.
+        Returns (actions [(verb, unit)], enabled, active) after the call (as found in check mode)."""
+        enabled, active = self.unit_state(unit)
+        actions = [("daemon-reload", None)] if daemon_reload else []
+        if not enabled:
+            actions.append(("enable", unit))
+        if not active:
+            actions.append(("start", unit))
+        elif restart:
+            actions.append(("restart", unit))
+        if actions and not self.check_mode:
+            self.systemctl(actions)
+            enabled, active = self.unit_state(unit)
+        return actions, enabled, active
+
+
+def run_module(module, enforce, prefix=None, host=None):
+    """The whole body of a module's main(): enforce(host, params) -> exit_json, or fail_json with
+    one line (prefixed by the host name when given)."""
+    host = host or Host(module)
+    lead = f"{prefix}: " if prefix else ""
+    try:
+        result = enforce(host, module.params)
+    except ModuleFailure as e:
+        module.fail_json(msg=lead + str(e), **e.result)
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        module.fail_json(msg=f"{lead}{e.strerror or e}{where}")
+    if host.missing_packages:
+        result["changed"] = True
+        result["packages"] = host.missing_packages
+    module.exit_json(**result)

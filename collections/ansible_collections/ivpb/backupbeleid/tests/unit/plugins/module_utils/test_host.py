@@ -1,0 +1,86 @@
+"""module_utils/host.py, the host toolkit of every backend, over a real AnsibleModule: files through
+atomic_move with owner and mode, the diff beside the change with secrets masked, check mode that
+changes nothing, commands through run_command, systemd units through a recording systemctl."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
+
+
+def test_a_file_is_written_with_its_mode_then_left_alone(monkeypatch, tmp_path):
+    host = make_host(monkeypatch, diff=True)
+    path = str(tmp_path / "etc/x/secret.conf")
+    assert host.file(path, "password = s3cret\n", 0o640, show=lambda _t: "(masked)\n") == ["content"]
+    assert os.stat(path).st_mode & 0o7777 == 0o640
+    assert (tmp_path / "etc/x/secret.conf").read_text() == "password = s3cret\n"
+    assert host.diffs == [{"before_header": path, "after_header": path, "before": "", "after": "(masked)\n"}]
+    assert sorted(os.listdir(tmp_path / "etc/x")) == ["secret.conf"]  # no temporary file left
+    assert host.file(path, "password = s3cret\n", 0o640) == []
+    assert host.file(path, "password = s3cret\n", 0o600) == ["owner/mode (want root:root 0600)"]
+    assert os.stat(path).st_mode & 0o7777 == 0o600
+
+
+def test_check_mode_records_the_change_and_touches_nothing(monkeypatch, tmp_path):
+    host = make_host(monkeypatch, check_mode=True, diff=True)
+    path = str(tmp_path / "a/b.conf")
+    assert host.file(path, "x\n", 0o644) and host.directory(str(tmp_path / "d"), 0o700)
+    assert host.changed == [path, str(tmp_path / "d")] and os.listdir(tmp_path) == []
+
+
+def test_a_user_made_by_this_run_is_drift_in_check_mode_and_an_error_otherwise(monkeypatch, tmp_path):
+    host = make_host(monkeypatch, check_mode=True)
+    assert host.file(str(tmp_path / "f"), "x", 0o600, group="no-such-group-ivpb") == ["content"]
+    with pytest.raises(KeyError):
+        make_host(monkeypatch).file(str(tmp_path / "f"), "x", 0o600, group="no-such-group-ivpb")
+
+
+def test_commands_run_through_run_command_and_a_missing_one_is_rc_127(monkeypatch):
+    host = make_host(monkeypatch)
+    assert host.run(["cat"], data="in") == (0, "in\n", "")
+    assert host.run(["sh", "-c", "echo $TZ $LC_ALL"], env={"TZ": "UTC"})[1] == "UTC C\n"
+    assert host.run(["no-such-program-ivpb"])[0] == 127
+    with pytest.raises(ModuleFailure, match="^sh -c failed: boom$"):
+        host.must(["sh", "-c", "echo boom >&2; exit 3"])
+
+
+class Systemctl:
+    def __init__(self, enabled, active, fail=None):
+        self.enabled, self.active, self.fail, self.calls = enabled, active, fail, []
+
+    def __call__(self, argv):
+        self.calls.append(" ".join(argv[1:]))
+        verb = argv[1]
+        if verb == "is-enabled":
+            return (0, "enabled\n", "") if self.enabled else (1, "disabled\n", "")
+        if verb == "is-active":
+            return (0, "active\n", "") if self.active else (3, "inactive\n", "")
+        if verb == self.fail:
+            return 1, "", "Job failed.\nSee journalctl -xeu u.service\n"
+        self.enabled |= verb == "enable"
+        self.active |= verb in ("start", "restart")
+        return 0, "", ""
+
+
+@pytest.mark.parametrize(("enabled", "active", "restart", "actions"), [
+    (False, False, False, [("daemon-reload", None), ("enable", "u.service"), ("start", "u.service")]),
+    (True, True, True, [("daemon-reload", None), ("restart", "u.service")]),
+    (True, True, False, [("daemon-reload", None)]),
+])
+def test_a_unit_is_enabled_started_or_restarted_and_never_in_check_mode(monkeypatch, enabled, active, restart,
+                                                                        actions):
+    systemctl = Systemctl(enabled, active)
+    got, now_enabled, now_active = make_host(monkeypatch, run=systemctl).unit("u.service", restart, True)
+    assert got == actions and now_enabled and now_active
+    systemctl = Systemctl(enabled, active)
+    got, _e, _a = make_host(monkeypatch, check_mode=True, run=systemctl).unit("u.service", restart, True)
+    assert got == actions and systemctl.calls == ["is-enabled u.service", "is-active u.service"]
+
+
+def test_a_failed_systemctl_is_one_line(monkeypatch):
+    host = make_host(monkeypatch, run=Systemctl(False, False, fail="start"))
+    with pytest.raises(ModuleFailure, match="^systemctl start u.service failed: See journalctl -xeu u.service$"):
+        host.unit("u.service")

@@ -1,0 +1,18 @@
+"""A host toolkit Host (module_utils/host.py) over a real AnsibleModule built in-process, for
+backend tests: files are written through the module's own atomic_move, commands run through its
+run_command unless a test passes a recording runner (for systemctl, upsc, ip)."""
+
+from __future__ import annotations
+
+import json
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host
+
+
+def make_host(monkeypatch, check_mode=False, diff=False, run=None, root="/"):
+    args = {"_ansible_check_mode": check_mode, "_ansible_diff": diff}
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    return Host(basic.AnsibleModule(argument_spec={}, supports_check_mode=True), run=run, root=root)
