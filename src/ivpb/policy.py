@@ -35,6 +35,16 @@ class Control:
     advisory: bool = False
     severity: str = "medium"
     interpretation: str = ""
+    # Who enforces it (the collection's role and module; None: evidence in the inventory only),
+    # and whether on the host that routes the subject's traffic rather than on the host itself.
+    role: str | None = None
+    module: str | None = None
+    routed: bool = False
+    # How the audit judges the module's evidence beyond configuration (evaluate.JUDGES), whether
+    # that evidence carries the host's own timestamps, and the UPSes a `ups` judge needs reached.
+    judge: str | None = None
+    host_clock: bool = False
+    ups_reachable_min: int = 1
 
     def applies_to(self, ranks: dict[str, int]) -> bool:
         if self.any_of is None:
@@ -111,14 +121,26 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
                 advisory=c.get("advisory", False),
                 severity=c.get("severity", "medium"),
                 interpretation=" ".join(c.get("interpretation", "").split()),
+                role=c.get("enforced_by", {}).get("role"),
+                module=c.get("enforced_by", {}).get("module"),
+                routed=c.get("enforced_by", {}).get("runs_on") == "router",
+                judge=c.get("evidence", {}).get("judge"),
+                host_clock=c.get("evidence", {}).get("host_clock", False),
+                ups_reachable_min=c.get("evidence", {}).get("ups_reachable_min", 1),
             )
         )
+        problems += _enforcement_problems(origin, where, controls[-1])
     by_id = {c.id: c for c in controls}
     if len(by_id) != len(controls):
         problems.append(Problem(origin, "controls", "control ids must be unique"))
     for c in controls:
         if c.superseded_by and c.superseded_by not in by_id:
             problems.append(Problem(origin, f"{c.id}.superseded_by", f"unknown control {c.superseded_by!r}"))
+    evidence = _evidence(raw.get("evidence") or {}, origin)
+    for c in controls:
+        if c.judge == "backup_age" and c.id not in evidence.get("backup_max_age_hours", {}):
+            problems.append(Problem(origin, "evidence.backup_max_age_hours",
+                                    f"{c.id} is judged backup_age; expected its maximum age in hours here"))
     if problems:
         raise UserError(f"{origin}: invalid policy file", problems)
     return Policy(
@@ -129,8 +151,31 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
         clauses=clauses,
         controls=tuple(controls),
         by_id=by_id,
-        evidence=_evidence(raw.get("evidence") or {}, origin),
+        evidence=evidence,
     )
+
+
+def _enforcement_problems(origin: str, where: str, c: Control) -> list[Problem]:
+    """What the schema cannot say: a site's duty is a record in the inventory (judged from it,
+    enforced by no module); a host's or data set's is enforced by a role; only a host's
+    control can be enforced on its router."""
+    if c.scope == "site":
+        if c.role:
+            return [Problem(origin, f"{where}.enforced_by", "a site control is evidence in the inventory, "
+                            "enforced by no role; expected no enforced_by")]
+        if c.judge != "fire_record":
+            return [Problem(origin, f"{where}.evidence.judge", "a site control is judged from its record; "
+                            "expected judge: fire_record")]
+        return []
+    if not c.role:
+        return [Problem(origin, f"{where}.enforced_by", f"required for a {c.scope} control: the role and "
+                        "module that enforce and report it")]
+    if c.judge == "fire_record":
+        return [Problem(origin, f"{where}.evidence.judge", "fire_record judges a site's record; expected "
+                        "a judge of what a module reports")]
+    if c.routed and c.scope != "host":
+        return [Problem(origin, f"{where}.enforced_by.runs_on", "only a host control is enforced on its router")]
+    return []
 
 
 @cache

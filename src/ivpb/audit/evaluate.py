@@ -20,14 +20,6 @@ from ivpb.policy import Control, Policy
 STATUSES = ("compliant", "drift", "missing", "waived", "not_applicable", "error")
 # Worst first: when two modules report on one control, the worse finding stands.
 SEVERITY = {"error": 0, "missing": 1, "drift": 2, "compliant": 3, "waived": 4, "not_applicable": 5}
-FIRE_MAX_AGE_DAYS = 365
-# Controls whose evidence carries the host's own timestamps: a host clock far off the
-# controller's makes them untrustworthy, which is itself a finding on each of them.
-CLOCK_CONTROLS = frozenset(
-    {"backup.daily", "backup.weekly", "backup.annual_full", "backup.best_practice", "backup.sync_offsite"}
-)
-# Controls whose enforcement lives on the host that routes this host's traffic.
-VIA_CONTROLS = {"internet.failover", "internet.sla"}
 
 TEXT = {
     "unreachable": {"nl": "host onbereikbaar: {msg}", "en": "host unreachable: {msg}"},
@@ -164,7 +156,10 @@ WHAT = {
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per report, a cache key thousands of times
 class Limits:
-    """The policy's evidence thresholds (its `evidence` section), as the judging uses them."""
+    """The policy's evidence rules as the judging uses them: its `evidence` section's thresholds,
+    and per control its judge, whether its evidence carries the host's own timestamps (a host
+    clock far off the controller's makes them untrustworthy, itself a finding on each of them)
+    and the UPSes a `ups` judge needs reached."""
 
     backup_max_age: tuple[tuple[str, dt.timedelta], ...]
     verify_max_age: dt.timedelta
@@ -173,6 +168,9 @@ class Limits:
     sync_grace: dt.timedelta
     skew: dt.timedelta
     uplinks_online_min: int
+    judges: dict[str, str]
+    host_clock: frozenset[str]
+    ups_reachable_min: dict[str, int]
 
     @classmethod
     def of(cls, policy: Policy) -> Limits:
@@ -187,6 +185,9 @@ class Limits:
             sync_grace=dt.timedelta(minutes=ev["sync_grace_minutes"]),
             skew=dt.timedelta(seconds=ev["clock_skew_seconds"]),
             uplinks_online_min=int(ev["uplinks_online_min"]),
+            judges={c.id: c.judge for c in policy.controls if c.judge},
+            host_clock=frozenset(c.id for c in policy.controls if c.host_clock),
+            ups_reachable_min={c.id: c.ups_reachable_min for c in policy.controls if c.judge == "ups"},
         )
 
     def backup_age(self, cid: str) -> dt.timedelta | None:
@@ -323,7 +324,7 @@ def _judge_failover(cid: str, ev: dict[str, Any], limits: Limits, now: dt.dateti
 
 def _judge_power(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
                  lang: str) -> list[str]:
-    need = 2 if cid == "power.redundant_ups" else 1
+    need = limits.ups_reachable_min.get(cid, 1)
     reachable, states = ev.get("reachable"), ev.get("status")
     if not isinstance(reachable, list) or not isinstance(states, dict):
         return [_t("no_ups_status", lang)]
@@ -333,24 +334,23 @@ def _judge_power(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime,
     return [_t("ups_unreached", lang, n=len(reachable), total=len(states), need=need, states=listed)]
 
 
-# Control id -> the function that judges its evidence beyond configuration (a list of reasons
-# for drift; empty when the evidence holds).
+# A control's `evidence.judge` in the policy file -> the function that judges its evidence beyond
+# configuration (a list of reasons for drift; empty when the evidence holds). fire_record, the
+# sites' record, is judged in _site_controls.
 JUDGES = {
-    "backup.daily": _judge_backup,
-    "backup.weekly": _judge_backup,
-    "backup.annual_full": _judge_annual,
-    "backup.best_practice": _judge_best_practice,
-    "backup.sync_offsite": _judge_sync,
-    "internet.failover": _judge_failover,
-    "power.ups": _judge_power,
-    "power.redundant_ups": _judge_power,
+    "backup_age": _judge_backup,
+    "annual": _judge_annual,
+    "best_practice": _judge_best_practice,
+    "sync": _judge_sync,
+    "failover": _judge_failover,
+    "ups": _judge_power,
 }
 
 
 @lru_cache(maxsize=4096)
 def _reasons_once(cid: str, items: tuple[tuple[str, Any], ...], limits: Limits, now: dt.datetime,
                   year: tuple[dt.date, dt.date, str], lang: str) -> tuple[str, ...]:
-    return tuple(JUDGES[cid](cid, dict(items), limits, now, year, lang))
+    return tuple(JUDGES[limits.judges[cid]](cid, dict(items), limits, now, year, lang))
 
 
 def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> str | None:
@@ -372,7 +372,7 @@ def _judge(entry: dict[str, Any], limits: Limits, now: dt.datetime, year: tuple[
     every reason. year is school_year(now.date()), computed once per report."""
     if entry["status"] != "compliant":
         return entry
-    judge = JUDGES.get(entry["id"])
+    judge = JUDGES.get(limits.judges.get(entry["id"], ""))
     if judge is None:
         return entry
     ev = entry.get("evidence")
@@ -381,7 +381,7 @@ def _judge(entry: dict[str, Any], limits: Limits, now: dt.datetime, year: tuple[
         reasons = _reasons_once(entry["id"], tuple(ev.items()), limits, now, year, lang)
     except TypeError:  # a nested value (a failure record, probe states) is not hashable
         reasons = judge(entry["id"], ev, limits, now, year, lang)
-    if skew and entry["id"] in CLOCK_CONTROLS:
+    if skew and entry["id"] in limits.host_clock:
         reasons = [skew, *reasons]
     if not reasons:
         return entry
@@ -503,7 +503,7 @@ def _host_controls(
             out.append(_result(control, planned, "error", _t("unreachable", lang, msg=_bounded(mine, lang))))
             continue
         found = found_here.get((planned.id, planned.dataset))
-        if not found and via and planned.id in VIA_CONTROLS:
+        if not found and via and control.routed:
             if via not in found_by_host:
                 found_by_host[via] = _index(results.get(via))
             found = found_by_host[via].get((planned.id, None))
@@ -519,7 +519,7 @@ def _host_controls(
                 diff=worst.get("diff") if status == "drift" else None,
             )
             entry = _judge(entry, limits, now, year, lang, skew)
-            if planned.id == "backup.best_practice" and planned.dataset:  # restore drills (#16)
+            if control.judge == "best_practice" and planned.dataset:  # restore drills (#16)
                 entry = drills.judge(entry, inventory, host, planned.dataset, policy, now, lang)
         elif mine is not None and mine.failures:
             entry = _result(control, planned, "error", _t("task_failed", lang, msg=_bounded(mine, lang)))
@@ -544,12 +544,12 @@ def _site_controls(
     waivers = next((hv.get("ivpb_waivers") for hv in inventory.hosts.values() if hv.get("ivpb_waivers")), []) or []
     max_days = next(
         (hv["ivpb_fire_plan_max_age_days"] for hv in inventory.hosts.values() if "ivpb_fire_plan_max_age_days" in hv),
-        FIRE_MAX_AGE_DAYS,
+        policy.evidence["fire_plan_max_age_days"],
     )
     planned = {c.id: c for c in plan.sites[site].controls}
     out = []
     for control in policy.controls:
-        if control.scope != "site":
+        if control.judge != "fire_record":  # the policy allows no other judge of a site's duty
             continue
         if control.id not in planned:
             out.append(_result(control, None, "not_applicable", _t("not_applicable", lang)))

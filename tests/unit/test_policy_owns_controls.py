@@ -1,0 +1,157 @@
+"""The policy file owns the controls (issue #15): which role enforces each, how the audit judges
+its evidence, where it runs. A school's own policy file (`--policy FILE`) that changes an
+evidence age and removes a control changes the plan, the role groups, validation and the audit."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ivpb.audit.evaluate import build_report
+from ivpb.audit.results import HostResults, record
+from ivpb.cli import main
+from ivpb.errors import UserError
+from ivpb.inventory import Inventory
+from ivpb.plan import plan_inventory
+from ivpb.policy import load_policy
+from ivpb.roles import role_groups
+from ivpb.validate import validate
+
+NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
+SHIPPED = yaml.safe_load(resources.files("ivpb.policies").joinpath("backupbeleid.yml").read_text(encoding="utf-8"))
+
+
+def own_policy(tmp_path: Path, drop: tuple[str, ...] = (), **evidence) -> str:
+    raw = copy.deepcopy(SHIPPED)
+    raw["controls"] = [c for c in raw["controls"] if c["id"] not in drop]
+    raw["evidence"] = evidence
+    path = tmp_path / "eigen-beleid.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+def school() -> Inventory:
+    common = {
+        "ivpb_datasets": {"admin": {"biv": {"b": "belangrijk", "i": "laag", "v": "intern"}}},
+        "ivpb_sites": {"school": {}, "filiaal": {}},
+        "ivpb_backup_targets": {"off": {"host": "nas2"}},
+    }
+    return Inventory(hosts={
+        "srv1": {**common, "ivpb_site": "school", "ivpb_backup_target": "off",
+                 "ivpb_stores": [{"dataset": "admin", "path": "/srv/admin"}]},
+        "nas2": {**common, "ivpb_site": "filiaal"},
+    })
+
+
+def srv1_results() -> dict[str, HostResults]:
+    """srv1's backup module: a configured daily backup whose last success is 28 hours old."""
+    results: dict[str, HostResults] = {}
+    record(results, "runner_on_ok", "srv1", {
+        "host_time": "2026-11-29T12:00:00Z",
+        "controls": [{"id": "backup.daily", "dataset": "admin", "status": "compliant", "detail": "cron",
+                      "evidence": {"last_backup": "2026-11-28T08:00:00Z"}}],
+    }, "Backup jobs")
+    return results
+
+
+def controls_of(report: dict, host: str) -> dict[str, dict]:
+    return {c["id"]: c for c in report["hosts"][host]["controls"]}
+
+
+def test_a_school_policy_changes_an_evidence_age_and_removes_a_control(tmp_path: Path):
+    inventory = school()
+    shipped = load_policy()
+    own = load_policy(own_policy(tmp_path, drop=("power.ups",), backup_max_age_hours={"backup.daily": 30}))
+
+    shipped_plan, own_plan = plan_inventory(inventory, shipped), plan_inventory(inventory, own)
+    assert "power.ups" in shipped_plan.hosts["srv1"].control_ids()
+    assert own_plan.hosts["srv1"].control_ids() == shipped_plan.hosts["srv1"].control_ids() - {"power.ups"}
+    assert role_groups(inventory, shipped_plan)["srv1"] == ["ivpb_backup", "ivpb_power"]
+    assert role_groups(inventory, own_plan)["srv1"] == ["ivpb_backup"]
+
+    report = build_report(shipped, inventory, shipped_plan, srv1_results(), list(inventory.hosts), NOW, "en")
+    daily = controls_of(report, "srv1")["backup.daily"]
+    assert daily["status"] == "drift" and "28 h old, at most 26 h" in daily["detail"]
+    assert controls_of(report, "srv1")["power.ups"]["status"] == "error"  # planned, nobody reported it
+
+    report = build_report(own, inventory, own_plan, srv1_results(), list(inventory.hosts), NOW, "en")
+    assert controls_of(report, "srv1")["backup.daily"]["status"] == "compliant"
+    assert "power.ups" not in controls_of(report, "srv1")  # not even not_applicable: it is no control
+    assert "power.ups" not in controls_of(report, "nas2")
+
+
+def test_a_removed_control_is_no_longer_required_by_validation(tmp_path: Path):
+    inventory = school()
+    for hv in inventory.hosts.values():
+        hv["ivpb_datasets"] = {"admin": {"biv": {"b": "noodzakelijk", "i": "laag", "v": "intern"}}}
+    inventory.hosts["srv1"]["ivpb_stores"][0]["sync_target"] = "off"
+    inventory.hosts["nas2"]["ivpb_nut_server"] = {"ups": {"ups-a": {"driver": "dummy-ups", "port": "a.dev"}}}
+    inventory.hosts["srv1"]["ivpb_ups_feeds"] = [{"server": "nas2", "ups": "ups-a"}]
+    inventory.hosts["srv1"]["ivpb_nut_password"] = "geheim-genoeg"
+
+    def lines(policy):
+        return [p.line() for p in validate(inventory, policy)]
+
+    assert any("power.redundant_ups applies" in line for line in lines(load_policy()))
+    own = load_policy(own_policy(tmp_path, drop=("power.redundant_ups",)))
+    assert not any("power.redundant_ups" in line for line in lines(own))
+
+
+def test_ivpb_plan_with_a_school_policy_on_the_command_line(example_inventory, tmp_path: Path, capsys):
+    own = own_policy(tmp_path, drop=("power.redundant_ups",), backup_max_age_hours={"backup.daily": 30})
+    assert main(["plan", "-i", str(example_inventory), "--policy", own, "--format", "json"]) == 0
+    ids = {c["id"] for c in json.loads(capsys.readouterr().out)["hosts"]["fileserver"]["controls"]}
+    assert "power.ups" in ids and "power.redundant_ups" not in ids
+    assert main(["validate", "-i", str(example_inventory), "--policy", own]) == 0
+
+
+def test_routing_and_role_groups_come_from_the_policy_file(example_inventory, tmp_path: Path):
+    """internet.failover runs on the host that routes the fileserver (its ivpb_internet_via);
+    a school whose policy says it runs on the host itself puts the fileserver in the group
+    instead (the example's router declares no uplinks of its own)."""
+    from ivpb.inventory import load_inventory
+
+    inventory = load_inventory([str(example_inventory)])
+    raw = copy.deepcopy(SHIPPED)
+    for c in raw["controls"]:
+        if c["id"].startswith("internet."):
+            c["enforced_by"]["runs_on"] = "host"
+    path = tmp_path / "eigen.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    shipped = role_groups(inventory, plan_inventory(inventory, load_policy()))
+    own = role_groups(inventory, plan_inventory(inventory, load_policy(str(path))))
+    assert "ivpb_internet" not in shipped["fileserver"] and "ivpb_internet" in own["fileserver"]
+    assert "ivpb_internet" in shipped["router"] and "ivpb_internet" not in own["router"]
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "expected"),
+    [
+        (lambda c: c["fire.protection"].update(enforced_by={"role": "backup", "module": "backup_job"}),
+         "controls[10].enforced_by", "enforced by no role"),
+        (lambda c: c["fire.protection"]["evidence"].update(judge="backup_age"),
+         "controls[10].evidence.judge", "expected judge: fire_record"),
+        (lambda c: c["backup.encrypted"].pop("enforced_by"), "controls[8].enforced_by", "required for a dataset"),
+        (lambda c: c["backup.daily"]["evidence"].update(judge="fire_record"),
+         "controls[5].evidence.judge", "judges a site's record"),
+        (lambda c: c["backup.encrypted"].update(evidence={"judge": "backup_age"}),
+         "evidence.backup_max_age_hours", "backup.encrypted is judged backup_age"),
+        (lambda c: c["backup.daily"]["enforced_by"].update(runs_on="router"),
+         "controls[5].enforced_by.runs_on", "only a host control"),
+        (lambda c: c["power.ups"]["evidence"].update(judge="magic"), "controls.0.evidence.judge", "'magic'"),
+    ],
+)
+def test_a_wrong_enforcement_in_a_school_policy_is_one_clear_line(tmp_path: Path, change, where, expected):
+    raw = copy.deepcopy(SHIPPED)
+    change({c["id"]: c for c in raw["controls"]})
+    path = tmp_path / "eigen.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        load_policy(str(path))
+    assert any(p.path == where and expected in p.message for p in err.value.problems), err.value.problems
