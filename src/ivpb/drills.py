@@ -91,6 +91,8 @@ def record(sources, result, by: str) -> Path:
     }
     if result.sample:
         doc["sample"] = result.sample
+    if result.changed:  # changed while the backup ran: their restore may differ (issue #16)
+        doc["changed_during_backup"] = result.changed
     return _write(_path(sources, result.host, result.dataset, result.started), doc)
 
 

@@ -14,7 +14,10 @@ How it reaches the backups (kept simple on purpose):
      the secret key of this machine's gpg, GNUPGHOME or ~/.gnupg), so that a tampered volume
      is named before anything is restored;
   4. it runs duplicity here on the copy (file://), decrypting with that key (a plain data set
-     needs no key), and compares every restored file with the manifest (sha256 and size);
+     needs no key), and compares every restored file with the manifest (sha256 and size) with
+     the manifest program the hosts run (module_utils/backup_manifest.py): a file that changed
+     while the backup ran is counted and listed, never a failure and never silently passed;
+     the offsite copy has manifests of its own (<ds>/sync-manifests);
   5. into a local directory (--to DIR) or, after the check, onto a host (--to HOST:DIR, rsync
      over the inventory's connection).
 The receiver and the data set's host never see the secret key.
@@ -40,12 +43,14 @@ from typing import Any
 
 from ivpb.errors import UserError
 from ivpb.inventory import Inventory
+from ivpb.rules import module_utils
 
 DEFAULT_PATH = "/srv/backup"
 SET = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.")
 GENERATION = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8}T\d{6}Z)\.manifest(\.gpg)?$")
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 SSH_TIMEOUT = 20
+MANIFEST = module_utils("backup_manifest")  # the manifest program the hosts run (issue #16)
 MAX_LISTED = 5
 
 
@@ -85,6 +90,8 @@ class Restored:
     encrypted: bool = False
     sample: str | None = None  # only this path of the data set was restored and checked
     problems: list[str] = field(default_factory=list)  # differences from the manifest
+    changed: int = 0  # files that changed while the backup ran (their restore may differ)
+    changed_paths: list[str] = field(default_factory=list)  # the first few of them
     unchecked: str | None = None  # why there was no manifest to check against
 
     @property
@@ -364,47 +371,25 @@ def read_manifest(path: Path, shown: str) -> dict[str, Any]:
         doc = json.loads(raw)
     except ValueError as exc:
         raise UserError(f"{shown}: not a valid manifest (altered?): {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") != "ivpb-manifest/1" or not isinstance(doc.get("entries"), list):
-        raise UserError(f"{shown}: not an ivpb manifest (format ivpb-manifest/1)")
+    if not isinstance(doc, dict) or doc.get("format") not in ("ivpb-manifest/1", MANIFEST.FORMAT) \
+            or not isinstance(doc.get("entries"), list):
+        raise UserError(f"{shown}: not an ivpb manifest (format {MANIFEST.FORMAT})")
     return doc
 
 
-def tree_sums(root: Path) -> dict[str, tuple[int, str]]:
-    out = {}
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for n in names:
-            p = os.path.join(folder, n)
-            if os.path.islink(p) or not os.path.isfile(p):
-                continue
-            h, size = hashlib.sha256(), 0
-            with open(p, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-                    size += len(block)
-            out[os.path.relpath(p, root)] = (size, h.hexdigest())
-    return out
-
-
-def compare(manifest: dict[str, Any], restored: Path, shown: str) -> tuple[int, int, list[str]]:
-    """(files checked, bytes checked, problems) of a restored tree against its manifest."""
-    want = {}
-    for e in manifest["entries"]:
-        if not (isinstance(e, dict) and isinstance(e.get("path"), str) and isinstance(e.get("sha256"), str)):
-            return 0, 0, [f"{shown}: an entry is malformed (altered?)"]
-        want[e["path"]] = (e.get("size"), e["sha256"])
-    have = tree_sums(restored)
-    missing = sorted(set(want) - set(have))
-    extra = sorted(set(have) - set(want))
-    differ = sorted(p for p in set(want) & set(have) if want[p] != have[p])
-    problems = []
-    for label, items in (("missing", missing), ("differ", differ), ("not in the manifest", extra)):
-        if items:
-            shown_items = ", ".join(repr(i) for i in items[:MAX_LISTED])
-            more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
-            problems.append(f"{len(items)} file(s) {label} ({shown}): {shown_items}{more}")
-    checked = [p for p in want if p in have and p not in differ]
-    return len(checked), sum(have[p][0] for p in checked), problems
+def check_tree(manifest: Path, restored: Path, shown: str, sample: str | None = None) -> dict[str, Any]:
+    """A restored tree against its (plaintext) manifest, by the manifest program the hosts run:
+    files and bytes that match, problems (lines naming the manifest), files changed during the
+    backup."""
+    argv = [sys.executable, "-c", MANIFEST.PROGRAM, "check", str(manifest), str(restored)]
+    argv += [sample] if sample else []
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, errors="surrogateescape")
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError:
+        raise UserError(f"{shown}: cannot be checked: {_last(proc.stderr) or proc.returncode}") from None
+    result["problems"] = [p.replace(f"({manifest.name})", f"({shown})") for p in result["problems"]]
+    return result
 
 
 # --- the restore -----------------------------------------------------------------------------
@@ -491,32 +476,32 @@ def restore(
         if not checked:
             raise UserError(f"{where}: no volume of generation {iso(result.generation)} found")
         manifest_doc, manifest_name = None, None
-        if not offsite:
-            mdir = f"{loc.directory}/manifests"
-            have = [n for n in list_dir(remote, mdir, missing_ok=True) if n in (f"{gen}.json", f"{gen}.json.gpg")]
-            if have:
-                manifest_name = sorted(have)[-1]
-                fetch(remote, mdir, [manifest_name], work / "manifest")
-                shown = f"{remote.name}:{mdir}/{manifest_name}"
-                manifest_doc = read_manifest(work / "manifest" / manifest_name, shown)
-                if (manifest_doc.get("dataset"), manifest_doc.get("host"), manifest_doc.get("backup_time")) != \
-                        (dataset, host, iso(result.generation)):
-                    raise UserError(f"{shown}: describes {manifest_doc.get('host')}/{manifest_doc.get('dataset')} "
-                                    f"at {manifest_doc.get('backup_time')}, not this backup (altered?)")
-                result.manifest = shown
-                if sample:
-                    entries = [e for e in manifest_doc["entries"] if isinstance(e, dict) and (
-                        e.get("path") == sample or str(e.get("path", "")).startswith(sample + "/"))]
-                    if not entries:
-                        raise UserError(f"--sample {sample}: not in the manifest {shown}")
-                    manifest_doc = {**manifest_doc, "entries": entries}
+        mdir = f"{loc.directory}/{'sync-manifests' if offsite else 'manifests'}"
+        have = [n for n in list_dir(remote, mdir, missing_ok=True) if n in (f"{gen}.json", f"{gen}.json.gpg")]
+        if have:
+            manifest_name = sorted(have)[-1]
+            fetch(remote, mdir, [manifest_name], work / "manifest")
+            shown = f"{remote.name}:{mdir}/{manifest_name}"
+            manifest_doc = read_manifest(work / "manifest" / manifest_name, shown)
+            if (manifest_doc.get("dataset"), manifest_doc.get("host"), manifest_doc.get("backup_time")) != \
+                    (dataset, host, iso(result.generation)):
+                raise UserError(f"{shown}: describes {manifest_doc.get('host')}/{manifest_doc.get('dataset')} "
+                                f"at {manifest_doc.get('backup_time')}, not this backup (altered?)")
+            result.manifest = shown
+            if sample and not any(isinstance(e, dict) and not e.get("dir") and (
+                    e.get("path") == sample or str(e.get("path", "")).startswith(sample + "/"))
+                    for e in manifest_doc["entries"]):
+                raise UserError(f"--sample {sample}: not in the manifest {shown}")
+            plain = work / "manifest.json"  # decrypted, in this restore's own 0700 directory
+            plain.write_text(json.dumps(manifest_doc))
         say(f"{where}: {checked} volume(s) match their duplicity manifests; restoring with duplicity")
         _duplicity(f"file://{work / 'files'}", dest, gen, result.encrypted, work / "cache", sample)
         if manifest_doc is not None:
-            result.files, result.bytes, result.problems = compare(manifest_doc, dest, result.manifest or "")
+            found = check_tree(work / "manifest.json", dest, result.manifest or "", sample)
+            result.files, result.bytes, result.problems = found["files"], found["bytes"], found["problems"]
+            result.changed, result.changed_paths = found["changed"], found["changed_paths"]
         else:
-            result.unchecked = (f"no manifest for generation {gen} in {loc.directory}/manifests (a backup made "
-                                "before manifests existed, or an offsite copy: the sync writes none)")
+            result.unchecked = f"no manifest for generation {gen} in {mdir} (made before manifests existed)"
     result.finished = clock()
     return result
 
@@ -575,6 +560,8 @@ TEXT = {
     "sample": {"nl": "steekproef: alleen {sample}", "en": "sample: only {sample}"},
     "checked": {"nl": "gecontroleerd tegen {manifest}: {files} bestanden, {bytes} bytes identiek",
                 "en": "checked against {manifest}: {files} files, {bytes} bytes identical"},
+    "changed": {"nl": "{n} bestand(en) gewijzigd terwijl de backup liep (verschil toegestaan): {paths}",
+                "en": "{n} file(s) changed while the backup ran (difference allowed): {paths}"},
     "rto": {"nl": "duur van het herstel (RTO): {d}", "en": "restore time (RTO): {d}"},
     "rpo": {"nl": "ouderdom van de gegevens (RPO): {d} (backup van {gen})",
             "en": "age of the data (RPO): {d} (backup of {gen})"},
@@ -598,6 +585,9 @@ def summary(r: Restored, dest: str, lang: str = "nl") -> list[str]:
         lines.append(t("sample", sample=r.sample))
     if r.manifest and not r.problems:
         lines.append(t("checked", manifest=r.manifest, files=r.files, bytes=r.bytes))
+    if r.changed:
+        more = ", ..." if r.changed > len(r.changed_paths) else ""
+        lines.append(t("changed", n=r.changed, paths=", ".join(repr(p) for p in r.changed_paths) + more))
     lines += [f"  {p}" for p in r.problems]
     if r.unchecked:
         lines.append(t("unchecked", why=r.unchecked))

@@ -32,24 +32,25 @@ def _candidates() -> list[Path]:
     return out
 
 
-def _load() -> ModuleType:
+def module_utils(name: str = "input_rules") -> ModuleType:
+    """One of the collection's module_utils files (stdlib only), found as described above."""
     try:
-        return importlib.import_module(MODULE)
+        return importlib.import_module(MODULE.rsplit(".", 1)[0] + "." + name)
     except ImportError:
         pass
     for base in _candidates():
-        path = base / RELATIVE
+        path = base / RELATIVE.with_name(f"{name}.py")
         if path.is_file():
-            spec = importlib.util.spec_from_file_location("ivpb._input_rules", path)
+            spec = importlib.util.spec_from_file_location(f"ivpb._{name}", path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             return module
     raise ImportError(
-        "the ivpb.backupbeleid collection (plugins/module_utils/input_rules.py) was not found: "
+        f"the ivpb.backupbeleid collection (plugins/module_utils/{name}.py) was not found: "
         "install the collection or set ANSIBLE_COLLECTIONS_PATH")
 
 
-input_rules = _load()
+input_rules = module_utils()
 
 
 @functools.cache

@@ -3,16 +3,17 @@
 The receiver is a directory here, reached through a stand-in for ssh that runs the command
 locally (rsync -e and the listing go through it exactly as over SSH); the lab test
 (tests/lab/test_restore.py) proves the same over real SSH on real hosts. The manifest is made
-by the very code the job script runs on the hosts (backup_script.SCRIPT)."""
+by the very program the job script runs on the hosts (module_utils/backup_manifest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
 import subprocess
-import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,8 @@ from ivpb import restore as r
 from ivpb.errors import UserError
 from ivpb.inventory import Inventory
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "collections"))
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT  # noqa: E402
-
 pytestmark = pytest.mark.skipif(not (shutil.which("duplicity") and shutil.which("gpg") and shutil.which("rsync")),
                                 reason="needs duplicity, gpg and rsync")
-
-MANIFEST_PY = re.search(r"<<'PY'.*?\n(import hashlib.*?)\nPY\n", SCRIPT, re.S).group(1)
 
 
 def sh(*argv, env=None, cwd=None):
@@ -40,15 +36,19 @@ def stamp_of(names):
     return max(r.generations(names))
 
 
-def backup(source: Path, chain: Path, manifests: Path, env, enc_key=None, kind="chain", full=False):
-    """One duplicity run as the job script makes it, and the manifest it uploads."""
+def backup(source: Path, chain: Path, manifests: Path, env, enc_key=None, kind="chain", full=False, program=None):
+    """One duplicity run as the job script makes it, and the manifest it uploads (written after
+    the backup; files changed since `started` may differ from what duplicity saved)."""
     args = ["duplicity", *(["full"] if full else []), "--name", "t", "--archive-dir", str(chain.parent / "cache"),
             "--verbosity", "warning"]
     args += ["--encrypt-key", enc_key, "--gpg-options", "--trust-model=always"] if enc_key else ["--no-encryption"]
+    started = time.time_ns()
     sh(*args, str(source), f"file://{chain}", env=env)
     gen = stamp_of(os.listdir(chain))
     iso = r.iso(r._stamp_time(gen))
-    doc = sh("python3", "-c", MANIFEST_PY, str(source), "ds", "srv1", kind, iso, "", env=env)
+    tool = (program or r.MANIFEST).PROGRAM
+    doc = sh("python3", "-c", tool, "write", str(source), "ds", "srv1", kind, iso, "", str(started),
+             str(chain.parent / "hashes"), env=env)
     manifests.mkdir(exist_ok=True)
     out = manifests / f"{gen}.json"
     out.write_text(doc)
@@ -101,8 +101,9 @@ def data(source: Path) -> None:
     (source / "sub dir" / "\u00e9t\u00e9.txt").write_text("zomer\n")
 
 
-def sums(root: Path):
-    return r.tree_sums(root)
+def sums(root: Path) -> dict[str, str]:
+    return {str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in root.rglob("*") if f.is_file() and not f.is_symlink()}
 
 
 def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp_path, monkeypatch):
@@ -113,9 +114,7 @@ def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp
     (ds / "chain").mkdir(parents=True)
     first = backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True)
     old = sums(src)
-    import time
-
-    time.sleep(1.1)
+    time.sleep(2.1)  # the files above are older than the next backup's start (and its 2 s margin)
     (src / "random.bin").write_bytes(os.urandom(1000))
     second = backup(src, ds / "chain", ds / "manifests", dict(os.environ))
     assert second > first
@@ -156,7 +155,8 @@ def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp
     # a tampered plain manifest: the restore fails its check and names the manifest and the file
     m = ds / "manifests" / f"{second}.json"
     good = m.read_text()
-    m.write_text(re.sub(r'"sha256":"[0-9a-f]', '"sha256":"x', good, count=1))
+    m.write_text(re.sub(r'("path":"sub dir/file with blanks.txt"[^}]*"sha256":")[0-9a-f]', r"\1x", good))
+    assert m.read_text() != good
     res = r.restore(inv, "srv1", "ds", tmp_path / "badm")
     assert not res.ok and any(m.name in p and "differ" in p for p in res.problems), res.problems
     m.write_text("{not json")
@@ -204,6 +204,57 @@ def test_encrypted_restore_needs_the_secret_key_and_names_a_tampered_manifest(tm
     with pytest.raises(UserError, match=r"\.manifest\.gpg: cannot be decrypted"):
         r.restore(inv, "srv1", "ds", tmp_path / "nokey-out")
     subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(empty)}, check=False)
+
+
+def test_a_file_changed_while_the_backup_ran_is_reported_not_failed(tmp_path, monkeypatch):
+    """The race of issue #16: the manifest is written after duplicity read the files; a file
+    written in between restores as duplicity saved it. It is counted and named, the restore
+    passes; a file nobody touched must still match exactly."""
+    base = receiver(tmp_path, monkeypatch)
+    src = tmp_path / "src"
+    data(src)
+    time.sleep(2.1)
+    ds = base / "srv1" / "ds"
+    (ds / "chain").mkdir(parents=True)
+    real = r.MANIFEST.PROGRAM
+
+    class Late:  # the manifest program, but the file changes just before it runs
+        def __getattr__(self, name):
+            if name == "PROGRAM":
+                (src / "random.bin").write_bytes(os.urandom(500))
+                return real
+            return getattr(r.MANIFEST, name)
+
+    gen = backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True, program=Late())
+    res = r.restore(inventory(base, src), "srv1", "ds", tmp_path / "out")
+    assert res.ok and res.problems == [] and res.changed == 1 and res.changed_paths == ["random.bin"], res
+    assert res.files == 2
+    text = "\n".join(r.summary(res, "x", "en"))
+    assert "1 file(s) changed while the backup ran" in text and "'random.bin'" in text and "result: OK" in text
+
+    m = ds / "manifests" / f"{gen}.json"
+    m.write_text(re.sub(r'("path":"sub dir/file with blanks.txt"[^}]*"sha256":")[0-9a-f]', r"\1x", m.read_text()))
+    res = r.restore(inventory(base, src), "srv1", "ds", tmp_path / "bad")
+    assert not res.ok and res.problems == [f"1 file(s) differ (receiver:{ds}/manifests/{m.name}): "
+                                           "'sub dir/file with blanks.txt'"], res.problems
+
+
+def test_the_offsite_copy_is_checked_against_the_manifests_of_its_syncs(tmp_path, monkeypatch):
+    base = receiver(tmp_path, monkeypatch)
+    src = tmp_path / "src"
+    data(src)
+    ds = base / "srv1" / "ds"
+    (ds / "sync").mkdir(parents=True)
+    gen = backup(src, ds / "sync", ds / "sync-manifests", dict(os.environ), kind="sync", full=True)
+    common = {"ivpb_backup_targets": {"rx": {"host": "receiver", "path": str(base)}}}
+    inv = Inventory(hosts={"srv1": {**common, "ivpb_stores": [{"dataset": "ds", "path": str(src),
+                                                                  "sync_target": "rx"}]}, "receiver": common})
+    res = r.restore(inv, "srv1", "ds", tmp_path / "out", offsite=True)
+    assert res.ok and res.kind == "offsite" and res.manifest.endswith(f"/ds/sync-manifests/{gen}.json"), res
+    assert sums(tmp_path / "out") == sums(src)
+    (ds / "sync-manifests" / f"{gen}.json").unlink()  # a sync made before syncs wrote manifests
+    res = r.restore(inv, "srv1", "ds", tmp_path / "old", offsite=True)
+    assert not res.ok and not res.problems and "sync-manifests" in res.unchecked
 
 
 def test_generations_and_the_one_chain_that_holds_one():
@@ -283,8 +334,6 @@ def test_cli_drill_records_passed_and_failed_drills(tmp_path, monkeypatch, capsy
 
     vol = sorted((ds / "chain").glob("duplicity-full.*.vol1.difftar*"))[0]
     vol.write_bytes(vol.read_bytes()[:-10] + b"0123456789")
-    import time
-
     time.sleep(1.1)  # one evidence file per second
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()

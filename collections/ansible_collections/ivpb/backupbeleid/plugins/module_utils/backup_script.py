@@ -5,6 +5,8 @@ duplicity, rsync, gpg, flock and logger on the host). Kept as data so the module
 
 from __future__ import annotations
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import PROGRAM as MANIFEST_PROGRAM
+
 SCRIPT = r'''#!/bin/bash
 # ivpb-backup: the backup jobs of one host (IVPB Backupbeleid §4 Backups).
 # Managed by ivpb.backupbeleid.backup_job: changes here are overwritten.
@@ -14,7 +16,9 @@ SCRIPT = r'''#!/bin/bash
 #   ivpb-backup annual DATASET     the school year's full backup in a chain of its own
 #                                  (annual/<YYYY>-<YYYY+1>), once per school year (1 Sep-31 Aug);
 #                                  retention never touches it              backup.annual_full
-#   ivpb-backup verify DATASET     restore test: duplicity verify --compare-data (plain sets);
+#   ivpb-backup verify DATASET     restore test: plain sets restore their newest backup into a
+#                                  root-only scratch area and check it against that backup's
+#                                  manifest (what was saved, not the live source, which changes);
 #                                  for encrypted sets (no secret key on this host) every volume
 #                                  is fetched, checked against the SHA1 in its manifest and
 #                                  checked to be an OpenPGP message; a missing manifest fails
@@ -24,6 +28,9 @@ SCRIPT = r'''#!/bin/bash
 #   ivpb-backup heartbeat DATASET  (cron, every HEARTBEAT_MINUTES) proves the offsite copy is
 #                                  current: syncs when anything changed since the last good
 #                                  sync began, else checks the target answers
+#
+# Every backup, yearly full and sync stores a manifest of what it saved beside it (issue #16):
+# <ds>/manifests/<stamp>.json[.gpg] for the backups, <ds>/sync-manifests/ for the offsite copy.
 #
 # Retention runs on the receiver when ivpb manages it (RECEIVER_RETENTION=1): a client cannot
 # remove what the receiver accepted. Each job takes the data set's lock itself, in a directory
@@ -39,6 +46,7 @@ ETC=/etc/ivpb/backup
 STATE=/var/lib/ivpb/backup
 LOG=/var/log/ivpb/backup.log
 LOCK_DIR=/run/ivpb-backup
+VERIFY_DIR=$STATE/verify  # the restore tests' scratch area: root's alone (mode 0700)
 LOCK_WAIT=${IVPB_LOCK_WAIT:-3600}  # a job waits this long for the data set's previous job, then fails
 JOB_TIMEOUT=21600       # a duplicity run longer than this is killed and reported
 export GNUPGHOME=$ETC/gnupg
@@ -59,6 +67,13 @@ mkdir -p "$STATE/status" "$STATE/cache" "$(dirname "$LOG")"
 # The heartbeat is the sync's own check: its failures are sync failures.
 KIND=$ACTION
 [[ $ACTION == heartbeat ]] && KIND=sync
+
+# The manifest program (module_utils/backup_manifest.py: its docstring says why a manifest made
+# after the backup describes what the backup saved); `ivpb restore` runs the same text.
+IFS= read -r -d '' MANIFEST_PY <<'IVPB_MANIFEST_PY'
+@MANIFEST_PROGRAM@
+IVPB_MANIFEST_PY
+manifest_tool() { python3 -c "$MANIFEST_PY" "$@"; }
 
 log() {
     local prio=$1; shift
@@ -176,53 +191,40 @@ school_year() {
 url() { echo "rsync://$1:$2/$3"; }
 
 sync_now() {
-    local u
+    local u t0 last
     u=$(url "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync")
     ensure_remote_dir "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync" || failed "sync target $SYNC_HOST unreachable"
     date -u +%Y-%m-%dT%H:%M:%SZ >"$STATE/status/$DS.sync_started.tmp"
+    t0=$(date +%s%N)
     dup --name "$DS-sync" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" "$u" ||
         failed "sync to $SYNC_HOST failed"
     client_retention "$SYNC_RECEIVER_RETENTION" 2 "$DS-sync" "$u" || failed "sync retention failed"
+    last=$(remote_last "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync")
+    [[ -n $last ]] || failed "no sync found on $SYNC_HOST after the run"
+    upload_manifest sync "$last" "$t0" || failed "manifest of the sync $last could not be written or uploaded"
     mv "$STATE/status/$DS.sync_started.tmp" "$STATE/status/$DS.sync_started"
 }
 
-# The manifest of one backup (issue #16): every regular file of SOURCE with its size and sha256,
-# as JSON, so that `ivpb restore` checks a restore without the live source. Encrypted to the
-# same recipients as the data for an encrypted data set (the plaintext never leaves this host),
-# uploaded beside the chains as <ds>/manifests/<duplicity stamp>.json[.gpg]; the receiver seals
-# it like every other file. A manifest that cannot be written or uploaded fails the job.
-upload_manifest() { # kind (chain|annual) ISO-stamp-of-the-backup [school year]
-    local kind=$1 stamp=$2 sy=${3:-} tmp name rc
+# The manifest of one backup, yearly full or sync (issue #16): every regular file of SOURCE with
+# its size, mtime, ctime and sha256 (and every directory's ctime), as JSON, so that a restore is
+# checked without the live source (`ivpb restore`, and the verify of plain sets here). Encrypted
+# to the same recipients as the data for an encrypted data set (the plaintext never leaves this
+# host), uploaded beside the chains as <ds>/manifests/<duplicity stamp>.json[.gpg] (the offsite
+# copy's in <ds>/sync-manifests/); the receiver seals it like every other file. A manifest that
+# cannot be written or uploaded fails the job.
+# Plain data sets' manifests are not signed, on purpose: a signature by this host's key proves
+# only that this host wrote the file, and whoever could replace a sealed manifest on the receiver
+# (root there) can replace the volumes beside it too, whose SHA1s sit in duplicity's own
+# unsigned manifests; the signing key would also have to live on the host an attacker of the
+# client holds. What protects a stored manifest is the receiver's seal (root-owned, 0440, out of
+# the client's reach), the same wall that protects the data it describes.
+upload_manifest() { # kind (chain|annual|sync) ISO-stamp-of-the-backup started-ns [school year]
+    local kind=$1 stamp=$2 t0=$3 sy=${4:-} tmp name rc host=$TARGET_HOST port=$TARGET_PORT dir=$TARGET_DIR/manifests
+    [[ $kind == sync ]] && host=$SYNC_HOST port=$SYNC_PORT dir=$SYNC_DIR/sync-manifests
     tmp=$(mktemp -d) || return 1
     name="$(tr -d ':-' <<<"$stamp").json"
-    if ! python3 - "$SOURCE" "$DS" "$(hostname)" "$kind" "$stamp" "$sy" >"$tmp/$name" 2>>"$LOG" <<'PY'
-import hashlib, json, os, stat, sys
-src, ds, host, kind, stamp, sy = sys.argv[1:]
-out, dump = sys.stdout, json.dumps
-out.write("{" + dump({"format": "ivpb-manifest/1", "host": host, "dataset": ds, "source": src, "kind": kind,
-                      "backup_time": stamp, "school_year": sy or None})[1:-1] + ',"entries":[')
-files = total = 0  # entries are written as they are read: memory stays small for any data set
-for root, dirs, names in os.walk(src):
-    dirs.sort()
-    for n in sorted(names):
-        p = os.path.join(root, n)
-        try:
-            if not stat.S_ISREG(os.lstat(p).st_mode):
-                continue
-            h, size = hashlib.sha256(), 0
-            with open(p, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-                    size += len(block)
-        except FileNotFoundError:
-            continue  # removed since the backup
-        out.write(("," if files else "") + dump({"path": os.path.relpath(p, src), "size": size,
-                                                   "sha256": h.hexdigest()}, separators=(",", ":")))
-        files += 1
-        total += size
-out.write('],"files":%d,"bytes":%d}' % (files, total))
-PY
-    then
+    if ! manifest_tool write "$SOURCE" "$DS" "$(hostname)" "$kind" "$stamp" "$sy" "$t0" "$STATE/cache/$DS.hashes" \
+        >"$tmp/$name" 2>>"$LOG"; then
         rm -rf "$tmp"; return 1
     fi
     if [[ -n ${ENCRYPT_KEYS:-} ]]; then
@@ -233,11 +235,41 @@ PY
         rm -f "$tmp/$name"
         name=$name.gpg
     fi
-    ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/manifests" &&
-        rsync -e "$(ssh_cmd "$TARGET_PORT")" "$tmp/$name" "$TARGET_HOST:$TARGET_DIR/manifests/$name" >>"$LOG" 2>&1
+    ensure_remote_dir "$host" "$port" "$dir" &&
+        rsync -e "$(ssh_cmd "$port")" "$tmp/$name" "$host:$dir/$name" >>"$LOG" 2>&1
     rc=$?
     rm -rf "$tmp"
     return $rc
+}
+
+# The verify of a plain data set: the newest backup restored into a scratch directory only root
+# can reach, checked against that backup's manifest, removed again whatever happens. Free space
+# for the whole data set (its manifest's bytes, plus a tenth and 64 MiB) is checked first.
+verify_plain() {
+    local u=$1 newest name need free
+    newest=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
+    [[ -n $newest ]] || failed "verify: no backup found on $TARGET_HOST"
+    mkdir -p -m 0700 "$VERIFY_DIR" 2>/dev/null
+    [[ -d $VERIFY_DIR && ! -L $VERIFY_DIR && $(stat -c '%u %a' "$VERIFY_DIR") == "0 700" ]] ||
+        failed "verify: scratch directory $VERIFY_DIR is not a directory of root with mode 0700"
+    rm -rf "$VERIFY_DIR/$DS".*  # a restore test killed earlier (this job holds the data set's lock)
+    tmp=$(mktemp -d "$VERIFY_DIR/$DS.XXXXXX") || failed "verify: cannot make a scratch directory in $VERIFY_DIR"
+    trap 'rm -rf "$tmp"' EXIT
+    name="$(tr -d ':-' <<<"$newest").json"
+    rsync -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/manifests/$name" "$tmp/$name" >>"$LOG" 2>&1 ||
+        failed "verify: manifest $name of the newest backup $newest cannot be fetched from $TARGET_HOST (missing?)"
+    need=$(python3 -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["bytes"]))' "$tmp/$name" 2>/dev/null) ||
+        failed "verify: manifest $name of $newest is not a valid manifest (altered?)"
+    need=$((need + need / 10 + 64 * 1048576))
+    free=$(df -B1 --output=avail "$VERIFY_DIR" | tail -n1 | tr -d ' ')
+    [[ $free =~ ^[0-9]+$ ]] || failed "verify: cannot read the free space of $VERIFY_DIR"
+    space="needs $((need / 1048576)) MiB, $((free / 1048576)) MiB free"
+    ((free >= need)) || failed "verify: not enough free space for the restore test in $VERIFY_DIR: $space"
+    dup restore --name "$DS" --time "$(date -u -d "$newest" +%s)" "$u" "$tmp/data" ||
+        failed "verify: restore of the backup $newest failed (a corrupt or missing volume?)"
+    out=$(manifest_tool line "$tmp/$name" "$tmp/data" 2>&1) ||
+        failed "verify: the restore of $newest differs from its manifest: $out"
+    how="restore of $newest checked against its manifest: $out"
 }
 
 take_lock
@@ -247,11 +279,12 @@ run)
     u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
     log info "backup of $SOURCE to $TARGET_HOST:$TARGET_DIR/chain"
     ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain" || failed "target $TARGET_HOST unreachable"
+    t0=$(date +%s%N)  # the manifest's "started": a file changed after it may differ in the backup
     dup --name "$DS" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" "$u" || failed "duplicity backup failed"
     client_retention "$RECEIVER_RETENTION" "$KEEP_FULL" "$DS" "$u" || failed "retention failed"
     last=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
     [[ -n $last ]] || failed "no backup found on $TARGET_HOST after the run"
-    upload_manifest chain "$last" || failed "manifest of the backup $last could not be written or uploaded"
+    upload_manifest chain "$last" "$t0" || failed "manifest of the backup $last could not be written or uploaded"
     write_status last_backup "$last"
     log info "ok, newest backup on the target: $last"
     ;;
@@ -264,11 +297,12 @@ annual)
     have=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$dir")
     if [[ -z $have ]]; then
         log info "yearly full for school year $sy to $TARGET_HOST:$dir"
+        t0=$(date +%s%N)
         dup full --name "$DS-annual-$sy" "$SOURCE" "$(url "$TARGET_HOST" "$TARGET_PORT" "$dir")" ||
             failed "yearly full backup failed"
         have=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$dir")
         [[ -n $have ]] || failed "no yearly full found on $TARGET_HOST after the run"
-        upload_manifest annual "$have" "$sy" || failed "manifest of the yearly full $sy not written or uploaded"
+        upload_manifest annual "$have" "$t0" "$sy" || failed "manifest of the yearly full $sy not written or uploaded"
         log info "ok, yearly full $sy"
     fi
     write_status last_annual "$sy $have"
@@ -276,10 +310,7 @@ annual)
 verify)
     u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
     if [[ -z ${ENCRYPT_KEYS:-} ]]; then
-        # Restores every file of the newest backup and compares it with the source (files
-        # changed since the backup count as differences: run it right after the backup).
-        dup verify --compare-data --name "$DS" "$u" "$SOURCE" || failed "verify: restore test differs or fails"
-        how="restore compared with the source"
+        verify_plain "$u"
     else
         # No secret key on this host (by design): check every stored volume of the newest chain
         # against the SHA1 in the (cached, plaintext) manifest, that its manifest is on the
@@ -349,4 +380,4 @@ heartbeat)
     ;;
 esac
 rm -f "$STATE/status/$DS.${KIND}_failed"
-'''
+'''.replace("@MANIFEST_PROGRAM@", MANIFEST_PROGRAM.strip("\n"))

@@ -248,7 +248,8 @@ def prune(directory, keep):
 
 
 def prune_manifests(directory, removed):
-    """The ivpb manifests (<stamp>.json[.gpg], issue #16) of the backup sets retention removed."""
+    """The ivpb manifests (<stamp>.json[.gpg], issue #16) of the backup sets retention removed
+    (manifests/ for the chains, sync-manifests/ for the offsite copy)."""
     stamps = set()
     for name in removed:
         m = DUPLICITY.match(name)
@@ -289,7 +290,8 @@ def maint():
                 base = os.path.join(entry["area"], ds)
                 chain = prune(os.path.join(base, "chain"), int(rules["keep_full"]))
                 removed += len(chain) + len(prune_manifests(os.path.join(base, "manifests"), chain))
-                removed += len(prune(os.path.join(base, "sync"), int(rules["sync_keep_full"])))
+                sync = prune(os.path.join(base, "sync"), int(rules["sync_keep_full"]))
+                removed += len(sync) + len(prune_manifests(os.path.join(base, "sync-manifests"), sync))
             removed += leftovers(entry["area"])
             if removed:
                 log(syslog.LOG_INFO, f"retention removed {removed} file(s) of client {entry['client']}")

@@ -36,9 +36,14 @@ description:
   - Encrypted data sets (C(backup.encrypted), or I(stores[].encrypt)) use GPG public-key
     encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) after the
     checks of M(ivpb.backupbeleid.gpg_target); no secret key is ever placed on the host.
-  - The verify is a restore test (C(duplicity verify --compare-data)) for plain data sets; for
-    encrypted ones, whose secret key is not on the host, every stored volume is fetched and
-    checked against the SHA1 in the manifest.
+  - The verify is a restore test for plain data sets: the newest backup is restored into a
+    scratch directory only root can reach (C(/var/lib/ivpb/backup/verify), free space checked
+    first, removed afterwards) and checked against that backup's manifest, so a file changed
+    since the backup is no failure; for encrypted ones, whose secret key is not on the host,
+    every stored volume is fetched and checked against the SHA1 in the manifest.
+  - Every backup, yearly full and offsite sync stores a manifest of what it saved (paths, sizes,
+    sha256, and ctimes that tell a file changed while the backup ran), encrypted like the data,
+    in C(<dataset>/manifests) (the offsite copy's in C(<dataset>/sync-manifests)).
   - Continuous offsite sync (C(backup.sync_offsite)) in the same call - one round trip per host for
     all of §4 - writes C(/etc/lsyncd/lsyncd.conf.lua), one C(sync) per data set with a
     C(sync_target); lsyncd collects changes for I(sync_delay) seconds and then runs

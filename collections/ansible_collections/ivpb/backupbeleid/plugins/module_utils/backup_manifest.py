@@ -1,0 +1,237 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ivpb manifest of one backup (issue #16): written on the host by the job script after each
+backup, yearly full and offsite sync, and checked against a restored tree both by the host's
+weekly verify of plain data sets (issue #13) and by `ivpb restore` on the controller. One
+program (Python 3, stdlib only) for both sides, so writer and checker cannot disagree; the job
+script embeds it (backup_script), the controller runs the same text (ivpb.restore).
+
+    python3 -c PROGRAM write SOURCE DATASET HOST KIND STAMP SCHOOL_YEAR STARTED_NS CACHE > manifest
+    python3 -c PROGRAM check MANIFEST TREE [SAMPLE]   JSON result; exit 1 when the tree fails it
+    python3 -c PROGRAM line  MANIFEST TREE            one line for the job's log; exit 1 on failure
+
+Why a manifest made after the backup can still describe what the backup saved: duplicity reads
+the files while the school works with them, and the manifest is hashed from the source once
+duplicity is done, so a file may change in between. Hashing during duplicity's own read is not
+possible, and restoring the backup on the host to hash it is not either (no secret key for
+encrypted data, and a daily full download). Instead each entry records the file's ctime. The
+kernel sets ctime on every change of content or metadata and no program can set it back, so a
+file whose ctime is older than the moment the backup started (STARTED_NS) was not touched from
+before duplicity read it until it was hashed: its restore must match the manifest exactly, or
+the check fails. A file with a newer ctime may have changed during the backup: when its restore
+differs (or is missing) it is counted and listed as "changed during the backup", never a silent
+pass and never a false failure. The same holds for a directory whose ctime is newer (a file
+added, removed or renamed in it during the backup). mtime is not the criterion because any
+program can set it (touch -d, cp -p, rsync -a) and duplicity itself keeps it in whole seconds.
+MARGIN_NS covers file systems whose timestamps are coarse (the kernel's coarse clock, and whole
+seconds on some file systems): a file changed within 2 s before the start counts as changed.
+
+The hash cache (CACHE, root's, one per data set) keeps each file's sha256 with its inode, size,
+mtime and ctime; a file whose four are unchanged is not read again (its ctime would have moved
+with any write). So a manifest costs a walk of the source plus the changed files' bytes, which
+is what makes a manifest per offsite sync affordable."""
+
+from __future__ import annotations
+
+FORMAT = "ivpb-manifest/2"
+
+PROGRAM = r'''
+import hashlib, json, os, sqlite3, stat, sys
+
+FORMAT = "ivpb-manifest/2"
+MARGIN_NS = 2 * 10**9
+LISTED = 5
+
+
+def sha256_of(fd):
+    h, size = hashlib.sha256(), 0
+    for block in iter(lambda: os.read(fd, 1 << 20), b""):
+        h.update(block)
+        size += len(block)
+    return h.hexdigest(), size
+
+
+def key(st):
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def write(src, ds, host, kind, stamp, sy, started_ns, cache):
+    """The manifest on stdout, entry by entry as the files are read (small memory for any size)."""
+    started_ns = int(started_ns)
+    new = cache + ".new"
+    if os.path.exists(new):
+        os.unlink(new)
+    old = sqlite3.connect(cache) if os.path.exists(cache) else None
+    db = sqlite3.connect(new)
+    db.execute("CREATE TABLE h (path TEXT PRIMARY KEY, ino INT, size INT, mtime INT, ctime INT, sha TEXT)")
+    out, dump = sys.stdout, json.dumps
+    out.write("{" + dump({"format": FORMAT, "host": host, "dataset": ds, "source": src, "kind": kind,
+                          "backup_time": stamp, "school_year": sy or None, "started_ns": started_ns})[1:-1]
+              + ',"entries":[')
+    first, files, total = True, 0, 0
+
+    def emit(entry):
+        nonlocal first
+        out.write(("" if first else ",") + dump(entry, separators=(",", ":")))
+        first = False
+
+    for root, dirs, names in os.walk(src):
+        dirs.sort()
+        try:
+            emit({"path": os.path.relpath(root, src), "dir": True, "ctime": os.lstat(root).st_ctime_ns})
+        except FileNotFoundError:
+            continue  # removed since the backup: its parent's ctime says so
+        for n in sorted(names):
+            p = os.path.join(root, n)
+            rel = os.path.relpath(p, src)
+            try:
+                st = os.lstat(p)
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                row = old.execute("SELECT ino, size, mtime, ctime, sha FROM h WHERE path = ?", (rel,)).fetchone() \
+                    if old else None
+                if row and tuple(row[:4]) == key(st):
+                    digest, size = row[4], st.st_size
+                else:
+                    fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW)
+                    try:
+                        before = os.fstat(fd)
+                        digest, size = sha256_of(fd)
+                        after = os.fstat(fd)
+                    finally:
+                        os.close(fd)
+                    st, row = after, None
+                    # a file that changed while being read is not cached (its ctime is newer than
+                    # the start anyway, so the check is lenient with it)
+                    if key(before) == key(after) and size == after.st_size:
+                        db.execute("INSERT INTO h VALUES (?, ?, ?, ?, ?, ?)", (rel, *key(after), digest))
+                if row:
+                    db.execute("INSERT INTO h VALUES (?, ?, ?, ?, ?, ?)", (rel, *row))
+            except (FileNotFoundError, PermissionError):
+                continue  # removed since the backup: its directory's ctime says so
+            emit({"path": rel, "size": size, "mtime": st.st_mtime_ns // 10**9, "ctime": st.st_ctime_ns,
+                  "sha256": digest})
+            files += 1
+            total += size
+    out.write('],"files":%d,"bytes":%d}' % (files, total))
+    out.flush()
+    db.commit()
+    db.close()
+    if old:
+        old.close()
+    os.replace(new, cache)
+
+
+def tree(root):
+    out = {}
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        for n in names:
+            p = os.path.join(folder, n)
+            if os.path.islink(p) or not os.path.isfile(p):
+                continue
+            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                digest, size = sha256_of(fd)
+            finally:
+                os.close(fd)
+            out[os.path.relpath(p, root)] = (size, digest)
+    return out
+
+
+def load(path):
+    with open(path, "rb") as f:
+        doc = json.loads(f.read())
+    if not isinstance(doc, dict) or doc.get("format") not in ("ivpb-manifest/1", FORMAT) \
+            or not isinstance(doc.get("entries"), list):
+        raise ValueError("not an ivpb manifest")
+    return doc
+
+
+def check(doc, restored, shown, sample=None):
+    """A restored tree against its manifest: files and bytes that match, the problems (each a
+    line naming the manifest and the first paths), the files changed during the backup."""
+    started = doc.get("started_ns")  # absent in ivpb-manifest/1: every entry is held exactly
+    settle = started - MARGIN_NS if isinstance(started, int) else None
+    want, dirs = {}, {}
+    for e in doc["entries"]:
+        if not (isinstance(e, dict) and isinstance(e.get("path"), str)):
+            return {"files": 0, "bytes": 0, "changed": 0, "changed_paths": [],
+                    "problems": [f"{shown}: an entry is malformed (altered?)"]}
+        p = e["path"]
+        if sample and p != sample and not p.startswith(sample + "/") and not (e.get("dir") and (
+                p == "." or sample.startswith(p + "/"))):
+            continue
+        moved = settle is not None and not (isinstance(e.get("ctime"), int) and e["ctime"] < settle)
+        if e.get("dir") is True:
+            dirs[os.path.normpath(p)] = moved
+        elif isinstance(e.get("sha256"), str):
+            want[p] = (e.get("size"), e["sha256"], moved)
+        else:
+            return {"files": 0, "bytes": 0, "changed": 0, "changed_paths": [],
+                    "problems": [f"{shown}: an entry is malformed (altered?)"]}
+    have = tree(restored)
+
+    def dir_moved(path):
+        d = os.path.dirname(path)
+        while True:
+            if os.path.normpath(d or ".") in dirs:
+                return dirs[os.path.normpath(d or ".")]
+            if not d:
+                return False
+            d = os.path.dirname(d)
+
+    missing, differ, extra, changed, ok = [], [], [], [], []
+    for p, (size, digest, moved) in want.items():
+        got = have.get(p)
+        if got == (size, digest):
+            ok.append(p)
+        elif moved:
+            changed.append(p)
+        elif got is None:
+            missing.append(p)
+        else:
+            differ.append(p)
+    for p in have:
+        if p not in want:
+            (changed if dir_moved(p) else extra).append(p)
+
+    def listed(items):
+        items = sorted(items)
+        more = f" and {len(items) - LISTED} more" if len(items) > LISTED else ""
+        return ", ".join(repr(i) for i in items[:LISTED]) + more
+
+    problems = [f"{len(items)} file(s) {label} ({shown}): {listed(items)}"
+                for label, items in (("missing", missing), ("differ", differ), ("not in the manifest", extra))
+                if items]
+    return {"files": len(ok), "bytes": sum(have[p][0] for p in ok), "changed": len(changed),
+            "changed_paths": sorted(changed)[:LISTED], "problems": problems}
+
+
+def main(argv):
+    if argv[:1] == ["write"] and len(argv) == 9:
+        write(*argv[1:])
+        return 0
+    if argv[:1] in (["check"], ["line"]) and len(argv) in (3, 4):
+        try:
+            doc = load(argv[1])
+        except (OSError, ValueError) as e:
+            print(f"{argv[1]}: not a valid manifest (altered?): {e}", file=sys.stderr)
+            return 1
+        r = check(doc, argv[2], os.path.basename(argv[1]), argv[3] if len(argv) == 4 else None)
+        if argv[0] == "check":
+            print(json.dumps(r))
+        elif r["problems"]:
+            print("; ".join(r["problems"]))
+        else:
+            also = (f"; {r['changed']} changed during the backup ({', '.join(map(repr, r['changed_paths']))}"
+                    f"{', ...' if r['changed'] > len(r['changed_paths']) else ''})") if r["changed"] else ""
+            print(f"{r['files']} files, {r['bytes']} bytes as backed up{also}")
+        return 1 if r["problems"] else 0
+    print("usage: write SOURCE DATASET HOST KIND STAMP SCHOOL_YEAR STARTED_NS CACHE | check|line MANIFEST TREE "
+          "[SAMPLE]", file=sys.stderr)
+    return 2
+
+
+sys.exit(main(sys.argv[1:]))
+'''
