@@ -44,8 +44,11 @@ demo: venv image
 bench: venv image
 	$(VENV)/bin/python benchmarks/bench.py --hosts $${BENCH_HOSTS:-10}
 
+# Both test trees: the controller's (tests/) and the collection's own (also run by `ansible-test units`).
+COLLECTION_TESTS := collections/ansible_collections/ivpb/backupbeleid/tests/unit
+
 test-unit: venv
-	$(VENV)/bin/pytest -q -m "not lab" tests
+	$(VENV)/bin/pytest -q -m "not lab" tests $(COLLECTION_TESTS)
 
 test-lab: venv image
 	$(VENV)/bin/pytest -q -m lab tests

@@ -20,17 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic_inventory import write
 
-from synthetic_inventory import write  # noqa: E402
-
-from ivpb.audit.evaluate import build_report  # noqa: E402
-from ivpb.audit.results import HostResults  # noqa: E402
-from ivpb.cli import render  # noqa: E402
-from ivpb.inventory import load_inventory  # noqa: E402
-from ivpb.plan import plan_inventory  # noqa: E402
-from ivpb.policy import load_policy  # noqa: E402
-from ivpb.validate import validate  # noqa: E402
+from ivpb.audit.evaluate import build_report
+from ivpb.audit.results import HostResults
+from ivpb.cli import render
+from ivpb.inventory import load_inventory
+from ivpb.plan import plan_inventory
+from ivpb.policy import load_policy
+from ivpb.validate import validate
 
 
 def compliant_results(plan, now: str) -> dict[str, HostResults]:

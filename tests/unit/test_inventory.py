@@ -157,10 +157,7 @@ def test_plain_loader_gives_plain_values_and_defers_the_rest(tmp_path):
 
 
 def test_synthetic_federation_equals_variable_manager(tmp_path):
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from synthetic_inventory import write
+    from synthetic_inventory import write  # benchmarks/ (pyproject's pytest pythonpath)
 
     inv = write(tmp_path / "inv", hosts=5, datasets=4)
     hosts = load_inventory([str(inv)]).hosts

@@ -4,6 +4,10 @@ through basic._ANSIBLE_ARGS, exit_json/fail_json are patched to raise Exit/Fail 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
+from pathlib import Path
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
@@ -35,3 +39,20 @@ def module_runner(monkeypatch):
         module.main()
 
     return run
+
+
+COLLECTION = Path(__file__).resolve().parents[2]  # .../ansible_collections/ivpb/backupbeleid
+
+
+def ansible_env() -> dict[str, str]:
+    """Environment for ansible-doc / ansible-playbook run by a test: this copy of the collection
+    first on the collections path, no ansible.cfg of the caller's (run them in a temporary cwd)."""
+    env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
+    return {**env, "ANSIBLE_COLLECTIONS_PATH": str(COLLECTION.parents[2]), "ANSIBLE_NOCOLOR": "1"}
+
+
+def ansible_cli(name: str) -> str:
+    """The ansible-* command of this Python (a virtualenv's bin/), else the one on PATH (ansible-test
+    units puts its own there)."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name) or name

@@ -8,16 +8,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
 
 FPR = "0075798249F96224C9B5F02A537B3983D457471C"
 

@@ -8,20 +8,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-from pathlib import Path
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
+from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import lua_unquote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync  # noqa: E402
-
-from tests.unit.test_input_rules import _lua_unquote  # noqa: E402
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HOSTILE = st.text(max_size=30) | st.sampled_from([
@@ -66,7 +59,7 @@ def test_data_set_and_path_reach_cron_bash_and_lua_intact_or_not_at_all(ds, path
     line = [ln for ln in lua.splitlines() if ln.startswith("sync {")]
     assert len(line) == 1
     literals = re.findall(r'"(?:[^"\\]|\\.)*"', line[0])
-    assert [_lua_unquote(x) for x in literals] == [ds, jobs[0]["source"]]
+    assert [lua_unquote(x) for x in literals] == [ds, jobs[0]["source"]]
 
 
 @SETTINGS

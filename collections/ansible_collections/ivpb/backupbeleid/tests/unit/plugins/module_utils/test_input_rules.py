@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import sys
-from pathlib import Path
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules as r
+from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import lua_unquote
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules as r  # noqa: E402
 
 RULES = ["identifier", "nut_name", "host_name", "interface", "unix_user", "ipv4", "abs_path", "nut_driver",
          "nut_port", "nut_option", "url", "mail", "text", "command_line", "multiline",
@@ -112,33 +107,11 @@ def test_sh_quote_parses_back(value):
     assert shlex.split(r.sh_quote(value)) == [value]
 
 
-def _lua_unquote(literal: str) -> str:
-    """A Lua double-quoted literal decoded per the Lua 5.x manual (escapes \\\\ \\" \\ddd)."""
-    assert literal[0] == literal[-1] == '"'
-    body, out, i = literal[1:-1], bytearray(), 0
-    while i < len(body):
-        c = body[i]
-        assert c not in '"\n\r', "unescaped quote or line break ends a Lua string"
-        if c == "\\":
-            nxt = body[i + 1]
-            if nxt.isdigit():
-                m = re.match(r"\d{1,3}", body[i + 1:])
-                out.append(int(m.group()))
-                i += 1 + len(m.group())
-                continue
-            out += nxt.encode()
-            i += 2
-            continue
-        out += c.encode()
-        i += 1
-    return out.decode("utf-8", "surrogateescape")
-
-
 @given(value=st.text())
 def test_lua_string_parses_back(value):
     lit = r.lua_string(value)
     assert lit.isascii() and "\n" not in lit and "\r" not in lit
-    assert _lua_unquote(lit) == value
+    assert lua_unquote(lit) == value
 
 
 def _nut_words(line: str) -> list[str]:

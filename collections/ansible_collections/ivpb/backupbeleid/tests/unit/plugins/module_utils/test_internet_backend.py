@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
 
 HOOK = "https://hooks.example.org/ivpb?token=s3cret"
 TODAY = dt.date(2026, 11, 29)

@@ -7,15 +7,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover_daemon as d  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover_daemon as d
 
 PROBE = {"reliability": 1, "count": 1, "timeout": 2, "interval": 5, "down": 3, "up": 3}
 

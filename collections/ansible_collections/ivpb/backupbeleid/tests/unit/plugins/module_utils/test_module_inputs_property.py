@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as ns
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
+from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import parse_nut_words
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as ns  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf  # noqa: E402
-
-from tests.unit.test_power_backend import parse_nut_words  # noqa: E402
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HOSTILE = st.text(max_size=30) | st.sampled_from([

@@ -3,15 +3,10 @@ task per role). Read against this machine's real dpkg status file."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages
 
 STATUS = Path(packages.DPKG_STATUS)
 pytestmark = pytest.mark.skipif(not STATUS.exists(), reason="needs a Debian host (dpkg status file)")

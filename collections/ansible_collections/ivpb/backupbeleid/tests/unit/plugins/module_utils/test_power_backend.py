@@ -5,66 +5,12 @@ from __future__ import annotations
 
 import grp
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
+from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import parse_nut_words
 
 PW = 'my "sec ret" \\ pass #1'
-
-
-def parse_nut_words(line: str) -> list[str]:
-    """NUT's parseconf.c state machine (words, quotes, backslash literals, '#' comments)."""
-    words, word, state, started = [], [], "start", False
-    for ch in line:
-        if state == "start":
-            if ch == "#":
-                break
-            if ch.isspace():
-                continue
-            started = True
-            if ch == "\\":
-                state = "lit"
-            elif ch == '"':
-                state = "quote"
-            else:
-                word.append(ch)
-                state = "collect"
-        elif state == "collect":
-            if ch == "#" or ch.isspace():
-                words.append("".join(word))
-                word, started = [], False
-                if ch == "#":
-                    return words
-                state = "start"
-            elif ch == "\\":
-                state = "lit"
-            else:
-                word.append(ch)
-        elif state == "lit":
-            word.append(ch)
-            state = "collect"
-        elif state == "quote":
-            if ch == "#":
-                raise ValueError("unescaped # in quotes")
-            if ch == '"':
-                words.append("".join(word))
-                word, started, state = [], False, "start"
-            elif ch == "\\":
-                state = "qlit"
-            else:
-                word.append(ch)
-        elif state == "qlit":
-            word.append(ch)
-            state = "quote"
-    if started and word:
-        words.append("".join(word))
-    return words
 
 
 def params(**kw):

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job  # noqa: E402
-
-from .module_harness import Exit, Fail, module_runner  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 
 
-@pytest.fixture
-def run_module(monkeypatch):
-    return module_runner(monkeypatch)
-
-
-def test_backup_job_bad_input_is_one_line(run_module):
+def test_backup_job_bad_input_is_one_line(module_main):
     with pytest.raises(Fail) as exc:
-        run_module(backup_job, {
+        module_main(backup_job, {
             "hostname": "fileserver", "targets": {"nas": {"host": "fileserver"}}, "default_target": "nas",
             "controls": [{"id": "backup.daily", "dataset": "ds"}], "stores": [{"dataset": "ds", "path": "/srv"}]})
     assert exc.value.args[0]["msg"] == ("fileserver: ivpb_stores[0].backup_target: 'nas' is this host itself; "
                                         "a backup goes to another location and medium")
 
 
-def test_backup_job_passes_check_mode_and_diff(run_module, monkeypatch):
+def test_backup_job_passes_check_mode_and_diff(module_main, monkeypatch):
     seen = []
 
     def fake_apply(params, check_mode, want_diff):
@@ -39,13 +26,13 @@ def test_backup_job_passes_check_mode_and_diff(run_module, monkeypatch):
 
     monkeypatch.setattr(backup_job.backup_job, "apply", fake_apply)
     with pytest.raises(Exit) as exc:
-        run_module(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": [],
+        module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": [],
                                 "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True)
     assert seen == [("h", True, True)]
     assert exc.value.args[0]["controls"][0]["status"] == "drift"
 
 
-def test_backup_job_reports_the_sync_in_the_same_call(run_module, monkeypatch, tmp_path):
+def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, tmp_path):
     """backup.sync_offsite comes from the same module call as the jobs (one round trip per host):
     in check mode on a host without lsyncd (this machine) the sync is drift, the config named."""
 
@@ -57,7 +44,7 @@ def test_backup_job_reports_the_sync_in_the_same_call(run_module, monkeypatch, t
     monkeypatch.setattr(backup_job.backup_job, "apply", fake_apply)
     monkeypatch.setattr(backup_job.offsite_sync, "CONF", str(tmp_path / "lsyncd.conf.lua"))
     with pytest.raises(Exit) as exc:
-        run_module(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": []}, check_mode=True)
+        module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": []}, check_mode=True)
     res = exc.value.args[0]
     assert res["changed"] is True
     assert [(c["id"], c["status"]) for c in res["controls"]] == [("backup.daily", "compliant"),

@@ -7,20 +7,14 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout, receiver_program  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_receiver  # noqa: E402
-
-from .module_harness import Exit, Fail, module_runner  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout, receiver_program
+from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_receiver
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt ivpb-backup@fs"
 CLIENT_UID = 64999  # no account needed: the kernel checks numbers
@@ -33,11 +27,6 @@ def program():
     ns: dict = {"__name__": "ivpb_receiver_program"}
     exec(compile(receiver_program.PROGRAM, receiver_program.PATH, "exec"), ns)  # noqa: S102 - the shipped program
     return ns
-
-
-@pytest.fixture
-def run_module(monkeypatch):
-    return module_runner(monkeypatch)
 
 
 def as_client(action) -> int:
@@ -194,17 +183,17 @@ def test_a_key_line_is_restricted_to_the_gate():
     ({"clients": [{"client": "fs", "target": "elsewhere"}]}, "not a target on this host"),
     ({"clients": [{"client": "fs", "target": "nas", "datasets": {"ds": {"keep_full": 0}}}]}, "keep_full"),
 ])
-def test_receiver_module_refuses_bad_input_in_one_line(run_module, params, message):
+def test_receiver_module_refuses_bad_input_in_one_line(module_main, params, message):
     base = {"hostname": "nas", "targets": [{"name": "nas", "path": "/srv/backup"}], "install_packages": False}
     with pytest.raises(Fail) as exc:
-        run_module(backup_receiver, {**base, **params}, check_mode=True)
+        module_main(backup_receiver, {**base, **params}, check_mode=True)
     msg = exc.value.args[0]["msg"]
     assert message in msg and "\n" not in msg
 
 
-def test_receiver_module_check_mode_changes_nothing(run_module, tmp_path):
+def test_receiver_module_check_mode_changes_nothing(module_main, tmp_path):
     with pytest.raises(Exit) as exc:
-        run_module(backup_receiver, {
+        module_main(backup_receiver, {
             "hostname": "nas", "targets": [{"name": "nas", "path": str(tmp_path / "b")}],
             "clients": [{"client": "fs", "target": "nas", "datasets": {"ds": {"keep_full": 2}}}],
             "keys": {"fs": KEY}, "install_packages": False}, check_mode=True)

@@ -3,17 +3,9 @@ and fail_json patched): bad input is one line, check mode and diff reach the bac
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.modules import wan_failover  # noqa: E402
-
-from .module_harness import Exit, Fail, module_runner  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.modules import wan_failover
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 
 HOOK = "https://hooks.example.org/ivpb?token=s3cret"
 UPLINKS = [
@@ -23,9 +15,8 @@ UPLINKS = [
 
 
 @pytest.fixture
-def run_module(monkeypatch):
-    run = module_runner(monkeypatch)
-    return lambda args, check_mode=False, diff=True: run(wan_failover, args, check_mode, diff)
+def run_module(module_main):
+    return lambda args, check_mode=False, diff=True: module_main(wan_failover, args, check_mode, diff)
 
 
 def test_duplicate_interface_fails_with_one_line(run_module):

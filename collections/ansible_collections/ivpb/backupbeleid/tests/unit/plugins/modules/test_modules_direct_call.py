@@ -4,18 +4,10 @@ host is read or written."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as ns_backend  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_client, nut_server, wan_failover  # noqa: E402
-
-from .module_harness import Fail, module_runner  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as ns_backend
+from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_client, nut_server, wan_failover
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Fail
 
 UPS = {"name": "ups-a", "server": "nutserver", "user": "mon-fs", "password": "pw"}
 UPLINKS = [{"name": "wan1", "interface": "eth1", "gateway": "192.0.2.1", "metric": 101, "track_ip": ["198.51.100.1"]},
@@ -23,13 +15,12 @@ UPLINKS = [{"name": "wan1", "interface": "eth1", "gateway": "192.0.2.1", "metric
 
 
 @pytest.fixture
-def run(monkeypatch, tmp_path):
+def run(module_main, monkeypatch, tmp_path):
     monkeypatch.setattr(ns_backend, "ETC", str(tmp_path / "nut"))
-    runner = module_runner(monkeypatch)
 
     def call(module, args):
         with pytest.raises(Fail) as exc:
-            runner(module, {"install_packages": False, **args})
+            module_main(module, {"install_packages": False, **args})
         assert not (tmp_path / "nut").exists()
         return exc.value.args[0]["msg"]
     return call

@@ -4,26 +4,17 @@ writes nothing and never shows a password."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "collections"))
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as backend  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_server  # noqa: E402
-
-from .module_harness import Exit, Fail, module_runner  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as backend
+from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_server
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 
 SECRET = 'Pw "quoted" \\ and #hash'
 
 
 @pytest.fixture
-def run_module(monkeypatch):
-    run = module_runner(monkeypatch)
-    return lambda args, check_mode=False: run(nut_server, {"install_packages": False, **args}, check_mode)
+def run_module(module_main):
+    return lambda args, check_mode=False: module_main(nut_server, {"install_packages": False, **args}, check_mode)
 
 
 def test_users_are_monitors_without_admin_rights_and_passwords_are_quoted():

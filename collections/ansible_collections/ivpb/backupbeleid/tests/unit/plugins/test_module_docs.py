@@ -1,26 +1,24 @@
 """Every module of the collection (and the plan action's doc stub) renders with ansible-doc, with
-its options, examples and return values - what a contractor reads before using it."""
+its options, examples and return values - what a contractor reads before using it. (A controller
+test: ansible-test units runs tests/unit/plugins/modules and module_utils without ansible-doc.)"""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import COLLECTION, ansible_cli, ansible_env
 
-ROOT = Path(__file__).resolve().parents[2]
-MODULES = sorted(p.stem for p in (ROOT / "collections/ansible_collections/ivpb/backupbeleid/plugins/modules").glob("*.py")
+MODULES = sorted(p.stem for p in (COLLECTION / "plugins/modules").glob("*.py")
                  if p.stem != "__init__")
 
 
 @pytest.fixture(scope="module")
-def docs():
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+def docs(tmp_path_factory):
+    env = ansible_env()
     names = [f"ivpb.backupbeleid.{m}" for m in MODULES]
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), "--json", *names], cwd=ROOT, env=env,
+    proc = subprocess.run([ansible_cli("ansible-doc"), "--json", *names], cwd=tmp_path_factory.mktemp("doc"), env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
