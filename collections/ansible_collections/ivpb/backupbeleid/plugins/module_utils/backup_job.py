@@ -16,16 +16,16 @@ import datetime as dt
 import os
 import re
 import shutil
-import subprocess
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
     gpg_target,
     input_rules,
+    offsite_sync,
     packages,
     receiver_layout,
 )
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 
 ETC = "/etc/ivpb/backup"
 STATE = "/var/lib/ivpb/backup"
@@ -45,14 +45,10 @@ PACKAGES = ("duplicity", "rsync", "openssh-client", "util-linux", "bsdutils", "c
 DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
 
 
-class ConfigError(Exception):
-    """Bad input for a host: one line naming the variable and what is expected."""
-
-
 def _minutes(hhmm, what):
     m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(hhmm))
     if not m:
-        raise ConfigError(f"ivpb_backup_window.{what}: {hhmm!r} is not a time HH:MM")
+        raise ModuleFailure(f"ivpb_backup_window.{what}: {hhmm!r} is not a time HH:MM")
     return int(m.group(1)) * 60 + int(m.group(2))
 
 
@@ -81,12 +77,12 @@ def _target(name, targets, hostname, what, dataset):
     target's user, with absolute paths."""
     t = targets.get(name)
     if not isinstance(t, dict):
-        raise ConfigError(f"{what}: unknown target {name!r}; expected a key of ivpb_backup_targets")
+        raise ModuleFailure(f"{what}: unknown target {name!r}; expected a key of ivpb_backup_targets")
     address = t.get("address") or t.get("host")
     if not address:
-        raise ConfigError(f"ivpb_backup_targets.{name}.address: required for a target outside the inventory")
+        raise ModuleFailure(f"ivpb_backup_targets.{name}.address: required for a target outside the inventory")
     if t.get("host") == hostname:
-        raise ConfigError(f"{what}: {name!r} is this host itself; a backup goes to another location and medium")
+        raise ModuleFailure(f"{what}: {name!r} is this host itself; a backup goes to another location and medium")
     where = f"ivpb_backup_targets.{name}"
     try:
         input_rules.identifier(name, what)
@@ -102,7 +98,7 @@ def _target(name, targets, hostname, what, dataset):
         if key is not None:
             key = host_key_line(key, f"{where}.host_key")
     except ValueError as e:
-        raise ConfigError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
     return {"name": name, "host": t.get("host"), "address": address, "user": user, "port": int(port),
             "managed": managed, "host_key": key,
             "dir": dataset if managed else f"{base.rstrip('/')}/{hostname}/{dataset}"}
@@ -122,7 +118,7 @@ def plan_jobs(p):
     try:
         input_rules.host_name(hostname, "hostname")
     except ValueError as e:
-        raise ConfigError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
     by_ds = {}
     for c in p.get("controls") or []:
         if c.get("dataset") and c.get("id") in CONTROL_IDS:
@@ -145,22 +141,22 @@ def plan_jobs(p):
             path = (path.rstrip("/") or "/") if isinstance(path, str) else path
             source = input_rules.abs_path(path, f"{what}.path")
         except ValueError as e:
-            raise ConfigError(str(e)) from None
+            raise ModuleFailure(str(e)) from None
         tname = s.get("backup_target") or p.get("default_target")
         if not tname:
-            raise ConfigError(f"{what}.backup_target: required (or set ivpb_backup_target)")
+            raise ModuleFailure(f"{what}.backup_target: required (or set ivpb_backup_target)")
         target = _target(tname, targets, hostname, f"{what}.backup_target", ds)
         encrypt = "backup.encrypted" in ids or bool(s.get("encrypt"))
         names = s.get("encrypt_to") or default_to
         keys = []
         if encrypt:
             if not names:
-                raise ConfigError(f"{what}.encrypt_to: backup.encrypted applies; name at least one recipient "
+                raise ModuleFailure(f"{what}.encrypt_to: backup.encrypted applies; name at least one recipient "
                                   "of ivpb_gpg_recipients (or set ivpb_backup_encrypt_to)")
             for n in names:
                 r = recipients.get(n)
                 if not isinstance(r, dict) or not r.get("fingerprint"):
-                    raise ConfigError(f"{what}.encrypt_to: unknown recipient {n!r}; "
+                    raise ModuleFailure(f"{what}.encrypt_to: unknown recipient {n!r}; "
                                       "expected a key of ivpb_gpg_recipients")
                 keys.append(gpg_target.normalise_fpr(r["fingerprint"]))
         sync = None
@@ -194,14 +190,14 @@ def plan_jobs(p):
 
 def _whole(value, what, most=1000, least=1):
     if isinstance(value, bool) or not str(value).isdigit() or not least <= int(value) <= most:
-        raise ConfigError(f"{what}: {value!r} is not a whole number from {least} to {most}")
+        raise ModuleFailure(f"{what}: {value!r} is not a whole number from {least} to {most}")
     return int(value)
 
 
 def _interval(value):
     """duplicity's time interval (--full-if-older-than): a number and a unit, e.g. 1M, 14D."""
     if not re.fullmatch(r"[1-9][0-9]{0,3}[smhDWMY]", str(value)):
-        raise ConfigError(f"ivpb_backup_retention.full_if_older_than: {value!r} is not an interval such as 1M or 14D")
+        raise ModuleFailure(f"ivpb_backup_retention.full_if_older_than: {value!r} is not an interval such as 1M or 14D")
     return str(value)
 
 
@@ -266,7 +262,7 @@ def check_hook(hook):
             if value not in (None, ""):
                 rules[key](value, f"ivpb_backup_failure_hook.{key}")
     except ValueError as e:
-        raise ConfigError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
     return hook
 
 
@@ -288,23 +284,22 @@ def read_status(dataset, key, state=None):
         return None
 
 
-def ssh_key(files, hostname):
+def ssh_key(host, hostname):
     """The host's dedicated backup key (ed25519, made on the host, never leaves it). Returns
     the public key line, or None in check mode when it does not exist yet."""
     key = f"{ETC}/ssh/id_ed25519"
-    files.directory(f"{ETC}/ssh", 0o700)
+    host.directory(f"{ETC}/ssh", 0o700)
     if os.path.exists(key) and os.path.exists(key + ".pub"):
-        if os.stat(key).st_mode & 0o077 and not files.check_mode:
+        if os.stat(key).st_mode & 0o077 and not host.check_mode:
             os.chmod(key, 0o600)
         with open(key + ".pub", encoding="utf-8") as f:
             return f.read().strip()
-    files.changed.append(key)
-    if files.check_mode:
+    host.changed.append(key)
+    if host.check_mode:
         return None
     if shutil.which("ssh-keygen") is None:
-        raise ConfigError("ssh-keygen is missing: install openssh-client")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ivpb-backup@{hostname}", "-f", key],
-                   check=True, capture_output=True)
+        raise ModuleFailure("ssh-keygen is missing: install openssh-client")
+    host.must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ivpb-backup@{hostname}", "-f", key])
     with open(key + ".pub", encoding="utf-8") as f:
         return f.read().strip()
 
@@ -327,7 +322,7 @@ def render_known_hosts(jobs, given, current):
                 keys = keys or [host_key_line(k, f"host_keys.{t['address']}")
                                 for k in ([offered] if isinstance(offered, str) else offered)]
             except ValueError as e:
-                raise ConfigError(str(e)) from None
+                raise ModuleFailure(str(e)) from None
             keys = keys or [line.split(" ", 1)[1] for line in current if line.split(" ", 1)[0] == name]
             if not keys:
                 missing.append(t["name"])
@@ -335,70 +330,83 @@ def render_known_hosts(jobs, given, current):
     return "".join(line + "\n" for line in lines), missing
 
 
-def apply(p, check_mode=False, want_diff=False):
-    """Do it all. Returns (changed, result dict). Every input is checked before anything changes."""
+def enforce(host, p):
+    """The backup_job module: the jobs, then the continuous sync (offsite_sync) in the same call.
+    Every input is checked before anything changes."""
+    result = enforce_jobs(host, p)
+    try:
+        sync = offsite_sync.enforce(host, result["syncs"])
+    except ModuleFailure as e:
+        raise ModuleFailure(str(e), **result) from None
+    result["changed"] = result["changed"] or sync["changed"]
+    result["controls"] += sync["controls"]
+    result["changed_paths"] = host.changed
+    result["sync_service"] = sync["service"]
+    if host.want_diff:
+        result["diff"] = host.diffs
+    return result
+
+
+def enforce_jobs(host, p):
+    """The backup jobs of the host; returns the result (its own changes only)."""
     jobs = plan_jobs(p)
     hook = check_hook(p.get("failure_hook"))
-    files = Files(check_mode, want_diff)
-    if jobs and p.get("install_packages", True):
-        try:
-            packages.into_files(files, needed_packages(jobs))
-        except packages.PackageError as e:
-            raise ConfigError(str(e)) from None
+    check_mode = host.check_mode
+    if jobs:
+        packages.for_params(host, p, needed_packages(jobs))
     tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger")}
     missing_tools = sorted(t for t, ok in tools.items() if not ok and (t != "gpg" or any(j["encrypt"] for j in jobs)))
     if missing_tools and not check_mode:
         off = "" if p.get("install_packages", True) else " (install_packages is off)"
-        raise ConfigError(f"missing on the host: {', '.join(missing_tools)}{off}")
+        raise ModuleFailure(f"missing on the host: {', '.join(missing_tools)}{off}")
     for d, mode in ((ETC, 0o700), (f"{ETC}/datasets", 0o700), (STATE, 0o700), (f"{STATE}/status", 0o700),
                     (f"{STATE}/cache", 0o700), (LOG_DIR, 0o750), (LIB_DIR, 0o755)):
-        files.directory(d, mode)
-    pubkey = ssh_key(files, p["hostname"]) if jobs else None
+        host.directory(d, mode)
+    pubkey = ssh_key(host, p["hostname"]) if jobs else None
     known_hosts = f"{ETC}/ssh/known_hosts"
-    known, unpinned = render_known_hosts(jobs, p.get("host_keys") or {}, (_read(known_hosts) or "").splitlines())
+    known, unpinned = render_known_hosts(jobs, p.get("host_keys") or {}, (host.read(known_hosts) or "").splitlines())
     if unpinned and not check_mode:
-        raise ConfigError(f"no SSH host key for target(s) {', '.join(sorted(set(unpinned)))}: set "
+        raise ModuleFailure(f"no SSH host key for target(s) {', '.join(sorted(set(unpinned)))}: set "
                           "ivpb_backup_targets.<name>.host_key, or run enforce with the receiving host reachable")
     if jobs:
-        files.file(known_hosts, known, 0o644)
-    files.file(SCRIPT_PATH, SCRIPT, 0o755)
-    files.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
-               masked="(failure hook settings, masked)\n" if hook.get("webhook") else None)
+        host.file(known_hosts, known, 0o644)
+    host.file(SCRIPT_PATH, SCRIPT, 0o755)
+    host.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
+               show=(lambda _text: "(failure hook settings, masked)\n") if hook.get("webhook") else None)
     wanted = set()
     for j in jobs:
         path = f"{ETC}/datasets/{j['dataset']}.conf"
         wanted.add(path)
-        files.file(path, render_dataset_conf(j), 0o600)
+        host.file(path, render_dataset_conf(j), 0o600)
     if os.path.isdir(f"{ETC}/datasets"):
         for name in sorted(os.listdir(f"{ETC}/datasets")):
             if f"{ETC}/datasets/{name}" not in wanted and name.endswith(".conf"):
-                files.absent(f"{ETC}/datasets/{name}")
+                host.absent(f"{ETC}/datasets/{name}")
     keyring = None
     key_error = None
     used = sorted({n for j in jobs for n in j["recipients"]})
     if used:
         rec = p.get("recipients") or {}
         try:
-            keyring = gpg_target.ensure_keyring(
-                f"{ETC}/gnupg", [{"name": n, **rec[n]} for n in used], files)
+            keyring = gpg_target.ensure_keyring(host, f"{ETC}/gnupg", [{"name": n, **rec[n]} for n in used])
         except FileNotFoundError:
             key_error = "gnupg is not installed yet"
             if not check_mode:
-                raise ConfigError("gpg is missing on the host: install gnupg") from None
-        except gpg_target.KeyError_ as e:
-            raise ConfigError(f"ivpb_gpg_recipients: {e}") from None
+                raise ModuleFailure("gpg is missing on the host: install gnupg") from None
+        except ModuleFailure as e:
+            raise ModuleFailure(f"ivpb_gpg_recipients: {e}") from None
     crontab = render_crontab(jobs) if jobs else None
-    cron_before = _read(CRON_PATH)
+    cron_before = host.read(CRON_PATH)
     if crontab:
-        files.file(CRON_PATH, crontab, 0o644)
+        host.file(CRON_PATH, crontab, 0o644)
     else:
-        files.absent(CRON_PATH)
-    changed = bool(files.changed)
+        host.absent(CRON_PATH)
+    changed = bool(host.changed)
     blockers = ([f"missing: {', '.join(missing_tools)}"] if missing_tools else []) + \
         ([f"no pinned SSH host key for target {', '.join(sorted(set(unpinned)))}"] if unpinned else [])
     controls = evidence(jobs, changed, check_mode, keyring, key_error, blockers)
     if check_mode and not (key_error or blockers):
-        attribute(controls, jobs, files, cron_before)
+        attribute(controls, jobs, host, cron_before)
     result = {
         "changed": changed,
         "controls": controls,
@@ -411,11 +419,11 @@ def apply(p, check_mode=False, want_diff=False):
         "syncs": [{"dataset": j["dataset"], "source": j["source"], "delay": j["sync"]["delay"],
                    "heartbeat_minutes": HEARTBEAT_MINUTES,
                    "target": f"{j['sync']['address']}:{j['sync']['dir']}"} for j in jobs if j.get("sync")],
-        "changed_paths": files.changed,
+        "changed_paths": list(host.changed),
     }
-    if want_diff:
-        result["diff"] = files.diffs
-    return changed, result
+    if host.want_diff:
+        result["diff"] = host.diffs
+    return result
 
 
 def needed_packages(jobs):
@@ -425,15 +433,7 @@ def needed_packages(jobs):
     return [*PACKAGES, *extra]
 
 
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except (FileNotFoundError, UnicodeDecodeError):
-        return None
-
-
-def _touches(jobs, files, cron_before):
+def _touches(jobs, host, cron_before):
     """(data set, control id) -> the changed paths that concern it, so that the audit names
     exactly the control a change on the host broke, not every control of the host."""
     by_control = {}
@@ -445,7 +445,7 @@ def _touches(jobs, files, cron_before):
                  "backup.best_practice": f"{j['cron']['verify']} root {command('verify', ds)}"}
         if j["annual"]:
             lines["backup.annual_full"] = f"{j['cron']['annual']} root {command('annual', ds)}"
-        for path in files.changed:
+        for path in host.changed:
             if path == CRON_PATH:
                 hit = [cid for cid, line in lines.items() if line not in cron_lines]
             elif path.startswith(f"{ETC}/gnupg"):
@@ -461,16 +461,16 @@ def _touches(jobs, files, cron_before):
     return by_control
 
 
-def attribute(controls, jobs, files, cron_before):
+def attribute(controls, jobs, host, cron_before):
     """Check mode: drift only for the controls a pending change concerns, each with its diff."""
-    touched = _touches(jobs, files, cron_before)
-    # Files records a keyring change as "<dir> (keys)" and its diff under "<dir> keys".
-    diffs = {d.get("before_header", "").replace(" keys", " (keys)"): d for d in files.diffs}
+    touched = _touches(jobs, host, cron_before)
+    # gpg_target records a keyring change as "<dir> (keys)" and its diff under "<dir> keys".
+    diffs = {d.get("before_header", "").replace(" keys", " (keys)"): d for d in host.diffs}
     for entry in controls:
         paths = touched.get((entry["dataset"], entry["id"]))
         if entry["status"] == "drift" and not paths:
             entry["status"] = "compliant"
-        elif entry["status"] == "drift" and files.want_diff:
+        elif entry["status"] == "drift" and host.want_diff:
             found = [diffs[p] for p in paths if p in diffs]
             entry["diff"] = [{"path": d["before_header"], "before": d["before"], "after": d["after"]} for d in found]
 

@@ -21,7 +21,6 @@ import pwd
 import re
 import shutil
 import stat
-import subprocess
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
     input_rules,
@@ -29,17 +28,13 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
     receiver_layout,
     receiver_program,
 )
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 
 PACKAGES = ("rsync", "openssh-server", "sudo", "cron")
 HEADER = "# ivpb backup client key (IVPB Backupbeleid §4); managed by ivpb.backupbeleid.backup_receiver\n"
 MANIFEST = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8})T(\d{2})(\d{2})(\d{2})Z\.manifest")
 MAINT_TIME = "15 4 * * *"
 DEFAULT_SYNC_KEEP_FULL = 2
-
-
-class ReceiverError(Exception):
-    """Bad input or a failed step: one line."""
 
 
 def _user(name):
@@ -49,17 +44,10 @@ def _user(name):
         return None
 
 
-def _run(argv):
-    r = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if r.returncode != 0:
-        raise ReceiverError(f"{' '.join(argv[:2])} failed: {(r.stderr or r.stdout).strip()[:200]}")
-    return r.stdout
-
-
 def authorized_line(key):
     key = " ".join(str(key).split())
     if not receiver_layout.CLIENT_KEY_RE.fullmatch(key):
-        raise ReceiverError("ssh_public_key is not an OpenSSH public key line")
+        raise ModuleFailure("ssh_public_key is not an OpenSSH public key line")
     return f'restrict,command="{receiver_program.PATH} gate" {key}\n'
 
 
@@ -100,7 +88,7 @@ def wanted(p):
             out[user] = {"client": client, "target": c["target"],
                          "area": receiver_layout.area(paths[c["target"]], client), "datasets": datasets}
     except ValueError as e:
-        raise ReceiverError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
     return sorted(out.items())
 
 
@@ -154,17 +142,14 @@ def host_keys():
     return keys
 
 
-def apply(p, check_mode=False, want_diff=False):
-    files = Files(check_mode, want_diff)
-    if p.get("install_packages", True):
-        try:
-            packages.into_files(files, PACKAGES)
-        except packages.PackageError as e:
-            raise ReceiverError(str(e)) from None
+def enforce(host, p):
+    """The backup_receiver module: users, areas, keys, the receiver program, sudoers and cron."""
+    check_mode = host.check_mode
+    packages.for_params(host, p, PACKAGES)
     if not check_mode:
         missing = [t for t in ("rsync", "rrsync", "sudo", "useradd") if shutil.which(t) is None]
         if missing:
-            raise ReceiverError(f"missing on the receiver: {', '.join(missing)}")
+            raise ModuleFailure(f"missing on the receiver: {', '.join(missing)}")
     entries = wanted(p)
     keys = p.get("keys") or {}
     legacy = p.get("legacy_user") or ""
@@ -173,32 +158,32 @@ def apply(p, check_mode=False, want_diff=False):
     try:
         grp.getgrnam(group)
     except KeyError:
-        files.changed.append(f"group {group}")
+        host.changed.append(f"group {group}")
         if not check_mode:
-            _run(["groupadd", "--system", group])
+            host.must(["groupadd", "--system", group])
 
     config = {}
     authorized, pending = [], []
     for user, entry in entries:
         if _user(user) is None:
-            files.changed.append(f"user {user}")
+            host.changed.append(f"user {user}")
             if not check_mode:
-                _run(["useradd", "--system", "--home-dir", entry["area"], "--no-create-home", "--shell", "/bin/sh",
+                host.must(["useradd", "--system", "--home-dir", entry["area"], "--no-create-home", "--shell", "/bin/sh",
                       "--user-group", "--groups", group, user])
         base = os.path.dirname(entry["area"])
-        files.directory(base, 0o755)
-        files.directory(entry["area"], 0o750, group=user)
-        files.directory(f"{entry['area']}/.ssh", 0o755)
+        host.directory(base, 0o755)
+        host.directory(entry["area"], 0o750, group=user)
+        host.directory(f"{entry['area']}/.ssh", 0o755)
         akeys = f"{entry['area']}/.ssh/authorized_keys"
         key = keys.get(entry["client"]) or current_key(akeys)
         try:
             line = authorized_line(key) if key else ""
-        except ReceiverError as e:
-            raise ReceiverError(f"client {entry['client']}: {e}") from None
-        files.file(akeys, HEADER + line, 0o644)
+        except ModuleFailure as e:
+            raise ModuleFailure(f"client {entry['client']}: {e}") from None
+        host.file(akeys, HEADER + line, 0o644)
         (authorized if line else pending).append(entry["client"])
         for ds in entry["datasets"]:
-            files.directory(f"{entry['area']}/{ds}", 0o1770, group=user)
+            host.directory(f"{entry['area']}/{ds}", 0o1770, group=user)
         if legacy_pw is not None:
             entry = {**entry, "adopt_users": [legacy]}
         config[user] = entry
@@ -207,25 +192,25 @@ def apply(p, check_mode=False, want_diff=False):
     old = _read_json(receiver_program.CONFIG)
     for user, entry in sorted(old.items()):
         if user not in config and os.path.isdir(f"{entry.get('area', '')}/.ssh"):
-            files.file(f"{entry['area']}/.ssh/authorized_keys", HEADER, 0o644)
+            host.file(f"{entry['area']}/.ssh/authorized_keys", HEADER, 0o644)
     # The shared backup user of collection 0.2 is no way in any more.
     if legacy_pw is not None:
-        files.absent(f"{legacy_pw.pw_dir.rstrip('/')}/.ssh/authorized_keys")
+        host.absent(f"{legacy_pw.pw_dir.rstrip('/')}/.ssh/authorized_keys")
 
-    files.directory("/etc/ivpb", 0o755)
-    files.directory("/etc/ivpb/receiver", 0o755)
-    files.directory(os.path.dirname(receiver_program.PATH), 0o755)
-    files.file(receiver_program.PATH, receiver_program.PROGRAM, 0o755)
-    files.file(receiver_program.CONFIG, json.dumps(config, indent=1, sort_keys=True) + "\n", 0o644)
+    host.directory("/etc/ivpb", 0o755)
+    host.directory("/etc/ivpb/receiver", 0o755)
+    host.directory(os.path.dirname(receiver_program.PATH), 0o755)
+    host.file(receiver_program.PATH, receiver_program.PROGRAM, 0o755)
+    host.file(receiver_program.CONFIG, json.dumps(config, indent=1, sort_keys=True) + "\n", 0o644)
     sudoers = (f"# ivpb backup receiver: the gate of every client seals what it sent; managed by ivpb\n"
                f"%{group} ALL=(root) NOPASSWD: {receiver_program.PATH} seal\n")
-    if files.file(receiver_program.SUDOERS, sudoers, 0o440) and not check_mode:
-        _run(["visudo", "-c", "-q", "-f", receiver_program.SUDOERS])
-    files.file(receiver_program.CRON,
+    if host.file(receiver_program.SUDOERS, sudoers, 0o440) and not check_mode:
+        host.must(["visudo", "-c", "-q", "-f", receiver_program.SUDOERS])
+    host.file(receiver_program.CRON,
                "# ivpb backup receiver: seal, retention; managed by ivpb.backupbeleid.backup_receiver\n"
                f"{MAINT_TIME} root {receiver_program.PATH} maint\n", 0o644)
 
-    changed = bool(files.changed)
+    changed = bool(host.changed)
     result = {
         "changed": changed,
         "clients": sorted({e["client"] for _u, e in entries}),
@@ -234,12 +219,12 @@ def apply(p, check_mode=False, want_diff=False):
         "users": {u: e["client"] + "@" + e["target"] for u, e in entries},
         "protected": merged_protected(entries),
         "host_keys": host_keys(),
-        "changed_paths": files.changed,
+        "changed_paths": host.changed,
         "controls": [],
     }
-    if want_diff:
-        result["diff"] = files.diffs
-    return changed, result
+    if host.want_diff:
+        result["diff"] = host.diffs
+    return result
 
 
 def _read_json(path):

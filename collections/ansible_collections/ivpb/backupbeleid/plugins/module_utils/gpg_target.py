@@ -13,25 +13,22 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
+
 FPR_RE = re.compile(r"^[0-9A-F]{40}$")
-
-
-class KeyError_(Exception):
-    """A declared key is wrong, expired, revoked, or secret: refuse it (one line)."""
 
 
 def normalise_fpr(fpr):
     return re.sub(r"\s+", "", str(fpr)).upper()
 
 
-def _gpg(homedir, *args, stdin=None):
-    cmd = ["gpg", "--homedir", homedir, "--batch", "--no-tty", "--no-auto-key-locate", *args]
-    env = dict(os.environ, LC_ALL="C", TZ="UTC")
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, check=False)
+def _gpg(host, homedir, *args, stdin=None):
+    """(rc, stdout, stderr) of gpg on one keyring."""
+    return host.run(["gpg", "--homedir", homedir, "--batch", "--no-tty", "--no-auto-key-locate", *args],
+                    data=stdin, env={"TZ": "UTC"})
 
 
 def parse_colons(text, now=None):
@@ -60,9 +57,9 @@ def parse_colons(text, now=None):
     return keys
 
 
-def check_recipients(recipients, now=None):
+def check_recipients(host, recipients, now=None):
     """Import each declared key into a scratch keyring and check it. Returns
-    {fpr: {name, expires, uid}} or raises KeyError_ naming the recipient."""
+    {fpr: {name, expires, uid}} or raises ModuleFailure naming the recipient."""
     if shutil.which("gpg") is None:
         raise FileNotFoundError("gpg")
     scratch = tempfile.mkdtemp(prefix="ivpb-gpg-")
@@ -72,26 +69,27 @@ def check_recipients(recipients, now=None):
         for r in recipients:
             name, fpr, armored = r["name"], normalise_fpr(r["fingerprint"]), r["public_key"]
             if not FPR_RE.match(fpr):
-                raise KeyError_(f"recipient {name}: fingerprint {r['fingerprint']!r} is not 40 hex digits")
+                raise ModuleFailure(f"recipient {name}: fingerprint {r['fingerprint']!r} is not 40 hex digits")
             if "PRIVATE KEY BLOCK" in armored:
-                raise KeyError_(f"recipient {name}: a secret key was given; only public keys may be on a host")
+                raise ModuleFailure(f"recipient {name}: a secret key was given; only public keys may be on a host")
             one = tempfile.mkdtemp(prefix="k-", dir=scratch)
-            res = _gpg(one, "--import", stdin=armored)
-            if res.returncode not in (0, 2):
-                raise KeyError_(f"recipient {name}: the public key does not import ({res.stderr.strip()[:120]})")
-            if _gpg(one, "--with-colons", "--list-secret-keys").stdout.strip():
-                raise KeyError_(f"recipient {name}: the key block holds a secret key; only public keys on a host")
-            keys = parse_colons(_gpg(one, "--with-colons", "--fixed-list-mode", "--list-keys").stdout, now)
+            rc, _out, err = _gpg(host, one, "--import", stdin=armored)
+            if rc not in (0, 2):
+                raise ModuleFailure(f"recipient {name}: the public key does not import ({err.strip()[:120]})")
+            if _gpg(host, one, "--with-colons", "--list-secret-keys")[1].strip():
+                raise ModuleFailure(f"recipient {name}: the key block holds a secret key; only public keys on a host")
+            keys = parse_colons(_gpg(host, one, "--with-colons", "--fixed-list-mode", "--list-keys")[1], now)
             if fpr not in keys:
                 found = ", ".join(sorted(keys)) or "no key"
-                raise KeyError_(f"recipient {name}: wrong key, expected fingerprint {fpr}, the key block has {found}")
+                raise ModuleFailure(f"recipient {name}: wrong key, expected fingerprint {fpr}, "
+                                    f"the key block has {found}")
             k = keys[fpr]
             if k["revoked"]:
-                raise KeyError_(f"recipient {name}: key {fpr} is revoked")
+                raise ModuleFailure(f"recipient {name}: key {fpr} is revoked")
             if k["expired"]:
-                raise KeyError_(f"recipient {name}: key {fpr} has expired")
+                raise ModuleFailure(f"recipient {name}: key {fpr} has expired")
             if not k["can_encrypt"]:
-                raise KeyError_(f"recipient {name}: key {fpr} cannot encrypt")
+                raise ModuleFailure(f"recipient {name}: key {fpr} cannot encrypt")
             good[fpr] = {"name": name, "uid": k["uid"], "armored": armored,
                          "expires": _iso(k["expires"])}
         return good
@@ -103,21 +101,21 @@ def _iso(ts):
     return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def keyring_state(homedir):
+def keyring_state(host, homedir):
     """(public keys {fpr: info}, secret key fingerprints) of the real keyring."""
     if not os.path.isdir(homedir) or shutil.which("gpg") is None:
         return {}, []
-    pub = parse_colons(_gpg(homedir, "--with-colons", "--fixed-list-mode", "--list-keys").stdout)
-    sec = parse_colons(_gpg(homedir, "--with-colons", "--fixed-list-mode", "--list-secret-keys").stdout)
+    pub = parse_colons(_gpg(host, homedir, "--with-colons", "--fixed-list-mode", "--list-keys")[1])
+    sec = parse_colons(_gpg(host, homedir, "--with-colons", "--fixed-list-mode", "--list-secret-keys")[1])
     return pub, sorted(sec)
 
 
-def ensure_keyring(homedir, recipients, files, now=None):
-    """Bring homedir to exactly the declared public keys. files: a backup_files.Files (check
-    mode, change list). Returns a small result dict: {fingerprints, changed, removed, secret_removed}."""
-    good = check_recipients(recipients, now)
-    files.directory(homedir, 0o700)
-    pub, secret = keyring_state(homedir)
+def ensure_keyring(host, homedir, recipients, now=None):
+    """Bring homedir to exactly the declared public keys (host: the toolkit's Host, check mode
+    and change list). Returns a small result dict: {fingerprints, changed, removed, secret_removed}."""
+    good = check_recipients(host, recipients, now)
+    host.directory(homedir, 0o700)
+    pub, secret = keyring_state(host, homedir)
     want = set(good)
     have = set(pub)
     stale = {f for f in want & have
@@ -126,20 +124,41 @@ def ensure_keyring(homedir, recipients, files, now=None):
     to_remove = sorted(have - want)
     changed = bool(to_import or to_remove or secret)
     if changed:
-        files.changed.append(homedir + " (keys)")
-        if files.want_diff:
-            files.diffs.append({"before_header": homedir + " keys", "after_header": homedir + " keys",
+        host.changed.append(homedir + " (keys)")
+        if host.want_diff:
+            host.diffs.append({"before_header": homedir + " keys", "after_header": homedir + " keys",
                                 "before": "".join(f"{f}\n" for f in sorted(have)),
                                 "after": "".join(f"{f}\n" for f in sorted(want))})
-    if changed and not files.check_mode:
+    if changed and not host.check_mode:
         for fpr in secret:  # never a secret key on the host
-            _gpg(homedir, "--yes", "--delete-secret-keys", fpr)
+            _gpg(host, homedir, "--yes", "--delete-secret-keys", fpr)
         for fpr in to_remove:
-            _gpg(homedir, "--yes", "--delete-keys", fpr)
+            _gpg(host, homedir, "--yes", "--delete-keys", fpr)
         for fpr in to_import:
-            res = _gpg(homedir, "--import", stdin=good[fpr]["armored"])
-            if res.returncode not in (0, 2):
-                raise KeyError_(f"importing {fpr} into {homedir} failed: {res.stderr.strip()[:160]}")
+            rc, _out, err = _gpg(host, homedir, "--import", stdin=good[fpr]["armored"])
+            if rc not in (0, 2):
+                raise ModuleFailure(f"importing {fpr} into {homedir} failed: {err.strip()[:160]}")
     return {"fingerprints": sorted(want), "imported": to_import, "removed": to_remove,
             "secret_removed": secret, "changed": changed,
             "keys": {f: {"name": g["name"], "expires": g["expires"]} for f, g in good.items()}}
+
+
+def enforce(host, params):
+    """The gpg_target module: the keyring with exactly the declared recipients (backup.encrypted)."""
+    homedir = params["homedir"]
+    try:
+        res = ensure_keyring(host, homedir, params["recipients"])
+    except FileNotFoundError:
+        if not host.check_mode:
+            raise ModuleFailure("gpg is not installed: install gnupg") from None
+        return {"changed": True, "fingerprints": [], "imported": [], "removed": [], "keys": {}, "controls": [
+            {"id": "backup.encrypted", "status": "drift", "detail": "gnupg is not installed yet", "evidence": {}}]}
+    changed = bool(host.changed)
+    result = {"changed": changed, "fingerprints": res["fingerprints"], "imported": res["imported"],
+              "removed": res["removed"], "keys": res["keys"],
+              "controls": [{"id": "backup.encrypted", "status": "drift" if host.check_mode and changed else "compliant",
+                            "detail": f"{len(res['fingerprints'])} recipient key(s) in {homedir}",
+                            "evidence": {"fingerprints": res["fingerprints"]}}]}
+    if host.want_diff:
+        result["diff"] = host.diffs
+    return result

@@ -2,9 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backend of ivpb.backupbeleid.nut_client: NUT upsmon as a network client (§2 Stroomvoorziening).
 
-Pure standard library (runs on the target, Python 3.11). Everything that touches the system goes
-through a `System` object, so the logic is unit-tested without a host and the module entry stays
-thin.
+Runs on the target (Python 3.11). Everything that touches the host goes through the toolkit's
+`Host` (host.py), so the logic is unit-tested on a temporary root and the module entry stays thin.
 
 NUT's configuration parser (common/parseconf.c) splits words on blanks, starts a comment at `#`,
 and takes a word in double quotes with backslash escapes; inside quotes an unescaped `#` is a
@@ -21,16 +20,19 @@ from __future__ import annotations
 import grp
 import os
 import re
-import subprocess
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host, ModuleFailure
 
 NUT_CONF = "/etc/nut/nut.conf"
 UPSMON_CONF = "/etc/nut/upsmon.conf"
 NOTIFY_SCRIPT = "/etc/nut/ivpb-notify"
 SERVICE = "nut-monitor.service"
+GROUP = "nut"
+PACKAGES = ("nut-client",)
+UPSC_TIMEOUT = 10  # seconds: an unreachable NUT server must not hold the module
 MASK = "********"
 HEADER = "# Managed by ivpb.backupbeleid.nut_client (IVPB Backupbeleid, §2 Stroomvoorziening). Do not edit.\n"
 EVENTS = ("ONLINE", "ONBATT", "LOWBATT", "FSD", "COMMOK", "COMMBAD", "SHUTDOWN", "REPLBATT",
@@ -38,10 +40,6 @@ EVENTS = ("ONLINE", "ONBATT", "LOWBATT", "FSD", "COMMOK", "COMMBAD", "SHUTDOWN",
 PLAIN_WORD = input_rules.NUT_PLAIN
 MAX_SECRET = 200  # upsmon builds "PASSWORD %s\n" in a 512-byte buffer
 LEVELS = ("ordinary", "redundant")
-
-
-class NutClientError(Exception):
-    """Bad input: one line that names the option and what is expected (never a secret)."""
 
 
 quote_word = input_rules.nut_quote  # a NUT config word in quotes ('\\', '"' and '#' escaped)
@@ -61,7 +59,7 @@ def check_secret(value, what: str) -> None:
     try:
         input_rules.secret(value, what, MAX_SECRET)
     except ValueError as e:
-        raise NutClientError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
 
 
 @dataclass
@@ -99,35 +97,35 @@ def _int(value, what: str, default: int) -> int:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
-        raise NutClientError(f"{what}: expected a whole number, got {input_rules.shown(value)}")
+        raise ModuleFailure(f"{what}: expected a whole number, got {input_rules.shown(value)}")
     return int(value)
 
 
 def settings_from_params(p: dict) -> Settings:
-    """Module parameters to Settings; raises NutClientError (one line) on bad input. Every value
+    """Module parameters to Settings; raises ModuleFailure (one line) on bad input. Every value
     is checked with the shared rules (input_rules), as the controller's schema checks it, so a
     playbook that calls the module directly is held to the same rules."""
     try:
         return _settings(p)
     except ValueError as e:
-        raise NutClientError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
 
 
 def _settings(p: dict) -> Settings:
     level = p.get("level")
     if level not in LEVELS:
-        raise NutClientError(f"level: expected one of {', '.join(LEVELS)}, got {input_rules.shown(level)}")
+        raise ModuleFailure(f"level: expected one of {', '.join(LEVELS)}, got {input_rules.shown(level)}")
     ups_list = []
     ups_param = p.get("ups") or []
     if not isinstance(ups_param, list):
-        raise NutClientError("ups: expected a list of UPSes")
+        raise ModuleFailure("ups: expected a list of UPSes")
     for i, u in enumerate(ups_param):
         where = f"ups[{i}]"
         if not isinstance(u, dict):
-            raise NutClientError(f"{where}: expected a mapping with name, server, user, password")
+            raise ModuleFailure(f"{where}: expected a mapping with name, server, user, password")
         for key in ("name", "server", "user"):
             if not isinstance(u.get(key), str) or not u.get(key):
-                raise NutClientError(f"{where}.{key}: required, a non-empty string")
+                raise ModuleFailure(f"{where}.{key}: required, a non-empty string")
         input_rules.nut_name(u["name"], f"{where}.name")
         input_rules.host_name(u["server"], f"{where}.server")
         input_rules.nut_name(u["user"], f"{where}.user")
@@ -135,16 +133,16 @@ def _settings(p: dict) -> Settings:
         port = _int(u.get("port"), f"{where}.port", 3493)
         pv = _int(u.get("power_value"), f"{where}.power_value", 1)
         if not 1 <= port <= 65535:
-            raise NutClientError(f"{where}.port: expected 1-65535, got {port}")
+            raise ModuleFailure(f"{where}.port: expected 1-65535, got {port}")
         if pv < 0:
-            raise NutClientError(f"{where}.power_value: expected 0 or more, got {pv}")
+            raise ModuleFailure(f"{where}.power_value: expected 0 or more, got {pv}")
         ups_list.append(Ups(u["name"], u["server"], u["user"], u["password"], port, pv))
     if not ups_list:
-        raise NutClientError("ups: at least one UPS is required (power.ups, §2)")
+        raise ModuleFailure("ups: at least one UPS is required (power.ups, §2)")
     systems = [u.system for u in ups_list]
     dupes = sorted({s for s in systems if systems.count(s) > 1})
     if dupes:
-        raise NutClientError(f"ups: {', '.join(dupes)} listed more than once")
+        raise ModuleFailure(f"ups: {', '.join(dupes)} listed more than once")
     s = Settings(level=level, ups=ups_list)
     for key in ("min_supplies", "pollfreq", "pollfreq_alert", "hostsync", "deadtime", "finaldelay"):
         setattr(s, key, _int(p.get(key), key, getattr(s, key)))
@@ -152,15 +150,15 @@ def _settings(p: dict) -> Settings:
         if p.get(key) is not None:
             setattr(s, key, p[key])
     if s.mode not in ("netclient", "netserver", "standalone"):
-        raise NutClientError(f"mode: expected netclient, netserver or standalone, got {input_rules.shown(s.mode)}")
+        raise ModuleFailure(f"mode: expected netclient, netserver or standalone, got {input_rules.shown(s.mode)}")
     for key in ("pollfreq", "pollfreq_alert", "hostsync", "deadtime"):
         if getattr(s, key) < 1:
-            raise NutClientError(f"{key}: expected 1 or more seconds")
+            raise ModuleFailure(f"{key}: expected 1 or more seconds")
     if s.finaldelay < 0:
-        raise NutClientError("finaldelay: expected 0 or more seconds")
+        raise ModuleFailure("finaldelay: expected 0 or more seconds")
     input_rules.nut_deadtime(s.deadtime, s.pollfreq, "deadtime")
     if s.min_supplies < 1:
-        raise NutClientError("min_supplies: expected 1 or more")
+        raise ModuleFailure("min_supplies: expected 1 or more")
     input_rules.command_line(s.shutdown_command, "shutdown_command")
     if s.notify_webhook is not None:
         input_rules.url(s.notify_webhook, "notify_webhook")
@@ -168,17 +166,17 @@ def _settings(p: dict) -> Settings:
         input_rules.mail(s.notify_mail, "notify_mail")
     total = sum(u.power_value for u in ups_list)
     if total < s.min_supplies:
-        raise NutClientError(
+        raise ModuleFailure(
             f"min_supplies: {s.min_supplies} is more than the power values of all UPSes ({total}): "
             "the host would shut down at once")
     if level == "redundant":
         distinct = {u.system for u in ups_list if u.power_value > 0}
         if len(distinct) < 2:
-            raise NutClientError(
+            raise ModuleFailure(
                 "ups: power.redundant_ups (§2) needs at least two distinct UPSes with power_value >= 1, "
                 f"got {len(distinct)}")
         if total - max(u.power_value for u in ups_list) < s.min_supplies:
-            raise NutClientError(
+            raise ModuleFailure(
                 f"min_supplies: with {s.min_supplies} the host does not survive the loss of one UPS "
                 "(power.redundant_ups, §2); lower min_supplies or raise the power values")
     return s
@@ -272,157 +270,76 @@ def _masked(path: str, text: str) -> str:
     return text
 
 
-# --- system access ---------------------------------------------------------------------------
+# --- the host --------------------------------------------------------------------------------
 
-class System:
-    """The target host; tests pass a root directory and a command runner."""
-
-    def __init__(self, root: str = "/", run=None, group: str = "nut"):
-        self.root = root
-        self._run = run or self._subprocess
-        self.group = group
-
-    @staticmethod
-    def _subprocess(argv: list[str], timeout: int = 20) -> tuple[int, str, str]:
-        try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-            return p.returncode, p.stdout, p.stderr
-        except FileNotFoundError:
-            return 127, "", f"{argv[0]}: not found"
-        except subprocess.TimeoutExpired:
-            return 124, "", f"{argv[0]}: timed out after {timeout}s"
-
-    def run(self, argv: list[str]) -> tuple[int, str, str]:
-        return self._run(argv)
-
-    def path(self, p: str) -> str:
-        return os.path.join(self.root, p.lstrip("/"))
-
-    def gid(self) -> int | None:
-        try:
-            return grp.getgrnam(self.group).gr_gid
-        except KeyError:
-            return None
-
-    def read(self, p: str) -> tuple[str | None, tuple[int, int, int] | None]:
-        """(content, (uid, gid, mode)) or (None, None) when absent."""
-        full = self.path(p)
-        try:
-            with open(full, encoding="utf-8", errors="replace") as fh:
-                content = fh.read()
-            st = os.stat(full)
-            return content, (st.st_uid, st.st_gid, st.st_mode & 0o7777)
-        except FileNotFoundError:
-            return None, None
-
-    def write(self, p: str, content: str, mode: int, gid: int) -> None:
-        full = self.path(p)
-        directory = os.path.dirname(full)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".ivpb-")
-        try:
-            os.fchmod(fd, mode)
-            os.fchown(fd, 0, gid)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(content)
-            os.replace(tmp, full)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-
-@dataclass
-class FileResult:
-    path: str
-    changed: bool
-    before: str | None
-    after: str
-    reason: str = ""
-
-
-def _want_files(s: Settings) -> list[tuple[str, str, str, int]]:
-    """(path, content, masked content, mode)"""
-    files = [
-        (NUT_CONF, render_nut_conf(s), render_nut_conf(s), 0o640),
-        (UPSMON_CONF, render_upsmon_conf(s), render_upsmon_conf(s, masked=True), 0o640),
-    ]
+def _want_files(s: Settings) -> list[tuple[str, str, int]]:
+    """(path, content, mode)"""
+    files = [(NUT_CONF, render_nut_conf(s), 0o640), (UPSMON_CONF, render_upsmon_conf(s), 0o640)]
     if s.notify_webhook or s.notify_mail:
-        script = render_notify_script(s)
-        files.append((NOTIFY_SCRIPT, script, mask_script(script), 0o750))
+        files.append((NOTIFY_SCRIPT, render_notify_script(s), 0o750))
     return files
 
 
-def _service_state(system: System) -> tuple[bool, bool]:
-    rc_en, out_en, _err = system.run(["systemctl", "is-enabled", SERVICE])
-    rc_ac, _out, _err = system.run(["systemctl", "is-active", "--quiet", SERVICE])
-    return (rc_en == 0 and out_en.strip() in ("enabled", "enabled-runtime", "alias")), rc_ac == 0
-
-
-def probe_ups(system: System, u: Ups) -> dict:
+def probe_ups(host: Host, u: Ups) -> dict:
     """`upsc ups@server ups.status` from this host: reachable and current status."""
-    rc, out, err = system.run(["upsc", u.system, "ups.status"])
+    rc, out, err = host.run(["upsc", u.system, "ups.status"], timeout=UPSC_TIMEOUT)
     if rc == 0 and out.strip():
         return {"ups": u.system, "reachable": True, "status": out.strip().splitlines()[-1].strip()}
+    if rc == 124:  # timeout(1): the server took the connection and did not answer
+        return {"ups": u.system, "reachable": False, "error": f"no answer within the upsc timeout of {UPSC_TIMEOUT} s"}
     msg = " ".join(line for line in (err or out).strip().splitlines() if "Init SSL" not in line)
     return {"ups": u.system, "reachable": False, "error": (msg or f"upsc exited {rc}")[:200]}
 
 
-def enforce(s: Settings, system: System, check_mode: bool, want_diff: bool) -> dict:
-    """Make the files and the service right (or only say what would change); return the result."""
-    gid = system.gid()
-    installed = os.path.isdir(system.path("/etc/nut")) and gid is not None
-    if not installed and not check_mode:
-        raise NutClientError("NUT is not installed on this host (no /etc/nut or no group nut): "
-                             "install nut-client before this module runs")
-    results = []
-    for path, content, masked, mode in _want_files(s):
-        before, meta = system.read(path)
-        reasons = []
-        if before != content:
-            reasons.append("content")
-        if meta is not None and (meta[0] != 0 or meta[1] != gid or meta[2] != mode):
-            reasons.append(f"owner/mode (want root:{system.group} {mode:04o})")
-        changed = bool(reasons)
-        if changed and not check_mode:
-            system.write(path, content, mode, gid)
-        results.append(FileResult(path, changed, None if before is None else _masked(path, before),
-                                  masked, ", ".join(reasons)))
-    config_changed = any(r.changed for r in results)
-    enabled, active = _service_state(system)
-    service_actions = []
-    if not enabled:
-        service_actions.append("enable")
-    if config_changed and active:
-        service_actions.append("restart")
-    elif not active:
-        service_actions.append("start")
-    if service_actions and not check_mode:
-        if "enable" in service_actions:
-            rc, _out, err = system.run(["systemctl", "enable", SERVICE])
-            if rc != 0:
-                raise NutClientError(f"systemctl enable {SERVICE} failed: {err.strip()[:200]}")
-        verb = "restart" if "restart" in service_actions else "start"
-        if verb in service_actions:
-            rc, _out, err = system.run(["systemctl", verb, SERVICE])
-            if rc != 0:
-                raise NutClientError(f"systemctl {verb} {SERVICE} failed: {err.strip()[:200]}")
-        enabled, active = _service_state(system)
-    changed = config_changed or bool(service_actions)
-    probes = [probe_ups(system, u) for u in s.ups]
+def probe_all(host: Host, ups: list[Ups]) -> list[dict]:
+    """Every UPS probed at the same time: a NUT server that hangs costs one UPSC_TIMEOUT, not one
+    per UPS it serves."""
+    with ThreadPoolExecutor(max_workers=max(1, len(ups))) as pool:
+        return list(pool.map(lambda u: probe_ups(host, u), ups))
+
+
+def enforce(host: Host, p: dict) -> dict:
+    """Make the files and the service right (or only say what would change); return the result.
+    A failure names the controls it leaves in error."""
+    try:
+        return _enforce(host, p)
+    except ModuleFailure as e:
+        ids = ["power.ups"] + (["power.redundant_ups"] if p.get("level") == "redundant" else [])
+        raise ModuleFailure(str(e), controls=[{"id": i, "status": "error", "detail": str(e), "evidence": {}}
+                                              for i in ids]) from None
+
+
+def _enforce(host: Host, p: dict) -> dict:
+    s = settings_from_params(p)
+    packages.for_params(host, p, PACKAGES)
+    try:
+        grp.getgrnam(GROUP)
+        installed = os.path.isdir(host.path("/etc/nut"))
+    except KeyError:
+        installed = False
+    if not installed and not host.check_mode:
+        raise ModuleFailure("NUT is not installed on this host (no /etc/nut or no group nut): "
+                            "install nut-client before this module runs")
+    files = []
+    for path, content, mode in _want_files(s):
+        reasons = host.file(path, content, mode, owner="root", group=GROUP,
+                            show=lambda text, path=path: _masked(path, text))
+        files.append({"path": path, "changed": bool(reasons), "reason": ", ".join(reasons)})
+    config_changed = any(f["changed"] for f in files)
+    actions, enabled, active = host.unit(SERVICE, restart=config_changed)
+    changed = config_changed or bool(actions)
+    probes = probe_all(host, s.ups)
     result = {
         "changed": changed,
-        "files": [{"path": r.path, "changed": r.changed, "reason": r.reason} for r in results],
-        "service": {"name": SERVICE, "enabled": enabled, "active": active, "actions": service_actions},
+        "files": files,
+        "service": {"name": SERVICE, "enabled": enabled, "active": active,
+                    "actions": [verb for verb, _unit in actions]},
         "ups": probes,
-        "controls": controls(s, probes, drift=check_mode and changed, enabled=enabled, active=active,
+        "controls": controls(s, probes, drift=host.check_mode and changed, enabled=enabled, active=active,
                              installed=installed),
     }
-    if want_diff:
-        result["diff"] = [
-            {"before_header": r.path, "after_header": r.path, "before": r.before or "", "after": r.after}
-            for r in results if r.changed
-        ]
+    if host.want_diff:
+        result["diff"] = host.diffs
     return result
 
 

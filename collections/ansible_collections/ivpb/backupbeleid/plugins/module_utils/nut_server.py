@@ -8,11 +8,10 @@ Stdlib only (targets run Python 3.11 on Debian bookworm)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 
 ETC = "/etc/nut"
 HEADER = "# Managed by ivpb.backupbeleid.nut_server (IVPB Backupbeleid, §2 Stroomvoorziening). Do not edit.\n"
@@ -20,17 +19,14 @@ MASKED_USERS = "(upsd.users: one user per client, passwords masked)\n"
 DRIVERS = "nut-driver-enumerator.service"
 UPSD = "nut-server.service"
 DRIVER_TARGET = "nut-driver.target"
-
-
-class NutServerError(Exception):
-    """Bad input or a service that would not start: one line."""
+PACKAGES = ("nut-server", "nut-client")
 
 
 def word(value):
     """A value in NUT's configuration syntax: quoted, with backslash, quote and '#' escaped."""
     s = str(value)
     if input_rules.CONTROL_RE.search(s):
-        raise NutServerError("a NUT configuration value may not contain a line break or control character")
+        raise ModuleFailure("a NUT configuration value may not contain a line break or control character")
     return input_rules.nut_quote(s)
 
 
@@ -73,26 +69,15 @@ def render_users(users):
     return "".join(out)
 
 
-def _systemctl(*args):
-    return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False)
-
-
-def _state(unit):
-    enabled = _systemctl("is-enabled", unit).stdout.strip() in ("enabled", "static", "alias")
-    return enabled, _systemctl("is-active", unit).stdout.strip() == "active"
-
-
-def ups_status(names, settle=0.0):
+def ups_status(host, names, settle=0.0):
     """ups.status of each UPS as upsd serves it; after a restart, wait up to settle seconds
     for the drivers to come back."""
-    upsc = shutil.which("upsc")
     out = {}
     deadline = time.monotonic() + settle
     for name in names:
         while True:
-            r = subprocess.run([upsc, f"{name}@localhost", "ups.status"], capture_output=True, text=True,
-                               timeout=10, check=False) if upsc else None
-            status = r.stdout.strip() if r is not None and r.returncode == 0 else None
+            rc, stdout, _err = host.run(["upsc", f"{name}@localhost", "ups.status"], timeout=10)
+            status = stdout.strip() if rc == 0 else None
             if status or time.monotonic() >= deadline:
                 break
             time.sleep(0.5)
@@ -107,78 +92,79 @@ ALLOWED_UPS_KEYS = ("driver", "port", "description", "options")
 def check_params(p):
     """Every parameter against the shared rules (input_rules), as the controller's schema checks
     them: a playbook that calls the module directly is held to the same rules. Raises
-    NutServerError with one line (never a password)."""
+    ModuleFailure with one line (never a password)."""
     try:
         _check_params(p)
     except ValueError as e:
-        raise NutServerError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
 
 
 def _check_params(p):
     ups = p.get("ups")
     if not isinstance(ups, dict) or not ups:
-        raise NutServerError("ups: expected a mapping of UPS name -> {driver, port, ...}")
+        raise ModuleFailure("ups: expected a mapping of UPS name -> {driver, port, ...}")
     for name, u in ups.items():
         input_rules.nut_name(name, "ivpb_nut_server.ups key")
         where = f"ivpb_nut_server.ups.{name}"
         if not isinstance(u, dict) or not u.get("driver"):
-            raise NutServerError(f"{where}.driver: expected a NUT driver name")
+            raise ModuleFailure(f"{where}.driver: expected a NUT driver name")
         extra = sorted(set(u) - set(ALLOWED_UPS_KEYS))
         if extra:
-            raise NutServerError(f"{where}.{extra[0]}: unknown key (expected one of: {', '.join(ALLOWED_UPS_KEYS)})")
+            raise ModuleFailure(f"{where}.{extra[0]}: unknown key (expected one of: {', '.join(ALLOWED_UPS_KEYS)})")
         input_rules.nut_driver(u["driver"], f"{where}.driver")
         port = port_of(name, u)
         input_rules.nut_port(port, f"{where}.port")
         if u["driver"] == "dummy-ups" and "/" in port:
-            raise NutServerError(f"{where}.port: {input_rules.shown(port)}: a dummy-ups port is a file name "
+            raise ModuleFailure(f"{where}.port: {input_rules.shown(port)}: a dummy-ups port is a file name "
                                  "ending in .dev (written in /etc/nut)")
         if u.get("description") is not None:
             input_rules.text(str(u["description"]), f"{where}.description")
         options = u.get("options") or {}
         if not isinstance(options, dict):
-            raise NutServerError(f"{where}.options: expected a mapping of option -> value")
+            raise ModuleFailure(f"{where}.options: expected a mapping of option -> value")
         for key, value in options.items():
             input_rules.nut_option(key, f"{where}.options key")
             if isinstance(value, (dict, list)) or value is None:
-                raise NutServerError(f"{where}.options.{key}: expected a string, number or boolean")
+                raise ModuleFailure(f"{where}.options.{key}: expected a string, number or boolean")
             input_rules.text(str(value), f"{where}.options.{key}")
     listen = p.get("listen") or []
     for i, addr in enumerate(listen):
         input_rules.host_name(addr, f"listen[{i}]")
     port = p.get("port")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise NutServerError(f"port: expected a TCP port 1-65535, got {input_rules.shown(port)}")
+        raise ModuleFailure(f"port: expected a TCP port 1-65535, got {input_rules.shown(port)}")
     names = set()
     for i, u in enumerate(p.get("users") or []):
         input_rules.nut_name(u.get("name"), f"users[{i}].name")
         if u["name"] in names:
-            raise NutServerError(f"users[{i}].name: {u['name']!r} is listed more than once")
+            raise ModuleFailure(f"users[{i}].name: {u['name']!r} is listed more than once")
         names.add(u["name"])
         input_rules.secret(u.get("password"), f"users[{i}].password")
         if u.get("upsmon") not in (None, "primary", "secondary"):
-            raise NutServerError(f"users[{i}].upsmon: expected primary or secondary")
+            raise ModuleFailure(f"users[{i}].upsmon: expected primary or secondary")
         for j, action in enumerate(u.get("actions") or []):
             if action not in ACTIONS:
-                raise NutServerError(f"users[{i}].actions[{j}]: expected one of {', '.join(ACTIONS)}, "
+                raise ModuleFailure(f"users[{i}].actions[{j}]: expected one of {', '.join(ACTIONS)}, "
                                      f"got {input_rules.shown(action)}")
 
 
-def apply(p, check_mode=False, want_diff=False):
-    """Returns the module result; raises NutServerError."""
+def enforce(host, p):
+    """Returns the module result; raises ModuleFailure."""
     check_params(p)
+    packages.for_params(host, p, PACKAGES)
     ups = p["ups"]
-    files = Files(check_mode, want_diff)
     installed = shutil.which("upsd", path="/usr/sbin:/sbin") is not None
     own = {"owner": "root", "group": "nut"}
     try:
-        nut_conf = files.file(f"{ETC}/nut.conf", HEADER + "MODE=netserver\n", 0o640, **own)
-        ups_conf = files.file(f"{ETC}/ups.conf", render_ups_conf(ups), 0o640, **own)
-        dummies = [files.file(f"{ETC}/{port_of(n, u)}", render_dummy(n), 0o640, **own)
+        nut_conf = host.file(f"{ETC}/nut.conf", HEADER + "MODE=netserver\n", 0o640, **own)
+        ups_conf = host.file(f"{ETC}/ups.conf", render_ups_conf(ups), 0o640, **own)
+        dummies = [host.file(f"{ETC}/{port_of(n, u)}", render_dummy(n), 0o640, **own)
                    for n, u in ups.items() if u["driver"] == "dummy-ups"]
-        upsd_conf = files.file(f"{ETC}/upsd.conf", render_upsd_conf(p["listen"], p["port"]), 0o640, **own)
-        users = files.file(f"{ETC}/upsd.users", render_users(p["users"]), 0o640, masked=MASKED_USERS, **own)
+        upsd_conf = host.file(f"{ETC}/upsd.conf", render_upsd_conf(p["listen"], p["port"]), 0o640, **own)
+        users = host.file(f"{ETC}/upsd.users", render_users(p["users"]), 0o640,
+                          show=lambda _text: MASKED_USERS, **own)
     except KeyError:
-        raise NutServerError("the group nut does not exist: nut-server is not installed") from None
+        raise ModuleFailure("the group nut does not exist: nut-server is not installed") from None
     actions = []
     # Order matters. NUT 2.8.0's drivers keep the socket of the upsd they served: after a restart
     # of upsd their next broadcast hits the dead socket and dummy-ups aborts (seen in the lab), so
@@ -189,26 +175,24 @@ def apply(p, check_mode=False, want_diff=False):
         actions += [("restart", UPSD), ("restart", DRIVER_TARGET)]
     elif users:
         actions.append(("reload", UPSD))
-    enabled, active = _state(UPSD) if installed else (False, False)
+    enabled, active = host.unit_state(UPSD) if installed else (False, False)
     if not enabled:
         actions.append(("enable", UPSD))
     if not active and ("restart", UPSD) not in actions:
         actions.append(("start", UPSD))
-    if actions and not check_mode:
-        for verb, unit in actions:
-            r = _systemctl(verb, unit)
-            if r.returncode != 0:
-                raise NutServerError(f"systemctl {verb} {unit} failed: {r.stderr.strip()[:200]}")
-        enabled, active = _state(UPSD)
-    changed = bool(files.changed or actions)
+    if actions and not host.check_mode:
+        host.systemctl(actions)
+        enabled, active = host.unit_state(UPSD)
+    changed = bool(host.changed or actions)
     result = {
         "changed": changed,
-        "changed_paths": files.changed,
+        "changed_paths": host.changed,
         "service": {"name": UPSD, "enabled": enabled, "active": active,
                     "actions": [f"{verb} {unit}" for verb, unit in actions]},
-        "ups": ups_status(list(ups), settle=10.0 if actions and not check_mode else 0.0) if installed else {},
+        "ups": ups_status(host, list(ups), settle=10.0 if actions and not host.check_mode else 0.0)
+        if installed else {},
         "controls": [],
     }
-    if want_diff:
-        result["diff"] = files.diffs
+    if host.want_diff:
+        result["diff"] = host.diffs
     return result

@@ -16,15 +16,10 @@ data set from running at once."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_job import (
-    SCRIPT_PATH,
-    read_failure,
-    read_status,
-)
+# backup_job runs this part in its own call; its names are read when used (backup_job imports this).
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, input_rules
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 
 CONF = "/etc/lsyncd/lsyncd.conf.lua"
 SERVICE = "lsyncd"
@@ -49,7 +44,7 @@ def render(syncs):
         "-- Every collected batch of changes runs the job script once (it takes the data set's lock).",
         "local function ivpb_sync(dataset)",
         "    local run = function(event)",
-        f'        spawn(event, {_lua(SCRIPT_PATH)}, "sync", dataset)',
+        f'        spawn(event, {_lua(backup_job.SCRIPT_PATH)}, "sync", dataset)',
         "    end",
         "    return {",
         "        maxProcesses = 1,",
@@ -70,33 +65,31 @@ def render(syncs):
     return "\n".join(out) + "\n"
 
 
-def _systemctl(*args):
-    return subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False)
-
-
-def service_state():
+def service_state(host):
     if shutil.which("systemctl") is None or shutil.which("lsyncd") is None:
         return {"installed": False, "enabled": False, "active": False}
-    enabled = _systemctl("is-enabled", SERVICE).stdout.strip()
+    enabled, active = host.unit_state(SERVICE)
     # Debian's lsyncd has a SysV script only: its generated unit stays "active (exited)" when
     # the daemon dies, so the process itself is what counts.
-    running = subprocess.run(["pgrep", "-x", "lsyncd"], capture_output=True, check=False).returncode == 0
-    return {"installed": True, "enabled": enabled in ("enabled", "generated", "alias", "static"),
-            "active": running and _systemctl("is-active", SERVICE).stdout.strip() == "active"}
+    running = host.run(["pgrep", "-x", "lsyncd"])[0] == 0
+    return {"installed": True, "enabled": enabled, "active": running and active}
 
 
-def apply(p, check_mode=False, want_diff=False):
+def enforce(host, sync_list):
+    """The lsyncd part of backup_job's call for its syncs [{dataset, source, delay,
+    heartbeat_minutes, target}]: returns {changed, controls, service} of this part alone."""
     syncs = [{"dataset": s["dataset"], "source": s["source"], "delay": int(s.get("delay") or 15),
               "heartbeat_minutes": s.get("heartbeat_minutes"), "target": s.get("target", "")}
-             for s in p.get("syncs") or []]
-    files = Files(check_mode, want_diff)
-    before = service_state()
+             for s in sync_list or []]
+    check_mode = host.check_mode
+    before_changes = len(host.changed)
+    before = service_state(host)
     actions = []
     if syncs and not before["installed"] and not check_mode:
-        return False, {"failed": True, "msg": "lsyncd is not installed"}
+        raise ModuleFailure("lsyncd is not installed")
     if syncs:
-        files.directory("/var/log/lsyncd", 0o750)
-    conf_changed = files.file(CONF, render(syncs), 0o644) if syncs else files.absent(CONF)
+        host.directory("/var/log/lsyncd", 0o750)
+    conf_changed = host.file(CONF, render(syncs), 0o644) if syncs else host.absent(CONF)
     if syncs:
         if not before["enabled"]:
             actions.append("enable")
@@ -104,13 +97,9 @@ def apply(p, check_mode=False, want_diff=False):
             actions.append("restart")
     elif before["installed"] and before["active"]:
         actions.append("stop")
-    if actions and not check_mode:
-        for a in actions:
-            r = _systemctl(a, SERVICE)
-            if r.returncode != 0:
-                return True, {"failed": True, "msg": f"systemctl {a} {SERVICE} failed: {r.stderr.strip()[:200]}"}
-    after = service_state() if not check_mode else before
-    changed = bool(files.changed or actions)
+    host.systemctl([(a, SERVICE) for a in actions])
+    after = service_state(host) if not check_mode else before
+    changed = bool(len(host.changed) > before_changes or actions)
     controls = []
     for s in syncs:
         ok = after["active"] and not (check_mode and changed)
@@ -121,13 +110,8 @@ def apply(p, check_mode=False, want_diff=False):
                       f"checked every {s['heartbeat_minutes']} min",
             "evidence": {k: v for k, v in {"delay": s["delay"], "target": s["target"],
                                            "heartbeat_minutes": s["heartbeat_minutes"],
-                                           "last_sync": read_status(s["dataset"], "last_sync"),
-                                           "sync_failed": read_failure(s["dataset"], "sync"),
+                                           "last_sync": backup_job.read_status(s["dataset"], "last_sync"),
+                                           "sync_failed": backup_job.read_failure(s["dataset"], "sync"),
                                            "lsyncd_active": after["active"]}.items() if v is not None},
         })
-    result = {"changed": changed, "controls": controls,
-              "service": {"name": SERVICE, **after, "actions": actions},
-              "changed_paths": files.changed}
-    if want_diff:
-        result["diff"] = files.diffs
-    return changed, result
+    return {"changed": changed, "controls": controls, "service": {"name": SERVICE, **after, "actions": actions}}

@@ -11,18 +11,12 @@ Stdlib only (targets run Python 3.11 on Debian bookworm)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
 # apt-get waits for a running unattended-upgrades instead of failing at once.
 APT_INSTALL = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300"]
-
-
-class PackageError(Exception):
-    """apt-get could not install what a module needs; the message says which and why."""
 
 
 def installed(names, status_path=DPKG_STATUS):
@@ -42,63 +36,42 @@ def installed(names, status_path=DPKG_STATUS):
     return found
 
 
-def _apt(args):
-    env = {**os.environ, **APT_ENV}
-    return subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+def _apt(host, args):
+    return host.run(args, env=APT_ENV)
 
 
-def install(names):
+def install(host, names):
     """apt-get install names; refresh the package lists once when a name is unknown to them."""
-    if shutil.which("apt-get") is None:
-        raise PackageError(f"needs the Debian packages {', '.join(names)} and this host has no apt-get")
-    r = _apt([*APT_INSTALL, *names])
-    if r.returncode != 0:
-        update = _apt(["apt-get", "update", "-q"])
-        r = _apt([*APT_INSTALL, *names]) if update.returncode == 0 else update
-    if r.returncode != 0:
-        last = (r.stderr.strip() or r.stdout.strip()).splitlines()[-1:] or ["no output"]
-        raise PackageError(f"apt-get could not install {', '.join(names)}: {last[0]}")
+    rc, out, err = _apt(host, [*APT_INSTALL, *names])
+    if rc == 127:
+        raise ModuleFailure(f"needs the Debian packages {', '.join(names)} and this host has no apt-get")
+    if rc != 0:
+        update = _apt(host, ["apt-get", "update", "-q"])
+        rc, out, err = _apt(host, [*APT_INSTALL, *names]) if update[0] == 0 else update
+    if rc != 0:
+        last = (err.strip() or out.strip()).splitlines()[-1:] or ["no output"]
+        raise ModuleFailure(f"apt-get could not install {', '.join(names)}: {last[0]}")
 
 
-def ensure(names, check_mode, want_diff, status_path=DPKG_STATUS):
-    """Returns (missing packages, diff entry or None); installs them unless in check mode."""
+def ensure(host, names, status_path=DPKG_STATUS):
+    """The packages of names that are missing, installed unless in check mode: one more change
+    of the call ("packages", with its diff). Returns (missing, diff entry or None)."""
     missing = sorted(set(names) - installed(names, status_path))
     diff = None
-    if missing and want_diff:
+    if missing and host.want_diff:
         diff = {"before_header": "packages", "after_header": "packages",
                 "before": "".join(f"{n}: not installed\n" for n in missing),
                 "after": "".join(f"{n}: installed\n" for n in missing)}
-    if missing and not check_mode:
-        install(missing)
+    if missing:
+        host.changed.append("packages")
+        host.diffs.extend([diff] if diff else [])
+        host.missing_packages = missing
+    if missing and not host.check_mode:
+        install(host, missing)
     return missing, diff
 
 
-def into_files(files, names):
-    """ensure() for a backend that collects its changes in a backup_files.Files: missing packages
-    are one more change, "packages", with their diff entry."""
-    missing, diff = ensure(names, files.check_mode, files.want_diff)
-    if missing:
-        files.changed.append("packages")
-        files.diffs.extend([diff] if diff else [])
-
-
-def for_module(module, names):
-    """For a module entry point: ensure names unless install_packages is false. Returns
-    (missing, diff entry or None); a failed install ends the module with one line."""
-    if not module.params.get("install_packages", True):
-        return [], None
-    try:
-        return ensure(names, module.check_mode, module._diff)
-    except PackageError as e:
-        module.fail_json(msg=str(e))
-
-
-def merge(result, missing, diff):
-    """Count installed (or, in check mode, missing) packages as a change of the call's result."""
-    if missing:
-        result["changed"] = True
-        result["packages"] = missing
-        if diff:
-            before = result.get("diff") or []
-            result["diff"] = [diff, *(before if isinstance(before, list) else [before])]
-    return result
+def for_params(host, params, names):
+    """ensure() unless the module's install_packages is false."""
+    if params.get("install_packages", True):
+        ensure(host, names)

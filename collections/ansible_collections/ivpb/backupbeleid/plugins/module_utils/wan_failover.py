@@ -14,11 +14,11 @@ import datetime as dt
 import inspect
 import json
 import os
-import tempfile
 import time
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover_daemon as daemon_mod
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host, ModuleFailure
 
 SERVICE = "ivpb-wan-failover.service"
 DAEMON_PATH = "/usr/local/sbin/ivpb-wan-failover"
@@ -27,6 +27,7 @@ UNIT_PATH = "/etc/systemd/system/" + SERVICE
 SYSCTL_PATH = "/etc/sysctl.d/60-ivpb-wan-failover.conf"
 STATE_PATH = "/run/ivpb-wan-failover/state.json"
 MASK = "********"
+PACKAGES = ("iproute2", "iputils-ping")
 PROBE_KEYS = ("reliability", "count", "timeout", "interval", "down", "up")
 DEFAULT_PROBE = dict(daemon_mod.DEFAULT_PROBE)
 
@@ -51,10 +52,6 @@ WantedBy=multi-user.target
 """
 
 
-class WanFailoverError(Exception):
-    """Input or host state the module cannot work with; one line for fail_json."""
-
-
 def daemon_source() -> str:
     return inspect.getsource(daemon_mod)
 
@@ -74,46 +71,46 @@ def check_params(uplinks: list[dict], probe: dict, active_metric: int, webhook=N
     try:
         _check_params(uplinks, probe, active_metric, webhook)
     except ValueError as e:
-        raise WanFailoverError(str(e)) from None
+        raise ModuleFailure(str(e)) from None
 
 
 def _check_params(uplinks: list[dict], probe: dict, active_metric: int, webhook) -> None:
     if not uplinks or not isinstance(uplinks, list):
-        raise WanFailoverError("uplinks: expected at least one uplink (two for an alternative connection)")
+        raise ModuleFailure("uplinks: expected at least one uplink (two for an alternative connection)")
     if webhook is not None:
         input_rules.url(webhook, "webhook")
     seen: dict[str, dict] = {"name": {}, "interface": {}, "gateway": {}, "metric": {}}
     for i, u in enumerate(uplinks):
         if not isinstance(u, dict):
-            raise WanFailoverError(f"uplinks[{i}]: expected a mapping with name, interface, gateway, metric, track_ip")
+            raise ModuleFailure(f"uplinks[{i}]: expected a mapping with name, interface, gateway, metric, track_ip")
         input_rules.identifier(u.get("name"), f"uplinks[{i}].name")
         input_rules.interface(u.get("interface"), f"uplinks[{i}].interface")
         input_rules.ipv4(u.get("gateway"), f"uplinks[{i}].gateway")
         metric = u.get("metric")
         if isinstance(metric, bool) or not isinstance(metric, int) or not 1 <= metric <= 65535:
-            raise WanFailoverError(f"uplinks[{i}].metric: expected a whole number 1-65535, "
+            raise ModuleFailure(f"uplinks[{i}].metric: expected a whole number 1-65535, "
                                    f"got {input_rules.shown(metric)}")
         if not isinstance(u.get("track_ip") or [], list):
-            raise WanFailoverError(f"uplinks[{i}].track_ip: expected a list of IPv4 addresses")
+            raise ModuleFailure(f"uplinks[{i}].track_ip: expected a list of IPv4 addresses")
         for j, ip in enumerate(u.get("track_ip") or []):
             input_rules.ipv4(ip, f"uplinks[{i}].track_ip[{j}]")
         for key in seen:
             value = u.get(key)
             if value in seen[key]:
-                raise WanFailoverError(
+                raise ModuleFailure(
                     f"uplinks[{i}].{key}: {value!r} is already used by uplinks[{seen[key][value]}]; "
                     "expected distinct values")
             seen[key][value] = i
         if not u.get("track_ip"):
-            raise WanFailoverError(f"uplinks[{i}].track_ip: expected at least one probe target")
+            raise ModuleFailure(f"uplinks[{i}].track_ip: expected at least one probe target")
         if int(u["metric"]) <= active_metric:
-            raise WanFailoverError(
+            raise ModuleFailure(
                 f"uplinks[{i}].metric: {u['metric']} must be higher than active_metric {active_metric}")
     for key in PROBE_KEYS:
         if probe[key] < 1:
-            raise WanFailoverError(f"probe.{key}: expected a whole number of at least 1")
+            raise ModuleFailure(f"probe.{key}: expected a whole number of at least 1")
     if probe["timeout"] * probe["count"] >= probe["interval"] * 2:
-        raise WanFailoverError("probe.timeout: count x timeout must stay below two intervals")
+        raise ModuleFailure("probe.timeout: count x timeout must stay below two intervals")
 
 
 def render_config(uplinks: list[dict], probe: dict, active_metric: int, webhook: str | None,
@@ -184,70 +181,52 @@ def sla_status(uplinks: list[dict], today: dt.date) -> tuple[str, str, dict]:
         f"{n} ({e['isp']}: {e['sla']})" for n, e in evidence.items()), evidence
 
 
+def enforce(host: Host, params: dict) -> dict:
+    """The module's whole work on the routing host; raises ModuleFailure (one line)."""
+    run = WanFailover(host, params)
+    packages.for_params(host, params, PACKAGES)
+    return run.run()
+
+
+def mask_config(text: str | None, webhook: str | None) -> str:
+    """A config text for a diff with the webhook masked as it is written: the JSON's "webhook"
+    value, whatever it is (also an older file's), not a search for the raw text."""
+    if not text:
+        return text or ""
+    try:
+        config = json.loads(text)
+    except ValueError:
+        config = None
+    if isinstance(config, dict):
+        if "webhook" in config:
+            return dump({**config, "webhook": MASK})
+        return text
+    for form in filter(None, (webhook, json.dumps(webhook)[1:-1] if webhook else None)):
+        text = text.replace(form, MASK)
+    return text
+
+
 class WanFailover:
     """One run of the module: desired files -> changes -> service -> evidence."""
 
-    def __init__(self, params: dict, run_command, check_mode: bool = False, want_diff: bool = False,
-                 root: str = "/", wait: float = 0.0, today: dt.date | None = None):
+    def __init__(self, host: Host, params: dict, today: dt.date | None = None):
         self.probe = probe_settings(params.get("probe"))
         self.active_metric = int(params.get("active_metric") or 10)
         self.uplinks = params["uplinks"]
         check_params(self.uplinks, self.probe, self.active_metric, params.get("webhook"))
         self.params = params
-        self.run_command = run_command
-        self.check_mode = check_mode
-        self.want_diff = want_diff
-        self.root = root
-        self.wait = wait
+        self.host = host
+        self.check_mode = host.check_mode
+        self.want_diff = host.want_diff
+        self.wait = float(params.get("wait") or 0)
         self.today = today or dt.datetime.now(dt.UTC).date()
         self.sysctls = sysctls(self.uplinks, params.get("forwarding", True))
         self.config = render_config(self.uplinks, self.probe, self.active_metric, params.get("webhook"),
-                                    self._path(STATE_PATH) if root != "/" else STATE_PATH)
+                                    host.path(STATE_PATH))
         self.changes: list[str] = []
-        self.diffs: list[dict] = []
-
-    # -- helpers --------------------------------------------------------------------------
-    def _path(self, path: str) -> str:
-        return os.path.join(self.root, path.lstrip("/"))
-
-    def _read(self, path: str) -> str | None:
-        try:
-            with open(self._path(path), encoding="utf-8") as fh:
-                return fh.read()
-        except FileNotFoundError:
-            return None
-
-    def _write(self, path: str, text: str, mode: int) -> None:
-        full = self._path(path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(full), prefix=".ivpb-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, mode)
-            os.replace(tmp, full)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
     def _masked(self, text: str | None) -> str:
-        """A config text for a diff with the webhook masked as it is written: the JSON's
-        "webhook" value, whatever it is (also an older file's), not a search for the raw text."""
-        if not text:
-            return text or ""
-        try:
-            config = json.loads(text)
-        except ValueError:
-            config = None
-        if isinstance(config, dict):
-            if "webhook" in config:
-                return dump({**config, "webhook": MASK})
-            return text
-        webhook = self.params.get("webhook")
-        for form in filter(None, (webhook, json.dumps(webhook)[1:-1] if webhook else None)):
-            text = text.replace(form, MASK)
-        return text
+        return mask_config(text, self.params.get("webhook"))
 
     def desired_files(self) -> list[tuple[str, str, int]]:
         return [
@@ -261,27 +240,20 @@ class WanFailover:
     def files(self) -> list[str]:
         changed = []
         for path, text, mode in self.desired_files():
-            before = self._read(path)
-            mode_ok = before is not None and (os.stat(self._path(path)).st_mode & 0o7777) == mode
-            if before == text and mode_ok:
-                continue
-            changed.append(path)
-            if self.want_diff:
-                daemon = path == DAEMON_PATH
-                self.diffs.append({
-                    "before_header": path, "after_header": path,
-                    "before": "(previous daemon)\n" if daemon and before is not None else self._masked(before),
-                    "after": f"(daemon, {len(text)} bytes)\n" if daemon else self._masked(text),
-                })
-            if not self.check_mode:
-                self._write(path, text, mode)
+            if path == DAEMON_PATH:
+                def show(t, text=text):
+                    return f"(daemon, {len(text)} bytes)\n" if t == text else "(previous daemon)\n"
+            else:
+                show = self._masked
+            if self.host.file(path, text, mode, show=show):
+                changed.append(path)
         self.changes += [f"file {p}" for p in changed]
         return changed
 
     def apply_sysctls(self) -> list[str]:
         wrong = []
         for key, value in self.sysctls.items():
-            proc = self._path("/proc/sys/" + (key if "/" in key else key.replace(".", "/")))
+            proc = self.host.path("/proc/sys/" + (key if "/" in key else key.replace(".", "/")))
             try:
                 with open(proc, encoding="ascii") as fh:
                     current = fh.read().strip()
@@ -296,43 +268,22 @@ class WanFailover:
                     with open(proc, "w", encoding="ascii") as fh:
                         fh.write(value)
                 except OSError as exc:
-                    raise WanFailoverError(f"cannot set {key}={value} ({exc.strerror}); "
+                    raise ModuleFailure(f"cannot set {key}={value} ({exc.strerror}); "
                                            "/proc/sys must be writable (a container needs NET_ADMIN and a "
                                            "writable /proc/sys)") from None
         self.changes += [f"sysctl {k}" for k in wrong]
         return wrong
 
-    def systemctl(self, *args: str) -> tuple[int, str, str]:
-        return self.run_command(["systemctl", *args])
-
     def service(self, restart: bool, reload: bool) -> dict:
-        rc, out, _err = self.systemctl("is-enabled", SERVICE)
-        enabled = rc == 0 and out.strip() == "enabled"
-        rc, out, _err = self.systemctl("is-active", SERVICE)
-        active = out.strip() == "active"
-        actions = []
-        if reload:
-            actions.append(("daemon-reload",))
-        if not enabled:
-            actions.append(("enable", SERVICE))
-        if not active:
-            actions.append(("start", SERVICE))
-        elif restart:
-            actions.append(("restart", SERVICE))
-        if actions and not self.check_mode:
-            for action in actions:
-                rc, _out, err = self.systemctl(*action)
-                if rc != 0:
-                    last = (err.strip().splitlines() or [f"rc {rc}"])[-1]
-                    raise WanFailoverError(f"systemctl {' '.join(action)} failed: {last}")
-        self.changes += [f"service {' '.join(a)}" for a in actions if a[0] != "daemon-reload"]
-        return {"enabled": enabled or not self.check_mode, "active": active or not self.check_mode,
-                "actions": [" ".join(a) for a in actions]}
+        actions, enabled, active = self.host.unit(SERVICE, restart=restart, daemon_reload=reload)
+        names = [" ".join(filter(None, a)) for a in actions]
+        self.changes += [f"service {n}" for n in names if n != "daemon-reload"]
+        return {"enabled": enabled, "active": active, "actions": names}
 
     def read_state(self, newer_than: float | None) -> dict | None:
         deadline = time.monotonic() + (self.wait if newer_than is not None else 0)
         while True:
-            path = self._path(STATE_PATH)
+            path = self.host.path(STATE_PATH)
             try:
                 if newer_than is None or os.stat(path).st_mtime > newer_than:
                     with open(path, encoding="utf-8") as fh:
@@ -344,7 +295,7 @@ class WanFailover:
             time.sleep(0.5)
 
     def routes(self) -> list[dict]:
-        rc, out, _err = self.run_command(["ip", "-4", "-j", "route", "show", "default"])
+        rc, out, _err = self.host.run(["ip", "-4", "-j", "route", "show", "default"])
         if rc != 0:
             return []
         try:
@@ -364,7 +315,7 @@ class WanFailover:
         result = {"changed": bool(self.changes), "changes": self.changes, "controls": controls,
                   "state": state or {}}
         if self.want_diff:
-            result["diff"] = self.diffs
+            result["diff"] = self.host.diffs
         return result
 
     def controls(self, state: dict | None, svc: dict) -> list[dict]:

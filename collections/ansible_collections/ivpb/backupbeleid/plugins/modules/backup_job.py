@@ -197,7 +197,8 @@ changed_paths:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, offsite_sync  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 
 
 def main():
@@ -222,23 +223,7 @@ def main():
     hook = module.params["failure_hook"] or {}
     if hook.get("webhook"):
         module.no_log_values.add(hook["webhook"])
-    host = module.params["hostname"]
-    try:
-        changed, result = backup_job.apply(module.params, module.check_mode, module._diff)
-        sync_changed, sync = offsite_sync.apply({"syncs": result["syncs"]}, module.check_mode, module._diff)
-    except backup_job.ConfigError as e:
-        module.fail_json(msg=f"{host}: {e}")
-    except OSError as e:
-        module.fail_json(msg=f"{host}: {e}")
-    if sync.pop("failed", False):
-        module.fail_json(msg=f"{host}: {sync['msg']}", **result)
-    result["changed"] = changed or sync_changed
-    result["controls"] += sync["controls"]
-    result["changed_paths"] += sync["changed_paths"]
-    result["sync_service"] = sync["service"]
-    if module._diff:
-        result["diff"] += sync["diff"]
-    module.exit_json(**result)
+    run_module(module, backup_job.enforce, prefix=module.params["hostname"])
 
 
 if __name__ == "__main__":

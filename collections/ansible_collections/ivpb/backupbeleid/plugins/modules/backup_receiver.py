@@ -148,6 +148,7 @@ changed_paths:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 
 
 def main():
@@ -165,11 +166,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        changed, result = backup_receiver.apply(module.params, module.check_mode, module._diff)
-    except (backup_receiver.ReceiverError, OSError) as e:
-        module.fail_json(msg=f"{module.params['hostname']}: {e}")
-    module.exit_json(**result)
+    run_module(module, backup_receiver.enforce, prefix=module.params["hostname"])
 
 
 if __name__ == "__main__":

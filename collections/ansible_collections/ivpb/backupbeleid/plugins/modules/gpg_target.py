@@ -85,8 +85,8 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import gpg_target  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_files import Files  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.gpg_target import enforce  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 
 
 def main():
@@ -101,26 +101,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    files = Files(module.check_mode, module._diff)
-    try:
-        res = gpg_target.ensure_keyring(module.params["homedir"], module.params["recipients"], files)
-    except gpg_target.KeyError_ as e:
-        module.fail_json(msg=str(e))
-    except FileNotFoundError:
-        if not module.check_mode:
-            module.fail_json(msg="gpg is not installed: install gnupg")
-        module.exit_json(changed=True, fingerprints=[], imported=[], removed=[], keys={}, controls=[
-            {"id": "backup.encrypted", "status": "drift", "detail": "gnupg is not installed yet", "evidence": {}}])
-    changed = bool(files.changed)
-    status = "drift" if module.check_mode and changed else "compliant"
-    out = dict(changed=changed, fingerprints=res["fingerprints"], imported=res["imported"],
-               removed=res["removed"], keys=res["keys"],
-               controls=[{"id": "backup.encrypted", "status": status,
-                          "detail": f"{len(res['fingerprints'])} recipient key(s) in {module.params['homedir']}",
-                          "evidence": {"fingerprints": res["fingerprints"]}}])
-    if module._diff:
-        out["diff"] = files.diffs
-    module.exit_json(**out)
+    run_module(module, enforce)
 
 
 if __name__ == "__main__":

@@ -179,13 +179,8 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import (  # noqa: E402
-    NutClientError,
-    System,
-    enforce,
-    settings_from_params,
-)
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import enforce  # noqa: E402
 
 
 def main():
@@ -214,36 +209,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    missing, diff = packages.for_module(module, ["nut-client"])
-    try:
-        settings = settings_from_params(module.params)
-        result = enforce(settings, System(run=_runner(module)), module.check_mode, module._diff)
-    except NutClientError as exc:
-        module.fail_json(msg=str(exc), controls=_error_controls(module.params, str(exc)))
-    except OSError as exc:
-        module.fail_json(msg=f"cannot write the NUT configuration: {exc.strerror} ({exc.filename})")
-    module.exit_json(**packages.merge(result, missing, diff))
-
-
-def _runner(module):
-    """Commands on the host; a missing program is an answer (rc 127), not a module failure, so
-    check mode on a host without NUT reports drift. upsc is bounded by timeout(1)."""
-    timeout = module.get_bin_path("timeout")
-
-    def run(argv):
-        path = module.get_bin_path(argv[0])
-        if path is None:
-            return 127, "", f"{argv[0]}: not installed"
-        argv = [path, *argv[1:]]
-        if argv[0].endswith("upsc") and timeout:
-            argv = [timeout, "10", *argv]
-        return module.run_command(argv, environ_update={"LC_ALL": "C"})
-    return run
-
-
-def _error_controls(params, msg):
-    ids = ["power.ups"] + (["power.redundant_ups"] if params.get("level") == "redundant" else [])
-    return [{"id": i, "status": "error", "detail": msg, "evidence": {}} for i in ids]
+    run_module(module, enforce)
 
 
 if __name__ == "__main__":

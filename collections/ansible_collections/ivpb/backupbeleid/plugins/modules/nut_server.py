@@ -118,11 +118,8 @@ packages:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_server import (  # noqa: E402
-    NutServerError,
-    apply,
-)
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_server import enforce  # noqa: E402
 
 
 def main():
@@ -141,14 +138,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    missing, diff = packages.for_module(module, ["nut-server", "nut-client"])
-    try:
-        result = apply(module.params, module.check_mode, module._diff)
-    except NutServerError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg=f"cannot write the NUT configuration: {exc.strerror} ({exc.filename})")
-    module.exit_json(**packages.merge(result, missing, diff))
+    run_module(module, enforce)
 
 
 if __name__ == "__main__":

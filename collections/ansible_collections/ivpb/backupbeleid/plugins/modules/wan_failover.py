@@ -214,13 +214,8 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.wan_failover import (  # noqa: E402
-    WanFailover,
-    WanFailoverError,
-)
-
-PACKAGES = ["iproute2", "iputils-ping"]
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.wan_failover import enforce  # noqa: E402
 
 
 def argument_spec() -> dict:
@@ -249,20 +244,7 @@ def argument_spec() -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    missing, diff = packages.for_module(module, PACKAGES)
-
-    def run_command(args):
-        try:
-            return module.run_command(args, handle_exceptions=False)
-        except OSError as exc:
-            return 127, "", str(exc)
-
-    try:
-        result = WanFailover(module.params, run_command, check_mode=module.check_mode,
-                             want_diff=module._diff, wait=module.params["wait"]).run()
-    except WanFailoverError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**packages.merge(result, missing, diff))
+    run_module(module, enforce)
 
 
 if __name__ == "__main__":

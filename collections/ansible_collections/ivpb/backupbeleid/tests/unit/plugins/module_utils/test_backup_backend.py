@@ -12,6 +12,8 @@ import subprocess
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
 
 FPR = "0075798249F96224C9B5F02A537B3983D457471C"
 
@@ -65,7 +67,7 @@ def test_jobs_are_spread_over_a_window_across_midnight():
     assert bj.slots({"start": "01:00", "end": "01:00"}, 2) == [60, 60 + 720]
     assert bj.cron_time(22 * 60 + 5) == "5 22 * * *"
     assert bj.cron_time(75, 6) == "15 1 * * 6"
-    with pytest.raises(bj.ConfigError, match="ivpb_backup_window.start"):
+    with pytest.raises(ModuleFailure, match="ivpb_backup_window.start"):
         bj.slots({"start": "25:00", "end": "02:00"}, 1)
 
 
@@ -107,7 +109,7 @@ def test_plain_data_set_may_choose_encryption():
 def test_bad_input_is_one_line(change, message):
     p = params(**change)
     p["targets"]["self"] = {"host": "fileserver"}
-    with pytest.raises(bj.ConfigError, match=re.escape(message)):
+    with pytest.raises(ModuleFailure, match=re.escape(message)):
         bj.plan_jobs(p)
 
 
@@ -150,12 +152,14 @@ def test_apply_check_mode_then_real_then_no_change(fake_root, monkeypatch):
                stores=[{"dataset": "les", "path": "/srv/les"}])
     monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)  # duplicity is not on the controller
     p["host_keys"] = {"nas": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"}
-    changed, res = bj.apply(p, check_mode=True, want_diff=True)
+    res = bj.enforce_jobs(make_host(monkeypatch, check_mode=True, diff=True), p)
+    changed = res["changed"]
     assert changed and not os.path.exists(fake_root / "etc")
     assert {c["status"] for c in res["controls"]} == {"drift"}
     assert res["ssh_public_key"] == "" and res["diff"]
 
-    changed, res = bj.apply(p)
+    res = bj.enforce_jobs(make_host(monkeypatch), p)
+    changed = res['changed']
     assert changed
     assert res["ssh_public_key"].startswith("ssh-ed25519 ") and res["target_hosts"] == ["nas"]
     assert {c["status"] for c in res["controls"]} == {"compliant"}
@@ -166,9 +170,11 @@ def test_apply_check_mode_then_real_then_no_change(fake_root, monkeypatch):
     assert (fake_root / "etc/ivpb/backup/ssh/known_hosts").read_text() == f"nas {p['host_keys']['nas']}\n"
     del p["host_keys"]  # a later run without the receiver keeps the key pinned before
 
-    changed, res = bj.apply(p)
+    res = bj.enforce_jobs(make_host(monkeypatch), p)
+    changed = res['changed']
     assert not changed and res["changed_paths"] == []
-    changed, res = bj.apply(p, check_mode=True)
+    res = bj.enforce_jobs(make_host(monkeypatch, check_mode=True), p)
+    changed = res["changed"]
     assert not changed and {c["status"] for c in res["controls"]} == {"compliant"}
 
 
@@ -193,10 +199,11 @@ def test_removed_data_set_loses_its_config(fake_root, monkeypatch):
     p = params(controls=controls("les", "backup.daily") + controls("old", "backup.weekly"),
                stores=[{"dataset": "les", "path": "/srv/les"}, {"dataset": "old", "path": "/srv/old"}],
                host_keys={"nas": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"})
-    bj.apply(p)
+    bj.enforce_jobs(make_host(monkeypatch), p)
     assert (fake_root / "etc/ivpb/backup/datasets/old.conf").exists()
     p["stores"] = p["stores"][:1]
-    changed, res = bj.apply(p)
+    res = bj.enforce_jobs(make_host(monkeypatch), p)
+    changed = res['changed']
     assert changed and not (fake_root / "etc/ivpb/backup/datasets/old.conf").exists()
     assert "old" not in (fake_root / "etc/cron.d/ivpb-backup").read_text()
 

@@ -12,6 +12,7 @@ import subprocess
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import lua_unquote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -43,7 +44,7 @@ def one_line(err):
 def test_data_set_and_path_reach_cron_bash_and_lua_intact_or_not_at_all(ds, path):
     try:
         jobs = bj.plan_jobs(params(ds, path))
-    except bj.ConfigError as e:
+    except ModuleFailure as e:
         one_line(e)
         return
     if not jobs:  # a data set that no planned control names gets nothing on the host
@@ -67,7 +68,7 @@ def test_data_set_and_path_reach_cron_bash_and_lua_intact_or_not_at_all(ds, path
 def test_the_failure_hook_is_checked_before_it_is_written(hook):
     try:
         bj.check_hook(hook)
-    except bj.ConfigError as e:
+    except ModuleFailure as e:
         one_line(e)
         return
     conf = bj.render_backup_conf(hook)
@@ -83,7 +84,7 @@ def test_the_failure_hook_is_checked_before_it_is_written(hook):
 def test_an_authorized_keys_entry_is_one_restricted_line_or_refused(key):
     try:
         line = br.authorized_line(key)
-    except br.ReceiverError as e:
+    except ModuleFailure as e:
         one_line(e)
         return
     assert line.endswith("\n") and line.count("\n") == 1
@@ -97,7 +98,7 @@ def test_receiver_names_become_paths_and_users_only_when_safe(client, ds, path):
     try:
         entries = br.wanted({"targets": [{"name": "nas", "path": path}],
                              "clients": [{"client": client, "target": "nas", "datasets": {ds: {}}}]})
-    except br.ReceiverError as e:
+    except ModuleFailure as e:
         one_line(e)
         return
     (user, entry), = entries

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
 
 HOOK = "https://hooks.example.org/ivpb?token=s3cret"
 TODAY = dt.date(2026, 11, 29)
@@ -72,15 +74,17 @@ class Host:
 
 
 @pytest.fixture
-def host(tmp_path):
-    return Host(tmp_path)
+def host(tmp_path, monkeypatch):
+    fake = Host(tmp_path)
+    fake.monkeypatch = monkeypatch
+    return fake
 
 
 def run(host, check=False, diff=True, **params):
     params = {"uplinks": uplinks(), "probe": {}, "active_metric": 10, "forwarding": True,
               "controls": ["internet.failover", "internet.sla"], "serves": ["fileserver"], **params}
-    return wf.WanFailover(params, host.run, check_mode=check, want_diff=diff, root=str(host.root),
-                          wait=2, today=TODAY).run()
+    toolkit = make_host(host.monkeypatch, check_mode=check, diff=diff, run=host.run, root=str(host.root))
+    return wf.WanFailover(toolkit, {**params, "wait": 2}, today=TODAY).run()
 
 
 def control(result, cid):
@@ -166,7 +170,7 @@ def test_stale_state_is_an_error_not_compliance(host):
     ({"probe": {"timeout": 10}}, "probe.timeout: count x timeout must stay below two intervals"),
 ])
 def test_bad_parameters_are_one_line(host, change, message):
-    with pytest.raises(wf.WanFailoverError) as exc:
+    with pytest.raises(ModuleFailure) as exc:
         run(host, **change)
     assert str(exc.value).startswith(message)
     assert "\n" not in str(exc.value)

@@ -8,7 +8,9 @@ import os
 
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import parse_nut_words
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
 
 PW = 'my "sec ret" \\ pass #1'
 
@@ -65,7 +67,7 @@ def test_redundant_render_two_monitors_minsupplies_one():
     ({"level": "gold"}, "level: expected one of"),
 ])
 def test_bad_input_one_line_never_the_password(change, expected):
-    with pytest.raises(nc.NutClientError) as exc:
+    with pytest.raises(ModuleFailure) as exc:
         nc.settings_from_params(params(**change))
     msg = str(exc.value)
     assert expected in msg and "\n" not in msg
@@ -98,18 +100,22 @@ class FakeHost:
 
 
 @pytest.fixture
-def host(tmp_path):
+def host(tmp_path, monkeypatch):
     (tmp_path / "etc" / "nut").mkdir(parents=True)
     group = grp.getgrgid(os.getgid()).gr_name
+    monkeypatch.setattr(nc, "GROUP", group)
     return tmp_path, group
 
 
-def test_enforce_then_idempotent_then_check_mode_reports_no_change(host):
+def system(monkeypatch, root, fake, check_mode, want_diff):
+    return make_host(monkeypatch, check_mode, want_diff, run=fake, root=str(root))
+
+
+def test_enforce_then_idempotent_then_check_mode_reports_no_change(host, monkeypatch):
     root, group = host
-    s = nc.settings_from_params(params())
+    s = params()
     fake = FakeHost(enabled=False, active=False)
-    system = nc.System(str(root), fake, group=group)
-    first = nc.enforce(s, system, check_mode=False, want_diff=True)
+    first = nc.enforce(system(monkeypatch, root, fake, check_mode=False, want_diff=True), s)
     assert first["changed"] is True
     assert ["systemctl", "enable", nc.SERVICE] in fake.calls and ["systemctl", "start", nc.SERVICE] in fake.calls
     conf = root / "etc/nut/upsmon.conf"
@@ -117,21 +123,21 @@ def test_enforce_then_idempotent_then_check_mode_reports_no_change(host):
     assert (root / "etc/nut/nut.conf").read_text().endswith("MODE=netclient\n")
     assert all("pw1" not in d["after"] for d in first["diff"])
     assert [c["status"] for c in first["controls"]] == ["compliant"]
-    second = nc.enforce(s, system, check_mode=False, want_diff=True)
+    second = nc.enforce(system(monkeypatch, root, fake, check_mode=False, want_diff=True), s)
     assert second["changed"] is False and second["diff"] == []
-    check = nc.enforce(s, system, check_mode=True, want_diff=True)
+    check = nc.enforce(system(monkeypatch, root, fake, check_mode=True, want_diff=True), s)
     assert check["changed"] is False and check["controls"][0]["status"] == "compliant"
 
 
-def test_check_mode_changes_nothing_and_reports_drift(host):
+def test_check_mode_changes_nothing_and_reports_drift(host, monkeypatch):
     root, group = host
-    s = nc.settings_from_params(params(level="redundant", ups=[
+    s = (params(level="redundant", ups=[
         {"name": "ups-a", "server": "nutserver", "user": "m", "password": "new pw"},
         {"name": "ups-b", "server": "nutserver", "user": "m", "password": "new pw"}]))
     conf = root / "etc/nut/upsmon.conf"
     conf.write_text('MONITOR ups-a@nutserver 1 m "old secret" secondary\n')
     fake = FakeHost()
-    res = nc.enforce(s, nc.System(str(root), fake, group=group), check_mode=True, want_diff=True)
+    res = nc.enforce(system(monkeypatch, root, fake, check_mode=True, want_diff=True), s)
     assert res["changed"] is True
     assert conf.read_text() == 'MONITOR ups-a@nutserver 1 m "old secret" secondary\n'
     assert not any(c[1] in ("restart", "start", "enable") for c in fake.calls if c[0] == "systemctl")
@@ -140,38 +146,38 @@ def test_check_mode_changes_nothing_and_reports_drift(host):
     assert "old secret" not in diff["before"] and "new pw" not in diff["after"]
 
 
-def test_config_change_restarts_running_service(host):
+def test_config_change_restarts_running_service(host, monkeypatch):
     root, group = host
     fake = FakeHost()
-    system = nc.System(str(root), fake, group=group)
-    nc.enforce(nc.settings_from_params(params()), system, check_mode=False, want_diff=False)
+    nc.enforce(system(monkeypatch, root, fake, check_mode=False, want_diff=False), params())
     fake.calls.clear()
-    nc.enforce(nc.settings_from_params(params(hostsync=20)), system, check_mode=False, want_diff=False)
+    nc.enforce(system(monkeypatch, root, fake, check_mode=False, want_diff=False), params(hostsync=20))
     assert ["systemctl", "restart", nc.SERVICE] in fake.calls
 
 
-def test_check_mode_on_fresh_host_without_nut_is_drift_not_failure(tmp_path):
+def test_check_mode_on_fresh_host_without_nut_is_drift_not_failure(tmp_path, monkeypatch):
     fake = FakeHost(enabled=False, active=False, reachable=())
-    res = nc.enforce(nc.settings_from_params(params()), nc.System(str(tmp_path), fake, group="no-such-group-x"),
-                     check_mode=True, want_diff=True)
+    monkeypatch.setattr(nc, "GROUP", "no-such-group-x")
+    res = nc.enforce(system(monkeypatch, tmp_path, fake, check_mode=True, want_diff=True),
+                     params(install_packages=False))
     assert res["changed"] is True
     assert res["controls"][0]["status"] == "drift" and "not installed" in res["controls"][0]["detail"]
     assert not (tmp_path / "etc").exists()
 
 
-def test_apply_without_nut_fails_clearly(tmp_path):
-    with pytest.raises(nc.NutClientError, match="install nut-client"):
-        nc.enforce(nc.settings_from_params(params()), nc.System(str(tmp_path), FakeHost(), group="no-such-group-x"),
-                   check_mode=False, want_diff=False)
+def test_apply_without_nut_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setattr(nc, "GROUP", "no-such-group-x")
+    with pytest.raises(ModuleFailure, match="install nut-client"):
+        nc.enforce(system(monkeypatch, tmp_path, FakeHost(), check_mode=False, want_diff=False),
+                   params(install_packages=False))
 
 
-def test_redundant_host_with_one_unreachable_ups_is_an_error_for_redundancy_only(host):
+def test_redundant_host_with_one_unreachable_ups_is_an_error_for_redundancy_only(host, monkeypatch):
     root, group = host
-    s = nc.settings_from_params(params(level="redundant", ups=[
+    s = (params(level="redundant", ups=[
         {"name": "ups-a", "server": "nutserver", "user": "m", "password": "p"},
         {"name": "ups-b", "server": "nutserver", "user": "m", "password": "p"}]))
-    res = nc.enforce(s, nc.System(str(root), FakeHost(reachable=("ups-a@nutserver",)), group=group),
-                     check_mode=False, want_diff=False)
+    res = nc.enforce(system(monkeypatch, root, FakeHost(reachable=("ups-a@nutserver",)), False, False), s)
     status = {c["id"]: c for c in res["controls"]}
     assert status["power.ups"]["status"] == "compliant"
     assert status["power.redundant_ups"]["status"] == "error"
@@ -180,11 +186,11 @@ def test_redundant_host_with_one_unreachable_ups_is_an_error_for_redundancy_only
                                                                   "ups-b@nutserver": "unreachable"}
 
 
-def test_notify_script_only_when_asked_and_webhook_masked(host):
+def test_notify_script_only_when_asked_and_webhook_masked(host, monkeypatch):
     root, group = host
     fake = FakeHost()
-    res = nc.enforce(nc.settings_from_params(params(notify_webhook="https://hooks.invalid/t0ken")),
-                     nc.System(str(root), fake, group=group), check_mode=False, want_diff=True)
+    res = nc.enforce(system(monkeypatch, root, fake, check_mode=False, want_diff=True),
+                     params(notify_webhook="https://hooks.invalid/t0ken"))
     script = root / "etc/nut/ivpb-notify"
     assert script.stat().st_mode & 0o777 == 0o750
     assert "NOTIFYCMD /etc/nut/ivpb-notify" in (root / "etc/nut/upsmon.conf").read_text()

@@ -19,12 +19,12 @@ def test_backup_job_bad_input_is_one_line(module_main):
 def test_backup_job_passes_check_mode_and_diff(module_main, monkeypatch):
     seen = []
 
-    def fake_apply(params, check_mode, want_diff):
-        seen.append((params["hostname"], check_mode, want_diff))
-        return True, {"changed": True, "controls": [{"id": "backup.daily", "status": "drift"}],
+    def fake_apply(host, params):
+        seen.append((params["hostname"], host.check_mode, host.want_diff))
+        return {"changed": True, "controls": [{"id": "backup.daily", "status": "drift"}],
                       "syncs": [], "changed_paths": [], "diff": []}
 
-    monkeypatch.setattr(backup_job.backup_job, "apply", fake_apply)
+    monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
     with pytest.raises(Exit) as exc:
         module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": [],
                                 "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True)
@@ -36,13 +36,13 @@ def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, 
     """backup.sync_offsite comes from the same module call as the jobs (one round trip per host):
     in check mode on a host without lsyncd (this machine) the sync is drift, the config named."""
 
-    def fake_apply(params, check_mode, want_diff):
-        return False, {"changed": False, "controls": [{"id": "backup.daily", "status": "compliant"}],
+    def fake_apply(host, params):
+        return {"changed": False, "controls": [{"id": "backup.daily", "status": "compliant"}],
                        "syncs": [{"dataset": "ds", "source": str(tmp_path), "delay": 5, "target": "nas:/b"}],
                        "changed_paths": [], "diff": []}
 
-    monkeypatch.setattr(backup_job.backup_job, "apply", fake_apply)
-    monkeypatch.setattr(backup_job.offsite_sync, "CONF", str(tmp_path / "lsyncd.conf.lua"))
+    monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
+    monkeypatch.setattr(backup_job.backup_job.offsite_sync, "CONF", str(tmp_path / "lsyncd.conf.lua"))
     with pytest.raises(Exit) as exc:
         module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": []}, check_mode=True)
     res = exc.value.args[0]

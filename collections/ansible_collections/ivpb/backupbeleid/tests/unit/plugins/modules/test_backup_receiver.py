@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_receiver as br
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout, receiver_program
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_receiver
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 
@@ -168,7 +169,7 @@ def test_each_client_of_each_target_gets_its_own_user():
     KEY.replace("ivpb-backup@fs", 'x" ,no-restrict'),
 ])
 def test_a_key_line_cannot_carry_options_or_a_second_key(key):
-    with pytest.raises(br.ReceiverError):
+    with pytest.raises(ModuleFailure):
         br.authorized_line(key)
 
 

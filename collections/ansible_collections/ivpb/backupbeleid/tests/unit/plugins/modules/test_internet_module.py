@@ -35,15 +35,12 @@ def test_missing_required_suboption_is_reported_by_ansible(run_module):
 def test_check_mode_diff_and_parameters_reach_the_backend(run_module, monkeypatch):
     seen = {}
 
-    class FakeBackend:
-        def __init__(self, params, run_command, check_mode, want_diff, wait):
-            seen.update(params=params, check_mode=check_mode, want_diff=want_diff, wait=wait)
+    def fake_enforce(host, params):
+        seen.update(params=params, check_mode=host.check_mode, want_diff=host.want_diff, wait=params["wait"])
+        return {"changed": True, "changes": ["file x"], "state": {},
+                "controls": [{"id": "internet.failover", "status": "drift", "detail": "would change: file x"}]}
 
-        def run(self):
-            return {"changed": True, "changes": ["file x"], "state": {},
-                    "controls": [{"id": "internet.failover", "status": "drift", "detail": "would change: file x"}]}
-
-    monkeypatch.setattr(wan_failover, "WanFailover", FakeBackend)
+    monkeypatch.setattr(wan_failover, "enforce", fake_enforce)
     with pytest.raises(Exit) as exc:
         run_module({"uplinks": UPLINKS, "probe": {"interval": 3}, "webhook": HOOK}, check_mode=True)
     assert seen["check_mode"] is True and seen["want_diff"] is True and seen["wait"] == 15

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as backend
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_server
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 
@@ -34,7 +35,7 @@ def test_ups_conf_dummy_port_and_quoted_options():
 
 
 def test_a_line_break_in_a_value_is_refused():
-    with pytest.raises(backend.NutServerError, match="line break"):
+    with pytest.raises(ModuleFailure, match="line break"):
         backend.word("a\nMONITOR evil")
 
 

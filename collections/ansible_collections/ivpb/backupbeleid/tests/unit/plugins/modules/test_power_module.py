@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_client
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 
@@ -32,8 +33,9 @@ def test_bad_input_fails_with_one_line_and_error_controls(run_module):
 def test_check_mode_reports_drift_without_touching_the_host(run_module, monkeypatch, tmp_path):
     calls = []
 
-    def fake_enforce(settings, system, check_mode, want_diff):
-        calls.append((settings.level, [u.system for u in settings.ups], check_mode, want_diff))
+    def fake_enforce(host, params):
+        settings = nc.settings_from_params(params)
+        calls.append((settings.level, [u.system for u in settings.ups], host.check_mode, host.want_diff))
         return {"changed": True, "controls": [{"id": "power.ups", "status": "drift"}]}
 
     monkeypatch.setattr(nut_client, "enforce", fake_enforce)
