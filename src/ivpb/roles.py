@@ -9,6 +9,7 @@ from typing import Any
 
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan
+from ivpb.rules import input_rules
 
 
 def router_of(host: str, hostvars: dict[str, Any]) -> str:
@@ -39,3 +40,105 @@ def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
                 if where in member:
                     member[where].add(f"ivpb_{control.role}")
     return {host: sorted(groups) for host, groups in member.items()}
+
+
+
+def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """host -> role -> the role's input, normalised here once for the whole inventory so that a
+    role only hands it to its module: the controls the policy has the role enforce on the host,
+    the UPSes that feed a host, a NUT server's clients, the hosts a
+    router serves, a receiver's targets and clients with their data sets. Secrets (NUT passwords) stay out of it, so the
+    registered plan holds none: the roles add them from the hosts' vars.
+    `groups` is role_groups(): a host gets the input of each role it runs."""
+    policy = plan.policy
+    hosts = inventory.hosts
+    served: dict[str, list[str]] = {}
+    routed: dict[str, dict[str, None]] = {}  # router -> the routed control ids of the hosts it serves
+    nut_clients: dict[str, list[dict[str, str]]] = {}
+    routed_ids = {c.id for c in policy.controls if c.routed}
+    for host, hv in hosts.items():
+        ids = [c.id for c in plan.hosts[host].controls if c.id in routed_ids]
+        if ids:
+            router = router_of(host, hv)
+            served.setdefault(router, []).append(host)
+            routed.setdefault(router, {}).update(dict.fromkeys(ids))
+    for host in sorted(hosts):
+        for server in dict.fromkeys(f["server"] for f in hosts[host].get("ivpb_ups_feeds") or []):
+            nut_clients.setdefault(server, []).append({"host": host, "name": _nut_user(host, hosts[host])})
+    receivers = _receivers(inventory)
+    out: dict[str, dict[str, Any]] = {}
+    for host, hv in hosts.items():
+        roles = {g.removeprefix("ivpb_") for g in groups.get(host, ())}
+        mine: dict[str, Any] = {}
+        if "power" in roles:
+            ids = _own_ids(plan, host, "power")
+            mine["power"] = {
+                "controls": ids,
+                "level": "redundant" if any(policy.control(i).ups_reachable_min >= 2 for i in ids) else "ordinary",
+                "mode": "netserver" if "ivpb_nut_server" in hv else "netclient",
+                "ups": [_ups(inventory, host, feed) for feed in hv.get("ivpb_ups_feeds") or []],
+            }
+        if "internet" in roles:
+            mine["internet"] = {
+                # a router that serves no planned host still enforces its own uplinks' controls
+                "controls": list(routed.get(host, {}))
+                or [c.id for c in policy.controls if c.routed and c.role == "internet"],
+                "serves": served.get(host, []),
+            }
+        if "nut_server" in roles:
+            mine["nut_server"] = {
+                "port": hv["ivpb_nut_server"].get("port", input_rules.NUT_PORT),
+                "clients": nut_clients.get(host, []),
+            }
+        if "backup_target" in roles:
+            mine["backup_target"] = receivers.get(host, {"targets": [], "clients": []})
+        out[host] = mine
+    return out
+
+
+def _own_ids(plan: Plan, host: str, role: str) -> list[str]:
+    """The ids of the host's planned controls that the policy has `role` enforce on the host itself."""
+    ids = {c.id for c in plan.policy.controls if c.role == role and not c.routed}
+    return list(dict.fromkeys(c.id for c in plan.hosts[host].controls if c.id in ids))
+
+
+def _nut_user(host: str, hostvars: dict[str, Any]) -> str:
+    return (hostvars.get("ivpb_nut_client") or {}).get("user", input_rules.nut_user(host))
+
+
+def _ups(inventory: Inventory, host: str, feed: dict[str, Any]) -> dict[str, Any]:
+    """A UPS that feeds the host, as nut_client takes it (the password left out): the server's
+    address and port from the NUT server's inventory entry."""
+    server = (inventory.hosts.get(feed["server"]) or {}).get("ivpb_nut_server") or {}
+    return {
+        "name": feed["ups"],
+        "server": server.get("address", feed["server"]),
+        "port": server.get("port", input_rules.NUT_PORT),
+        "power_value": feed.get("power_value", 1),
+        "user": _nut_user(host, inventory.hosts[host]),
+    }
+
+
+def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:
+    """Each receiver's targets (the ivpb_backup_targets entries that name it as host) and every
+    client of them in the whole inventory (not only the hosts of a run: --limit revokes nobody):
+    one entry per client and target with the data sets it sends and their retention. One pass
+    over all stores."""
+    out: dict[str, dict[str, Any]] = {}
+    receiver_of = {}
+    for name, t in inventory.school("ivpb_backup_targets").items():
+        if "host" in t:
+            receiver_of[name] = t["host"]
+            entry = out.setdefault(t["host"], {"targets": [], "clients": []})
+            entry["targets"].append({"name": name, "path": t.get("path", input_rules.BACKUP_PATH)})
+    for client, hv in inventory.hosts.items():
+        default_keep = (hv.get("ivpb_backup_retention") or {}).get("keep_full", input_rules.KEEP_FULL)
+        default_target = hv.get("ivpb_backup_target", "")
+        sends: dict[str, dict[str, Any]] = {}  # target -> data set -> its retention
+        for s in hv.get("ivpb_stores") or []:
+            for target in (s.get("backup_target", default_target), s.get("sync_target", "")):
+                if target in receiver_of:
+                    sends.setdefault(target, {})[s["dataset"]] = {"keep_full": s.get("keep_full", default_keep)}
+        for target, datasets in sends.items():
+            out[receiver_of[target]]["clients"].append({"client": client, "target": target, "datasets": datasets})
+    return out

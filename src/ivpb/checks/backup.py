@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from ivpb.errors import Problem
+from ivpb.plan import target_site
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -48,7 +49,7 @@ def check(ctx) -> Iterator[Problem]:
                                   "required: backup.sync_offsite applies (§4); expected a target at another site",
                                   control="backup.sync_offsite", dataset=entry["dataset"],
                                   todo="sync_target")
-                elif sync in targets and _site_of(inv, targets[sync]) == site:
+                elif sync in targets and target_site(inv, sync) == site:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
                                   f"{sync!r} is at this host's own site {site!r}; expected a target at another site")
                 elif sync in targets and targets[sync].get("host") == host:
@@ -137,9 +138,3 @@ def primary_fingerprint(armored: str) -> str | None:
     if tag != 6 or len(packet) != length or not packet or packet[0] != 4:
         return None
     return hashlib.sha1(b"\x99" + len(packet).to_bytes(2, "big") + packet).hexdigest().upper()
-
-
-def _site_of(inv, target: dict) -> str | None:
-    if "host" in target:
-        return (inv.hosts.get(target["host"]) or {}).get("ivpb_site")
-    return target.get("site")

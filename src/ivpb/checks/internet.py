@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ivpb.errors import Problem
-
-FAILOVER = "internet.failover"
+from ivpb.roles import router_of
+from ivpb.rules import input_rules
 
 
 def check(ctx) -> Iterator[Problem]:
     inv = ctx.inventory
+    # the controls whose evidence is the uplinks' failover (the policy file's judge), on the router
+    failover = [c for c in ctx.policy.controls if c.judge == "failover"]
     for host, hv in inv.hosts.items():
         via = hv.get("ivpb_internet_via")
         if via is not None and via not in inv.hosts:
@@ -28,23 +30,25 @@ def check(ctx) -> Iterator[Problem]:
                           f"{inv.hosts[via]['ivpb_internet_via']!r}; expected the host that declares ivpb_uplinks")
             continue
         yield from _uplinks(host, hv.get("ivpb_uplinks") or [], hv.get("ivpb_wan_failover") or {})
-        if FAILOVER not in ctx.plan.hosts[host].control_ids():
+        ids = ctx.plan.hosts[host].control_ids()
+        control = next((c for c in failover if c.id in ids), None)
+        if control is None:
             continue
-        router = via or host
+        router = router_of(host, hv) if control.routed else host
         uplinks = inv.hosts[router].get("ivpb_uplinks") or []
         if len(uplinks) < 2:
             where = "ivpb_uplinks" if router == host else "ivpb_internet_via"
             on = "this host" if router == host else f"its router {router!r}"
-            yield Problem(host, where, f"internet.failover applies (§3): expected at least two uplinks in "
+            yield Problem(host, where, f"{control.id} applies ({control.clause}): expected at least two uplinks in "
                           f"ivpb_uplinks on {on}, found {len(uplinks)}"
                           + ("" if router != host else "; or set ivpb_internet_via to the host that routes it"),
-                          control="internet.failover",
+                          control=control.id,
                           todo=f"uplinks|2|{len(uplinks)}|{router}")
 
 
 def _uplinks(host: str, uplinks: list[dict], settings: dict) -> Iterator[Problem]:
     seen: dict[str, dict] = {"name": {}, "interface": {}, "gateway": {}, "metric": {}}
-    active_metric = settings.get("active_metric", 10)
+    active_metric = settings.get("active_metric", input_rules.ACTIVE_METRIC)
     for i, uplink in enumerate(uplinks):
         for key, values in seen.items():
             value = uplink.get(key)

@@ -1,7 +1,8 @@
 """Cross-references of §2 Stroomvoorziening: the UPSes that feed each host, and their servers.
 
-- a host with power.ups declares at least one UPS in ivpb_ups_feeds, one with
-  power.redundant_ups at least two distinct ones (powered: power_value >= 1);
+- a host declares in ivpb_ups_feeds at least as many distinct UPSes (powered: power_value >= 1)
+  as its planned `ups`-judged controls need reached (the policy file's ups_reachable_min:
+  power.ups one, power.redundant_ups two);
 - each feed names an inventory host with ivpb_nut_server that declares that UPS;
 - a host with feeds has a usable ivpb_nut_password (never shown in a message).
 """
@@ -13,35 +14,33 @@ from collections.abc import Iterator
 from ivpb.errors import Problem
 from ivpb.rules import input_rules
 
-MAX_SECRET = 200
+NUMBERS = {2: "two", 3: "three", 4: "four"}
 
 
 def secret_problem(value) -> str | None:
-    """What is wrong with a NUT password, without showing it; None when it is fine."""
-    if not isinstance(value, str) or not value:
-        return "expected a non-empty string (value not shown)"
-    if len(value) > MAX_SECRET:
-        return f"at most {MAX_SECRET} characters (value not shown)"
-    if any(not 0x20 <= ord(c) <= 0x7E for c in value):
-        return "only printable ASCII characters (space to ~) are allowed by NUT (value not shown)"
+    """What is wrong with a NUT password (the modules' own rule), without showing it; None when
+    it is fine."""
+    try:
+        input_rules.secret(value, "value")
+    except ValueError as e:
+        return str(e).removeprefix("value: ")
     return None
 
 
 def check(ctx) -> Iterator[Problem]:
     inv = ctx.inventory
+    ups_controls = sorted((c for c in ctx.policy.controls if c.judge == "ups"), key=lambda c: c.ups_reachable_min)
     for host, hv in inv.hosts.items():
         ids = ctx.plan.hosts[host].control_ids()
+        planned = [c for c in ups_controls if c.id in ids]  # fewest UPSes needed first
         feeds = hv.get("ivpb_ups_feeds") or []
         powered = {(f["server"], f["ups"]) for f in feeds if f.get("power_value", 1) > 0}
-        if "power.redundant_ups" in ids and len(powered) < 2:
-            yield Problem(host, "ivpb_ups_feeds",
-                          f"power.redundant_ups applies (§2): expected at least two distinct UPSes, "
-                          f"found {len(powered)}", control="power.redundant_ups",
-                          todo=f"ups_feeds|2|{len(powered)}")
-        elif "power.ups" in ids and not powered:
-            yield Problem(host, "ivpb_ups_feeds",
-                          "power.ups applies (§2): expected at least one UPS that feeds this host, found none",
-                          control="power.ups", todo="ups_feeds|1|0")
+        if planned and len(powered) < planned[-1].ups_reachable_min:
+            c, need = planned[-1], planned[-1].ups_reachable_min
+            why = (f"expected at least {NUMBERS.get(need, need)} distinct UPSes, found {len(powered)}" if need > 1
+                   else "expected at least one UPS that feeds this host, found none")
+            yield Problem(host, "ivpb_ups_feeds", f"{c.id} applies ({c.clause}): {why}", control=c.id,
+                          todo=f"ups_feeds|{need}|{len(powered)}")
         seen: dict[tuple[str, str], int] = {}
         for i, feed in enumerate(feeds):
             server, ups = feed["server"], feed["ups"]
@@ -68,9 +67,9 @@ def check(ctx) -> Iterator[Problem]:
                                          "ivpb_nut_client.deadtime")
             except ValueError as e:
                 yield Problem(host, "ivpb_nut_client.deadtime", str(e).split(": ", 1)[1])
-        if feeds and "user" not in client and not input_rules.matches("nut_name", f"mon-{host}"):
+        if feeds and "user" not in client and not input_rules.matches("nut_name", input_rules.nut_user(host)):
             yield Problem(host, "ivpb_nut_client.user",
-                          f"the default NUT user 'mon-{host}' is not a NUT name; expected "
+                          f"the default NUT user {input_rules.nut_user(host)!r} is not a NUT name; expected "
                           f"{input_rules.SCHEMA_DEFS['rule_nut_name']['description']}: set a shorter user")
         if feeds:
             why = secret_problem(hv.get("ivpb_nut_password")) if "ivpb_nut_password" in hv else (
@@ -78,7 +77,7 @@ def check(ctx) -> Iterator[Problem]:
             if why:
                 missing = "ivpb_nut_password" not in hv
                 yield Problem(host, "ivpb_nut_password", why,
-                              control=("power.ups" if missing and "power.ups" in ids else ""),
+                              control=(planned[0].id if missing and planned else ""),
                               todo="nut_password")
         test_user = (hv.get("ivpb_nut_server") or {}).get("test_user")
         if test_user:

@@ -13,7 +13,7 @@ try:
     from ivpb.inventory import PREFIX, Inventory, from_play, plain
     from ivpb.plan import plan_inventory
     from ivpb.policy import load_policy
-    from ivpb.roles import role_groups
+    from ivpb.roles import role_groups, role_inputs
     from ivpb.validate import validate
 
     HAS_IVPB = True
@@ -58,5 +58,6 @@ class ActionModule(ActionBase):
         plan = plan_inventory(inventory, policy, args.get("lang", "nl"))
         result["plan"] = plan.as_dict()
         result["roles"] = role_groups(inventory, plan)
+        result["inputs"] = role_inputs(inventory, plan, result["roles"])
         result["changed"] = False
         return result

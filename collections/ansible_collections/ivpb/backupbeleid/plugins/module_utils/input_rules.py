@@ -247,7 +247,7 @@ def secret(value, what: str, max_len: int = 200):
     if len(value) > max_len:
         raise ValueError(f"{what}: at most {max_len} characters (value not shown)")
     if any(not (0x20 <= ord(c) <= 0x7E) for c in value):
-        raise ValueError(f"{what}: only printable ASCII characters (space to ~) are allowed (value not shown)")
+        raise ValueError(f"{what}: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)")
     return value
 
 
@@ -321,3 +321,16 @@ def sysctl_name(parts: list[str]) -> str:
         if not p or any(c in p for c in "/= \t") or CONTROL_RE.search(p):
             raise ValueError(f"sysctl key component {shown(p)}: expected a name without '/', '=' or blanks")
     return "/".join(parts) if any("." in p for p in parts) else ".".join(parts)
+
+
+# Defaults the controller (ivpb validate, the planner's role inputs) and the modules share:
+# written once here, beside the rules their values obey.
+NUT_PORT = 3493  # upsd's TCP port
+ACTIVE_METRIC = 10  # the failover's one "active" default route; every uplink's own metric is higher
+BACKUP_PATH = "/srv/backup"  # a backup target's directory on its receiver
+KEEP_FULL = 4  # full chains a data set keeps on its target
+
+
+def nut_user(host: str) -> str:
+    """The NUT monitoring user of an inventory host that names none (ivpb_nut_client.user)."""
+    return f"mon-{host}"

@@ -1,0 +1,86 @@
+"""What the plan step hands each role (roles.role_inputs, issue #15): normalised on the controller
+once, so the roles build nothing in Jinja; the controls from the policy file, no secret in it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ivpb.inventory import Inventory, load_inventory
+from ivpb.plan import plan_inventory
+from ivpb.policy import load_policy
+from ivpb.roles import role_groups, role_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def inputs_of(inventory: Inventory, policy=None) -> dict:
+    plan = plan_inventory(inventory, policy or load_policy())
+    return role_inputs(inventory, plan, role_groups(inventory, plan))
+
+
+def test_example_school_inputs():
+    inventory = load_inventory([str(ROOT / "inventories/example"), str(ROOT / "inventories/lab")])
+    inputs = inputs_of(inventory)
+    assert inputs["fileserver"]["power"] == {
+        "controls": ["power.ups", "power.redundant_ups"], "level": "redundant", "mode": "netclient",
+        "ups": [{"name": u, "server": "nutserver", "port": 3493, "power_value": 1, "user": "mon-fileserver"}
+                for u in ("ups-a", "ups-b")],
+    }
+    assert inputs["secretariaat"]["power"]["level"] == "ordinary"
+    assert inputs["router"] == {"internet": {"controls": ["internet.failover", "internet.sla"],
+                                             "serves": ["fileserver"]}}
+    assert inputs["nutserver"]["nut_server"] == {"port": 3493, "clients": [
+        {"host": h, "name": f"mon-{h}"} for h in ("fileserver", "nas", "secretariaat")]}
+    receiver = inputs["nas-offsite"]["backup_target"]
+    assert receiver["targets"] == [{"name": "nas-offsite", "path": "/srv/backup"}]
+    assert [(c["client"], c["target"], sorted(c["datasets"])) for c in receiver["clients"]] == [
+        ("fileserver", "nas-offsite", ["boekhouding", "leerlingenadministratie", "personeelsdossiers"]),
+        ("nas", "nas-offsite", ["fotos", "lesmateriaal", "scans"]),
+    ]
+    assert set(inputs) == set(inventory.hosts) and inputs["nas-offsite"].keys() == {"backup_target"}
+    # the plan is registered and shown with -v: no secret in it
+    passwords = [str(hv["ivpb_nut_password"]) for hv in inventory.hosts.values() if "ivpb_nut_password" in hv]
+    assert len(passwords) == 3 and not any(p in json.dumps(inputs) for p in passwords)
+
+
+def test_inputs_follow_the_policy_and_the_inventory(tmp_path: Path):
+    """A school policy without power.redundant_ups: the fileserver's upsmon is an ordinary one. A
+    router that serves no planned host but declares uplinks still gets the routed controls; a
+    NUT server's own port and address reach its clients; a target's own path its receiver."""
+    raw = yaml.safe_load(resources.files("ivpb.policies").joinpath("backupbeleid.yml").read_text(encoding="utf-8"))
+    raw = copy.deepcopy(raw)
+    raw["controls"] = [c for c in raw["controls"] if c["id"] != "power.redundant_ups"]
+    own = tmp_path / "eigen.yml"
+    own.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    common = {
+        "ivpb_datasets": {"admin": {"biv": {"b": "noodzakelijk", "i": "laag", "v": "intern"}}},
+        "ivpb_sites": {"school": {}},
+        "ivpb_backup_targets": {"off": {"host": "nas", "path": "/data/ivpb"}},
+    }
+    inventory = Inventory(hosts={
+        "srv": {**common, "ivpb_site": "school", "ivpb_backup_target": "off",
+                "ivpb_backup_retention": {"keep_full": 6},
+                "ivpb_stores": [{"dataset": "admin", "path": "/srv/admin"}],
+                "ivpb_ups_feeds": [{"server": "ups", "ups": "a"}, {"server": "ups", "ups": "b", "power_value": 2}],
+                "ivpb_nut_client": {"user": "upsmon-srv"}},
+        "ups": {**common, "ivpb_nut_server": {"address": "10.0.0.5", "port": 3500, "ups": {"a": {}, "b": {}}}},
+        "nas": {**common},
+        "gw": {**common, "ivpb_uplinks": [{"name": "wan1"}, {"name": "wan2"}]},
+    })
+    shipped, mine = inputs_of(inventory), inputs_of(inventory, load_policy(str(own)))
+    assert shipped["srv"]["power"]["level"] == "redundant" and mine["srv"]["power"]["level"] == "ordinary"
+    assert mine["srv"]["power"]["controls"] == ["power.ups"]
+    assert [u["power_value"] for u in shipped["srv"]["power"]["ups"]] == [1, 2]
+    assert {(u["server"], u["port"], u["user"]) for u in shipped["srv"]["power"]["ups"]} == {
+        ("10.0.0.5", 3500, "upsmon-srv")}
+    assert shipped["ups"]["nut_server"] == {"port": 3500, "clients": [{"host": "srv", "name": "upsmon-srv"}]}
+    assert shipped["gw"]["internet"] == {"controls": ["internet.failover", "internet.sla"], "serves": []}
+    assert shipped["nas"]["backup_target"] == {
+        "targets": [{"name": "off", "path": "/data/ivpb"}],
+        "clients": [{"client": "srv", "target": "off", "datasets": {"admin": {"keep_full": 6}}}],
+    }
