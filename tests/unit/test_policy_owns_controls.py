@@ -155,3 +155,15 @@ def test_a_wrong_enforcement_in_a_school_policy_is_one_clear_line(tmp_path: Path
     with pytest.raises(UserError) as err:
         load_policy(str(path))
     assert any(p.path == where and expected in p.message for p in err.value.problems), err.value.problems
+
+
+def test_every_judge_the_policy_schema_allows_has_its_function():
+    """The schema's judges are exactly the audit's (JUDGES) plus the sites' record: a control's
+    `evidence.judge` can name nothing the audit cannot run, and no judge lies unused."""
+    from ivpb.audit.evaluate import JUDGES
+
+    schema = json.loads(resources.files("ivpb.schemas").joinpath("policy.schema.json").read_text())
+    judges = schema["properties"]["controls"]["items"]["properties"]["evidence"]["properties"]["judge"]["enum"]
+    assert set(judges) == set(JUDGES) | {"fire_record"}
+    shipped = {c.judge for c in load_policy().controls if c.judge}
+    assert shipped == set(judges)
