@@ -18,13 +18,17 @@ def check(ctx) -> Iterator[Problem]:
     targets = inv.school("ivpb_backup_targets")
     recipients = inv.school("ivpb_gpg_recipients")
     yield from _recipient_problems(inv, recipients)
+    # which controls ask for a sync target and a backup target: the policy file's judges of their
+    # evidence (the offsite copy's, the backup runs')
+    sync_ids = {c.id for c in ctx.policy.controls if c.judge == "sync"}
+    backup_ids = {c.id for c in ctx.policy.controls if c.judge == "backup_age"}
     for name, target in targets.items():
         if "site" in target and "address" not in target:
             yield Problem(f"target {name}", f"ivpb_backup_targets.{name}.address",
                           "required for a target outside the inventory: the host name or address to reach it")
     for host, hv in inv.hosts.items():
         controls = ctx.plan.hosts[host].controls
-        needs_sync = {c.dataset for c in controls if c.id == "backup.sync_offsite"}
+        needs_sync = {c.dataset: c for c in controls if c.id in sync_ids}
         needs_crypt = {c.dataset for c in controls if c.id == "backup.encrypted"}
         default = hv.get("ivpb_backup_target")
         default_to = hv.get("ivpb_backup_encrypt_to") or []
@@ -33,8 +37,7 @@ def check(ctx) -> Iterator[Problem]:
             target_name = entry.get("backup_target", default)
             if target_name is None:
                 ds = entry["dataset"]
-                cid = next((c.id for c in controls if c.dataset == ds and c.id in ("backup.daily", "backup.weekly")),
-                           "")
+                cid = next((c.id for c in controls if c.dataset == ds and c.id in backup_ids), "")
                 yield Problem(host, f"ivpb_stores[{i}].backup_target",
                               "required (or set ivpb_backup_target): every stored data set is backed up (§4)",
                               control=cid, dataset=ds,
@@ -44,10 +47,12 @@ def check(ctx) -> Iterator[Problem]:
                               f"{target_name!r} is this host itself; a backup goes to another location and medium")
             sync = entry.get("sync_target")
             if entry["dataset"] in needs_sync:
+                planned = needs_sync[entry["dataset"]]
                 if sync is None:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
-                                  "required: backup.sync_offsite applies (§4); expected a target at another site",
-                                  control="backup.sync_offsite", dataset=entry["dataset"],
+                                  f"required: {planned.id} applies ({planned.clause}); "
+                                  "expected a target at another site",
+                                  control=planned.id, dataset=entry["dataset"],
                                   todo="sync_target")
                 elif sync in targets and target_site(inv, sync) == site:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
