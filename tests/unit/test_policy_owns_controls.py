@@ -17,11 +17,11 @@ from ivpb.audit.evaluate import build_report
 from ivpb.audit.results import HostResults, record
 from ivpb.cli import main
 from ivpb.errors import UserError
-from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
 from ivpb.roles import role_groups
 from ivpb.validate import validate
+from tests.unit.test_drills import school  # srv1 stores admin (b=belangrijk) backed up to nas2
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 SHIPPED = yaml.safe_load(resources.files("ivpb.policies").joinpath("backupbeleid.yml").read_text(encoding="utf-8"))
@@ -34,19 +34,6 @@ def own_policy(tmp_path: Path, drop: tuple[str, ...] = (), **evidence) -> str:
     path = tmp_path / "eigen-beleid.yml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return str(path)
-
-
-def school() -> Inventory:
-    common = {
-        "ivpb_datasets": {"admin": {"biv": {"b": "belangrijk", "i": "laag", "v": "intern"}}},
-        "ivpb_sites": {"school": {}, "filiaal": {}},
-        "ivpb_backup_targets": {"off": {"host": "nas2"}},
-    }
-    return Inventory(hosts={
-        "srv1": {**common, "ivpb_site": "school", "ivpb_backup_target": "off",
-                 "ivpb_stores": [{"dataset": "admin", "path": "/srv/admin"}]},
-        "nas2": {**common, "ivpb_site": "filiaal"},
-    })
 
 
 def srv1_results() -> dict[str, HostResults]:
