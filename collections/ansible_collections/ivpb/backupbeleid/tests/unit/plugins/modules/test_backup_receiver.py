@@ -213,3 +213,29 @@ def test_retention_never_follows_a_link_a_client_planted(program, tmp_path):
     (tmp_path / "chain").symlink_to(other)
     assert program["prune"](str(tmp_path / "chain"), 1) == []
     assert sorted(os.listdir(other)) == sorted(full(1) + full(2))
+
+
+def test_maintenance_prunes_the_offsite_copys_manifests_with_its_sync_chains(program, tmp_path, monkeypatch):
+    """Each offsite sync stores a manifest in <ds>/sync-manifests (issue #16); retention of the
+    sync chains takes those of the sets it removed, and never a backup chain's manifest."""
+    ds = tmp_path / "area" / "ds"
+    for sub in ("chain", "manifests", "sync", "sync-manifests"):
+        (ds / sub).mkdir(parents=True)
+    for name in full(1) + inc(1, 2) + full(3) + full(5):
+        (ds / "sync" / name).write_text("x")
+    for name in full(1) + inc(1, 2):
+        (ds / "chain" / name).write_text("x")
+    for day in (1, 2, 3, 5):
+        (ds / "sync-manifests" / f"{stamp(day)}.json").write_text("x")
+    for day in (1, 2):  # the backup chain's own manifests, with the same stamps
+        (ds / "manifests" / f"{stamp(day)}.json").write_text("x")
+    logs = []
+    monkeypatch.setitem(program, "clients", lambda: {"u": {"area": str(tmp_path / "area"), "client": "c",
+                                                           "datasets": {"ds": {"keep_full": 4, "sync_keep_full": 2}}}})
+    monkeypatch.setitem(program, "seal_entry", lambda user, entry: None)
+    monkeypatch.setitem(program, "log", lambda prio, msg: logs.append(msg))
+    program["maint"]()
+    assert sorted(os.listdir(ds / "sync-manifests")) == [f"{stamp(3)}.json", f"{stamp(5)}.json"]
+    assert sorted(os.listdir(ds / "manifests")) == [f"{stamp(1)}.json", f"{stamp(2)}.json"]
+    assert sorted(os.listdir(ds / "sync")) == sorted(full(3) + full(5))
+    assert logs == ["retention removed 8 file(s) of client c"]
