@@ -139,7 +139,7 @@ def cmd_audit(args) -> int:
         outputs.append((Path(out), fmt))
     project = Path(args.project).resolve() if args.project else find_project()
     policy, inventory = _validated(args)
-    plan = plan_inventory(inventory, policy, args.lang)
+    plan = plan_inventory(inventory, policy)
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
     results = run_check(
@@ -197,13 +197,13 @@ def cmd_plan(args) -> int:
         notes = todo.setdefault((p.subject, p.control, p.dataset), [])
         if p.todo not in notes:
             notes.append(p.todo)
-    plan = plan_inventory(inventory, policy, args.lang)
+    plan = plan_inventory(inventory, policy)
     if args.format == "json":
         from ivpb.render.json_report import render as render_json
 
         # One write, one line per planned control: json.dump with indent makes millions of small
         # writes through the pure-Python encoder (10 s for 1,000 hosts x 50 data sets).
-        sys.stdout.write(render_json(_with_todo(plan.as_dict(), todo, args.lang)))
+        sys.stdout.write(render_json(_with_todo(plan.as_dict(args.lang), todo, args.lang)))
     else:
         print(render_plan_table(plan, args.lang, todo))
     if todo:

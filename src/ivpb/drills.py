@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ivpb.i18n import span, t
 from ivpb.policy import Policy
 
 FOLDER = ".evidence"
@@ -166,33 +167,13 @@ def availability(inventory, dataset: str) -> str | None:
     return biv.get("b") if isinstance(biv, dict) else None
 
 
-def span(seconds: Any) -> str:
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
-        return "?"
-    s = int(round(seconds))
-    if s >= 86400:
-        return f"{s // 86400} d {s % 86400 // 3600} u"
-    if s >= 3600:
-        return f"{s // 3600} u {s % 3600 // 60} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60} s"
-    return f"{s} s"
+def result_word(drill: dict[str, Any]) -> str:
+    """The catalogue id of a drill's result: passed or FAILED."""
+    return "drill.ok" if drill.get("result") == "ok" else "drill.failed"
 
 
-TEXT = {
-    "last": {"nl": "laatste hersteltest (drill) {when} {result}: RTO {rto}, RPO {rpo}",
-             "en": "last restore drill {when} {result}: RTO {rto}, RPO {rpo}"},
-    "ok": {"nl": "geslaagd", "en": "passed"},
-    "failed": {"nl": "MISLUKT", "en": "FAILED"},
-    "none": {"nl": "geen geslaagde hersteltest (ivpb restore --drill) van deze dataset",
-             "en": "no successful restore drill (ivpb restore --drill) of this data set"},
-    "old": {"nl": "laatste geslaagde hersteltest (drill) {when} is {age} oud, meer dan {max} (beschikbaarheid {b})",
-            "en": "last successful restore drill {when} is {age} old, more than {max} (availability {b})"},
-}
-
-
-def _days(delta: dt.timedelta) -> str:
-    return f"{delta.days} d" if delta.days else span(delta.total_seconds())
+def _days(delta: dt.timedelta, lang: str) -> str:
+    return f"{delta.days} {t('span.day', lang)}" if delta.days else span(delta.total_seconds(), lang)
 
 
 def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Policy, now: dt.datetime,
@@ -210,19 +191,18 @@ def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Pol
         evidence["last_drill"] = {k: last.get(k) for k in ("started", "result", "generation", "rto_seconds",
                                                          "rpo_seconds", "files_checked", "bytes_checked", "by",
                                                          "file") if last.get(k) is not None}
-        notes.append(TEXT["last"][lang].format(when=last["started"], result=TEXT[
-            "ok" if last.get("result") == "ok" else "failed"][lang], rto=span(last.get("rto_seconds")),
-            rpo=span(last.get("rpo_seconds"))))
+        notes.append(t("drill.last", lang, when=last["started"], result=t(result_word(last), lang),
+                       rto=span(last.get("rto_seconds"), lang), rpo=span(last.get("rpo_seconds"), lang)))
     evidence["drill_max_age_days"] = limit.days
     good = [d for d in drills if d.get("result") == "ok" and _time(d["started"]) <= now + dt.timedelta(minutes=5)]
     reason = None
     if not good:
-        reason = TEXT["none"][lang]
+        reason = t("drill.none", lang)
     else:
         when = _time(good[-1]["started"])
         if now - when > limit:
-            reason = TEXT["old"][lang].format(when=good[-1]["started"], age=_days(now - when), max=_days(limit),
-                                              b=level or "?")
+            reason = t("drill.old", lang, when=good[-1]["started"], age=_days(now - when, lang),
+                       max=_days(limit, lang), b=level or "?")
     out = {**entry, "evidence": evidence}
     if entry.get("status") == "compliant" and reason:
         out["status"] = "drift"

@@ -17,92 +17,13 @@ from typing import Any
 
 from ivpb import drills
 from ivpb.errors import UserError
+from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import Policy
 from ivpb.restore import DEFAULT_PATH
 
-T = {
-    "title": {"nl": "Herstelplan", "en": "Recovery plan"},
-    "intro": {
-        "nl": "Gegenereerd op {now} door ivpb uit de inventaris ({inv}) en de bewijsstukken van de "
-              "hersteltests. Volgorde: hoogste beschikbaarheid eerst, dan integriteit. Alle tijden in UTC.",
-        "en": "Generated on {now} by ivpb from the inventory ({inv}) and the restore drill evidence. Order: "
-              "highest availability first, then integrity. All times in UTC.",
-    },
-    "steps_h": {"nl": "Werkwijze bij een herstel", "en": "How to restore"},
-    "steps": {
-        "nl": [
-            "Zorg voor een werkende machine met ivpb, duplicity, gpg, rsync en ssh, en toegang tot deze "
-            "inventaris (de verbindingsgegevens van de ontvangende hosts staan erin).",
-            "Haal de geheime sleutel bij de sleutelhouder (zie Sleutels) en importeer hem op die machine "
-            "(`gpg --import`); hij verlaat die machine niet. Niet-versleutelde datasets hebben geen sleutel nodig.",
-            "Herstel de datasets in de volgorde van de tabel hieronder met het vermelde commando, eerst in "
-            "een lege map; `--at TIJD` voor een vroeger moment, `--school-year JJJJ-JJJJ` voor een jaarbackup, "
-            "`--offsite` als de backupdoelen zelf verloren zijn.",
-            "Elk herstel wordt gecontroleerd tegen het manifest van de backup; alleen `resultaat: OK` telt. "
-            "Terugzetten op een host: `--to HOST:/lege/map`; over live gegevens alleen met "
-            "`--overwrite-live` en een bevestiging.",
-            "Noteer duur (RTO) en ouderdom (RPO) die ivpb meldt; een hersteltest (`--drill`) legt ze vast.",
-        ],
-        "en": [
-            "Get a working machine with ivpb, duplicity, gpg, rsync and ssh, and access to this inventory "
-            "(it holds the connection details of the receiving hosts).",
-            "Get the secret key from its holder (see Keys) and import it on that machine (`gpg --import`); it "
-            "does not leave that machine. Data sets that are not encrypted need no key.",
-            "Restore the data sets in the order of the table below with the command given, into an empty "
-            "directory first; `--at TIME` for an earlier moment, `--school-year YYYY-YYYY` for a yearly full, "
-            "`--offsite` when the backup targets themselves are lost.",
-            "Every restore is checked against the backup's manifest; only `result: OK` counts. Onto a host: "
-            "`--to HOST:/empty/dir`; over live data only with `--overwrite-live` and a confirmation.",
-            "Note the restore time (RTO) and data age (RPO) ivpb reports; a restore drill (`--drill`) records them.",
-        ],
-    },
-    "order_h": {"nl": "Volgorde van herstel", "en": "Restore order"},
-    "order_cols": {"nl": ["#", "Host", "Dataset", "BIV", "Locatie", "Laatste hersteltest"],
-                   "en": ["#", "Host", "Data set", "BIV", "Site", "Last restore drill"]},
-    "keys_h": {"nl": "Sleutels", "en": "Keys"},
-    "keys_cols": {"nl": ["Sleutel", "Vingerafdruk", "Houder / bewaring", "Datasets"],
-                  "en": ["Key", "Fingerprint", "Holder / where kept", "Data sets"]},
-    "no_keys": {"nl": "Geen versleutelde datasets: geen sleutel nodig.",
-                "en": "No encrypted data sets: no key needed."},
-    "site_h": {"nl": "Locatie {site}", "en": "Site {site}"},
-    "host_h": {"nl": "Host {host}", "en": "Host {host}"},
-    "ds_h": {"nl": "{n}. {ds}", "en": "{n}. {ds}"},
-    "description": {"nl": "Omschrijving", "en": "Description"},
-    "biv": {"nl": "BIV", "en": "BIV"},
-    "source": {"nl": "Live pad", "en": "Live path"},
-    "backup": {"nl": "Backup", "en": "Backup"},
-    "annual": {"nl": "Jaarbackups", "en": "Yearly fulls"},
-    "no_annual": {"nl": "geen (archive: false)", "en": "none (archive: false)"},
-    "offsite": {"nl": "Offsite kopie", "en": "Offsite copy"},
-    "no_offsite": {"nl": "geen", "en": "none"},
-    "key": {"nl": "Sleutel", "en": "Key"},
-    "plain": {"nl": "niet versleuteld: herstel zonder sleutel", "en": "not encrypted: restores without a key"},
-    "held_by": {"nl": "{name} ({fpr}), in handen van: {holder}", "en": "{name} ({fpr}), held by: {holder}"},
-    "unknown_holder": {"nl": "houder niet beschreven (ivpb_gpg_recipients.{name}.description)",
-                       "en": "holder not described (ivpb_gpg_recipients.{name}.description)"},
-    "command": {"nl": "Herstelcommando", "en": "Restore command"},
-    "command_annual": {"nl": "Jaarbackup", "en": "Yearly full"},
-    "command_offsite": {"nl": "Vanaf de offsite kopie", "en": "From the offsite copy"},
-    "drill": {"nl": "Laatste hersteltest", "en": "Last restore drill"},
-    "no_drill": {"nl": "nog geen hersteltest", "en": "no restore drill yet"},
-    "drill_line": {"nl": "{when}: {result}, RTO {rto}, RPO {rpo}, {files} bestanden gecontroleerd (door {by})",
-                   "en": "{when}: {result}, RTO {rto}, RPO {rpo}, {files} files checked (by {by})"},
-    "ok": {"nl": "geslaagd", "en": "passed"},
-    "failed": {"nl": "MISLUKT", "en": "FAILED"},
-    "on": {"nl": "op", "en": "on"},
-    "no_target": {"nl": "GEEN backupdoel ingesteld", "en": "NO backup target configured"},
-    "target_at": {"nl": "doel {name}, locatie {site}", "en": "target {name}, site {site}"},
-    "target": {"nl": "doel {name}", "en": "target {name}"},
-}
-
 AV_ORDER = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
-
-
-def _t(key: str, lang: str, **kw: Any) -> Any:
-    value = T[key][lang]
-    return value.format(**kw) if isinstance(value, str) and kw else value
 
 
 def _fpr(raw: Any) -> str:
@@ -112,19 +33,19 @@ def _fpr(raw: Any) -> str:
 
 def _where(inventory: Inventory, name: str | None, host: str, ds: str, sub: str, lang: str) -> str | None:
     """host:path of one copy, with the target's name and the site it is at."""
-    t = inventory.school("ivpb_backup_targets").get(name) if name else None
-    if not isinstance(t, dict):
+    target = inventory.school("ivpb_backup_targets").get(name) if name else None
+    if not isinstance(target, dict):
         return None
-    base = str(t.get("path") or DEFAULT_PATH).rstrip("/")
-    at = t.get("host") or t.get("address")
-    site = t.get("site") or (inventory.hosts.get(t.get("host") or "") or {}).get("ivpb_site")
-    label = _t("target_at", lang, name=name, site=site) if site else _t("target", lang, name=name)
+    base = str(target.get("path") or DEFAULT_PATH).rstrip("/")
+    at = target.get("host") or target.get("address")
+    site = target.get("site") or (inventory.hosts.get(target.get("host") or "") or {}).get("ivpb_site")
+    label = t("herstelplan.target_at", lang, name=name, site=site) if site else t("herstelplan.target", lang, name=name)
     return f"{at}:{base}/{host}/{ds}/{sub} ({label})"
 
 
 def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, Any]]:
     """One entry per stored data set of every host, in restore order."""
-    plan = plan_inventory(inventory, policy, lang)
+    plan = plan_inventory(inventory, policy)
     datasets = inventory.school("ivpb_datasets")
     all_drills = drills.indexed(inventory)
     out = []
@@ -148,8 +69,8 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
                 "description": meta.get("description") or "", "biv": biv,
                 "source": store.get("path") or "", "target": target,
                 "backup": _where(inventory, target, host, ds, "chain", lang),
-                "annual": _where(inventory, target, host, ds, "annual/<JJJJ-JJJJ>" if lang == "nl"
-                                 else "annual/<YYYY-YYYY>", lang) if meta.get("archive", True) is not False else None,
+                "annual": _where(inventory, target, host, ds, f"annual/<{t('herstelplan.school_year', lang)}>",
+                                 lang) if meta.get("archive", True) is not False else None,
                 "offsite": _where(inventory, sync, host, ds, "sync", lang) if sync else None,
                 "encrypted": encrypted, "keys": list(names), "drill": history[-1] if history else None,
             })
@@ -167,10 +88,9 @@ def command(sources: list[str], e: dict[str, Any], extra: str = "") -> str:
 
 def _drill_text(d: dict[str, Any] | None, lang: str) -> str:
     if not d:
-        return _t("no_drill", lang)
-    return _t("drill_line", lang, when=d.get("started", "?"), result=_t("ok" if d.get("result") == "ok" else "failed",
-                                                                             lang),
-              rto=drills.span(d.get("rto_seconds")), rpo=drills.span(d.get("rpo_seconds")),
+        return t("herstelplan.no_drill", lang)
+    return t("herstelplan.drill_line", lang, when=d.get("started", "?"), result=t(drills.result_word(d), lang),
+             rto=span(d.get("rto_seconds"), lang), rpo=span(d.get("rpo_seconds"), lang),
               files=d.get("files_checked", 0), by=d.get("by", "?"))
 
 
@@ -180,58 +100,59 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
     es = entries(inventory, policy, lang)
     recipients = inventory.school("ivpb_gpg_recipients")
     sites = inventory.school("ivpb_sites")
-    blocks: list[tuple] = [("h1", _t("title", lang)),
-                           ("p", _t("intro", lang, now=now.strftime("%Y-%m-%d %H:%M"), inv=", ".join(sources))),
-                           ("h2", _t("steps_h", lang)), ("ol", _t("steps", lang))]
-    blocks += [("h2", _t("order_h", lang)),
-               ("table", _t("order_cols", lang),
+    intro = t("herstelplan.intro", lang, now=now.strftime("%Y-%m-%d %H:%M"), inv=", ".join(sources))
+    blocks: list[tuple] = [("h1", t("herstelplan.title", lang)), ("p", intro),
+                           ("h2", t("herstelplan.steps_h", lang)), ("ol", t("herstelplan.steps", lang))]
+    blocks += [("h2", t("herstelplan.order_h", lang)),
+               ("table", t("herstelplan.order_cols", lang),
                 [[str(i), e["host"], e["dataset"], "/".join(str(e["biv"].get(a, "?")) for a in "biv"), e["site"],
                   _drill_text(e["drill"], lang)] for i, e in enumerate(es, 1)])]
-    blocks.append(("h2", _t("keys_h", lang)))
+    blocks.append(("h2", t("herstelplan.keys_h", lang)))
     used = sorted({k for e in es for k in e["keys"]})
     if used:
         rows = []
         for name in used:
             r = recipients.get(name) or {}
-            holder = r.get("description") or _t("unknown_holder", lang, name=name)
+            holder = r.get("description") or t("herstelplan.unknown_holder", lang, name=name)
             rows.append([name, _fpr(r.get("fingerprint")), holder,
                          ", ".join(f"{e['host']}/{e['dataset']}" for e in es if name in e["keys"])])
-        blocks.append(("table", _t("keys_cols", lang), rows))
+        blocks.append(("table", t("herstelplan.keys_cols", lang), rows))
     else:
-        blocks.append(("p", _t("no_keys", lang)))
+        blocks.append(("p", t("herstelplan.no_keys", lang)))
     order = {id(e): i for i, e in enumerate(es, 1)}
     for site in sorted({e["site"] for e in es}, key=lambda s: min(order[id(e)] for e in es if e["site"] == s)):
         desc = (sites.get(site) or {}).get("description") if isinstance(sites.get(site), dict) else None
-        blocks.append(("h2", _t("site_h", lang, site=site) + (f" ({desc})" if desc else "")))
+        blocks.append(("h2", t("herstelplan.site_h", lang, site=site) + (f" ({desc})" if desc else "")))
         mine = [e for e in es if e["site"] == site]
         for host in sorted({e["host"] for e in mine}, key=lambda h: min(order[id(e)] for e in mine if e["host"] == h)):
-            blocks.append(("h3", _t("host_h", lang, host=host)))
+            blocks.append(("h3", t("herstelplan.host_h", lang, host=host)))
             for e in (x for x in mine if x["host"] == host):
-                blocks.append(("h4", _t("ds_h", lang, n=order[id(e)], ds=e["dataset"])))
+                blocks.append(("h4", t("herstelplan.ds_h", lang, n=order[id(e)], ds=e["dataset"])))
                 if e["encrypted"]:
                     key = "; ".join(
-                        _t("held_by", lang, name=n, fpr=_fpr((recipients.get(n) or {}).get("fingerprint")),
+                        t("herstelplan.held_by", lang, name=n, fpr=_fpr((recipients.get(n) or {}).get("fingerprint")),
                            holder=(recipients.get(n) or {}).get("description")
-                           or _t("unknown_holder", lang, name=n)) for n in e["keys"])
+                           or t("herstelplan.unknown_holder", lang, name=n)) for n in e["keys"])
                 else:
-                    key = _t("plain", lang)
+                    key = t("herstelplan.plain", lang)
                 items = [
-                    (_t("description", lang), e["description"] or "-"),
-                    (_t("biv", lang), ", ".join(f"{a}={e['biv'].get(a, '?')}" for a in "biv")),
-                    (_t("source", lang), f"{e['host']}:{e['source']}"),
-                    (_t("backup", lang), e["backup"] or _t("no_target", lang)),
-                    (_t("annual", lang), e["annual"] or _t("no_annual", lang)),
-                    (_t("offsite", lang), e["offsite"] or _t("no_offsite", lang)),
-                    (_t("key", lang), key),
-                    (_t("drill", lang), _drill_text(e["drill"], lang)),
+                    (t("herstelplan.description", lang), e["description"] or "-"),
+                    (t("herstelplan.biv", lang), ", ".join(f"{a}={e['biv'].get(a, '?')}" for a in "biv")),
+                    (t("herstelplan.source", lang), f"{e['host']}:{e['source']}"),
+                    (t("herstelplan.backup", lang), e["backup"] or t("herstelplan.no_target", lang)),
+                    (t("herstelplan.annual", lang), e["annual"] or t("herstelplan.no_annual", lang)),
+                    (t("herstelplan.offsite", lang), e["offsite"] or t("herstelplan.no_offsite", lang)),
+                    (t("herstelplan.key", lang), key),
+                    (t("herstelplan.drill", lang), _drill_text(e["drill"], lang)),
                 ]
                 blocks.append(("dl", items))
-                cmds = [f"# {_t('command', lang)}", command(sources, e)]
+                cmds = [f"# {t('herstelplan.command', lang)}", command(sources, e)]
                 if e["annual"]:
                     year = now.year if now.month >= 9 else now.year - 1
-                    cmds += [f"# {_t('command_annual', lang)}", command(sources, e, f"--school-year {year}-{year + 1}")]
+                    cmds += [f"# {t('herstelplan.command_annual', lang)}",
+                             command(sources, e, f"--school-year {year}-{year + 1}")]
                 if e["offsite"]:
-                    cmds += [f"# {_t('command_offsite', lang)}", command(sources, e, "--offsite")]
+                    cmds += [f"# {t('herstelplan.command_offsite', lang)}", command(sources, e, "--offsite")]
                 blocks.append(("code", "\n".join(cmds)))
     return blocks
 
@@ -281,8 +202,8 @@ def to_html(blocks: list[tuple], lang: str) -> str:
             rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in b[2])
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif kind == "dl":
-            body.append("<dl>" + "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(str(x))}</dd>"
-                                         for t, x in b[1]) + "</dl>")
+            body.append("<dl>" + "".join(f"<dt>{html.escape(term)}</dt><dd>{html.escape(str(x))}</dd>"
+                                         for term, x in b[1]) + "</dl>")
         elif kind == "code":
             body.append(f"<pre><code>{html.escape(b[1])}</code></pre>")
     title = html.escape(blocks[0][1])

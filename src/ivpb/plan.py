@@ -10,24 +10,52 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivpb.i18n import t
+from ivpb.i18n import Message, joined, msg
 from ivpb.inventory import Inventory
 from ivpb.policy import ASPECTS, Control, Policy
 
 MAX_REASONS = 3
 
 
+class Reasons:
+    """Why a control applies: its first MAX_REASONS reasons (Messages, not yet words) and how many
+    there are in all. text(lang) writes them ('a; b; c; and 2 more'), once per language: hosts of
+    the same shape share them, and the audit writes them for every host."""
+
+    __slots__ = ("messages", "total", "_texts")
+
+    def __init__(self, messages: tuple[Message, ...], total: int | None = None) -> None:
+        self.messages = messages
+        self.total = len(messages) if total is None else total
+        self._texts: dict[str, str] = {}
+
+    def text(self, lang: str = "nl") -> str:
+        text = self._texts.get(lang)
+        if text is None:
+            text = self._texts[lang] = joined(self.messages, lang, self.total)
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reasons) and (self.messages, self.total) == (other.messages, other.total)
+
+    def __hash__(self) -> int:
+        return hash((self.messages, self.total))
+
+    def __repr__(self) -> str:
+        return f"Reasons({self.messages!r}, {self.total})"
+
+
 @dataclass(frozen=True, slots=True)  # frozen: hosts of the same shape share their planned controls
 class PlannedControl:
     id: str
     clause: str
-    because: str
+    because: Reasons
     dataset: str | None = None
     path: str | None = None
     advisory: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        out = {"id": self.id, "clause": self.clause, "because": self.because}
+    def as_dict(self, lang: str = "nl") -> dict[str, Any]:
+        out = {"id": self.id, "clause": self.clause, "because": self.because.text(lang)}
         if self.dataset is not None:
             out["dataset"] = self.dataset
         if self.path is not None:
@@ -59,18 +87,19 @@ class Plan:
     hosts: dict[str, HostPlan]
     sites: dict[str, SitePlan]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, lang: str = "nl") -> dict[str, Any]:
+        """The plan as JSON, its reasons written in lang."""
         return {
             "policy": {"id": self.policy.id, "title": self.policy.title},
             "hosts": {
                 name: {
                     "site": hp.site,
                     "biv": hp.biv,
-                    "controls": [c.as_dict() for c in hp.controls],
+                    "controls": [c.as_dict(lang) for c in hp.controls],
                 }
                 for name, hp in self.hosts.items()
             },
-            "sites": {name: {"controls": [c.as_dict() for c in sp.controls]} for name, sp in self.sites.items()},
+            "sites": {name: {"controls": [c.as_dict(lang) for c in sp.controls]} for name, sp in self.sites.items()},
         }
 
 
@@ -110,7 +139,6 @@ def _stored(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
 def _host_plan(
     policy: Policy,
     hostvars: dict[str, Any],
-    lang: str,
     memo: dict[int, Any],
     shapes: dict[tuple, tuple[dict[str, str], tuple[PlannedControl, ...]]],
 ) -> HostPlan:
@@ -124,13 +152,13 @@ def _host_plan(
         tuple(bool(hostvars.get(c.host_flag)) for c in policy.controls if c.host_flag),
     )
     if shape not in shapes:
-        shapes[shape] = _shape_plan(policy, hostvars, datasets, lang)
+        shapes[shape] = _shape_plan(policy, hostvars, datasets)
     biv, controls = shapes[shape]
     return HostPlan(site=hostvars.get("ivpb_site"), biv=dict(biv), controls=list(controls))
 
 
 def _shape_plan(
-    policy: Policy, hostvars: dict[str, Any], datasets: dict[str, Any], lang: str
+    policy: Policy, hostvars: dict[str, Any], datasets: dict[str, Any]
 ) -> tuple[dict[str, str], tuple[PlannedControl, ...]]:
     stored = [(s, *datasets[s["dataset"]]) for s in _stored(hostvars) if s["dataset"] in datasets]
     used = [(u, *datasets[u]) for u in hostvars.get("ivpb_uses") or [] if u in datasets]
@@ -146,30 +174,31 @@ def _shape_plan(
                 continue
             matches = []
             if "stores" in control.data:
-                matches += [("stores", s["dataset"], biv) for s, biv, ranks in stored if control.applies_to(ranks)]
+                matches += [("plan.stores", s["dataset"], biv) for s, biv, ranks in stored if control.applies_to(ranks)]
             if "uses" in control.data:
-                matches += [("uses", u, biv) for u, biv, ranks in used if control.applies_to(ranks)]
+                matches += [("plan.uses", u, biv) for u, biv, ranks in used if control.applies_to(ranks)]
             if matches:
-                reasons = [
-                    t(kind, lang, dataset=name, levels=_levels_text(policy, control, biv))
+                reasons = tuple(
+                    msg(kind, dataset=name, levels=_levels_text(policy, control, biv))
                     for kind, name, biv in matches[:MAX_REASONS]
-                ]
-                controls.append(
-                    PlannedControl(
-                        control.id, control.clause, _join(reasons, lang, len(matches)), advisory=control.advisory
-                    )
                 )
+                because = Reasons(reasons, len(matches))
+                controls.append(PlannedControl(control.id, control.clause, because, advisory=control.advisory))
         elif control.scope == "dataset":
             for s, biv, ranks in stored:
                 if control.dataset_flag and not hostvars["ivpb_datasets"][s["dataset"]].get(control.dataset_flag, True):
                     continue
                 if control.applies_to(ranks):
-                    because = t("every_dataset", lang) if control.any_of is None else _levels_text(policy, control, biv)
+                    because = (
+                        msg("plan.every_dataset")
+                        if control.any_of is None
+                        else msg("plan.levels", levels=_levels_text(policy, control, biv))
+                    )
                     controls.append(
                         PlannedControl(
                             control.id,
                             control.clause,
-                            because,
+                            Reasons((because,)),
                             dataset=s["dataset"],
                             path=s.get("path"),
                             advisory=control.advisory,
@@ -188,14 +217,6 @@ def _drop_superseded(policy: Policy, controls: list[PlannedControl]) -> None:
     ]
 
 
-def _join(reasons: list[str], lang: str, total: int | None = None) -> str:
-    total = len(reasons) if total is None else total
-    shown = "; ".join(reasons[:MAX_REASONS])
-    if total > MAX_REASONS:
-        shown += "; " + t("and_more", lang, n=total - MAX_REASONS)
-    return shown
-
-
 def target_site(inventory: Inventory, target_name: str) -> str | None:
     target = inventory.school("ivpb_backup_targets").get(target_name)
     if not isinstance(target, dict):
@@ -205,7 +226,7 @@ def target_site(inventory: Inventory, target_name: str) -> str | None:
     return target.get("site")
 
 
-def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int, Any]) -> dict[str, SitePlan]:
+def _site_plans(policy: Policy, inventory: Inventory, memo: dict[int, Any]) -> dict[str, SitePlan]:
     # site -> control id -> [number of reasons, the first MAX_REASONS of them (formatted when shown)]
     reasons: dict[str, dict[str, list[Any]]] = {}
     contributors: dict[str, set[str]] = {}
@@ -222,8 +243,8 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int,
             if s["dataset"] in datasets:
                 kinds = []
                 for kind, target in (
-                    ("kind_backup", s.get("backup_target") or hostvars.get("ivpb_backup_target")),
-                    ("kind_sync", s.get("sync_target")),
+                    ("plan.kind_backup", s.get("backup_target") or hostvars.get("ivpb_backup_target")),
+                    ("plan.kind_sync", s.get("sync_target")),
                 ):
                     if target and target not in target_sites:
                         target_sites[target] = target_site(inventory, target)
@@ -241,7 +262,7 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int,
                 for dataset, biv, ranks, kinds in entries:
                     if not control.applies_to(ranks):
                         continue
-                    wheres = [("site_holds", site)] if site else []
+                    wheres = [("plan.site_holds", site)] if site else []
                     if control.includes_receiving_sites:
                         wheres += [(kind, tsite) for kind, tsite in kinds if tsite and tsite != site]
                     for kind, where in wheres:
@@ -257,39 +278,39 @@ def _site_plans(policy: Policy, inventory: Inventory, lang: str, memo: dict[int,
         plan.hosts = contributors.get(site, set())
         for control_id, (count, first) in by_control.items():
             control = policy.control(control_id)
-            shown = [_site_reason(policy, control, lang, *r) for r in first]
+            shown = tuple(_site_reason(policy, control, *r) for r in first)
             plan.controls.append(
-                PlannedControl(control.id, control.clause, _join(shown, lang, count), advisory=control.advisory)
+                PlannedControl(control.id, control.clause, Reasons(shown, count), advisory=control.advisory)
             )
     return sites
 
 
 def _site_reason(
-    policy: Policy, control: Control, lang: str, kind: str, host: str, dataset: str, biv: dict[str, str]
-) -> str:
-    if kind == "site_holds":
-        return t(
-            "site_holds",
-            lang,
+    policy: Policy, control: Control, kind: str, host: str, dataset: str, biv: dict[str, str]
+) -> Message:
+    if kind == "plan.site_holds":
+        return msg(
+            "plan.site_holds",
             host=host,
-            reason=t("stores", lang, dataset=dataset, levels=_levels_text(policy, control, biv)),
+            reason=msg("plan.stores", dataset=dataset, levels=_levels_text(policy, control, biv)),
         )
-    return t("site_receives", lang, kind=t(kind, lang), dataset=dataset, host=host)
+    return msg("plan.site_receives", kind=msg(kind), dataset=dataset, host=host)
 
 
-def plan_inventory(inventory: Inventory, policy: Policy, lang: str = "nl") -> Plan:
-    """The plan of every host and site; made once per (policy, language) for an inventory, since
-    validating needs it for its cross-references and `ivpb plan` then prints the same plan."""
+def plan_inventory(inventory: Inventory, policy: Policy) -> Plan:
+    """The plan of every host and site; made once per policy for an inventory, since validating
+    needs it for its cross-references and `ivpb plan` then prints the same plan. Its reasons are
+    Messages, written in the reader's language where they are shown."""
     # A kept plan holds its policy, so that policy's id cannot be reused while the plan is kept.
     plans = inventory.__dict__.setdefault("_plans", {})
-    key = (id(policy), lang)
+    key = id(policy)
     if key not in plans:
-        plans[key] = _plan(inventory, policy, lang)
+        plans[key] = _plan(inventory, policy)
     return plans[key]
 
 
-def _plan(inventory: Inventory, policy: Policy, lang: str) -> Plan:
+def _plan(inventory: Inventory, policy: Policy) -> Plan:
     memo: dict[int, Any] = {}
     shapes: dict[tuple, Any] = {}
-    hosts = {name: _host_plan(policy, hv, lang, memo, shapes) for name, hv in inventory.hosts.items()}
-    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, lang, memo))
+    hosts = {name: _host_plan(policy, hv, memo, shapes) for name, hv in inventory.hosts.items()}
+    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, memo))

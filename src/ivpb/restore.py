@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ivpb.errors import UserError
+from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
 from ivpb.rules import module_utils
 
@@ -538,69 +539,40 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def span(seconds: float) -> str:
-    s = int(round(seconds))
-    if s >= 86400:
-        return f"{s // 86400} d {s % 86400 // 3600} h"
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60} s"
-    return f"{s} s"
-
-
-TEXT = {
-    "restored": {"nl": "hersteld: {host} / {dataset} ({kind}) van {receiver}:{directory}",
-                 "en": "restored: {host} / {dataset} ({kind}) from {receiver}:{directory}"},
-    "generation": {"nl": "generatie: {gen} ({enc})", "en": "generation: {gen} ({enc})"},
-    "enc": {"nl": "versleuteld, ontsleuteld met de sleutel op deze machine", "en": "encrypted, decrypted with this "
-            "machine's key"},
-    "plain": {"nl": "niet versleuteld", "en": "not encrypted"},
-    "to": {"nl": "naar: {dest}", "en": "to: {dest}"},
-    "sample": {"nl": "steekproef: alleen {sample}", "en": "sample: only {sample}"},
-    "checked": {"nl": "gecontroleerd tegen {manifest}: {files} bestanden, {bytes} bytes identiek",
-                "en": "checked against {manifest}: {files} files, {bytes} bytes identical"},
-    "changed": {"nl": "{n} bestand(en) gewijzigd terwijl de backup liep (verschil toegestaan): {paths}",
-                "en": "{n} file(s) changed while the backup ran (difference allowed): {paths}"},
-    "rto": {"nl": "duur van het herstel (RTO): {d}", "en": "restore time (RTO): {d}"},
-    "rpo": {"nl": "ouderdom van de gegevens (RPO): {d} (backup van {gen})",
-            "en": "age of the data (RPO): {d} (backup of {gen})"},
-    "ok": {"nl": "resultaat: OK", "en": "result: OK"},
-    "failed": {"nl": "resultaat: MISLUKT", "en": "result: FAILED"},
-    "restored_unchecked": {"nl": "resultaat: HERSTELD, NIET GECONTROLEERD", "en": "result: RESTORED, NOT CHECKED"},
-    "unchecked": {"nl": "NIET gecontroleerd: {why}", "en": "NOT checked: {why}"},
-}
-
 
 def summary(r: Restored, dest: str, lang: str = "nl") -> list[str]:
-    def t(key: str, **kw: Any) -> str:
-        return TEXT[key][lang].format(**kw)
-
     lines = [
-        t("restored", host=r.host, dataset=r.dataset, kind=r.kind, receiver=r.receiver, directory=r.directory),
-        t("generation", gen=iso(r.generation), enc=t("enc") if r.encrypted else t("plain")),
-        t("to", dest=dest),
+        t("restore.restored", lang, host=r.host, dataset=r.dataset, kind=r.kind, receiver=r.receiver,
+          directory=r.directory),
+        t("restore.generation", lang, gen=iso(r.generation),
+          enc=t("restore.enc" if r.encrypted else "restore.plain", lang)),
+        t("restore.to", lang, dest=dest),
     ]
     if r.sample:
-        lines.append(t("sample", sample=r.sample))
+        lines.append(t("restore.sample", lang, sample=r.sample))
     if r.manifest and not r.problems:
-        lines.append(t("checked", manifest=r.manifest, files=r.files, bytes=r.bytes))
+        lines.append(t("restore.checked", lang, manifest=r.manifest, files=r.files, bytes=r.bytes))
     if r.changed:
         more = ", ..." if r.changed > len(r.changed_paths) else ""
-        lines.append(t("changed", n=r.changed, paths=", ".join(repr(p) for p in r.changed_paths) + more))
+        paths = ", ".join(repr(p) for p in r.changed_paths) + more
+        lines.append(t("restore.changed", lang, n=r.changed, paths=paths))
     lines += [f"  {p}" for p in r.problems]
     if r.unchecked:
-        lines.append(t("unchecked", why=r.unchecked))
-    result = "ok" if r.ok else "failed" if r.problems else "restored_unchecked"
-    lines += [t("rto", d=span(r.duration)), t("rpo", d=span(r.data_age), gen=iso(r.generation)), t(result)]
+        lines.append(t("restore.unchecked", lang, why=r.unchecked))
+    result = "restore.ok" if r.ok else "restore.failed" if r.problems else "restore.restored_unchecked"
+    lines += [
+        t("restore.rto", lang, d=span(r.duration, lang)),
+        t("restore.rpo", lang, d=span(r.data_age, lang), gen=iso(r.generation)),
+        t(result, lang),
+    ]
     return lines
 
 
-def confirm_live(dataset: str, where: str) -> None:
+def confirm_live(dataset: str, where: str, lang: str = "nl") -> None:
     if not sys.stdin.isatty():
         raise UserError(f"--to {where} is the live data of {dataset}: confirmation needs a terminal")
-    print(f"Dit herstel schrijft in de live gegevens van {dataset} ({where}).", file=sys.stderr)
-    answer = input(f"Typ de naam van de dataset ({dataset}) om te bevestigen: ")
+    print(t("restore.live_warning", lang, dataset=dataset, where=where), file=sys.stderr)
+    answer = input(t("restore.live_confirm", lang, dataset=dataset) + " ")
     if answer.strip() != dataset:
         raise UserError("not confirmed: nothing was written")
 
@@ -633,7 +605,7 @@ def main(args) -> int:
             if not args.overwrite_live:
                 raise UserError(f"--to {args.to}: the live data of {args.dataset} on {args.host} ({loc.source}); "
                                 "add --overwrite-live (and confirm) to restore there")
-            confirm_live(args.dataset, args.to)
+            confirm_live(args.dataset, args.to, args.lang)
     quiet = getattr(args, "quiet", False)
 
     def progress(msg: str) -> None:

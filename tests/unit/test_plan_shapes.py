@@ -59,10 +59,10 @@ def test_plan_json_of_a_host_is_its_own_copy():
     assert plan.hosts["b"].biv["b"] == "noodzakelijk"
 
 
-def _reference_sites(inventory: Inventory, lang: str = "nl") -> dict:
+def _reference_sites(inventory: Inventory) -> dict:
     """The site plans as planned before hosts were grouped by shape: every control, host, stored data set."""
-    from ivpb.i18n import t
-    from ivpb.plan import MAX_REASONS, _dataset_ranks, _join, _levels_text, target_site
+    from ivpb.i18n import msg
+    from ivpb.plan import MAX_REASONS, Reasons, _dataset_ranks, _levels_text, target_site
 
     reasons: dict = {}
     contributors: dict = {}
@@ -78,25 +78,25 @@ def _reference_sites(inventory: Inventory, lang: str = "nl") -> dict:
                 site = hv.get("ivpb_site")
                 if site:
                     levels = _levels_text(POLICY, control, biv)
-                    text = t(
-                        "site_holds", lang, host=host, reason=t("stores", lang, dataset=s["dataset"], levels=levels)
+                    text = msg(
+                        "plan.site_holds", host=host, reason=msg("plan.stores", dataset=s["dataset"], levels=levels)
                     )
                     reasons.setdefault(site, {}).setdefault(control.id, []).append(text)
                     contributors.setdefault(site, set()).add(host)
                 if not control.includes_receiving_sites:
                     continue
                 for kind, target in (
-                    ("kind_backup", s.get("backup_target") or hv.get("ivpb_backup_target")),
-                    ("kind_sync", s.get("sync_target")),
+                    ("plan.kind_backup", s.get("backup_target") or hv.get("ivpb_backup_target")),
+                    ("plan.kind_sync", s.get("sync_target")),
                 ):
                     tsite = target_site(inventory, target) if target else None
                     if tsite and tsite != site:
-                        text = t("site_receives", lang, kind=t(kind, lang), dataset=s["dataset"], host=host)
+                        text = msg("plan.site_receives", kind=msg(kind), dataset=s["dataset"], host=host)
                         reasons.setdefault(tsite, {}).setdefault(control.id, []).append(text)
                         contributors.setdefault(tsite, set()).add(host)
     return {
         site: (
-            {cid: _join(why[:MAX_REASONS], lang, len(why)) for cid, why in by_control.items()},
+            {cid: Reasons(tuple(why[:MAX_REASONS]), len(why)) for cid, why in by_control.items()},
             contributors[site],
         )
         for site, by_control in reasons.items()

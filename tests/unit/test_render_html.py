@@ -184,8 +184,8 @@ def test_rows_written_in_python_equal_the_row_template(report, lang):
     doc = html.render(evil, lang)
     context = {
         "lang": lang,
-        "L": {k: v[lang] for k, v in html.WORDS.items()},
-        "STATUS": {s: html.STATUS[s][lang] for s in html.STATUSES},
+        "L": html.section("report", lang),
+        "STATUS": {s: html.status_label(s, lang) for s in html.STATUSES},
         "BADGE": {s: html._badge(s, lang) for s in html.STATUSES},
     }
     rows = html._Rows(evil, context)

@@ -11,103 +11,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ivpb import drills
+from ivpb import drills, restore
 from ivpb.audit.results import HostResults
+from ivpb.errors import UserError
+from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl
 from ivpb.policy import Control, Policy
-
-STATUSES = ("compliant", "drift", "missing", "waived", "not_applicable", "error")
-# Worst first: when two modules report on one control, the worse finding stands.
-SEVERITY = {"error": 0, "missing": 1, "drift": 2, "compliant": 3, "waived": 4, "not_applicable": 5}
-
-TEXT = {
-    "unreachable": {"nl": "host onbereikbaar: {msg}", "en": "host unreachable: {msg}"},
-    "task_failed": {"nl": "controle mislukt: {msg}", "en": "check failed: {msg}"},
-    "not_checked": {
-        "nl": "niet gecontroleerd: geen module rapporteerde deze maatregel",
-        "en": "not checked: no module reported this control",
-    },
-    "no_backup": {"nl": "geen geslaagde backup gevonden", "en": "no successful backup found"},
-    "failed": {
-        "nl": "{what} mislukt op {at}, na de laatste geslaagde: {reason}",
-        "en": "{what} failed at {at}, after the last success: {reason}",
-    },
-    "none": {"nl": "geen {what} gerapporteerd ({key} ontbreekt)", "en": "no {what} reported ({key} missing)"},
-    "too_old": {"nl": "{what} {when} is {age} oud, maximum {max}", "en": "{what} {when} is {age} old, at most {max}"},
-    "future": {
-        "nl": "{what} {when} ligt {ahead} in de toekomst (klok van de controller {now}, tolerantie {tol} s)",
-        "en": "{what} {when} lies {ahead} in the future (controller clock {now}, tolerance {tol} s)",
-    },
-    "clock_skew": {
-        "nl": "klok van de host ({host_time}) wijkt {off} af van die van de controller ({now}, tolerantie {tol} s)",
-        "en": "host clock ({host_time}) is {off} off the controller's ({now}, tolerance {tol} s)",
-    },
-    "no_host_time": {
-        "nl": "klok van de host niet gerapporteerd (host_time ontbreekt of is geen tijdstip: {value}): "
-              "de tijdstempels van de host kunnen niet beoordeeld worden",
-        "en": "host clock not reported (host_time missing or not a time: {value}): "
-              "the host's timestamps cannot be judged",
-    },
-    "no_heartbeat": {
-        "nl": "geen interval van de periodieke synchronisatie gerapporteerd (heartbeat_minutes ontbreekt)",
-        "en": "no interval of the periodic sync reported (heartbeat_minutes missing)",
-    },
-    "uplinks_down": {
-        "nl": "{online} van {total} uplinks online, minstens {need} nodig: {states}",
-        "en": "{online} of {total} uplinks online, at least {need} needed: {states}",
-    },
-    "no_probes": {
-        "nl": "geen probetoestand van de uplinks gerapporteerd (probes ontbreekt)",
-        "en": "no uplink probe states reported (probes missing)",
-    },
-    "no_route": {"nl": "geen actieve standaardroute", "en": "no active default route"},
-    "since": {"nl": "sinds", "en": "since"},
-    "ups_unreached": {
-        "nl": "{n} van {total} UPS('en) nu via NUT bereikt, {need} nodig: {states}",
-        "en": "{n} of {total} UPS(es) reached through NUT now, {need} needed: {states}",
-    },
-    "no_ups_status": {
-        "nl": "geen UPS-status van de NUT-server gelezen (reachable/status ontbreekt)",
-        "en": "no UPS status read from the NUT server (reachable/status missing)",
-    },
-    "waiver_not_for_errors": {
-        "nl": "uitzondering tot {expires} niet toegepast: wat niet gecontroleerd kon worden, wordt nooit uitgezonderd",
-        "en": "waiver until {expires} not applied: what could not be checked is never waived",
-    },
-    "stale": {
-        "nl": "laatste geslaagde backup {when} ({hours} uur geleden, maximum {max_hours})",
-        "en": "last successful backup {when} ({hours} hours ago, at most {max_hours})",
-    },
-    "no_annual": {"nl": "geen volledige backup in schooljaar {year}", "en": "no full backup in school year {year}"},
-    "waived": {"nl": "uitzondering tot {expires}: {justification}", "en": "waived until {expires}: {justification}"},
-    "timeouts": {
-        "nl": "begrensd door: {timeouts}",
-        "en": "bounded by: {timeouts}",
-    },
-    "waiver_expired": {"nl": "uitzondering verlopen op {expires}", "en": "waiver expired on {expires}"},
-    "not_applicable": {"nl": "niet van toepassing", "en": "not applicable"},
-    "fire_ok": {
-        "nl": "{n} maatregelen; veiligheidsplan {ref} van {date}",
-        "en": "{n} measures; safety plan {ref} of {date}",
-    },
-    "fire_no_measures": {
-        "nl": "geen brandbeveiligingsmaatregelen geregistreerd (ivpb_sites.{site}.fire_protection.measures)",
-        "en": "no fire protection measures recorded (ivpb_sites.{site}.fire_protection.measures)",
-    },
-    "fire_no_plan": {
-        "nl": "geen veiligheidsplan met de hulpdiensten geregistreerd (ivpb_sites.{site}.fire_protection.safety_plan)",
-        "en": "no safety plan with the emergency services recorded (ivpb_sites.{site}.fire_protection.safety_plan)",
-    },
-    "fire_old_plan": {
-        "nl": "veiligheidsplan {ref} van {date} is ouder dan {days} dagen",
-        "en": "safety plan {ref} of {date} is older than {days} days",
-    },
-}
-
-
-def _t(text: str, lang: str, **kw: Any) -> str:
-    return TEXT[text][lang].format(**kw)
+from ivpb.statuses import STATUSES, rank
 
 
 def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
@@ -129,29 +40,6 @@ def _parse_iso(value: str) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-# What a reason is about, per language: {what} in the "failed", "none", "too_old" and "future" texts.
-WHAT = {
-    "backup": {"nl": "laatste geslaagde backup", "en": "last successful backup"},
-    "backup_run": {"nl": "laatste backuprun", "en": "last backup run"},
-    "annual": {"nl": "laatste volledige jaarbackup", "en": "last annual full backup"},
-    "annual_run": {"nl": "jaarlijkse volledige backup", "en": "annual full backup"},
-    "verify": {"nl": "laatste geslaagde hersteltest (verify)", "en": "last successful verify"},
-    "verify_run": {"nl": "hersteltest (verify)", "en": "verify"},
-    "verify_none": {"nl": "geslaagde hersteltest (verify)", "en": "successful verify"},
-    "protected": {
-        "nl": "nieuwste generatie buiten bereik van de client",
-        "en": "newest generation held out of the client's reach",
-    },
-    "protected_none": {
-        "nl": "generatie buiten bereik van de client",
-        "en": "generation held out of the client's reach",
-    },
-    "sync": {"nl": "laatste volledige offsite-synchronisatie", "en": "last complete offsite sync"},
-    "sync_run": {"nl": "offsite-synchronisatie", "en": "offsite sync"},
-    "sync_none": {"nl": "geslaagde volledige offsite-synchronisatie", "en": "successful complete offsite sync"},
-}
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per report, a cache key thousands of times
@@ -194,18 +82,6 @@ class Limits:
         return next((age for c, age in self.backup_max_age if c == cid), None)
 
 
-def _span(delta: dt.timedelta, lang: str) -> str:
-    """A duration for a reader: '3 d 4 h', '27 h', '2 h 15 min', '12 min' ('u' for hours in Dutch)."""
-    minutes = int(abs(delta.total_seconds()) // 60)
-    hour = "u" if lang == "nl" else "h"
-    if minutes >= 72 * 60:
-        hours = minutes % 1440 // 60
-        return f"{minutes // 1440} d" + (f" {hours} {hour}" if hours else "")
-    if minutes >= 60:
-        return f"{minutes // 60} {hour}" + (f" {minutes % 60} min" if minutes % 60 else "")
-    return f"{minutes} min"
-
-
 def _stamp(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -217,121 +93,115 @@ def _when(raw: Any) -> dt.datetime | None:
     return parse_time(raw.split()[-1])
 
 
-def _failure(what: str, raw: Any, lang: str) -> str | None:
+def _failure(what: str, raw: Any) -> Message | None:
     """A `*_failed` evidence value ({at, reason}) as a reason, or None when there is none."""
     if not raw:
         return None
     if isinstance(raw, dict):
         at = _when(raw.get("at"))
         reason = (str(raw.get("reason") or "").strip().splitlines() or ["?"])[0]
-        return _t("failed", lang, what=WHAT[what][lang], at=_stamp(at) if at else str(raw.get("at", "?")),
-                  reason=reason)
-    return _t("failed", lang, what=WHAT[what][lang], at="?", reason=str(raw).splitlines()[0])
+        return msg("finding.failed", what=msg(what), at=_stamp(at) if at else str(raw.get("at", "?")), reason=reason)
+    return msg("finding.failed", what=msg(what), at="?", reason=str(raw).splitlines()[0])
 
 
 def _age(what: str, key: str, raw: Any, max_age: dt.timedelta, now: dt.datetime, limits: Limits,
-         lang: str, none_what: str | None = None) -> str | None:
+         none_what: str | None = None) -> Message | None:
     """Why a timestamp makes a control drift: none, in the future (beyond the clock-skew
     tolerance), or older than max_age; None when it is recent enough."""
     when = _when(raw)
     if when is None:
-        if none_what == "backup":
-            return _t("no_backup", lang)
-        return _t("none", lang, what=WHAT[none_what or what][lang], key=key)
+        if none_what == "what.backup":
+            return msg("finding.no_backup")
+        return msg("finding.none", what=msg(none_what or what), key=key)
     if when - now > limits.skew:
-        return _t("future", lang, what=WHAT[what][lang], when=_stamp(when), ahead=_span(when - now, lang),
-                  now=_stamp(now), tol=int(limits.skew.total_seconds()))
+        return msg("finding.future", what=msg(what), when=_stamp(when), ahead=when - now, now=_stamp(now),
+                   tol=int(limits.skew.total_seconds()))
     if now - when > max_age:
-        return _t("too_old", lang, what=WHAT[what][lang], when=_stamp(when), age=_span(now - when, lang),
-                  max=_span(max_age, lang))
+        return msg("finding.too_old", what=msg(what), when=_stamp(when), age=now - when, max=max_age)
     return None
 
 
-def _judge_backup(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
-                  lang: str) -> list[str]:
+def _judge_backup(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
     max_age = limits.backup_age(cid)
-    reasons = [_failure("backup_run", ev.get("run_failed"), lang)]
+    reasons = [_failure("what.backup_run", ev.get("run_failed"))]
     if max_age is not None:
-        reasons.append(_age("backup", "last_backup", ev.get("last_backup"), max_age, now, limits, lang, "backup"))
+        reasons.append(_age("what.backup", "last_backup", ev.get("last_backup"), max_age, now, limits, "what.backup"))
     return [r for r in reasons if r]
 
 
 def _judge_annual(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime,
-                  year: tuple[dt.date, dt.date, str], lang: str) -> tuple[str, ...]:
+                  year: tuple[dt.date, dt.date, str]) -> list[Message]:
     start, end, label = year
     raw = ev.get("last_annual") or ev.get("last_annual_full") or ""
-    reasons = [_failure("annual_run", ev.get("annual_failed"), lang)]
+    reasons = [_failure("what.annual_run", ev.get("annual_failed"))]
     last = _when(raw)
     if last is not None and last - now > limits.skew:
-        reasons.append(_t("future", lang, what=WHAT["annual"][lang], when=_stamp(last),
-                          ahead=_span(last - now, lang), now=_stamp(now), tol=int(limits.skew.total_seconds())))
+        reasons.append(msg("finding.future", what=msg("what.annual"), when=_stamp(last), ahead=last - now,
+                           now=_stamp(now), tol=int(limits.skew.total_seconds())))
     elif last is None or not (start <= last.date() <= end):
-        reasons.append(_t("no_annual", lang, year=label))
+        reasons.append(msg("finding.no_annual", year=label))
     return [r for r in reasons if r]
 
 
-def _judge_best_practice(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
-                         lang: str) -> list[str]:
+def _judge_best_practice(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
     reasons = [
-        _failure("verify_run", ev.get("verify_failed"), lang),
-        _age("verify", "last_verify", ev.get("last_verify"), limits.verify_max_age, now, limits, lang,
-             "verify_none"),
-        _age("protected", "protected_generation", ev.get("protected_generation"), limits.protected_max_age, now,
-             limits, lang, "protected_none"),
+        _failure("what.verify_run", ev.get("verify_failed")),
+        _age("what.verify", "last_verify", ev.get("last_verify"), limits.verify_max_age, now, limits,
+             "what.verify_none"),
+        _age("what.protected", "protected_generation", ev.get("protected_generation"), limits.protected_max_age,
+             now, limits, "what.protected_none"),
     ]
     return [r for r in reasons if r]
 
 
-def _judge_sync(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
-                lang: str) -> list[str]:
-    reasons = [_failure("sync_run", ev.get("sync_failed"), lang)]
+def _judge_sync(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
+    reasons = [_failure("what.sync_run", ev.get("sync_failed"))]
     heartbeat = ev.get("heartbeat_minutes")
     if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat <= 0:
-        reasons.append(_t("no_heartbeat", lang))
+        reasons.append(msg("finding.no_heartbeat"))
         max_age = None
     else:
         max_age = dt.timedelta(minutes=heartbeat * limits.sync_heartbeats) + limits.sync_grace
     if max_age is None:  # still name a missing or future last_sync
         when = _when(ev.get("last_sync"))
         if when is None or when - now > limits.skew:
-            reasons.append(_age("sync", "last_sync", ev.get("last_sync"), dt.timedelta.max, now, limits, lang,
-                                "sync_none"))
+            reasons.append(_age("what.sync", "last_sync", ev.get("last_sync"), dt.timedelta.max, now, limits,
+                                "what.sync_none"))
     else:
-        reasons.append(_age("sync", "last_sync", ev.get("last_sync"), max_age, now, limits, lang, "sync_none"))
+        reasons.append(_age("what.sync", "last_sync", ev.get("last_sync"), max_age, now, limits, "what.sync_none"))
     return [r for r in reasons if r]
 
 
-def _judge_failover(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
-                    lang: str) -> list[str]:
+def _judge_failover(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
     probes = ev.get("probes")
     reasons = []
     if not isinstance(probes, dict) or not probes:
-        reasons.append(_t("no_probes", lang))
+        reasons.append(msg("finding.no_probes"))
     else:
         online = [n for n, p in probes.items() if isinstance(p, dict) and p.get("state") == "online"]
         if len(online) < limits.uplinks_online_min:
-            states = ", ".join(
-                f"{n} {p.get('state', '?')}" + (f" ({_t('since', lang)} {p['since']})" if p.get("since") else "")
-                if isinstance(p, dict) else f"{n} ?"
+            states = tuple(
+                msg("finding.uplink_since", uplink=n, state=p.get("state", "?"), since=p["since"])
+                if isinstance(p, dict) and p.get("since")
+                else msg("finding.uplink_state", uplink=n, state=p.get("state", "?") if isinstance(p, dict) else "?")
                 for n, p in sorted(probes.items())
             )
-            reasons.append(_t("uplinks_down", lang, online=len(online), total=len(probes),
-                              need=limits.uplinks_online_min, states=states))
+            reasons.append(msg("finding.uplinks_down", online=len(online), total=len(probes),
+                               need=limits.uplinks_online_min, states=states))
     if not ev.get("route"):
-        reasons.append(_t("no_route", lang))
+        reasons.append(msg("finding.no_route"))
     return reasons
 
 
-def _judge_power(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any,
-                 lang: str) -> list[str]:
+def _judge_power(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
     need = limits.ups_reachable_min.get(cid, 1)
     reachable, states = ev.get("reachable"), ev.get("status")
     if not isinstance(reachable, list) or not isinstance(states, dict):
-        return [_t("no_ups_status", lang)]
+        return [msg("finding.no_ups_status")]
     if len(reachable) >= need:
         return []
     listed = ", ".join(f"{u} {s}" for u, s in sorted(states.items())) or "-"
-    return [_t("ups_unreached", lang, n=len(reachable), total=len(states), need=need, states=listed)]
+    return [msg("finding.ups_unreached", n=len(reachable), total=len(states), need=need, states=listed)]
 
 
 # A control's `evidence.judge` in the policy file -> the function that judges its evidence beyond
@@ -350,7 +220,7 @@ JUDGES = {
 @lru_cache(maxsize=4096)
 def _reasons_once(cid: str, items: tuple[tuple[str, Any], ...], limits: Limits, now: dt.datetime,
                   year: tuple[dt.date, dt.date, str], lang: str) -> tuple[str, ...]:
-    return tuple(JUDGES[limits.judges[cid]](cid, dict(items), limits, now, year, lang))
+    return tuple(m.text(lang) for m in JUDGES[limits.judges[cid]](cid, dict(items), limits, now, year))
 
 
 def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> str | None:
@@ -358,11 +228,11 @@ def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> s
     or is not known (missing or not a time): then the host's own timestamps cannot be judged."""
     when = _when(host_time)
     if when is None:
-        return _t("no_host_time", lang, value="-" if host_time is None else str(host_time)[:40])
+        return t("finding.no_host_time", lang, value="-" if host_time is None else str(host_time)[:40])
     if abs(when - now) <= limits.skew:
         return None
-    return _t("clock_skew", lang, host_time=_stamp(when), off=_span(when - now, lang), now=_stamp(now),
-              tol=int(limits.skew.total_seconds()))
+    return t("finding.clock_skew", lang, host_time=_stamp(when), off=when - now, now=_stamp(now),
+             tol=int(limits.skew.total_seconds()))
 
 
 def _judge(entry: dict[str, Any], limits: Limits, now: dt.datetime, year: tuple[dt.date, dt.date, str],
@@ -380,7 +250,7 @@ def _judge(entry: dict[str, Any], limits: Limits, now: dt.datetime, year: tuple[
     try:  # one run's evidence repeats for many controls and hosts: judge each distinct one once
         reasons = _reasons_once(entry["id"], tuple(ev.items()), limits, now, year, lang)
     except TypeError:  # a nested value (a failure record, probe states) is not hashable
-        reasons = judge(entry["id"], ev, limits, now, year, lang)
+        reasons = tuple(m.text(lang) for m in judge(entry["id"], ev, limits, now, year))
     if skew and entry["id"] in limits.host_clock:
         reasons = [skew, *reasons]
     if not reasons:
@@ -404,7 +274,8 @@ def _apply_waiver(entry: dict[str, Any], waiver: dict[str, Any] | None, today: d
     if waiver is None or entry["status"] in ("compliant", "not_applicable"):
         return entry
     if entry["status"] == "error":  # could not check: a waiver covers a known gap, never an unknown
-        return {**entry, "detail": f"{entry['detail']}; {_t('waiver_not_for_errors', lang, expires=waiver['expires'])}"}
+        why = t("finding.waiver_not_for_errors", lang, expires=waiver["expires"])
+        return {**entry, "detail": f"{entry['detail']}; {why}"}
     active = dt.date.fromisoformat(waiver["expires"]) >= today
     info = {
         "justification": waiver["justification"],
@@ -414,17 +285,55 @@ def _apply_waiver(entry: dict[str, Any], waiver: dict[str, Any] | None, today: d
         "underlying_status": entry["status"],
     }
     if active:
-        detail = _t("waived", lang, expires=waiver["expires"], justification=waiver["justification"])
+        detail = t("finding.waived", lang, expires=waiver["expires"], justification=waiver["justification"])
         return {**entry, "status": "waived", "waiver": info, "detail": f"{detail} ({entry['detail']})"}
-    detail = f"{entry['detail']}; {_t('waiver_expired', lang, expires=waiver['expires'])}"
+    detail = f"{entry['detail']}; {t('finding.waiver_expired', lang, expires=waiver['expires'])}"
     return {**entry, "waiver": info, "detail": detail}
 
 
 def _bounded(mine: HostResults, lang: str) -> str:
     """Why a host could not be checked (unreachable, or its first failed task), with the
     timeouts that bounded the attempt."""
-    msg = mine.unreachable_msg if not mine.reachable else mine.failures[0]
-    return f"{msg} ({_t('timeouts', lang, timeouts=mine.bounds)})" if mine.bounds else msg
+    msg = mine.unreachable_msg if mine.reachable is False else mine.failures[0]
+    return f"{msg} ({t('finding.timeouts', lang, timeouts=mine.bounds)})" if mine.bounds else msg
+
+
+def _unchecked(name: str, hr: HostResults | None, lang: str) -> str | None:
+    """Why nothing that host `name` reports can be trusted or is known: no task ran on it, it was
+    unreachable, or a task on it failed; None when it was checked."""
+    if hr is None or hr.reachable is None:
+        return t("finding.not_contacted", lang, host=name)
+    if hr.reachable is False:
+        return t("finding.unreachable", lang, msg=f"{name}: {_bounded(hr, lang)}")
+    if hr.failures:
+        return t("finding.task_failed", lang, msg=f"{name}: {_bounded(hr, lang)}")
+    return None
+
+
+def _receiver_checked(entry: dict[str, Any], inventory: Inventory, host: str, dataset: str,
+                      results: dict[str, HostResults], lang: str) -> dict[str, Any]:
+    """backup.best_practice judged without the receiver's word on the protected copy: when the
+    data set's receiver could not be checked itself (unreachable, not contacted, its check
+    failed), whether a copy out of the client's reach exists is unknown. That is an error naming
+    the receiver, not drift as if the data were unprotected."""
+    if entry["status"] != "drift" or "protected_generation" in (entry.get("evidence") or {}):
+        return entry
+    missing = t("finding.none", lang, what=msg("what.protected_none"), key="protected_generation")
+    reasons = str(entry.get("detail") or "").split("; ")
+    if missing not in reasons:
+        return entry
+    try:
+        receiver = restore.locate(inventory, host, dataset).receiver
+    except UserError:
+        return entry
+    hr = results.get(receiver) if receiver in inventory.hosts else None
+    why = _unchecked(receiver, hr, lang) if receiver in inventory.hosts else None
+    if why is None or (hr is not None and hr.protected):
+        return entry  # the receiver answered (or is outside the inventory): its silence is its word
+    reason = t("finding.receiver_unchecked", lang, receiver=receiver, why=why)
+    evidence = {**(entry.get("evidence") or {}), "receiver_unchecked": receiver}
+    detail = "; ".join([reason, *(r for r in reasons if r != missing)])
+    return {**entry, "status": "error", "detail": detail, "evidence": evidence}
 
 
 def _result(
@@ -434,6 +343,8 @@ def _result(
     detail: str,
     evidence: dict[str, Any] | None = None,
     diff: list[dict[str, str]] | None = None,
+    *,
+    lang: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": control.id,
@@ -445,7 +356,7 @@ def _result(
     if planned is not None:
         if planned.dataset:
             out["dataset"] = planned.dataset
-        out["because"] = planned.because
+        out["because"] = planned.because.text(lang)
     if control.advisory:
         out["advisory"] = True
     if evidence:
@@ -499,16 +410,19 @@ def _host_controls(
     out = []
     for planned in hp.controls:
         control = policy.control(planned.id)
-        if mine is not None and not mine.reachable:
-            out.append(_result(control, planned, "error", _t("unreachable", lang, msg=_bounded(mine, lang))))
+        if mine is not None and mine.reachable is False:
+            why = t("finding.unreachable", lang, msg=_bounded(mine, lang))
+            out.append(_result(control, planned, "error", why, lang=lang))
             continue
         found = found_here.get((planned.id, planned.dataset))
+        subject = host  # the host whose module reports this control
         if not found and via and control.routed:
+            subject = via
             if via not in found_by_host:
                 found_by_host[via] = _index(results.get(via))
             found = found_by_host[via].get((planned.id, None))
         if found:
-            worst = found[0] if len(found) == 1 else min(found, key=lambda c: SEVERITY.get(c.get("status"), 0))
+            worst = found[0] if len(found) == 1 else min(found, key=lambda c: rank(c.get("status")))
             status = worst.get("status") if worst.get("status") in STATUSES else "error"
             entry = _result(
                 control,
@@ -517,23 +431,28 @@ def _host_controls(
                 str(worst.get("detail", "")),
                 evidence=worst.get("evidence"),
                 diff=worst.get("diff") if status == "drift" else None,
+                lang=lang,
             )
             entry = _judge(entry, limits, now, year, lang, skew)
-            if control.judge == "best_practice" and planned.dataset:  # restore drills (#16)
+            if control.judge == "best_practice" and planned.dataset:  # receiver, restore drills (#16)
+                entry = _receiver_checked(entry, inventory, host, planned.dataset, results, lang)
                 entry = drills.judge(entry, inventory, host, planned.dataset, policy, now, lang)
-        elif mine is not None and mine.failures:
-            entry = _result(control, planned, "error", _t("task_failed", lang, msg=_bounded(mine, lang)))
+        elif subject == host and mine is not None and mine.reachable and mine.failures:
+            why = t("finding.task_failed", lang, msg=_bounded(mine, lang))
+            entry = _result(control, planned, "error", why, lang=lang)
+        elif (why := _unchecked(subject, results.get(subject), lang)) is not None:
+            entry = _result(control, planned, "error", why, lang=lang)
         elif control.advisory:
-            entry = _result(control, planned, "missing", _t("not_checked", lang))
+            entry = _result(control, planned, "missing", t("finding.not_checked", lang), lang=lang)
         else:
-            entry = _result(control, planned, "error", _t("not_checked", lang))
+            entry = _result(control, planned, "error", t("finding.not_checked", lang), lang=lang)
         if waivers:
             entry = _apply_waiver(entry, _waiver_for(waivers, planned.id, "host", host, planned.dataset), today, lang)
         out.append(entry)
     planned_ids = hp.control_ids()
     for control in policy.controls:
         if control.scope != "site" and control.id not in planned_ids:
-            out.append(_result(control, None, "not_applicable", _t("not_applicable", lang)))
+            out.append(_result(control, None, "not_applicable", t("status.not_applicable", lang), lang=lang))
     return out
 
 
@@ -552,26 +471,26 @@ def _site_controls(
         if control.judge != "fire_record":  # the policy allows no other judge of a site's duty
             continue
         if control.id not in planned:
-            out.append(_result(control, None, "not_applicable", _t("not_applicable", lang)))
+            out.append(_result(control, None, "not_applicable", t("status.not_applicable", lang), lang=lang))
             continue
         fire = record.get("fire_protection") or {}
         measures, safety_plan = fire.get("measures") or [], fire.get("safety_plan")
         evidence = {"measures": measures, "safety_plan": safety_plan} if (measures or safety_plan) else None
         if not measures:
-            status, detail = "missing", _t("fire_no_measures", lang, site=site)
+            status, detail = "missing", t("finding.fire_no_measures", lang, site=site)
         elif not safety_plan:
-            status, detail = "missing", _t("fire_no_plan", lang, site=site)
+            status, detail = "missing", t("finding.fire_no_plan", lang, site=site)
         elif (today - dt.date.fromisoformat(safety_plan["date"])).days > max_days:
             status, detail = (
                 "missing",
-                _t("fire_old_plan", lang, ref=safety_plan["reference"], date=safety_plan["date"], days=max_days),
+                t("finding.fire_old_plan", lang, ref=safety_plan["reference"], date=safety_plan["date"], days=max_days),
             )
         else:
             status, detail = (
                 "compliant",
-                _t("fire_ok", lang, n=len(measures), ref=safety_plan["reference"], date=safety_plan["date"]),
+                t("finding.fire_ok", lang, n=len(measures), ref=safety_plan["reference"], date=safety_plan["date"]),
             )
-        entry = _result(control, planned[control.id], status, detail, evidence=evidence)
+        entry = _result(control, planned[control.id], status, detail, evidence=evidence, lang=lang)
         out.append(_apply_waiver(entry, _waiver_for(waivers, control.id, "site", site, None), today, lang))
     return out
 
@@ -654,7 +573,7 @@ def build_report(
         hosts[host] = {
             "site": hp.site,
             "biv": hp.biv,
-            "reachable": hr.reachable if hr else True,
+            "reachable": hr.reachable if hr else None,
             "controls": _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang, limits),
         }
     selected_sites = {hosts[h]["site"] for h in hosts} | _receiving_sites(plan, hosts)

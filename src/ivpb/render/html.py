@@ -19,14 +19,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from ivpb.i18n import check_lang, section
 from ivpb.render.labels import (
-    ASPECT,
-    STATUS,
-    STATUS_HELP,
-    STATUSES,
-    SYMBOL,
-    WORDS,
-    check_lang,
     clause_rows,
     clause_sort_key,
     clause_title,
@@ -36,9 +30,12 @@ from ivpb.render.labels import (
     has_findings,
     human_date,
     sorted_controls,
+    status_help,
+    status_label,
     totals,
     verdict,
 )
+from ivpb.statuses import STATUSES, SYMBOL
 
 # Rows in order, shown as one line each (no finding to explain); the rest in full.
 COMPACT = frozenset({"compliant", "not_applicable"})
@@ -84,14 +81,14 @@ def _badge(status: str, lang: str) -> Markup:
     byte per character, half the memory of one with a ✔ in it (200,000 rows at 1,000 hosts)."""
     symbol = Markup("".join(c if c.isascii() else f"&#{ord(c)};" for c in SYMBOL[status]))
     return Markup('<span class="badge st-{0}"><span aria-hidden="true">{1} </span>{2}</span>').format(
-        status, symbol, STATUS[status][lang]
+        status, symbol, status_label(status, lang)
     )
 
 
-def _diff_lines(diff: list[dict[str, str]] | None) -> list[tuple[str, str]]:
+def _diff_lines(diff: list[dict[str, str]] | None, lang: str) -> list[tuple[str, str]]:
     """(css class, line) for each line of the unified diff."""
     out = []
-    for line in diff_text(diff).splitlines():
+    for line in diff_text(diff, lang).splitlines():
         if line.startswith(("---", "+++")):
             kind = "file"
         elif line.startswith("@@"):
@@ -118,7 +115,7 @@ def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> dict[str, A
         "detail": c.get("detail", ""),
         "because": c.get("because"),
         "evidence": evidence_items(c.get("evidence"), lang, lists=True),
-        "diff": _diff_lines(c.get("diff")) if c.get("diff") else None,
+        "diff": _diff_lines(c.get("diff"), lang) if c.get("diff") else None,
         "diff_paths": ", ".join(d.get("path") or "?" for d in c.get("diff") or []),
         "waiver": c.get("waiver"),
     }
@@ -251,13 +248,13 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     sites = report.get("sites", {})
     context = {
         "lang": lang,
-        "L": {k: v[lang] for k, v in WORDS.items()},
-        "STATUS": {s: STATUS[s][lang] for s in STATUSES},
-        "STATUS_HELP": {s: STATUS_HELP[s][lang] for s in STATUSES},
+        "L": section("report", lang),
+        "STATUS": {s: status_label(s, lang) for s in STATUSES},
+        "STATUS_HELP": {s: status_help(s, lang) for s in STATUSES},
         "SYMBOL": SYMBOL,
         "BADGE": {s: _badge(s, lang) for s in STATUSES},
         "STATUSES": STATUSES,
-        "ASPECT": {a: v[lang] for a, v in ASPECT.items()},
+        "ASPECT": section("aspect", lang),
     }
     rows = _Rows(report, context)
     context |= {

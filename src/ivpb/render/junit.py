@@ -28,21 +28,17 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+from xml.sax.saxutils import escape
 
-from ivpb.render.labels import (
-    STATUS,
-    check_lang,
-    clause_rows,
-    diff_text,
-    evidence_line,
-    w,
-    waiver_text,
-)
+from ivpb.i18n import check_lang
+from ivpb.render.labels import clause_rows, diff_text, evidence_line, status_label, w, waiver_text
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Evidence in <system-out>: one line, keys sorted (the same key order for every host).
 _WIDE = re.compile("[^\x00-\xff]")
 _EVIDENCE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+# What an attribute value escapes beyond element content.
+_ATTR = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 
 
 def _x(text: object) -> str:
@@ -50,15 +46,10 @@ def _x(text: object) -> str:
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
-def _text(text: object) -> str:
-    """Element content, escaped as ElementTree escapes it when it writes Latin-1."""
-    s = _x(text)
-    if "&" in s:
-        s = s.replace("&", "&amp;")
-    if "<" in s:
-        s = s.replace("<", "&lt;")
-    if ">" in s:
-        s = s.replace(">", "&gt;")
+def _text(text: object, entities: dict[str, str] | None = None) -> str:
+    """Element content, escaped as ElementTree escapes it when it writes Latin-1 (with entities,
+    these characters too)."""
+    s = escape(_x(text), entities or {})
     try:
         s.encode("latin-1")
     except UnicodeEncodeError:
@@ -70,17 +61,8 @@ def _text(text: object) -> str:
 
 @lru_cache(maxsize=4096)  # messages and class names repeat for every host
 def _attr(text: object) -> str:
-    """An attribute value, escaped as ElementTree escapes it (newlines and tabs as references)."""
-    s = _text(text)
-    if '"' in s:
-        s = s.replace('"', "&quot;")
-    if "\r" in s:
-        s = s.replace("\r", "&#13;")
-    if "\n" in s:
-        s = s.replace("\n", "&#10;")
-    if "\t" in s:
-        s = s.replace("\t", "&#09;")
-    return s
+    """An attribute value, escaped as ElementTree escapes it (quotes, newlines and tabs as references)."""
+    return _text(text, _ATTR)
 
 
 def _outcome(c: dict[str, Any], lang: str) -> tuple[str, str]:
@@ -89,9 +71,9 @@ def _outcome(c: dict[str, Any], lang: str) -> tuple[str, str]:
     if status == "compliant":
         return "", "passed"
     if status in ("drift", "missing") and c.get("advisory"):
-        return _skipped(f"{w('advisory', lang)}: {STATUS[status][lang]}: {detail}"), "skipped"
+        return _skipped(f"{w('advisory', lang)}: {status_label(status, lang)}: {detail}"), "skipped"
     if status in ("drift", "missing"):
-        body = diff_text(c.get("diff")) or evidence_line(c.get("evidence"), lang)
+        body = diff_text(c.get("diff"), lang) or evidence_line(c.get("evidence"), lang)
         if c.get("waiver"):
             body = f"{body}\n{w('waiver', lang)}: {waiver_text(c['waiver'], lang)}".strip()
         return _element("failure", f'message="{_attr(detail)}" type="{_attr(status)}"', body), "failure"
@@ -100,9 +82,9 @@ def _outcome(c: dict[str, Any], lang: str) -> tuple[str, str]:
         return _element("error", f'message="{_attr(detail)}" type="error"', body), "error"
     if status == "waived":
         text = waiver_text(c.get("waiver"), lang) or detail
-        return _skipped(f"{STATUS['waived'][lang]}: {text}"), "skipped"
+        return _skipped(f"{status_label('waived', lang)}: {text}"), "skipped"
     if status == "not_applicable":
-        return _skipped(f"{STATUS['not_applicable'][lang]}: {detail}"), "skipped"
+        return _skipped(f"{status_label('not_applicable', lang)}: {detail}"), "skipped"
     return "", "passed"
 
 

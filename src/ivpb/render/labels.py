@@ -1,4 +1,5 @@
-"""Words and formatting shared by the report renderers (table, Markdown, HTML, JUnit).
+"""What the report renderers (table, Markdown, HTML, JUnit) share: their words, looked up in the
+catalogue (words/<lang>.yml, through ivpb.i18n), and the formatting of dates, evidence and diffs.
 
 Labels (statuses, headings, column names) are Dutch by default and English on request. The
 policy's own words -- clause titles (Stroomvoorziening), level names (noodzakelijk), the quoted
@@ -15,238 +16,35 @@ import re
 from functools import lru_cache
 from typing import Any
 
-# Schema order: the order of the count columns.
-STATUSES = ("compliant", "drift", "missing", "waived", "not_applicable", "error")
-# Most urgent first: the order controls are listed in per host.
-SEVERITY = ("error", "drift", "missing", "waived", "compliant", "not_applicable")
-PROBLEMS = frozenset({"drift", "missing", "error"})
-# A subject (host or site) is listed per host when it has any of these.
-NOTEWORTHY = frozenset({"drift", "missing", "error", "waived"})
-
-STATUS: dict[str, dict[str, str]] = {
-    "compliant": {"nl": "voldoet", "en": "compliant"},
-    "drift": {"nl": "afwijking", "en": "drift"},
-    "missing": {"nl": "ontbreekt", "en": "missing"},
-    "waived": {"nl": "uitzondering", "en": "waived"},
-    "not_applicable": {"nl": "niet van toepassing", "en": "not applicable"},
-    "error": {"nl": "fout", "en": "error"},
-}
-# Short forms for table columns.
-STATUS_SHORT: dict[str, dict[str, str]] = {
-    **STATUS,
-    "not_applicable": {"nl": "n.v.t.", "en": "n/a"},
-}
-# What each status means, for readers who are not engineers.
-STATUS_HELP: dict[str, dict[str, str]] = {
-    "compliant": {"nl": "de maatregel is in orde", "en": "the control is in place"},
-    "drift": {
-        "nl": "de toestand wijkt af van het beleid; afdwingen zou dit rechtzetten",
-        "en": "the state differs from the policy; enforcing would correct it",
-    },
-    "missing": {
-        "nl": "de inventaris mist gegevens die de maatregel nodig heeft",
-        "en": "the inventory lacks what the control needs",
-    },
-    "waived": {
-        "nl": "goedgekeurde uitzondering, met verantwoording en vervaldatum",
-        "en": "approved waiver, with justification and expiry date",
-    },
-    "not_applicable": {"nl": "geldt niet voor dit toestel", "en": "does not apply here"},
-    "error": {
-        "nl": "kon niet gecontroleerd worden (toestel onbereikbaar of controle mislukt)",
-        "en": "could not be checked (host unreachable or check failed)",
-    },
-}
-# Not colour alone: every status also has a symbol and a word.
-SYMBOL = {
-    "compliant": "✔",
-    "drift": "✖",
-    "missing": "?",
-    "waived": "⚑",
-    "not_applicable": "–",
-    "error": "!",
-}
-
-WORDS: dict[str, dict[str, str]] = {
-    "report_title": {"nl": "Nalevingsrapport {policy}", "en": "Compliance report {policy}"},
-    "generated": {"nl": "Opgemaakt op {date}", "en": "Generated on {date}"},
-    "inventory": {"nl": "Inventaris", "en": "Inventory"},
-    "verdict": {"nl": "Resultaat", "en": "Result"},
-    "verdict_0": {
-        "nl": "alles voldoet (of is een goedgekeurde uitzondering)",
-        "en": "everything complies (or is an approved waiver)",
-    },
-    "verdict_2": {"nl": "er zijn afwijkingen of ontbrekende gegevens", "en": "there is drift or missing information"},
-    "verdict_1": {
-        "nl": "sommige controles konden niet uitgevoerd worden",
-        "en": "some checks could not be carried out",
-    },
-    "summary": {"nl": "Samenvatting per artikel", "en": "Summary per clause"},
-    "totals": {"nl": "Totaal", "en": "Total"},
-    "clause": {"nl": "Artikel", "en": "Clause"},
-    "comply": {"nl": "Voldoen", "en": "Comply"},
-    "x_of_y_hosts": {"nl": "{x} van {y} hosts voldoen", "en": "{x} of {y} hosts comply"},
-    "x_of_y_sites": {"nl": "{x} van {y} locaties voldoen", "en": "{x} of {y} sites comply"},
-    "legend": {"nl": "Betekenis van de statussen", "en": "What the statuses mean"},
-    "hosts": {"nl": "Per host", "en": "Per host"},
-    "hosts_overview": {"nl": "Overzicht van de hosts", "en": "Hosts at a glance"},
-    "hosts_with_findings": {
-        "nl": "Hosts met bevindingen ({n} van {total})",
-        "en": "Hosts with findings ({n} of {total})",
-    },
-    "hosts_all_fine": {
-        "nl": "{n} hosts zonder bevindingen (alles voldoet of is niet van toepassing)",
-        "en": "{n} hosts without findings (everything complies or does not apply)",
-    },
-    "sites": {"nl": "Locaties (§5 Brandveiligheid)", "en": "Sites (§5 Brandveiligheid, fire safety)"},
-    "host": {"nl": "Host", "en": "Host"},
-    "site": {"nl": "Locatie", "en": "Site"},
-    "external": {"nl": "externe locatie", "en": "external site"},
-    "own_site": {"nl": "eigen locatie", "en": "own site"},
-    "classification": {"nl": "Classificatie (BIV)", "en": "Classification (BIV)"},
-    "reachable": {"nl": "Bereikbaar", "en": "Reachable"},
-    "yes": {"nl": "ja", "en": "yes"},
-    "no": {"nl": "nee", "en": "no"},
-    "unreachable": {"nl": "onbereikbaar", "en": "unreachable"},
-    "status": {"nl": "Status", "en": "Status"},
-    "control": {"nl": "Maatregel", "en": "Control"},
-    "dataset": {"nl": "Dataset", "en": "Data set"},
-    "finding": {"nl": "Bevinding", "en": "Finding"},
-    "sentence": {"nl": "Beleidstekst", "en": "Policy text (Dutch)"},
-    "because": {"nl": "Waarom van toepassing", "en": "Why it applies"},
-    "evidence": {"nl": "Bewijs", "en": "Evidence"},
-    "diff": {"nl": "Wijziging die afdwingen zou doorvoeren", "en": "Change that enforcing would make"},
-    "diff_hint": {"nl": "wijziging", "en": "diff"},
-    "waiver": {"nl": "Uitzondering", "en": "Waiver"},
-    "waiver_text": {
-        "nl": "{justification} (goedgekeurd door {approver}, geldig tot {expires})",
-        "en": "{justification} (approved by {approver}, valid until {expires})",
-    },
-    "waiver_expired": {
-        "nl": "VERLOPEN op {expires}, geldt niet meer: {justification} (goedgekeurd door {approver})",
-        "en": "EXPIRED on {expires}, no longer applies: {justification} (approved by {approver})",
-    },
-    "waived_status": {"nl": "zonder uitzondering: {status}", "en": "without the waiver: {status}"},
-    "advisory": {"nl": "advies, niet blokkerend", "en": "advisory, not blocking"},
-    "advisory_short": {"nl": "advies", "en": "advisory"},
-    "advisory_note": {
-        "nl": "Een maatregel met ‘advies’ (het beleid zegt ‘indien mogelijk’) wordt gemeld maar telt niet mee "
-        "om te bepalen of een host voldoet.",
-        "en": "A control marked ‘advisory’ (the policy says ‘indien mogelijk’, if possible) is reported but does "
-        "not count against a host's compliance.",
-    },
-    "no_controls": {"nl": "geen maatregelen van toepassing", "en": "no controls apply"},
-    "filter": {"nl": "Toon status:", "en": "Show status:"},
-    "back_to_top": {"nl": "naar boven", "en": "back to top"},
-    "contents": {"nl": "Inhoud", "en": "Contents"},
-    "policy_words_note": {
-        "nl": "",
-        "en": "The policy's own words (clause titles, level names, quoted sentences) are kept in Dutch.",
-    },
-    "none": {"nl": "(geen)", "en": "(none)"},
-    "justification": {"nl": "Verantwoording", "en": "Justification"},
-    "approver": {"nl": "Goedgekeurd door", "en": "Approved by"},
-    "expires": {"nl": "Geldig tot", "en": "Valid until"},
-    "waiver_active": {"nl": "geldig", "en": "in force"},
-    "waiver_expired_short": {
-        "nl": "VERLOPEN: geldt niet meer, de status hierboven telt",
-        "en": "EXPIRED: no longer applies, the status above counts",
-    },
-    "findings": {"nl": "Maatregelen", "en": "Controls"},
-    "n_hosts_with_findings": {
-        "nl": "{n} van {total} hosts met bevindingen",
-        "en": "{n} of {total} hosts with findings",
-    },
-    "show_fine_hosts": {"nl": "ook hosts zonder bevindingen", "en": "also hosts without findings"},
-    "catalogue": {"nl": "Maatregelen en beleidstekst", "en": "Controls and policy text (Dutch)"},
-}
-
-# The aspects of the BIV classification; the level names themselves stay Dutch.
-ASPECT = {
-    "b": {"nl": "beschikbaarheid", "en": "availability"},
-    "i": {"nl": "integriteit", "en": "integrity"},
-    "v": {"nl": "vertrouwelijkheid", "en": "confidentiality"},
-}
-
-# Evidence keys the audit modules report; unknown keys are shown with underscores as spaces.
-EVIDENCE_KEY: dict[str, dict[str, str]] = {
-    "last_backup": {"nl": "laatste backup", "en": "last backup"},
-    "last_full": {"nl": "laatste volledige backup", "en": "last full backup"},
-    "last_sync": {"nl": "laatste synchronisatie", "en": "last sync"},
-    "target": {"nl": "doel", "en": "target"},
-    "targets": {"nl": "doelen", "en": "targets"},
-    "schedule": {"nl": "planning", "en": "schedule"},
-    "age_hours": {"nl": "ouderdom (uur)", "en": "age (hours)"},
-    "max_age_hours": {"nl": "maximale ouderdom (uur)", "en": "maximum age (hours)"},
-    "monitored": {"nl": "bewaakte UPS'en", "en": "monitored UPSes"},
-    "reachable": {"nl": "bereikbaar", "en": "reachable"},
-    "status": {"nl": "status", "en": "status"},
-    "active_uplink": {"nl": "actieve internetverbinding", "en": "active uplink"},
-    "uplinks": {"nl": "internetverbindingen", "en": "uplinks"},
-    "measures": {"nl": "maatregelen", "en": "measures"},
-    "safety_plan": {"nl": "veiligheidsplan", "en": "safety plan"},
-    "reference": {"nl": "referentie", "en": "reference"},
-    "date": {"nl": "datum", "en": "date"},
-    "recipient": {"nl": "ontvanger", "en": "recipient"},
-    "key": {"nl": "sleutel", "en": "key"},
-    "keys": {"nl": "sleutels", "en": "keys"},
-    "error": {"nl": "fout", "en": "error"},
-    "generations": {"nl": "bewaarde generaties", "en": "generations kept"},
-    "last_restore_test": {"nl": "laatste hersteltest", "en": "last restore test"},
-    "lag_seconds": {"nl": "achterstand (seconden)", "en": "lag (seconds)"},
-    "sla": {"nl": "SLA", "en": "SLA"},
-    "hook": {"nl": "hook", "en": "hook"},
-    "review_date": {"nl": "herzieningsdatum", "en": "review date"},
-    "on_battery": {"nl": "op batterij", "en": "on battery"},
-}
-
-MONTHS = {
-    "nl": (
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
+from ivpb.i18n import catalogue, t
+from ivpb.statuses import NOTEWORTHY, STATUSES, rank
 
 _ISO = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d:\d\d(?::\d\d)?)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
-
-
-def check_lang(lang: str) -> str:
-    if lang not in ("nl", "en"):
-        raise ValueError(f"unknown report language {lang!r}: expected 'nl' or 'en'")
-    return lang
+VERDICT = {0: "report.verdict_0", 1: "report.verdict_1", 2: "report.verdict_2"}
 
 
 def w(key: str, lang: str, **kwargs: object) -> str:
-    text = WORDS[key][lang]
-    return text.format(**kwargs) if kwargs else text
+    """A word of the reports: report.<key> in the catalogue."""
+    return t(f"report.{key}", lang, **kwargs)
 
 
 def status_label(status: str, lang: str) -> str:
-    return STATUS.get(status, {}).get(lang, status)
+    return catalogue(lang).get(f"status.{status}", status)
+
+
+def status_short(status: str, lang: str) -> str:
+    """The status for a table column: status_short.<status> where there is one."""
+    return catalogue(lang).get(f"status_short.{status}") or status_label(status, lang)
+
+
+def status_help(status: str, lang: str) -> str:
+    """What a status means, for readers who are not engineers."""
+    return t(f"status_help.{status}", lang)
+
+
+def aspect(a: str, lang: str) -> str:
+    """An aspect of the BIV classification (b, i, v); the level names themselves stay Dutch."""
+    return t(f"aspect.{a}", lang)
 
 
 def human_date(value: str, lang: str) -> str:
@@ -256,7 +54,7 @@ def human_date(value: str, lang: str) -> str:
         return value
     year, month, day, clock, tz = m.groups()
     tz = "UTC" if tz in (None, "Z", "+00:00", "+0000") else tz
-    month_name = MONTHS[lang][int(month) - 1]
+    month_name = t("months", lang)[int(month) - 1]
     return f"{int(day)} {month_name} {year}, {clock[:5]} {tz}"
 
 
@@ -281,8 +79,9 @@ def human_value(value: Any, lang: str = "nl") -> str:
 
 
 def evidence_key(key: str, lang: str) -> str:
-    known = EVIDENCE_KEY.get(key)
-    return known[lang] if known else key.replace("_", " ")
+    """The label of an evidence key (evidence_key.<key> in the catalogue); an unknown key as it is,
+    with spaces for underscores."""
+    return catalogue(lang).get(f"evidence_key.{key}") or key.replace("_", " ")
 
 
 def evidence_items(evidence: dict[str, Any] | None, lang: str, lists: bool = False) -> list[tuple[str, Any]]:
@@ -305,8 +104,9 @@ def evidence_line(evidence: dict[str, Any] | None, lang: str) -> str:
     return "; ".join(f"{k}: {v}" for k, v in evidence_items(evidence, lang))
 
 
-def diff_text(diff: list[dict[str, str]] | None) -> str:
-    """The change enforcing would make, as a unified diff (one block per path)."""
+def diff_text(diff: list[dict[str, str]] | None, lang: str) -> str:
+    """The change enforcing would make, as a unified diff (one block per path), its two sides
+    named in lang."""
     if not diff:
         return ""
     blocks = []
@@ -318,8 +118,8 @@ def diff_text(diff: list[dict[str, str]] | None) -> str:
             difflib.unified_diff(
                 before.splitlines(),
                 after.splitlines(),
-                fromfile=f"{path} (nu)" if before else "/dev/null",
-                tofile=f"{path} (na afdwingen)",
+                fromfile=f"{path} ({t('diff.before', lang)})" if before else "/dev/null",
+                tofile=f"{path} ({t('diff.after', lang)})",
                 lineterm="",
             )
         )
@@ -365,7 +165,7 @@ def control_name(result: dict[str, Any]) -> str:
 
 
 def biv_text(biv: dict[str, str], lang: str) -> str:
-    return ", ".join(f"{a.upper()} ({ASPECT[a][lang]}): {biv.get(a, '?')}" for a in ("b", "i", "v"))
+    return ", ".join(f"{a.upper()} ({aspect(a, lang)}): {biv.get(a, '?')}" for a in ("b", "i", "v"))
 
 
 def biv_short(biv: dict[str, str]) -> str:
@@ -428,7 +228,7 @@ def count_statuses(controls: list[dict[str, Any]]) -> dict[str, int]:
 
 def counts_text(counts: dict[str, int], lang: str) -> str:
     """'14 voldoet, 2 afwijking' -- only the statuses that occur."""
-    parts = [f"{counts[s]} {STATUS[s][lang]}" for s in STATUSES if counts.get(s)]
+    parts = [f"{counts[s]} {status_label(s, lang)}" for s in STATUSES if counts.get(s)]
     return ", ".join(parts) if parts else w("none", lang)
 
 
@@ -439,9 +239,8 @@ def has_findings(host: dict[str, Any]) -> bool:
 
 def sorted_controls(controls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Most urgent first, then by clause, keeping the audit's order within equal keys."""
-    rank = {s: n for n, s in enumerate(SEVERITY)}
-    return sorted(controls, key=lambda c: (rank.get(c["status"], 0), clause_sort_key(c["clause"])))
+    return sorted(controls, key=lambda c: (rank(c["status"]), clause_sort_key(c["clause"])))
 
 
 def verdict(report: dict[str, Any], lang: str) -> str:
-    return w(f"verdict_{report.get('exit_code', 1)}", lang)
+    return t(VERDICT.get(report.get("exit_code", 1), VERDICT[1]), lang)

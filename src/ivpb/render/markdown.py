@@ -14,25 +14,10 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from ivpb.render.labels import (
-    ASPECT,
-    STATUS,
-    STATUS_HELP,
-    STATUSES,
-    SYMBOL,
-    check_lang,
-    clause_rows,
-    clause_title,
-    count_statuses,
-    diff_text,
-    evidence_items,
-    has_findings,
-    human_date,
-    sorted_controls,
-    totals,
-    verdict,
-    w,
-)
+from ivpb.i18n import check_lang
+from ivpb.render import labels
+from ivpb.render.labels import w
+from ivpb.statuses import STATUSES, SYMBOL
 
 # Backslash escapes for Markdown, entities for what HTML would read (a backslash does not stop
 # every renderer's inline HTML).
@@ -65,11 +50,11 @@ def fenced(body: str, info: str = "") -> str:
 
 
 def _status(status: str, lang: str) -> str:
-    return f"{SYMBOL.get(status, '')} {STATUS.get(status, {}).get(lang, status)}".strip()
+    return f"{SYMBOL.get(status, '')} {labels.status_label(status, lang)}".strip()
 
 
 def _counts(counts: dict[str, int], lang: str) -> str:
-    parts = [f"{SYMBOL[s]} {counts[s]} {STATUS[s][lang]}" for s in STATUSES if counts.get(s)]
+    parts = [f"{SYMBOL[s]} {counts[s]} {labels.status_label(s, lang)}" for s in STATUSES if counts.get(s)]
     return ", ".join(parts) if parts else w("no_controls", lang)
 
 
@@ -81,7 +66,7 @@ def _summary(report: dict[str, Any], lang: str) -> list[str]:
         "| " + " | ".join(head) + " |",
         "|---|---|" + "--:|" * len(STATUSES),
     ]
-    for row in clause_rows(report, lang):
+    for row in labels.clause_rows(report, lang):
         mark = SYMBOL["compliant"] if row["ok"] else SYMBOL["drift"]
         cells = [
             f"{md(row['id'])} {md(row['title'])}",
@@ -89,10 +74,10 @@ def _summary(report: dict[str, Any], lang: str) -> list[str]:
             *(str(row["counts"][s] or "") for s in STATUSES),
         ]
         out.append("| " + " | ".join(cells) + " |")
-    tot = totals(report)
+    tot = labels.totals(report)
     out.append(f"| **{w('totals', lang)}** | | " + " | ".join(f"**{tot[s]}**" for s in STATUSES) + " |")
     out += ["", f"**{w('legend', lang)}:**", ""]
-    out += [f"- **{_status(s, lang)}**: {STATUS_HELP[s][lang]}" for s in STATUSES]
+    out += [f"- **{_status(s, lang)}**: {labels.status_help(s, lang)}" for s in STATUSES]
     out += ["", f"*{w('advisory_note', lang)}*"]
     return out
 
@@ -111,7 +96,7 @@ def _waiver(waiver: dict[str, Any], lang: str) -> list[str]:
     ]
     under = waiver.get("underlying_status")
     if waiver.get("active") and under:
-        out.append(f"- {w('status', lang)}: {w('waived_status', lang, status=STATUS[under][lang])}")
+        out.append(f"- {w('status', lang)}: {w('waived_status', lang, status=labels.status_label(under, lang))}")
     return out
 
 
@@ -141,7 +126,7 @@ class _Results:
         wkey = (c["clause"], dataset, bool(c.get("advisory")))
         where = self.wheres.get(wkey)
         if where is None:
-            where = f"{words['clause']} {md(c['clause'])} {md(clause_title(self.report, c['clause']))}"
+            where = f"{words['clause']} {md(c['clause'])} {md(labels.clause_title(self.report, c['clause']))}"
             if dataset:
                 where += f" · {words['dataset']}: **{md(dataset)}**"
             if c.get("advisory"):
@@ -171,7 +156,7 @@ class _Results:
                 "<details>",
                 f"<summary>{html.escape(w('diff', lang))}: {html.escape(paths)}</summary>",
                 "",
-                fenced(diff_text(c["diff"]), "diff"),
+                fenced(labels.diff_text(c["diff"], lang), "diff"),
                 "",
                 "</details>",
                 "",
@@ -184,11 +169,11 @@ class _Results:
             if isinstance(k, str) and isinstance(v, str):  # the common case: one line, seen before
                 line = self.evidence.get((k, v))
                 if line is None:
-                    [(label, value)] = evidence_items({k: v}, self.lang, lists=True)
+                    [(label, value)] = labels.evidence_items({k: v}, self.lang, lists=True)
                     line = self.evidence[(k, v)] = f"- {md(label)}: {md(value)}"
                 out.append(line)
                 continue
-            for label, value in evidence_items({k: v}, self.lang, lists=True):
+            for label, value in labels.evidence_items({k: v}, self.lang, lists=True):
                 if isinstance(value, list):
                     out += [f"- {md(label)}:", *(f"  - {md(x)}" for x in value)]
                 else:
@@ -198,7 +183,7 @@ class _Results:
 
 
 def _biv(biv: dict[str, str], lang: str) -> str:
-    return ", ".join(f"{a.upper()} ({ASPECT[a][lang]}): **{md(biv.get(a, '?'))}**" for a in ("b", "i", "v"))
+    return ", ".join(f"{a.upper()} ({labels.aspect(a, lang)}): **{md(biv.get(a, '?'))}**" for a in ("b", "i", "v"))
 
 
 def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
@@ -211,24 +196,25 @@ def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
     ]
     for name in sorted(hosts):
         h = hosts[name]
-        found = _counts(count_statuses(h["controls"]), lang)
-        if not h["reachable"]:
-            found = f"**{w('unreachable', lang)}**, {found}"
+        found = _counts(labels.count_statuses(h["controls"]), lang)
+        if h["reachable"] is not True:
+            found = f"**{w('unreachable' if h['reachable'] is False else 'not_contacted', lang)}**, {found}"
         out.append(f"| {md(name)} | {md(h.get('site') or '–')} | {found} |")
     out.append("")
     for name in sorted(hosts):
         h = hosts[name]
-        title = md(name) + (f" ({w('unreachable', lang)})" if not h["reachable"] else "")
+        contact = {True: "yes", False: "no", None: "not_contacted"}[h["reachable"]]
+        title = md(name) + (f" ({w('unreachable' if contact == 'no' else contact, lang)})" if contact != "yes" else "")
         out += [
             f"### {title}",
             "",
             f"- **{w('site', lang)}:** {md(h.get('site') or '–')}",
             f"- **{w('classification', lang)}:** {_biv(h['biv'], lang)}",
-            f"- **{w('reachable', lang)}:** {w('yes' if h['reachable'] else 'no', lang)}",
-            f"- **{w('findings', lang)}:** {_counts(count_statuses(h['controls']), lang)}",
+            f"- **{w('reachable', lang)}:** {w(contact, lang)}",
+            f"- **{w('findings', lang)}:** {_counts(labels.count_statuses(h['controls']), lang)}",
             "",
         ]
-        for c in sorted_controls(h["controls"]):
+        for c in labels.sorted_controls(h["controls"]):
             out += results.lines(c)
     return out
 
@@ -244,7 +230,7 @@ def _sites(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
         out += [f"### {md(name)} ({kind})", ""]
         if not s["controls"]:
             out += [w("no_controls", lang), ""]
-        for c in sorted_controls(s["controls"]):
+        for c in labels.sorted_controls(s["controls"]):
             out += results.lines(c)
     return out
 
@@ -252,14 +238,14 @@ def _sites(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
 def render(report: dict[str, Any], lang: str = "nl") -> str:
     check_lang(lang)
     policy = report.get("policy", {})
-    problems = sum(1 for h in report.get("hosts", {}).values() if has_findings(h))
+    problems = sum(1 for h in report.get("hosts", {}).values() if labels.has_findings(h))
     out = [
         f"# {md(w('report_title', lang, policy=policy.get('title', '')))}",
         "",
-        f"{w('generated', lang, date=human_date(report.get('generated_at', ''), lang))} · "
+        f"{w('generated', lang, date=labels.human_date(report.get('generated_at', ''), lang))} · "
         f"{w('inventory', lang)}: {md(', '.join(report.get('inventory', [])) or '–')}",
         "",
-        f"**{w('verdict', lang)}:** {verdict(report, lang)} · "
+        f"**{w('verdict', lang)}:** {labels.verdict(report, lang)} · "
         f"{w('n_hosts_with_findings', lang, n=problems, total=len(report.get('hosts', {})))}",
         "",
     ]

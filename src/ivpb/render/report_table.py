@@ -10,12 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ivpb.i18n import check_lang
 from ivpb.render.labels import (
-    NOTEWORTHY,
-    STATUS_SHORT,
-    STATUSES,
     biv_short,
-    check_lang,
     clause_rows,
     control_name,
     count_statuses,
@@ -24,12 +21,14 @@ from ivpb.render.labels import (
     has_findings,
     human_date,
     sorted_controls,
+    status_short,
     totals,
     verdict,
     w,
     waiver_text,
 )
 from ivpb.render.text_table import text_table
+from ivpb.statuses import NOTEWORTHY, STATUSES
 
 INDENT = "  "
 # Text from hosts (details, paths, waivers) may hold anything: no terminal escape sequences.
@@ -41,7 +40,7 @@ def _clean(text: object) -> str:
 
 
 def _summary(report: dict[str, Any], lang: str) -> str:
-    head = ("§", w("clause", lang), w("comply", lang), *(STATUS_SHORT[s][lang] for s in STATUSES))
+    head = ("§", w("clause", lang), w("comply", lang), *(status_short(s, lang) for s in STATUSES))
     rows: list[tuple[str, ...]] = [head]
     for row in clause_rows(report, lang):
         mark = "✔" if row["ok"] else "✖"
@@ -53,7 +52,7 @@ def _summary(report: dict[str, Any], lang: str) -> str:
 
 
 def _result_lines(c: dict[str, Any], lang: str, indent: str) -> list[str]:
-    status = STATUS_SHORT[c["status"]][lang] if c["status"] in STATUS_SHORT else c["status"]
+    status = status_short(c["status"], lang)
     name = control_name(c)
     if c.get("advisory"):
         name += f" ({w('advisory_short', lang)})"
@@ -75,8 +74,8 @@ def _hosts(report: dict[str, Any], lang: str) -> list[str]:
         h = hosts[name]
         where = h.get("site") or "-"
         head = f"{INDENT}{name} ({w('site', lang).lower()} {where}; {biv_short(h['biv'])})"
-        if not h["reachable"]:
-            head += f" [{w('unreachable', lang).upper()}]"
+        if h["reachable"] is not True:
+            head += f" [{w('unreachable' if h['reachable'] is False else 'not_contacted', lang).upper()}]"
         out.append(f"{head}: {counts_text(count_statuses(h['controls']), lang)}")
         for c in sorted_controls(h["controls"]):
             if c["status"] in NOTEWORTHY:

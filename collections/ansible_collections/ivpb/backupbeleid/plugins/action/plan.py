@@ -55,8 +55,8 @@ class ActionModule(ActionBase):
             lines = [p.line() for p in problems]
             return {**result, "failed": True, "problems": lines,
                     "msg": "invalid inventory, no host was changed:\n" + "\n".join(lines)}
-        plan = plan_inventory(inventory, policy, args.get("lang", "nl"))
-        result["plan"] = plan.as_dict()
+        plan = plan_inventory(inventory, policy)
+        result["plan"] = plan.as_dict(args.get("lang", "nl"))
         result["roles"] = role_groups(inventory, plan)
         result["inputs"] = role_inputs(inventory, plan, result["roles"])
         result["changed"] = False
