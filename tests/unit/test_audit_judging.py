@@ -265,7 +265,7 @@ def test_an_error_is_never_waived(expires):
     """'missing duplicity' made the task fail: could not check is never 'waived', exit stays 1."""
     waiver = {"control": "backup.daily", "host": "srv1", "justification": "nieuwe NAS in januari",
               "approver": "directie", "expires": expires}
-    results = {"srv1": HostResults(failures=["Backup jobs: missing duplicity"])}
+    results = {"srv1": HostResults(reachable=True, failures=["Backup jobs: missing duplicity"])}
     rep = _report(results, inv=school([waiver]))
     entry = _entry(rep, "backup.daily")
     assert entry["status"] == "error"
@@ -278,7 +278,8 @@ def test_a_waiver_still_covers_drift():
               "approver": "directie", "expires": "2027-01-31"}
     ctl = {"id": "backup.daily", "dataset": "admin", "status": "compliant", "detail": "cron",
            "evidence": {"last_backup": "2026-11-20T01:00:00Z"}}
-    rep = _report({"srv1": HostResults(controls=[copy.deepcopy(ctl)])}, inv=school([waiver]))
+    rep = _report({"srv1": HostResults(reachable=True, controls=[copy.deepcopy(ctl)], host_time="2026-11-29T12:00:00Z")},
+                  inv=school([waiver]))
     entry = _entry(rep, "backup.daily")
     assert entry["status"] == "waived" and entry["waiver"]["underlying_status"] == "drift"
 

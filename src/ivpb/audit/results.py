@@ -8,9 +8,20 @@ from typing import Any
 MAX_DIFF_CHARS = 20_000
 
 
+# Actions that run on the controller, never on the host they are reported for: their results
+# prove no contact with it (includes, the plan step, add_host, ...).
+CONTROLLER_ACTIONS = frozenset({
+    "add_host", "assert", "debug", "fail", "group_by", "import_playbook", "import_role", "import_tasks",
+    "include_role", "include_tasks", "include_vars", "meta", "pause", "plan", "set_fact", "set_stats",
+})
+
+
 @dataclass
 class HostResults:
-    reachable: bool = True
+    # True: a task ran on the host in the check run. False: Ansible found it unreachable
+    # (unreachable_msg says why). None: no task ran on it (the run ended before it, or it was in
+    # no play), so nothing about it is known.
+    reachable: bool | None = None
     unreachable_msg: str = ""
     failures: list[str] = field(default_factory=list)
     controls: list[dict[str, Any]] = field(default_factory=list)
@@ -39,14 +50,27 @@ def diffs_of(res: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
-def record(results: dict[str, HostResults], event: str, host: str, res: dict[str, Any], task: str) -> None:
-    """Fold one ansible-runner event into the per-host results."""
+def ran_on_host(res: dict[str, Any], action: str) -> bool:
+    """Whether a task's result proves that it ran on the host it is reported for: not an action
+    of the controller, not delegated to another host (a loop's results, such as the receivers'
+    host keys read once per play, are delegated or controller work here)."""
+    if str(action).rsplit(".", 1)[-1] in CONTROLLER_ACTIONS:
+        return False
+    return "_ansible_delegated_vars" not in res and not isinstance(res.get("results"), list)
+
+
+def record(results: dict[str, HostResults], event: str, host: str, res: dict[str, Any], task: str,
+           action: str = "", ignored: bool = False) -> None:
+    """Fold one ansible-runner event into the per-host results. An unreachable event only keeps
+    its message: a task delegated to another host reports that host's failure under this one, so
+    whether this host was unreachable is settled by the run's stats (settle)."""
     hr = results.setdefault(host, HostResults())
     if event == "runner_on_unreachable":
-        hr.reachable = False
-        hr.unreachable_msg = str(res.get("msg", "unreachable")).strip().splitlines()[0]
+        hr.unreachable_msg = str(res.get("msg") or "unreachable").strip().splitlines()[0]
         return
-    if event == "runner_on_failed" and not res.get("ignore_errors"):
+    if ran_on_host(res, action) and hr.reachable is None:
+        hr.reachable = True
+    if event == "runner_on_failed" and not (ignored or res.get("ignore_errors")):
         msg = str(res.get("msg") or res.get("stderr") or "failed").strip()
         hr.failures.append(f"{task}: {msg.splitlines()[0] if msg else 'failed'}")
     if isinstance(res.get("host_time"), str):
@@ -62,6 +86,21 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
                 if entry.get("status") == "drift" and diffs and "diff" not in entry:
                     entry["diff"] = diffs
                 hr.controls.append(entry)
+
+
+def settle(results: dict[str, HostResults], stats: dict[str, Any] | None) -> None:
+    """Who was unreachable, from the run's own stats (`dark`: unreachable in a task of its own,
+    not in one delegated elsewhere or ignored). Without stats (the run did not end normally), a
+    host with an unreachable event and no task run on it counts as unreachable."""
+    dark = (stats or {}).get("dark") or {}
+    for host in dark:
+        hr = results.setdefault(host, HostResults())
+        hr.reachable = False
+        hr.unreachable_msg = hr.unreachable_msg or "unreachable"
+    if stats is None:
+        for hr in results.values():
+            if hr.reachable is None and hr.unreachable_msg:
+                hr.reachable = False
 
 
 def attach_protected(results: dict[str, HostResults]) -> None:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from ivpb.audit.results import HostResults, attach_protected, record
+from ivpb.audit.results import HostResults, attach_protected, record, settle
 from ivpb.errors import UserError
 
 EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
@@ -57,14 +57,19 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
 
     results: dict[str, HostResults] = {}
     seen_hosts: set[str] = set()
+    stats: list[dict[str, Any]] = []
 
     def handler(event: dict[str, Any]) -> bool:
         name = event.get("event")
         data = event.get("event_data") or {}
+        if name == "playbook_on_stats":
+            stats.append(data)
         if name in EVENTS and data.get("host"):
             host = data["host"]
             res = data.get("res") or {}
-            record(results, name, host, res, data.get("task", ""))
+            record(results, name, host, res, data.get("task", ""),
+                   action=data.get("resolved_action") or data.get("task_action") or "",
+                   ignored=bool(data.get("ignore_errors")))
             if progress is not None and (name != "runner_on_ok" or "controls" in res):
                 status = {"runner_on_ok": "ok", "runner_on_failed": "FAILED", "runner_on_unreachable": "UNREACHABLE"}
                 if host not in seen_hosts:
@@ -96,6 +101,7 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
         if runner.status not in ("successful", "failed") or not results:
             last = [line for line in runner.stdout.read().splitlines() if line.strip()][-1:] or [runner.status]
             raise UserError(f"the check run of playbooks/enforce.yml reached no host: {last[0].strip()}")
+    settle(results, stats[-1] if stats else None)
     named = bounds(project)
     for hr in results.values():
         hr.bounds = named
