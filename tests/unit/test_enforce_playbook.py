@@ -36,6 +36,21 @@ def test_the_clauses_are_one_play_over_every_planned_host_in_dependency_order():
     assert order == sorted(order)
 
 
+def test_every_host_of_the_clauses_is_reached_first_all_at_once_in_every_run():
+    """The first task of the clauses' play reaches every host (raw `true`, also in check mode and
+    under any --tags), so hosts that do not answer all leave the play in that one task, after one
+    SSH ConnectTimeout together, and the audit knows each host that answered."""
+    out = list_tasks()
+    clauses = out.split("play #2", 1)[1]
+    first = re.search(r"^\s+(\S.*?)\tTAGS: \[([^\]]*)\]", clauses.split("tasks:", 1)[1], flags=re.M)
+    assert first is not None, clauses
+    assert first.group(1).startswith("Reach every host of the clauses once"), first.group(0)
+    assert "always" in first.group(2)
+    playbook = (ROOT / "playbooks" / "enforce.yml").read_text()
+    task = playbook.split("- name: Reach every host of the clauses once", 1)[1].split("\n\n", 1)[0]
+    assert 'ansible.builtin.raw: "true"' in task and "check_mode: false" in task
+
+
 def test_every_connection_and_task_is_bounded():
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
