@@ -353,6 +353,7 @@ def controls(s: Settings, probes: list[dict], drift: bool, enabled: bool, active
         "status": {p["ups"]: p.get("status", "unreachable") for p in probes},
         "min_supplies": s.min_supplies,
         "service_active": active,
+        "probe_timeout_s": UPSC_TIMEOUT,
     }
     out = []
 
