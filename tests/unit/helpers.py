@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ivpb.inventory import Inventory
+from ivpb.inventory import Inventory, load_inventory
+from ivpb.policy import load_policy
+from ivpb.validate import validate
 
 SITES = {"hoofdgebouw": {}, "elders": {"external": True}}
 
@@ -42,3 +45,19 @@ def write_inventory(root: Path, group_all: dict[str, Any], host_vars: dict[str, 
     for host, hv in host_vars.items():
         (root / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(hv, allow_unicode=True))
     return root
+
+
+def validation_problems(root: Path, group_all: dict[str, Any], host_vars: dict[str, dict[str, Any]]) -> list[str]:
+    """`ivpb validate`'s lines for that inventory, written to root and read by Ansible's loader."""
+    inv = write_inventory(root, group_all, host_vars)
+    return [str(p) for p in validate(load_inventory([str(inv)]), load_policy())]
+
+
+def with_var(hosts: dict[str, dict[str, Any]], host: str, key: str, value: Any) -> dict[str, dict[str, Any]]:
+    """A deep copy of hosts with host's key set to value (KeyError as value: the key removed)."""
+    hosts = copy.deepcopy(hosts)
+    if value is KeyError:
+        del hosts[host][key]
+    else:
+        hosts[host][key] = value
+    return hosts

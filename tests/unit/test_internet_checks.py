@@ -4,17 +4,13 @@ blocks. Real inventories read by Ansible's loader; one line per mistake."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
 
 from ivpb.cli import main
-from ivpb.inventory import load_inventory
-from ivpb.policy import load_policy
-from ivpb.validate import validate
 
-from .helpers import write_inventory
+from .helpers import validation_problems, with_var
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHOOL = {
@@ -42,22 +38,8 @@ HOSTS = {
 }
 
 
-def problems(tmp_path, hosts) -> list[str]:
-    inv = write_inventory(tmp_path / "inv", SCHOOL, hosts)
-    return [str(p) for p in validate(load_inventory([str(inv)]), load_policy())]
-
-
-def changed(host, key, value):
-    hosts = copy.deepcopy(HOSTS)
-    if value is KeyError:
-        del hosts[host][key]
-    else:
-        hosts[host][key] = value
-    return hosts
-
-
 def test_valid_internet_inventory(tmp_path):
-    assert problems(tmp_path, HOSTS) == []
+    assert validation_problems(tmp_path / "inv", SCHOOL, HOSTS) == []
 
 
 def test_example_inventory_is_valid_and_routes_the_fileserver_via_the_router(capsys):
@@ -91,17 +73,17 @@ def test_example_inventory_is_valid_and_routes_the_fileserver_via_the_router(cap
      "router: ivpb_wan_failover.timeout: count x timeout must stay below two intervals"),
 ])
 def test_each_mistake_is_one_clear_line(tmp_path, host, key, value, expected):
-    assert problems(tmp_path, changed(host, key, value)) == [expected]
+    assert validation_problems(tmp_path / "inv", SCHOOL, with_var(HOSTS, host, key, value)) == [expected]
 
 
 def test_missing_sla_record_never_blocks(tmp_path):
-    hosts = changed("router", "ivpb_uplinks", [{k: v for k, v in u.items() if k not in ("isp", "sla")}
+    hosts = with_var(HOSTS, "router", "ivpb_uplinks", [{k: v for k, v in u.items() if k not in ("isp", "sla")}
                                                for u in UPLINKS])
-    assert problems(tmp_path, hosts) == []
+    assert validation_problems(tmp_path / "inv", SCHOOL, hosts) == []
 
 
 def test_host_without_failover_needs_no_uplinks(tmp_path):
-    hosts = changed("fileserver", "ivpb_uses", ["lesmateriaal"])
+    hosts = with_var(HOSTS, "fileserver", "ivpb_uses", ["lesmateriaal"])
     hosts["fileserver"]["ivpb_ups_feeds"] = hosts["fileserver"]["ivpb_ups_feeds"][:1]
     hosts = {**hosts, "router": {**hosts["router"], "ivpb_uplinks": []}}
-    assert problems(tmp_path, hosts) == []
+    assert validation_problems(tmp_path / "inv", SCHOOL, hosts) == []

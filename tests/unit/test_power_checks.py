@@ -3,16 +3,11 @@ UPSes, passwords checked without ever being shown. Real inventories read by Ansi
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from ivpb.cli import main
-from ivpb.inventory import load_inventory
-from ivpb.policy import load_policy
-from ivpb.validate import validate
 
-from .helpers import write_inventory
+from .helpers import validation_problems, with_var, write_inventory
 
 SECRET = 'zeer "geheim" wachtwoord'
 SCHOOL = {
@@ -33,22 +28,8 @@ HOSTS = {
 }
 
 
-def problems(tmp_path, hosts) -> list[str]:
-    inv = write_inventory(tmp_path / "inv", SCHOOL, hosts)
-    return [str(p) for p in validate(load_inventory([str(inv)]), load_policy())]
-
-
-def changed(host, key, value):
-    hosts = copy.deepcopy(HOSTS)
-    if value is KeyError:
-        del hosts[host][key]
-    else:
-        hosts[host][key] = value
-    return hosts
-
-
 def test_valid_power_inventory(tmp_path):
-    assert problems(tmp_path, HOSTS) == []
+    assert validation_problems(tmp_path / "inv", SCHOOL, HOSTS) == []
 
 
 @pytest.mark.parametrize(("host", "key", "value", "expected"), [
@@ -75,13 +56,13 @@ def test_valid_power_inventory(tmp_path):
      "pc: ivpb_nut_password: expected a non-empty string (value not shown)"),
 ])
 def test_power_problems_one_line_each(tmp_path, host, key, value, expected):
-    found = problems(tmp_path, changed(host, key, value))
+    found = validation_problems(tmp_path / "inv", SCHOOL, with_var(HOSTS, host, key, value))
     assert found == [expected]
     assert "wachtwoord met" not in " ".join(found) and "12345678" not in " ".join(found)
 
 
 def test_cli_validate_names_host_and_variable_never_the_password(tmp_path, capsys):
-    hosts = changed("pc", "ivpb_ups_feeds", [{"server": "nosuchserver", "ups": "ups-a"}])
+    hosts = with_var(HOSTS, "pc", "ivpb_ups_feeds", [{"server": "nosuchserver", "ups": "ups-a"}])
     hosts["fileserver"]["ivpb_nut_server"] = {"ups": {}, "test_user": {"name": "t", "password": "tést"}}
     inv = write_inventory(tmp_path / "inv", SCHOOL, hosts)
     rc = main(["validate", "-i", str(inv)])
