@@ -7,21 +7,25 @@ import re
 
 def parse_nut_words(line: str) -> list[str]:
     """NUT's parseconf.c state machine (words, quotes, backslash literals, '#' comments)."""
-    words, word, state, started = [], [], "start", False
+    words, word, state, started, escaped = [], [], "start", False, False
     for ch in line:
-        if state == "start":
+        if escaped:  # the character after a backslash, inside quotes or out, is taken as it is
+            word.append(ch)
+            escaped = False
+        elif state == "start":
             if ch == "#":
                 break
             if ch.isspace():
                 continue
-            started = True
-            if ch == "\\":
-                state = "lit"
-            elif ch == '"':
+            started, state = True, "collect"
+            if ch == '"':
                 state = "quote"
+            elif ch == "\\":
+                escaped = True
             else:
                 word.append(ch)
-                state = "collect"
+        elif ch == "\\":
+            escaped = True
         elif state == "collect":
             if ch == "#" or ch.isspace():
                 words.append("".join(word))
@@ -29,26 +33,16 @@ def parse_nut_words(line: str) -> list[str]:
                 if ch == "#":
                     return words
                 state = "start"
-            elif ch == "\\":
-                state = "lit"
             else:
                 word.append(ch)
-        elif state == "lit":
-            word.append(ch)
-            state = "collect"
-        elif state == "quote":
+        else:  # quote
             if ch == "#":
                 raise ValueError("unescaped # in quotes")
             if ch == '"':
                 words.append("".join(word))
                 word, started, state = [], False, "start"
-            elif ch == "\\":
-                state = "qlit"
             else:
                 word.append(ch)
-        elif state == "qlit":
-            word.append(ch)
-            state = "quote"
     if started and word:
         words.append("".join(word))
     return words
