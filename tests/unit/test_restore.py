@@ -101,17 +101,24 @@ def data(source: Path) -> None:
     (source / "sub dir" / "\u00e9t\u00e9.txt").write_text("zomer\n")
 
 
+def with_data(tmp_path: Path, monkeypatch, chain: str = "chain") -> tuple[Path, Path, Path]:
+    """The receiver's base, the source folder with data() in it, and the data set's folder on the
+    receiver with an empty chain folder (chain or sync)."""
+    base = receiver(tmp_path, monkeypatch)
+    src = tmp_path / "src"
+    data(src)
+    ds = base / "srv1" / "ds"
+    (ds / chain).mkdir(parents=True)
+    return base, src, ds
+
+
 def sums(root: Path) -> dict[str, str]:
     return {str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest()
             for f in root.rglob("*") if f.is_file() and not f.is_symlink()}
 
 
 def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp_path, monkeypatch):
-    base = receiver(tmp_path, monkeypatch)
-    src = tmp_path / "src"
-    data(src)
-    ds = base / "srv1" / "ds"
-    (ds / "chain").mkdir(parents=True)
+    base, src, ds = with_data(tmp_path, monkeypatch)
     first = backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True)
     old = sums(src)
     time.sleep(2.1)  # the files above are older than the next backup's start (and its 2 s margin)
@@ -177,11 +184,7 @@ def test_plain_restore_latest_and_point_in_time_checked_against_the_manifest(tmp
 
 def test_encrypted_restore_needs_the_secret_key_and_names_a_tampered_manifest(tmp_path, monkeypatch, gnupg):
     fpr, env = gnupg
-    base = receiver(tmp_path, monkeypatch)
-    src = tmp_path / "src"
-    data(src)
-    ds = base / "srv1" / "ds"
-    (ds / "chain").mkdir(parents=True)
+    base, src, ds = with_data(tmp_path, monkeypatch)
     gen = backup(src, ds / "chain", ds / "manifests", env, enc_key=fpr, full=True)
     assert (ds / "manifests" / f"{gen}.json.gpg").exists()
     assert b"random.bin" not in (ds / "manifests" / f"{gen}.json.gpg").read_bytes()
@@ -210,12 +213,8 @@ def test_a_file_changed_while_the_backup_ran_is_reported_not_failed(tmp_path, mo
     """The race of issue #16: the manifest is written after duplicity read the files; a file
     written in between restores as duplicity saved it. It is counted and named, the restore
     passes; a file nobody touched must still match exactly."""
-    base = receiver(tmp_path, monkeypatch)
-    src = tmp_path / "src"
-    data(src)
+    base, src, ds = with_data(tmp_path, monkeypatch)
     time.sleep(2.1)
-    ds = base / "srv1" / "ds"
-    (ds / "chain").mkdir(parents=True)
     real = r.MANIFEST.PROGRAM
 
     class Late:  # the manifest program, but the file changes just before it runs
@@ -240,11 +239,7 @@ def test_a_file_changed_while_the_backup_ran_is_reported_not_failed(tmp_path, mo
 
 
 def test_the_offsite_copy_is_checked_against_the_manifests_of_its_syncs(tmp_path, monkeypatch):
-    base = receiver(tmp_path, monkeypatch)
-    src = tmp_path / "src"
-    data(src)
-    ds = base / "srv1" / "ds"
-    (ds / "sync").mkdir(parents=True)
+    base, src, ds = with_data(tmp_path, monkeypatch, "sync")
     gen = backup(src, ds / "sync", ds / "sync-manifests", dict(os.environ), kind="sync", full=True)
     common = {"ivpb_backup_targets": {"rx": {"host": "receiver", "path": str(base)}}}
     inv = Inventory(hosts={"srv1": {**common, "ivpb_stores": [{"dataset": "ds", "path": str(src),
@@ -316,11 +311,7 @@ def test_cli_drill_records_passed_and_failed_drills(tmp_path, monkeypatch, capsy
 
     from .helpers import write_inventory
 
-    base = receiver(tmp_path, monkeypatch)
-    src = tmp_path / "src"
-    data(src)
-    ds = base / "srv1" / "ds"
-    (ds / "chain").mkdir(parents=True)
+    base, src, ds = with_data(tmp_path, monkeypatch)
     backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True)
     inv = write_inventory(tmp_path / "inv", {"ivpb_backup_targets": {"rx": {"host": "receiver", "path": str(base)}}},
                           {"srv1": {"ivpb_stores": [{"dataset": "ds", "path": str(src), "backup_target": "rx"}]},
