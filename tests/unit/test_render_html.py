@@ -10,8 +10,6 @@ import pytest
 
 from ivpb.render import html
 
-from .test_render_synthetic import load_example
-
 
 class Page(HTMLParser):
     """Collects what the tests look at: text, tags, attributes, scripts."""
@@ -52,11 +50,6 @@ def parse(doc: str) -> Page:
     page.feed(doc)
     page.close()
     return page
-
-
-@pytest.fixture(scope="module")
-def report():
-    return load_example()
 
 
 @pytest.fixture(scope="module", params=["nl", "en"])

@@ -11,8 +11,6 @@ import pytest
 
 from ivpb.render import junit
 
-from .test_render_synthetic import load_example
-
 # The common JUnit schema (Jenkins/Ant junit-10.xsd): what each element may hold.
 ALLOWED = {
     "testsuites": ({"name", "time", "tests", "failures", "errors", "skipped", "disabled"}, {"testsuite"}),
@@ -44,11 +42,6 @@ ALLOWED = {
     "system-out": (set(), set()),
     "system-err": (set(), set()),
 }
-
-
-@pytest.fixture(scope="module")
-def report():
-    return load_example()
 
 
 def expected(report):

@@ -8,13 +8,6 @@ import pytest
 
 from ivpb.render import report_table
 
-from .test_render_synthetic import load_example
-
-
-@pytest.fixture(scope="module")
-def report():
-    return load_example()
-
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_summary_lines_per_clause_come_first(report, lang):
