@@ -214,9 +214,9 @@ def main() -> int:
     a, b, c = (statistics.median(x) for x in (ping, audit, enforce))
     print(f"machine: {machine()}")
     print(f"hosts: {args.hosts}, forks: {forks}, repetitions: {args.reps}")
-    print(f"(a) ansible all -m ping        median {a:6.2f} s  runs {', '.join(f'{x:.2f}' for x in ping)}")
-    print(f"(b) ivpb audit                 median {b:6.2f} s  runs {', '.join(f'{x:.2f}' for x in audit)}")
-    print(f"(c) enforce.yml (converged)    median {c:6.2f} s  runs {', '.join(f'{x:.2f}' for x in enforce)}")
+    for label, median, runs in (("(a) ansible all -m ping", a, ping), ("(b) ivpb audit", b, audit),
+                                ("(c) enforce.yml (converged)", c, enforce)):
+        print(f"{label:30s} median {median:6.2f} s  runs {', '.join(f'{x:.2f}' for x in runs)}")
     print(f"b/a = {b / a:.2f}   c/a = {c / a:.2f}   (target: at most 3)")
     return 0
 
