@@ -15,13 +15,12 @@ Run under the shared lab lock:
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.lab.test_enforce_audit import INV, audit, ok, on, recap, run
+from tests.lab.test_enforce_audit import INV, audit, fresh_lab, ok, on, recap, run
 
 pytestmark = pytest.mark.lab
 
@@ -31,11 +30,7 @@ POWER = {"fileserver": "power.redundant_ups", "nas": "power.ups", "secretariaat"
 
 @pytest.fixture(scope="module")
 def enforced():
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed: run `make image` (installs it) first")
-    ok(run("lab/lab", "down"))
-    ok(run("lab/lab", "up"))
-    ok(run("ansible-playbook", "lab/seed-data.yml", *INV))
+    fresh_lab()
     ok(run("ansible-playbook", "playbooks/enforce.yml", *INV))
     yield
     run("podman", "unpause", "ivpb-lab-nutserver")

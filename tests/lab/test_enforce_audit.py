@@ -122,13 +122,18 @@ def findings(report: dict) -> set[tuple[str, str, str, str | None, str]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def lab():
+def fresh_lab() -> None:
+    """The lab's hosts fresh from `lab/lab up`, with the seed data (a skip without podman)."""
     if shutil.which("podman") is None:
         pytest.skip("podman is not installed: run `make image` (installs it) first")
     ok(run("lab/lab", "down"))
     ok(run("lab/lab", "up"))
     ok(run("ansible-playbook", "lab/seed-data.yml", *INV))
+
+
+@pytest.fixture(scope="module")
+def lab():
+    fresh_lab()
     yield
     run("lab/lab", "down")
 
