@@ -31,21 +31,36 @@ from ivpb.policy import load_policy
 from ivpb.validate import validate
 
 
-def compliant_results(plan, now: str) -> dict[str, HostResults]:
-    """What the modules of converged hosts report: every planned control compliant, with evidence."""
+def compliant_results(plan, now: dt.datetime) -> dict[str, HostResults]:
+    """What the modules of converged hosts report after a good night: every planned control
+    compliant, with the evidence its module returns (the receivers' protected generation already
+    attached), from hosts that were reached and whose clock is right."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    year = now.year if now.month >= 9 else now.year - 1  # the school year (1 Sep - 31 Aug) of now
+    ups = {"monitored": ["ups-a@nut", "ups-b@nut"], "reachable": ["ups-a@nut", "ups-b@nut"],
+           "status": {"ups-a@nut": "OL", "ups-b@nut": "OL"}, "service_active": True}
+    evidence = {
+        "backup.daily": {"schedule": "0 23 * * *", "last_backup": stamp},
+        "backup.weekly": {"schedule": "0 23 * * 6", "last_backup": stamp},
+        "backup.annual_full": {"schedule": "0 3 1 9 *", "last_annual": f"{year}-{year + 1} {stamp}"},
+        "backup.best_practice": {"keep_full": 4, "verify_schedule": "0 4 * * 0", "last_verify": stamp,
+                                 "protected_generation": stamp},
+        "backup.sync_offsite": {"last_sync": stamp, "heartbeat_minutes": 30},
+        "backup.encrypted": {"fingerprints": ["0075798249F96224C9B5F02A537B3983D457471C"]},
+        "power.ups": ups,
+        "power.redundant_ups": ups,
+        "internet.failover": {"active": "wan1", "route": "via 192.0.2.1 dev eth1",
+                              "probes": {"wan1": {"state": "online"}, "wan2": {"state": "online"}}},
+    }
     out = {}
     for host, hp in plan.hosts.items():
         controls = [
-            {
-                "id": c.id,
-                "dataset": c.dataset,
-                "status": "compliant",
-                "detail": "ok",
-                "evidence": {"last_backup": now, "last_annual": f"2026-2027 {now}"},
-            }
+            {"id": c.id, "dataset": c.dataset, "status": "compliant", "detail": "ok",
+             "evidence": evidence.get(c.id, {})}
             for c in hp.controls
         ]
-        out[host] = HostResults(controls=[{k: v for k, v in c.items() if v is not None} for c in controls])
+        out[host] = HostResults(reachable=True, host_time=stamp,
+                                controls=[{k: v for k, v in c.items() if v is not None} for c in controls])
     return out
 
 
@@ -101,10 +116,11 @@ def main() -> int:
             print(f"  peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
             return 0
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        results = compliant_results(plan, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        t = time.perf_counter()
+        results = compliant_results(plan, now)
+        t, cpu = time.perf_counter(), time.process_time()
         report = build_report(policy, inventory, plan, results, list(inventory.hosts), now)
         stages["judge (build the report)"] = time.perf_counter() - t
+        judge_cpu = time.process_time() - cpu
         for fmt in ("json", "table", "junit", "markdown", "html"):
             t = time.perf_counter()
             size = len(render(report, fmt, "nl"))
@@ -123,6 +139,9 @@ def main() -> int:
             label = f"... + judge + {name.split(' (')[0]}"
             print(f"  {label:45s} {judged + seconds:6.2f} s")
     print(f"  {'everything above in one process':45s} {sum(stages.values()):6.2f} s")
+    # Wall times grow with the machine's load; CPU times much less (compare on a shared machine).
+    print(f"  {'judge, CPU time':45s} {judge_cpu:6.2f} s")
+    print(f"  {'the whole process, CPU time':45s} {time.process_time():6.2f} s")
     print(f"  peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
