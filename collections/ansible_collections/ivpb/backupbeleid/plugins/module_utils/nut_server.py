@@ -20,6 +20,7 @@ DRIVERS = "nut-driver-enumerator.service"
 UPSD = "nut-server.service"
 DRIVER_TARGET = "nut-driver.target"
 PACKAGES = ("nut-server", "nut-client")
+UPSC_TIMEOUT = 10  # seconds: a UPS's status from this server's own upsd (a hung upsd must not hold the module)
 
 
 def word(value):
@@ -76,7 +77,7 @@ def ups_status(host, names, settle=0.0):
     deadline = time.monotonic() + settle
     for name in names:
         while True:
-            rc, stdout, _err = host.run(["upsc", f"{name}@localhost", "ups.status"], timeout=10)
+            rc, stdout, _err = host.run(["upsc", f"{name}@localhost", "ups.status"], timeout=UPSC_TIMEOUT)
             status = stdout.strip() if rc == 0 else None
             if status or time.monotonic() >= deadline:
                 break
