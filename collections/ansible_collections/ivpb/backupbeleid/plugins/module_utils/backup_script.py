@@ -6,6 +6,7 @@ duplicity, rsync, gpg, flock and logger on the host). Kept as data so the module
 from __future__ import annotations
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import PROGRAM as MANIFEST_PROGRAM
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.webhook import program as webhook_program
 
 SCRIPT = r'''#!/bin/bash
 # ivpb-backup: the backup jobs of one host (IVPB Backupbeleid §4 Backups).
@@ -109,11 +110,9 @@ failed() {
 }
 
 webhook() {
-    python3 - "$HOOK_WEBHOOK" "$(hostname)" "$DS" "$ACTION" "$1" <<'PY'
-import json, sys, urllib.request
-url, host, ds, action, why = sys.argv[1:]
-body = json.dumps({"host": host, "dataset": ds, "action": action, "status": "failed", "reason": why}).encode()
-urllib.request.urlopen(urllib.request.Request(url, body, {"Content-Type": "application/json"}), timeout=20)
+    IVPB_WEBHOOK=$HOOK_WEBHOOK python3 - host="$(hostname)" dataset="$DS" action="$ACTION" status=failed \
+        reason="$1" <<'PY'
+@WEBHOOK_PROGRAM@
 PY
 }
 
@@ -381,3 +380,4 @@ heartbeat)
 esac
 rm -f "$STATE/status/$DS.${KIND}_failed"
 '''.replace("@MANIFEST_PROGRAM@", MANIFEST_PROGRAM.strip("\n"))
+SCRIPT = SCRIPT.replace("@WEBHOOK_PROGRAM@", webhook_program(20).strip("\n"))

@@ -23,7 +23,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages, webhook
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host, ModuleFailure
 
 NUT_CONF = "/etc/nut/nut.conf"
@@ -229,10 +229,9 @@ MAILTO={_sh_quote(s.notify_mail or '')}
 MSG="$(hostname): ${{NOTIFYTYPE:-event}} ${{UPSNAME:-}}: $*"
 logger -t ivpb-nut -p daemon.warning -- "$MSG"
 if [ -n "$WEBHOOK" ]; then
-    python3 -c 'import json, sys, urllib.request as u
-u.urlopen(u.Request(sys.argv[1], json.dumps({{"text": sys.argv[2]}}).encode(),
-          {{"Content-Type": "application/json"}}), timeout=10)' "$WEBHOOK" "$MSG" \\
-        || logger -t ivpb-nut -p daemon.err "webhook failed"
+    IVPB_WEBHOOK=$WEBHOOK python3 - text="$MSG" <<'PY' || logger -t ivpb-nut -p daemon.err "webhook failed"
+{webhook.program(10).strip()}
+PY
 fi
 if [ -n "$MAILTO" ]; then
     if command -v mail >/dev/null 2>&1; then

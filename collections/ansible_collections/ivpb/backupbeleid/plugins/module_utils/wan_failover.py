@@ -16,7 +16,7 @@ import json
 import os
 import time
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages, webhook
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover_daemon as daemon_mod
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host, ModuleFailure
 
@@ -53,7 +53,10 @@ WantedBy=multi-user.target
 
 
 def daemon_source() -> str:
-    return inspect.getsource(daemon_mod)
+    """The daemon's own file, with the webhook sender's text in place of its import (webhook.py)."""
+    src = inspect.getsource(daemon_mod)
+    line = next(ln for ln in src.splitlines(keepends=True) if ln.endswith("import post  # ivpb: inline\n"))
+    return src.replace(line, inspect.getsource(webhook.post), 1)
 
 
 def probe_settings(probe: dict | None) -> dict:

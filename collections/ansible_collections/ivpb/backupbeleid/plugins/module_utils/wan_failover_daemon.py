@@ -32,6 +32,10 @@ import sys
 import threading
 import time
 
+# The webhook sender (module_utils/webhook.py): wan_failover writes this file to the host with the
+# next line replaced by the function's own text, so the daemon still needs nothing but Python.
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.webhook import post  # ivpb: inline
+
 try:
     import syslog
 except ImportError:  # pragma: no cover - not on Linux
@@ -161,7 +165,8 @@ class Daemon:
     # -- events ---------------------------------------------------------------------------
     def log(self, message: str, priority: int | None = None) -> None:
         if syslog is None:
-            print(message, flush=True)
+            sys.stdout.write(f"{message}\n")
+            sys.stdout.flush()
         else:
             syslog.syslog(priority if priority is not None else syslog.LOG_NOTICE, message)
 
@@ -173,12 +178,8 @@ class Daemon:
             threading.Thread(target=self._post, args=(payload,), daemon=True).start()
 
     def _post(self, payload: dict) -> None:
-        import urllib.request
-
         try:
-            req = urllib.request.Request(self.webhook, data=json.dumps(payload).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-            urllib.request.urlopen(req, timeout=5).close()  # noqa: S310 - URL from the inventory
+            post(self.webhook, payload, timeout=5)
         except Exception as exc:  # noqa: BLE001 - a webhook must never stop the failover
             self.log(f"webhook failed: {exc.__class__.__name__}")
 
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(path, encoding="utf-8") as fh:
             config = json.load(fh)
     except (OSError, ValueError) as exc:
-        print(f"{NAME}: cannot read {path}: {exc}", file=sys.stderr)
+        sys.stderr.write(f"{NAME}: cannot read {path}: {exc}\n")
         return 2
     if syslog is not None:
         syslog.openlog(NAME, 0, syslog.LOG_DAEMON)
@@ -260,4 +261,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -29,7 +29,7 @@ def test_failed_run_output_holds_no_password(tmp_path):
     env = ansible_env()
     proc = subprocess.run([ansible_cli("ansible-playbook"), "-vvv", "--diff", "--check", "-i", "localhost,",
                            "-e", f"ansible_python_interpreter={sys.executable}",
-                           str(play)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                           str(play)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "power.redundant_ups (§2) needs at least two distinct UPSes" in out

@@ -42,7 +42,7 @@ def test_online_uplink_goes_offline_only_after_down_failed_rounds(rounds, expect
 def test_offline_uplink_returns_only_after_up_good_rounds():
     u = uplink()
     u.record(False)
-    assert [u.record(True) for _ in range(3)] == [None, None, "online"]
+    assert [u.record(True) for _round in range(3)] == [None, None, "online"]
 
 
 def test_choose_prefers_the_lowest_metric_online_and_keeps_the_route_when_all_are_down():
@@ -113,7 +113,7 @@ def test_outage_switches_after_down_rounds_and_back_after_up_rounds(daemon):
     dm.step()
     assert dm.active == "wan1"
     net.up["wan1"] = False
-    for _ in range(2):
+    for _round in range(2):
         dm.step()
     assert dm.active == "wan1"  # still within the hysteresis
     dm.step()
@@ -135,7 +135,7 @@ def test_outage_switches_after_down_rounds_and_back_after_up_rounds(daemon):
 
 
 def test_reliability_needs_enough_targets(daemon):
-    dm, net, events, _ = daemon
+    dm, net, events, _sleeps = daemon
     answers = iter([0, 1, 0])  # wan1: first target answers, second not; wan2 answers
 
     def popen(cmd, **_):
@@ -153,9 +153,9 @@ def test_switch_event_logs_to_syslog_and_posts_the_webhook(monkeypatch):
     dm = d.Daemon({"uplinks": [], "webhook": "http://127.0.0.1:9/hook", "host": "router"})
     logged, posted = [], []
     monkeypatch.setattr(dm, "log", lambda message, priority=None: logged.append(message))
-    monkeypatch.setattr(dm, "_post", lambda payload: posted.append(payload))
+    monkeypatch.setattr(dm, "_post", posted.append)
     dm.event("switch", from_uplink="wan1", to_uplink="wan2")
-    for _ in range(50):
+    for _attempt in range(50):
         if posted:
             break
         __import__("time").sleep(0.01)

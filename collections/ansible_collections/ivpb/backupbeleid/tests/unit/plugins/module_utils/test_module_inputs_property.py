@@ -108,7 +108,7 @@ def test_nut_client_upsmon_conf_parses_back(name, server, user, password, shutdo
     lines = [parse_nut_words(x) for x in nc.render_upsmon_conf(s).splitlines()]
     monitors = [w for w in lines if w and w[0] == "MONITOR"]
     assert len(monitors) == 1
-    _, system, value, got_user, pw_word, role = monitors[0]
+    _keyword, system, value, got_user, pw_word, role = monitors[0]
     assert (system, value, got_user, role) == (f"{name}@{server}", "1", user, "secondary")
     # upsd parses the PASSWORD line with the same rules: one more level of words
     assert parse_nut_words(pw_word) == [password] if not nc.PLAIN_WORD.fullmatch(password) else pw_word == password

@@ -183,7 +183,7 @@ def test_redundant_host_with_one_unreachable_ups_is_an_error_for_redundancy_only
     assert status["power.redundant_ups"]["status"] == "error"
     assert "ups-b@nutserver (Error: Connection failure" in status["power.redundant_ups"]["detail"]
     assert status["power.redundant_ups"]["evidence"]["status"] == {"ups-a@nutserver": "OL",
-                                                                  "ups-b@nutserver": "unreachable"}
+                                                                   "ups-b@nutserver": "unreachable"}
 
 
 def test_notify_script_only_when_asked_and_webhook_masked(host, monkeypatch):

@@ -22,12 +22,12 @@ def test_backup_job_passes_check_mode_and_diff(module_main, monkeypatch):
     def fake_apply(host, params):
         seen.append((params["hostname"], host.check_mode, host.want_diff))
         return {"changed": True, "controls": [{"id": "backup.daily", "status": "drift"}],
-                      "syncs": [], "changed_paths": [], "diff": []}
+                "syncs": [], "changed_paths": [], "diff": []}
 
     monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
     with pytest.raises(Exit) as exc:
         module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": [],
-                                "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True)
+                                 "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True)
     assert seen == [("h", True, True)]
     assert exc.value.args[0]["controls"][0]["status"] == "drift"
 
@@ -38,8 +38,8 @@ def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, 
 
     def fake_apply(host, params):
         return {"changed": False, "controls": [{"id": "backup.daily", "status": "compliant"}],
-                       "syncs": [{"dataset": "ds", "source": str(tmp_path), "delay": 5, "target": "nas:/b"}],
-                       "changed_paths": [], "diff": []}
+                "syncs": [{"dataset": "ds", "source": str(tmp_path), "delay": 5, "target": "nas:/b"}],
+                "changed_paths": [], "diff": []}
 
     monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
     monkeypatch.setattr(backup_job.backup_job.offsite_sync, "CONF", str(tmp_path / "lsyncd.conf.lua"))
@@ -48,7 +48,7 @@ def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, 
     res = exc.value.args[0]
     assert res["changed"] is True
     assert [(c["id"], c["status"]) for c in res["controls"]] == [("backup.daily", "compliant"),
-                                                                  ("backup.sync_offsite", "drift")]
+                                                                 ("backup.sync_offsite", "drift")]
     assert str(tmp_path / "lsyncd.conf.lua") in res["changed_paths"]
     assert any("sync { ivpb_sync(\"ds\")" in d["after"] for d in res["diff"])
     assert not (tmp_path / "lsyncd.conf.lua").exists()

@@ -151,7 +151,7 @@ def test_retention_takes_the_manifests_of_the_sets_it_removed(program, tmp_path)
         (manifests / name).write_text("x")
     removed = program["prune"](str(chain), 1)
     assert sorted(program["prune_manifests"](str(manifests), removed)) == [f"{stamp(1)}.json.gpg",
-                                                                            f"{stamp(2)}.json.gpg"]
+                                                                           f"{stamp(2)}.json.gpg"]
     assert sorted(os.listdir(manifests)) == sorted([f"{stamp(3)}.json.gpg", kept_annual])
 
 
