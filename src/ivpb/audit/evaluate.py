@@ -132,7 +132,7 @@ def _judge_backup(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime
 def _judge_annual(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime,
                   year: tuple[dt.date, dt.date, str]) -> list[Message]:
     start, end, label = year
-    raw = ev.get("last_annual") or ev.get("last_annual_full") or ""
+    raw = ev.get("last_annual") or ""
     reasons = [_failure("what.annual_run", ev.get("annual_failed"))]
     last = _when(raw)
     if last is not None and last - now > limits.skew:

@@ -34,9 +34,9 @@ description:
     use), from C(ivpb_backup_targets.<name>.host_key), else from I(host_keys), else the key pinned
     by an earlier run; a target without any is an error.
   - Encrypted data sets (C(backup.encrypted), or I(stores[].encrypt)) use GPG public-key
-    encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) after the
-    checks of M(ivpb.backupbeleid.gpg_target); no secret key is ever placed on the host.
-  - The verify is a restore test for plain data sets: the newest backup is restored into a
+    encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) once each key
+    matches its fingerprint, has not expired and can encrypt; no secret key is ever placed on the host.
+  - The verify is a restore test for plain data sets - the newest backup is restored into a
     scratch directory only root can reach (C(/var/lib/ivpb/backup/verify), free space checked
     first, removed afterwards) and checked against that backup's manifest, so a file changed
     since the backup is no failure; for encrypted ones, whose secret key is not on the host,
@@ -60,6 +60,7 @@ author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages
+  - ivpb.backupbeleid.attributes.controls
 options:
   hostname:
     description: The inventory name of this host (directory name at the targets).
@@ -127,7 +128,6 @@ notes:
     call unless I(install_packages=false).
   - Large synced trees need a higher C(fs.inotify.max_user_watches) than Debian's default.
 seealso:
-  - module: ivpb.backupbeleid.gpg_target
   - module: ivpb.backupbeleid.backup_receiver
 """
 
@@ -147,7 +147,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 controls:
-  description: See the C(CONTROLS_RETURN) fragment; one entry per planned §4 control and data set.
+  description: One entry per planned §4 control and data set (see I(notes) for the fields).
     Evidence - C(schedule), C(last_backup) (UTC, from the target's file names), C(run_failed),
     C(last_annual), C(annual_failed), C(last_verify), C(verify_failed), C(verify_schedule),
     C(keep_full), C(fingerprints), C(expires); for C(backup.sync_offsite) C(delay), C(target),

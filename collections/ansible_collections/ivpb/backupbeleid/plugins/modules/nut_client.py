@@ -27,6 +27,7 @@ author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages
+  - ivpb.backupbeleid.attributes.controls
 options:
   level:
     description:

@@ -44,6 +44,7 @@ author:
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages
+  - ivpb.backupbeleid.attributes.controls
 requirements:
   - systemd on the target; C(iproute2) and C(iputils-ping), installed in the same call unless
     I(install_packages=false).
@@ -198,19 +199,6 @@ controls:
   returned: always
   type: list
   elements: dict
-  contains:
-    id:
-      description: Control id from the policy file.
-      type: str
-    status:
-      description: C(compliant), C(drift) (enforcing would change something), C(missing) or C(error).
-      type: str
-    detail:
-      description: One line saying what was found.
-      type: str
-    evidence:
-      description: Small facts for the report (times in UTC, ISO 8601).
-      type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
