@@ -215,7 +215,7 @@ def main():
             retention=dict(type="dict", default={}),
             failure_hook=dict(type="dict", default={}, no_log=False),
             sync_delay=dict(type="int", default=15),
-            host_keys=dict(type="dict", default={}),
+            host_keys=dict(type="dict", default={}, no_log=False),  # public SSH host keys
             install_packages=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
