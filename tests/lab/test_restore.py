@@ -6,8 +6,9 @@ makes: its secret key lives only in the test's own GNUPGHOME on this machine. Af
 the night's jobs (which now store a manifest beside every backup): an encrypted data set, a plain
 one (no key at all), a point in time and a yearly full restore byte for byte against the source
 and the manifest; a restore onto a host refuses the live path; a drill writes its evidence and
-the audit judges it; the offsite copy restores (not checked: the sync writes no manifest); a
-tampered volume and tampered manifests make the restore fail naming the file.
+the audit judges it; the offsite copy restores checked against the manifest its sync stored
+(<ds>/sync-manifests, issue #16); a tampered volume and tampered manifests make the restore fail
+naming the file.
 
 Run it alone, holding the lab lock:
   flock /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_restore.py
@@ -231,13 +232,77 @@ def test_the_audit_judges_the_drills(lab, tmp_path):
     assert fotos["status"] == "drift" and "geen geslaagde hersteltest" in fotos["detail"], fotos
 
 
-def test_the_offsite_copy_restores_with_a_loud_not_checked(lab, tmp_path):
+def test_the_offsite_copy_restores_checked_against_the_manifest_its_sync_stored(lab, tmp_path):
     on("fileserver", "/usr/local/lib/ivpb/ivpb-backup sync leerlingenadministratie")
+    synced = f"{RECEIVER_BASE}/fileserver/leerlingenadministratie/sync-manifests"
+    names = on("nas-offsite", f"ls {synced}").split()
+    assert names and all(n.endswith(".json.gpg") for n in names), names  # encrypted like the data
+    assert set(on("nas-offsite", f"stat -c '%U %a' {synced}/*").splitlines()) == {"root 440"}  # sealed
     out = tmp_path / "offsite"
     text = ok(restore(lab, "--host", "fileserver", "--dataset", "leerlingenadministratie", "--offsite",
                       "--to", str(out)))
-    assert "/leerlingenadministratie/sync" in text and "HERSTELD, NIET GECONTROLEERD" in text, text
+    assert "/leerlingenadministratie/sync" in text and "resultaat: OK" in text, text
+    assert "/leerlingenadministratie/sync-manifests/" in text and "NIET GECONTROLEERD" not in text, text
     assert local_sums(out) == sums_of(on("fileserver", SUMS.format(path="/srv/data/leerlingen")))
+
+
+def test_a_receiver_reached_as_a_user_other_than_root_goes_through_sudo(lab, tmp_path):
+    """The receiver's areas are root's: a contractor who logs in as an ordinary user with sudo
+    rights restores through `sudo -n` (listing and rsync); without sudo it fails in one line."""
+    on("nas-offsite", "id restorer >/dev/null 2>&1 || useradd -m -s /bin/bash restorer; usermod -p '*' restorer; "
+                      "echo 'restorer ALL=(root) NOPASSWD: ALL' > /etc/sudoers.d/restorer; "
+                      "chmod 440 /etc/sudoers.d/restorer")
+    as_user = lab["work"] / "as-restorer"
+    (as_user / "host_vars").mkdir(parents=True, exist_ok=True)
+    (as_user / "hosts.yml").write_text("all:\n  hosts:\n    nas-offsite:\n")
+    (as_user / "host_vars" / "nas-offsite.yml").write_text("ansible_user: restorer\n")
+    inv = [*lab["inv"], "-i", str(as_user)]
+    lab["empty_gpg"].mkdir(mode=0o700, exist_ok=True)
+    out = tmp_path / "as-user"
+    text = ok(run("ivpb", "restore", *inv, "--host", "nas", "--dataset", "lesmateriaal", "--to", str(out),
+                  gnupghome=lab["empty_gpg"]))
+    assert "resultaat: OK" in text, text
+    assert local_sums(out) == sums_of(on("nas", SUMS.format(path="/srv/nas/lesmateriaal")))
+    on("nas-offsite", "rm /etc/sudoers.d/restorer")
+    proc = run("ivpb", "restore", *inv, "--host", "nas", "--dataset", "lesmateriaal", "--to", str(tmp_path / "no"),
+               gnupghome=lab["empty_gpg"])
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 1 and "nas-offsite" in last and "sudo" in last, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_passphrase_protected_key_restores_through_gpg_agent(lab, tmp_path):
+    """The directie's key is protected by a passphrase: ivpb restore never asks for it, gpg-agent
+    holds it (preset here, a pinentry or a smartcard at the school); without it nothing comes
+    back and the reason names the file."""
+    home = tmp_path / "agent"
+    home.mkdir(mode=0o700)
+    secret = ok(run("gpg", "--batch", "--export-secret-keys", "--armor", gnupghome=lab["gpg"]))
+    proc = subprocess.run(["gpg", "--batch", "--import"], input=secret, env=_env(home), capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    phrase = "een lange zin uit de kluis"
+    fpr = ok(run("gpg", "--with-colons", "--list-secret-keys", gnupghome=home)).split("fpr:::::::::")[1][:40]
+    ok(run("gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", phrase, "--passwd", fpr, gnupghome=home))
+    try:
+        run("gpgconf", "--kill", "gpg-agent", gnupghome=home)
+        locked = run("ivpb", "restore", *lab["inv"], "--host", "fileserver", "--dataset", "leerlingenadministratie",
+                     "--to", str(tmp_path / "locked"), gnupghome=home)
+        assert locked.returncode == 1 and "cannot be decrypted" in locked.stderr, locked.stderr
+        (home / "gpg-agent.conf").write_text("allow-preset-passphrase\n")
+        run("gpgconf", "--kill", "gpg-agent", gnupghome=home)
+        grips = [line.split(":")[9] for line in ok(run("gpg", "--with-colons", "--with-keygrip",
+                                                       "--list-secret-keys", gnupghome=home)).splitlines()
+                 if line.startswith("grp:")]
+        for grip in grips:
+            ok(run("/usr/lib/gnupg/gpg-preset-passphrase", "--preset", "-P", phrase, grip, gnupghome=home))
+        out = tmp_path / "unlocked"
+        text = ok(run("ivpb", "restore", *lab["inv"], "--host", "fileserver", "--dataset", "leerlingenadministratie",
+                      "--to", str(out), gnupghome=home))
+        assert "resultaat: OK" in text and "versleuteld" in text, text
+        assert local_sums(out) == sums_of(on("fileserver", SUMS.format(path="/srv/data/leerlingen")))
+    finally:
+        run("gpgconf", "--kill", "all", gnupghome=home)
 
 
 def _tamper(host: str, path_glob: str, dd: str) -> str:
