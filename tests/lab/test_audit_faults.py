@@ -127,6 +127,32 @@ def test_hung_hosts_are_errors_unreachable_and_every_other_host_is_audited_and_e
     (work / "hung-seconds").write_text(f"{seconds:.1f}")
 
 
+def test_a_hung_receiver_leaves_its_clients_reachable_and_their_protected_copy_unknown(enforced, work):
+    """nas-offsite, the receiver of fileserver's and nas's backups, hangs: it is the one host
+    reported unreachable (the key read delegated to it fails under a sender's name, which must not
+    make that sender unreachable), and each client data set's backup.best_practice is an error
+    naming the receiver, never drift as if nothing were protected."""
+    ok(run("podman", "pause", "ivpb-lab-nas-offsite"))
+    try:
+        seconds, rc, report = timed_audit(work, "receiver-hung")
+    finally:
+        run("podman", "unpause", "ivpb-lab-nas-offsite")
+    assert rc == 1
+    assert {h: e["reachable"] for h, e in report["hosts"].items()} == {
+        h: h != "nas-offsite" for h in report["hosts"]}
+    for host in ("fileserver", "nas"):
+        practice = [c for c in report["hosts"][host]["controls"] if c["id"] == "backup.best_practice"]
+        assert practice, host
+        for c in practice:
+            assert c["status"] == "error", c
+            assert c["detail"].startswith("ontvanger nas-offsite kon niet gecontroleerd worden (host onbereikbaar: "
+                                          "nas-offsite: "), c
+            assert "begrensd door: SSH ConnectTimeout 10 s" in c["detail"], c
+        others = [c for c in report["hosts"][host]["controls"] if c["id"] != "backup.best_practice"]
+        assert all("onbereikbaar" not in c["detail"] for c in others), (host, others)
+    (work / "receiver-hung-seconds").write_text(f"{seconds:.1f}")
+
+
 def test_a_backup_timestamp_in_the_future_is_drift_not_fresh(enforced, work):
     status = "/var/lib/ivpb/backup/status/leerlingenadministratie.last_backup"
     on("fileserver", f"mkdir -p /var/lib/ivpb/backup/status; cp -p {status} {status}.keep 2>/dev/null; "
