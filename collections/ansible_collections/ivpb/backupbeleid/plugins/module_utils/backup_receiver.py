@@ -168,8 +168,8 @@ def enforce(host, p):
         if _user(user) is None:
             host.changed.append(f"user {user}")
             if not check_mode:
-                host.must(["useradd", "--system", "--home-dir", entry["area"], "--no-create-home", "--shell", "/bin/sh",
-                      "--user-group", "--groups", group, user])
+                host.must(["useradd", "--system", "--home-dir", entry["area"], "--no-create-home",
+                           "--shell", "/bin/sh", "--user-group", "--groups", group, user])
         base = os.path.dirname(entry["area"])
         host.directory(base, 0o755)
         host.directory(entry["area"], 0o750, group=user)
@@ -207,8 +207,8 @@ def enforce(host, p):
     if host.file(receiver_program.SUDOERS, sudoers, 0o440) and not check_mode:
         host.must(["visudo", "-c", "-q", "-f", receiver_program.SUDOERS])
     host.file(receiver_program.CRON,
-               "# ivpb backup receiver: seal, retention; managed by ivpb.backupbeleid.backup_receiver\n"
-               f"{MAINT_TIME} root {receiver_program.PATH} maint\n", 0o644)
+              "# ivpb backup receiver: seal, retention; managed by ivpb.backupbeleid.backup_receiver\n"
+              f"{MAINT_TIME} root {receiver_program.PATH} maint\n", 0o644)
 
     changed = bool(host.changed)
     result = {

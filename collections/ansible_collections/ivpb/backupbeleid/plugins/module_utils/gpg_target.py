@@ -1,6 +1,6 @@
 # Copyright: ivpb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Backend of ivpb.backupbeleid.gpg_target (also used by backup_job): the public keys of the
+"""The recipients' keyring for backup_job: the public keys of the
 declared backup recipients in a dedicated 0700 keyring (§4, backup.encrypted).
 
 Every armored key is first imported into a throw-away keyring and checked there: the
@@ -127,8 +127,8 @@ def ensure_keyring(host, homedir, recipients, now=None):
         host.changed.append(homedir + " (keys)")
         if host.want_diff:
             host.diffs.append({"before_header": homedir + " keys", "after_header": homedir + " keys",
-                                "before": "".join(f"{f}\n" for f in sorted(have)),
-                                "after": "".join(f"{f}\n" for f in sorted(want))})
+                               "before": "".join(f"{f}\n" for f in sorted(have)),
+                               "after": "".join(f"{f}\n" for f in sorted(want))})
     if changed and not host.check_mode:
         for fpr in secret:  # never a secret key on the host
             _gpg(host, homedir, "--yes", "--delete-secret-keys", fpr)
@@ -141,24 +141,3 @@ def ensure_keyring(host, homedir, recipients, now=None):
     return {"fingerprints": sorted(want), "imported": to_import, "removed": to_remove,
             "secret_removed": secret, "changed": changed,
             "keys": {f: {"name": g["name"], "expires": g["expires"]} for f, g in good.items()}}
-
-
-def enforce(host, params):
-    """The gpg_target module: the keyring with exactly the declared recipients (backup.encrypted)."""
-    homedir = params["homedir"]
-    try:
-        res = ensure_keyring(host, homedir, params["recipients"])
-    except FileNotFoundError:
-        if not host.check_mode:
-            raise ModuleFailure("gpg is not installed: install gnupg") from None
-        return {"changed": True, "fingerprints": [], "imported": [], "removed": [], "keys": {}, "controls": [
-            {"id": "backup.encrypted", "status": "drift", "detail": "gnupg is not installed yet", "evidence": {}}]}
-    changed = bool(host.changed)
-    result = {"changed": changed, "fingerprints": res["fingerprints"], "imported": res["imported"],
-              "removed": res["removed"], "keys": res["keys"],
-              "controls": [{"id": "backup.encrypted", "status": "drift" if host.check_mode and changed else "compliant",
-                            "detail": f"{len(res['fingerprints'])} recipient key(s) in {homedir}",
-                            "evidence": {"fingerprints": res["fingerprints"]}}]}
-    if host.want_diff:
-        result["diff"] = host.diffs
-    return result

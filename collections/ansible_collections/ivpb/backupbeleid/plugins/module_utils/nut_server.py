@@ -117,7 +117,7 @@ def _check_params(p):
         input_rules.nut_port(port, f"{where}.port")
         if u["driver"] == "dummy-ups" and "/" in port:
             raise ModuleFailure(f"{where}.port: {input_rules.shown(port)}: a dummy-ups port is a file name "
-                                 "ending in .dev (written in /etc/nut)")
+                                "ending in .dev (written in /etc/nut)")
         if u.get("description") is not None:
             input_rules.text(str(u["description"]), f"{where}.description")
         options = u.get("options") or {}
@@ -146,7 +146,7 @@ def _check_params(p):
         for j, action in enumerate(u.get("actions") or []):
             if action not in ACTIONS:
                 raise ModuleFailure(f"users[{i}].actions[{j}]: expected one of {', '.join(ACTIONS)}, "
-                                     f"got {input_rules.shown(action)}")
+                                    f"got {input_rules.shown(action)}")
 
 
 def enforce(host, p):

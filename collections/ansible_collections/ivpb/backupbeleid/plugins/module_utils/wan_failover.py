@@ -92,7 +92,7 @@ def _check_params(uplinks: list[dict], probe: dict, active_metric: int, webhook)
         metric = u.get("metric")
         if isinstance(metric, bool) or not isinstance(metric, int) or not 1 <= metric <= 65535:
             raise ModuleFailure(f"uplinks[{i}].metric: expected a whole number 1-65535, "
-                                   f"got {input_rules.shown(metric)}")
+                                f"got {input_rules.shown(metric)}")
         if not isinstance(u.get("track_ip") or [], list):
             raise ModuleFailure(f"uplinks[{i}].track_ip: expected a list of IPv4 addresses")
         for j, ip in enumerate(u.get("track_ip") or []):
@@ -272,8 +272,8 @@ class WanFailover:
                         fh.write(value)
                 except OSError as exc:
                     raise ModuleFailure(f"cannot set {key}={value} ({exc.strerror}); "
-                                           "/proc/sys must be writable (a container needs NET_ADMIN and a "
-                                           "writable /proc/sys)") from None
+                                        "/proc/sys must be writable (a container needs NET_ADMIN and a "
+                                        "writable /proc/sys)") from None
         self.changes += [f"sysctl {k}" for k in wrong]
         return wrong
 

@@ -80,8 +80,6 @@ BAD = {
     "nut_server": ({"ups": {"ups-a": {"driver": "usb hid"}}, "listen": [], "port": 3493, "users": []},
                    "ivpb_nut_server.ups.ups-a.driver: "),
     "wan_failover": ({"uplinks": []}, "uplinks: expected at least one uplink"),
-    "gpg_target": ({"homedir": "/x", "recipients": [{"name": "a", "fingerprint": "12", "public_key": "k"}]},
-                   "recipient a: fingerprint '12' is not 40 hex digits"),
     "backup_job": ({"hostname": "h", "controls": [{"id": "backup.daily", "dataset": "ds"}],
                     "stores": [{"dataset": "ds", "path": "/srv"}], "targets": {}, "default_target": "nas"},
                    "ivpb_stores[0].backup_target: unknown target 'nas'"),
