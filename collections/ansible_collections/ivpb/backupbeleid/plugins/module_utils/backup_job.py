@@ -152,12 +152,12 @@ def plan_jobs(p):
         if encrypt:
             if not names:
                 raise ModuleFailure(f"{what}.encrypt_to: backup.encrypted applies; name at least one recipient "
-                                  "of ivpb_gpg_recipients (or set ivpb_backup_encrypt_to)")
+                                    "of ivpb_gpg_recipients (or set ivpb_backup_encrypt_to)")
             for n in names:
                 r = recipients.get(n)
                 if not isinstance(r, dict) or not r.get("fingerprint"):
                     raise ModuleFailure(f"{what}.encrypt_to: unknown recipient {n!r}; "
-                                      "expected a key of ivpb_gpg_recipients")
+                                        "expected a key of ivpb_gpg_recipients")
                 keys.append(gpg_target.normalise_fpr(r["fingerprint"]))
         sync = None
         if s.get("sync_target") and "backup.sync_offsite" in ids:
@@ -367,12 +367,12 @@ def enforce_jobs(host, p):
     known, unpinned = render_known_hosts(jobs, p.get("host_keys") or {}, (host.read(known_hosts) or "").splitlines())
     if unpinned and not check_mode:
         raise ModuleFailure(f"no SSH host key for target(s) {', '.join(sorted(set(unpinned)))}: set "
-                          "ivpb_backup_targets.<name>.host_key, or run enforce with the receiving host reachable")
+                            "ivpb_backup_targets.<name>.host_key, or run enforce with the receiving host reachable")
     if jobs:
         host.file(known_hosts, known, 0o644)
     host.file(SCRIPT_PATH, SCRIPT, 0o755)
     host.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
-               show=(lambda _text: "(failure hook settings, masked)\n") if hook.get("webhook") else None)
+              show=(lambda _text: "(failure hook settings, masked)\n") if hook.get("webhook") else None)
     wanted = set()
     for j in jobs:
         path = f"{ETC}/datasets/{j['dataset']}.conf"
@@ -481,7 +481,7 @@ def read_failure(dataset, kind):
     raw = read_status(dataset, f"{kind}_failed")
     if raw is None:
         return None
-    at, _, reason = raw.partition("\n")
+    at, _sep, reason = raw.partition("\n")
     return {"at": at.strip(), "reason": reason.strip()[:300]}
 
 

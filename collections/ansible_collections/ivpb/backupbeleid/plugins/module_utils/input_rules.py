@@ -109,7 +109,7 @@ _RULES: dict[str, tuple[str, int, str]] = {
     "text": (f"[^{CONTROL}]*", 1000, "one line of text without control characters (at most 1000)"),
 }
 
-PATTERNS: dict[str, str] = {name: pattern for name, (pattern, _, _) in _RULES.items()}
+PATTERNS: dict[str, str] = {name: rule[0] for name, rule in _RULES.items()}
 _COMPILED = {name: re.compile(pattern) for name, pattern in PATTERNS.items()}
 
 # JSON Schema fragments. jsonschema evaluates `pattern` with Python's re.search, where `$` also

@@ -34,7 +34,7 @@ class SilentServer:
 
     def _serve(self):
         while True:
-            conn, _ = self.sock.accept()
+            conn, _addr = self.sock.accept()
             with self.lock:
                 self.events.append("open")
             threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
