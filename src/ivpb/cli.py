@@ -88,7 +88,7 @@ def render(report: dict, fmt: str, lang: str) -> str:
 
     from ivpb.audit.evaluate import paused_gc
 
-    with paused_gc():  # a report of 1,000 hosts is some 80 million characters built from pieces
+    with paused_gc():  # a large federation's report is tens of millions of characters built from pieces
         return import_module(f"ivpb.render.{RENDERERS[fmt]}").render(report, lang)
 
 
@@ -202,7 +202,7 @@ def cmd_plan(args) -> int:
         from ivpb.render.json_report import render as render_json
 
         # One write, one line per planned control: json.dump with indent makes millions of small
-        # writes through the pure-Python encoder (10 s for 1,000 hosts x 50 data sets).
+        # writes through the pure-Python encoder (benchmarks/README.md).
         sys.stdout.write(render_json(_with_todo(plan.as_dict(args.lang), todo, args.lang)))
     else:
         print(render_plan_table(plan, args.lang, todo))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import functools
@@ -40,11 +41,9 @@ class Inventory:
         cache = self.__dict__.setdefault("_school", {})
         if name not in cache:
             merged: dict[str, Any] = {}
-            seen: set[int] = set()
             for hostvars in self.hosts.values():
                 value = hostvars.get(name)
-                if isinstance(value, Mapping) and id(value) not in seen:
-                    seen.add(id(value))
+                if isinstance(value, Mapping):
                     for key, item in value.items():
                         merged.setdefault(key, item)
             cache[name] = merged
@@ -150,8 +149,8 @@ def from_play(hostvars: Any) -> Inventory | None:
     play's own inventory the way load_inventory reads them, with the extra vars (-e) on top - or
     None when anything else could give a host an ivpb_* value (a fact or set_fact, a templated
     extra var, vars files next to the playbook); then the caller templates hostvars, which is
-    exact but costs ~38 ms a host (38 s for 1,000 hosts). tests/unit/test_plan_action.py proves
-    both give the same plan."""
+    exact but slow for a large federation (benchmarks/README.md). tests/unit/test_plan_action.py
+    proves both give the same plan."""
     from ansible.template import Templar
 
     # HostVars keeps the play's inventory, variable manager and loader (with its vault secrets).
@@ -185,13 +184,14 @@ def _read_hosts(manager, loader, vars_loader, variables, templar_class, hosts_to
                 origins: Origins | None = None) -> dict[str, dict]:
     """Every host's ivpb_* variables, merged in Ansible's own precedence order.
 
-    VariableManager.get_vars() costs ~25 ms a host (it builds every magic variable), which is
-    half a minute for a federation of 1,000 hosts. The inventory stage of that precedence is
-    reproduced here with Ansible's own pieces (group order, vars plugins, combine_vars), each
-    group combination read once; a host whose values hold a template or a vaulted string takes
-    the full VariableManager path, so templating and decryption stay exactly Ansible's. The vars
-    plugins read their files through vars_loader (plain files parsed by libyaml, see
-    _plain_vars_loader). tests/unit/test_inventory.py proves both paths agree.
+    VariableManager.get_vars() builds every magic variable of a host, which is slow for a large
+    federation (benchmarks/README.md). The inventory stage of that precedence is reproduced here
+    with Ansible's own pieces (group order, vars plugins, combine_vars), the variables of each
+    group combination read and converted once and shared by its hosts; a host whose values hold a
+    template or a vaulted string takes the full VariableManager path, so templating and
+    decryption stay exactly Ansible's. The vars plugins read their files through vars_loader
+    (plain files read by libyaml, see _plain_vars_loader). tests/unit/test_inventory.py proves
+    both paths agree.
     """
     from ansible.inventory.helpers import get_group_vars, sort_groups
     from ansible.utils.vars import combine_vars
@@ -199,10 +199,7 @@ def _read_hosts(manager, loader, vars_loader, variables, templar_class, hosts_to
 
     sources = manager._sources
     all_group = manager.groups["all"]
-    by_groups: dict[tuple[str, ...], dict[str, Any]] = {}
-    # id -> (object, its plain form): shared group values are converted once, and the values of
-    # plain vars files (vars_loader.plain_values) are plain already, neither copied nor walked.
-    memo: dict[int, tuple[Any, Any]] = vars_loader.plain_values
+    by_groups: dict[tuple[str, ...], dict[str, Any]] = {}  # group names -> their variables (_plain_vars)
     hosts: dict[str, dict[str, Any]] = {}
     for host in manager.get_hosts() if hosts_to_read is None else hosts_to_read:
         groups = sort_groups([g for g in host.get_groups() if g.name != "all"])
@@ -211,23 +208,37 @@ def _read_hosts(manager, loader, vars_loader, variables, templar_class, hosts_to
             merged = combine_vars(all_group.get_vars(), get_group_vars(groups))
             merged = combine_vars(merged, get_vars_from_inventory_sources(vars_loader, sources, [all_group], "task"))
             merged = combine_vars(merged, get_vars_from_inventory_sources(vars_loader, sources, groups, "task"))
-            by_groups[key] = {k: v for k, v in merged.items() if k.startswith(PREFIX)}
+            by_groups[key] = _plain_vars(merged)
         own = combine_vars(host.get_vars(), get_vars_from_inventory_sources(vars_loader, sources, [host], "task"))
-        hv = {**by_groups[key], **{k: v for k, v in own.items() if k.startswith(PREFIX)}}
-        if any(_templated(v) for v in hv.values() if _memo_hit(v, memo) is None):
+        hv = {**by_groups[key], **_plain_vars(own)}
+        if any(v is _TEMPLATED for v in hv.values()):
             full = variables.get_vars(host=host, include_hostvars=False)
             templar = templar_class(loader=loader, variables=full)
             hosts[host.name] = {k: _templated_value(templar, host, k, v, origins)
                                 for k, v in full.items() if k.startswith(PREFIX)}
         else:
-            hosts[host.name] = {k: _plain_memo(v, memo) for k, v in hv.items()}
+            hosts[host.name] = hv
     return hosts
+
+
+_TEMPLATED = object()  # a variable whose value only Ansible's templating gives
+
+
+def _plain_vars(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The ivpb_* variables as plain JSON types, _TEMPLATED for each that holds a template or a
+    vaulted value. A value that is plain already (the plain vars loader read it) is kept as it
+    is, not copied: the hosts of a group share its values."""
+    return {k: _TEMPLATED if _templated(v) else v if _is_plain(v) else plain(v)
+            for k, v in variables.items() if k.startswith(PREFIX)}
 
 
 # Text that only Ansible's own loader reads right: a vault (a whole file or an inline !vault),
 # any explicit YAML tag (!unsafe, !!binary, ...), a Jinja2 template, Ansible's JSON markers.
 # Over-matching (a "!" in a plain string) only costs the slower path.
 _NOT_PLAIN = re.compile(r"\$ANSIBLE_VAULT|!|\{\{|\{%|\{#|__ansible_")
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 class _NotPlain(Exception):
@@ -250,161 +261,108 @@ class _PlainSafeLoader(yaml.CSafeLoader):
 
 _PlainSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _PlainSafeLoader.construct_yaml_timestamp)
 
-# The block YAML that yaml.safe_dump writes and people type: "key: value", "key:" with a nested
-# block, "- item", "- key: value"; one-line plain, single- or double-quoted scalars without escapes.
-# Anything else (flow collections, block scalars, anchors, multi-line scalars, comments after a
-# value) is left to libyaml.
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
-_PLAIN_SCALAR = re.compile(r"(?![-?:](?:\s|$)|---|\.\.\.)[^\s#,\[\]{}&*!|>'\"%@`](?:[^#:,\[\]{}\t]|:(?=\S))*")
-_QUOTED = re.compile(r"'((?:[^']|'')*)'|\"([^\"\\]*)\"")
-# Line breaks other than \n, a byte order mark, and what YAML forbids (PyYAML's reader check).
-_ODD_CHARS = re.compile("[^\x0a\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]")
 
-
-def _scalar(text: str) -> Any:
-    if text in ("{}", "[]"):  # new containers: never shared through the cache
-        return {} if text == "{}" else []
-    return _cached_scalar(text)
-
-
-_RESOLVER = yaml.resolver.Resolver()
-_STR_TAG = "tag:yaml.org,2002:str"
-
-
-@functools.lru_cache(maxsize=65536)
-def _cached_scalar(text: str) -> Any:
-    """A one-line scalar as libyaml reads it (the same resolution of bool/int/float/null/dates)."""
-    quoted = _QUOTED.fullmatch(text)
-    if quoted:
-        return quoted.group(1).replace("''", "'") if quoted.group(2) is None else quoted.group(2)
-    if not _PLAIN_SCALAR.fullmatch(text) or text.endswith(":"):
+def _plain_value(text: str, node: yaml.Node | None = None) -> Any:
+    """A vars file's text as plain dicts and lists, as Ansible's from_yaml reads it: JSON first
+    (YAML reads some JSON differently, e.g. 1e3), else YAML, read by libyaml (_plain_yaml, or
+    built from the composed node when the caller has it). _NotPlain for what Ansible's own loader
+    must read: a template, a vault or a tag (_NOT_PLAIN), a duplicate or non-text key, anything
+    but a mapping."""
+    if _NOT_PLAIN.search(text):
         raise _NotPlain
-    if _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
-        return text  # a one-line plain string is its own text; only other types need constructing
-    return yaml.load(text, Loader=_PlainSafeLoader)  # noqa: S506 - a safe loader
-
-
-def _block_yaml(text: str) -> dict[str, Any] | None:
-    """A vars file in the block subset of YAML, read ~10x faster than libyaml through PyYAML
-    (which builds a node and two marks per scalar); _NotPlain for anything outside the subset.
-    tests/unit/test_inventory_yaml.py proves it equal to libyaml."""
-    if _ODD_CHARS.search(text):
-        raise _NotPlain
-    lines: list[tuple[int, str, bool]] = []  # (indent, content, is a "- " item)
-    for raw in text.split("\n"):
-        content = raw.strip(" ")
-        if not content or content[0] == "#":
-            continue
-        if raw[-1] == " " or content in ("---", "..."):
-            raise _NotPlain
-        lines.append((len(raw) - len(content), content, _is_item(content)))
-    if not lines:
-        return None
-    if lines[0][0] != 0:
-        raise _NotPlain
-    value, end = _block_map(lines, 0, 0)
-    if end != len(lines):
+    try:
+        value = json.loads(text)
+    except ValueError:
+        if node is None:
+            value = _plain_yaml(text)
+        else:
+            builder = _PlainSafeLoader("")
+            try:
+                value = builder.construct_document(node)
+            finally:
+                builder.dispose()
+    if value is not None and not isinstance(value, dict):
         raise _NotPlain
     return value
 
 
-def _is_item(content: str) -> bool:
-    return content[0] == "-" and (len(content) == 1 or content[1] == " ")
-
-
-@functools.lru_cache(maxsize=4096)
-def _plain_key(key: str) -> bool:
-    return bool(_KEY.fullmatch(key)) and type(_scalar(key)) is str
-
-
-def _block_map(lines: list[tuple[int, str, bool]], i: int, indent: int) -> tuple[dict[str, Any], int]:
-    out: dict[str, Any] = {}
-    n = len(lines)
-    while i < n:
-        at, content, item = lines[i]
-        if at != indent or item:
-            break
-        key, colon, rest = content.partition(": ")
-        if not colon:
-            if content[-1] != ":":
+def _plain_yaml(text: str) -> Any:
+    """One YAML document of plain data, built from libyaml's events: libyaml reads the text,
+    PyYAML's resolver and SafeConstructor give each scalar its type (_scalar), and the mappings
+    and sequences are assembled here, without PyYAML's node graph and generic constructor (four
+    times the cost of the parse; benchmarks/README.md). _NotPlain for anything beyond plain data
+    (an anchor, alias, tag or merge key; a duplicate or non-text key; more than one document;
+    nesting deeper than safe_yaml.MAX_DEPTH): _PlainSafeLoader reads those, after
+    safe_yaml.compose has checked them. tests/unit/test_inventory.py compares the two."""
+    stack: list[tuple[Any, Any, bool]] = []  # the enclosing containers: (container, its pending key, has one)
+    current: Any = None
+    key, keyed, root, documents = None, False, None, 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.anchor is not None or event.tag is not None:
                 raise _NotPlain
-            key, rest = content[:-1], ""
-        if not _plain_key(key) or key in out:
+            value = _scalar(event.value, event.implicit[0])
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.anchor is not None or event.tag is not None or len(stack) >= safe_yaml.MAX_DEPTH:
+                raise _NotPlain
+            stack.append((current, key, keyed))
+            current, keyed = ({} if kind is yaml.MappingStartEvent else []), False
+            continue
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            value = current
+            current, key, keyed = stack.pop()
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _NotPlain
+            continue
+        elif kind is yaml.AliasEvent:
             raise _NotPlain
-        i += 1
-        rest = rest.strip(" ")
-        if rest:
-            out[key] = _scalar(rest)
-        elif i < n and lines[i][0] > indent:
-            out[key], i = (_block_seq if lines[i][2] else _block_map)(lines, i, lines[i][0])
-        elif i < n and lines[i][0] == indent and lines[i][2]:
-            out[key], i = _block_seq(lines, i, indent)  # "key:" then "- item" at the key's own indent
-        else:
-            out[key] = None
-    if i < n and lines[i][0] > indent:
-        raise _NotPlain
-    return out, i
+        else:  # the stream's start and end, a document's end
+            continue
+        if current is None:
+            root = value
+        elif type(current) is list:
+            current.append(value)
+        elif keyed:
+            current[key], keyed = value, False
+        elif type(value) is str and value not in current:
+            key, keyed = value, True
+        else:  # a key that is not text, or a second one
+            raise _NotPlain
+    return root
 
 
-def _block_seq(lines: list[tuple[int, str, bool]], i: int, indent: int) -> tuple[list[Any], int]:
-    out: list[Any] = []
-    n = len(lines)
-    while i < n:
-        at, content, item = lines[i]
-        if at != indent or not item:
-            break
-        rest = content[1:]
-        inner = rest.lstrip(" ")
-        if inner and (_is_item(inner) or ": " in inner or inner[-1] == ":"):
-            # "- key: value" or "- - item": a node that starts on the item's own line
-            at = indent + 1 + len(rest) - len(inner)
-            lines[i] = (at, inner, _is_item(inner))
-            value, i = (_block_seq if lines[i][2] else _block_map)(lines, i, at)
-        else:
-            i += 1
-            if inner:
-                value = _scalar(inner)
-            elif i < n and lines[i][0] > indent:
-                value, i = (_block_seq if lines[i][2] else _block_map)(lines, i, lines[i][0])
-            else:
-                value = None
-        out.append(value)
-    if i < n and lines[i][0] > indent:
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = _PlainSafeLoader("")
+
+
+@functools.lru_cache(maxsize=65536)  # the same words and numbers recur in every host's file
+def _scalar(text: str, plain: bool) -> Any:
+    """A scalar's value, typed as PyYAML types it: a plain scalar by the resolver (bool, int,
+    float, null, timestamp), a quoted one is text."""
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (plain, not plain))
+    if tag == _STR_TAG:
+        return text
+    construct = _CONSTRUCTOR.yaml_constructors.get(tag)
+    if construct is None:  # a merge key, a value key: beyond plain data
         raise _NotPlain
-    return out, i
+    return construct(_CONSTRUCTOR, yaml.ScalarNode(tag, text))
 
 
 def _plain_vars_loader(loader, parsed: dict[str, Any] | None = None):
     """A DataLoader for the vars plugins (host_group_vars: group_vars/, host_vars/) whose plain
-    YAML/JSON files are parsed by libyaml into plain dicts and lists.
+    YAML/JSON files are read by libyaml into plain dicts and lists (_plain_value), each once:
+    scan_sources has read most of them already (parsed: real path -> value).
 
-    ansible-core 2.19's loader tags every value with its origin, which makes reading 1,000
-    host_vars files of 50 data sets take ~15 s and most of the memory. Which files are read, in
-    which order, and how they merge stay Ansible's own (the plugin and combine_vars run
-    unchanged); only the parsing of a file that holds nothing Ansible-specific changes. A file
-    that is not plain (see _NOT_PLAIN), has a duplicate key (Ansible warns or fails by its own
-    setting), is not UTF-8, not a mapping or not parseable goes to Ansible's own loader, so its
-    decryption, tags and error messages stay exactly Ansible's."""
+    ansible-core 2.19's loader tags every value with its origin, which makes reading a large
+    federation's host_vars slow and takes most of the memory (benchmarks/README.md). Which files
+    are read, in which order, and how they merge stay Ansible's own (the plugin and combine_vars
+    run unchanged); only the parsing of a file that holds nothing Ansible-specific changes. A
+    file that is not plain (see _plain_value), is not UTF-8 or not parseable goes to Ansible's
+    own loader, so its decryption, tags and error messages stay exactly Ansible's."""
     from ansible.parsing.dataloader import DataLoader
-
-    def parse(data: bytes) -> dict[str, Any] | None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _NotPlain from None
-        if _NOT_PLAIN.search(text):
-            raise _NotPlain
-        try:
-            # Ansible's from_yaml tries JSON first (YAML reads some JSON differently, e.g. 1e3).
-            value = json.loads(text)
-        except ValueError:
-            try:
-                value = _block_yaml(text)
-            except _NotPlain:
-                value = yaml.load(text, Loader=_PlainSafeLoader)  # noqa: S506 - a safe loader
-        if value is not None and not isinstance(value, dict):
-            raise _NotPlain
-        return value
 
     class PlainVarsLoader(DataLoader):
         def load_from_file(self, file_name, cache="all", unsafe=False, json_only=False, trusted_as_template=False):
@@ -420,19 +378,15 @@ def _plain_vars_loader(loader, parsed: dict[str, Any] | None = None):
                         value = parsed.pop(real)  # read (and checked) by scan_sources already
                     else:
                         with open(path, "rb") as f:
-                            value = parse(f.read())
+                            value = _plain_value(f.read().decode("utf-8"))
                 except (OSError, ValueError, TypeError, yaml.YAMLError, _NotPlain):
                     # Ansible's own loader reads it, and says what is wrong with it if anything.
                     return super().load_from_file(file_name, cache, unsafe, json_only, trusted_as_template)
                 if cache == "all":
                     self._FILE_CACHE[path] = value
-                for v in (value or {}).values():
-                    if isinstance(v, (dict, list)):
-                        self.plain_values[id(v)] = (v, v)
             return value if unsafe else copy.deepcopy(value)
 
     vars_loader = PlainVarsLoader()
-    vars_loader.plain_values = {}
     vars_loader.set_basedir(loader.get_basedir())
     vars_loader.set_vault_secrets(loader._vault.secrets)
     return vars_loader
@@ -493,7 +447,7 @@ class Origins:
             if hit is None:
                 continue
             origin, key_node, node = hit
-            if key_node is None:  # read by the fast block reader: find the nodes now
+            if key_node is None:  # a file read without its nodes (_scan_file): compose it now
                 key_node, node = self._nodes(origin, tokens[0])
                 if key_node is None:
                     return origin
@@ -651,19 +605,15 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
         text = safe_yaml.decode(data, origin)
         safe_yaml.check_size(text, origin)
         if subject is not None and not vaulted and not text.lstrip().startswith(("{", "[")):
-            # The block subset people type (the fast reader, ~10x libyaml's composer) has no
-            # anchors or aliases and refuses duplicate keys; anything else is composed and checked.
-            try:
-                value = _block_yaml(text)
-            except _NotPlain:
-                pass
-            else:
-                keys = origins.files.setdefault(subject, {})
-                for key in value or {}:
-                    if key.startswith(PREFIX):
-                        keys[key] = (origin, None, None)
-                if not _NOT_PLAIN.search(text):
-                    origins.parsed[os.path.realpath(path)] = value
+            # Plain data, the vars files people write: read once, into its value (_plain_yaml
+            # refuses what safe_yaml.check_node refuses, and aliases, so it is no alias bomb);
+            # the nodes (where each variable is written) are composed only when a message needs
+            # them. Anything else, and a file with a problem, is composed and checked (the message).
+            with contextlib.suppress(ValueError, TypeError, yaml.YAMLError, _NotPlain):
+                value = _plain_value(text)
+                origins.files.setdefault(subject, {}).update(
+                    (key, (origin, None, None)) for key in value or {} if key.startswith(PREFIX))
+                origins.parsed[os.path.realpath(path)] = value
                 return
         node = safe_yaml.compose(text, origin)
     except safe_yaml.YamlError as exc:
@@ -678,35 +628,37 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
             for k, v in node.value:
                 if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value.startswith(PREFIX):
                     keys[k.value] = (origin, k, v)
+        # The vars plugin's loader takes the value from here (each file is read once); what is
+        # not plain is left to Ansible's own loader.
+        if not vaulted:
+            with contextlib.suppress(ValueError, TypeError, yaml.YAMLError, _NotPlain):
+                origins.parsed[os.path.realpath(path)] = _plain_value(text, node)
 
 
 def _templated(value: Any) -> bool:
     """Does the value hold a Jinja2 template or a vaulted string (anything not plain data)?"""
-    if isinstance(value, Mapping):
+    kind = type(value)  # the plain types first: their checks are the cheap ones
+    if kind is str or isinstance(value, str):
+        return "{{" in value or "{%" in value or "{#" in value
+    if kind is dict or isinstance(value, Mapping):
         return any(_templated(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
+    if kind is list or isinstance(value, tuple | list):
         return any(_templated(v) for v in value)
-    if isinstance(value, str):
-        return any(m in value for m in ("{{", "{%", "{#"))
     # Vaulted values: EncryptedString (2.19+), AnsibleVaultEncryptedUnicode (older).
     return "Encrypted" in type(value).__name__
 
 
-def _memo_hit(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
-    """The plain form of a container converted (or known plain) before, else None. Everything in
-    the memo is free of templates: only values of hosts without templates are converted."""
-    hit = memo.get(id(value))
-    return hit[1] if hit is not None and hit[0] is value else None
+_PLAIN_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def _plain_memo(value: Any, memo: dict[int, tuple[Any, Any]]) -> Any:
-    if isinstance(value, (Mapping, list, tuple)):
-        hit = _memo_hit(value, memo)
-        if hit is None:
-            hit = plain(value)
-            memo[id(value)] = (value, hit)
-        return hit
-    return plain(value)
+def _is_plain(value: Any) -> bool:
+    """Plain JSON types all the way down, as plain() makes them (not Ansible's tagged subclasses)."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _is_plain(v) for k, v in value.items())
+    if kind is list:
+        return all(map(_is_plain, value))
+    return kind in _PLAIN_SCALARS
 
 
 def _activate_vault_secrets(secrets) -> None:

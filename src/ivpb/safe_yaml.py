@@ -27,8 +27,9 @@ from ivpb.errors import UserError
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_ALIAS_VALUES = 100_000  # values that aliases add when expanded (a real file: a few hundred at most)
-# Values (YAML events) and lines a file may hold: composing 100,000 values costs ~0.4 s and ~40 MB,
-# Ansible's own loader several times that. An inventory of 10,000 hosts in one file is ~20,000.
+# Values (YAML events) and lines a file may hold: within a second and a few tens of MB to compose,
+# Ansible's own loader takes several times that (benchmarks/README.md). An inventory of 10,000
+# hosts in one file is ~20,000 values.
 MAX_VALUES = 100_000
 MAX_LINES = 200_000
 MAX_DEPTH = 100

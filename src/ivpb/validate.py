@@ -121,32 +121,33 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
 
 
 def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
-    """Each variable is validated once per distinct value: group_vars/all is one object shared by
-    every host (recognised by its id), and hosts whose own values are equal (the same stores on
-    every host of a federation) share a verdict by the value's JSON text. Validating 50 stores
-    with jsonschema costs ~5 ms, 1,000 hosts ~5 s; the JSON text costs ~50 us."""
+    """Each variable is validated once per distinct value (jsonschema is the slow part; numbers in
+    benchmarks/README.md): hosts whose values are equal (the same stores on every host of a
+    federation) share a verdict by the value's JSON text, and a value that is the very object the
+    previous host had (group_vars/all, shared by every host) is not even encoded again."""
     validator = _validator(policy)
     schemas = validator.schema["properties"]
     by_name = {
         name: validator.evolve(schema={"$defs": validator.schema["$defs"], **schema})
         for name, schema in schemas.items()
     }
-    by_id: dict[tuple[str, int], list[tuple[str, str]]] = {}
     by_text: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    keep: list[Any] = []  # keeps the values alive so their ids stay unique
+    last: dict[str, tuple[Any, list[tuple[str, str]]]] = {}  # name -> (the previous host's value, its verdict)
     problems = []
     for host, hostvars in inventory.hosts.items():
         for name, value in hostvars.items():
             if name not in schemas:
                 continue
-            key = (name, id(value))
-            if key not in by_id:
-                keep.append(value)
+            previous = last.get(name)
+            if previous is not None and previous[0] is value:
+                verdict = previous[1]
+            else:
                 text = (name, json.dumps(value))
                 if text not in by_text:
                     by_text[text] = _verdict(by_name[name], name, value)
-                by_id[key] = by_text[text]
-            problems.extend(Problem(host, path, message) for path, message in by_id[key])
+                verdict = by_text[text]
+                last[name] = (value, verdict)
+            problems.extend(Problem(host, path, message) for path, message in verdict)
     return problems
 
 

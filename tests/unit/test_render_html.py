@@ -165,8 +165,9 @@ def test_anything_in_evidence_is_escaped(report):
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_rows_written_in_python_equal_the_row_template(report, lang):
-    """Findings without waiver or diff are written by html._Rows, not the template: same markup."""
+def test_rows_rendered_once_per_frame_and_evidence_equal_the_whole_row_template(report, lang):
+    """Rows are rendered as a frame around their evidence, each distinct one once: the same markup
+    as the row template rendered whole."""
     evil = copy.deepcopy(report)
     for n, status in enumerate(("drift", "compliant")):
         ctl = evil["hosts"]["nas"]["controls"][n]

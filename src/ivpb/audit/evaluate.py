@@ -543,8 +543,8 @@ def exit_code(hosts: dict[str, Any], sites: dict[str, Any]) -> int:
 def paused_gc() -> Iterator[None]:
     """Build a large tree of fresh objects (the report, a rendered report) without the cyclic
     collector: its runs during the build traverse all of the caller's objects again (the loaded
-    inventory: millions; 0.8 s of the judging at 1,000 hosts), and the report holds no cycles for
-    it to find; reference counting frees it as before."""
+    inventory: millions; benchmarks/README.md has what they cost), and the report holds no cycles
+    for it to find; reference counting frees it as before."""
     enabled = gc.isenabled()
     gc.disable()
     try:

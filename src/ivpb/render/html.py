@@ -12,8 +12,7 @@ escaped by Jinja2's autoescape: evidence and diffs can hold anything.
 
 from __future__ import annotations
 
-import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jinja2
@@ -35,35 +34,24 @@ from ivpb.render.labels import (
     totals,
     verdict,
 )
+from ivpb.render.latin1 import latin1
 from ivpb.statuses import STATUSES, SYMBOL
 
 # Rows in order, shown as one line each (no finding to explain); the rest in full.
 COMPACT = frozenset({"compliant", "not_applicable"})
 
 
-_WIDE = re.compile("[^\x00-\xff]")
-
-
-def _latin1(html: str) -> str:
-    """Characters beyond Latin-1 as character references: a single ’ or ✔ would make Python hold
-    the whole page (70 million characters at 1,000 hosts) at two bytes a character."""
-    try:
-        html.encode("latin-1")  # a copy of a one-byte string: much faster than a regex scan
-    except UnicodeEncodeError:
-        return _WIDE.sub(lambda m: f"&#{ord(m.group())};", html)
-    return html
-
-
 def _finalize(value: Any) -> Any:
-    """Every {{ expression }}: escaped (if it is not markup already), beyond Latin-1 as references."""
-    if isinstance(value, str):
-        return Markup(_latin1(str(escape(value))))
+    """Every {{ expression }}: text beyond ASCII escaped here, with its characters beyond Latin-1
+    as character references (ivpb.render.latin1); autoescape escapes the rest as it comes."""
+    if isinstance(value, str) and not value.isascii():
+        return Markup(latin1(escape(value)))
     return value
 
 
 @cache
-def _template(name: str = "report.html.j2") -> jinja2.Template:
-    env = jinja2.Environment(
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("ivpb", "templates"),
         autoescape=True,  # always, whatever the file name: everything in the report is data
         finalize=_finalize,
@@ -71,18 +59,16 @@ def _template(name: str = "report.html.j2") -> jinja2.Template:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    return env.get_template(name)
+
+
+def _template(name: str = "report.html.j2") -> jinja2.Template:
+    return _environment().get_template(name)  # compiled once, kept by the environment
 
 
 def _badge(status: str, lang: str) -> Markup:
-    """Status as symbol + word + colour (the symbol is hidden from screen readers: the word says it).
-
-    The symbol as a character reference: a row of plain Latin-1 text is a Python string of one
-    byte per character, half the memory of one with a ✔ in it (200,000 rows at 1,000 hosts)."""
-    symbol = Markup("".join(c if c.isascii() else f"&#{ord(c)};" for c in SYMBOL[status]))
-    return Markup('<span class="badge st-{0}"><span aria-hidden="true">{1} </span>{2}</span>').format(
-        status, symbol, status_label(status, lang)
-    )
+    """A status as symbol + word + colour: the badge macro of templates/result_row.html.j2."""
+    words = {"SYMBOL": SYMBOL, "STATUS": {s: status_label(s, lang) for s in STATUSES}}
+    return _template("result_row.html.j2").make_module(words).badge(status)
 
 
 def _diff_lines(diff: list[dict[str, str]] | None, lang: str) -> list[tuple[str, str]]:
@@ -104,118 +90,106 @@ def _diff_lines(diff: list[dict[str, str]] | None, lang: str) -> list[tuple[str,
 
 
 def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> dict[str, Any]:
-    return {
+    """What the row macro shows of one control result."""
+    compact = c["status"] in COMPACT and not c.get("waiver") and not c.get("diff")
+    r = {
         "status": c["status"],
         "clause": c["clause"],
-        "clause_title": clause_title(report, c["clause"]),
         "id": c["id"],
         "dataset": c.get("dataset"),
         "advisory": bool(c.get("advisory")),
-        "sentence": c.get("sentence", ""),
         "detail": c.get("detail", ""),
+        **_evidence_fields(c.get("evidence"), compact, lang),
+    }
+    if compact:
+        return r
+    return r | {
+        "clause_title": clause_title(report, c["clause"]),
+        "sentence": c.get("sentence", ""),
         "because": c.get("because"),
-        "evidence": evidence_items(c.get("evidence"), lang, lists=True),
         "diff": _diff_lines(c.get("diff"), lang) if c.get("diff") else None,
         "diff_paths": ", ".join(d.get("path") or "?" for d in c.get("diff") or []),
         "waiver": c.get("waiver"),
     }
 
 
+def _evidence_fields(evidence: dict[str, Any] | None, compact: bool, lang: str) -> dict[str, Any]:
+    """The evidence as the evidence macro shows it: one line (label: value; label: value) in a
+    compact row, (label, value or list of values) pairs in a full one."""
+    if compact:
+        return {"compact": True, "evidence_line": "; ".join(f"{k}: {v}" for k, v in _evidence(evidence, lang, False))}
+    return {"compact": False, "evidence": _evidence(evidence, lang, True)}
+
+
+def _evidence(evidence: dict[str, Any] | None, lang: str, lists: bool) -> list[tuple[str, Any]]:
+    """evidence_items(evidence, lang, lists), each (key, value) of text or a number read once."""
+    out: list[tuple[str, Any]] = []
+    for k, v in (evidence or {}).items():
+        try:
+            out.append(_evidence_item(k, v, lang, lists))
+        except TypeError:  # a list or mapping: not kept
+            out += evidence_items({k: v}, lang, lists=lists)
+    return out
+
+
+@lru_cache(maxsize=8192, typed=True)  # hosts report the same schedules, targets, counts; typed: 1 is not True
+def _evidence_item(key: str, value: Any, lang: str, lists: bool) -> tuple[str, Any]:
+    [item] = evidence_items({key: value}, lang, lists=lists)
+    return item
+
+
+def _frozen(value: Any) -> Any:
+    """A JSON value as a hashable key that tells apart what reads differently (1, 1.0, True)."""
+    if isinstance(value, dict):
+        return (dict, *((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return (list, *map(_frozen, value))
+    return value if type(value) is str else (type(value), repr(value))
+
+
 class _Rows:
-    """The rows of the controls tables, written here rather than by a template loop: a template
-    renders 200,000 rows (1,000 hosts x 50 data sets) in about ten seconds. The markup is exactly
-    what templates/result_row.html.j2 writes, which still renders the rare rows with a waiver or
-    a diff. Every shared string (sentences, titles, reasons, evidence) is escaped once."""
+    """The rows of the controls tables, rendered by the macros of templates/result_row.html.j2.
+    A row is a frame around its result's evidence; in a federation many results read the same
+    (the same control, status and finding on many hosts), so each distinct frame and each
+    distinct evidence is rendered once and kept, up to MAX of each, by what it shows (the text
+    fields of a result are strings, schemas/report.schema.json). A row with a waiver or a diff is
+    rendered whole, as it comes."""
+
+    MAX = 8192
 
     def __init__(self, report: dict[str, Any], context: dict[str, Any]) -> None:
-        self.report, self.context, self.lang = report, context, context["lang"]
-        self.L = context["L"]
-        self.escaped: dict[Any, str] = {}
-        self.evidence_lines: dict[tuple[str, str], str] = {}
-        self.evidence_parts: dict[tuple[str, str], str] = {}
-        self.badges = {s: str(b) for s, b in context["BADGE"].items()}
-        self.evidence_title = f'<p class="ev-title">{self.e(self.L["evidence"])}</p>\n<dl class="evidence">\n'
-
-    def e(self, text: Any) -> str:
-        """Escaped as the templates escape it (_finalize); cached by value."""
-        out = self.escaped.get(text)
-        if out is None:
-            out = self.escaped[text] = _latin1(str(escape(text)))
-        return out
+        self.report, self.lang = report, context["lang"]
+        self.macros = _template("result_row.html.j2").make_module(context)
+        self.frames: dict[tuple, tuple[str, str, bool]] = {}
+        self.evidences: dict[tuple, str] = {}
 
     def html(self, controls: list[dict[str, Any]]) -> Markup:
         return Markup("".join(map(self.row, sorted_controls(controls))))
 
     def row(self, c: dict[str, Any]) -> str:
+        """One row and its line end."""
         if c.get("waiver") or c.get("diff"):
-            context = {**self.context, "r": _result(c, self.report, self.lang)}
-            return _template("result_row.html.j2").render(context) + "\n"
-        if c["status"] in COMPACT:
-            return self.compact(c)
-        e, L, status = self.e, self.L, c["status"]
-        advisory = f"<br><small>{e(L['advisory'])}</small>" if c.get("advisory") else ""
-        dataset = c.get("dataset")
-        dataset = f'<br><span class="ds">{e(L["dataset"])}: <strong>{e(dataset)}</strong></span>' if dataset else ""
-        because = c.get("because")
-        because = f'<p class="because"><small>{e(L["because"])}: {e(because)}</small></p>' if because else ""
-        clause = f'{e(c["clause"])}<br><small lang="nl">{e(clause_title(self.report, c["clause"]))}</small>'
-        return (
-            f'<tr class="st-{e(status)}">\n<td>{self.badges[status]}{advisory}</td>\n<td class="clause">{clause}</td>\n'
-            f'<td><code>{e(c["id"])}</code>{dataset}<blockquote lang="nl">{e(c.get("sentence", ""))}</blockquote>\n'
-            f'</td>\n<td><p class="detail">{e(c.get("detail", ""))}</p>\n{because}{self.evidence(c.get("evidence"))}'
-            "</td>\n</tr>\n"
-        )
-
-    def compact(self, c: dict[str, Any]) -> str:
-        """One line: status, clause, control and data set, finding and evidence inline. The policy
-        sentence is in the catalogue of controls (summary section), not repeated per host."""
-        e, status = self.e, c["status"]
-        advisory = f"<br><small>{e(self.L['advisory'])}</small>" if c.get("advisory") else ""
-        dataset = f' <span class="ds">[{e(c["dataset"])}]</span>' if c.get("dataset") else ""
-        evidence = self.evidence_inline(c.get("evidence"))
-        evidence = f'<br><small class="ev">{evidence}</small>' if evidence else ""
-        return (
-            f'<tr class="st-{e(status)} compact"><td>{self.badges[status]}{advisory}</td>'
-            f'<td class="clause">{e(c["clause"])}</td><td><code>{e(c["id"])}</code>{dataset}</td>'
-            f"<td>{e(c.get('detail', ''))}{evidence}</td></tr>\n"
-        )
-
-    def evidence_inline(self, evidence: dict[str, Any] | None) -> str:
-        """'label: value; label: value', each distinct pair escaped once."""
-        if not evidence:
-            return ""
-        parts = []
-        for k, v in evidence.items():
-            key = (k, v) if isinstance(k, str) and isinstance(v, str) else None
-            part = self.evidence_parts.get(key) if key else None
-            if part is None:
-                [(label, value)] = evidence_items({k: v}, self.lang)
-                part = f"{self.e(label)}: {self.e(value)}"
-                if key:
-                    self.evidence_parts[key] = part
-            parts.append(part)
-        return "; ".join(parts)
-
-    def evidence(self, evidence: dict[str, Any] | None) -> str:
-        if not evidence:
-            return ""
-        out = [self.evidence_title]
-        for k, v in evidence.items():
-            key = (k, v) if isinstance(k, str) and isinstance(v, str) else None  # the common, repeating case
-            line = self.evidence_lines.get(key) if key else None
-            if line is None:
-                [(label, value)] = evidence_items({k: v}, self.lang, lists=True)
-                value = (
-                    self.e(value)
-                    if isinstance(value, str)
-                    else f"<ul>{''.join(f'<li>{self.e(x)}</li>' for x in value)}</ul>"
-                )
-                line = f"<div><dt>{self.e(label)}</dt><dd>{value}</dd></div>\n"
-                if key:
-                    self.evidence_lines[key] = line
-            out.append(line)
-        out.append("</dl>\n")
-        return "".join(out)
+            return f"{self.macros.row(_result(c, self.report, self.lang))}\n"
+        try:
+            key = (c["status"], c["clause"], c["id"], c.get("dataset"), bool(c.get("advisory")), c.get("sentence"),
+                   c.get("detail"), c.get("because"))
+            frame = self.frames.get(key)
+        except TypeError:  # not JSON (a finding that is not text): rendered whole
+            return f"{self.macros.row(_result(c, self.report, self.lang))}\n"
+        if frame is None:
+            r = _result(c, self.report, self.lang)
+            frame = (str(self.macros.head(r)), str(self.macros.tail(r)), r["compact"])
+            if len(self.frames) < self.MAX:
+                self.frames[key] = frame
+        head, tail, compact = frame
+        evidence = c.get("evidence")
+        kept = (compact, _frozen(evidence))
+        shown = self.evidences.get(kept)
+        if shown is None:
+            shown = str(self.macros.evidence(_evidence_fields(evidence, compact, self.lang)))
+            if len(self.evidences) < self.MAX:
+                self.evidences[kept] = shown
+        return f"{head}{shown}{tail}\n"
 
 
 def _catalogue(report: dict[str, Any]) -> list[dict[str, str]]:

@@ -32,10 +32,10 @@ from xml.sax.saxutils import escape
 
 from ivpb.i18n import check_lang
 from ivpb.render.labels import clause_rows, diff_text, evidence_line, status_label, w, waiver_text
+from ivpb.render.latin1 import latin1
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Evidence in <system-out>: one line, keys sorted (the same key order for every host).
-_WIDE = re.compile("[^\x00-\xff]")
 _EVIDENCE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 # What an attribute value escapes beyond element content.
 _ATTR = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
@@ -47,16 +47,9 @@ def _x(text: object) -> str:
 
 
 def _text(text: object, entities: dict[str, str] | None = None) -> str:
-    """Element content, escaped as ElementTree escapes it when it writes Latin-1 (with entities,
-    these characters too)."""
-    s = escape(_x(text), entities or {})
-    try:
-        s.encode("latin-1")
-    except UnicodeEncodeError:
-        # Beyond Latin-1 (’ in a policy sentence) as a character reference: one such character
-        # would make Python hold the whole report at two bytes a character (90 MB more at 1,000 hosts).
-        s = _WIDE.sub(lambda m: f"&#{ord(m.group())};", s)
-    return s
+    """Element content, escaped as ElementTree escapes it when it writes Latin-1: beyond Latin-1
+    as character references (ivpb.render.latin1); with entities, these characters too."""
+    return latin1(escape(_x(text), entities or {}))
 
 
 @lru_cache(maxsize=4096)  # messages and class names repeat for every host
@@ -135,7 +128,7 @@ class _Evidence(dict):
 
 def render(report: dict[str, Any], lang: str = "nl") -> str:
     """Written as text, laid out as ElementTree with ET.indent would (an element per test case is
-    what made 200,000 cases slow); one list of lines, joined once."""
+    what made a large federation's report slow, benchmarks/README.md); one list of lines, joined once."""
     check_lang(lang)
     stamp = re.sub(r"(\.\d+)?(Z|[+-]\d\d:?\d\d)$", "", report.get("generated_at", ""))
     policy = report.get("policy", {})
@@ -200,5 +193,5 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         out[1] = f"{root}>"
         out.append("</testsuites>")
     _attr.cache_clear()
-    out.append("")  # the final newline, in the one join: a copy of 80 million characters less
+    out.append("")  # the final newline, in the one join: one copy of the whole report less
     return "\n".join(out)
