@@ -143,7 +143,8 @@ def cmd_audit(args) -> int:
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
     results = run_check(
-        project, args.inventory, args.limit, args.vault_password_file, progress=None if args.quiet else sys.stderr
+        project, args.inventory, args.limit, args.vault_password_file, progress=None if args.quiet else sys.stderr,
+        policy_file=args.policy,
     )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     report = build_report(policy, inventory, plan, results, inventory.chosen(), now, args.lang)

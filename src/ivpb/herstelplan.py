@@ -48,20 +48,22 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
     plan = plan_inventory(inventory, policy)
     datasets = inventory.school("ivpb_datasets")
     all_drills = drills.indexed(inventory)
+    duty_of = {c.id: c.duty for c in policy.controls if c.module == "backup_job"}
     out = []
     for host in sorted(inventory.hosts):
         hv = inventory.hosts[host]
-        planned = {(c.id, c.dataset) for c in plan.hosts[host].controls}
+        # what the policy has backup_job do for each data set (enforced_by.duty): encrypt, sync
+        planned = {(duty_of.get(c.id), c.dataset) for c in plan.hosts[host].controls}
         for store in hv.get("ivpb_stores") or []:
             if not isinstance(store, dict) or not store.get("dataset"):
                 continue
             ds = store["dataset"]
             meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
             biv = meta.get("biv") if isinstance(meta.get("biv"), dict) else {}
-            encrypted = ("backup.encrypted", ds) in planned or bool(store.get("encrypt"))
+            encrypted = ("encrypt", ds) in planned or bool(store.get("encrypt"))
             names = (store.get("encrypt_to") or hv.get("ivpb_backup_encrypt_to") or []) if encrypted else []
             target = store.get("backup_target") or hv.get("ivpb_backup_target")
-            sync = store.get("sync_target") if ("backup.sync_offsite", ds) in planned or store.get("sync_target") \
+            sync = store.get("sync_target") if ("offsite_sync", ds) in planned or store.get("sync_target") \
                 else None
             history = all_drills.get((host, ds), [])
             out.append({

@@ -14,7 +14,7 @@ import yaml
 
 from ivpb import safe_yaml
 from ivpb.errors import Problem, UserError
-from ivpb.rules import WholePatternValidator
+from ivpb.rules import WholePatternValidator, input_rules
 
 ASPECTS = ("b", "i", "v")
 DEFAULT_POLICY = "backupbeleid.yml"
@@ -39,6 +39,7 @@ class Control:
     # and whether on the host that routes the subject's traffic rather than on the host itself.
     role: str | None = None
     module: str | None = None
+    duty: str | None = None  # what the control asks of the module (input_rules.DUTIES[module])
     routed: bool = False
     # How the audit judges the module's evidence beyond configuration (evaluate.JUDGES), whether
     # that evidence carries the host's own timestamps, and the UPSes a `ups` judge needs reached.
@@ -123,6 +124,7 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
                 interpretation=" ".join(c.get("interpretation", "").split()),
                 role=c.get("enforced_by", {}).get("role"),
                 module=c.get("enforced_by", {}).get("module"),
+                duty=c.get("enforced_by", {}).get("duty"),
                 routed=c.get("enforced_by", {}).get("runs_on") == "router",
                 judge=c.get("evidence", {}).get("judge"),
                 host_clock=c.get("evidence", {}).get("host_clock", False),
@@ -133,6 +135,12 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
     by_id = {c.id: c for c in controls}
     if len(by_id) != len(controls):
         problems.append(Problem(origin, "controls", "control ids must be unique"))
+    asked: dict[tuple[str, str], str] = {}
+    for i, c in enumerate(controls):
+        if c.module and (c.module, c.duty) in asked:  # the module reports one control per duty
+            problems.append(Problem(origin, f"controls[{i}].enforced_by.duty", f"{asked[c.module, c.duty]} asks "
+                                    f"{c.duty} of {c.module} already; expected one control per duty"))
+        asked.setdefault((c.module, c.duty), c.id)
     for c in controls:
         if c.superseded_by and c.superseded_by not in by_id:
             problems.append(Problem(origin, f"{c.id}.superseded_by", f"unknown control {c.superseded_by!r}"))
@@ -170,6 +178,12 @@ def _enforcement_problems(origin: str, where: str, c: Control) -> list[Problem]:
     if not c.role:
         return [Problem(origin, f"{where}.enforced_by", f"required for a {c.scope} control: the role and "
                         "module that enforce and report it")]
+    if c.module not in input_rules.DUTIES:
+        return [Problem(origin, f"{where}.enforced_by.module", f"{c.module!r} is not one of "
+                        f"{', '.join(input_rules.DUTIES)}")]
+    if c.duty not in input_rules.DUTIES[c.module]:
+        return [Problem(origin, f"{where}.enforced_by.duty", f"{c.duty!r} is not a duty of {c.module}; "
+                        f"expected one of {', '.join(input_rules.DUTIES[c.module])}")]
     if c.judge == "fire_record":
         return [Problem(origin, f"{where}.evidence.judge", "fire_record judges a site's record; expected "
                         "a judge of what a module reports")]

@@ -9,6 +9,7 @@ from typing import Any
 
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan
+from ivpb.policy import Control
 from ivpb.rules import input_rules
 
 
@@ -71,20 +72,20 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
         roles = {g.removeprefix("ivpb_") for g in groups.get(host, ())}
         mine: dict[str, Any] = {}
         if "power" in roles:
-            ids = _own_ids(plan, host, "power")
             mine["power"] = {
-                "controls": ids,
-                "level": "redundant" if any(policy.control(i).ups_reachable_min >= 2 for i in ids) else "ordinary",
+                "controls": _own_controls(plan, host, "power"),
                 "mode": "netserver" if "ivpb_nut_server" in hv else "netclient",
                 "ups": [_ups(inventory, host, feed) for feed in hv.get("ivpb_ups_feeds") or []],
             }
         if "internet" in roles:
+            ids = list(routed.get(host, {})) or [c.id for c in policy.controls if c.routed and c.role == "internet"]
             mine["internet"] = {
                 # a router that serves no planned host still enforces its own uplinks' controls
-                "controls": list(routed.get(host, {}))
-                or [c.id for c in policy.controls if c.routed and c.role == "internet"],
+                "controls": [_asked(policy.control(i)) for i in ids],
                 "serves": served.get(host, []),
             }
+        if "backup" in roles:
+            mine["backup"] = {"controls": _own_controls(plan, host, "backup")}
         if "nut_server" in roles:
             mine["nut_server"] = {
                 "port": hv["ivpb_nut_server"].get("port", input_rules.NUT_PORT),
@@ -96,10 +97,28 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
     return out
 
 
-def _own_ids(plan: Plan, host: str, role: str) -> list[str]:
-    """The ids of the host's planned controls that the policy has `role` enforce on the host itself."""
-    ids = {c.id for c in plan.policy.controls if c.role == role and not c.routed}
-    return list(dict.fromkeys(c.id for c in plan.hosts[host].controls if c.id in ids))
+def _asked(control: Control, datasets: list[str] | None = None) -> dict[str, Any]:
+    """A control as its module takes it: its id, and its duty, what it asks of the module (the
+    policy's enforced_by.duty), with the data sets it applies to for a data set's control."""
+    out: dict[str, Any] = {"id": control.id, "duty": control.duty}
+    if datasets is not None:
+        out["datasets"] = datasets
+    return out
+
+
+def _own_controls(plan: Plan, host: str, role: str) -> list[dict[str, Any]]:
+    """The host's planned controls that the policy has `role` enforce on the host itself, in
+    the plan's order, each once with the data sets it applies to."""
+    policy = plan.policy
+    datasets: dict[str, list[str]] = {}
+    for c in plan.hosts[host].controls:
+        control = policy.control(c.id)
+        if control.role == role and not control.routed:
+            datasets.setdefault(c.id, [])
+            if c.dataset:
+                datasets[c.id].append(c.dataset)
+    return [_asked(policy.control(cid), ds if policy.control(cid).scope == "dataset" else None)
+            for cid, ds in datasets.items()]
 
 
 def _nut_user(host: str, hostvars: dict[str, Any]) -> str:

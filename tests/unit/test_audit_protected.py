@@ -24,5 +24,5 @@ def control(ds, **evidence):
 def test_protected_generation_is_the_receivers_word(receivers, claimed, expected):
     fs = HostResults(controls=[control("lln", **({"protected_generation": claimed} if claimed else {}))])
     results = {"fs": fs, **{name: HostResults(protected=p) for name, p in receivers.items()}}
-    attach_protected(results)
+    attach_protected(results, {"backup.best_practice"})
     assert fs.controls[0]["evidence"].get("protected_generation") == expected

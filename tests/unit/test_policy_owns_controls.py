@@ -120,8 +120,15 @@ def test_routing_and_role_groups_come_from_the_policy_file(example_inventory, tm
 @pytest.mark.parametrize(
     ("change", "where", "expected"),
     [
-        (lambda c: c["fire.protection"].update(enforced_by={"role": "backup", "module": "backup_job"}),
+        (lambda c: c["fire.protection"].update(enforced_by={"role": "backup", "module": "backup_job", "duty": "daily"}),
          "controls[10].enforced_by", "enforced by no role"),
+        (lambda c: c["backup.daily"]["enforced_by"].update(duty="hourly"),
+         "controls[5].enforced_by.duty", "'hourly' is not a duty of backup_job; expected one of daily, weekly"),
+        (lambda c: c["power.ups"]["enforced_by"].update(module="apcupsd"),
+         "controls[0].enforced_by.module", "'apcupsd' is not one of nut_client, wan_failover, backup_job"),
+        (lambda c: c["backup.weekly"]["enforced_by"].update(duty="daily"),
+         "controls[5].enforced_by.duty", "backup.weekly asks daily of backup_job already; expected one control per duty"),
+        (lambda c: c["internet.sla"]["enforced_by"].pop("duty"), "controls.3.enforced_by", "'duty' is a required"),
         (lambda c: c["fire.protection"]["evidence"].update(judge="backup_age"),
          "controls[10].evidence.judge", "expected judge: fire_record"),
         (lambda c: c["backup.encrypted"].pop("enforced_by"), "controls[8].enforced_by", "required for a dataset"),
@@ -154,3 +161,53 @@ def test_every_judge_the_policy_schema_allows_has_its_function():
     assert set(judges) == set(JUDGES) | {"fire_record"}
     shipped = {c.judge for c in load_policy().controls if c.judge}
     assert shipped == set(judges)
+
+
+def test_a_renamed_control_reaches_the_module_and_comes_back_under_its_new_name(tmp_path: Path):
+    """The modules echo the ids the plan step hands them (with the duty the policy file gives
+    each): a school that calls its daily backup `backup.dagelijks` gets backup_job's cron job
+    and evidence under that name, and the audit judges it by the age it sets for that name."""
+    from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job
+
+    from ivpb.roles import role_inputs
+
+    raw = copy.deepcopy(SHIPPED)
+    for c in raw["controls"]:
+        if c["id"] == "backup.daily":
+            c["id"] = "backup.dagelijks"
+        if c.get("superseded_by") == "backup.daily":
+            c["superseded_by"] = "backup.dagelijks"
+    raw["evidence"]["backup_max_age_hours"] = {"backup.dagelijks": 30, "backup.weekly": 192}
+    path = tmp_path / "eigen.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    own = load_policy(str(path))
+    inventory = school()
+    plan = plan_inventory(inventory, own)
+    handed = role_inputs(inventory, plan, role_groups(inventory, plan))["srv1"]["backup"]["controls"]
+    assert {"id": "backup.dagelijks", "duty": "daily", "datasets": ["admin"]} in handed
+    assert "backup.daily" not in json.dumps(handed)
+
+    hv = inventory.hosts["srv1"]
+    jobs = backup_job.plan_jobs({"hostname": "srv1", "controls": handed, "stores": hv["ivpb_stores"],
+                                 "targets": hv["ivpb_backup_targets"], "default_target": hv.get("ivpb_backup_target")})
+    assert [(j["dataset"], j["schedule"]) for j in jobs] == [("admin", "daily")]
+    assert "# admin: backup.dagelijks (minstens dagelijks);" in backup_job.render_crontab(jobs)
+    reported = backup_job.evidence(jobs, changed=False, check_mode=False, keyring=None, key_error=None, blockers=[])
+    assert "backup.dagelijks" in {c["id"] for c in reported}
+
+    results: dict[str, HostResults] = {}
+    record(results, "runner_on_ok", "srv1", {
+        "host_time": "2026-11-29T12:00:00Z",
+        "controls": [{"id": "backup.dagelijks", "dataset": "admin", "status": "compliant", "detail": "cron",
+                      "evidence": {"last_backup": "2026-11-28T08:00:00Z"}}],
+    }, "Backup jobs")
+    report = build_report(own, inventory, plan, results, list(inventory.hosts), NOW, "en")
+    assert controls_of(report, "srv1")["backup.dagelijks"]["status"] == "compliant"  # 28 h, at most 30
+
+
+def test_the_collection_tests_hand_modules_the_shipped_duties():
+    """The collection's unit tests hand modules their controls with the shipped policy's duties
+    (tests/unit/toolkit.SHIPPED_DUTIES): that table cannot drift from the policy file."""
+    from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import SHIPPED_DUTIES
+
+    assert {c.id: c.duty for c in load_policy().controls if c.duty} == SHIPPED_DUTIES

@@ -27,13 +27,21 @@ def test_example_school_inputs():
     inventory = load_inventory([str(ROOT / "inventories/example"), str(ROOT / "inventories/lab")])
     inputs = inputs_of(inventory)
     assert inputs["fileserver"]["power"] == {
-        "controls": ["power.ups", "power.redundant_ups"], "level": "redundant", "mode": "netclient",
+        "controls": [{"id": "power.ups", "duty": "ups"}, {"id": "power.redundant_ups", "duty": "redundant_ups"}],
+        "mode": "netclient",
         "ups": [{"name": u, "server": "nutserver", "port": 3493, "power_value": 1, "user": "mon-fileserver"}
                 for u in ("ups-a", "ups-b")],
     }
-    assert inputs["secretariaat"]["power"]["level"] == "ordinary"
-    assert inputs["router"] == {"internet": {"controls": ["internet.failover", "internet.sla"],
+    assert inputs["secretariaat"]["power"]["controls"] == [{"id": "power.ups", "duty": "ups"}]
+    assert inputs["router"] == {"internet": {"controls": [{"id": "internet.failover", "duty": "failover"},
+                                                          {"id": "internet.sla", "duty": "sla"}],
                                              "serves": ["fileserver"]}}
+    # each §4 control once, with its duty and the data sets it applies to
+    backup = {c["id"]: c for c in inputs["fileserver"]["backup"]["controls"]}
+    assert backup["backup.daily"] == {"id": "backup.daily", "duty": "daily",
+                                      "datasets": ["leerlingenadministratie", "personeelsdossiers", "boekhouding"]}
+    assert backup["backup.encrypted"]["duty"] == "encrypt" and "secretariaat" not in [
+        h for h, i in inputs.items() if "backup" in i]
     assert inputs["nutserver"]["nut_server"] == {"port": 3493, "clients": [
         {"host": h, "name": f"mon-{h}"} for h in ("fileserver", "nas", "secretariaat")]}
     receiver = inputs["nas-offsite"]["backup_target"]
@@ -73,13 +81,14 @@ def test_inputs_follow_the_policy_and_the_inventory(tmp_path: Path):
         "gw": {**common, "ivpb_uplinks": [{"name": "wan1"}, {"name": "wan2"}]},
     })
     shipped, mine = inputs_of(inventory), inputs_of(inventory, load_policy(str(own)))
-    assert shipped["srv"]["power"]["level"] == "redundant" and mine["srv"]["power"]["level"] == "ordinary"
-    assert mine["srv"]["power"]["controls"] == ["power.ups"]
+    assert [c["duty"] for c in shipped["srv"]["power"]["controls"]] == ["ups", "redundant_ups"]
+    assert mine["srv"]["power"]["controls"] == [{"id": "power.ups", "duty": "ups"}]
     assert [u["power_value"] for u in shipped["srv"]["power"]["ups"]] == [1, 2]
     assert {(u["server"], u["port"], u["user"]) for u in shipped["srv"]["power"]["ups"]} == {
         ("10.0.0.5", 3500, "upsmon-srv")}
     assert shipped["ups"]["nut_server"] == {"port": 3500, "clients": [{"host": "srv", "name": "upsmon-srv"}]}
-    assert shipped["gw"]["internet"] == {"controls": ["internet.failover", "internet.sla"], "serves": []}
+    assert shipped["gw"]["internet"] == {"controls": [{"id": "internet.failover", "duty": "failover"},
+                                                      {"id": "internet.sla", "duty": "sla"}], "serves": []}
     assert shipped["nas"]["backup_target"] == {
         "targets": [{"name": "off", "path": "/data/ivpb"}],
         "clients": [{"client": "srv", "target": "off", "datasets": {"admin": {"keep_full": 6}}}],

@@ -103,14 +103,15 @@ def settle(results: dict[str, HostResults], stats: dict[str, Any] | None) -> Non
                 hr.reachable = False
 
 
-def attach_protected(results: dict[str, HostResults]) -> None:
+def attach_protected(results: dict[str, HostResults], control_ids: set[str]) -> None:
     """The receivers' word on each client's backups, where the audit judges it: the newest sealed
     backup of a data set, over every receiver that reported it, becomes `protected_generation`
-    in the evidence of the client's backup.best_practice. The client's own files are never asked:
-    a compromised client could claim anything."""
+    in the evidence of the client's controls in `control_ids` (those the policy judges
+    best_practice). The client's own files are never asked: a compromised client could claim
+    anything."""
     for host, hr in results.items():
         for c in hr.controls:
-            if c.get("id") != "backup.best_practice" or not c.get("dataset"):
+            if c.get("id") not in control_ids or not c.get("dataset"):
                 continue
             stamps = [r.protected[host].get(c["dataset"]) for r in results.values()
                       if isinstance(r.protected.get(host), dict)]

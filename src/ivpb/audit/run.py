@@ -3,6 +3,7 @@ per-host results. Nothing on any host changes: --check is always on the command 
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -12,6 +13,7 @@ from typing import Any, TextIO
 
 from ivpb.audit.results import HostResults, attach_protected, record, settle
 from ivpb.errors import UserError
+from ivpb.policy import load_policy
 
 EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
 # The audit changes nothing, so no module run may take long: a hung one (a dead NFS mount, a
@@ -52,7 +54,9 @@ def bounds(project: Path, task_timeout: int = AUDIT_TASK_TIMEOUT) -> str:
 
 
 def run_check(project: Path, sources: list[str], limit: str | None, vault_password_file: str | None,
-              progress: TextIO | None = sys.stderr) -> dict[str, HostResults]:
+              progress: TextIO | None = sys.stderr, policy_file: str | None = None) -> dict[str, HostResults]:
+    """The playbook in check mode; its plan step plans with policy_file (the audit's --policy),
+    so that what the hosts report is what the audit judges."""
     import ansible_runner
 
     results: dict[str, HostResults] = {}
@@ -82,6 +86,8 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
         cmdline += ["-i", str(Path(src).resolve()) if Path(src).exists() else src]
     if vault_password_file:
         cmdline += ["--vault-password-file", str(Path(vault_password_file).resolve())]
+    if policy_file:  # JSON: a path with blanks or quotes stays one value
+        cmdline += ["-e", json.dumps({"ivpb_policy_file": str(Path(policy_file).resolve())})]
     env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg")} if (project / "ansible.cfg").is_file() else {}
     env["ANSIBLE_TASK_TIMEOUT"] = str(AUDIT_TASK_TIMEOUT)
     # The ansible-playbook of this environment: a venv's bin is not always on PATH.
@@ -105,5 +111,6 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
     named = bounds(project)
     for hr in results.values():
         hr.bounds = named
-    attach_protected(results)
+    # the receivers' word goes to the controls the policy judges best_practice
+    attach_protected(results, {c.id for c in load_policy(policy_file).controls if c.judge == "best_practice"})
     return results

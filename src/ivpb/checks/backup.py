@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from ivpb.errors import Problem
 from ivpb.plan import target_site
+from ivpb.policy import Policy
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -18,18 +19,17 @@ def check(ctx) -> Iterator[Problem]:
     targets = inv.school("ivpb_backup_targets")
     recipients = inv.school("ivpb_gpg_recipients")
     yield from _recipient_problems(inv, recipients)
-    # which controls ask for a sync target and a backup target: the policy file's judges of their
-    # evidence (the offsite copy's, the backup runs')
-    sync_ids = {c.id for c in ctx.policy.controls if c.judge == "sync"}
-    backup_ids = {c.id for c in ctx.policy.controls if c.judge == "backup_age"}
+    # which controls ask for a sync target, a backup target and encryption: what the policy file
+    # has each ask of backup_job (enforced_by.duty)
+    duty_of = {c.id: c.duty for c in ctx.policy.controls if c.module == "backup_job"}
     for name, target in targets.items():
         if "site" in target and "address" not in target:
             yield Problem(f"target {name}", f"ivpb_backup_targets.{name}.address",
                           "required for a target outside the inventory: the host name or address to reach it")
     for host, hv in inv.hosts.items():
         controls = ctx.plan.hosts[host].controls
-        needs_sync = {c.dataset: c for c in controls if c.id in sync_ids}
-        needs_crypt = {c.dataset for c in controls if c.id == "backup.encrypted"}
+        needs_sync = {c.dataset: c for c in controls if duty_of.get(c.id) == "offsite_sync"}
+        needs_crypt = {c.dataset: c for c in controls if duty_of.get(c.id) == "encrypt"}
         default = hv.get("ivpb_backup_target")
         default_to = hv.get("ivpb_backup_encrypt_to") or []
         site = hv.get("ivpb_site")
@@ -37,7 +37,7 @@ def check(ctx) -> Iterator[Problem]:
             target_name = entry.get("backup_target", default)
             if target_name is None:
                 ds = entry["dataset"]
-                cid = next((c.id for c in controls if c.dataset == ds and c.id in backup_ids), "")
+                cid = next((c.id for c in controls if c.dataset == ds and duty_of.get(c.id) in ("daily", "weekly")), "")
                 yield Problem(host, f"ivpb_stores[{i}].backup_target",
                               "required (or set ivpb_backup_target): every stored data set is backed up (§4)",
                               control=cid, dataset=ds,
@@ -60,16 +60,16 @@ def check(ctx) -> Iterator[Problem]:
                 elif sync in targets and targets[sync].get("host") == host:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
                                   f"{sync!r} is this host itself; expected a target at another site")
-            encrypted = entry["dataset"] in needs_crypt or entry.get("encrypt")
+            crypt = needs_crypt.get(entry["dataset"])
+            encrypted = crypt is not None or entry.get("encrypt")
             names = entry.get("encrypt_to") or default_to
             path = f"ivpb_stores[{i}].encrypt_to" if entry.get("encrypt_to") else "ivpb_backup_encrypt_to"
             if encrypted and not names:
-                why = "backup.encrypted applies (§4, v >= vertrouwelijk)" if entry["dataset"] in needs_crypt \
-                    else "encrypt: true"
+                why = f"{crypt.id} applies ({_condition(ctx.policy, crypt.id)})" if crypt else "encrypt: true"
                 yield Problem(host, f"ivpb_stores[{i}].encrypt_to",
                               f"required: {why}; name a recipient of ivpb_gpg_recipients with a valid "
                               "fingerprint (or set ivpb_backup_encrypt_to)",
-                              control="backup.encrypted" if entry["dataset"] in needs_crypt else "",
+                              control=crypt.id if crypt else "",
                               dataset=entry["dataset"],
                               todo="recipients")
             if encrypted:
@@ -143,3 +143,10 @@ def primary_fingerprint(armored: str) -> str | None:
     if tag != 6 or len(packet) != length or not packet or packet[0] != 4:
         return None
     return hashlib.sha1(b"\x99" + len(packet).to_bytes(2, "big") + packet).hexdigest().upper()
+
+
+def _condition(policy: Policy, control_id: str) -> str:
+    """'§4, v >= vertrouwelijk': the clause and the levels from which the policy applies a control."""
+    control = policy.control(control_id)
+    levels = " or ".join(f"{a} >= {policy.level(a, r)}" for a, r in (control.any_of or {}).items())
+    return ", ".join(filter(None, (control.clause, levels)))

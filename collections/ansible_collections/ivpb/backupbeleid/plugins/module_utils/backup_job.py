@@ -2,10 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backend of ivpb.backupbeleid.backup_job: all backup jobs of one host (§4 Backups).
 
-From the host's planned controls (ivpb.backupbeleid.plan) and its ivpb_stores it derives, per
-stored data set, the schedule the classification demands (backup.daily or backup.weekly), the
-yearly full (backup.annual_full, not for archive: false), encryption (backup.encrypted) and the
-best-practice parts (retention, verify, lock, logs, failure hook: backup.best_practice). It
+From the controls the plan step hands it (per control its id, its duty and its data sets) and
+the host's ivpb_stores it derives, per stored data set, the schedule the classification demands
+(duty daily or weekly), the yearly full (annual_full), encryption (encrypt), the continuous
+sync (offsite_sync) and the best-practice parts (retention, verify, lock, logs, failure hook:
+best_practice), and reports each under the control id it was given. It
 writes one crontab (/etc/cron.d/ivpb-backup), one config file per data set, the job script,
 the host's dedicated SSH key and the recipients' public keyring, and reports evidence read
 from the status files the jobs write (times in UTC, taken from the target's file names)."""
@@ -38,8 +39,6 @@ DEFAULT_USER = "ivpb-backup"
 DEFAULT_PATH = "/srv/backup"
 DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekday": 0}
 DEFAULT_RETENTION = {"keep_full": 4, "full_if_older_than": "1M"}
-CONTROL_IDS = ("backup.daily", "backup.weekly", "backup.annual_full", "backup.encrypted",
-               "backup.best_practice", "backup.sync_offsite")
 # util-linux (flock) and bsdutils (logger) are essential on Debian, named for other images.
 PACKAGES = ("duplicity", "rsync", "openssh-client", "util-linux", "bsdutils", "cron")
 DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
@@ -117,12 +116,14 @@ def plan_jobs(p):
     hostname = p["hostname"]
     try:
         input_rules.host_name(hostname, "hostname")
+        asked = input_rules.duties(p.get("controls"), "backup_job")
     except ValueError as e:
         raise ModuleFailure(str(e)) from None
-    by_ds = {}
-    for c in p.get("controls") or []:
-        if c.get("dataset") and c.get("id") in CONTROL_IDS:
-            by_ds.setdefault(c["dataset"], set()).add(c["id"])
+    by_ds = {}  # data set -> duty -> the control id asked for it
+    for duty, per_ds in asked.items():
+        for ds, cid in per_ds.items():
+            if ds:
+                by_ds.setdefault(ds, {})[duty] = cid
     window = {**DEFAULT_WINDOW, **(p.get("window") or {})}
     retention = {**DEFAULT_RETENTION, **(p.get("retention") or {})}
     recipients = p.get("recipients") or {}
@@ -131,8 +132,8 @@ def plan_jobs(p):
     jobs = []
     for i, s in enumerate(p.get("stores") or []):
         ds = s["dataset"]
-        ids = by_ds.get(ds)
-        if not ids:
+        duties = by_ds.get(ds)
+        if not duties:
             continue
         what = f"ivpb_stores[{i}]"
         try:
@@ -146,12 +147,13 @@ def plan_jobs(p):
         if not tname:
             raise ModuleFailure(f"{what}.backup_target: required (or set ivpb_backup_target)")
         target = _target(tname, targets, hostname, f"{what}.backup_target", ds)
-        encrypt = "backup.encrypted" in ids or bool(s.get("encrypt"))
+        encrypt = "encrypt" in duties or bool(s.get("encrypt"))
         names = s.get("encrypt_to") or default_to
         keys = []
         if encrypt:
             if not names:
-                raise ModuleFailure(f"{what}.encrypt_to: backup.encrypted applies; name at least one recipient "
+                why = f"{duties['encrypt']} applies" if "encrypt" in duties else "encrypt is set"
+                raise ModuleFailure(f"{what}.encrypt_to: {why}; name at least one recipient "
                                     "of ivpb_gpg_recipients (or set ivpb_backup_encrypt_to)")
             for n in names:
                 r = recipients.get(n)
@@ -160,13 +162,13 @@ def plan_jobs(p):
                                         "expected a key of ivpb_gpg_recipients")
                 keys.append(gpg_target.normalise_fpr(r["fingerprint"]))
         sync = None
-        if s.get("sync_target") and "backup.sync_offsite" in ids:
+        if s.get("sync_target") and "offsite_sync" in duties:
             sync = _target(s["sync_target"], targets, hostname, f"{what}.sync_target", ds)
             sync["delay"] = _whole(s.get("sync_delay") or p.get("sync_delay") or 15, f"{what}.sync_delay", 86400)
         jobs.append({
-            "dataset": ds, "source": source, "ids": sorted(ids),
-            "schedule": "daily" if "backup.daily" in ids else "weekly",
-            "annual": "backup.annual_full" in ids, "encrypt": encrypt, "keys": sorted(set(keys)),
+            "dataset": ds, "source": source, "controls": duties,
+            "schedule": "daily" if "daily" in duties else "weekly",
+            "annual": "annual_full" in duties, "encrypt": encrypt, "keys": sorted(set(keys)),
             "recipients": list(names) if encrypt else [], "target": target, "sync": sync,
             "keep_full": _whole(s.get("keep_full") or retention["keep_full"], f"{what}.keep_full"),
             "full_if_older_than": _interval(retention["full_if_older_than"]),
@@ -210,9 +212,9 @@ def render_crontab(jobs):
         "",
     ]
     for j in jobs:
-        ctl = "backup.daily (minstens dagelijks)" if j["schedule"] == "daily" else \
-            "backup.weekly (minstens één keer per week)"
-        lines.append(f"# {j['dataset']}: {ctl}; {', '.join(j['ids'])}")
+        often = "minstens dagelijks" if j["schedule"] == "daily" else "minstens één keer per week"
+        ctl = f"{j['controls'].get(j['schedule'], j['schedule'])} ({often})"
+        lines.append(f"# {j['dataset']}: {ctl}; {', '.join(sorted(j['controls'].values()))}")
         lines.append(f"{j['cron']['run']} root {command('run', j['dataset'])}")
         if j["annual"]:
             lines.append(f"{j['cron']['annual']} root {command('annual', j['dataset'])}")
@@ -230,7 +232,7 @@ def _q(value):
 def render_dataset_conf(job):
     t, s = job["target"], job["sync"]
     lines = [
-        f"# {job['dataset']} ({', '.join(job['ids'])}); managed by ivpb.backupbeleid.backup_job",
+        f"# {job['dataset']} ({', '.join(sorted(job['controls'].values()))}); managed by ivpb.backupbeleid.backup_job",
         f"DATASET={_q(job['dataset'])}",
         f"SOURCE={_q(job['source'])}",
         f"TARGET_HOST={_q(t['user'] + '@' + t['address'])}",
@@ -416,7 +418,8 @@ def enforce_jobs(host, p):
         "jobs": [{"dataset": j["dataset"], "schedule": j["schedule"], "cron": j["cron"]["run"],
                   "annual": j["annual"], "encrypted": j["encrypt"],
                   "target": f"{j['target']['address']}:{j['target']['dir']}"} for j in jobs],
-        "syncs": [{"dataset": j["dataset"], "source": j["source"], "delay": j["sync"]["delay"],
+        "syncs": [{"id": j["controls"]["offsite_sync"], "dataset": j["dataset"], "source": j["source"],
+                   "delay": j["sync"]["delay"],
                    "heartbeat_minutes": HEARTBEAT_MINUTES,
                    "target": f"{j['sync']['address']}:{j['sync']['dir']}"} for j in jobs if j.get("sync")],
         "changed_paths": list(host.changed),
@@ -440,24 +443,25 @@ def _touches(jobs, host, cron_before):
     cron_lines = set((cron_before or "").splitlines())
     for j in jobs:
         ds = j["dataset"]
-        run_id = "backup.daily" if j["schedule"] == "daily" else "backup.weekly"
-        lines = {run_id: f"{j['cron']['run']} root {command('run', ds)}",
-                 "backup.best_practice": f"{j['cron']['verify']} root {command('verify', ds)}"}
+        asked = j["controls"]
+        lines = {j["schedule"]: f"{j['cron']['run']} root {command('run', ds)}",
+                 "best_practice": f"{j['cron']['verify']} root {command('verify', ds)}"}
         if j["annual"]:
-            lines["backup.annual_full"] = f"{j['cron']['annual']} root {command('annual', ds)}"
+            lines["annual_full"] = f"{j['cron']['annual']} root {command('annual', ds)}"
         for path in host.changed:
             if path == CRON_PATH:
-                hit = [cid for cid, line in lines.items() if line not in cron_lines]
+                hit = [duty for duty, line in lines.items() if line not in cron_lines]
             elif path.startswith(f"{ETC}/gnupg"):
-                hit = ["backup.encrypted"] if j["encrypt"] else []
+                hit = ["encrypt"] if j["encrypt"] else []
             elif path == f"{ETC}/datasets/{ds}.conf":
-                hit = list(j["ids"])
+                hit = list(asked)
             elif path.startswith(f"{ETC}/datasets/"):
                 hit = []  # another data set's job
             else:  # the job script, shared settings, key, directories: every job depends on them
-                hit = [cid for cid in j["ids"] if cid != "backup.encrypted"]
-            for cid in hit:
-                by_control.setdefault((ds, cid), []).append(path)
+                hit = [duty for duty in asked if duty != "encrypt"]
+            for duty in hit:
+                if duty in asked:
+                    by_control.setdefault((ds, asked[duty]), []).append(path)
     return by_control
 
 
@@ -496,33 +500,33 @@ def evidence(jobs, changed, check_mode, keyring, key_error, blockers):
         ds = j["dataset"]
         sched = f"{j['schedule']} at {j['cron']['run']} (cron) to {j['target']['address']}"
         verify = read_status(ds, "last_verify")
-        for cid in j["ids"]:
-            if cid == "backup.sync_offsite":
+        for cid, duty in sorted((cid, duty) for duty, cid in j["controls"].items()):
+            if duty == "offsite_sync":
                 continue  # reported by the lsyncd part of the same call (offsite_sync.apply)
             status, detail, ev = base, "", {}
-            if cid in ("backup.daily", "backup.weekly"):
+            if duty in ("daily", "weekly"):
                 detail = f"duplicity {sched}"
                 ev = {"schedule": j["cron"]["run"], "last_backup": read_status(ds, "last_backup"),
                       "run_failed": read_failure(ds, "run")}
-            elif cid == "backup.annual_full":
+            elif duty == "annual_full":
                 detail = "yearly full per school year (1 Sep-31 Aug) in a chain of its own, kept"
                 ev = {"schedule": j["cron"]["annual"], "last_annual": read_status(ds, "last_annual"),
                       "annual_failed": read_failure(ds, "annual")}
-            elif cid == "backup.encrypted":
+            elif duty == "encrypt":
                 detail = f"GPG public-key encryption to {', '.join(j['recipients'])}"
                 ev = {"fingerprints": j["keys"]}
                 if keyring:
                     ev["expires"] = {f: keyring["keys"][f]["expires"] for f in j["keys"] if f in keyring["keys"]}
                 if key_error:
                     status, detail = "drift", key_error
-            elif cid == "backup.best_practice":
+            elif duty == "best_practice":
                 retention = "by the receiver" if j["target"]["managed"] else "by this host"
                 detail = (f"keep {j['keep_full']} full chains ({retention}), verify at {j['cron']['verify']}, "
                           "lock, log + syslog, failure hook")
                 ev = {"keep_full": j["keep_full"], "verify_schedule": j["cron"]["verify"],
                       "last_verify": verify[3:] if verify and verify.startswith("ok ") else verify,
                       "verify_failed": read_failure(ds, "verify")}
-            if blockers and cid != "backup.encrypted":
+            if blockers and duty != "encrypt":
                 status, detail = "drift" if check_mode else "error", "; ".join(blockers)
             out.append({"id": cid, "dataset": ds, "status": status, "detail": detail,
                         "evidence": {k: v for k, v in ev.items() if v is not None}})

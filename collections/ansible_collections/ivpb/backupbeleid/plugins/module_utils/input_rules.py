@@ -39,6 +39,8 @@ A checker never shows a secret: `secret()` says only what is wrong.
     secret(v, what, max_len=200)  a non-empty printable-ASCII secret; the message never shows it
     command_line(v, what) a one-line command whose program is an absolute path, <= 1000
     nut_deadtime(deadtime, pollfreq, what)  DEADTIME >= 3 x POLLFREQ (upsmon.conf(5))
+    duties(controls, module, what)  a module's `controls` parameter as duty -> data set -> control
+                          id, each duty one of DUTIES[module]
 
 Escapers (quote a value for the format it is written into; they do not validate, call a checker
 first where the value has a rule):
@@ -329,6 +331,39 @@ NUT_PORT = 3493  # upsd's TCP port
 ACTIVE_METRIC = 10  # the failover's one "active" default route; every uplink's own metric is higher
 BACKUP_PATH = "/srv/backup"  # a backup target's directory on its receiver
 KEEP_FULL = 4  # full chains a data set keeps on its target
+
+
+# What each enforcing module can be asked to do: the policy file names, per control, the module
+# and its duty (enforced_by.duty); the planner hands a module its controls as
+# [{id, duty, datasets}] and the module reports under the ids it was given. So a control's id is
+# written in the policy file only and a module's duties here only: policy.py checks a policy's
+# duties against this table, and each module's argument spec takes its choices from it.
+DUTIES = {
+    "nut_client": ("ups", "redundant_ups"),
+    "wan_failover": ("failover", "sla"),
+    "backup_job": ("daily", "weekly", "annual_full", "encrypt", "best_practice", "offsite_sync"),
+}
+
+
+def duties(controls, module: str, what: str = "controls") -> dict:
+    """A module's `controls` parameter as duty -> {data set ('' for a host's control) -> the
+    control id}. Raises ValueError (one line) for an unknown duty, a control without an id, or
+    two controls that ask the same duty of the same data set."""
+    out: dict = {}
+    for i, c in enumerate(controls or []):
+        where = f"{what}[{i}]"
+        if not isinstance(c, dict) or not isinstance(c.get("id"), str) or not c["id"]:
+            raise ValueError(f"{where}: expected a mapping with id (the policy's control id) and duty")
+        text(c["id"], f"{where}.id")
+        if c.get("duty") not in DUTIES[module]:
+            raise ValueError(f"{where}.duty: {shown(c.get('duty'))} is not one of {', '.join(DUTIES[module])}")
+        for ds in c.get("datasets") or [""]:
+            seen = out.setdefault(c["duty"], {})
+            if ds in seen and seen[ds] != c["id"]:
+                raise ValueError(f"{where}: {c['id']} and {seen[ds]} both ask {c['duty']}"
+                                 + (f" of data set {ds}" if ds else ""))
+            seen[ds] = c["id"]
+    return out
 
 
 def nut_user(host: str) -> str:

@@ -39,7 +39,6 @@ EVENTS = ("ONLINE", "ONBATT", "LOWBATT", "FSD", "COMMOK", "COMMBAD", "SHUTDOWN",
           "NOCOMM", "NOPARENT")
 PLAIN_WORD = input_rules.NUT_PLAIN
 MAX_SECRET = 200  # upsmon builds "PASSWORD %s\n" in a 512-byte buffer
-LEVELS = ("ordinary", "redundant")
 
 
 quote_word = input_rules.nut_quote  # a NUT config word in quotes ('\\', '"' and '#' escaped)
@@ -78,7 +77,9 @@ class Ups:
 
 @dataclass
 class Settings:
-    level: str
+    # duty -> the control id the caller gave for it: "ups" (an ordinary supply), "redundant_ups"
+    # (a redundant one: the host survives the loss of any one UPS)
+    controls: dict[str, str]
     ups: list[Ups]
     mode: str = "netclient"
     min_supplies: int = 1
@@ -91,6 +92,10 @@ class Settings:
     notify_webhook: str | None = None
     notify_mail: str | None = None
     extra_notify_flags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def redundant(self) -> bool:
+        return "redundant_ups" in self.controls
 
 
 def _int(value, what: str, default: int) -> int:
@@ -112,9 +117,9 @@ def settings_from_params(p: dict) -> Settings:
 
 
 def _settings(p: dict) -> Settings:
-    level = p.get("level")
-    if level not in LEVELS:
-        raise ModuleFailure(f"level: expected one of {', '.join(LEVELS)}, got {input_rules.shown(level)}")
+    asked = {duty: by_ds[""] for duty, by_ds in input_rules.duties(p.get("controls"), "nut_client").items()}
+    if not asked:
+        raise ModuleFailure("controls: expected at least one control (duty ups or redundant_ups)")
     ups_list = []
     ups_param = p.get("ups") or []
     if not isinstance(ups_param, list):
@@ -138,12 +143,12 @@ def _settings(p: dict) -> Settings:
             raise ModuleFailure(f"{where}.power_value: expected 0 or more, got {pv}")
         ups_list.append(Ups(u["name"], u["server"], u["user"], u["password"], port, pv))
     if not ups_list:
-        raise ModuleFailure("ups: at least one UPS is required (power.ups, §2)")
+        raise ModuleFailure("ups: at least one UPS is required (§2)")
     systems = [u.system for u in ups_list]
     dupes = sorted({s for s in systems if systems.count(s) > 1})
     if dupes:
         raise ModuleFailure(f"ups: {', '.join(dupes)} listed more than once")
-    s = Settings(level=level, ups=ups_list)
+    s = Settings(controls=asked, ups=ups_list)
     for key in ("min_supplies", "pollfreq", "pollfreq_alert", "hostsync", "deadtime", "finaldelay"):
         setattr(s, key, _int(p.get(key), key, getattr(s, key)))
     for key in ("mode", "shutdown_command", "notify_webhook", "notify_mail"):
@@ -169,16 +174,16 @@ def _settings(p: dict) -> Settings:
         raise ModuleFailure(
             f"min_supplies: {s.min_supplies} is more than the power values of all UPSes ({total}): "
             "the host would shut down at once")
-    if level == "redundant":
+    if s.redundant:
         distinct = {u.system for u in ups_list if u.power_value > 0}
         if len(distinct) < 2:
             raise ModuleFailure(
-                "ups: power.redundant_ups (§2) needs at least two distinct UPSes with power_value >= 1, "
+                f"ups: {asked['redundant_ups']} (§2) needs at least two distinct UPSes with power_value >= 1, "
                 f"got {len(distinct)}")
         if total - max(u.power_value for u in ups_list) < s.min_supplies:
             raise ModuleFailure(
                 f"min_supplies: with {s.min_supplies} the host does not survive the loss of one UPS "
-                "(power.redundant_ups, §2); lower min_supplies or raise the power values")
+                f"({asked['redundant_ups']}, §2); lower min_supplies or raise the power values")
     return s
 
 
@@ -190,11 +195,12 @@ def render_nut_conf(s: Settings) -> str:
 
 def render_upsmon_conf(s: Settings, masked: bool = False) -> str:
     lines = [HEADER.rstrip("\n")]
-    if s.level == "redundant":
-        lines.append("# Redundant supply (power.redundant_ups): the host survives the loss of any one UPS and")
+    if s.redundant:
+        lines.append(f"# Redundant supply ({s.controls['redundant_ups']}): the host survives the loss of any one "
+                     "UPS and")
         lines.append("# shuts down only when the UPSes left cannot give MINSUPPLIES.")
     else:
-        lines.append("# Ordinary supply (power.ups): the host shuts down cleanly before its UPS runs out.")
+        lines.append(f"# Ordinary supply ({s.controls['ups']}): the host shuts down cleanly before its UPS runs out.")
     for u in s.ups:
         pw = MASK if masked else encode_monitor_password(u.password)
         lines.append(f"MONITOR {u.system} {u.power_value} {u.user} {pw} secondary")
@@ -303,7 +309,7 @@ def enforce(host: Host, p: dict) -> dict:
     try:
         return _enforce(host, p)
     except ModuleFailure as e:
-        ids = ["power.ups"] + (["power.redundant_ups"] if p.get("level") == "redundant" else [])
+        ids = [c["id"] for c in p.get("controls") or [] if isinstance(c, dict) and isinstance(c.get("id"), str)]
         raise ModuleFailure(str(e), controls=[{"id": i, "status": "error", "detail": str(e), "evidence": {}}
                                               for i in ids]) from None
 
@@ -344,7 +350,8 @@ def _enforce(host: Host, p: dict) -> dict:
 
 def controls(s: Settings, probes: list[dict], drift: bool, enabled: bool, active: bool,
              installed: bool = True) -> list[dict]:
-    """The evidence for ivpb audit: power.ups, and power.redundant_ups for a redundant host."""
+    """The evidence for ivpb audit: an entry per control asked, under its id; a redundant
+    supply needs two UPSes reachable, an ordinary one one."""
     reachable = [p for p in probes if p["reachable"]]
     evidence = {
         "monitored": [u.system for u in s.ups],
@@ -354,7 +361,6 @@ def controls(s: Settings, probes: list[dict], drift: bool, enabled: bool, active
         "service_active": active,
         "probe_timeout_s": UPSC_TIMEOUT,
     }
-    out = []
 
     def entry(cid: str, need: int) -> dict:
         if drift:
@@ -371,7 +377,4 @@ def controls(s: Settings, probes: list[dict], drift: bool, enabled: bool, active
         return {"id": cid, "status": "compliant",
                 "detail": f"upsmon monitors {len(s.ups)} UPS(es), reachable: {statuses}", "evidence": evidence}
 
-    out.append(entry("power.ups", 1))
-    if s.level == "redundant":
-        out.append(entry("power.redundant_ups", 2))
-    return out
+    return [entry(cid, 2 if duty == "redundant_ups" else 1) for duty, cid in s.controls.items()]

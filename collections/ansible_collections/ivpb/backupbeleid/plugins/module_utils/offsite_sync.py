@@ -32,7 +32,7 @@ def _lua(s):
 def render(syncs):
     """The lsyncd configuration for [{dataset, source, delay}]."""
     out = [
-        "-- IVPB Backupbeleid §4 Backups: continuous sync to another site (backup.sync_offsite).",
+        "-- IVPB Backupbeleid §4 Backups: continuous sync to another site.",
         "-- Managed by ivpb.backupbeleid.offsite_sync; changes here are overwritten.",
         "settings {",
         '    logfile = "/var/log/lsyncd/lsyncd.log",',
@@ -76,9 +76,10 @@ def service_state(host):
 
 
 def enforce(host, sync_list):
-    """The lsyncd part of backup_job's call for its syncs [{dataset, source, delay,
-    heartbeat_minutes, target}]: returns {changed, controls, service} of this part alone."""
-    syncs = [{"dataset": s["dataset"], "source": s["source"], "delay": int(s.get("delay") or 15),
+    """The lsyncd part of backup_job's call for its syncs [{id, dataset, source, delay,
+    heartbeat_minutes, target}] (id: the control the sync is reported under): returns {changed,
+    controls, service} of this part alone."""
+    syncs = [{"id": s["id"], "dataset": s["dataset"], "source": s["source"], "delay": int(s.get("delay") or 15),
               "heartbeat_minutes": s.get("heartbeat_minutes"), "target": s.get("target", "")}
              for s in sync_list or []]
     check_mode = host.check_mode
@@ -104,7 +105,7 @@ def enforce(host, sync_list):
     for s in syncs:
         ok = after["active"] and not (check_mode and changed)
         controls.append({
-            "id": "backup.sync_offsite", "dataset": s["dataset"],
+            "id": s["id"], "dataset": s["dataset"],
             "status": "compliant" if ok else ("drift" if check_mode else "error"),
             "detail": f"lsyncd pushes {s['source']} to {s['target']} after {s['delay']} s of changes; "
                       f"checked every {s['heartbeat_minutes']} min",

@@ -5,7 +5,7 @@
 Renders the daemon, its JSON config, its systemd unit and the sysctl drop-in; writes what
 differs (never in check mode); applies loose rp_filter and forwarding; keeps the unit enabled
 and running (restarted when its files changed); and reads the daemon's state file as evidence
-for the controls internet.failover and internet.sla. Standard library only (runs on the target).
+for the failover and SLA controls the caller names. Standard library only (runs on the target).
 """
 
 from __future__ import annotations
@@ -217,6 +217,10 @@ class WanFailover:
         self.active_metric = int(params.get("active_metric") or 10)
         self.uplinks = params["uplinks"]
         check_params(self.uplinks, self.probe, self.active_metric, params.get("webhook"))
+        try:
+            self.asked = input_rules.duties(params.get("controls"), "wan_failover")
+        except ValueError as e:
+            raise ModuleFailure(str(e)) from None
         self.params = params
         self.host = host
         self.check_mode = host.check_mode
@@ -322,13 +326,13 @@ class WanFailover:
         return result
 
     def controls(self, state: dict | None, svc: dict) -> list[dict]:
-        wanted = self.params.get("controls") or ["internet.failover", "internet.sla"]
+        """An entry per control the caller asked for, under the id it gave (the policy's)."""
         out = []
-        if "internet.failover" in wanted:
-            out.append(self.failover_control(state, svc))
-        if "internet.sla" in wanted:
+        if "failover" in self.asked:
+            out.append({"id": self.asked["failover"][""], **self.failover_control(state, svc)})
+        if "sla" in self.asked:
             status, detail, evidence = sla_status(self.uplinks, self.today)
-            out.append({"id": "internet.sla", "status": status, "detail": detail, "evidence": evidence})
+            out.append({"id": self.asked["sla"][""], "status": status, "detail": detail, "evidence": evidence})
         return out
 
     def failover_control(self, state: dict | None, svc: dict) -> dict:
@@ -342,22 +346,22 @@ class WanFailover:
                 probes={n: {"state": s.get("state"), "replies": s.get("replies"), "since": s.get("since")}
                         for n, s in (state.get("uplinks") or {}).items()})
         if len(self.uplinks) < 2:
-            return {"id": "internet.failover", "status": "missing", "evidence": evidence,
+            return {"status": "missing", "evidence": evidence,
                     "detail": f"only {len(self.uplinks)} uplink declared; an alternative connection needs two"}
         if self.check_mode and self.changes:
-            return {"id": "internet.failover", "status": "drift", "evidence": evidence,
+            return {"status": "drift", "evidence": evidence,
                     "detail": "would change: " + ", ".join(self.changes)}
         if not state:
-            return {"id": "internet.failover", "status": "error", "evidence": evidence,
+            return {"status": "error", "evidence": evidence,
                     "detail": f"{SERVICE} wrote no state to {STATE_PATH}"}
         stale = self._stale(state)
         if stale:
-            return {"id": "internet.failover", "status": "error", "evidence": evidence, "detail": stale}
+            return {"status": "error", "evidence": evidence, "detail": stale}
         active = state.get("active")
         route = next((r for r in self.routes() if r.get("metric") == self.active_metric), None)
         evidence["route"] = f"via {route.get('gateway')} dev {route.get('dev')}" if route else None
         online = [n for n, s in (state.get("uplinks") or {}).items() if s.get("state") == "online"]
-        return {"id": "internet.failover", "status": "compliant", "evidence": evidence,
+        return {"status": "compliant", "evidence": evidence,
                 "detail": f"active uplink {active}; {len(online)} of {len(self.uplinks)} online "
                           f"({', '.join(online) or 'none'}); {state.get('switches', 0)} switch(es), "
                           f"last {state.get('last_switch') or 'never'}"}

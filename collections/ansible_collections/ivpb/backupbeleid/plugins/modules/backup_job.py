@@ -10,12 +10,14 @@ short_description: All backup jobs of one host, scheduled by classification (IVP
 version_added: 0.1.0
 description:
   - Enforces §4 Backups of the school's Backupbeleid for every data set a host stores, in one
-    call. Controls C(backup.daily), C(backup.weekly), C(backup.annual_full),
-    C(backup.encrypted) and C(backup.best_practice); the data sets and which of these controls
-    apply come from the host's plan (I(controls), registered by C(ivpb.backupbeleid.plan)).
+    call. Which controls apply to which data set, and what each asks of this module (its
+    I(controls[].duty)), come from the host's plan (I(controls), handed by
+    C(ivpb.backupbeleid.plan) from the policy file's C(enforced_by)); the result reports each
+    under the control id it was given (the shipped policy's C(backup.daily), C(backup.weekly),
+    C(backup.annual_full), C(backup.encrypted), C(backup.best_practice), C(backup.sync_offsite)).
   - Writes C(/etc/cron.d/ivpb-backup) with, per data set, the backup at a time spread over the
-    I(window) - every day for C(backup.daily), on I(window.weekday) for C(backup.weekly) - the
-    yearly full (not for data sets with C(archive) false, which have no C(backup.annual_full)), a
+    I(window) - every day for duty C(daily), on I(window.weekday) for duty C(weekly) - the
+    yearly full (duty C(annual_full); the shipped policy asks none for C(archive) false), a
     weekly verify and, for synced data sets, a heartbeat every 30 minutes; every line runs
     C(/usr/local/lib/ivpb/ivpb-backup <action> <dataset>). The script takes the data set's lock
     in C(/run/ivpb-backup) (root only); a lock it cannot get within an hour, a missing or empty
@@ -33,7 +35,7 @@ description:
   - Receivers' SSH host keys are pinned in C(/etc/ivpb/backup/ssh/known_hosts) (no trust on first
     use), from C(ivpb_backup_targets.<name>.host_key), else from I(host_keys), else the key pinned
     by an earlier run; a target without any is an error.
-  - Encrypted data sets (C(backup.encrypted), or I(stores[].encrypt)) use GPG public-key
+  - Encrypted data sets (duty C(encrypt), or I(stores[].encrypt)) use GPG public-key
     encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) once each key
     matches its fingerprint, has not expired and can encrypt; no secret key is ever placed on the host.
   - The verify is a restore test for plain data sets - the newest backup is restored into a
@@ -44,7 +46,7 @@ description:
   - Every backup, yearly full and offsite sync stores a manifest of what it saved (paths, sizes,
     sha256, and ctimes that tell a file changed while the backup ran), encrypted like the data,
     in C(<dataset>/manifests) (the offsite copy's in C(<dataset>/sync-manifests)).
-  - Continuous offsite sync (C(backup.sync_offsite)) in the same call - one round trip per host for
+  - Continuous offsite sync (duty C(offsite_sync)) in the same call - one round trip per host for
     all of §4 - writes C(/etc/lsyncd/lsyncd.conf.lua), one C(sync) per data set with a
     C(sync_target); lsyncd collects changes for I(sync_delay) seconds and then runs
     C(ivpb-backup sync <dataset>). That push is a duplicity increment into C(<dataset>/sync) at
@@ -67,10 +69,33 @@ options:
     type: str
     required: true
   controls:
-    description: The host's planned controls, C(ivpb_plan.plan.hosts[inventory_hostname].controls).
+    description:
+      - The §4 controls this host's plan requires, as the plan step hands them
+        (C(ivpb_plan.inputs[inventory_hostname].backup.controls)); the result reports each under
+        its C(id), per data set.
     type: list
     elements: dict
     required: true
+    suboptions:
+      id:
+        description: The control's id in the policy file.
+        type: str
+        required: true
+      duty:
+        description:
+          - What the control asks of this module for its data sets. C(daily) or C(weekly) - a
+            backup at least that often (daily wins); C(annual_full) - a full backup per school
+            year in a chain of its own; C(encrypt) - GPG public-key encryption of all that leaves
+            the host; C(offsite_sync) - continuous sync to the data set's I(stores[].sync_target);
+            C(best_practice) - retention, weekly verify, lock, logs and failure hook.
+        type: str
+        required: true
+        choices: [daily, weekly, annual_full, encrypt, best_practice, offsite_sync]
+      datasets:
+        description: The data sets (I(stores[].dataset)) the control applies to.
+        type: list
+        elements: str
+        required: true
   stores:
     description:
       - C(ivpb_stores), the data sets kept on this host. Keys used - C(dataset), C(path),
@@ -135,7 +160,9 @@ EXAMPLES = r"""
 - name: All backup jobs of this host (§4)
   ivpb.backupbeleid.backup_job:
     hostname: "{{ inventory_hostname }}"
-    controls: "{{ ivpb_plan.plan.hosts[inventory_hostname].controls }}"
+    controls:
+      - {id: backup.daily, duty: daily, datasets: [boekhouding]}
+      - {id: backup.best_practice, duty: best_practice, datasets: [boekhouding]}
     stores: "{{ ivpb_stores }}"
     targets: "{{ ivpb_backup_targets }}"
     default_target: "{{ ivpb_backup_target | default(omit) }}"
@@ -150,7 +177,7 @@ controls:
   description: One entry per planned §4 control and data set (see I(notes) for the fields).
     Evidence - C(schedule), C(last_backup) (UTC, from the target's file names), C(run_failed),
     C(last_annual), C(annual_failed), C(last_verify), C(verify_failed), C(verify_schedule),
-    C(keep_full), C(fingerprints), C(expires); for C(backup.sync_offsite) C(delay), C(target),
+    C(keep_full), C(fingerprints), C(expires); for an C(offsite_sync) control C(delay), C(target),
     C(heartbeat_minutes), C(last_sync) (UTC, the last push or heartbeat that proved the copy
     current), C(sync_failed) and C(lsyncd_active). A C(*_failed) entry (C({at, reason})) is
     present while the newest attempt of that job failed.
@@ -197,7 +224,7 @@ changed_paths:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, input_rules  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 
 
@@ -205,7 +232,11 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             hostname=dict(type="str", required=True),
-            controls=dict(type="list", elements="dict", required=True),
+            controls=dict(type="list", elements="dict", required=True, options=dict(
+                id=dict(type="str", required=True),
+                duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["backup_job"])),
+                datasets=dict(type="list", elements="str", required=True),
+            )),
             stores=dict(type="list", elements="dict", required=True),
             targets=dict(type="dict", required=True),
             default_target=dict(type="str"),

@@ -29,13 +29,30 @@ extends_documentation_fragment:
   - ivpb.backupbeleid.attributes.packages
   - ivpb.backupbeleid.attributes.controls
 options:
-  level:
+  controls:
     description:
-      - The power control the host's plan requires. C(ordinary) for C(power.ups), C(redundant)
-        for C(power.redundant_ups) (which includes C(power.ups)).
-    type: str
+      - The policy controls this host's plan requires of its power supply, as the plan step hands
+        them (C(ivpb.backupbeleid.plan), the policy file's C(enforced_by)); the result reports each
+        under its C(id).
+    type: list
+    elements: dict
     required: true
-    choices: [ordinary, redundant]
+    suboptions:
+      id:
+        description:
+          - The control's id in the policy file (the shipped policy's are C(power.ups) and
+            C(power.redundant_ups)).
+        type: str
+        required: true
+      duty:
+        description:
+          - What the control asks of this module. C(ups) - an ordinary supply, the host shuts down
+            cleanly before its UPS runs out (one UPS reachable); C(redundant_ups) - a redundant
+            supply, the host survives the loss of any one UPS (at least two distinct UPSes,
+            two reachable).
+        type: str
+        required: true
+        choices: [ups, redundant_ups]
   ups:
     description: The UPSes that feed this host.
     type: list
@@ -126,14 +143,16 @@ seealso:
 EXAMPLES = r"""
 - name: Redundant host fed by two UPSes on the NUT server
   ivpb.backupbeleid.nut_client:
-    level: redundant
+    controls:
+      - {id: power.ups, duty: ups}
+      - {id: power.redundant_ups, duty: redundant_ups}
     ups:
       - {name: ups-a, server: nutserver, user: mon-fileserver, password: "{{ ivpb_nut_password }}"}
       - {name: ups-b, server: nutserver, user: mon-fileserver, password: "{{ ivpb_nut_password }}"}
 
 - name: Ordinary host; in a test the shutdown only writes a marker file
   ivpb.backupbeleid.nut_client:
-    level: ordinary
+    controls: [{id: power.ups, duty: ups}]
     ups:
       - {name: ups-a, server: nutserver, user: mon-nas, password: "{{ ivpb_nut_password }}"}
     shutdown_command: /bin/sh -c 'date > /run/ivpb-shutdown-marker'
@@ -167,8 +186,8 @@ ups:
   sample: [{"ups": "ups-a@nutserver", "reachable": true, "status": "OL"}]
 controls:
   description:
-    - C(power.ups), and C(power.redundant_ups) when I(level=redundant), in the evidence format of
-      every ivpb module (C(id), C(status), C(detail), C(evidence)).
+    - One entry per control in I(controls), under its C(id), in the evidence format of every
+      ivpb module (C(id), C(status), C(detail), C(evidence)).
   returned: always
   type: list
   elements: dict
@@ -180,6 +199,7 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import enforce  # noqa: E402
 
@@ -187,7 +207,10 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client impor
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            level=dict(type="str", required=True, choices=["ordinary", "redundant"]),
+            controls=dict(type="list", elements="dict", required=True, options=dict(
+                id=dict(type="str", required=True),
+                duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["nut_client"])),
+            )),
             ups=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
                 server=dict(type="str", required=True),

@@ -87,15 +87,18 @@ roles:
 inputs:
   description:
     - Host -> role -> that role's input, normalised on the controller so that each role hands it to
-      its module as it is (the roles build nothing in Jinja) - C(power) C(controls), C(level),
-      C(mode), C(ups) (server address, port and user, no password); C(internet) C(controls) and
-      C(serves) (the hosts it routes); C(nut_server) C(port) and C(clients) (host and NUT user);
-      C(backup_target) C(targets) (name, path) and C(clients) (client, target, data sets).
-    - The controls a role enforces are those the policy file names it for (C(enforced_by)).
+      its module as it is (the roles build nothing in Jinja) - C(power) C(controls), C(mode),
+      C(ups) (server address, port and user, no password); C(internet) C(controls) and C(serves)
+      (the hosts it routes); C(backup) C(controls); C(nut_server) C(port) and C(clients) (host and
+      NUT user); C(backup_target) C(targets) (name, path) and C(clients) (client, target, data sets).
+    - The controls a role enforces are those the policy file names it for (C(enforced_by)), each
+      as C({id, duty}) (with C(datasets) for a data set's control) - the duty is what the control
+      asks of the module, which reports under the id.
       No secret is in it; the roles add the NUT passwords from the hosts' variables.
   returned: success
   type: dict
-  sample: {"router": {"internet": {"controls": ["internet.failover", "internet.sla"], "serves": ["fileserver"]}}}
+  sample: {"router": {"internet": {"controls": [{"id": "internet.failover", "duty": "failover"},
+                                                {"id": "internet.sla", "duty": "sla"}], "serves": ["fileserver"]}}}
 problems:
   description: One line per problem found in the inventory (host, variable, expectation).
   returned: failure

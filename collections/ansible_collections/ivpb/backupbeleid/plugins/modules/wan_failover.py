@@ -131,10 +131,29 @@ options:
       - An http(s) URL without blanks, quotes or backslash (rule C(url)); masked in diffs as it is written.
     type: str
   controls:
-    description: The control ids to report, normally those planned for the hosts this host routes.
+    description:
+      - The policy controls this host enforces for the hosts it routes, as the plan step hands
+        them (C(ivpb.backupbeleid.plan), the policy file's C(enforced_by)); the result reports each
+        under its C(id).
+      - Without controls the failover is still enforced, and nothing is reported.
     type: list
-    elements: str
-    default: [internet.failover, internet.sla]
+    elements: dict
+    default: []
+    suboptions:
+      id:
+        description:
+          - The control's id in the policy file (the shipped policy's are C(internet.failover)
+            and C(internet.sla)).
+        type: str
+        required: true
+      duty:
+        description:
+          - What the control asks of this module. C(failover) - an alternative connection that
+            takes over when the active uplink's probes fail; C(sla) - an SLA per uplink, or why
+            there is none (advisory, C(missing) when not recorded).
+        type: str
+        required: true
+        choices: [failover, sla]
   serves:
     description: The inventory hosts whose internet.failover this host enforces (evidence only).
     type: list
@@ -170,6 +189,9 @@ EXAMPLES = r"""
         sla: none
         reason: consumer line, no SLA offered
     probe: {interval: 5, down: 3, up: 3}
+    controls:
+      - {id: internet.failover, duty: failover}
+      - {id: internet.sla, duty: sla}
   register: wan
 """
 
@@ -192,16 +214,18 @@ state:
   sample: {active: wan1, last_switch: null, switches: 0, uplinks: {wan1: {state: online, replies: 1/1}}}
 controls:
   description:
-    - One entry per policy control checked (C(internet.failover), C(internet.sla)), with its state
-      after the call (in check mode, the state found), for C(ivpb audit).
-    - C(internet.failover) evidence holds the active uplink, each uplink's probe state, the last
-      switch time and the active default route; C(internet.sla) is advisory (C(missing), never a failure).
+    - One entry per control in I(controls), under its C(id), with its state after the call (in
+      check mode, the state found), for C(ivpb audit).
+    - A C(failover) control's evidence holds the active uplink, each uplink's probe state, the
+      last switch time and the active default route; an C(sla) control is advisory (C(missing),
+      never a failure).
   returned: always
   type: list
   elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.wan_failover import enforce  # noqa: E402
 
@@ -223,7 +247,10 @@ def argument_spec() -> dict:
         "active_metric": {"type": "int", "default": 10},
         "forwarding": {"type": "bool", "default": True},
         "webhook": {"type": "str", "no_log": True},
-        "controls": {"type": "list", "elements": "str", "default": ["internet.failover", "internet.sla"]},
+        "controls": {"type": "list", "elements": "dict", "default": [], "options": {
+            "id": {"type": "str", "required": True},
+            "duty": {"type": "str", "required": True, "choices": list(input_rules.DUTIES["wan_failover"])},
+        }},
         "serves": {"type": "list", "elements": "str", "default": []},
         "wait": {"type": "float", "default": 15},
         "install_packages": {"type": "bool", "default": True},

@@ -16,3 +16,19 @@ def make_host(monkeypatch, check_mode=False, diff=False, run=None, root="/"):
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
     monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
     return Host(basic.AnsibleModule(argument_spec={}, supports_check_mode=True), run=run, root=root)
+
+
+# The duty the shipped policy file (src/ivpb/policies/backupbeleid.yml, enforced_by.duty) gives
+# each of its controls: the tests hand modules their controls as the plan step does.
+SHIPPED_DUTIES = {
+    "power.ups": "ups", "power.redundant_ups": "redundant_ups",
+    "internet.failover": "failover", "internet.sla": "sla",
+    "backup.daily": "daily", "backup.weekly": "weekly", "backup.annual_full": "annual_full",
+    "backup.encrypted": "encrypt", "backup.best_practice": "best_practice", "backup.sync_offsite": "offsite_sync",
+}
+
+
+def asked(*ids, datasets=None):
+    """Controls as the plan step hands them to a module: [{id, duty[, datasets]}]."""
+    return [{"id": i, "duty": SHIPPED_DUTIES[i], **({"datasets": list(datasets)} if datasets is not None else {})}
+            for i in ids]

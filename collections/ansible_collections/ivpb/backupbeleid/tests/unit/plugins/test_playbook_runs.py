@@ -22,7 +22,7 @@ def test_failed_run_output_holds_no_password(tmp_path):
   gather_facts: false
   tasks:
     - ivpb.backupbeleid.nut_client:
-        level: redundant
+        controls: [{{id: power.ups, duty: ups}}, {{id: power.redundant_ups, duty: redundant_ups}}]
         ups:
           - {{name: ups-a, server: nosuchserver, user: mon, password: {json.dumps(SECRET)}}}
 """)

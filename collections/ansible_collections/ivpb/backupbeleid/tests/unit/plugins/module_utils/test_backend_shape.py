@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host as toolkit
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
 
 PLUGINS = Path(toolkit.__file__).resolve().parents[1]
 PACKAGE = "ansible_collections.ivpb.backupbeleid.plugins"
@@ -75,12 +75,12 @@ def host(monkeypatch, tmp_path):
 
 # One bad value per backend, as a playbook that calls the module directly might pass it.
 BAD = {
-    "nut_client": ({"level": "ordinary", "ups": [{"name": "ups a", "server": "s", "user": "u", "password": "p"}]},
+    "nut_client": ({"controls": asked("power.ups"), "ups": [{"name": "ups a", "server": "s", "user": "u", "password": "p"}]},
                    "ups[0].name: "),
     "nut_server": ({"ups": {"ups-a": {"driver": "usb hid"}}, "listen": [], "port": 3493, "users": []},
                    "ivpb_nut_server.ups.ups-a.driver: "),
     "wan_failover": ({"uplinks": []}, "uplinks: expected at least one uplink"),
-    "backup_job": ({"hostname": "h", "controls": [{"id": "backup.daily", "dataset": "ds"}],
+    "backup_job": ({"hostname": "h", "controls": asked("backup.daily", datasets=["ds"]),
                     "stores": [{"dataset": "ds", "path": "/srv"}], "targets": {}, "default_target": "nas"},
                    "ivpb_stores[0].backup_target: unknown target 'nas'"),
     "backup_receiver": ({"install_packages": False, "targets": [{"name": "nas", "path": "relative"}]},

@@ -13,13 +13,13 @@ import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
 
 FPR = "0075798249F96224C9B5F02A537B3983D457471C"
 
 
 def controls(ds, *ids):
-    return [{"id": i, "clause": "§4", "dataset": ds} for i in ids]
+    return asked(*ids, datasets=[ds])
 
 
 def params(**over):
@@ -29,8 +29,7 @@ def params(**over):
                      + controls("foto", "backup.weekly", "backup.annual_full", "backup.best_practice")
                      + controls("scan", "backup.weekly", "backup.best_practice")
                      + controls("lln", "backup.daily", "backup.sync_offsite", "backup.encrypted",
-                                "backup.annual_full", "backup.best_practice")
-                     + [{"id": "power.ups", "clause": "§2"}]),
+                                "backup.annual_full", "backup.best_practice")),
         "stores": [{"dataset": "les", "path": "/srv/les"}, {"dataset": "foto", "path": "/srv/foto/"},
                    {"dataset": "scan", "path": "/srv/scan"},
                    {"dataset": "lln", "path": "/srv/lln", "sync_target": "off"},

@@ -14,6 +14,7 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_re
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import lua_unquote
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,9 +27,8 @@ CRON_LINE = re.compile(r"^[0-9,]+ [0-9*]+ \* \* [0-9*] root /usr/local/lib/ivpb/
 
 
 def params(ds, path, target="nas"):
-    return {"hostname": "fileserver", "controls": [{"id": i, "dataset": ds} for i in
-                                                   ("backup.daily", "backup.annual_full", "backup.best_practice",
-                                                    "backup.sync_offsite")],
+    return {"hostname": "fileserver", "controls": asked("backup.daily", "backup.annual_full", "backup.best_practice",
+                                                 "backup.sync_offsite", datasets=[ds]),
             "stores": [{"dataset": ds, "path": path, "sync_target": "off"}],
             "targets": {"nas": {"host": "nas"}, "off": {"host": "offsite", "path": "/srv/offsite"},
                         target: {"host": "nas"}},

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
 
 HOOK = "https://hooks.example.org/ivpb?token=s3cret"
 TODAY = dt.date(2026, 11, 29)
@@ -82,7 +82,7 @@ def host(tmp_path, monkeypatch):
 
 def run(host, check=False, diff=True, **params):
     params = {"uplinks": uplinks(), "probe": {}, "active_metric": 10, "forwarding": True,
-              "controls": ["internet.failover", "internet.sla"], "serves": ["fileserver"], **params}
+              "controls": asked("internet.failover", "internet.sla"), "serves": ["fileserver"], **params}
     toolkit = make_host(host.monkeypatch, check_mode=check, diff=diff, run=host.run, root=str(host.root))
     return wf.WanFailover(toolkit, {**params, "wait": 2}, today=TODAY).run()
 

@@ -15,6 +15,7 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_serve
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import parse_nut_words
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -96,7 +97,7 @@ def test_nut_server_users_parse_back(name, password):
 @example(name="ups-a", server="nut.school.example", user="mon-fs", password='my "sec ret" \\ pass #1',
          shutdown='/bin/sh -c \'echo "x # y" > /run/m\'').via("quoted twice")
 def test_nut_client_upsmon_conf_parses_back(name, server, user, password, shutdown):
-    params = {"level": "ordinary", "ups": [{"name": name, "server": server, "user": user, "password": password}],
+    params = {"controls": asked("power.ups"), "ups": [{"name": name, "server": server, "user": user, "password": password}],
               "shutdown_command": shutdown}
     try:
         s = nc.settings_from_params(params)
@@ -120,7 +121,7 @@ def test_nut_client_upsmon_conf_parses_back(name, server, user, password, shutdo
 @given(webhook=rule("url"), mail=rule("mail"))
 @example(webhook="https://hooks.example/x?a=1&b=$(id);c=%27!", mail="a+b=c@x.example").via("shell characters")
 def test_nut_client_notify_script_values_read_back_by_sh(tmp_path_factory, webhook, mail):
-    params = {"level": "ordinary", "ups": [{"name": "ups-a", "server": "nut", "user": "mon", "password": "pw"}],
+    params = {"controls": asked("power.ups"), "ups": [{"name": "ups-a", "server": "nut", "user": "mon", "password": "pw"}],
               "notify_webhook": webhook, "notify_mail": mail}
     try:
         s = nc.settings_from_params(params)

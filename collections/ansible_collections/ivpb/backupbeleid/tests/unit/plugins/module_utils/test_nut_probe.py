@@ -16,6 +16,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 
 pytestmark = pytest.mark.skipif(not (shutil.which("upsc") and shutil.which("timeout")),
                                 reason="needs upsc (nut-client) and timeout(1)")
@@ -58,7 +59,7 @@ def host(monkeypatch):
 def test_a_hung_nut_server_costs_one_named_upsc_timeout_for_all_its_upses(host, monkeypatch):
     monkeypatch.setattr(nc, "UPSC_TIMEOUT", 2)
     server = SilentServer()
-    s = nc.settings_from_params({"level": "redundant", "ups": [
+    s = nc.settings_from_params({"controls": asked("power.ups", "power.redundant_ups"), "ups": [
         {"name": name, "server": "127.0.0.1", "port": server.port, "user": "mon-x", "password": "pw"}
         for name in ("ups-a", "ups-b")]})
     probes = nc.probe_all(host, s.ups)

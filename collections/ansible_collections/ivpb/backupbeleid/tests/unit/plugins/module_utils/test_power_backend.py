@@ -10,13 +10,13 @@ import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import parse_nut_words
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
 
 PW = 'my "sec ret" \\ pass #1'
 
 
 def params(**kw):
-    base = {"level": "ordinary",
+    base = {"controls": asked("power.ups"),
             "ups": [{"name": "ups-a", "server": "nutserver", "user": "mon-x", "password": "pw1"}]}
     base.update(kw)
     return base
@@ -37,7 +37,7 @@ def test_encode_word_is_one_nut_word(value):
 
 
 def test_redundant_render_two_monitors_minsupplies_one():
-    s = nc.settings_from_params(params(level="redundant", ups=[
+    s = nc.settings_from_params(params(controls=asked("power.ups", "power.redundant_ups"), ups=[
         {"name": "ups-a", "server": "nutserver", "user": "mon-f", "password": PW},
         {"name": "ups-b", "server": "nutserver", "user": "mon-f", "password": PW, "port": 3500}]))
     text = nc.render_upsmon_conf(s)
@@ -52,11 +52,11 @@ def test_redundant_render_two_monitors_minsupplies_one():
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    ({"level": "redundant"}, "at least two distinct UPSes"),
-    ({"level": "redundant", "ups": [
+    ({"controls": asked("power.ups", "power.redundant_ups")}, "at least two distinct UPSes"),
+    ({"controls": asked("power.ups", "power.redundant_ups"), "ups": [
         {"name": "ups-a", "server": "s", "user": "u", "password": "p"},
         {"name": "ups-a", "server": "s", "user": "u", "password": "p"}]}, "listed more than once"),
-    ({"level": "redundant", "min_supplies": 2, "ups": [
+    ({"controls": asked("power.ups", "power.redundant_ups"), "min_supplies": 2, "ups": [
         {"name": "ups-a", "server": "s", "user": "u", "password": "p"},
         {"name": "ups-b", "server": "s", "user": "u", "password": "p"}]}, "does not survive the loss of one UPS"),
     ({"ups": []}, "at least one UPS"),
@@ -64,7 +64,8 @@ def test_redundant_render_two_monitors_minsupplies_one():
     ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": "pässwörd"}]}, "printable ASCII"),
     ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": ""}]}, "non-empty"),
     ({"pollfreq": 10, "deadtime": 15}, "deadtime: expected at least 3 x pollfreq"),
-    ({"level": "gold"}, "level: expected one of"),
+    ({"controls": [{"id": "power.ups", "duty": "gold"}]}, "controls[0].duty: 'gold' is not one of ups, redundant_ups"),
+    ({"controls": []}, "controls: expected at least one control"),
 ])
 def test_bad_input_one_line_never_the_password(change, expected):
     with pytest.raises(ModuleFailure) as exc:
@@ -131,7 +132,7 @@ def test_enforce_then_idempotent_then_check_mode_reports_no_change(host, monkeyp
 
 def test_check_mode_changes_nothing_and_reports_drift(host, monkeypatch):
     root, group = host
-    s = (params(level="redundant", ups=[
+    s = (params(controls=asked("power.ups", "power.redundant_ups"), ups=[
         {"name": "ups-a", "server": "nutserver", "user": "m", "password": "new pw"},
         {"name": "ups-b", "server": "nutserver", "user": "m", "password": "new pw"}]))
     conf = root / "etc/nut/upsmon.conf"
@@ -174,7 +175,7 @@ def test_apply_without_nut_fails_clearly(tmp_path, monkeypatch):
 
 def test_redundant_host_with_one_unreachable_ups_is_an_error_for_redundancy_only(host, monkeypatch):
     root, group = host
-    s = (params(level="redundant", ups=[
+    s = (params(controls=asked("power.ups", "power.redundant_ups"), ups=[
         {"name": "ups-a", "server": "nutserver", "user": "m", "password": "p"},
         {"name": "ups-b", "server": "nutserver", "user": "m", "password": "p"}]))
     res = nc.enforce(system(monkeypatch, root, FakeHost(reachable=("ups-a@nutserver",)), False, False), s)

@@ -17,6 +17,7 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_clien
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import webhook
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_backup_failure_hook_posts_through_the_sender(hook):
 
 
 def test_nut_notify_script_posts_through_the_sender(hook, tmp_path):
-    settings = nc.settings_from_params({"level": "ordinary", "notify_webhook": hook.url(),
+    settings = nc.settings_from_params({"controls": asked("power.ups"), "notify_webhook": hook.url(),
                                         "ups": [{"name": "ups-a", "server": "nutserver", "user": "m",
                                                  "password": "pw"}]})
     script = tmp_path / "ivpb-notify"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 
 
 def test_backup_job_bad_input_is_one_line(module_main):
     with pytest.raises(Fail) as exc:
         module_main(backup_job, {
             "hostname": "fileserver", "targets": {"nas": {"host": "fileserver"}}, "default_target": "nas",
-            "controls": [{"id": "backup.daily", "dataset": "ds"}], "stores": [{"dataset": "ds", "path": "/srv"}]})
+            "controls": asked("backup.daily", datasets=["ds"]), "stores": [{"dataset": "ds", "path": "/srv"}]})
     assert exc.value.args[0]["msg"] == ("fileserver: ivpb_stores[0].backup_target: 'nas' is this host itself; "
                                         "a backup goes to another location and medium")
 
@@ -38,7 +39,8 @@ def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, 
 
     def fake_apply(host, params):
         return {"changed": False, "controls": [{"id": "backup.daily", "status": "compliant"}],
-                "syncs": [{"dataset": "ds", "source": str(tmp_path), "delay": 5, "target": "nas:/b"}],
+                "syncs": [{"id": "backup.sync_offsite", "dataset": "ds", "source": str(tmp_path), "delay": 5,
+                           "target": "nas:/b"}],
                 "changed_paths": [], "diff": []}
 
     monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)

@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as ns_backend
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_client, nut_server, wan_failover
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Fail
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 
 UPS = {"name": "ups-a", "server": "nutserver", "user": "mon-fs", "password": "pw"}
 UPLINKS = [{"name": "wan1", "interface": "eth1", "gateway": "192.0.2.1", "metric": 101, "track_ip": ["198.51.100.1"]},
@@ -36,7 +37,7 @@ def run(module_main, monkeypatch, tmp_path):
     ({"ups": [{**UPS, "password": "a\nMONITOR evil"}]}, "ups[0].password: only printable ASCII"),
 ])
 def test_nut_client(run, args, expected):
-    msg = run(nut_client, {"level": "ordinary", **args})
+    msg = run(nut_client, {"controls": asked("power.ups"), **args})
     assert msg.startswith(expected) and "\n" not in msg and "MONITOR evil" not in msg
 
 

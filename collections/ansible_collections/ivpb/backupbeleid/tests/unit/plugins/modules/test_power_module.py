@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_client
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 
 SECRET = 'Pw with "quotes" and blanks'
 
@@ -21,7 +22,7 @@ def run_module(module_main):
 
 def test_bad_input_fails_with_one_line_and_error_controls(run_module):
     with pytest.raises(Fail) as exc:
-        run_module({"level": "redundant",
+        run_module({"controls": asked("power.ups", "power.redundant_ups"),
                     "ups": [{"name": "ups-a", "server": "nutserver", "user": "m", "password": SECRET}]})
     result = exc.value.args[0]
     assert "at least two distinct UPSes" in result["msg"]
@@ -35,13 +36,13 @@ def test_check_mode_reports_drift_without_touching_the_host(run_module, monkeypa
 
     def fake_enforce(host, params):
         settings = nc.settings_from_params(params)
-        calls.append((settings.level, [u.system for u in settings.ups], host.check_mode, host.want_diff))
+        calls.append((settings.controls, [u.system for u in settings.ups], host.check_mode, host.want_diff))
         return {"changed": True, "controls": [{"id": "power.ups", "status": "drift"}]}
 
     monkeypatch.setattr(nut_client, "enforce", fake_enforce)
     with pytest.raises(Exit) as exc:
-        run_module({"level": "ordinary", "pollfreq": 1, "deadtime": 15,
+        run_module({"controls": asked("power.ups"), "pollfreq": 1, "deadtime": 15,
                     "ups": [{"name": "ups-a", "server": "nutserver", "user": "m", "password": SECRET}]},
                    check_mode=True)
-    assert calls == [("ordinary", ["ups-a@nutserver"], True, True)]
+    assert calls == [({"ups": "power.ups"}, ["ups-a@nutserver"], True, True)]
     assert exc.value.args[0]["controls"][0]["status"] == "drift"
