@@ -58,7 +58,11 @@ class Host:
         if path is None:
             return 127, "", f"{argv[0]}: not installed"
         try:
+            # expand_user_and_vars=False: the program gets its arguments as given, as from exec;
+            # by default run_command would expand $VAR and ~ in them from this module's own
+            # environment (a path or a name holding "$" or "~" would reach it changed).
             return self.module.run_command([path, *argv[1:]], data=data, handle_exceptions=False,
+                                           expand_user_and_vars=False,
                                            environ_update={"LC_ALL": "C", **(env or {})})
         except OSError as e:
             return 127, "", f"{argv[0]}: {e.strerror}"
@@ -91,23 +95,41 @@ class Host:
         except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
             return None
 
-    def _ids(self, owner, group):
-        """(uid, gid); (-1, -1) in check mode when the user or group comes with this very run."""
-        try:
-            return (pwd.getpwnam(owner).pw_uid if owner else 0), (grp.getgrnam(group).gr_gid if group else 0)
-        except KeyError:
-            if not self.check_mode:
-                raise
+    def _ids(self, path, owner, group, hint):
+        """(uid, gid) of owner and group (root when None). In check mode a user or group that does
+        not exist yet is (-1, -1): this very run may make it (a package not installed yet, a user
+        the backend adds first). Otherwise it is a failure naming the path and what is missing.
+        hint: what the backend knows a missing owner means (which package lacks); only the backend
+        knows where its users and groups come from, so it says so and the toolkit says the rest."""
+        uid = gid = 0
+        missing = []
+        if owner:
+            try:
+                uid = pwd.getpwnam(owner).pw_uid
+            except KeyError:
+                missing.append(f"the user {owner}")
+        if group:
+            try:
+                gid = grp.getgrnam(group).gr_gid
+            except KeyError:
+                missing.append(f"the group {group}")
+        if not missing:
+            return uid, gid
+        if self.check_mode:
             return -1, -1
+        verb = "do" if len(missing) > 1 else "does"
+        raise ModuleFailure(f"{path}: {' and '.join(missing)} {verb} not exist "
+                            f"({hint or 'expected before its files: made by a package or an earlier step'})")
 
     def _record(self, path, before, after):
         self.changed.append(path)
         if self.want_diff:
             self.diffs.append({"before_header": path, "after_header": path, "before": before, "after": after})
 
-    def file(self, path, content, mode=0o644, owner=None, group=None, show=None):
+    def file(self, path, content, mode=0o644, owner=None, group=None, show=None, hint=None):
         """Exact content, mode and owner. show(text) -> what a diff shows of a text (secrets
-        masked). Returns why it changed (or would): [] when it is right."""
+        masked); hint: why owner or group would be missing (see _ids). Returns why it changed (or
+        would): [] when it is right."""
         full, data = self.path(path), content.encode("utf-8")
         try:
             with open(full, "rb") as f:
@@ -115,7 +137,7 @@ class Host:
             st = os.stat(full)
         except FileNotFoundError:
             old, st = None, None
-        uid, gid = self._ids(owner, group)
+        uid, gid = self._ids(path, owner, group, hint)
         reasons = [] if old == data else ["content"]
         if st is not None and (stat.S_IMODE(st.st_mode) != mode
                                or uid != -1 and (st.st_uid, st.st_gid) != (uid, gid)):
@@ -148,14 +170,15 @@ class Host:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def directory(self, path, mode=0o700, owner=None, group=None):
-        """A directory with mode and owner. Returns True when it changed (or would)."""
+    def directory(self, path, mode=0o700, owner=None, group=None, hint=None):
+        """A directory with mode and owner (hint: as for file). Returns True when it changed (or
+        would)."""
         full = self.path(path)
         try:
             st = os.lstat(full)
         except FileNotFoundError:
             st = None
-        uid, gid = self._ids(owner, group)
+        uid, gid = self._ids(path, owner, group, hint)
         if st is not None and stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == mode \
                 and (uid == -1 or (st.st_uid, st.st_gid) == (uid, gid)):
             return False

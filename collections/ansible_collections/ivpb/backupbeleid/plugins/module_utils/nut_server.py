@@ -20,6 +20,7 @@ DRIVERS = "nut-driver-enumerator.service"
 UPSD = "nut-server.service"
 DRIVER_TARGET = "nut-driver.target"
 PACKAGES = ("nut-server", "nut-client")
+GROUP = "nut"  # made by NUT's packages; upsd reads its files as this group
 UPSC_TIMEOUT = 10  # seconds: a UPS's status from this server's own upsd (a hung upsd must not hold the module)
 
 
@@ -155,17 +156,16 @@ def enforce(host, p):
     packages.for_params(host, p, PACKAGES)
     ups = p["ups"]
     installed = shutil.which("upsd", path="/usr/sbin:/sbin") is not None
-    own = {"owner": "root", "group": "nut"}
-    try:
-        nut_conf = host.file(f"{ETC}/nut.conf", HEADER + "MODE=netserver\n", 0o640, **own)
-        ups_conf = host.file(f"{ETC}/ups.conf", render_ups_conf(ups), 0o640, **own)
-        dummies = [host.file(f"{ETC}/{port_of(n, u)}", render_dummy(n), 0o640, **own)
-                   for n, u in ups.items() if u["driver"] == "dummy-ups"]
-        upsd_conf = host.file(f"{ETC}/upsd.conf", render_upsd_conf(p["listen"], p["port"]), 0o640, **own)
-        users = host.file(f"{ETC}/upsd.users", render_users(p["users"]), 0o640,
-                          show=lambda _text: MASKED_USERS, **own)
-    except KeyError:
-        raise ModuleFailure("the group nut does not exist: nut-server is not installed") from None
+    # Where the group comes from is this backend's knowledge, not the toolkit's: a missing group
+    # is reported by the toolkit (naming the file) with this backend's reason as its hint.
+    own = {"owner": "root", "group": GROUP, "hint": "nut-server is not installed"}
+    nut_conf = host.file(f"{ETC}/nut.conf", HEADER + "MODE=netserver\n", 0o640, **own)
+    ups_conf = host.file(f"{ETC}/ups.conf", render_ups_conf(ups), 0o640, **own)
+    dummies = [host.file(f"{ETC}/{port_of(n, u)}", render_dummy(n), 0o640, **own)
+               for n, u in ups.items() if u["driver"] == "dummy-ups"]
+    upsd_conf = host.file(f"{ETC}/upsd.conf", render_upsd_conf(p["listen"], p["port"]), 0o640, **own)
+    users = host.file(f"{ETC}/upsd.users", render_users(p["users"]), 0o640,
+                      show=lambda _text: MASKED_USERS, **own)
     actions = []
     # Order matters. NUT 2.8.0's drivers keep the socket of the upsd they served: after a restart
     # of upsd their next broadcast hits the dead socket and dummy-ups aborts (seen in the lab), so

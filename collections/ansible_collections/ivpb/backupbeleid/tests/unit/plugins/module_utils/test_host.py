@@ -4,9 +4,15 @@ changes nothing, commands through run_command, systemd units through a recording
 
 from __future__ import annotations
 
+import errno
+import grp
 import os
+import pwd
+import stat
+from pathlib import Path
 
 import pytest
+import yaml
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
 
@@ -34,15 +40,74 @@ def test_check_mode_records_the_change_and_touches_nothing(monkeypatch, tmp_path
 def test_a_user_made_by_this_run_is_drift_in_check_mode_and_an_error_otherwise(monkeypatch, tmp_path):
     host = make_host(monkeypatch, check_mode=True)
     assert host.file(str(tmp_path / "f"), "x", 0o600, group="no-such-group-ivpb") == ["content"]
-    with pytest.raises(KeyError):
+    with pytest.raises(ModuleFailure, match=f"^{tmp_path}/f: the group no-such-group-ivpb does not exist "):
         make_host(monkeypatch).file(str(tmp_path / "f"), "x", 0o600, group="no-such-group-ivpb")
+
+
+CASES = yaml.safe_load(Path(__file__).with_suffix(".yaml").read_text(encoding="utf-8"))
+
+
+def _masked(text):
+    return f"(masked: {len(text)} characters)\n"
+
+
+def _state(full, kind):
+    st = os.lstat(full)
+    state = {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "owner": pwd.getpwuid(st.st_uid).pw_name,
+             "group": grp.getgrgid(st.st_gid).gr_name}
+    if kind == "file":
+        state["content"] = Path(full).read_text(encoding="utf-8")
+    return state
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_files_and_directories(monkeypatch, tmp_path, case):
+    """One case of test_host.yaml: a Host call under a temporary root (Host.path)."""
+    if case.get("needs_root") and os.geteuid() != 0:
+        pytest.skip("sets or checks an owner other than the one running the tests")
+    for path, before in (case.get("before") or {}).items():
+        full = tmp_path / path.lstrip("/")
+        full.parent.mkdir(parents=True, exist_ok=True)
+        full.write_text(before["content"], encoding="utf-8")
+        full.chmod(int(before["mode"], 8))
+    host = make_host(monkeypatch, check_mode=case.get("check_mode", False), diff=True, root=str(tmp_path))
+    args = {**case["call"]["args"], "mode": int(case["call"]["args"]["mode"], 8)}
+    if args.get("show") == "masked":
+        args["show"] = _masked
+    call, expect = getattr(host, case["call"]["method"]), case["expect"]
+    if "failure" in expect:
+        with pytest.raises(ModuleFailure) as exc:
+            call(**args)
+        assert str(exc.value) == expect["failure"]
+    else:
+        assert call(**args) == expect["result"]
+    assert host.changed == expect.get("changed", [])
+    assert host.diffs == expect.get("diffs", [])
+    files = {"/" + os.path.relpath(os.path.join(folder, name), tmp_path): os.path.join(folder, name)
+             for folder, _dirs, names in os.walk(tmp_path) for name in names}
+    assert sorted(files) == sorted(expect["files"])  # nothing else, no temporary file left
+    for path, want in expect["files"].items():
+        got = _state(files[path], "file")
+        assert {k: got[k] for k in want} == want
+    for path, want in (expect.get("directories") or {}).items():
+        full = host.path(path)
+        assert (_state(full, "directory") if os.path.isdir(full) else "absent") == want
 
 
 def test_commands_run_through_run_command_and_a_missing_one_is_rc_127(monkeypatch):
     host = make_host(monkeypatch)
     assert host.run(["cat"], data="in") == (0, "in\n", "")
+    # Whatever locale runs the tests (ansible-test sets LC_ALL=C.UTF-8), a command runs under C.
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
     assert host.run(["sh", "-c", "echo $TZ $LC_ALL"], env={"TZ": "UTC"})[1] == "UTC C\n"
-    assert host.run(["no-such-program-ivpb"])[0] == 127
+    # Arguments reach the program as given: run_command's own expansion of $VAR and ~ is off.
+    assert host.run(["printf", "%s", "$LC_ALL ~"])[1] == "$LC_ALL ~"
+    # A missing program is rc 127 with one line naming it, never an exception; the reason of a
+    # failed exec is the system's own words (os.strerror, in the locale of this process).
+    assert host.run(["no-such-program-ivpb"]) == (127, "", "no-such-program-ivpb: not installed")
+    assert host.run(["/nonexistent-ivpb/prog", "-x"]) == (127, "", f"/nonexistent-ivpb/prog: {os.strerror(errno.ENOENT)}")
+    with pytest.raises(ModuleFailure, match="^no-such-program-ivpb failed: no-such-program-ivpb: not installed$"):
+        host.must(["no-such-program-ivpb"])
     with pytest.raises(ModuleFailure, match="^sh -c failed: boom$"):
         host.must(["sh", "-c", "echo boom >&2; exit 3"])
 

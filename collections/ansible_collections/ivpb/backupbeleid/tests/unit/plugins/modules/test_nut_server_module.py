@@ -55,3 +55,13 @@ def test_check_mode_writes_nothing_and_masks_the_users(run_module, monkeypatch, 
     assert str(tmp_path / "nut" / "upsd.users") in res["changed_paths"]
     assert SECRET not in repr(res) and "Pw" not in repr(res["diff"])
     assert any(d["after"] == backend.MASKED_USERS for d in res["diff"])
+
+
+def test_without_the_group_nut_the_failure_names_the_file_and_the_package(run_module, monkeypatch, tmp_path):
+    monkeypatch.setattr(backend, "ETC", str(tmp_path / "nut"))
+    monkeypatch.setattr(backend, "GROUP", "no-such-group-ivpb")
+    with pytest.raises(Fail) as exc:
+        run_module({"ups": {"ups-a": {"driver": "dummy-ups"}}})
+    assert exc.value.args[0]["msg"] == (f"{tmp_path}/nut/nut.conf: the group no-such-group-ivpb does not exist "
+                                        "(nut-server is not installed)")
+    assert not (tmp_path / "nut").exists()
