@@ -184,6 +184,10 @@ def _enforcement_problems(origin: str, where: str, c: Control) -> list[Problem]:
     if c.duty not in input_rules.DUTIES[c.module]:
         return [Problem(origin, f"{where}.enforced_by.duty", f"{c.duty!r} is not a duty of {c.module}; "
                         f"expected one of {', '.join(input_rules.DUTIES[c.module])}")]
+    if (c.scope == "dataset") != (c.module in input_rules.DATASET_MODULES):
+        return [Problem(origin, f"{where}.scope", f"{c.module} enforces controls per "
+                        f"{'data set' if c.module in input_rules.DATASET_MODULES else 'host'}; expected scope "
+                        f"{'dataset' if c.module in input_rules.DATASET_MODULES else 'host'}")]
     if c.judge == "fire_record":
         return [Problem(origin, f"{where}.evidence.judge", "fire_record judges a site's record; expected "
                         "a judge of what a module reports")]

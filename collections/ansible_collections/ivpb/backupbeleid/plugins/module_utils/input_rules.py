@@ -40,7 +40,7 @@ A checker never shows a secret: `secret()` says only what is wrong.
     command_line(v, what) a one-line command whose program is an absolute path, <= 1000
     nut_deadtime(deadtime, pollfreq, what)  DEADTIME >= 3 x POLLFREQ (upsmon.conf(5))
     duties(controls, module, what)  a module's `controls` parameter as duty -> data set -> control
-                          id, each duty one of DUTIES[module]
+                          id, each duty one of DUTIES[module] (DATASET_MODULES: per data set)
 
 Escapers (quote a value for the format it is written into; they do not validate, call a checker
 first where the value has a rule):
@@ -343,6 +343,8 @@ DUTIES = {
     "wan_failover": ("failover", "sla"),
     "backup_job": ("daily", "weekly", "annual_full", "encrypt", "best_practice", "offsite_sync"),
 }
+# The modules whose controls apply per data set (each with its `datasets`); the others' per host.
+DATASET_MODULES = ("backup_job",)
 
 
 def duties(controls, module: str, what: str = "controls") -> dict:
