@@ -168,3 +168,25 @@ def test_a_receiver_that_answered_without_a_generation_is_drift_and_other_reason
 def test_a_target_outside_the_inventory_is_judged_on_the_evidence_alone():
     [entry] = entries(report({"srv1": client()}, inv=school(receiver_hosts=False)), "backup.best_practice")
     assert entry["status"] == "drift" and "protected_generation missing" in entry["detail"]
+
+
+def test_the_check_run_plans_with_the_audits_policy_file(tmp_path: Path):
+    """ivpb audit --policy FILE judges with FILE, so its check run must plan with FILE too (the
+    playbook's ivpb_policy_file), or the hosts report the shipped policy's controls; a path with
+    blanks and quotes stays one value."""
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "enforce.yml").write_text("""
+- hosts: here
+  gather_facts: false
+  tasks:
+    - name: Which policy file
+      ansible.builtin.fail: {msg: "policy {{ ivpb_policy_file | default('shipped') }}"}
+""")
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    (tmp_path / "hosts.yml").write_text(json.dumps({"all": {"hosts": {"here": local}}}))
+    own = tmp_path / "eigen beleid 'school'.yml"
+    own.write_text(resources.files("ivpb.policies").joinpath("backupbeleid.yml").read_text(encoding="utf-8"))
+    shipped = run_check(tmp_path, [str(tmp_path / "hosts.yml")], None, None, progress=None)
+    assert shipped["here"].failures == ["Which policy file: policy shipped"]
+    school = run_check(tmp_path, [str(tmp_path / "hosts.yml")], None, None, progress=None, policy_file=str(own))
+    assert school["here"].failures == [f"Which policy file: policy {own}"]
