@@ -7,6 +7,7 @@ playbook and the reports can never disagree.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,21 +116,40 @@ def _levels_text(policy: Policy, control: Control, biv: dict[str, str]) -> str:
     return ", ".join(f"{a}={biv[a]}" for a in aspects)
 
 
-def _dataset_ranks(
-    policy: Policy, hostvars: dict[str, Any], memo: dict[int, Any] | None = None
-) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
-    datasets = hostvars.get("ivpb_datasets") or {}
-    if memo is not None and id(datasets) in memo:  # group_vars/all: one object shared by all hosts
-        return memo[id(datasets)][1]
+def _dataset_ranks(policy: Policy, hostvars: dict[str, Any]) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
+    """Each validly classified data set of the host's ivpb_datasets: name -> (biv, ranks)."""
     out = {}
-    for name, ds in datasets.items():
+    for name, ds in (hostvars.get("ivpb_datasets") or {}).items():
         biv = ds.get("biv") if isinstance(ds, dict) else None
         ranks = _ranks(policy, biv) if isinstance(biv, dict) else None
         if ranks is not None:
             out[name] = (biv, ranks)
-    if memo is not None:
-        memo[id(datasets)] = (datasets, out)
     return out
+
+
+class _Classified:
+    """The data sets each host sees, ranked once per distinct content: hosts share the data sets of
+    group_vars/all, so a federation has one or a few. A content is known by its canonical JSON text,
+    whichever object holds it; a host whose ivpb_datasets is the very object the previous host had
+    (group_vars/all, shared by every host) is not even encoded again (as validate.schema_problems
+    does). That previous object is held here, so the comparison is never with a reused id."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.by_text: dict[str, dict[str, tuple[dict[str, str], dict[str, int]]]] = {}
+        self.last: tuple[Any, str] = (object(), "")  # (the previous host's ivpb_datasets, its text)
+
+    def __call__(self, hostvars: dict[str, Any]) -> tuple[str, dict[str, tuple[dict[str, str], dict[str, int]]]]:
+        """(the key of the host's data sets, their ranks as _dataset_ranks gives them)."""
+        datasets = hostvars.get("ivpb_datasets") or {}
+        if self.last[0] is datasets:
+            text = self.last[1]
+        else:
+            text = json.dumps(datasets, sort_keys=True)
+            self.last = (datasets, text)
+        if text not in self.by_text:
+            self.by_text[text] = _dataset_ranks(self.policy, hostvars)
+        return text, self.by_text[text]
 
 
 def _stored(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
@@ -139,14 +159,14 @@ def _stored(hostvars: dict[str, Any]) -> list[dict[str, Any]]:
 def _host_plan(
     policy: Policy,
     hostvars: dict[str, Any],
-    memo: dict[int, Any],
+    classified: tuple[str, dict[str, Any]],
     shapes: dict[tuple, tuple[dict[str, str], tuple[PlannedControl, ...]]],
 ) -> HostPlan:
-    """A host's plan depends only on its shape: the data sets object, the (data set, path) it
+    """A host's plan depends only on its shape: the data sets' content, the (data set, path) it
     stores, what it uses and its host flags. A federation has few shapes; each is planned once."""
-    datasets = _dataset_ranks(policy, hostvars, memo)
+    datasets_key, datasets = classified
     shape = (
-        id(hostvars.get("ivpb_datasets")),
+        datasets_key,
         tuple((s["dataset"], s.get("path")) for s in _stored(hostvars)),
         tuple(hostvars.get("ivpb_uses") or ()),
         tuple(bool(hostvars.get(c.host_flag)) for c in policy.controls if c.host_flag),
@@ -226,7 +246,9 @@ def target_site(inventory: Inventory, target_name: str) -> str | None:
     return target.get("site")
 
 
-def _site_plans(policy: Policy, inventory: Inventory, memo: dict[int, Any]) -> dict[str, SitePlan]:
+def _site_plans(
+    policy: Policy, inventory: Inventory, classified: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, SitePlan]:
     # site -> control id -> [number of reasons, the first MAX_REASONS of them (formatted when shown)]
     reasons: dict[str, dict[str, list[Any]]] = {}
     contributors: dict[str, set[str]] = {}
@@ -237,7 +259,7 @@ def _site_plans(policy: Policy, inventory: Inventory, memo: dict[int, Any]) -> d
     target_sites: dict[str, str | None] = {}
     stores = []
     for host, hostvars in inventory.hosts.items():
-        datasets = _dataset_ranks(policy, hostvars, memo)
+        datasets_key, datasets = classified[host]
         entries = []
         for s in _stored(hostvars):
             if s["dataset"] in datasets:
@@ -251,7 +273,8 @@ def _site_plans(policy: Policy, inventory: Inventory, memo: dict[int, Any]) -> d
                     kinds.append((kind, target_sites[target] if target else None))
                 entries.append((s["dataset"], *datasets[s["dataset"]], tuple(kinds)))
         site = hostvars.get("ivpb_site")
-        shape = (site, tuple((dataset, id(ranks), kinds) for dataset, _, ranks, kinds in entries))
+        # A data set's classification is given by its name within the data sets' content.
+        shape = (site, datasets_key, tuple((dataset, kinds) for dataset, _, _, kinds in entries))
         stores.append((host, site, entries, shape))
     for control in site_controls:
         by_shape: dict[tuple, dict[str, list[tuple[str, str, dict[str, str]]]]] = {}
@@ -301,16 +324,18 @@ def plan_inventory(inventory: Inventory, policy: Policy) -> Plan:
     """The plan of every host and site; made once per policy for an inventory, since validating
     needs it for its cross-references and `ivpb plan` then prints the same plan. Its reasons are
     Messages, written in the reader's language where they are shown."""
-    # A kept plan holds its policy, so that policy's id cannot be reused while the plan is kept.
-    plans = inventory.__dict__.setdefault("_plans", {})
-    key = id(policy)
-    if key not in plans:
-        plans[key] = _plan(inventory, policy)
-    return plans[key]
+    # Keyed by the Policy itself: a Policy is hashed by identity by design (eq=False: load_policy
+    # loads each file once and keeps it), and the dict holds its keys, so a key is never another
+    # policy's, as an id() could be once its policy is gone.
+    plans: dict[Policy, Plan] = inventory.__dict__.setdefault("_plans", {})
+    if policy not in plans:
+        plans[policy] = _plan(inventory, policy)
+    return plans[policy]
 
 
 def _plan(inventory: Inventory, policy: Policy) -> Plan:
-    memo: dict[int, Any] = {}
+    ranked = _Classified(policy)
+    classified = {name: ranked(hv) for name, hv in inventory.hosts.items()}
     shapes: dict[tuple, Any] = {}
-    hosts = {name: _host_plan(policy, hv, memo, shapes) for name, hv in inventory.hosts.items()}
-    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, memo))
+    hosts = {name: _host_plan(policy, hv, classified[name], shapes) for name, hv in inventory.hosts.items()}
+    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, classified))

@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from ivpb.render import report_table
+from ivpb.render.labels import has_findings
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -62,3 +63,21 @@ def test_no_terminal_escapes_from_host_data(report):
     out = report_table.render(evil, "nl")
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b[2J" in out
+
+
+def test_a_host_not_contacted_has_findings_only_through_its_controls(report):
+    """reachable null: no task ran on the host (tests/unit/test_audit_reachable.py). With nothing
+    planned there was nothing to check on it, so nothing to show; with its controls errors, those
+    are its findings. reachable false is a finding of its own, controls or not."""
+    report = copy.deepcopy(report)
+    hosts = report["hosts"]
+    hosts["printer"] = {**hosts["router"], "reachable": None, "controls": []}
+    hosts["laptop"] = {**hosts["secretariaat"], "reachable": None}  # its one control: error
+    hosts["switch"] = {**hosts["router"], "reachable": False, "controls": []}
+    assert not has_findings(hosts["printer"])
+    assert has_findings(hosts["laptop"]) and has_findings(hosts["switch"])
+    out = report_table.render(report, "nl")
+    assert "Hosts met bevindingen (5 van 9)" in out
+    assert "4 hosts zonder bevindingen" in out
+    assert "printer (" not in out
+    assert "laptop (locatie hoofdgebouw; B=belangrijk I=vereist V=vertrouwelijk) [NIET GECONTACTEERD]" in out

@@ -18,6 +18,7 @@ from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl
 from ivpb.policy import Control, Policy
+from ivpb.roles import router_of
 from ivpb.statuses import STATUSES, rank
 
 
@@ -403,7 +404,7 @@ def _host_controls(
     year = school_year(today)
     # Only this host's waivers can match; most hosts have none, which skips the lookup entirely.
     waivers = [w for w in hv.get("ivpb_waivers") or [] if w.get("host") == host]
-    via = hv.get("ivpb_internet_via")
+    router = router_of(host, hv)
     found_here = _index(mine)
     limits = limits or Limits.of(policy)
     skew = clock_skew(mine.host_time, now, limits, lang) if mine is not None else None
@@ -416,11 +417,11 @@ def _host_controls(
             continue
         found = found_here.get((planned.id, planned.dataset))
         subject = host  # the host whose module reports this control
-        if not found and via and control.routed:
-            subject = via
-            if via not in found_by_host:
-                found_by_host[via] = _index(results.get(via))
-            found = found_by_host[via].get((planned.id, None))
+        if not found and control.routed and router != host:  # enforced, so reported, on its router
+            subject = router
+            if router not in found_by_host:
+                found_by_host[router] = _index(results.get(router))
+            found = found_by_host[router].get((planned.id, None))
         if found:
             worst = found[0] if len(found) == 1 else min(found, key=lambda c: rank(c.get("status")))
             status = worst.get("status") if worst.get("status") in STATUSES else "error"

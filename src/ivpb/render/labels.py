@@ -233,8 +233,10 @@ def counts_text(counts: dict[str, int], lang: str) -> str:
 
 
 def has_findings(host: dict[str, Any]) -> bool:
-    """Drift, missing, error or a waiver to show, or the host could not be reached."""
-    return not host.get("reachable", True) or any(c["status"] in NOTEWORTHY for c in host.get("controls", []))
+    """Drift, missing, error or a waiver to show, or the host could not be reached. A host not
+    contacted (reachable null: no task ran on it) is no finding by itself: what was planned for it
+    is an error then, and with nothing planned there was nothing to check on it."""
+    return host.get("reachable") is False or any(c["status"] in NOTEWORTHY for c in host.get("controls", []))
 
 
 def sorted_controls(controls: list[dict[str, Any]]) -> list[dict[str, Any]]:
