@@ -36,12 +36,13 @@ def own_policy(tmp_path: Path, drop: tuple[str, ...] = (), **evidence) -> str:
     return str(path)
 
 
-def srv1_results() -> dict[str, HostResults]:
-    """srv1's backup module: a configured daily backup whose last success is 28 hours old."""
+def srv1_results(daily: str = "backup.daily") -> dict[str, HostResults]:
+    """srv1's backup module: a configured daily backup (reported under `daily`, the id the policy
+    gives it) whose last success is 28 hours old."""
     results: dict[str, HostResults] = {}
     record(results, "runner_on_ok", "srv1", {
         "host_time": "2026-11-29T12:00:00Z",
-        "controls": [{"id": "backup.daily", "dataset": "admin", "status": "compliant", "detail": "cron",
+        "controls": [{"id": daily, "dataset": "admin", "status": "compliant", "detail": "cron",
                       "evidence": {"last_backup": "2026-11-28T08:00:00Z"}}],
     }, "Backup jobs")
     return results
@@ -199,13 +200,7 @@ def test_a_renamed_control_reaches_the_module_and_comes_back_under_its_new_name(
     reported = backup_job.evidence(jobs, changed=False, check_mode=False, keyring=None, key_error=None, blockers=[])
     assert "backup.dagelijks" in {c["id"] for c in reported}
 
-    results: dict[str, HostResults] = {}
-    record(results, "runner_on_ok", "srv1", {
-        "host_time": "2026-11-29T12:00:00Z",
-        "controls": [{"id": "backup.dagelijks", "dataset": "admin", "status": "compliant", "detail": "cron",
-                      "evidence": {"last_backup": "2026-11-28T08:00:00Z"}}],
-    }, "Backup jobs")
-    report = build_report(own, inventory, plan, results, list(inventory.hosts), NOW, "en")
+    report = build_report(own, inventory, plan, srv1_results("backup.dagelijks"), list(inventory.hosts), NOW, "en")
     assert controls_of(report, "srv1")["backup.dagelijks"]["status"] == "compliant"  # 28 h, at most 30
 
 
