@@ -180,6 +180,7 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import enforce  # noqa: E402
 
@@ -191,7 +192,7 @@ def main():
             ups=dict(type="list", elements="dict", required=True, options=dict(
                 name=dict(type="str", required=True),
                 server=dict(type="str", required=True),
-                port=dict(type="int", default=3493),
+                port=dict(type="int", default=input_rules.NUT_PORT),
                 power_value=dict(type="int", default=1),
                 user=dict(type="str", required=True),
                 password=dict(type="str", required=True, no_log=True),

@@ -90,12 +90,15 @@ inputs:
       its module as it is (the roles build nothing in Jinja) - C(power) C(controls), C(level),
       C(mode), C(ups) (server address, port and user, no password); C(internet) C(controls) and
       C(serves) (the hosts it routes); C(nut_server) C(port) and C(clients) (host and NUT user);
-      C(backup_target) C(targets) (name, path) and C(clients) (client, target, data sets).
+      C(backup_target) C(targets) (name, path) and C(clients) (client, target, data sets);
+      C(backup) C(receivers) (the inventory hosts its data sets' backups and syncs go to, whose
+      SSH host keys the role pins).
     - The controls a role enforces are those the policy file names it for (C(enforced_by)).
       No secret is in it; the roles add the NUT passwords from the hosts' variables.
   returned: success
   type: dict
-  sample: {"router": {"internet": {"controls": ["internet.failover", "internet.sla"], "serves": ["fileserver"]}}}
+  sample: {"router": {"internet": {"controls": ["internet.failover", "internet.sla"], "serves": ["fileserver"]}},
+           "fileserver": {"backup": {"receivers": ["nas-offsite"]}}}
 problems:
   description: One line per problem found in the inventory (host, variable, expectation).
   returned: failure

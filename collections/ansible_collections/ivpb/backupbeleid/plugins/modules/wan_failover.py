@@ -202,6 +202,7 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.wan_failover import enforce  # noqa: E402
 
@@ -220,7 +221,7 @@ def argument_spec() -> dict:
             "reason": {"type": "str"},
         }},
         "probe": {"type": "dict", "default": {}, "options": probe},
-        "active_metric": {"type": "int", "default": 10},
+        "active_metric": {"type": "int", "default": input_rules.ACTIVE_METRIC},
         "forwarding": {"type": "bool", "default": True},
         "webhook": {"type": "str", "no_log": True},
         "controls": {"type": "list", "elements": "str", "default": ["internet.failover", "internet.sla"]},
