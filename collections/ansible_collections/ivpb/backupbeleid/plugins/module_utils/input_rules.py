@@ -329,6 +329,8 @@ NUT_PORT = 3493  # upsd's TCP port
 ACTIVE_METRIC = 10  # the failover's one "active" default route; every uplink's own metric is higher
 BACKUP_PATH = "/srv/backup"  # a backup target's directory on its receiver
 KEEP_FULL = 4  # full chains a data set keeps on its target
+NUT_POLLFREQ = 5  # upsmon POLLFREQ, seconds (nut_deadtime() holds DEADTIME to at least 3 x this)
+NUT_DEADTIME = 15  # upsmon DEADTIME, seconds
 
 
 def nut_user(host: str) -> str:

@@ -83,10 +83,10 @@ class Settings:
     mode: str = "netclient"
     min_supplies: int = 1
     shutdown_command: str = "/sbin/shutdown -h +0"
-    pollfreq: int = 5
+    pollfreq: int = input_rules.NUT_POLLFREQ
     pollfreq_alert: int = 5
     hostsync: int = 15
-    deadtime: int = 15
+    deadtime: int = input_rules.NUT_DEADTIME
     finaldelay: int = 5
     notify_webhook: str | None = None
     notify_mail: str | None = None
