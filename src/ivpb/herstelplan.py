@@ -21,7 +21,7 @@ from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import Policy
-from ivpb.restore import DEFAULT_PATH
+from ivpb.rules import input_rules
 
 AV_ORDER = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
 
@@ -36,7 +36,7 @@ def _where(inventory: Inventory, name: str | None, host: str, ds: str, sub: str,
     target = inventory.school("ivpb_backup_targets").get(name) if name else None
     if not isinstance(target, dict):
         return None
-    base = str(target.get("path") or DEFAULT_PATH).rstrip("/")
+    base = str(target.get("path") or input_rules.BACKUP_PATH).rstrip("/")
     at = target.get("host") or target.get("address")
     site = target.get("site") or (inventory.hosts.get(target.get("host") or "") or {}).get("ivpb_site")
     label = t("herstelplan.target_at", lang, name=name, site=site) if site else t("herstelplan.target", lang, name=name)

@@ -44,9 +44,8 @@ from typing import Any
 from ivpb.errors import UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
-from ivpb.rules import module_utils
+from ivpb.rules import input_rules, module_utils
 
-DEFAULT_PATH = "/srv/backup"
 SET = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.")
 GENERATION = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8}T\d{6}Z)\.manifest(\.gpg)?$")
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
@@ -158,7 +157,7 @@ def locate(inventory: Inventory, host: str, dataset: str, offsite: bool = False)
     target = inventory.school("ivpb_backup_targets").get(name)
     if not isinstance(target, dict):
         raise UserError(f"{host}: ivpb_stores {dataset}: unknown target {name!r} (ivpb_backup_targets)")
-    base = str(target.get("path") or DEFAULT_PATH).rstrip("/")
+    base = str(target.get("path") or input_rules.BACKUP_PATH).rstrip("/")
     port = target.get("port")
     return Location(host=host, dataset=dataset, source=str(store.get("path") or ""), target=name,
                     receiver=target.get("host"), address=str(target.get("address") or target.get("host")),

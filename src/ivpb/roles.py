@@ -48,7 +48,8 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
     """host -> role -> the role's input, normalised here once for the whole inventory so that a
     role only hands it to its module: the controls the policy has the role enforce on the host,
     the UPSes that feed a host, a NUT server's clients, the hosts a
-    router serves, a receiver's targets and clients with their data sets. Secrets (NUT passwords) stay out of it, so the
+    router serves, a receiver's targets and clients with their data sets, the receiver hosts a
+    backup sender sends to. Secrets (NUT passwords) stay out of it, so the
     registered plan holds none: the roles add them from the hosts' vars.
     `groups` is role_groups(): a host gets the input of each role it runs."""
     policy = plan.policy
@@ -67,6 +68,7 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
         for server in dict.fromkeys(f["server"] for f in hosts[host].get("ivpb_ups_feeds") or []):
             nut_clients.setdefault(server, []).append({"host": host, "name": _nut_user(host, hosts[host])})
     receivers = _receivers(inventory)
+    sends_to = _sends_to(receivers)
     out: dict[str, dict[str, Any]] = {}
     for host, hv in hosts.items():
         roles = {g.removeprefix("ivpb_") for g in groups.get(host, ())}
@@ -84,8 +86,6 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
                 "controls": [_asked(policy.control(i)) for i in ids],
                 "serves": served.get(host, []),
             }
-        if "backup" in roles:
-            mine["backup"] = {"controls": _own_controls(plan, host, "backup")}
         if "nut_server" in roles:
             mine["nut_server"] = {
                 "port": hv["ivpb_nut_server"].get("port", input_rules.NUT_PORT),
@@ -93,6 +93,8 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
             }
         if "backup_target" in roles:
             mine["backup_target"] = receivers.get(host, {"targets": [], "clients": []})
+        if "backup" in roles:
+            mine["backup"] = {"controls": _own_controls(plan, host, "backup"), "receivers": sends_to.get(host, [])}
         out[host] = mine
     return out
 
@@ -136,6 +138,17 @@ def _ups(inventory: Inventory, host: str, feed: dict[str, Any]) -> dict[str, Any
         "power_value": feed.get("power_value", 1),
         "user": _nut_user(host, inventory.hosts[host]),
     }
+
+
+def _sends_to(receivers: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """client -> the receiver hosts its data sets' backups and syncs go to, read from _receivers()
+    (which owns which target names which host, and each store's target): the backup role reads
+    these receivers' SSH host keys once per play and pins them on the senders."""
+    out: dict[str, dict[str, None]] = {}
+    for receiver, entry in receivers.items():
+        for c in entry["clients"]:
+            out.setdefault(c["client"], {})[receiver] = None
+    return {client: list(hosts) for client, hosts in out.items()}
 
 
 def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:

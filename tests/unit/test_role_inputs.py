@@ -93,3 +93,39 @@ def test_inputs_follow_the_policy_and_the_inventory(tmp_path: Path):
         "targets": [{"name": "off", "path": "/data/ivpb"}],
         "clients": [{"client": "srv", "target": "off", "datasets": {"admin": {"keep_full": 6}}}],
     }
+
+
+def test_backup_senders_get_the_receivers_their_data_sets_go_to():
+    """Each host that runs the backup role is handed the inventory hosts its stores' backups and
+    syncs go to (backup.receivers): the store's own backup_target, else the host's
+    ivpb_backup_target, and its sync_target, each once; a target outside the inventory (address
+    only) has no receiver host to read a key on; a host without the backup role gets nothing."""
+    common = {
+        "ivpb_datasets": {"admin": {"biv": {"b": "noodzakelijk", "i": "laag", "v": "intern"}},
+                          "fotos": {"biv": {"b": "laag", "i": "laag", "v": "intern"}}},
+        "ivpb_sites": {"school": {}, "filiaal": {}},
+        "ivpb_backup_targets": {"nas": {"host": "nas"}, "off": {"host": "off"}, "off2": {"host": "off"},
+                                "cloud": {"site": "filiaal", "address": "backup.example.org"}},
+        "ivpb_needs_internet": False,
+    }
+    stores = {
+        "srv": [{"dataset": "admin", "path": "/srv/admin", "sync_target": "off"},
+                {"dataset": "fotos", "path": "/srv/fotos", "backup_target": "off2"}],
+        "nas": [{"dataset": "fotos", "path": "/srv/nasfotos", "backup_target": "cloud"}],
+    }
+    inventory = Inventory(hosts={
+        "srv": {**common, "ivpb_site": "school", "ivpb_backup_target": "nas", "ivpb_stores": stores["srv"]},
+        "nas": {**common, "ivpb_site": "school", "ivpb_stores": stores["nas"]},
+        "off": {**common, "ivpb_site": "filiaal"},
+    })
+    plan = plan_inventory(inventory, load_policy())
+    groups = role_groups(inventory, plan)
+    assert "ivpb_backup" in groups["srv"] and "ivpb_backup" in groups["nas"]
+    inputs = role_inputs(inventory, plan, groups)
+    assert inputs["srv"]["backup"]["receivers"] == ["nas", "off"]
+    assert inputs["nas"]["backup"]["receivers"] == []
+    assert "backup" not in inputs["off"]
+    # the example school: every sender's receivers, as the backup role pins their host keys
+    example = inputs_of(load_inventory([str(ROOT / "inventories/example"), str(ROOT / "inventories/lab")]))
+    assert {h: i["backup"]["receivers"] for h, i in example.items() if "backup" in i} == {
+        "fileserver": ["nas-offsite"], "nas": ["nas-offsite"]}

@@ -63,7 +63,8 @@ def check(ctx) -> Iterator[Problem]:
         client = hv.get("ivpb_nut_client") or {}
         if feeds or client:
             try:
-                input_rules.nut_deadtime(client.get("deadtime", 15), client.get("pollfreq", 5),
+                input_rules.nut_deadtime(client.get("deadtime", input_rules.NUT_DEADTIME),
+                                         client.get("pollfreq", input_rules.NUT_POLLFREQ),
                                          "ivpb_nut_client.deadtime")
             except ValueError as e:
                 yield Problem(host, "ivpb_nut_client.deadtime", str(e).split(": ", 1)[1])

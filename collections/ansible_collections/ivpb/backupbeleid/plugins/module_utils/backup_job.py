@@ -36,9 +36,8 @@ SCRIPT_PATH = "/usr/local/lib/ivpb/ivpb-backup"
 CRON_PATH = "/etc/cron.d/ivpb-backup"
 HEARTBEAT_MINUTES = 30
 DEFAULT_USER = "ivpb-backup"
-DEFAULT_PATH = "/srv/backup"
 DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekday": 0}
-DEFAULT_RETENTION = {"keep_full": 4, "full_if_older_than": "1M"}
+DEFAULT_RETENTION = {"keep_full": input_rules.KEEP_FULL, "full_if_older_than": "1M"}
 # util-linux (flock) and bsdutils (logger) are essential on Debian, named for other images.
 PACKAGES = ("duplicity", "rsync", "openssh-client", "util-linux", "bsdutils", "cron")
 DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
@@ -86,7 +85,7 @@ def _target(name, targets, hostname, what, dataset):
     try:
         input_rules.identifier(name, what)
         input_rules.host_name(address, f"{where}.address")
-        base = input_rules.abs_path(t.get("path") or DEFAULT_PATH, f"{where}.path")
+        base = input_rules.abs_path(t.get("path") or input_rules.BACKUP_PATH, f"{where}.path")
         port = t.get("port") or 22
         if isinstance(port, bool) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
             raise ValueError(f"{where}.port: {port!r} is not a port number from 1 to 65535")

@@ -82,7 +82,8 @@ def wanted(p):
             for ds, rules in sorted((c.get("datasets") or {}).items()):
                 input_rules.identifier(ds, f"clients[{i}].datasets")
                 rules = rules or {}
-                datasets[ds] = {"keep_full": _count(rules.get("keep_full"), 4, f"clients[{i}].datasets.{ds}.keep_full"),
+                datasets[ds] = {"keep_full": _count(rules.get("keep_full"), input_rules.KEEP_FULL,
+                                                    f"clients[{i}].datasets.{ds}.keep_full"),
                                 "sync_keep_full": _count(rules.get("sync_keep_full"), DEFAULT_SYNC_KEEP_FULL,
                                                          f"clients[{i}].datasets.{ds}.sync_keep_full")}
             out[user] = {"client": client, "target": c["target"],

@@ -331,6 +331,8 @@ NUT_PORT = 3493  # upsd's TCP port
 ACTIVE_METRIC = 10  # the failover's one "active" default route; every uplink's own metric is higher
 BACKUP_PATH = "/srv/backup"  # a backup target's directory on its receiver
 KEEP_FULL = 4  # full chains a data set keeps on its target
+NUT_POLLFREQ = 5  # upsmon POLLFREQ, seconds (nut_deadtime() holds DEADTIME to at least 3 x this)
+NUT_DEADTIME = 15  # upsmon DEADTIME, seconds
 
 
 # What each enforcing module can be asked to do: the policy file names, per control, the module

@@ -67,12 +67,12 @@ class Ups:
     server: str
     user: str
     password: str
-    port: int = 3493
+    port: int = input_rules.NUT_PORT
     power_value: int = 1
 
     @property
     def system(self) -> str:
-        return f"{self.name}@{self.server}" + ("" if self.port == 3493 else f":{self.port}")
+        return f"{self.name}@{self.server}" + ("" if self.port == input_rules.NUT_PORT else f":{self.port}")
 
 
 @dataclass
@@ -84,10 +84,10 @@ class Settings:
     mode: str = "netclient"
     min_supplies: int = 1
     shutdown_command: str = "/sbin/shutdown -h +0"
-    pollfreq: int = 5
+    pollfreq: int = input_rules.NUT_POLLFREQ
     pollfreq_alert: int = 5
     hostsync: int = 15
-    deadtime: int = 15
+    deadtime: int = input_rules.NUT_DEADTIME
     finaldelay: int = 5
     notify_webhook: str | None = None
     notify_mail: str | None = None
@@ -135,7 +135,7 @@ def _settings(p: dict) -> Settings:
         input_rules.host_name(u["server"], f"{where}.server")
         input_rules.nut_name(u["user"], f"{where}.user")
         check_secret(u.get("password"), f"{where}.password")
-        port = _int(u.get("port"), f"{where}.port", 3493)
+        port = _int(u.get("port"), f"{where}.port", input_rules.NUT_PORT)
         pv = _int(u.get("power_value"), f"{where}.power_value", 1)
         if not 1 <= port <= 65535:
             raise ModuleFailure(f"{where}.port: expected 1-65535, got {port}")

@@ -136,18 +136,32 @@ def _check_params(p):
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ModuleFailure(f"port: expected a TCP port 1-65535, got {input_rules.shown(port)}")
     names = set()
-    for i, u in enumerate(p.get("users") or []):
-        input_rules.nut_name(u.get("name"), f"users[{i}].name")
+    for where, u in users_of(p):
+        input_rules.nut_name(u.get("name"), f"{where}.name")
         if u["name"] in names:
-            raise ModuleFailure(f"users[{i}].name: {u['name']!r} is listed more than once")
+            raise ModuleFailure(f"{where}.name: {u['name']!r} is listed more than once")
         names.add(u["name"])
-        input_rules.secret(u.get("password"), f"users[{i}].password")
+        input_rules.secret(u.get("password"), f"{where}.password")
         if u.get("upsmon") not in (None, "primary", "secondary"):
-            raise ModuleFailure(f"users[{i}].upsmon: expected primary or secondary")
+            raise ModuleFailure(f"{where}.upsmon: expected primary or secondary")
         for j, action in enumerate(u.get("actions") or []):
             if action not in ACTIONS:
-                raise ModuleFailure(f"users[{i}].actions[{j}]: expected one of {', '.join(ACTIONS)}, "
+                raise ModuleFailure(f"{where}.actions[{j}]: expected one of {', '.join(ACTIONS)}, "
                                     f"got {input_rules.shown(action)}")
+
+
+def users_of(p):
+    """(where, user) for every upsd user: one upsmon secondary per client as the planner hands
+    them (host and NUT user; roles.role_inputs) with the host's password from `passwords`, then
+    `users` as given (a test user, or a playbook's own)."""
+    passwords = p.get("passwords") or {}
+    out = []
+    for i, c in enumerate(p.get("clients") or []):
+        if c.get("host") not in passwords:
+            raise ModuleFailure(f"clients[{i}]: no password for {input_rules.shown(c.get('host'))} in passwords "
+                                "(its ivpb_nut_password)")
+        out.append((f"clients[{i}]", {"name": c.get("name"), "password": passwords[c["host"]], "upsmon": "secondary"}))
+    return out + [(f"users[{i}]", u) for i, u in enumerate(p.get("users") or [])]
 
 
 def enforce(host, p):
@@ -164,7 +178,7 @@ def enforce(host, p):
     dummies = [host.file(f"{ETC}/{port_of(n, u)}", render_dummy(n), 0o640, **own)
                for n, u in ups.items() if u["driver"] == "dummy-ups"]
     upsd_conf = host.file(f"{ETC}/upsd.conf", render_upsd_conf(p["listen"], p["port"]), 0o640, **own)
-    users = host.file(f"{ETC}/upsd.users", render_users(p["users"]), 0o640,
+    users = host.file(f"{ETC}/upsd.users", render_users([u for _, u in users_of(p)]), 0o640,
                       show=lambda _text: MASKED_USERS, **own)
     actions = []
     # Order matters. NUT 2.8.0's drivers keep the socket of the upsd they served: after a restart

@@ -214,7 +214,7 @@ class WanFailover:
 
     def __init__(self, host: Host, params: dict, today: dt.date | None = None):
         self.probe = probe_settings(params.get("probe"))
-        self.active_metric = int(params.get("active_metric") or 10)
+        self.active_metric = int(params.get("active_metric") or input_rules.ACTIVE_METRIC)
         self.uplinks = params["uplinks"]
         check_params(self.uplinks, self.probe, self.active_metric, params.get("webhook"))
         try:

@@ -46,8 +46,29 @@ options:
     description: upsd's TCP port.
     type: int
     default: 3493
+  clients:
+    description:
+      - The hosts that monitor this server's UPSes, as the plan step hands them
+        (C(ivpb_plan.inputs[host].nut_server.clients)) - each gets an upsd user with
+        C(upsmon secondary) and the password I(passwords) holds for its host.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: The client's inventory host (the key of its password in I(passwords)).
+        type: str
+        required: true
+      name:
+        description: Its NUT user (C(ivpb_nut_client.user), default C(mon-<host>)).
+        type: str
+        required: true
+  passwords:
+    description: Client host -> its C(ivpb_nut_password) (never logged, masked in diffs).
+    type: dict
+    default: {}
   users:
-    description: The upsd users; the role makes one per client (C(ivpb_nut_client.user), C(ivpb_nut_password)).
+    description: Further upsd users, after the clients' (the role adds the test user of C(ivpb_nut_server.test_user)).
     type: list
     elements: dict
     default: []
@@ -85,8 +106,10 @@ EXAMPLES = r"""
     ups:
       ups-serverlokaal: {driver: usbhid-ups, description: "APC in rack 1"}
     listen: ["10.0.0.5"]
-    users:
-      - {name: mon-fileserver, password: "{{ vault_nut_fileserver }}", upsmon: secondary}
+    clients:
+      - {host: fileserver, name: mon-fileserver}
+    passwords:
+      fileserver: "{{ vault_nut_fileserver }}"
 """
 
 RETURN = r"""
@@ -118,6 +141,7 @@ packages:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_server import enforce  # noqa: E402
 
@@ -127,7 +151,12 @@ def main():
         argument_spec=dict(
             ups=dict(type="dict", required=True),
             listen=dict(type="list", elements="str", default=["0.0.0.0"]),
-            port=dict(type="int", default=3493),
+            port=dict(type="int", default=input_rules.NUT_PORT),
+            clients=dict(type="list", elements="dict", default=[], options=dict(
+                host=dict(type="str", required=True),
+                name=dict(type="str", required=True),
+            )),
+            passwords=dict(type="dict", default={}, no_log=True),
             users=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 password=dict(type="str", required=True, no_log=True),

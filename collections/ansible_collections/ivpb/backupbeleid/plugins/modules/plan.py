@@ -89,8 +89,10 @@ inputs:
     - Host -> role -> that role's input, normalised on the controller so that each role hands it to
       its module as it is (the roles build nothing in Jinja) - C(power) C(controls), C(mode),
       C(ups) (server address, port and user, no password); C(internet) C(controls) and C(serves)
-      (the hosts it routes); C(backup) C(controls); C(nut_server) C(port) and C(clients) (host and
-      NUT user); C(backup_target) C(targets) (name, path) and C(clients) (client, target, data sets).
+      (the hosts it routes); C(backup) C(controls) and C(receivers) (the inventory hosts its data
+      sets' backups and syncs go to, whose SSH host keys the role pins); C(nut_server) C(port) and
+      C(clients) (host and NUT user); C(backup_target) C(targets) (name, path) and C(clients)
+      (client, target, data sets).
     - The controls a role enforces are those the policy file names it for (C(enforced_by)), each
       as C({id, duty}) (with C(datasets) for a data set's control) - the duty is what the control
       asks of the module, which reports under the id.
@@ -98,7 +100,9 @@ inputs:
   returned: success
   type: dict
   sample: {"router": {"internet": {"controls": [{"id": "internet.failover", "duty": "failover"},
-                                                {"id": "internet.sla", "duty": "sla"}], "serves": ["fileserver"]}}}
+                                                {"id": "internet.sla", "duty": "sla"}], "serves": ["fileserver"]}},
+           "fileserver": {"backup": {"controls": [{"id": "backup.daily", "duty": "daily", "datasets": ["boekhouding"]}],
+                                     "receivers": ["nas-offsite"]}}}
 problems:
   description: One line per problem found in the inventory (host, variable, expectation).
   returned: failure

@@ -244,7 +244,7 @@ def argument_spec() -> dict:
             "reason": {"type": "str"},
         }},
         "probe": {"type": "dict", "default": {}, "options": probe},
-        "active_metric": {"type": "int", "default": 10},
+        "active_metric": {"type": "int", "default": input_rules.ACTIVE_METRIC},
         "forwarding": {"type": "bool", "default": True},
         "webhook": {"type": "str", "no_log": True},
         "controls": {"type": "list", "elements": "dict", "default": [], "options": {

@@ -5,6 +5,7 @@ writes nothing and never shows a password."""
 from __future__ import annotations
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as backend
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_server
@@ -65,3 +66,41 @@ def test_without_the_group_nut_the_failure_names_the_file_and_the_package(run_mo
     assert exc.value.args[0]["msg"] == (f"{tmp_path}/nut/nut.conf: the group no-such-group-ivpb does not exist "
                                         "(nut-server is not installed)")
     assert not (tmp_path / "nut").exists()
+
+
+def test_the_planned_clients_get_their_host_passwords_masked_and_never_returned(run_module, monkeypatch, tmp_path):
+    """The role hands the plan's clients (host, NUT user) and the passwords by host: each client
+    is an upsmon secondary with its host's password; the diff and the result never show one."""
+    monkeypatch.setattr(backend, "ETC", str(tmp_path / "nut"))
+    modules = []
+
+    class Seen(AnsibleModule):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            modules.append(self)
+
+    monkeypatch.setattr(nut_server, "AnsibleModule", Seen)
+    with pytest.raises(Exit) as exc:
+        run_module({"ups": {"ups-a": {"driver": "dummy-ups"}}, "clients": [{"host": "fs", "name": "mon-fs"}],
+                    "passwords": {"fs": SECRET}, "users": [{"name": "lab", "password": "x", "actions": ["SET"]}]},
+                   check_mode=True)
+    res = exc.value.args[0]
+    assert SECRET in modules[0].no_log_values  # masked wherever Ansible logs or shows it
+    assert SECRET not in repr(res) and "Pw" not in repr(res["diff"])
+    assert any(d["after"] == backend.MASKED_USERS for d in res["diff"])
+    params = {"clients": [{"host": "fs", "name": "mon-fs"}], "passwords": {"fs": SECRET},
+              "users": [{"name": "lab", "password": "x", "actions": ["SET"]}]}
+    assert backend.render_users([u for _, u in backend.users_of(params)]) == backend.render_users(
+        [{"name": "mon-fs", "password": SECRET, "upsmon": "secondary"}, {"name": "lab", "password": "x", "actions": ["SET"]}])
+
+
+def test_a_client_without_password_or_a_name_twice_is_one_line(run_module):
+    ups = {"ups-a": {"driver": "dummy-ups"}}
+    with pytest.raises(Fail) as exc:
+        run_module({"ups": ups, "clients": [{"host": "fs", "name": "mon-fs"}], "passwords": {"nas": SECRET}})
+    assert exc.value.args[0]["msg"] == "clients[0]: no password for 'fs' in passwords (its ivpb_nut_password)"
+    with pytest.raises(Fail) as exc:
+        run_module({"ups": ups, "clients": [{"host": "fs", "name": "mon-fs"}], "passwords": {"fs": SECRET},
+                    "users": [{"name": "mon-fs", "password": "x"}]})
+    assert exc.value.args[0]["msg"] == "users[0].name: 'mon-fs' is listed more than once"
+    assert SECRET not in repr(exc.value.args[0])

@@ -1,0 +1,94 @@
+"""The roles hand their modules what the plan step computed, through short filter chains (issue
+#15: no Jinja programs in role defaults). Here those very expressions, read from the role files,
+are rendered by Ansible's own templar with the variables a play gives them; the lab scenarios
+(molecule backup, power, enforce) prove them on real hosts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server
+
+from ivpb.inventory import load_inventory
+from ivpb.plan import plan_inventory
+from ivpb.policy import load_policy
+from ivpb.roles import role_groups, role_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "collections/ansible_collections/ivpb/backupbeleid/roles"
+
+
+def render(expression: str, role: str, **variables):
+    """`expression` rendered with the role's defaults (templates, as a role's defaults are) and `variables`."""
+    # imported here, not at collection: Ansible reads its configuration once, at its first import,
+    # and ivpb.inventory sets the inventory settings it needs before that (test_broken_inventories)
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    defaults = yaml.safe_load((ROLES / role / "defaults/main.yml").read_text(encoding="utf-8"))
+    trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in defaults.items()}
+    return Templar(loader=DataLoader(), variables={**trusted, **variables}).template(trust_as_template(expression))
+
+
+def task_args(role: str, tasks: str = "main") -> dict:
+    [task] = [t for t in yaml.safe_load((ROLES / role / f"tasks/{tasks}.yml").read_text(encoding="utf-8"))
+              if any(k.startswith("ivpb.backupbeleid.") for k in t)]
+    return next(v for k, v in task.items() if k.startswith("ivpb.backupbeleid."))
+
+
+def test_backup_reads_the_host_keys_of_the_receivers_the_plan_names():
+    """The union of the play's senders' planned receivers: the plan's, not a guess from the
+    stores (a receiver the plan does not name is never asked); a receiver that left the play is
+    not asked again, one outside the play (--limit) is; a sender that left adds none."""
+    inventory = load_inventory([str(ROOT / "inventories/example"), str(ROOT / "inventories/lab")])
+    plan = plan_inventory(inventory, load_policy())
+    inputs = role_inputs(inventory, plan, role_groups(inventory, plan))
+    inputs["nas"]["backup"]["receivers"] = ["nas-offsite", "nas2"]  # a second receiver, for this test
+    [read_keys] = [t for t in yaml.safe_load((ROLES / "backup/tasks/apply.yml").read_text(encoding="utf-8"))
+                   if "ansible.builtin.slurp" in t]
+    assert read_keys["loop"] == "{{ backup_receiver_hosts }}" and read_keys["delegate_to"] == "{{ item }}"
+
+    def receivers(play: list[str], left: list[str] = ()) -> list[str]:
+        return render("{{ backup_receiver_hosts }}", "backup", ivpb_plan={"inputs": inputs},
+                      ansible_play_hosts=[h for h in play if h not in left], ansible_play_hosts_all=play)
+
+    everyone = list(inventory.hosts)
+    assert receivers(everyone) == ["nas-offsite", "nas2"]
+    assert receivers(["fileserver"]) == ["nas-offsite"]  # --limit fileserver: its receiver still
+    assert receivers(everyone, left=["nas-offsite"]) == ["nas2"]
+    assert receivers(everyone, left=["nas"]) == ["nas-offsite"]
+    assert receivers(["secretariaat", "router"]) == []
+
+
+def test_backup_target_authorizes_the_keys_the_senders_made_in_this_run():
+    hostvars = {"fs": {"backup_job_result": {"ssh_public_key": "ssh-ed25519 AAAAfs"}},
+                "nas": {"backup_job_result": {"skipped": True}},  # its backup_job did not run
+                "pc": {}}
+    keys = render("{{ backup_target_keys }}", "backup_target", groups={"all": list(hostvars)}, hostvars=hostvars)
+    assert keys == {"fs": "ssh-ed25519 AAAAfs"}
+    assert task_args("backup_target")["keys"] == "{{ backup_target_keys }}"
+
+
+def test_nut_server_adds_only_the_passwords_to_the_planned_clients():
+    """The module gets the planner's clients as they are, a password per client host from its
+    hostvars, and the test user (with SET) only when the inventory asks for one; upsd.users is
+    what the role wrote before (one upsmon secondary per client, then the test user)."""
+    args = task_args("nut_server")
+    assert args["clients"] == "{{ nut_server_input.clients }}"
+    clients = [{"host": "fs", "name": "mon-fs"}, {"host": "nas", "name": "upsmon-nas"}]
+    hostvars = {"fs": {"ivpb_nut_password": "pw-fs"}, "nas": {"ivpb_nut_password": "pw-nas"}}
+    plan = {"inputs": {"ups": {"nut_server": {"port": 3493, "clients": clients}}}}
+
+    def params(server: dict) -> dict:
+        common = {"ivpb_plan": plan, "inventory_hostname": "ups", "hostvars": hostvars, "ivpb_nut_server": server}
+        return {key: render(args[key], "nut_server", **common) for key in ("clients", "passwords", "users")}
+
+    plain = params({"ups": {"a": {"driver": "dummy-ups"}}})
+    assert plain["passwords"] == {"fs": "pw-fs", "nas": "pw-nas"} and plain["users"] == []
+    with_test = params({"ups": {}, "test_user": {"name": "ivpb-test", "password": "t"}})
+    assert nut_server.render_users([u for _, u in nut_server.users_of(with_test)]) == nut_server.render_users([
+        {"name": "mon-fs", "password": "pw-fs", "upsmon": "secondary"},
+        {"name": "upsmon-nas", "password": "pw-nas", "upsmon": "secondary"},
+        {"name": "ivpb-test", "password": "t", "actions": ["SET"]},
+    ])
