@@ -128,6 +128,7 @@ def cmd_audit(args) -> int:
     from ivpb.audit.evaluate import build_report
     from ivpb.audit.run import find_project, run_check
     from ivpb.plan import plan_inventory
+    from ivpb.roles import reporting_hosts
 
     outputs = []
     for out in args.output:
@@ -142,8 +143,11 @@ def cmd_audit(args) -> int:
     plan = plan_inventory(inventory, policy)
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
+    # A limited audit also asks the hosts that report on the chosen ones (their routers, their
+    # receivers); only the chosen hosts are in the report.
+    limit = reporting_hosts(inventory, plan, inventory.chosen()) if args.limit else None
     results = run_check(
-        project, args.inventory, args.limit, args.vault_password_file, progress=None if args.quiet else sys.stderr,
+        project, args.inventory, limit, args.vault_password_file, progress=None if args.quiet else sys.stderr,
         policy_file=args.policy,
     )
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -140,6 +140,21 @@ def _ups(inventory: Inventory, host: str, feed: dict[str, Any]) -> dict[str, Any
     }
 
 
+def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[str]:
+    """The hosts whose modules report on `hosts`: the hosts themselves, the routers that enforce
+    their routed controls (`runs_on: router`) and the receivers of their backups and syncs (whose
+    word on the protected copy the audit judges). An audit of some hosts asks these too, or their
+    controls would be errors for want of a reporter. In the inventory's order."""
+    routed = {c.id for c in plan.policy.controls if c.routed}
+    sends_to = _sends_to(_receivers(inventory))
+    wanted = set(hosts)
+    for host in hosts:
+        if routed & plan.hosts[host].control_ids():
+            wanted.add(router_of(host, inventory.hosts[host]))
+        wanted.update(sends_to.get(host, ()))
+    return [h for h in inventory.hosts if h in wanted]
+
+
 def _sends_to(receivers: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     """client -> the receiver hosts its data sets' backups and syncs go to, read from _receivers()
     (which owns which target names which host, and each store's target): the backup role reads

@@ -177,6 +177,16 @@ def test_audit_after_enforce_and_the_nights_jobs_is_compliant(lab, work):
     assert all(e.get("last_backup") for e in evidence.values()), evidence
 
 
+def test_a_limited_audit_asks_the_router_and_the_receivers_too(lab, work):
+    """--limit fileserver: its internet.failover is the router's word and its protected copy the
+    receiver's, so the check run asks them as well; the report holds fileserver alone, compliant."""
+    rc, report = audit(work, "--limit", "fileserver", name="limited")
+    assert set(report["hosts"]) == {"fileserver"}
+    assert findings(report) == set() and rc == 0
+    ids = {c["id"] for c in report["hosts"]["fileserver"]["controls"] if c["status"] == "compliant"}
+    assert {"internet.failover", "backup.best_practice"} <= ids
+
+
 def test_changes_by_hand_are_named_exactly_with_the_diff(lab, work):
     on("nas", "systemctl stop nut-monitor")
     on("fileserver", r"sed -i 's|^0 22 \* \* \* \(.*run leerlingenadministratie\)$|0 12 * * 3 \1|' "

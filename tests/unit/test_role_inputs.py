@@ -129,3 +129,16 @@ def test_backup_senders_get_the_receivers_their_data_sets_go_to():
     example = inputs_of(load_inventory([str(ROOT / "inventories/example"), str(ROOT / "inventories/lab")]))
     assert {h: i["backup"]["receivers"] for h, i in example.items() if "backup" in i} == {
         "fileserver": ["nas-offsite"], "nas": ["nas-offsite"]}
+
+
+def test_a_limited_audit_asks_the_hosts_that_report_on_the_chosen_ones():
+    """fileserver's internet.failover is reported by its router, its backups' protected copy by
+    the receiver nas-offsite: an audit of fileserver alone asks both. nas-offsite reports on no
+    one else's controls (it stores nothing), so an audit of it asks it alone."""
+    from ivpb.roles import reporting_hosts
+
+    inventory = load_inventory([str(ROOT / "inventories/example"), str(ROOT / "inventories/lab")])
+    plan = plan_inventory(inventory, load_policy())
+    assert reporting_hosts(inventory, plan, ["fileserver"]) == [
+        h for h in inventory.hosts if h in {"fileserver", "router", "nas-offsite"}]
+    assert reporting_hosts(inventory, plan, ["nas-offsite"]) == ["nas-offsite"]

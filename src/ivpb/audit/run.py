@@ -53,10 +53,12 @@ def bounds(project: Path, task_timeout: int = AUDIT_TASK_TIMEOUT) -> str:
     return ", ".join(parts)
 
 
-def run_check(project: Path, sources: list[str], limit: str | None, vault_password_file: str | None,
+def run_check(project: Path, sources: list[str], limit: str | list[str] | None, vault_password_file: str | None,
               progress: TextIO | None = sys.stderr, policy_file: str | None = None) -> dict[str, HostResults]:
     """The playbook in check mode; its plan step plans with policy_file (the audit's --policy),
-    so that what the hosts report is what the audit judges."""
+    so that what the hosts report is what the audit judges. `limit` is an Ansible pattern or a
+    list of inventory host names (passed as a file, one per line, so no command line grows with
+    the number of hosts)."""
     import ansible_runner
 
     results: dict[str, HostResults] = {}
@@ -93,6 +95,10 @@ def run_check(project: Path, sources: list[str], limit: str | None, vault_passwo
     # The ansible-playbook of this environment: a venv's bin is not always on PATH.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     with tempfile.TemporaryDirectory(prefix="ivpb-audit-") as private:
+        if isinstance(limit, list):
+            hosts_file = Path(private) / "limit"
+            hosts_file.write_text("".join(f"{h}\n" for h in limit), encoding="utf-8")
+            limit = f"@{hosts_file}"
         runner = ansible_runner.run(
             private_data_dir=private,
             project_dir=str(project),

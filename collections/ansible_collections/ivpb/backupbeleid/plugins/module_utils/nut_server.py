@@ -178,7 +178,7 @@ def enforce(host, p):
     dummies = [host.file(f"{ETC}/{port_of(n, u)}", render_dummy(n), 0o640, **own)
                for n, u in ups.items() if u["driver"] == "dummy-ups"]
     upsd_conf = host.file(f"{ETC}/upsd.conf", render_upsd_conf(p["listen"], p["port"]), 0o640, **own)
-    users = host.file(f"{ETC}/upsd.users", render_users([u for _, u in users_of(p)]), 0o640,
+    users = host.file(f"{ETC}/upsd.users", render_users([user for _where, user in users_of(p)]), 0o640,
                       show=lambda _text: MASKED_USERS, **own)
     actions = []
     # Order matters. NUT 2.8.0's drivers keep the socket of the upsd they served: after a restart

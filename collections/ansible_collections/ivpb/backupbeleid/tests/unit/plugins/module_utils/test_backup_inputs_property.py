@@ -27,8 +27,9 @@ CRON_LINE = re.compile(r"^[0-9,]+ [0-9*]+ \* \* [0-9*] root /usr/local/lib/ivpb/
 
 
 def params(ds, path, target="nas"):
-    return {"hostname": "fileserver", "controls": asked("backup.daily", "backup.annual_full", "backup.best_practice",
-                                                 "backup.sync_offsite", datasets=[ds]),
+    return {"hostname": "fileserver",
+            "controls": asked("backup.daily", "backup.annual_full", "backup.best_practice", "backup.sync_offsite",
+                              datasets=[ds]),
             "stores": [{"dataset": ds, "path": path, "sync_target": "off"}],
             "targets": {"nas": {"host": "nas"}, "off": {"host": "offsite", "path": "/srv/offsite"},
                         target: {"host": "nas"}},

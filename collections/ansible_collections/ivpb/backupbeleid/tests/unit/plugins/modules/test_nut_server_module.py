@@ -90,7 +90,7 @@ def test_the_planned_clients_get_their_host_passwords_masked_and_never_returned(
     assert any(d["after"] == backend.MASKED_USERS for d in res["diff"])
     params = {"clients": [{"host": "fs", "name": "mon-fs"}], "passwords": {"fs": SECRET},
               "users": [{"name": "lab", "password": "x", "actions": ["SET"]}]}
-    assert backend.render_users([u for _, u in backend.users_of(params)]) == backend.render_users(
+    assert backend.render_users([user for _where, user in backend.users_of(params)]) == backend.render_users(
         [{"name": "mon-fs", "password": SECRET, "upsmon": "secondary"}, {"name": "lab", "password": "x", "actions": ["SET"]}])
 
 
