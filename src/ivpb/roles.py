@@ -47,11 +47,10 @@ def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
 def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
     """host -> role -> the role's input, normalised here once for the whole inventory so that a
     role only hands it to its module: the controls the policy has the role enforce on the host,
-    the UPSes that feed a host, a NUT server's clients, the hosts a
-    router serves, a receiver's targets and clients with their data sets, the receiver hosts a
-    backup sender sends to. Secrets (NUT passwords) stay out of it, so the
-    registered plan holds none: the roles add them from the hosts' vars.
-    `groups` is role_groups(): a host gets the input of each role it runs."""
+    the UPSes that feed a host, a NUT server's clients, the hosts a router serves, a receiver's
+    targets and clients with their data sets, the receiver hosts a backup sender sends to.
+    Secrets (NUT passwords) stay out of it, so the registered plan holds none: the roles add them
+    from the hosts' vars. `groups` is role_groups(): a host gets the input of each role it runs."""
     policy = plan.policy
     hosts = inventory.hosts
     served: dict[str, list[str]] = {}
@@ -111,16 +110,14 @@ def _asked(control: Control, datasets: list[str] | None = None) -> dict[str, Any
 def _own_controls(plan: Plan, host: str, role: str) -> list[dict[str, Any]]:
     """The host's planned controls that the policy has `role` enforce on the host itself, in
     the plan's order, each once with the data sets it applies to."""
-    policy = plan.policy
-    datasets: dict[str, list[str]] = {}
+    found: dict[str, tuple[Control, list[str]]] = {}
     for c in plan.hosts[host].controls:
-        control = policy.control(c.id)
+        control = plan.policy.control(c.id)
         if control.role == role and not control.routed:
-            datasets.setdefault(c.id, [])
+            datasets = found.setdefault(c.id, (control, []))[1]
             if c.dataset:
-                datasets[c.id].append(c.dataset)
-    return [_asked(policy.control(cid), ds if policy.control(cid).scope == "dataset" else None)
-            for cid, ds in datasets.items()]
+                datasets.append(c.dataset)
+    return [_asked(control, datasets if control.scope == "dataset" else None) for control, datasets in found.values()]
 
 
 def _nut_user(host: str, hostvars: dict[str, Any]) -> str:
