@@ -9,7 +9,7 @@ controls as errors naming the bounds, and every other host is still audited and 
 backup dated in the future is drift, not fresh.
 
 Run under the shared lab lock:
-    flock /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_audit_faults.py
+    flock -o /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_audit_faults.py
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ host is contacted.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
 import shutil
@@ -141,6 +142,18 @@ def lab():
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     return tmp_path_factory.mktemp("audit")
+
+
+def test_every_host_answers_on_its_own_fixed_lab_address(lab):
+    """lab/lab gives each host the address it lists, never one from podman's IPAM, which once
+    handed nas-offsite the subnet's broadcast address (.255): it booted, its SSH timed out."""
+    listed = dict(line.split()[::3] for line in ok(run("lab/lab", "hosts")).splitlines())
+    assert sorted(listed) == sorted(HOSTS) and len(set(listed.values())) == len(HOSTS)
+    for host, address in listed.items():
+        eth0 = on(host, "ip -4 -o addr show dev eth0").split()
+        interface = ipaddress.ip_interface(eth0[eth0.index("inet") + 1])
+        assert str(interface.ip) == address, (host, eth0)
+        assert interface.ip not in (interface.network.network_address, interface.network.broadcast_address)
 
 
 def test_check_mode_on_fresh_hosts_changes_nothing_and_does_not_fail(lab):

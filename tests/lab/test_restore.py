@@ -11,7 +11,7 @@ the audit judges it; the offsite copy restores checked against the manifest its 
 naming the file.
 
 Run it alone, holding the lab lock:
-  flock /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_restore.py
+  flock -o /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_restore.py
 """
 
 from __future__ import annotations
