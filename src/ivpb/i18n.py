@@ -10,6 +10,7 @@ reader's language (``Message.text``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -88,8 +89,10 @@ def joined(messages: tuple[Message, ...] | list[Message], lang: str, total: int 
 
 def span(seconds: Any, lang: str) -> str:
     """A measured duration (a restore's RTO, a data age): '1 d 3 u', '2 u 5 min', '4 min 12 s',
-    '9 s' in Dutch, with 'h' for hours in English; '?' when it is not a number."""
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+    '9 s' in Dutch, with 'h' for hours in English; '?' when it is not a finite number (a drill
+    file or a host may hold NaN or Infinity, which Python's json reads)."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) \
+            or (isinstance(seconds, float) and not math.isfinite(seconds)):
         return "?"
     s = int(round(seconds))
     day, hour = t("span.day", lang), t("span.hour", lang)

@@ -144,6 +144,7 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
     for c in controls:
         if c.superseded_by and c.superseded_by not in by_id:
             problems.append(Problem(origin, f"{c.id}.superseded_by", f"unknown control {c.superseded_by!r}"))
+    problems += _evidence_key_problems(origin, raw.get("evidence") or {}, controls, ladders)
     evidence = _evidence(raw.get("evidence") or {}, origin)
     for c in controls:
         if c.judge == "backup_age" and c.id not in evidence.get("backup_max_age_hours", {}):
@@ -194,6 +195,23 @@ def _enforcement_problems(origin: str, where: str, c: Control) -> list[Problem]:
     if c.routed and c.scope != "host":
         return [Problem(origin, f"{where}.enforced_by.runs_on", "only a host control is enforced on its router")]
     return []
+
+
+def _evidence_key_problems(origin: str, own: dict[str, Any], controls: list[Control],
+                           ladders: dict[str, tuple[str, ...]]) -> list[Problem]:
+    """A threshold the file names must be one its judges read: a mistyped control id or level
+    would otherwise be ignored, and the shipped value judged instead."""
+    problems = []
+    judged = sorted(c.id for c in controls if c.judge == "backup_age")
+    for cid in own.get("backup_max_age_hours") or {}:
+        if cid not in judged:
+            problems.append(Problem(origin, "evidence.backup_max_age_hours", f"{cid!r} is not a control judged "
+                                    f"backup_age in this policy; expected one of {', '.join(judged) or '(none)'}"))
+    for level in own.get("drill_max_age_days") or {}:
+        if level not in ladders["b"]:
+            problems.append(Problem(origin, "evidence.drill_max_age_days", f"{level!r} is not a level of b; "
+                                    f"expected one of {', '.join(ladders['b'])}"))
+    return problems
 
 
 @cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import math
 import os
 import re
 import sys
@@ -68,10 +69,20 @@ def _whole_pattern(validator, pattern, instance, schema):
 _TYPE = jsonschema.Draft202012Validator.VALIDATORS["type"]
 
 
-def _type_one_line(validator, types, instance, schema):
-    """Every string is one line without control characters, unless its schema says
-    "x-multiline": true (input_rules' multiline and armored_key rules)."""
+def _type_finite(validator, types, instance, schema):
+    """JSON Schema's `type`, where a number is finite: YAML's .nan and .inf (and 1e999, which
+    reads as .inf) are floats that pass `minimum` and `maximum` (NaN compares false to all), and
+    later break the arithmetic on them (a time span, a count) or the JSON they are written into."""
     yield from _TYPE(validator, types, instance, schema)
+    if isinstance(instance, float) and not math.isfinite(instance):
+        yield jsonschema.ValidationError(f"{instance!r} is not a finite number; expected a number",
+                                         validator_value="finite")
+
+
+def _type_one_line(validator, types, instance, schema):
+    """Finite numbers, and every string is one line without control characters, unless its
+    schema says "x-multiline": true (input_rules' multiline and armored_key rules)."""
+    yield from _type_finite(validator, types, instance, schema)
     if isinstance(instance, str) and not schema.get("x-multiline"):
         try:
             input_rules.no_control(instance, "value")
@@ -81,9 +92,11 @@ def _type_one_line(validator, types, instance, schema):
             yield jsonschema.ValidationError(message, validator_value="control")
 
 
-# Draft 2020-12 with every pattern matched against the whole value and one-line strings: the
-# inventory's variable schemas are checked with it.
+# Draft 2020-12 with every pattern matched against the whole value, finite numbers and one-line
+# strings: the inventory's variable schemas are checked with it.
 WholeValueValidator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator, {"pattern": _whole_pattern, "type": _type_one_line})
-# ... and with whole-value patterns only, for the policy file (its sentences may span lines).
-WholePatternValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _whole_pattern})
+# ... and with whole-value patterns and finite numbers only, for the policy file (its sentences
+# may span lines).
+WholePatternValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _whole_pattern, "type": _type_finite})

@@ -26,7 +26,7 @@ YEAR = school_year(NOW.date())
 LIMITS = Limits.of(load_policy())
 FAIL = {"at": "2026-11-29T02:00:00Z", "reason": "duplicity: volume 3 corrupt"}
 PRACTICE = {"keep_full": 4, "last_verify": "2026-11-26T03:00:00Z", "protected_generation": "2026-11-29T01:00:00Z"}
-SYNC = {"last_sync": "2026-11-29T11:30:00Z", "heartbeat_minutes": 60}
+SYNC = {"last_sync": "2026-11-29T11:30:00Z", "heartbeat_minutes": 30}
 FAILOVER = {
     "active": "wan1",
     "route": "via 10.203.21.1 dev wan1",
@@ -86,15 +86,22 @@ CASES = [
      {**PRACTICE, "protected_generation": "2026-10-01T00:00:00Z"}, "drift", "newest generation held out"),
     # backup.sync_offsite: sync_failed, last_sync, heartbeat_minutes
     ("sync current", "backup.sync_offsite", SYNC, "compliant", "configured"),
-    ("sync at the bound (2 x 60 + 15 min)", "backup.sync_offsite", {**SYNC, "last_sync": "2026-11-29T09:45:00Z"},
+    ("sync at the bound (2 x 30 + 15 min)", "backup.sync_offsite", {**SYNC, "last_sync": "2026-11-29T10:45:00Z"},
      "compliant", "configured"),
-    ("sync too old", "backup.sync_offsite", {**SYNC, "last_sync": "2026-11-29T09:44:00Z"}, "drift",
-     "last complete offsite sync 2026-11-29 09:44 UTC is 2 h 16 min old, at most 2 h 15 min"),
+    ("sync too old", "backup.sync_offsite", {**SYNC, "last_sync": "2026-11-29T10:44:00Z"}, "drift",
+     "last complete offsite sync 2026-11-29 10:44 UTC is 1 h 16 min old, at most 1 h 15 min"),
+    ("a faster heartbeat judges stricter", "backup.sync_offsite", {"heartbeat_minutes": 10, "last_sync": "2026-11-29T11:20:00Z"},
+     "drift", "is 40 min old, at most 35 min"),
     ("sync failed since", "backup.sync_offsite", {**SYNC, "sync_failed": FAIL}, "drift", "offsite sync failed at"),
-    ("sync never", "backup.sync_offsite", {"heartbeat_minutes": 60, "sync_failed": FAIL}, "drift",
+    ("sync never", "backup.sync_offsite", {"heartbeat_minutes": 30, "sync_failed": FAIL}, "drift",
      "no successful complete offsite sync reported (last_sync missing)"),
     ("lsyncd runs, nothing else known", "backup.sync_offsite", {"service": "lsyncd"}, "drift",
-     "heartbeat_minutes missing"),
+     "heartbeat_minutes -; expected more than 0, at most 30"),
+    # a host claiming a slower heartbeat than the module sets (to stretch the bound), or one no
+    # time span can be made of, is no heartbeat at all
+    *[(f"heartbeat {value!r}", "backup.sync_offsite", {**SYNC, "heartbeat_minutes": value}, "drift",
+       f"heartbeat_minutes {str(value)[:40]}; expected")
+      for value in (60, 1e300, 10**400, float("nan"), float("inf"), "30", True, 0, -5)],
     ("sync future", "backup.sync_offsite", {**SYNC, "last_sync": "2026-12-01T00:00:00Z"}, "drift", "in the future"),
     # internet.failover: probes, route
     ("two uplinks online", "internet.failover", FAILOVER, "compliant", "configured"),

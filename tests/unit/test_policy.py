@@ -39,16 +39,25 @@ def test_school_policy_with_renamed_levels(tmp_path):
     from importlib import resources
 
     raw = yaml.safe_load(resources.files("ivpb.policies").joinpath("backupbeleid.yml").read_text())
+    renamed = {"laag": "gewoon", "belangrijk": "hoog", "noodzakelijk": "kritiek"}
     raw["levels"]["b"]["ladder"] = ["gewoon", "hoog", "kritiek"]
     for control in raw["controls"]:
         when = control["when"].get("any", {})
         if "b" in when:
-            when["b"] = {"belangrijk": "hoog", "noodzakelijk": "kritiek"}[when["b"]]
+            when["b"] = renamed[when["b"]]
+    drills = raw["evidence"]["drill_max_age_days"]
     path = tmp_path / "eigen.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    with pytest.raises(UserError) as info:
+        load_policy(str(path))  # the drill intervals still name the old levels: they would judge nothing
+    assert any("'noodzakelijk' is not a level of b; expected one of gewoon, hoog, kritiek" in line
+               for line in info.value.lines()), info.value.lines()
+    raw["evidence"]["drill_max_age_days"] = {renamed[level]: days for level, days in drills.items()}
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     policy = load_policy(str(path))
     assert policy.ladders["b"] == ("gewoon", "hoog", "kritiek")
     assert policy.control("power.ups").any_of == {"b": 1, "i": 1}
+    assert policy.evidence["drill_max_age_days"]["kritiek"] == 92
 
 
 @pytest.mark.parametrize(
@@ -58,6 +67,18 @@ def test_school_policy_with_renamed_levels(tmp_path):
         (lambda r: r["controls"][0].update(clause="§9"), "controls[0].clause: unknown clause '§9'"),
         (lambda r: r["controls"][0].update(scope="school"), "controls.0.scope"),
         (lambda r: r["controls"][4].update(superseded_by="backup.hourly"), "unknown control 'backup.hourly'"),
+        # a threshold that names nothing its judges read would be ignored, the shipped one judged
+        (lambda r: r["evidence"]["backup_max_age_hours"].update({"backup.dayly": 30}),
+         "evidence.backup_max_age_hours: 'backup.dayly' is not a control judged backup_age in this policy; "
+         "expected one of backup.daily, backup.weekly"),
+        (lambda r: r["evidence"]["drill_max_age_days"].update(hoog=30), "'hoog' is not a level of b"),
+        # bounded: a time span made of it, and a school year the longest cycle the policy knows
+        (lambda r: r["evidence"]["backup_max_age_hours"].update({"backup.daily": 1e308}),
+         "1e+308 is greater than the maximum of 8784"),
+        (lambda r: r["evidence"].update(waiver_max_days=10**9), "greater than the maximum of 3660"),
+        (lambda r: r["evidence"].update(clock_skew_seconds=float("nan")),
+         "evidence.clock_skew_seconds: nan is not a finite number; expected a number"),
+        (lambda r: r["evidence"].update(verify_max_age_days=float("inf")), "inf is not a finite number"),
     ],
 )
 def test_bad_policy_files_are_rejected_with_one_line(tmp_path, mutate, expected):

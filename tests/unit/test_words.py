@@ -147,7 +147,8 @@ def test_a_diff_is_headed_in_the_report_language(lang, before, after):
 @pytest.mark.parametrize(
     ("seconds", "nl", "en"),
     [(9, "9 s", "9 s"), (252, "4 min 12 s", "4 min 12 s"), (3725, "1 u 2 min", "1 h 2 min"),
-     (108000, "1 d 6 u", "1 d 6 h"), ("?", "?", "?")],
+     (108000, "1 d 6 u", "1 d 6 h"), ("?", "?", "?"), (float("nan"), "?", "?"), (float("-inf"), "?", "?"),
+     (10**30 * 86400, f"{10**30} d 0 u", f"{10**30} d 0 h")],
 )
 def test_a_measured_duration_in_the_reader_language(seconds, nl, en):
     assert span(seconds, "nl") == nl and span(seconds, "en") == en

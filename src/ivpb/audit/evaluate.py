@@ -19,6 +19,7 @@ from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl
 from ivpb.policy import Control, Policy
 from ivpb.roles import router_of
+from ivpb.rules import input_rules
 from ivpb.statuses import STATUSES, rank
 
 
@@ -158,8 +159,10 @@ def _judge_best_practice(cid: str, ev: dict[str, Any], limits: Limits, now: dt.d
 def _judge_sync(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
     reasons = [_failure("what.sync_run", ev.get("sync_failed"))]
     heartbeat = ev.get("heartbeat_minutes")
-    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat <= 0:
-        reasons.append(msg("finding.no_heartbeat"))
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) \
+            or not 0 < heartbeat <= input_rules.SYNC_HEARTBEAT_MINUTES:  # NaN too: it compares false
+        reasons.append(msg("finding.no_heartbeat", value="-" if heartbeat is None else str(heartbeat)[:40],
+                           max=input_rules.SYNC_HEARTBEAT_MINUTES))
         max_age = None
     else:
         max_age = dt.timedelta(minutes=heartbeat * limits.sync_heartbeats) + limits.sync_grace

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,22 @@ class HostResults:
     bounds: str = ""  # the connection and task timeouts the run had, named where a host failed
     # On a receiver: client -> data set -> its newest sealed backup (backup_receiver's `protected`)
     protected: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+
+def json_safe(value: Any) -> Any:
+    """A host's value as strict JSON allows it. Python's json (Ansible's, ansible-runner's) reads
+    and writes NaN and Infinity, which a host may send: they become that text ("NaN"), so the
+    report stays JSON and no judge computes with them. None when it is nested too deeply to
+    write at all (the control is then reported by nobody, an error)."""
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except ValueError:
+        return json.loads(json.dumps(value), parse_constant=str)
+    except RecursionError:
+        return None
+    except TypeError:  # not from JSON (a test's own objects): as it is
+        return value
 
 
 def _clip(text: Any) -> str:
@@ -76,16 +93,33 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
     if isinstance(res.get("host_time"), str):
         hr.host_time = res["host_time"]
     if isinstance(res.get("protected"), dict):
-        hr.protected = res["protected"]
+        hr.protected = json_safe(res["protected"]) or {}
     controls = res.get("controls")
     if isinstance(controls, list):
         diffs = diffs_of(res)
         for c in controls:
-            if isinstance(c, dict) and "id" in c:
-                entry = dict(c)
+            entry = _finding(c)
+            if entry is not None:
                 if entry.get("status") == "drift" and diffs and "diff" not in entry:
                     entry["diff"] = diffs
                 hr.controls.append(entry)
+
+
+def _finding(raw: Any) -> dict[str, Any] | None:
+    """One entry of a module's `controls` in the shape the judges read, or None when it cannot
+    name a planned control (its id or data set is not text): then that control is reported by
+    nobody, an error. What a host sends is not trusted to have the module's shape: a compromised
+    host sends whatever it likes, and no value of it may stop the audit of the others."""
+    c = json_safe(raw)
+    if not isinstance(c, dict) or not isinstance(c.get("id"), str) \
+            or not isinstance(c.get("dataset"), str | None):
+        return None
+    entry = dict(c)
+    if not isinstance(entry.get("status"), str):
+        entry["status"] = "error"
+    if not isinstance(entry.get("evidence"), dict | None):
+        entry.pop("evidence")  # a judged control without evidence is drift
+    return entry
 
 
 def settle(results: dict[str, HostResults], stats: dict[str, Any] | None) -> None:

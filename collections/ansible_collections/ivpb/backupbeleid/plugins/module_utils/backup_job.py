@@ -34,7 +34,6 @@ LIB_DIR = "/usr/local/lib/ivpb"
 LOG_DIR = "/var/log/ivpb"
 SCRIPT_PATH = "/usr/local/lib/ivpb/ivpb-backup"
 CRON_PATH = "/etc/cron.d/ivpb-backup"
-HEARTBEAT_MINUTES = 30
 DEFAULT_USER = "ivpb-backup"
 DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekday": 0}
 DEFAULT_RETENTION = {"keep_full": input_rules.KEEP_FULL, "full_if_older_than": "1M"}
@@ -178,12 +177,12 @@ def plan_jobs(p):
     end = _minutes(window["end"], "end")
     for i, (job, t) in enumerate(zip(jobs, times, strict=True)):
         day = None if job["schedule"] == "daily" else weekday
-        beat = (7 + 11 * i) % HEARTBEAT_MINUTES
+        beat = (7 + 11 * i) % input_rules.SYNC_HEARTBEAT_MINUTES
         job["cron"] = {
             "run": cron_time(t, day),
             "annual": cron_time(end, day) if job["annual"] else None,
             "verify": cron_time((end + 30) % 1440, verify_weekday),
-            "heartbeat": ",".join(str(m) for m in range(beat, 60, HEARTBEAT_MINUTES)) + " * * * *"
+            "heartbeat": ",".join(str(m) for m in range(beat, 60, input_rules.SYNC_HEARTBEAT_MINUTES)) + " * * * *"
             if job["sync"] else None,
         }
     return jobs
@@ -419,7 +418,7 @@ def enforce_jobs(host, p):
                   "target": f"{j['target']['address']}:{j['target']['dir']}"} for j in jobs],
         "syncs": [{"id": j["controls"]["offsite_sync"], "dataset": j["dataset"], "source": j["source"],
                    "delay": j["sync"]["delay"],
-                   "heartbeat_minutes": HEARTBEAT_MINUTES,
+                   "heartbeat_minutes": input_rules.SYNC_HEARTBEAT_MINUTES,
                    "target": f"{j['sync']['address']}:{j['sync']['dir']}"} for j in jobs if j.get("sync")],
         "changed_paths": list(host.changed),
     }

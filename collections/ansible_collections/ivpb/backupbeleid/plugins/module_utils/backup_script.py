@@ -26,9 +26,9 @@ SCRIPT = r'''#!/bin/bash
 #   ivpb-backup sync DATASET       push to the offsite target (lsyncd calls this): duplicity
 #                                  increments, so a deletion or ransomware damage at the source
 #                                  is one more version at the target, never a loss
-#   ivpb-backup heartbeat DATASET  (cron, every HEARTBEAT_MINUTES) proves the offsite copy is
-#                                  current: syncs when anything changed since the last good
-#                                  sync began, else checks the target answers
+#   ivpb-backup heartbeat DATASET  (cron, every SYNC_HEARTBEAT_MINUTES of input_rules) proves
+#                                  the offsite copy is current: syncs when anything changed
+#                                  since the last good sync began, else checks the target answers
 #
 # Every backup, yearly full and sync stores a manifest of what it saved beside it (issue #16):
 # <ds>/manifests/<stamp>.json[.gpg] for the backups, <ds>/sync-manifests/ for the offsite copy.

@@ -333,6 +333,9 @@ BACKUP_PATH = "/srv/backup"  # a backup target's directory on its receiver
 KEEP_FULL = 4  # full chains a data set keeps on its target
 NUT_POLLFREQ = 5  # upsmon POLLFREQ, seconds (nut_deadtime() holds DEADTIME to at least 3 x this)
 NUT_DEADTIME = 15  # upsmon DEADTIME, seconds
+# The offsite sync's heartbeat, minutes: the audit judges a sync older than a few heartbeats
+# stale, and no host may report a slower one than the module sets.
+SYNC_HEARTBEAT_MINUTES = 30
 
 
 # What each enforcing module can be asked to do: the policy file names, per control, the module

@@ -122,7 +122,7 @@ def test_crontab_lines_are_exact():
     beats = [ln.split() for ln in lines if " heartbeat " in ln]
     assert len(beats) == 1 and beats[0][-1] == "lln"  # only the synced data set, twice an hour
     first, second = map(int, beats[0][0].split(","))
-    assert second - first == bj.HEARTBEAT_MINUTES and beats[0][1:5] == ["*", "*", "*", "*"]
+    assert second - first == bj.input_rules.SYNC_HEARTBEAT_MINUTES and beats[0][1:5] == ["*", "*", "*", "*"]
     assert all(ln.split()[5] == "root" and ln.split()[6] == "/usr/local/lib/ivpb/ivpb-backup" for ln in lines)
 
 
