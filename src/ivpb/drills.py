@@ -128,9 +128,9 @@ def load(sources, host: str, dataset: str) -> list[dict[str, Any]]:
 def _read(d: Path, host: str, dataset: str) -> list[dict[str, Any]]:
     out = []
     for f in sorted(d.glob("*.json")):
-        try:
-            doc = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        try:  # NaN and Infinity (which Python's json reads) stay text, so the report stays JSON
+            doc = json.loads(f.read_text(encoding="utf-8"), parse_constant=str)
+        except (OSError, ValueError, RecursionError):
             continue
         if isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("host") == host \
                 and doc.get("dataset") == dataset and _time(doc.get("started")):

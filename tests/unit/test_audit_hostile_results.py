@@ -72,3 +72,27 @@ def test_any_result_a_host_sends_is_judged_and_reported(fields, evidence, extra,
     ET.fromstring(cli.render(report, "junit", "nl"))
     for fmt in ("table", "markdown", "html"):
         assert cli.render(report, fmt, "nl")
+
+
+def test_a_drill_file_holding_nan_infinity_or_deep_nesting_keeps_the_report_json(tmp_path):
+    import datetime as dt
+
+    from .test_drills import with_drills
+
+    inv = with_drills(school(), tmp_path, {("srv1", "admin"): NOW - dt.timedelta(days=3),
+                                           ("srv1", "scans"): NOW - dt.timedelta(days=2)})
+    [admin] = (tmp_path / ".evidence" / "drills" / "srv1" / "admin").glob("*.json")
+    admin.write_text(json.dumps({**json.loads(admin.read_text()), "rto_seconds": float("nan"),
+                                 "bytes_checked": float("-inf")}))  # Python's json writes NaN, -Infinity
+    [scans] = (tmp_path / ".evidence" / "drills" / "srv1" / "scans").glob("*.json")
+    scans.write_text(scans.read_text().rstrip()[:-1] + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    results = {"srv1": HostResults(reachable=True, controls=all_good(), host_time="2026-11-29T12:00:30Z"),
+               "nas2": HostResults(reachable=True)}
+    policy = load_policy()
+    report = build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW, "en")
+    practice = {c["dataset"]: c for c in report["hosts"]["srv1"]["controls"] if c["id"] == "backup.best_practice"}
+    assert practice["admin"]["evidence"]["last_drill"]["rto_seconds"] == "NaN"  # shown as the file holds it
+    assert "last_drill" not in practice["scans"]["evidence"]  # an unreadable file is no drill
+    assert practice["scans"]["status"] == "drift"
+    _strict(cli.render(report, "json", "en"))
+    assert cli.render(report, "table", "en")
