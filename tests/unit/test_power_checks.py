@@ -54,6 +54,11 @@ def test_valid_power_inventory(tmp_path):
      "pc: ivpb_nut_password: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)"),
     ("pc", "ivpb_nut_password", 12345678,
      "pc: ivpb_nut_password: expected a non-empty string (value not shown)"),
+    # a mistyped timing: the battery would be empty before the host shuts down
+    ("pc", "ivpb_nut_client", {"deadtime": 1500},
+     "pc: ivpb_nut_client.deadtime: expected whole seconds from 1 to 300, got 1500"),
+    ("pc", "ivpb_nut_client", {"finaldelay": 301},
+     "pc: ivpb_nut_client.finaldelay: expected whole seconds from 0 to 300, got 301"),
 ])
 def test_power_problems_one_line_each(tmp_path, host, key, value, expected):
     found = validation_problems(tmp_path / "inv", SCHOOL, with_var(HOSTS, host, key, value))

@@ -61,6 +61,12 @@ def check(ctx) -> Iterator[Problem]:
                               f"{ups}@{server} is already listed as ivpb_ups_feeds[{seen[(server, ups)]}]")
             seen.setdefault((server, ups), i)
         client = hv.get("ivpb_nut_client") or {}
+        for key in input_rules.NUT_TIMINGS:
+            try:
+                if key in client:
+                    input_rules.nut_seconds(client[key], f"ivpb_nut_client.{key}")
+            except ValueError as e:
+                yield Problem(host, f"ivpb_nut_client.{key}", str(e).split(": ", 1)[1])
         if feeds or client:
             try:
                 input_rules.nut_deadtime(client.get("deadtime", input_rules.NUT_DEADTIME),

@@ -156,11 +156,8 @@ def _settings(p: dict) -> Settings:
             setattr(s, key, p[key])
     if s.mode not in ("netclient", "netserver", "standalone"):
         raise ModuleFailure(f"mode: expected netclient, netserver or standalone, got {input_rules.shown(s.mode)}")
-    for key in ("pollfreq", "pollfreq_alert", "hostsync", "deadtime"):
-        if getattr(s, key) < 1:
-            raise ModuleFailure(f"{key}: expected 1 or more seconds")
-    if s.finaldelay < 0:
-        raise ModuleFailure("finaldelay: expected 0 or more seconds")
+    for key in input_rules.NUT_TIMINGS:
+        input_rules.nut_seconds(getattr(s, key), key)
     input_rules.nut_deadtime(s.deadtime, s.pollfreq, "deadtime")
     if s.min_supplies < 1:
         raise ModuleFailure("min_supplies: expected 1 or more")

@@ -99,23 +99,23 @@ options:
     type: str
     default: /sbin/shutdown -h +0
   pollfreq:
-    description: C(POLLFREQ), seconds between polls while on line power.
+    description: C(POLLFREQ), seconds between polls while on line power (1 to 300).
     type: int
     default: 5
   pollfreq_alert:
-    description: C(POLLFREQALERT), seconds between polls while on battery.
+    description: C(POLLFREQALERT), seconds between polls while on battery (1 to 300).
     type: int
     default: 5
   hostsync:
-    description: C(HOSTSYNC), seconds a secondary waits for the primary before it shuts down on its own.
+    description: C(HOSTSYNC), seconds a secondary waits for the primary before it shuts down on its own (1 to 300).
     type: int
     default: 15
   deadtime:
-    description: C(DEADTIME), seconds a UPS may stay silent before it counts as dead; at least 3 x I(pollfreq).
+    description: C(DEADTIME), seconds a UPS may stay silent before it counts as dead; at least 3 x I(pollfreq), at most 300.
     type: int
     default: 15
   finaldelay:
-    description: C(FINALDELAY), seconds between the shutdown notice and C(SHUTDOWNCMD).
+    description: C(FINALDELAY), seconds between the shutdown notice and C(SHUTDOWNCMD) (0 to 300).
     type: int
     default: 5
   notify_webhook:

@@ -64,6 +64,10 @@ def test_redundant_render_two_monitors_minsupplies_one():
     ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": "pässwörd"}]}, "printable ASCII"),
     ({"ups": [{"name": "ups-a", "server": "s", "user": "u", "password": ""}]}, "non-empty"),
     ({"pollfreq": 10, "deadtime": 15}, "deadtime: expected at least 3 x pollfreq"),
+    ({"deadtime": 1500}, "deadtime: expected whole seconds from 1 to 300, got 1500"),
+    ({"hostsync": 0}, "hostsync: expected whole seconds from 1 to 300, got 0"),
+    ({"finaldelay": -1}, "finaldelay: expected whole seconds from 0 to 300, got -1"),
+    ({"pollfreq_alert": 10**30}, "pollfreq_alert: expected whole seconds from 1 to 300"),
     ({"controls": [{"id": "power.ups", "duty": "gold"}]}, "controls[0].duty: 'gold' is not one of ups, redundant_ups"),
     ({"controls": []}, "controls: expected at least one control"),
 ])
