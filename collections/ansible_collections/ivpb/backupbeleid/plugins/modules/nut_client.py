@@ -111,7 +111,9 @@ options:
     type: int
     default: 15
   deadtime:
-    description: C(DEADTIME), seconds a UPS may stay silent before it counts as dead; at least 3 x I(pollfreq), at most 300.
+    description:
+      - C(DEADTIME), seconds a UPS may stay silent before it counts as dead; at least 3 x I(pollfreq), at most
+        300.
     type: int
     default: 15
   finaldelay:
