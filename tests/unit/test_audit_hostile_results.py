@@ -11,7 +11,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import jsonschema
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ivpb import cli
@@ -96,3 +96,15 @@ def test_a_drill_file_holding_nan_infinity_or_deep_nesting_keeps_the_report_json
     assert practice["scans"]["status"] == "drift"
     _strict(cli.render(report, "json", "en"))
     assert cli.render(report, "table", "en")
+
+
+@settings(max_examples=60, deadline=None)
+@given(event=st.sampled_from(("runner_on_unreachable", "runner_on_failed", "runner_on_ok")),
+       res=st.dictionaries(st.sampled_from(("msg", "stderr", "controls", "protected", "host_time", "diff")), ANY))
+@example(event="runner_on_unreachable", res={"msg": " \n "})  # blank: no first line to keep
+def test_any_event_a_host_causes_is_recorded_in_one_line(event, res):
+    results: dict[str, HostResults] = {}
+    record(results, event, "srv1", res, "task")
+    hr = results["srv1"]
+    assert "\n" not in hr.unreachable_msg and all("\n" not in f for f in hr.failures)
+    assert event != "runner_on_unreachable" or hr.unreachable_msg

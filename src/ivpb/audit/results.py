@@ -83,7 +83,7 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
     whether this host was unreachable is settled by the run's stats (settle)."""
     hr = results.setdefault(host, HostResults())
     if event == "runner_on_unreachable":
-        hr.unreachable_msg = str(res.get("msg") or "unreachable").strip().splitlines()[0]
+        hr.unreachable_msg = (str(res.get("msg") or "").strip().splitlines() or ["unreachable"])[0]
         return
     if ran_on_host(res, action) and hr.reachable is None:
         hr.reachable = True
