@@ -94,7 +94,7 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
         hr.host_time = res["host_time"]
     if isinstance(res.get("protected"), dict):
         hr.protected = json_safe(res["protected"]) or {}
-    controls = res.get("controls")
+    controls = json_safe(res.get("controls"))  # once per result: a host's list is one JSON text
     if isinstance(controls, list):
         diffs = diffs_of(res)
         for c in controls:
@@ -105,12 +105,11 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
                 hr.controls.append(entry)
 
 
-def _finding(raw: Any) -> dict[str, Any] | None:
-    """One entry of a module's `controls` in the shape the judges read, or None when it cannot
-    name a planned control (its id or data set is not text): then that control is reported by
-    nobody, an error. What a host sends is not trusted to have the module's shape: a compromised
+def _finding(c: Any) -> dict[str, Any] | None:
+    """One entry of a module's `controls` (made json_safe) in the shape the judges read, or None
+    when it cannot name a planned control (its id or data set is not text): then that control is
+    reported by nobody, an error. What a host sends is not trusted to have the module's shape: a compromised
     host sends whatever it likes, and no value of it may stop the audit of the others."""
-    c = json_safe(raw)
     if not isinstance(c, dict) or not isinstance(c.get("id"), str) \
             or not isinstance(c.get("dataset"), str | None):
         return None
