@@ -44,8 +44,6 @@ def json_safe(value: Any) -> Any:
         return json.loads(json.dumps(value), parse_constant=str)
     except RecursionError:
         return None
-    except TypeError:  # not from JSON (a test's own objects): as it is
-        return value
 
 
 def _clip(text: Any) -> str:
@@ -108,8 +106,9 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
 def _finding(c: Any) -> dict[str, Any] | None:
     """One entry of a module's `controls` (made json_safe) in the shape the judges read, or None
     when it cannot name a planned control (its id or data set is not text): then that control is
-    reported by nobody, an error. What a host sends is not trusted to have the module's shape: a compromised
-    host sends whatever it likes, and no value of it may stop the audit of the others."""
+    reported by nobody, an error. What a host sends is not trusted to have the module's shape: a
+    compromised host sends whatever it likes, and no value of it may stop the audit of the
+    others."""
     if not isinstance(c, dict) or not isinstance(c.get("id"), str) \
             or not isinstance(c.get("dataset"), str | None):
         return None
