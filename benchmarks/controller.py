@@ -47,8 +47,8 @@ def compliant_results(plan, now: dt.datetime) -> dict[str, HostResults]:
     ups = {"monitored": ["ups-a@nut", "ups-b@nut"], "reachable": ["ups-a@nut", "ups-b@nut"],
            "status": {"ups-a@nut": "OL", "ups-b@nut": "OL"}, "service_active": True}
     evidence = {
-        "backup.daily": {"schedule": "0 23 * * *", "last_backup": stamp},
-        "backup.weekly": {"schedule": "0 23 * * 6", "last_backup": stamp},
+        "backup.daily": {"schedule": "0 23 * * *", "last_backup": stamp, "protected_generation": stamp},
+        "backup.weekly": {"schedule": "0 23 * * 6", "last_backup": stamp, "protected_generation": stamp},
         "backup.annual_full": {"schedule": "0 3 1 9 *", "last_annual": f"{year}-{year + 1} {stamp}"},
         "backup.best_practice": {"keep_full": 4, "verify_schedule": "0 4 * * 0", "last_verify": stamp,
                                  "protected_generation": stamp},

@@ -12,8 +12,8 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from ivpb.audit.evaluate import build_report, school_year
-from ivpb.audit.results import HostResults, record
+from ivpb.audit.evaluate import RECEIVER_JUDGES, build_report, school_year
+from ivpb.audit.results import HostResults, attach_protected, record
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
@@ -85,8 +85,10 @@ def report(controls, inv=None, reachable=True, failures=()):
             reachable=reachable, unreachable_msg="ssh: connect refused", failures=list(failures), controls=controls,
             host_time="2026-11-29T12:00:30Z",
         ),
-        "nas2": HostResults(),
+        # the receiver answered: its newest sealed backups are the client's newest ones
+        "nas2": HostResults(reachable=True, protected={"srv1": {"admin": FRESH, "scans": "2026-11-25T01:00:00Z"}}),
     }
+    attach_protected(results, {c.id for c in policy.controls if c.judge in RECEIVER_JUDGES})
     rep = build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW)
     jsonschema.validate(rep, SCHEMA)
     return rep

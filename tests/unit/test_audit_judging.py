@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from ivpb.audit.evaluate import Limits, _judge, build_report, clock_skew, school_year
-from ivpb.audit.results import HostResults, record
+from ivpb.audit.results import HostResults, attach_protected, record
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
@@ -35,6 +35,12 @@ FAILOVER = {
 UPS = {"monitored": ["a@nut", "b@nut"], "reachable": ["a@nut", "b@nut"], "status": {"a@nut": "OL", "b@nut": "OL"}}
 
 
+def both(stamp: str, **more) -> dict:
+    """A backup's evidence: the client's last successful backup and the receiver's newest sealed
+    one (results.attach_protected), the same time."""
+    return {"last_backup": stamp, "protected_generation": stamp, **more}
+
+
 def judged(cid: str, evidence: dict, lang: str = "en", limits: Limits = LIMITS, skew: str | None = None) -> dict:
     entry = {"id": cid, "status": "compliant", "detail": "configured", "evidence": evidence}
     return _judge(entry, limits, NOW, YEAR, lang, skew)
@@ -42,20 +48,26 @@ def judged(cid: str, evidence: dict, lang: str = "en", limits: Limits = LIMITS, 
 
 CASES = [
     # backup.daily / backup.weekly: last_backup, run_failed
-    ("daily fresh", "backup.daily", {"last_backup": "2026-11-29T01:00:00Z"}, "compliant", "configured"),
-    ("daily at the bound", "backup.daily", {"last_backup": "2026-11-28T10:00:00Z"}, "compliant", "configured"),
-    ("daily 27 h", "backup.daily", {"last_backup": "2026-11-28T09:00:00Z"}, "drift", "27 h old, at most 26 h"),
+    ("daily fresh", "backup.daily", both("2026-11-29T01:00:00Z"), "compliant", "configured"),
+    ("daily at the bound", "backup.daily", both("2026-11-28T10:00:00Z"), "compliant", "configured"),
+    ("daily 27 h", "backup.daily", both("2026-11-28T09:00:00Z"), "drift", "27 h old, at most 26 h"),
     ("daily none", "backup.daily", {}, "drift", "no successful backup found"),
-    ("daily failed since", "backup.daily", {"last_backup": "2026-11-29T01:00:00Z", "run_failed": FAIL}, "drift",
+    ("daily failed since", "backup.daily", both("2026-11-29T01:00:00Z", run_failed=FAIL), "drift",
      "last backup run failed at 2026-11-29 02:00 UTC, after the last success: duplicity: volume 3 corrupt"),
-    ("daily future beyond skew", "backup.daily", {"last_backup": "2026-11-29T12:06:00Z"}, "drift",
+    ("daily future beyond skew", "backup.daily", both("2026-11-29T12:06:00Z"), "drift",
      "lies 6 min in the future"),
-    ("daily future within skew", "backup.daily", {"last_backup": "2026-11-29T12:04:00Z"}, "compliant",
+    ("daily future within skew", "backup.daily", both("2026-11-29T12:04:00Z"), "compliant",
      "configured"),
-    ("daily far future", "backup.daily", {"last_backup": "2099-01-01T00:00:00Z"}, "drift", "in the future"),
-    ("weekly 7 d", "backup.weekly", {"last_backup": "2026-11-22T13:00:00Z"}, "compliant", "configured"),
-    ("weekly 9 d", "backup.weekly", {"last_backup": "2026-11-20T11:00:00Z"}, "drift", "9 d 1 h old, at most 8 d"),
-    ("weekly failed", "backup.weekly", {"last_backup": "2026-11-25T01:00:00Z", "run_failed": FAIL}, "drift",
+    ("daily far future", "backup.daily", both("2099-01-01T00:00:00Z"), "drift", "in the future"),
+    ("weekly 7 d", "backup.weekly", both("2026-11-22T13:00:00Z"), "compliant", "configured"),
+    ("weekly 9 d", "backup.weekly", both("2026-11-20T11:00:00Z"), "drift", "9 d 1 h old, at most 8 d"),
+    # the receiver's word: the newest backup it sealed out of the client's reach must be as recent
+    ("daily fresh, the receiver's copy 2 days old", "backup.daily",
+     {"last_backup": "2026-11-29T01:00:00Z", "protected_generation": "2026-11-27T01:00:00Z"}, "drift",
+     "newest generation held out of the client's reach 2026-11-27 01:00 UTC is 59 h old, at most 26 h"),
+    ("daily fresh, the receiver holds none", "backup.daily", {"last_backup": "2026-11-29T01:00:00Z"}, "drift",
+     "no generation held out of the client's reach reported (protected_generation missing)"),
+    ("weekly failed", "backup.weekly", both("2026-11-25T01:00:00Z", run_failed=FAIL), "drift",
      "failed at"),
     # backup.annual_full: last_annual, annual_failed
     ("annual this year", "backup.annual_full", {"last_annual": "2026-2027 2026-09-14T02:00:00Z"}, "compliant",
@@ -194,7 +206,7 @@ def test_thresholds_come_from_the_policy_file_and_a_school_may_change_them(tmp_p
     old_verify = {**PRACTICE, "last_verify": "2026-11-01T00:00:00Z"}
     assert judged("backup.best_practice", old_verify)["status"] == "drift"
     assert judged("backup.best_practice", old_verify, limits=limits)["status"] == "compliant"
-    assert judged("backup.daily", {"last_backup": "2026-11-28T07:00:00Z"}, limits=limits)["status"] == "compliant"
+    assert judged("backup.daily", both("2026-11-28T07:00:00Z"), limits=limits)["status"] == "compliant"
 
 
 def test_a_bad_threshold_in_a_school_policy_is_one_clear_error(tmp_path: Path):
@@ -229,8 +241,12 @@ def school(waivers=None):
 
 
 def _report(results, inv=None):
+    """The report of a check run whose receiver nas2 answered: its newest sealed backup of srv1's
+    admin is the one the client reports (results.attach_protected, as run_check calls it)."""
     inv = inv or school()
     policy = load_policy()
+    results.setdefault("nas2", HostResults(reachable=True, protected={"srv1": {"admin": "2026-11-29T01:00:00Z"}}))
+    attach_protected(results, {"backup.daily", "backup.best_practice"})
     return build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW, "en")
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ivpb.audit.evaluate import build_report
-from ivpb.audit.results import HostResults, record
+from ivpb.audit.results import HostResults, attach_protected, record
 from ivpb.cli import main
 from ivpb.errors import UserError
 from ivpb.plan import plan_inventory
@@ -38,13 +38,15 @@ def own_policy(tmp_path: Path, drop: tuple[str, ...] = (), **evidence) -> str:
 
 def srv1_results(daily: str = "backup.daily") -> dict[str, HostResults]:
     """srv1's backup module: a configured daily backup (reported under `daily`, the id the policy
-    gives it) whose last success is 28 hours old."""
+    gives it) whose last success is 28 hours old, as its receiver nas2 holds it too."""
     results: dict[str, HostResults] = {}
     record(results, "runner_on_ok", "srv1", {
         "host_time": "2026-11-29T12:00:00Z",
         "controls": [{"id": daily, "dataset": "admin", "status": "compliant", "detail": "cron",
                       "evidence": {"last_backup": "2026-11-28T08:00:00Z"}}],
     }, "Backup jobs")
+    record(results, "runner_on_ok", "nas2", {"protected": {"srv1": {"admin": "2026-11-28T08:00:00Z"}}}, "Receivers")
+    attach_protected(results, {daily})
     return results
 
 

@@ -124,10 +124,15 @@ def _age(what: str, key: str, raw: Any, max_age: dt.timedelta, now: dt.datetime,
 
 
 def _judge_backup(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
+    """The client's own word (its last successful backup, its failures) and the receiver's: the
+    newest backup the receiver sealed out of the client's reach must be as recent, or a
+    compromised client could stop its backups and go on reporting fresh ones."""
     max_age = limits.backup_age(cid)
     reasons = [_failure("what.backup_run", ev.get("run_failed"))]
     if max_age is not None:
         reasons.append(_age("what.backup", "last_backup", ev.get("last_backup"), max_age, now, limits, "what.backup"))
+        reasons.append(_age("what.protected", "protected_generation", ev.get("protected_generation"), max_age,
+                            now, limits, "what.protected_none"))
     return [r for r in reasons if r]
 
 
@@ -314,12 +319,16 @@ def _unchecked(name: str, hr: HostResults | None, lang: str) -> str | None:
     return None
 
 
+# The judges that weigh the receivers' word (protected_generation, results.attach_protected).
+RECEIVER_JUDGES = frozenset({"backup_age", "best_practice"})
+
+
 def _receiver_checked(entry: dict[str, Any], inventory: Inventory, host: str, dataset: str,
                       results: dict[str, HostResults], lang: str) -> dict[str, Any]:
-    """backup.best_practice judged without the receiver's word on the protected copy: when the
-    data set's receiver could not be checked itself (unreachable, not contacted, its check
-    failed), whether a copy out of the client's reach exists is unknown. That is an error naming
-    the receiver, not drift as if the data were unprotected."""
+    """A control judged without the receiver's word on the protected copy (RECEIVER_JUDGES):
+    when the data set's receiver could not be checked itself (unreachable, not contacted, its
+    check failed), whether a copy out of the client's reach exists is unknown. That is an error
+    naming the receiver, not drift as if the data were unprotected."""
     if entry["status"] != "drift" or "protected_generation" in (entry.get("evidence") or {}):
         return entry
     missing = t("finding.none", lang, what=msg("what.protected_none"), key="protected_generation")
@@ -438,8 +447,9 @@ def _host_controls(
                 lang=lang,
             )
             entry = _judge(entry, limits, now, year, lang, skew)
-            if control.judge == "best_practice" and planned.dataset:  # receiver, restore drills (#16)
+            if control.judge in RECEIVER_JUDGES and planned.dataset:
                 entry = _receiver_checked(entry, inventory, host, planned.dataset, results, lang)
+            if control.judge == "best_practice" and planned.dataset:  # restore drills (#16)
                 entry = drills.judge(entry, inventory, host, planned.dataset, policy, now, lang)
         elif subject == host and mine is not None and mine.reachable and mine.failures:
             why = t("finding.task_failed", lang, msg=_bounded(mine, lang))

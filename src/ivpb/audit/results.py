@@ -138,12 +138,12 @@ def settle(results: dict[str, HostResults], stats: dict[str, Any] | None) -> Non
 def attach_protected(results: dict[str, HostResults], control_ids: set[str]) -> None:
     """The receivers' word on each client's backups, where the audit judges it: the newest sealed
     backup of a data set, over every receiver that reported it, becomes `protected_generation`
-    in the evidence of the client's controls in `control_ids` (those the policy judges
-    best_practice). The client's own files are never asked: a compromised client could claim
-    anything."""
+    in the evidence of the client's controls in `control_ids` (those whose judges weigh it,
+    evaluate.RECEIVER_JUDGES). The client's own files are never asked: a compromised client could
+    claim anything."""
     for host, hr in results.items():
         for c in hr.controls:
-            if c.get("id") not in control_ids or not c.get("dataset"):
+            if not isinstance(c.get("id"), str) or c["id"] not in control_ids or not isinstance(c.get("dataset"), str):
                 continue
             stamps = [r.protected[host].get(c["dataset"]) for r in results.values()
                       if isinstance(r.protected.get(host), dict)]

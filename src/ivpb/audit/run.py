@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
+from ivpb.audit.evaluate import RECEIVER_JUDGES
 from ivpb.audit.results import HostResults, attach_protected, record, settle
 from ivpb.errors import UserError
 from ivpb.policy import load_policy
@@ -117,6 +118,6 @@ def run_check(project: Path, sources: list[str], limit: str | list[str] | None, 
     named = bounds(project)
     for hr in results.values():
         hr.bounds = named
-    # the receivers' word goes to the controls the policy judges best_practice
-    attach_protected(results, {c.id for c in load_policy(policy_file).controls if c.judge == "best_practice"})
+    # the receivers' word goes to the controls whose judges weigh it
+    attach_protected(results, {c.id for c in load_policy(policy_file).controls if c.judge in RECEIVER_JUDGES})
     return results
