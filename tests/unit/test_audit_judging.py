@@ -321,3 +321,18 @@ def test_an_unreachable_host_names_the_timeouts_that_bounded_the_attempt():
     assert entry["status"] == "error"
     assert entry["detail"] == ("host unreachable: ssh: connect to host srv1 port 22: Connection timed out "
                                f"(bounded by: {named})")
+
+
+def test_a_client_that_stopped_its_backups_cannot_report_them_fresh():
+    """A compromised client reports a fresh last backup (and claims the protected copy too); its
+    receiver sealed nothing for three days: backup.daily is drift on the receiver's word."""
+    results: dict[str, HostResults] = {}
+    record(results, "runner_on_ok", "srv1", {"host_time": "2026-11-29T12:00:00Z", "controls": [
+        {"id": "backup.daily", "dataset": "admin", "status": "compliant", "detail": "cron",
+         "evidence": {"last_backup": "2026-11-29T01:00:00Z", "protected_generation": "2026-11-29T01:00:00Z"}}]},
+        "Backup jobs")
+    results["nas2"] = HostResults(reachable=True, protected={"srv1": {"admin": "2026-11-26T01:00:00Z"}})
+    entry = _entry(_report(results), "backup.daily")
+    assert entry["status"] == "drift", entry
+    assert entry["evidence"]["protected_generation"] == "2026-11-26T01:00:00Z"
+    assert "newest generation held out of the client's reach 2026-11-26 01:00 UTC is 3 d 11 h old" in entry["detail"]
