@@ -125,10 +125,11 @@ def cmd_audit(args) -> int:
     import datetime as dt
     from pathlib import Path
 
-    from ivpb.audit.evaluate import build_report
+    from ivpb.audit.evaluate import RECEIVER_JUDGES, build_report
+    from ivpb.audit.results import attach_protected
     from ivpb.audit.run import find_project, run_check
     from ivpb.plan import plan_inventory
-    from ivpb.roles import reporting_hosts
+    from ivpb.roles import receivers_of, reporting_hosts
 
     outputs = []
     for out in args.output:
@@ -150,6 +151,8 @@ def cmd_audit(args) -> int:
         project, args.inventory, limit, args.vault_password_file, progress=None if args.quiet else sys.stderr,
         policy_file=args.policy,
     )
+    # the receivers' word goes to the controls whose judges weigh it, from the client's receivers only
+    attach_protected(results, {c.id for c in policy.controls if c.judge in RECEIVER_JUDGES}, receivers_of(inventory))
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     report = build_report(policy, inventory, plan, results, inventory.chosen(), now, args.lang)
     for path, fmt in outputs:

@@ -143,13 +143,19 @@ def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[
     word on the protected copy the audit judges). An audit of some hosts asks these too, or their
     controls would be errors for want of a reporter. In the inventory's order."""
     routed = {c.id for c in plan.policy.controls if c.routed}
-    sends_to = _sends_to(_receivers(inventory))
+    sends_to = receivers_of(inventory)
     wanted = set(hosts)
     for host in hosts:
         if routed & plan.hosts[host].control_ids():
             wanted.add(router_of(host, inventory.hosts[host]))
         wanted.update(sends_to.get(host, ()))
     return [h for h in inventory.hosts if h in wanted]
+
+
+def receivers_of(inventory: Inventory) -> dict[str, list[str]]:
+    """client -> the inventory hosts its data sets' backups and syncs go to: the only hosts whose
+    word on its protected copy the audit takes (results.attach_protected)."""
+    return _sends_to(_receivers(inventory))
 
 
 def _sends_to(receivers: dict[str, dict[str, Any]]) -> dict[str, list[str]]:

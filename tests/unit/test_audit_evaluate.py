@@ -17,6 +17,7 @@ from ivpb.audit.results import HostResults, attach_protected, record
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
+from ivpb.roles import receivers_of
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 SCHEMA = json.loads(resources.files("ivpb.schemas").joinpath("report.schema.json").read_text())
@@ -88,7 +89,7 @@ def report(controls, inv=None, reachable=True, failures=()):
         # the receiver answered: its newest sealed backups are the client's newest ones
         "nas2": HostResults(reachable=True, protected={"srv1": {"admin": FRESH, "scans": "2026-11-25T01:00:00Z"}}),
     }
-    attach_protected(results, {c.id for c in policy.controls if c.judge in RECEIVER_JUDGES})
+    attach_protected(results, {c.id for c in policy.controls if c.judge in RECEIVER_JUDGES}, receivers_of(inv))
     rep = build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW)
     jsonschema.validate(rep, SCHEMA)
     return rep

@@ -57,7 +57,7 @@ def test_any_result_a_host_sends_is_judged_and_reported(fields, evidence, extra,
     for hr in results.values():
         hr.reachable = True
     inv, policy = school(), load_policy()
-    attach_protected(results, {"backup.best_practice"})
+    attach_protected(results, {"backup.best_practice"}, {"srv1": ["nas2"]})
     report = build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW, "en")
 
     jsonschema.validate(report, SCHEMA)

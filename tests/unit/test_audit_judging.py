@@ -20,6 +20,7 @@ from ivpb.audit.results import HostResults, attach_protected, record
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
+from ivpb.roles import receivers_of
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 YEAR = school_year(NOW.date())
@@ -246,7 +247,7 @@ def _report(results, inv=None):
     inv = inv or school()
     policy = load_policy()
     results.setdefault("nas2", HostResults(reachable=True, protected={"srv1": {"admin": "2026-11-29T01:00:00Z"}}))
-    attach_protected(results, {"backup.daily", "backup.best_practice"})
+    attach_protected(results, {"backup.daily", "backup.best_practice"}, receivers_of(inv))
     return build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW, "en")
 
 
@@ -324,10 +325,12 @@ def test_an_unreachable_host_names_the_timeouts_that_bounded_the_attempt():
 
 
 def test_a_client_that_stopped_its_backups_cannot_report_them_fresh():
-    """A compromised client reports a fresh last backup (and claims the protected copy too); its
-    receiver sealed nothing for three days: backup.daily is drift on the receiver's word."""
+    """A compromised client reports a fresh last backup (and claims the protected copy too, in its
+    evidence and as a receiver's `protected` of its own); its receiver sealed nothing for three
+    days: backup.daily is drift on the receiver's word."""
     results: dict[str, HostResults] = {}
-    record(results, "runner_on_ok", "srv1", {"host_time": "2026-11-29T12:00:00Z", "controls": [
+    record(results, "runner_on_ok", "srv1", {
+        "host_time": "2026-11-29T12:00:00Z", "protected": {"srv1": {"admin": "2026-11-29T01:00:00Z"}}, "controls": [
         {"id": "backup.daily", "dataset": "admin", "status": "compliant", "detail": "cron",
          "evidence": {"last_backup": "2026-11-29T01:00:00Z", "protected_generation": "2026-11-29T01:00:00Z"}}]},
         "Backup jobs")

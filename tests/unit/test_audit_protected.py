@@ -20,9 +20,14 @@ def control(ds, **evidence):
     ({"nas": {"fs": {"lln": None}}}, "2099-01-01T00:00:00Z", None),     # the client's own claim counts for nothing
     ({}, "2026-11-29T01:00:00Z", None),                                 # no receiver reported
     ({"nas": {"other": {"lln": "2026-11-29T01:00:00Z"}}}, None, None),  # another client's backups
+    # a `protected` from a host that is not fs's receiver counts for nothing: fs itself, or another client
+    ({"nas": {"fs": {"lln": "2026-11-20T01:00:00Z"}}, "fs": {"fs": {"lln": "2026-11-29T01:00:00Z"}}},
+     None, "2026-11-20T01:00:00Z"),
+    ({"nas": {"fs": {"lln": None}}, "pc": {"fs": {"lln": "2026-11-29T01:00:00Z"}}}, None, None),
 ])
 def test_protected_generation_is_the_receivers_word(receivers, claimed, expected):
-    fs = HostResults(controls=[control("lln", **({"protected_generation": claimed} if claimed else {}))])
+    fs = HostResults(controls=[control("lln", **({"protected_generation": claimed} if claimed else {}))],
+                     protected=receivers.pop("fs", {}))
     results = {"fs": fs, **{name: HostResults(protected=p) for name, p in receivers.items()}}
-    attach_protected(results, {"backup.best_practice"})
+    attach_protected(results, {"backup.best_practice"}, {"fs": ["fs", "nas", "off"]})
     assert fs.controls[0]["evidence"].get("protected_generation") == expected

@@ -46,7 +46,7 @@ def srv1_results(daily: str = "backup.daily") -> dict[str, HostResults]:
                       "evidence": {"last_backup": "2026-11-28T08:00:00Z"}}],
     }, "Backup jobs")
     record(results, "runner_on_ok", "nas2", {"protected": {"srv1": {"admin": "2026-11-28T08:00:00Z"}}}, "Receivers")
-    attach_protected(results, {daily})
+    attach_protected(results, {daily}, {"srv1": ["nas2"]})
     return results
 
 

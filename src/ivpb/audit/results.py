@@ -135,20 +135,31 @@ def settle(results: dict[str, HostResults], stats: dict[str, Any] | None) -> Non
                 hr.reachable = False
 
 
-def attach_protected(results: dict[str, HostResults], control_ids: set[str]) -> None:
+def attach_protected(results: dict[str, HostResults], control_ids: set[str],
+                     receivers_of: dict[str, list[str]]) -> None:
     """The receivers' word on each client's backups, where the audit judges it: the newest sealed
-    backup of a data set, over every receiver that reported it, becomes `protected_generation`
-    in the evidence of the client's controls in `control_ids` (those whose judges weigh it,
-    evaluate.RECEIVER_JUDGES). The client's own files are never asked: a compromised client could
-    claim anything."""
+    backup of a data set, over the client's receivers (`receivers_of`: client -> the inventory
+    hosts its backups and syncs go to, roles.receivers_of) that reported it, becomes
+    `protected_generation` in the evidence of the client's controls in `control_ids` (those whose
+    judges weigh it, evaluate.RECEIVER_JUDGES). Only those receivers are asked: the client, or
+    any other host, may send a `protected` of its own, and a compromised one claims anything."""
     for host, hr in results.items():
         for c in hr.controls:
             if not isinstance(c.get("id"), str) or c["id"] not in control_ids or not isinstance(c.get("dataset"), str):
                 continue
-            stamps = [r.protected[host].get(c["dataset"]) for r in results.values()
-                      if isinstance(r.protected.get(host), dict)]
-            newest = max((s for s in stamps if isinstance(s, str)), default=None)
+            newest = _newest_sealed(results, receivers_of.get(host, ()), host, c["dataset"])
             evidence = {k: v for k, v in (c.get("evidence") or {}).items() if k != "protected_generation"}
             if newest:
                 evidence["protected_generation"] = newest
             c["evidence"] = evidence
+
+
+def _newest_sealed(results: dict[str, HostResults], receivers: list[str], client: str, dataset: str) -> str | None:
+    """The newest backup of a client's data set sealed on any of its receivers (never the client
+    itself), or None when none reported one."""
+    stamps = []
+    for receiver in receivers:
+        word = results[receiver].protected.get(client) if receiver != client and receiver in results else None
+        if isinstance(word, dict) and isinstance(word.get(dataset), str):
+            stamps.append(word[dataset])
+    return max(stamps, default=None)

@@ -11,10 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from ivpb.audit.evaluate import RECEIVER_JUDGES
-from ivpb.audit.results import HostResults, attach_protected, record, settle
+from ivpb.audit.results import HostResults, record, settle
 from ivpb.errors import UserError
-from ivpb.policy import load_policy
 
 EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
 # The audit changes nothing, so no module run may take long: a hung one (a dead NFS mount, a
@@ -118,6 +116,4 @@ def run_check(project: Path, sources: list[str], limit: str | list[str] | None, 
     named = bounds(project)
     for hr in results.values():
         hr.bounds = named
-    # the receivers' word goes to the controls whose judges weigh it
-    attach_protected(results, {c.id for c in load_policy(policy_file).controls if c.judge in RECEIVER_JUDGES})
     return results
