@@ -48,7 +48,7 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
     plan = plan_inventory(inventory, policy)
     datasets = inventory.school("ivpb_datasets")
     all_drills = drills.indexed(inventory)
-    duty_of = {c.id: c.duty for c in policy.controls if c.module == "backup_job"}
+    duty_of = policy.duties("backup_job")
     out = []
     for host in sorted(inventory.hosts):
         hv = inventory.hosts[host]

@@ -72,6 +72,10 @@ class Policy:
     def level(self, aspect: str, rank: int) -> str:
         return self.ladders[aspect][rank]
 
+    def duties(self, module: str) -> dict[str, str]:
+        """control id -> the duty the policy has `module` do for it (enforced_by.duty)."""
+        return {c.id: c.duty for c in self.controls if c.module == module}
+
     def control(self, control_id: str) -> Control:
         return self.by_id[control_id]
 

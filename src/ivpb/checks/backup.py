@@ -21,7 +21,7 @@ def check(ctx) -> Iterator[Problem]:
     yield from _recipient_problems(inv, recipients)
     # which controls ask for a sync target, a backup target and encryption: what the policy file
     # has each ask of backup_job (enforced_by.duty)
-    duty_of = {c.id: c.duty for c in ctx.policy.controls if c.module == "backup_job"}
+    duty_of = ctx.policy.duties("backup_job")
     for name, target in targets.items():
         if "site" in target and "address" not in target:
             yield Problem(f"target {name}", f"ivpb_backup_targets.{name}.address",

@@ -61,10 +61,11 @@ def check(ctx) -> Iterator[Problem]:
                               f"{ups}@{server} is already listed as ivpb_ups_feeds[{seen[(server, ups)]}]")
             seen.setdefault((server, ups), i)
         client = hv.get("ivpb_nut_client") or {}
-        for key in input_rules.NUT_TIMINGS:
+        for key, least in input_rules.NUT_TIMINGS.items():
+            if key not in client:
+                continue
             try:
-                if key in client:
-                    input_rules.nut_seconds(client[key], f"ivpb_nut_client.{key}")
+                input_rules.nut_seconds(client[key], f"ivpb_nut_client.{key}", least)
             except ValueError as e:
                 yield Problem(host, f"ivpb_nut_client.{key}", str(e).split(": ", 1)[1])
         if feeds or client:

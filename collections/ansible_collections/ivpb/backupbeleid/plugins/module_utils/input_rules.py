@@ -39,8 +39,8 @@ A checker never shows a secret: `secret()` says only what is wrong.
     secret(v, what, max_len=200)  a non-empty printable-ASCII secret; the message never shows it
     command_line(v, what) a one-line command whose program is an absolute path, <= 1000
     nut_deadtime(deadtime, pollfreq, what)  DEADTIME >= 3 x POLLFREQ (upsmon.conf(5))
-    nut_seconds(v, what)  one of upsmon's timings (NUT_TIMINGS), 1 (FINALDELAY 0) to
-                          NUT_SECONDS_MAX seconds
+    nut_seconds(v, what, least=1)  one of upsmon's timings (NUT_TIMINGS: name -> least), least
+                          to NUT_SECONDS_MAX seconds
     duties(controls, module, what)  a module's `controls` parameter as duty -> data set -> control
                           id, each duty one of DUTIES[module] (DATASET_MODULES: per data set)
 
@@ -262,11 +262,10 @@ def command_line(value, what: str):
     return _check("command_line", value, what)
 
 
-def nut_seconds(value: int, what: str):
-    """One of upsmon's timings in whole seconds: at least 1 (FINALDELAY may be 0), at most
+def nut_seconds(value: int, what: str, least: int = 1):
+    """One of upsmon's timings in whole seconds: at least `least` (NUT_TIMINGS), at most
     NUT_SECONDS_MAX. A UPS on battery lasts minutes: a timing beyond that (a mistyped 1500 for
     15) lets the battery run empty before the host shuts down."""
-    least = 0 if what.rsplit(".", 1)[-1] == "finaldelay" else 1
     if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= NUT_SECONDS_MAX:
         raise ValueError(f"{what}: expected whole seconds from {least} to {NUT_SECONDS_MAX}, got {shown(value)}")
     return value
@@ -345,8 +344,10 @@ BACKUP_PATH = "/srv/backup"  # a backup target's directory on its receiver
 KEEP_FULL = 4  # full chains a data set keeps on its target
 NUT_POLLFREQ = 5  # upsmon POLLFREQ, seconds (nut_deadtime() holds DEADTIME to at least 3 x this)
 NUT_DEADTIME = 15  # upsmon DEADTIME, seconds
-NUT_TIMINGS = ("pollfreq", "pollfreq_alert", "hostsync", "deadtime", "finaldelay")  # upsmon's, in seconds
-NUT_SECONDS_MAX = 300  # the longest of them (nut_seconds)
+# upsmon's timings in seconds, each with its least value (FINALDELAY may be 0), and the longest
+# any may be (nut_seconds)
+NUT_TIMINGS = {"pollfreq": 1, "pollfreq_alert": 1, "hostsync": 1, "deadtime": 1, "finaldelay": 0}
+NUT_SECONDS_MAX = 300
 # The offsite sync's heartbeat, minutes: the audit judges a sync older than a few heartbeats
 # stale, and no host may report a slower one than the module sets.
 SYNC_HEARTBEAT_MINUTES = 30

@@ -149,15 +149,15 @@ def _settings(p: dict) -> Settings:
     if dupes:
         raise ModuleFailure(f"ups: {', '.join(dupes)} listed more than once")
     s = Settings(controls=asked, ups=ups_list)
-    for key in ("min_supplies", "pollfreq", "pollfreq_alert", "hostsync", "deadtime", "finaldelay"):
+    for key in ("min_supplies", *input_rules.NUT_TIMINGS):
         setattr(s, key, _int(p.get(key), key, getattr(s, key)))
     for key in ("mode", "shutdown_command", "notify_webhook", "notify_mail"):
         if p.get(key) is not None:
             setattr(s, key, p[key])
     if s.mode not in ("netclient", "netserver", "standalone"):
         raise ModuleFailure(f"mode: expected netclient, netserver or standalone, got {input_rules.shown(s.mode)}")
-    for key in input_rules.NUT_TIMINGS:
-        input_rules.nut_seconds(getattr(s, key), key)
+    for key, least in input_rules.NUT_TIMINGS.items():
+        input_rules.nut_seconds(getattr(s, key), key, least)
     input_rules.nut_deadtime(s.deadtime, s.pollfreq, "deadtime")
     if s.min_supplies < 1:
         raise ModuleFailure("min_supplies: expected 1 or more")
