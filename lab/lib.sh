@@ -7,12 +7,22 @@ export CONTAINERS_CONF="$LAB_ROOT/lab/containers.conf"
 LAB_STATE="$LAB_ROOT/.lab"            # gitignored: key pair, logs
 LAB_KEY="$LAB_STATE/id_ed25519"
 LAB_LOGS="$LAB_STATE/logs"
+# The example school's escrow key for the lab (issue #21): the directie's real secret key does not
+# exist, so the lab makes its own pair once per checkout. The secret half stays here, on the
+# controller, in a GnuPG home of its own (never on a lab host); the public half goes to the lab's
+# inventory overlay, which replaces the example's recipient key. `ivpb restore` and its drills
+# decrypt with GNUPGHOME=$LAB_ESCROW_HOME.
+LAB_ESCROW_HOME="$LAB_STATE/escrow-gnupg"
+LAB_ESCROW_VARS="$LAB_ROOT/inventories/lab/group_vars/all/escrow.yml"   # gitignored, made here
+# The lab's evidence (restore drills): in the overlay, gone with the hosts at `lab/lab down`.
+LAB_EVIDENCE="$LAB_ROOT/inventories/lab/.evidence"
 BASE_IMAGE="localhost/ivpb-base:bookworm"
 HOST_IMAGE="localhost/ivpb-host:bookworm"
 LAB_NETWORK="ivpb-lab"
 LAB_LABEL="ivpb.lab=1"
 # Packages the lab needs on the machine that runs it (Debian package names).
-LAB_HOST_PACKAGES=(podman runc debootstrap netavark aardvark-dns iptables openssh-client)
+# duplicity, gnupg and rsync: `ivpb restore` and its drills run here, on the controller.
+LAB_HOST_PACKAGES=(podman runc debootstrap netavark aardvark-dns iptables openssh-client duplicity gnupg rsync)
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 say() { echo "$(basename "$0"): $*"; }
@@ -23,7 +33,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 # Install podman & co. from Debian's packages when missing (CI is a fresh machine).
 ensure_tools() {
     local missing=() cmd
-    for cmd in podman runc debootstrap netavark ssh ssh-keygen; do
+    for cmd in podman runc debootstrap netavark ssh ssh-keygen duplicity gpg rsync; do
         case $cmd in
             netavark) [[ -x /usr/lib/podman/netavark ]] || missing+=(netavark) ;;
             *) command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd") ;;
@@ -73,3 +83,33 @@ quiet_tz() {
 }
 
 image_exists() { podman image exists "$1" 2>/dev/null; }
+
+# The lab's escrow key pair (see LAB_ESCROW_HOME) and the overlay's vars that name its public half.
+# A pair that expired is replaced.
+ensure_escrow_key() {
+    local gpg=(gpg --homedir "$LAB_ESCROW_HOME" --batch --quiet) fpr validity
+    mkdir -p "$LAB_ESCROW_HOME" && chmod 700 "$LAB_ESCROW_HOME"
+    fpr=$("${gpg[@]}" --with-colons --list-secret-keys 2>/dev/null | awk -F: '/^fpr/ { print $10; exit }' || true)
+    validity=$("${gpg[@]}" --with-colons --list-keys "${fpr:-none}" 2>/dev/null | awk -F: '/^pub/ { print $2; exit }' || true)
+    if [[ -z $fpr || $validity == e || $validity == r ]]; then
+        rm -rf "$LAB_ESCROW_HOME" && mkdir -m 700 "$LAB_ESCROW_HOME"
+        "${gpg[@]}" --passphrase '' --quick-gen-key 'ivpb lab escrow (directie) <directie@lab.invalid>' ed25519 cert 2y ||
+            die "could not make the lab's escrow key in $LAB_ESCROW_HOME"
+        fpr=$("${gpg[@]}" --with-colons --list-secret-keys | awk -F: '/^fpr/ { print $10; exit }')
+        "${gpg[@]}" --passphrase '' --quick-add-key "$fpr" cv25519 encr 2y ||
+            die "could not add an encryption subkey to the lab's escrow key"
+        say "generated the lab's escrow key $fpr (secret half in $LAB_ESCROW_HOME only)"
+    fi
+    mkdir -p "$(dirname "$LAB_ESCROW_VARS")"
+    {
+        echo "# Made by lab/lab (ensure_escrow_key in lab/lib.sh); not committed. The lab's escrow key"
+        echo "# replaces the example's directie key, whose secret half does not exist: its secret half"
+        echo "# is in .lab/escrow-gnupg on this controller only (GNUPGHOME for ivpb restore and drills)."
+        echo "ivpb_gpg_recipients:"
+        echo "  directie:"
+        echo "    fingerprint: \"$fpr\""
+        echo "    description: Directie (labsleutel; geheime helft alleen op de controller, .lab/escrow-gnupg)"
+        echo "    public_key: |"
+        "${gpg[@]}" --armor --export "$fpr" | sed 's/^/      /'
+    } >"$LAB_ESCROW_VARS.tmp" && mv "$LAB_ESCROW_VARS.tmp" "$LAB_ESCROW_VARS"
+}

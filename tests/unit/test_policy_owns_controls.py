@@ -170,11 +170,12 @@ def test_every_judge_the_policy_schema_allows_has_its_function():
     assert shipped == set(judges)
 
 
-def test_a_renamed_control_reaches_the_module_and_comes_back_under_its_new_name(tmp_path: Path):
+def test_a_renamed_control_reaches_the_module_and_comes_back_under_its_new_name(tmp_path: Path, monkeypatch):
     """The modules echo the ids the plan step hands them (with the duty the policy file gives
     each): a school that calls its daily backup `backup.dagelijks` gets backup_job's cron job
     and evidence under that name, and the audit judges it by the age it sets for that name."""
     from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job
+    from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
 
     from ivpb.roles import role_inputs
 
@@ -199,7 +200,9 @@ def test_a_renamed_control_reaches_the_module_and_comes_back_under_its_new_name(
                                  "targets": hv["ivpb_backup_targets"], "default_target": hv.get("ivpb_backup_target")})
     assert [(j["dataset"], j["schedule"]) for j in jobs] == [("admin", "daily")]
     assert "# admin: backup.dagelijks (minstens dagelijks);" in backup_job.render_crontab(jobs)
-    reported = backup_job.evidence(jobs, changed=False, check_mode=False, keyring=None, key_error=None, blockers=[])
+    host = make_host(monkeypatch, root=str(tmp_path))  # a host without status files yet
+    reported = backup_job.evidence(host, jobs, changed=False, check_mode=False, keyring=None, key_error=None,
+                                   blockers=[])
     assert "backup.dagelijks" in {c["id"] for c in reported}
 
     report = build_report(own, inventory, plan, srv1_results("backup.dagelijks"), list(inventory.hosts), NOW, "en")

@@ -276,12 +276,9 @@ def render_backup_conf(hook):
     ]) + "\n"
 
 
-def read_status(dataset, key, state=None):
-    try:
-        with open(f"{state or STATE}/status/{dataset}.{key}", encoding="utf-8") as f:
-            return f.read().strip() or None
-    except OSError:
-        return None
+def read_status(host, dataset, key):
+    """A status file the jobs write on the host, read through the host toolkit (its root)."""
+    return (host.read(f"{STATE}/status/{dataset}.{key}") or "").strip() or None
 
 
 def ssh_key(host, hostname):
@@ -404,7 +401,7 @@ def enforce_jobs(host, p):
     changed = bool(host.changed)
     blockers = ([f"missing: {', '.join(missing_tools)}"] if missing_tools else []) + \
         ([f"no pinned SSH host key for target {', '.join(sorted(set(unpinned)))}"] if unpinned else [])
-    controls = evidence(jobs, changed, check_mode, keyring, key_error, blockers)
+    controls = evidence(host, jobs, changed, check_mode, keyring, key_error, blockers)
     if check_mode and not (key_error or blockers):
         attribute(controls, jobs, host, cron_before)
     result = {
@@ -477,17 +474,17 @@ def attribute(controls, jobs, host, cron_before):
             entry["diff"] = [{"path": d["before_header"], "before": d["before"], "after": d["after"]} for d in found]
 
 
-def read_failure(dataset, kind):
+def read_failure(host, dataset, kind):
     """{at, reason} of the newest failed attempt of a kind of job (run, annual, verify, sync),
     present only while no later attempt succeeded (the script removes it on success)."""
-    raw = read_status(dataset, f"{kind}_failed")
+    raw = read_status(host, dataset, f"{kind}_failed")
     if raw is None:
         return None
     at, _sep, reason = raw.partition("\n")
     return {"at": at.strip(), "reason": reason.strip()[:300]}
 
 
-def evidence(jobs, changed, check_mode, keyring, key_error, blockers):
+def evidence(host, jobs, changed, check_mode, keyring, key_error, blockers):
     """One entry per planned control and data set, status after the call (found state in check
     mode), small evidence from the status files the jobs write. The audit judges the evidence
     (ages, failures) against the policy."""
@@ -497,19 +494,19 @@ def evidence(jobs, changed, check_mode, keyring, key_error, blockers):
     for j in jobs:
         ds = j["dataset"]
         sched = f"{j['schedule']} at {j['cron']['run']} (cron) to {j['target']['address']}"
-        verify = read_status(ds, "last_verify")
+        verify = read_status(host, ds, "last_verify")
         for cid, duty in sorted((cid, duty) for duty, cid in j["controls"].items()):
             if duty == "offsite_sync":
                 continue  # reported by the lsyncd part of the same call (offsite_sync.apply)
             status, detail, ev = base, "", {}
             if duty in ("daily", "weekly"):
                 detail = f"duplicity {sched}"
-                ev = {"schedule": j["cron"]["run"], "last_backup": read_status(ds, "last_backup"),
-                      "run_failed": read_failure(ds, "run")}
+                ev = {"schedule": j["cron"]["run"], "last_backup": read_status(host, ds, "last_backup"),
+                      "run_failed": read_failure(host, ds, "run")}
             elif duty == "annual_full":
                 detail = "yearly full per school year (1 Sep-31 Aug) in a chain of its own, kept"
-                ev = {"schedule": j["cron"]["annual"], "last_annual": read_status(ds, "last_annual"),
-                      "annual_failed": read_failure(ds, "annual")}
+                ev = {"schedule": j["cron"]["annual"], "last_annual": read_status(host, ds, "last_annual"),
+                      "annual_failed": read_failure(host, ds, "annual")}
             elif duty == "encrypt":
                 detail = f"GPG public-key encryption to {', '.join(j['recipients'])}"
                 ev = {"fingerprints": j["keys"]}
@@ -523,7 +520,7 @@ def evidence(jobs, changed, check_mode, keyring, key_error, blockers):
                           "lock, log + syslog, failure hook")
                 ev = {"keep_full": j["keep_full"], "verify_schedule": j["cron"]["verify"],
                       "last_verify": verify[3:] if verify and verify.startswith("ok ") else verify,
-                      "verify_failed": read_failure(ds, "verify")}
+                      "verify_failed": read_failure(host, ds, "verify")}
             if blockers and duty != "encrypt":
                 status, detail = "drift" if check_mode else "error", "; ".join(blockers)
             out.append({"id": cid, "dataset": ds, "status": status, "detail": detail,

@@ -51,15 +51,11 @@ def authorized_line(key):
     return f'restrict,command="{receiver_program.PATH} gate" {key}\n'
 
 
-def current_key(path):
+def current_key(host, path):
     """The key line an earlier run authorized (kept when the client is not part of this run)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("restrict,command="):
-                    return line.split('" ', 1)[1].strip()
-    except (OSError, IndexError):
-        pass
+    for line in (host.read(path) or "").splitlines():
+        if line.startswith("restrict,command=") and '" ' in line:
+            return line.split('" ', 1)[1].strip()
     return None
 
 
@@ -135,9 +131,10 @@ def merged_protected(entries):
     return out
 
 
-def host_keys():
+def host_keys(host):
+    """This receiver's SSH host keys, which its clients pin."""
     keys = []
-    for path in sorted(glob.glob("/etc/ssh/ssh_host_*_key.pub")):
+    for path in sorted(glob.glob(host.path("/etc/ssh/ssh_host_*_key.pub"))):
         with open(path, encoding="utf-8") as f:
             keys.append(" ".join(f.read().split()[:2]))
     return keys
@@ -176,7 +173,7 @@ def enforce(host, p):
         host.directory(entry["area"], 0o750, group=user)
         host.directory(f"{entry['area']}/.ssh", 0o755)
         akeys = f"{entry['area']}/.ssh/authorized_keys"
-        key = keys.get(entry["client"]) or current_key(akeys)
+        key = keys.get(entry["client"]) or current_key(host, akeys)
         try:
             line = authorized_line(key) if key else ""
         except ModuleFailure as e:
@@ -190,9 +187,9 @@ def enforce(host, p):
         config[user] = entry
 
     # Clients that the inventory no longer sends here lose their key (their data stays).
-    old = _read_json(receiver_program.CONFIG)
+    old = _read_json(host, receiver_program.CONFIG)
     for user, entry in sorted(old.items()):
-        if user not in config and os.path.isdir(f"{entry.get('area', '')}/.ssh"):
+        if user not in config and os.path.isdir(host.path(f"{entry.get('area', '')}/.ssh")):
             host.file(f"{entry['area']}/.ssh/authorized_keys", HEADER, 0o644)
     # The shared backup user of collection 0.2 is no way in any more.
     if legacy_pw is not None:
@@ -219,7 +216,7 @@ def enforce(host, p):
         "waiting_for_key": sorted(set(pending)),
         "users": {u: e["client"] + "@" + e["target"] for u, e in entries},
         "protected": merged_protected(entries),
-        "host_keys": host_keys(),
+        "host_keys": host_keys(host),
         "changed_paths": host.changed,
         "controls": [],
     }
@@ -228,10 +225,9 @@ def enforce(host, p):
     return result
 
 
-def _read_json(path):
+def _read_json(host, path):
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+        data = json.loads(host.read(path) or "{}")
+    except ValueError:
         return {}
+    return data if isinstance(data, dict) else {}

@@ -111,8 +111,8 @@ def enforce(host, sync_list):
                       f"checked every {s['heartbeat_minutes']} min",
             "evidence": {k: v for k, v in {"delay": s["delay"], "target": s["target"],
                                            "heartbeat_minutes": s["heartbeat_minutes"],
-                                           "last_sync": backup_job.read_status(s["dataset"], "last_sync"),
-                                           "sync_failed": backup_job.read_failure(s["dataset"], "sync"),
+                                           "last_sync": backup_job.read_status(host, s["dataset"], "last_sync"),
+                                           "sync_failed": backup_job.read_failure(host, s["dataset"], "sync"),
                                            "lsyncd_active": after["active"]}.items() if v is not None},
         })
     return {"changed": changed, "controls": controls, "service": {"name": SERVICE, **after, "actions": actions}}

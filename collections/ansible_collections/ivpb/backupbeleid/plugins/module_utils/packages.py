@@ -53,10 +53,11 @@ def install(host, names):
         raise ModuleFailure(f"apt-get could not install {', '.join(names)}: {last[0]}")
 
 
-def ensure(host, names, status_path=DPKG_STATUS):
+def ensure(host, names):
     """The packages of names that are missing, installed unless in check mode: one more change
-    of the call ("packages", with its diff). Returns (missing, diff entry or None)."""
-    missing = sorted(set(names) - installed(names, status_path))
+    of the call ("packages", with its diff). Returns (missing, diff entry or None).
+    dpkg's status file is read under the host's root, like every other path of the host."""
+    missing = sorted(set(names) - installed(names, host.path(DPKG_STATUS)))
     diff = None
     if missing and host.want_diff:
         diff = {"before_header": "packages", "after_header": "packages",

@@ -3,6 +3,7 @@ through basic._ANSIBLE_ARGS, exit_json/fail_json are patched to raise Exit/Fail 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host as host_toolkit
 
 
 class Exit(Exception):
@@ -32,7 +34,11 @@ def module_runner(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", _raise(Exit))
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", _raise(Fail))
 
-    def run(module, args, check_mode=False, diff=True):
+    def run(module, args, check_mode=False, diff=True, root=None):
+        """root: the host's root for every path the module reaches through the host toolkit (a
+        test's own folder: a unit test never reads this machine's /etc, /var or /srv)."""
+        if root is not None:
+            monkeypatch.setattr(host_toolkit, "Host", functools.partial(host_toolkit.Host, root=str(root)))
         args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
         monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)

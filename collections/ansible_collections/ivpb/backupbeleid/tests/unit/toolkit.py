@@ -9,6 +9,7 @@ import json
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.packages import DPKG_STATUS
 
 
 def make_host(monkeypatch, check_mode=False, diff=False, run=None, root="/"):
@@ -32,3 +33,12 @@ def asked(*ids, datasets=None):
     """Controls as the plan step hands them to a module: [{id, duty[, datasets]}]."""
     return [{"id": i, "duty": SHIPPED_DUTIES[i], **({"datasets": list(datasets)} if datasets is not None else {})}
             for i in ids]
+
+
+def with_packages(root, *names):
+    """Give the host root at `root` a dpkg status file in which names are installed (and nothing
+    else): modules read it under the host's root (module_utils/packages.py)."""
+    status = root / DPKG_STATUS.lstrip("/")
+    status.parent.mkdir(parents=True, exist_ok=True)
+    status.write_text("".join(f"Package: {n}\nStatus: install ok installed\n\n" for n in names))
+    return root

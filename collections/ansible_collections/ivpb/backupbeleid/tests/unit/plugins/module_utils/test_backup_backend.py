@@ -12,8 +12,9 @@ import subprocess
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host, with_packages
 
 FPR = "0075798249F96224C9B5F02A537B3983D457471C"
 
@@ -137,7 +138,10 @@ def test_dataset_conf_quotes_for_the_shell(tmp_path):
 
 @pytest.fixture
 def fake_root(tmp_path, monkeypatch):
-    """Every path of the backend under tmp_path; gpg and ssh-keygen stay real."""
+    """Every path of the backend under tmp_path, dpkg's status file included (the backend's
+    packages installed); gpg and ssh-keygen stay real."""
+    status = with_packages(tmp_path, *bj.PACKAGES, "gnupg", "lsyncd") / packages.DPKG_STATUS.lstrip("/")
+    monkeypatch.setattr(packages, "DPKG_STATUS", str(status))
     for name in ("ETC", "STATE", "LIB_DIR", "LOG_DIR"):
         monkeypatch.setattr(bj, name, str(tmp_path) + getattr(bj, name))
     monkeypatch.setattr(bj, "SCRIPT_PATH", str(tmp_path) + bj.SCRIPT_PATH)
@@ -185,7 +189,8 @@ def test_evidence_comes_from_the_status_files(fake_root, monkeypatch):
     (status / "les.run_failed").write_text("2026-11-30T01:00:00Z\nsource /srv/les is empty (not mounted?)\n")
     jobs = bj.plan_jobs(params(controls=controls("les", "backup.daily", "backup.best_practice"),
                                stores=[{"dataset": "les", "path": "/srv/les"}]))
-    ev = {c["id"]: c["evidence"] for c in bj.evidence(jobs, False, False, None, None, [])}
+    host = make_host(monkeypatch)
+    ev = {c["id"]: c["evidence"] for c in bj.evidence(host, jobs, False, False, None, None, [])}
     assert ev["backup.daily"]["last_backup"] == "2026-11-29T01:00:04Z"
     assert ev["backup.best_practice"]["last_verify"] == "2026-11-29T05:30:00Z"
     assert ev["backup.daily"]["run_failed"] == {"at": "2026-11-30T01:00:00Z",

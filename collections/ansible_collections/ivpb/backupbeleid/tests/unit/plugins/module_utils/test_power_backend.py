@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import parse_nut_words
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host, with_packages
 
 PW = 'my "sec ret" \\ pass #1'
 
@@ -106,6 +106,8 @@ class FakeHost:
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
+    """A host root with NUT's client installed and /etc/nut."""
+    with_packages(tmp_path, *nc.PACKAGES)
     (tmp_path / "etc" / "nut").mkdir(parents=True)
     group = grp.getgrgid(os.getgid()).gr_name
     monkeypatch.setattr(nc, "GROUP", group)

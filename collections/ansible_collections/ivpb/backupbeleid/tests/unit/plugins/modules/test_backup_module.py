@@ -46,7 +46,8 @@ def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, 
     monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
     monkeypatch.setattr(backup_job.backup_job.offsite_sync, "CONF", str(tmp_path / "lsyncd.conf.lua"))
     with pytest.raises(Exit) as exc:
-        module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": []}, check_mode=True)
+        module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": []}, check_mode=True,
+                    root=tmp_path / "host")
     res = exc.value.args[0]
     assert res["changed"] is True
     assert [(c["id"], c["status"]) for c in res["controls"]] == [("backup.daily", "compliant"),

@@ -197,7 +197,7 @@ def test_receiver_module_check_mode_changes_nothing(module_main, tmp_path):
         module_main(backup_receiver, {
             "hostname": "nas", "targets": [{"name": "nas", "path": str(tmp_path / "b")}],
             "clients": [{"client": "fs", "target": "nas", "datasets": {"ds": {"keep_full": 2}}}],
-            "keys": {"fs": KEY}, "install_packages": False}, check_mode=True)
+            "keys": {"fs": KEY}, "install_packages": False}, check_mode=True, root=tmp_path / "host")
     res = exc.value.args[0]
     assert res["changed"] and res["clients"] == ["fs"] and res["authorized"] == ["fs"]
     assert not (tmp_path / "b").exists()
