@@ -285,7 +285,7 @@ def gate():
         deny(why)
     if rc != 0:
         lines = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()]
-        deny(f"rsync exited {rc}: {' | '.join(lines[-3:])[:300] or 'no message'}")
+        deny(f"rsync exited {rc}: {' | '.join(lines[-3:])[-300:] or 'no message'}")
 
 
 def writers(uid):

@@ -397,8 +397,12 @@ def test_a_deep_tree_in_one_area_leaves_the_maintenance_of_the_others_intact(pro
         put(area / "ds" / "chain", full(1), arrived(1))
         put(area / "ds" / "chain", full(3), arrived(3))
     rules = {"ds": {"keep_full": 1, "sync_keep_full": 2}}
-    logs = run_maint(program, monkeypatch, {"a-deep": (deep, rules), "b-other": (other, rules)},
-                     seal=lambda user, entry: program["seal_area"](entry["area"], {CLIENT_UID}, CLIENT_GID))
+    try:
+        logs = run_maint(program, monkeypatch, {"a-deep": (deep, rules), "b-other": (other, rules)},
+                         seal=lambda user, entry: program["seal_area"](entry["area"], {CLIENT_UID}, CLIENT_GID))
+    finally:  # pytest's own clean-up of tmp_path recurses: the tree goes here, from the bottom
+        for level in range(1100, 0, -1):
+            os.rmdir(os.path.join(deep, *["d"] * level))
     for area in (deep, other):
         assert sorted(os.listdir(area / "ds" / "chain")) == sorted(full(3))
     assert logs == [f"{deep}: a tree deeper than 64 levels is left unsealed",
