@@ -182,7 +182,7 @@ def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:
             receiver_of[name] = t["host"]
             entry = out.setdefault(t["host"], {"targets": [], "clients": []})
             entry["targets"].append({"name": name, "path": t.get("path", input_rules.BACKUP_PATH),
-                                     "quota": t.get("quota") or {}})
+                                     **({"quota": t["quota"]} if t.get("quota") else {})})
     for client, hv in inventory.hosts.items():
         retention = hv.get("ivpb_backup_retention") or {}
         default_keep = retention.get("keep_full", input_rules.KEEP_FULL)

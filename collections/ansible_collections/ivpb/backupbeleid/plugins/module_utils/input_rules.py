@@ -264,9 +264,13 @@ def command_line(value, what: str):
     return _check("command_line", value, what)
 
 
-def size(value, what: str) -> int:
+def size(value, what: str):
+    return _check("size", value, what)
+
+
+def size_bytes(value, what: str) -> int:
     """A size (rule "size") in bytes."""
-    _check("size", value, what)
+    size(value, what)
     unit = value[-1] if value[-1] in "KMGT" else ""
     return int(value[: len(value) - len(unit)]) * 1024 ** (" KMGT".index(unit) if unit else 0)
 
@@ -284,7 +288,8 @@ def quota(value, what: str) -> dict:
     if files is not None and (isinstance(files, bool) or not isinstance(files, int)
                               or not 1 <= files <= QUOTA_FILES_MAX):
         raise ValueError(f"{what}.files: {shown(files)} is not a whole number from 1 to {QUOTA_FILES_MAX}")
-    return {"bytes": None if value.get("bytes") is None else size(value["bytes"], f"{what}.bytes"), "files": files}
+    most = value.get("bytes")
+    return {"bytes": None if most is None else size_bytes(most, f"{what}.bytes"), "files": files}
 
 
 def interval_days(value) -> float:

@@ -34,7 +34,7 @@ description:
     C(root:<user> 1770). The client can still read its backups (restores, verify) and add new
     files, but cannot write, truncate, rename, replace or delete a sealed one. A file with more
     than one link is sealed as a copy (its other name could still change it).
-  - B(Arrival stamp.) The seal sets every file it seals to this host's clock at sealing: a sealed
+  - B(Arrival stamp.) The seal sets every file it seals to this host's clock at sealing; a sealed
     file's mtime is its arrival time here, whatever the client named or stamped it
     (C(ivpb restore) picks generations by it). Sealing is done
     by ownership because C(chattr +i), snapshots and reflinks need a capability or a file system
@@ -43,7 +43,7 @@ description:
   - B(Only what it checked counts.) A duplicity generation counts (for C(protected), retention and
     restore) only when complete - its manifest, signatures and volumes present, non-empty and
     sealed; a plain manifest's listed volumes all there, for an encrypted one (C(.manifest.gpg),
-    unreadable here) volumes 1..n without a gap - and in order by arrival: a name dated ahead of
+    unreadable here) volumes 1..n without a gap - and in order by arrival; a name dated ahead of
     its arrival, a full dated before the chain it follows or an increment that does not extend
     the newest chain is ignored and logged. The gate refuses an upload whose name is dated ahead
     of this host's clock.
