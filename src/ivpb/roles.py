@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ivpb.inventory import Inventory
@@ -180,15 +181,21 @@ def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:
         if "host" in t:
             receiver_of[name] = t["host"]
             entry = out.setdefault(t["host"], {"targets": [], "clients": []})
-            entry["targets"].append({"name": name, "path": t.get("path", input_rules.BACKUP_PATH)})
+            entry["targets"].append({"name": name, "path": t.get("path", input_rules.BACKUP_PATH),
+                                     **({"quota": t["quota"]} if t.get("quota") else {})})
     for client, hv in inventory.hosts.items():
-        default_keep = (hv.get("ivpb_backup_retention") or {}).get("keep_full", input_rules.KEEP_FULL)
+        retention = hv.get("ivpb_backup_retention") or {}
+        default_keep = retention.get("keep_full", input_rules.KEEP_FULL)
+        # the receiver never removes a chain younger than the retention the client asks for
+        full_days = input_rules.interval_days(retention.get("full_if_older_than", "1M"))
         default_target = hv.get("ivpb_backup_target", "")
         sends: dict[str, dict[str, Any]] = {}  # target -> data set -> its retention
         for s in hv.get("ivpb_stores") or []:
             for target in (s.get("backup_target", default_target), s.get("sync_target", "")):
                 if target in receiver_of:
-                    sends.setdefault(target, {})[s["dataset"]] = {"keep_full": s.get("keep_full", default_keep)}
+                    keep = s.get("keep_full", default_keep)
+                    sends.setdefault(target, {})[s["dataset"]] = {"keep_full": keep,
+                                                                  "min_age_days": math.ceil(keep * full_days)}
         for target, datasets in sends.items():
             out[receiver_of[target]]["clients"].append({"client": client, "target": target, "datasets": datasets})
     return out

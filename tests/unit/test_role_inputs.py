@@ -68,11 +68,11 @@ def test_inputs_follow_the_policy_and_the_inventory(tmp_path: Path):
     common = {
         "ivpb_datasets": {"admin": {"biv": {"b": "noodzakelijk", "i": "laag", "v": "intern"}}},
         "ivpb_sites": {"school": {}},
-        "ivpb_backup_targets": {"off": {"host": "nas", "path": "/data/ivpb"}},
+        "ivpb_backup_targets": {"off": {"host": "nas", "path": "/data/ivpb", "quota": {"bytes": "2T"}}},
     }
     inventory = Inventory(hosts={
         "srv": {**common, "ivpb_site": "school", "ivpb_backup_target": "off",
-                "ivpb_backup_retention": {"keep_full": 6},
+                "ivpb_backup_retention": {"keep_full": 6, "full_if_older_than": "14D"},
                 "ivpb_stores": [{"dataset": "admin", "path": "/srv/admin"}],
                 "ivpb_ups_feeds": [{"server": "ups", "ups": "a"}, {"server": "ups", "ups": "b", "power_value": 2}],
                 "ivpb_nut_client": {"user": "upsmon-srv"}},
@@ -90,8 +90,8 @@ def test_inputs_follow_the_policy_and_the_inventory(tmp_path: Path):
     assert shipped["gw"]["internet"] == {"controls": [{"id": "internet.failover", "duty": "failover"},
                                                       {"id": "internet.sla", "duty": "sla"}], "serves": []}
     assert shipped["nas"]["backup_target"] == {
-        "targets": [{"name": "off", "path": "/data/ivpb"}],
-        "clients": [{"client": "srv", "target": "off", "datasets": {"admin": {"keep_full": 6}}}],
+        "targets": [{"name": "off", "path": "/data/ivpb", "quota": {"bytes": "2T"}}],
+        "clients": [{"client": "srv", "target": "off", "datasets": {"admin": {"keep_full": 6, "min_age_days": 84}}}],
     }
 
 

@@ -18,9 +18,9 @@ import grp
 import json
 import os
 import pwd
-import re
 import shutil
 import stat
+import time
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
     input_rules,
@@ -32,7 +32,6 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Modu
 
 PACKAGES = ("rsync", "openssh-server", "sudo", "cron")
 HEADER = "# ivpb backup client key (IVPB Backupbeleid §4); managed by ivpb.backupbeleid.backup_receiver\n"
-MANIFEST = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8})T(\d{2})(\d{2})(\d{2})Z\.manifest")
 MAINT_TIME = "15 4 * * *"
 DEFAULT_SYNC_KEEP_FULL = 2
 
@@ -66,6 +65,11 @@ def wanted(p):
     try:
         paths = {input_rules.identifier(t["name"], "targets[].name"):
                  input_rules.abs_path(t["path"], f"targets.{t['name']}.path") for t in p.get("targets") or []}
+        quotas = {t["name"]: input_rules.quota(t.get("quota"), f"targets.{t['name']}.quota")
+                  for t in p.get("targets") or []}
+        share = {}  # target -> its clients: the default quota is an equal share of its file system
+        for c in p.get("clients") or []:
+            share.setdefault(c["target"], set()).add(c["client"])
         out, seen = {}, {}
         for i, c in enumerate(p.get("clients") or []):
             client = input_rules.host_name(c["client"], f"clients[{i}].client")
@@ -81,52 +85,47 @@ def wanted(p):
                 datasets[ds] = {"keep_full": _count(rules.get("keep_full"), input_rules.KEEP_FULL,
                                                     f"clients[{i}].datasets.{ds}.keep_full"),
                                 "sync_keep_full": _count(rules.get("sync_keep_full"), DEFAULT_SYNC_KEEP_FULL,
-                                                         f"clients[{i}].datasets.{ds}.sync_keep_full")}
+                                                         f"clients[{i}].datasets.{ds}.sync_keep_full"),
+                                "min_age_days": _count(rules.get("min_age_days"), 0,
+                                                       f"clients[{i}].datasets.{ds}.min_age_days", least=0, most=36500)}
             out[user] = {"client": client, "target": c["target"],
-                         "area": receiver_layout.area(paths[c["target"]], client), "datasets": datasets}
+                         "area": receiver_layout.area(paths[c["target"]], client), "datasets": datasets,
+                         "quota": quotas[c["target"]], "share": len(share[c["target"]])}
     except ValueError as e:
         raise ModuleFailure(str(e)) from None
     return sorted(out.items())
 
 
-def _count(value, default, what):
+def _count(value, default, what, least=1, most=1000):
     n = default if value in (None, "") else value
-    if isinstance(n, bool) or not isinstance(n, int) and not str(n).isdigit() or not 1 <= int(n) <= 1000:
-        raise ValueError(f"{what}: {value!r} is not a whole number from 1 to 1000")
+    if isinstance(n, bool) or not isinstance(n, int) and not str(n).isdigit() or not least <= int(n) <= most:
+        raise ValueError(f"{what}: {value!r} is not a whole number from {least} to {most}")
     return int(n)
 
 
-def protected(entry):
-    """data set -> the newest sealed (root-owned) backup on this host, ISO UTC, or None."""
+def protected(entry, program=None):
+    """data set -> the arrival (this host's clock, ISO UTC) of the newest complete, sealed
+    generation of its chain, or None: the receiver program's own judgement (receiver_program)."""
+    program = program or receiver_program.load()
     out = {}
     for ds in entry["datasets"]:
-        newest = None
         chain = f"{entry['area']}/{ds}/chain"
         try:
             st = os.lstat(chain)
-            real = stat.S_ISDIR(st.st_mode) and st.st_uid == 0  # sealed, never a client's link
+            real = stat.S_ISDIR(st.st_mode) and st.st_uid == program["SEALED_UID"]  # never a client's link
         except OSError:
             real = False
-        for path in glob.glob(f"{glob.escape(chain)}/duplicity-*.manifest*") if real else ():
-            m = MANIFEST.match(os.path.basename(path))
-            try:
-                sealed = m and os.lstat(path).st_uid == 0
-            except OSError:
-                sealed = False
-            if sealed:
-                d, hh, mm, ss = m.groups()
-                stamp = f"{d[:4]}-{d[4:6]}-{d[6:]}T{hh}:{mm}:{ss}Z"
-                newest = max(newest or stamp, stamp)
-        out[ds] = newest
+        arrived = program["newest"](chain) if real else None
+        out[ds] = None if arrived is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(arrived))
     return out
 
 
 def merged_protected(entries):
     """client -> data set -> newest sealed backup over all of this host's targets."""
-    out = {}
+    out, program = {}, receiver_program.load()
     for _user, entry in entries:
         mine = out.setdefault(entry["client"], {})
-        for ds, stamp in (protected(entry) if os.path.isdir(entry["area"]) else {}).items():
+        for ds, stamp in (protected(entry, program) if os.path.isdir(entry["area"]) else {}).items():
             mine[ds] = max(filter(None, (mine.get(ds), stamp)), default=None)
     return out
 

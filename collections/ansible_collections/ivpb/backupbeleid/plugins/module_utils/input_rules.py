@@ -111,6 +111,8 @@ _RULES: dict[str, tuple[str, int, str]] = {
     "ssh_public_key": (r"(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}", 8192,
                        "an SSH public key: its type and base64 body, such as 'ssh-ed25519 AAAA...'"),
     "text": (f"[^{CONTROL}]*", 1000, "one line of text without control characters (at most 1000)"),
+    "size": (r"[1-9][0-9]{0,12}[KMGT]?", 14,
+             "a size in bytes, optionally with K, M, G or T (powers of 1024), such as 500G"),
 }
 
 PATTERNS: dict[str, str] = {name: rule[0] for name, rule in _RULES.items()}
@@ -262,6 +264,42 @@ def command_line(value, what: str):
     return _check("command_line", value, what)
 
 
+def size(value, what: str):
+    return _check("size", value, what)
+
+
+def size_bytes(value, what: str) -> int:
+    """A size (rule "size") in bytes."""
+    size(value, what)
+    unit = value[-1] if value[-1] in "KMGT" else ""
+    return int(value[: len(value) - len(unit)]) * 1024 ** (" KMGT".index(unit) if unit else 0)
+
+
+def quota(value, what: str) -> dict:
+    """A receiver's per-client quota {bytes: <size>, files: <whole number>}, either or both;
+    missing ones are None (the receiver then gives each client of the target an equal share of
+    its file system)."""
+    if value in (None, ""):
+        return {"bytes": None, "files": None}
+    if not isinstance(value, dict) or set(value) - {"bytes", "files"}:
+        raise ValueError(f"{what}: expected a mapping with bytes (a size such as 500G) and/or files, "
+                         f"got {shown(value)}")
+    files = value.get("files")
+    if files is not None and (isinstance(files, bool) or not isinstance(files, int)
+                              or not 1 <= files <= QUOTA_FILES_MAX):
+        raise ValueError(f"{what}.files: {shown(files)} is not a whole number from 1 to {QUOTA_FILES_MAX}")
+    most = value.get("bytes")
+    return {"bytes": None if most is None else size_bytes(most, f"{what}.bytes"), "files": files}
+
+
+def interval_days(value) -> float:
+    """Days in a duplicity interval such as 1M or 14D (--full-if-older-than)."""
+    m = re.fullmatch(r"([0-9]+)([smhDWMY])", str(value))
+    if not m:
+        raise ValueError(f"{shown(value)} is not an interval such as 1M or 14D")
+    return int(m.group(1)) * DAYS_PER[m.group(2)]
+
+
 def nut_seconds(value: int, what: str, least: int = 1):
     """One of upsmon's timings in whole seconds: at least `least` (NUT_TIMINGS), at most
     NUT_SECONDS_MAX. A UPS on battery lasts minutes: a timing beyond that (a mistyped 1500 for
@@ -342,6 +380,8 @@ NUT_PORT = 3493  # upsd's TCP port
 ACTIVE_METRIC = 10  # the failover's one "active" default route; every uplink's own metric is higher
 BACKUP_PATH = "/srv/backup"  # a backup target's directory on its receiver
 KEEP_FULL = 4  # full chains a data set keeps on its target
+QUOTA_FILES_MAX = 100_000_000  # files a receiver's quota may allow one client
+DAYS_PER = {"s": 1 / 86400, "m": 1 / 1440, "h": 1 / 24, "D": 1, "W": 7, "M": 30, "Y": 365}  # duplicity's units
 NUT_POLLFREQ = 5  # upsmon POLLFREQ, seconds (nut_deadtime() holds DEADTIME to at least 3 x this)
 NUT_DEADTIME = 15  # upsmon DEADTIME, seconds
 # upsmon's timings in seconds, each with its least value (FINALDELAY may be 0), and the longest

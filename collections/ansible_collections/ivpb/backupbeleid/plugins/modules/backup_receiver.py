@@ -18,19 +18,40 @@ description:
     and one directory per data set (C(root:<user> 1770)). Another client's area is not readable
     or writable for that user, whatever command line reaches the host.
   - B(Second wall.) The key may only run C(/usr/local/lib/ivpb/backup-receiver gate)
-    (C(restrict), forced command) - only C(rsync --server), no daemon mode, no in-place writes,
-    handed to C(rrsync -no-del -munge) confined to the area. Every refusal is logged to syslog
-    (tag C(ivpb-backup-receiver)) naming the client.
+    (C(restrict), forced command). The gate allows rather than denies - exactly the rsync calls
+    the ivpb sender makes (C(rsync --server [--sender] -[dr]e.<capabilities>) with at most
+    C(--list-only), C(--mkpath), C(--timeout=N), one path in the area), written so that rrsync
+    splits them the same way (printable ASCII, one space between words) - and hands them to
+    C(rrsync -no-del -munge) confined to the area. It keeps at most 4 KiB of rsync's messages and
+    ends a session after 6 hours. Every refusal is logged to syslog (tag
+    C(ivpb-backup-receiver)) naming the client.
+  - B(Quota.) Each client may hold at most the I(quota) of its target (bytes and files), by
+    default an equal share of the target's file system among its clients. An upload that would
+    start over it, or that crosses it (checked every 10 seconds), is refused and logged; the
+    client's backup fails (its failure hook, evidence and the audit show it).
   - B(Append-only history.) After every transfer the gate has root seal what arrived (through
     sudo, one fixed command) - each finished file becomes C(root:<user> 0440), each directory
     C(root:<user> 1770). The client can still read its backups (restores, verify) and add new
-    files, but cannot write, truncate, rename, replace or delete a sealed one. Sealing is done
+    files, but cannot write, truncate, rename, replace or delete a sealed one. A file with more
+    than one link is sealed as a copy (its other name could still change it).
+  - B(Arrival stamp.) The seal sets every file it seals to this host's clock at sealing; a sealed
+    file's mtime is its arrival time here, whatever the client named or stamped it
+    (C(ivpb restore) picks generations by it). Sealing is done
     by ownership because C(chattr +i), snapshots and reflinks need a capability or a file system
     a receiver may lack (containers have no CAP_LINUX_IMMUTABLE; overlayfs has no snapshots).
     A writer that holds a file open across the seal is killed.
+  - B(Only what it checked counts.) A duplicity generation counts (for C(protected), retention and
+    restore) only when complete - its manifest, signatures and volumes present, non-empty and
+    sealed; a plain manifest's listed volumes all there, for an encrypted one (C(.manifest.gpg),
+    unreadable here) volumes 1..n without a gap - and in order by arrival; a name dated ahead of
+    its arrival, a full dated before the chain it follows or an increment that does not extend
+    the newest chain is ignored and logged. The gate refuses an upload whose name is dated ahead
+    of this host's clock.
   - B(Retention on the receiver.) A daily cron job (C(backup-receiver maint)) seals every area,
-    keeps the newest I(keep_full) full chains of each data set's routine chain and
-    I(sync_keep_full) of its offsite copy, and never touches the yearly fulls (C(annual/)).
+    keeps the newest I(keep_full) complete chains (by arrival) of each data set's routine chain
+    and I(sync_keep_full) of its offsite copy, never removes a chain whose last generation
+    arrived less than I(min_age_days) ago, and never touches the yearly fulls (C(annual/)). One
+    client's failure is logged and never stops the others.
   - The clients come from the inventory (I(clients)), their keys from this run's
     M(ivpb.backupbeleid.backup_job) results (I(keys)). A client that is not part of this run
     (C(--limit)) keeps the key an earlier run authorized; a client the inventory no longer sends
@@ -61,6 +82,13 @@ options:
         description: Its base directory.
         type: path
         required: true
+      quota:
+        description:
+          - What each client may store here, C({bytes, files}) (C(bytes) a size such as C(500G)).
+            Either left out is an equal share of the file system under I(path) among the target's
+            clients.
+        type: dict
+        default: {}
   clients:
     description: Every host the inventory sends here, one entry per client and target.
     type: list
@@ -76,7 +104,10 @@ options:
         type: str
         required: true
       datasets:
-        description: Data set name -> C({keep_full, sync_keep_full}).
+        description:
+          - Data set name -> C({keep_full, sync_keep_full, min_age_days}); C(min_age_days) (default
+            0) is the age below which retention never removes a chain (the plan gives
+            I(keep_full) x I(full_if_older_than)).
         type: dict
         default: {}
   keys:
@@ -126,7 +157,9 @@ users:
   returned: always
   type: dict
 protected:
-  description: Client -> data set -> the newest sealed backup (ISO 8601 UTC) or null.
+  description:
+    - Client -> data set -> the arrival on this host (its own clock, ISO 8601 UTC) of the newest
+      complete, sealed generation, or null.
   returned: always
   type: dict
 host_keys:
@@ -156,7 +189,8 @@ def main():
         argument_spec=dict(
             hostname=dict(type="str", required=True),
             targets=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True), path=dict(type="path", required=True))),
+                name=dict(type="str", required=True), path=dict(type="path", required=True),
+                quota=dict(type="dict", default={}))),
             clients=dict(type="list", elements="dict", default=[], options=dict(
                 client=dict(type="str", required=True), target=dict(type="str", required=True),
                 datasets=dict(type="dict", default={}))),

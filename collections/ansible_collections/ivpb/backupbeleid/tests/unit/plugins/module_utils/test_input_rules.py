@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 RULES = ["identifier", "nut_name", "host_name", "interface", "unix_user", "ipv4", "abs_path", "nut_driver",
          "nut_port", "nut_option", "url", "mail", "text", "command_line", "multiline",
-         "armored_key"]
+         "armored_key", "size"]
 GOOD = {
     "identifier": ["leerlingen", "wan1", "nas-offsite", "a_b"],
     "nut_name": ["ups-a", "UPS.1", "mon-fileserver"],
@@ -29,6 +29,7 @@ GOOD = {
     "url": ["https://hooks.example/x?a=1&b=%20", "http://192.0.2.1:8080/"],
     "mail": ["ict@school.example", "a+b@x"],
     "multiline": ["", "regel 1\nregel 2\r\n\tmet tab", "é"],
+    "size": ["1", "500G", "2T", "1048576K"],
     "armored_key": ["-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEaw==\n=V7T3\n-----END PGP PUBLIC KEY BLOCK-----\n"],
     "command_line": ["/sbin/shutdown -h +0", "/bin/sh -c 'date -u +%FT%TZ > /run/x'"],
     "text": ["", "rookmelder in het serverlokaal", "é ü"],
@@ -49,6 +50,7 @@ BAD = {
     "url": ["", "ftp://x", "https://x/\n", "https://x/'a", 'https://x/"', "https://x y", "https://x\\y"],
     "mail": ["", "-oQ/tmp@x", "a", "a@", "a b@x", "a@x\n", "a@-x"],
     "multiline": ["a\x1b[31m", "a\x00", "\udcff", "x" * 5001],
+    "size": ["0", "500GB", "5 G", "-1", "1.5T", "12345678901234", "500g"],
     "armored_key": ["", "mDMEaw==", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\x1b\n-----END PGP PUBLIC KEY BLOCK-----",
                     "-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n-----END PGP PRIVATE KEY BLOCK-----"],
     "command_line": ["", "shutdown -h now", "-x", "/sbin/shutdown\n/bin/evil", "/bin/x\r"],
@@ -168,3 +170,19 @@ def test_sysctl_name():
     for bad in ["eth0/1", "a=b", "a b", "a\n", ""]:
         with pytest.raises(ValueError):
             r.sysctl_name(["net", "ipv4", "conf", bad, "rp_filter"])
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, {"bytes": None, "files": None}),
+    ({"bytes": "500G"}, {"bytes": 500 << 30, "files": None}),
+    ({"bytes": "1024", "files": 2000}, {"bytes": 1024, "files": 2000}),
+])
+def test_a_receivers_quota_is_read_in_bytes_and_files(value, expected):
+    assert r.quota(value, "quota") == expected
+
+
+@pytest.mark.parametrize("value", [{"bytes": "5 G"}, {"files": 0}, {"files": True}, {"files": "10"}, {"inodes": 5}, [1]])
+def test_a_bad_quota_fails_in_one_line_naming_it(value):
+    with pytest.raises(ValueError, match=r"^targets\.nas\.quota") as exc:
+        r.quota(value, "targets.nas.quota")
+    assert "\n" not in str(exc.value)
