@@ -47,7 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    history = p.add_mutually_exclusive_group()
+    history.add_argument("--history", metavar="PATH", help="record the audit in this history file "
+                         "(default: history.sqlite in the inventory's .evidence folder)")
+    history.add_argument("--no-history", action="store_true", help="do not record the audit")
     _restore_parsers(sub)
+    _history_parsers(sub)
     return parser
 
 
@@ -76,6 +81,33 @@ def _restore_parsers(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default="nl")
 
 
+def _history_parsers(sub) -> None:
+    """ivpb history and ivpb diff (issue #24; the work is in ivpb.history)."""
+
+    def since(value: str) -> str | int:
+        from ivpb.history.diff import parse_since
+
+        try:
+            return parse_since(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    p = sub.add_parser("history", help="the audits recorded in the inventory's audit history")
+    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
+    p.add_argument("--history", metavar="PATH", help="the history file (default: the inventory's)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--lang", choices=LANGS, default="nl")
+    p = sub.add_parser("diff", help="what went wrong, was fixed and stays open since an earlier audit",
+                       epilog="exit codes: 0 nothing went from in order to not in order, 2 something did, "
+                              "1 no earlier audit or a history that cannot be read")
+    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
+    p.add_argument("--history", metavar="PATH", help="the history file (default: the inventory's)")
+    p.add_argument("--since", type=since, default="last", metavar="last|DATE|ID",
+                   help="the earlier audit: the last one (default), the last at or before DATE, or number ID")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--lang", choices=LANGS, default="nl")
+
+
 FORMATS = ("table", "json", "junit", "markdown", "html")
 EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "html", ".htm": "html", ".txt": "table"}
 
@@ -83,13 +115,15 @@ EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "htm
 RENDERERS = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown", "html": "html"}
 
 
-def render(report: dict, fmt: str, lang: str) -> str:
+def render(report: dict, fmt: str, lang: str, history: list[dict] | None = None) -> str:
+    """The report in fmt; the HTML also shows the trend over the audits in history."""
     from importlib import import_module
 
     from ivpb.audit.evaluate import paused_gc
 
+    renderer = import_module(f"ivpb.render.{RENDERERS[fmt]}")
     with paused_gc():  # a large federation's report is tens of millions of characters built from pieces
-        return import_module(f"ivpb.render.{RENDERERS[fmt]}").render(report, lang)
+        return renderer.render(report, lang, history=history) if fmt == "html" else renderer.render(report, lang)
 
 
 def encode(text: str) -> bytes:
@@ -128,6 +162,7 @@ def cmd_audit(args) -> int:
     from ivpb.audit.evaluate import RECEIVER_JUDGES, build_report
     from ivpb.audit.results import attach_protected
     from ivpb.audit.run import find_project, run_check
+    from ivpb.history.commands import open_for_audit, record
     from ivpb.plan import plan_inventory
     from ivpb.roles import receivers_of, reporting_hosts
 
@@ -142,6 +177,7 @@ def cmd_audit(args) -> int:
     project = Path(args.project).resolve() if args.project else find_project()
     policy, inventory = _validated(args)
     plan = plan_inventory(inventory, policy)
+    store = open_for_audit(args)
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
     # A limited audit also asks the hosts that report on the chosen ones (their routers, their
@@ -155,11 +191,12 @@ def cmd_audit(args) -> int:
     attach_protected(results, {c.id for c in policy.controls if c.judge in RECEIVER_JUDGES}, receivers_of(inventory))
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     report = build_report(policy, inventory, plan, results, inventory.chosen(), now, args.lang)
+    history = record(store, args, report)
     for path, fmt in outputs:
-        write_file(path, render(report, fmt, args.lang))
+        write_file(path, render(report, fmt, args.lang, history))
         if not args.quiet:
             print(f"ivpb audit: wrote {path}", file=sys.stderr)
-    sys.stdout.write(render(report, args.format, args.lang))
+    sys.stdout.write(render(report, args.format, args.lang, history))
     return report["exit_code"]
 
 
@@ -247,8 +284,20 @@ def cmd_herstelplan(args) -> int:
     return herstelplan_main(args)
 
 
+def cmd_history(args) -> int:
+    from ivpb.history.commands import cmd_history as history_main
+
+    return history_main(args)
+
+
+def cmd_diff(args) -> int:
+    from ivpb.history.commands import cmd_diff as diff_main
+
+    return diff_main(args)
+
+
 COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit, "restore": cmd_restore,
-            "herstelplan": cmd_herstelplan}
+            "herstelplan": cmd_herstelplan, "history": cmd_history, "diff": cmd_diff}
 
 
 def main(argv: list[str] | None = None) -> int:

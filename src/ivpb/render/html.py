@@ -33,12 +33,15 @@ from ivpb.render.labels import (
     status_label,
     totals,
     verdict,
+    w,
 )
 from ivpb.render.latin1 import latin1
 from ivpb.statuses import STATUSES, SYMBOL
 
 # Rows in order, shown as one line each (no finding to explain); the rest in full.
 COMPACT = frozenset({"compliant", "not_applicable"})
+# The trend's bars (px): each audit a black bar as high as its share of compliant results.
+TREND_HEIGHT, TREND_BAR, TREND_STEP = 24, 6, 8
 
 
 def _finalize(value: Any) -> Any:
@@ -216,7 +219,33 @@ def _subject(n: int, name: str, data: dict[str, Any], rows: _Rows, prefix: str) 
     }
 
 
-def render(report: dict[str, Any], lang: str = "nl") -> str:
+def _trend(history: list[dict[str, Any]] | None, report: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """The bars of the summary's trend column, per clause and for the totals, from the audit
+    history's entries (ivpb.history.store.Entry.as_dict, oldest first); None without a history."""
+    if not history:
+        return None
+    clauses = {row["id"]: _bars([e["clauses"].get(row["id"]) for e in history], history, lang)
+               for row in clause_rows(report, lang)}
+    return {"n": len(history), "clauses": clauses, "totals": _bars([e["counts"] for e in history], history, lang)}
+
+
+def _bars(counts: list[dict[str, int] | None], history: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+    bars = []
+    for n, (c, entry) in enumerate(zip(counts, history, strict=True)):
+        c = c or {}
+        x, y = c.get("compliant", 0), sum(c.values()) - c.get("not_applicable", 0)
+        height = round(TREND_HEIGHT * x / y, 1) if y else 0
+        bars.append({"x": n * TREND_STEP, "y": round(TREND_HEIGHT - height, 1), "height": height,
+                     "title": w("trend_bar", lang, date=human_date(entry["generated_at"], lang), x=x, y=y)})
+    # a baseline of 1 px below the bars: an audit with nothing compliant still shows its place
+    return {"width": len(bars) * TREND_STEP, "height": TREND_HEIGHT + 1, "base": TREND_HEIGHT + 0.5, "bar": TREND_BAR,
+            "bars": bars,
+            "label": "; ".join(b["title"] for b in bars)}
+
+
+def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any]] | None = None) -> str:
+    """The report; with history (the audit history's last entries, this audit's included) the
+    summary also shows each clause's trend."""
     check_lang(lang)
     hosts = report.get("hosts", {})
     sites = report.get("sites", {})
@@ -240,6 +269,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         "verdict": verdict(report, lang),
         "clauses": clause_rows(report, lang),
         "totals": totals(report),
+        "trend": _trend(history, report, lang),
         "catalogue": _catalogue(report),
         "hosts": [_subject(n, name, hosts[name], rows, "host") for n, name in enumerate(sorted(hosts))],
         "sites": [_subject(n, name, sites[name], rows, "site") for n, name in enumerate(sorted(sites))],

@@ -1,0 +1,97 @@
+"""`ivpb history`, `ivpb diff`, and what `ivpb audit` does with the history (--history, --no-history)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ivpb import drills
+from ivpb.errors import UserError
+from ivpb.history import diff
+from ivpb.history.store import FILE_NAME, Store
+
+TREND_AUDITS = 12  # the bars of the HTML report's trend, the newest audit included
+
+
+def history_path(inventory: list[str], chosen: str | None) -> Path:
+    """--history PATH, else history.sqlite in the inventory's evidence folder (ivpb.drills.home)."""
+    if chosen:
+        return Path(chosen)
+    try:
+        return drills.home(inventory) / FILE_NAME
+    except ValueError:
+        raise UserError("no inventory directory to keep the audit history in: pass --history PATH") from None
+
+
+def inventory_commit(inventory: list[str]) -> str | None:
+    """The git commit of the first inventory source's folder, when it is in a git work tree."""
+    folders = drills.folders(inventory)
+    if not folders:
+        return None
+    try:
+        proc = subprocess.run(["git", "-C", str(folders[0].parent), "rev-parse", "--verify", "--quiet", "HEAD"],
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError):  # no git on this machine, or it hung
+        return None
+    commit = proc.stdout.strip()
+    return commit if proc.returncode == 0 and commit else None
+
+
+def open_for_audit(args) -> Store | None:
+    """The history an audit records in, opened (and made) before any host is asked, so that a
+    history that is not one stops the audit before it takes its minutes; None with --no-history."""
+    if args.no_history:
+        return None
+    return Store.open(history_path(args.inventory, args.history), create=True)
+
+
+def record(store: Store | None, args, report: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Record the audit; the last TREND_AUDITS audits of the same hosts (for the HTML trend)."""
+    if store is None:
+        return None
+    try:
+        entry = store.append(report, inventory_commit(args.inventory), args.limit)
+        same = [e for e in store.entries() if e.limit == entry.limit]
+    finally:
+        store.close()
+    if not args.quiet:
+        print(f"ivpb audit: recorded as audit {entry.id} in {store.path}", file=sys.stderr)
+    return [e.as_dict() for e in same[-TREND_AUDITS:]]
+
+
+def _store(args) -> Store:
+    return Store.open(history_path(args.inventory, args.history))
+
+
+def cmd_history(args) -> int:
+    from ivpb.render.history_text import history_table
+
+    store = _store(args)
+    try:
+        entries = [e.as_dict() for e in store.entries()]
+    finally:
+        store.close()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(history_table(entries, args.lang))
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from ivpb.render.history_text import diff_text
+
+    store = _store(args)
+    try:
+        earlier, newest = diff.pick(store.entries(), args.since, str(store.path))
+        doc = diff.document(earlier, newest, store.report(earlier.id), store.report(newest.id))
+    finally:
+        store.close()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(diff_text(doc, args.lang))
+    return doc["exit_code"]

@@ -1,0 +1,75 @@
+"""`ivpb history` and `ivpb diff` in a terminal: the audits recorded, and what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivpb.i18n import t
+from ivpb.render.labels import control_name, human_date, status_short, w
+from ivpb.render.report_table import _clean
+from ivpb.render.text_table import text_table
+from ivpb.statuses import STATUSES
+
+INDENT = "  "
+HEADINGS = {
+    "new_failures": "history.new_failures",
+    "fixed": "history.fixed",
+    "still_open": "history.still_open",
+    "changed": "history.changed",
+    "appeared": "history.appeared",
+    "disappeared": "history.disappeared",
+}
+# Shown even when empty ("Opgelost: geen"); the others only when something is in them.
+ALWAYS = ("new_failures", "fixed", "still_open")
+
+
+def history_table(entries: list[dict[str, Any]], lang: str) -> str:
+    """One line per audit, oldest first: number, date, inventory commit, hosts, exit code, counts."""
+    head = (t("history.number", lang), t("history.date", lang), t("history.commit", lang), t("history.hosts", lang),
+            t("history.result", lang), *(status_short(s, lang) for s in STATUSES))
+    rows: list[tuple[str, ...]] = [head]
+    for e in entries:
+        hosts = t("history.all_hosts", lang) if e["limit"] is None else t("history.limit", lang, limit=e["limit"])
+        rows.append((str(e["id"]), human_date(e["generated_at"], lang), (e["git_commit"] or "–")[:12],
+                     _clean(hosts), str(e["exit_code"]), *(str(e["counts"][s]) for s in STATUSES)))
+    return text_table(rows) + "\n"
+
+
+def diff_text(doc: dict[str, Any], lang: str) -> str:
+    """The diff document (ivpb.history.diff.document) as the school reads it."""
+    lines = [t("history.compared", lang, since=_audit(doc["from"], lang), to=_audit(doc["to"], lang))]
+    if doc["common_subjects_only"]:
+        lines.append(t("history.common_only", lang))
+    for category, heading in HEADINGS.items():
+        changes = doc[category]
+        if not changes and category not in ALWAYS:
+            continue
+        lines.append("")
+        if not changes:
+            lines.append(f"{t(heading, lang)}: {t('history.none', lang)}")
+            continue
+        lines.append(f"{t(heading, lang)} ({len(changes)}):")
+        rows = [(t("history.subject", lang), w("clause", lang), w("control", lang), t("history.before_after", lang),
+                 w("finding", lang))]
+        rows += [_row(c, lang) for c in changes]
+        lines += [INDENT + line for line in text_table(rows).splitlines()]
+    n = sum(not c["advisory"] for c in doc["new_failures"])
+    lines += ["", t("history.regressed", lang, n=n) if doc["exit_code"] else t("history.no_regression", lang)]
+    return "\n".join(lines) + "\n"
+
+
+def _audit(a: dict[str, Any], lang: str) -> str:
+    date = human_date(a["generated_at"], lang)
+    if a["git_commit"]:
+        return t("history.audit_commit", lang, number=a["id"], date=date, commit=a["git_commit"][:12])
+    return t("history.audit", lang, number=a["id"], date=date)
+
+
+def _row(c: dict[str, Any], lang: str) -> tuple[str, ...]:
+    name = control_name({"id": c["control"], "dataset": c["dataset"]})
+    if c["advisory"]:
+        name += f" ({w('advisory_short', lang)})"
+    before = status_short(c["before"], lang) if c["before"] else "–"
+    after = status_short(c["after"], lang) if c["after"] else "–"
+    change = after if c["before"] == c["after"] else f"{before} → {after}"
+    return (_clean(c["subject"]), c["clause"], _clean(name), change, _clean(c["detail"]))
