@@ -91,7 +91,10 @@ class Store:
         store = cls(path, db)
         try:
             store._check(create)
-        except sqlite3.Error as exc:
+        except sqlite3.OperationalError as exc:  # locked longer than BUSY_SECONDS, unreadable
+            db.close()
+            raise UserError(f"{path}: cannot open the audit history: {_reason(exc)}") from None
+        except sqlite3.Error as exc:  # not SQLite, or damaged
             db.close()
             raise UserError(f"{path}: not an ivpb audit history: {_reason(exc)}") from None
         except UserError:

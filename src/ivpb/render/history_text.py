@@ -12,12 +12,12 @@ from ivpb.statuses import STATUSES
 
 INDENT = "  "
 HEADINGS = {
-    "new_failures": "history.new_failures",
-    "fixed": "history.fixed",
-    "still_open": "history.still_open",
-    "changed": "history.changed",
-    "appeared": "history.appeared",
-    "disappeared": "history.disappeared",
+    "new_failures": "audits.new_failures",
+    "fixed": "audits.fixed",
+    "still_open": "audits.still_open",
+    "changed": "audits.changed",
+    "appeared": "audits.appeared",
+    "disappeared": "audits.disappeared",
 }
 # Shown even when empty ("Opgelost: geen"); the others only when something is in them.
 ALWAYS = ("new_failures", "fixed", "still_open")
@@ -25,11 +25,11 @@ ALWAYS = ("new_failures", "fixed", "still_open")
 
 def history_table(entries: list[dict[str, Any]], lang: str) -> str:
     """One line per audit, oldest first: number, date, inventory commit, hosts, exit code, counts."""
-    head = (t("history.number", lang), t("history.date", lang), t("history.commit", lang), t("history.hosts", lang),
-            t("history.result", lang), *(status_short(s, lang) for s in STATUSES))
+    head = (t("audits.number", lang), t("audits.date", lang), t("audits.commit", lang), t("audits.hosts", lang),
+            t("audits.result", lang), *(status_short(s, lang) for s in STATUSES))
     rows: list[tuple[str, ...]] = [head]
     for e in entries:
-        hosts = t("history.all_hosts", lang) if e["limit"] is None else t("history.limit", lang, limit=e["limit"])
+        hosts = t("audits.all_hosts", lang) if e["limit"] is None else t("audits.limit", lang, limit=e["limit"])
         rows.append((str(e["id"]), human_date(e["generated_at"], lang), (e["git_commit"] or "–")[:12],
                      _clean(hosts), str(e["exit_code"]), *(str(e["counts"][s]) for s in STATUSES)))
     return text_table(rows) + "\n"
@@ -37,32 +37,32 @@ def history_table(entries: list[dict[str, Any]], lang: str) -> str:
 
 def diff_text(doc: dict[str, Any], lang: str) -> str:
     """The diff document (ivpb.history.diff.document) as the school reads it."""
-    lines = [t("history.compared", lang, since=_audit(doc["from"], lang), to=_audit(doc["to"], lang))]
+    lines = [t("audits.compared", lang, since=_audit(doc["from"], lang), to=_audit(doc["to"], lang))]
     if doc["common_subjects_only"]:
-        lines.append(t("history.common_only", lang))
+        lines.append(t("audits.common_only", lang))
     for category, heading in HEADINGS.items():
         changes = doc[category]
         if not changes and category not in ALWAYS:
             continue
         lines.append("")
         if not changes:
-            lines.append(f"{t(heading, lang)}: {t('history.none', lang)}")
+            lines.append(f"{t(heading, lang)}: {t('audits.none', lang)}")
             continue
         lines.append(f"{t(heading, lang)} ({len(changes)}):")
-        rows = [(t("history.subject", lang), w("clause", lang), w("control", lang), t("history.before_after", lang),
+        rows = [(t("audits.subject", lang), w("clause", lang), w("control", lang), t("audits.before_after", lang),
                  w("finding", lang))]
         rows += [_row(c, lang) for c in changes]
         lines += [INDENT + line for line in text_table(rows).splitlines()]
     n = sum(not c["advisory"] for c in doc["new_failures"])
-    lines += ["", t("history.regressed", lang, n=n) if doc["exit_code"] else t("history.no_regression", lang)]
+    lines += ["", t("audits.regressed", lang, n=n) if doc["exit_code"] else t("audits.no_regression", lang)]
     return "\n".join(lines) + "\n"
 
 
 def _audit(a: dict[str, Any], lang: str) -> str:
     date = human_date(a["generated_at"], lang)
     if a["git_commit"]:
-        return t("history.audit_commit", lang, number=a["id"], date=date, commit=a["git_commit"][:12])
-    return t("history.audit", lang, number=a["id"], date=date)
+        return t("audits.audit_commit", lang, number=a["id"], date=date, commit=a["git_commit"][:12])
+    return t("audits.audit", lang, number=a["id"], date=date)
 
 
 def _row(c: dict[str, Any], lang: str) -> tuple[str, ...]:
