@@ -4,6 +4,8 @@ For readers who are not engineers (school director, DPO, inspection): summary pe
 then an overview of the hosts, then each host with every control (status as symbol + word +
 colour, clause, the policy's Dutch sentence, data set, finding, evidence, waiver, and for drift
 the diff in a collapsible block), then the sites (§5 Brandveiligheid).
+With the audit history (ivpb.history), the summary also shows each clause's trend over the last
+audits: black bars of inline SVG, one per audit (no script; printable in black and white).
 
 No external resources (inline CSS, no fonts, images or scripts from elsewhere); a small inline
 script adds status filters, and the page is complete without it. Everything from the report is
