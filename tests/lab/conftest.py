@@ -3,9 +3,9 @@
 `demo_lab` runs `lab/demo` (what `make demo` runs, the README's first command) from a lab that
 was down: validate, plan, `lab/lab up`, the audit before, enforce.yml, the night's jobs, a real
 restore drill of every stored data set with the lab's escrow key, the herstelplan, the audit
-after. The tests that share it (test_audit_faults, test_enforce_audit, test_restore) start from
-that enforced, backed-up and drilled school, and each puts back what it breaks. The lab goes down
-at the end of the session.
+after. The tests that share it (test_audit_faults, test_enforce_audit, test_receiver_attacks,
+test_restore) start from that enforced, backed-up and drilled school, and each puts back what it
+breaks. The lab goes down at the end of the session.
 
 Run them under the shared lab lock:
     flock -o /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab
