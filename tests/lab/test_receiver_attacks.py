@@ -194,8 +194,8 @@ def test_future_and_empty_manifests_neither_count_nor_prune_a_sealed_chain(lab):
     assert not set(planted) & set(listing(CHAIN))
 
 
-# Raw command lines: (name planted in the path, expected reason). Each one would write a file of
-# that name if it got through the gate; none may.
+# Raw command lines handed to the gate (name in the path -> the line, the reason it is refused).
+# Each would write a file of that name if it got through; none may.
 RAW = {
     "vt": ("rsync --server -e.LsfxCIvu\v--inplace . {path}",
            "not a command line of the ivpb sender (characters or spacing)"),
@@ -266,15 +266,17 @@ def test_over_its_quota_a_clients_backup_fails_loudly_and_the_audit_says_so(lab)
         ok(run("ansible-playbook", "playbooks/enforce.yml", *INV, "-i", str(extra), timeout=1800))
         assert fileserver_quota().get("files") == 1
         t = receiver_now()
+        before = listing(CHAIN)
         job = sh("fileserver", f"IVPB_LOCK_WAIT=300 {JOB} run {DS}")
         assert job.returncode == 1, (job.stdout, job.stderr)
+        assert listing(CHAIN) == before  # refused before anything was written
         at, reason = on("fileserver", f"cat {failed}").split("\n", 1)
         assert at and reason.strip(), (at, reason)
         log = on("fileserver", "tail -n 50 /var/log/ivpb/backup.log")
         assert "ivpb backup receiver: denied: quota exceeded: " in log and f"{DS}[run]: FAILED: " in log, log
         text = journal(t, "quota exceeded")
         assert DENIED in text and re.search(r"quota exceeded: \d+ of \d+ bytes, \d+ of 1 files", text), text
-        # downloads still work over quota: what is stored can be listed and restored
+        # downloads still work over quota (listing, verify and restore read the same way)
         ok(sender("fileserver", DS, 'rsync --list-only -e "$SSH" "$TARGET_HOST:$TARGET_DIR/chain/"'))
 
         _rc, report = audit(lab, "-i", str(extra), name="quota")
