@@ -7,8 +7,8 @@ declared yet). One list item more is not validate's: a site's §5 fire record (m
 plan) is evidence the audit judges (`ivpb.audit.evaluate.fire_record_gaps`), so the list names it
 and the audit reports it missing, while validate accepts the inventory without it.
 
-`--limit` keeps the problems of the chosen hosts, the school-wide ones (targets, recipients, the
-NUT server) and the fire records of the sites the chosen hosts' data gives a duty.
+`--limit` keeps the problems of the chosen hosts, the school-wide ones (targets, recipients) and
+the fire records of the sites the chosen hosts' data gives a duty.
 """
 
 from __future__ import annotations
