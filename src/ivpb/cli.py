@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("plan", help="each host's classification and the controls it must have")
     _common(p)
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--format", choices=("table", "json", "markdown", "html"), default="table")
     p = sub.add_parser("audit", help="the compliance diff: check every host against every control, change nothing")
     _common(p)
     p.add_argument("--format", choices=FORMATS, default="table", help="what to print on standard output")
@@ -72,6 +72,7 @@ def _restore_parsers(sub) -> None:
     p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
     p.add_argument("--vault-password-file", metavar="FILE")
     p.add_argument("--policy", metavar="FILE")
+    p.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     p.add_argument("--output", "-o", metavar="FILE.md|FILE.html", help="write to FILE (default: Markdown on stdout)")
     p.add_argument("--lang", choices=LANGS, default="nl")
 
@@ -183,54 +184,74 @@ def _validated(args):
 
 
 def cmd_validate(args) -> int:
-    _, inventory = _validated(args)
-    print(f"OK: {len(inventory.hosts)} hosts valid against the policy")
+    """The whole inventory, or with --limit the problems of those hosts and the school-wide ones
+    (ivpb audit --limit and enforce.yml validate the whole inventory: they act on the hosts that
+    report on the chosen ones too)."""
+    from ivpb.shopping import validation
+
+    policy, inventory = _load(args)
+    problems = validation(inventory, policy)
+    if problems:
+        raise UserError("invalid inventory", problems)
+    print(f"OK: {len(inventory.chosen())} hosts valid against the policy")
     return 0
 
 
 def cmd_plan(args) -> int:
-    """The plan, also before the enforcement details are configured: a control whose UPS feeds,
-    uplinks, targets or recipients are still missing is shown with what must be configured
-    (validate, enforce.yml and audit stay strict). Every other problem is an error here too."""
+    """The plan at any stage of the inventory, with its shopping list: every problem validate
+    finds (what is missing and what is half filled in) and the §5 records the audit asks for.
+    The plan prints whatever the list holds; validate, enforce.yml and audit stay strict. A
+    mistake (a value no rule accepts, rather than a piece still missing) is also an error: its
+    line on standard error, exit 1."""
     from ivpb.plan import plan_inventory
-    from ivpb.render.plan_table import render_plan_table
-    from ivpb.validate import _fold, located, problems_per_host, split_unconfigured
+    from ivpb.shopping import shopping_list, shown
 
     policy, inventory = _load(args)
-    errors, unconfigured = split_unconfigured(problems_per_host(inventory, policy))
-    if errors:
-        raise UserError("invalid inventory", located(_fold(errors, len(inventory.hosts)), inventory))
-    todo: dict[tuple[str, str, str], list[str]] = {}
-    for p in unconfigured:
-        notes = todo.setdefault((p.subject, p.control, p.dataset), [])
-        if p.todo not in notes:
-            notes.append(p.todo)
+    shopping = shopping_list(inventory, policy)
     plan = plan_inventory(inventory, policy)
+    hosts, sites = shown(plan, inventory)
     if args.format == "json":
         from ivpb.render.json_report import render as render_json
 
         # One write, one line per planned control: json.dump with indent makes millions of small
         # writes through the pure-Python encoder (benchmarks/README.md).
-        sys.stdout.write(render_json(_with_todo(plan.as_dict(args.lang), todo, args.lang)))
+        sys.stdout.write(render_json(_with_todo(plan.as_dict(args.lang), shopping, hosts, sites, args.lang)))
+    elif args.format in ("markdown", "html"):
+        from ivpb.render import plan_doc
+
+        write = plan_doc.render_html if args.format == "html" else plan_doc.render_markdown
+        sys.stdout.write(write(plan, args.lang, shopping, hosts, sites, list(args.inventory)))
     else:
-        print(render_plan_table(plan, args.lang, todo))
-    if todo:
-        print(f"ivpb plan: {len(todo)} control(s) still to configure; ivpb validate, enforce.yml and "
-              "ivpb audit need them configured", file=sys.stderr)
+        from ivpb.render.plan_table import render_plan_table
+
+        print(render_plan_table(plan, args.lang, shopping, hosts, sites))
+    mistakes = shopping.mistakes()
+    if mistakes:
+        raise UserError("invalid inventory", mistakes)
+    if shopping.items:
+        print(f"ivpb plan: {len(shopping.items)} thing(s) still to do ({shopping.blocking()} for ivpb validate, "
+              "enforce.yml and ivpb audit)", file=sys.stderr)
     return 0
 
 
-def _with_todo(plan: dict, todo: dict[tuple[str, str, str], list[str]], lang: str) -> dict:
-    """The plan as JSON, each control still to configure with its "to_configure" notes."""
-    from ivpb.render.plan_table import todo_text
+def _with_todo(plan: dict, shopping, hosts: list[str], sites: list[str], lang: str) -> dict:
+    """The plan as JSON of the hosts and sites shown; while the shopping list holds anything, each
+    control still to configure with its "to_configure" notes, the list ("to_do") and
+    "complete": false (a complete inventory's plan is the one enforce.yml registers)."""
+    from ivpb.shopping import todo_text
 
-    if not todo:
+    plan["hosts"] = {h: plan["hosts"][h] for h in hosts}
+    plan["sites"] = {s: plan["sites"][s] for s in sites}
+    if not shopping.items:
         return plan
     for host, hp in plan["hosts"].items():
         for c in hp["controls"]:
-            notes = todo.get((host, c["id"], c.get("dataset") or ""))
+            notes = shopping.notes.get((host, c["id"], c.get("dataset") or ""))
             if notes:
                 c["to_configure"] = [todo_text(n, lang) for n in notes]
+    plan["to_do"] = [{"subject": i.problem.subject, "variable": i.problem.path, "text": i.text(lang),
+                      "blocks_validate": i.blocks_validate, **({"where": i.problem.where} if i.problem.where else {})}
+                     for i in shopping.items]
     plan["complete"] = False
     return plan
 

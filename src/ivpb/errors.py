@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 class Problem:
     """One problem in the inventory: which host (or site), which variable path, what is expected.
 
-    `control` (with `dataset` for a per-data-set control) marks enforcement details that are not
-    configured yet for a control the plan gives the host (no UPS feed, uplink, target or
-    recipient declared): `ivpb plan` shows them as "to configure" on that control, while
-    `ivpb validate`, enforce.yml and `ivpb audit` stay strict. `todo` is the short note."""
+    `todo` ("key|arg|...", the words todo.<key> of src/ivpb/words) says what is still to do in
+    the school's words: `ivpb plan` lists every problem on its shopping list (ivpb.shopping), in
+    those words where the check gave them. `control` (with `dataset` for a per-data-set control)
+    names the planned control that lacks the detail, on whose row the plan shows the note;
+    `ivpb validate`, enforce.yml and `ivpb audit` refuse every problem alike."""
 
     subject: str
     path: str

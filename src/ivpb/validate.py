@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 
 from ivpb import checks
+from ivpb.accepted import Accepted
 from ivpb.errors import Problem
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, plan_inventory
@@ -32,6 +33,7 @@ TYPE_NAMES = {
     "number": "a number",
     "null": "nothing",
 }
+REQUIRED = "required but missing"
 
 
 @dataclass
@@ -94,7 +96,7 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
         return path, f"expected {' or '.join(names)}, got {shown}"
     if v == "required":
         missing = [k for k in error.validator_value if k not in inst]
-        return _path([*prefix, *error.absolute_path, missing[0]]), "required but missing"
+        return _path([*prefix, *error.absolute_path, missing[0]]), REQUIRED
     if v == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         extra = sorted(set(inst) - set(error.schema.get("properties", {})))
@@ -147,7 +149,8 @@ def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
                     by_text[text] = _verdict(by_name[name], name, value)
                 verdict = by_text[text]
                 last[name] = (value, verdict)
-            problems.extend(Problem(host, path, message) for path, message in verdict)
+            problems.extend(Problem(host, path, message, todo="required" if message == REQUIRED else "")
+                            for path, message in verdict)
     return problems
 
 
@@ -174,28 +177,33 @@ def _checks() -> tuple[Callable[[Context], Iterable[Problem]], ...]:
 
 def _fold(problems: list[Problem], host_count: int) -> list[Problem]:
     """A mistake in group_vars/all shows on every host: say it once, naming the first host."""
-    by_key: dict[tuple[str, str], list[str]] = {}
+    by_key: dict[tuple[str, str], dict[str, Problem]] = {}
     for p in problems:
-        by_key.setdefault((p.path, p.message), []).append(p.subject)
+        by_key.setdefault((p.path, p.message), {}).setdefault(p.subject, p)
     out = []
-    for (path, message), subjects in by_key.items():
-        subjects = sorted(set(subjects))
+    for by_subject in by_key.values():
+        subjects = sorted(by_subject)
         if len(subjects) > 1 and len(subjects) == host_count:
             others = host_count - 1
             subject = f"{subjects[0]} (and {others} more host{'s' if others > 1 else ''})"
-            out.append(Problem(subject, path, message))
+            out.append(dataclasses.replace(by_subject[subjects[0]], subject=subject))
         else:
-            out.extend(Problem(s, path, message) for s in subjects)
+            out.extend(by_subject[s] for s in subjects)
     return sorted(out)
 
 
 def problems_per_host(inventory: Inventory, policy: Policy) -> list[Problem]:
-    """Every problem, one per host it concerns (not folded)."""
+    """Every problem, one per host it concerns (not folded): the schema's, then the
+    cross-references'. A detail only half filled in (a required key still missing, such as a
+    recipient's public key) hides nothing else: the checks run over the rest (ivpb.accepted). A
+    value no rule accepts is a mistake the checks cannot read: its lines alone."""
     problems = schema_problems(inventory, policy)
-    if not problems:
-        context = Context(inventory, policy, plan_inventory(inventory, policy))
-        for check in _checks():
-            problems.extend(check(context))
+    if any(p.message != REQUIRED for p in problems):
+        return problems
+    view = Accepted(inventory, problems)
+    context = Context(view.inventory, policy, plan_inventory(view.inventory, policy))
+    for check in _checks():
+        problems.extend(p for p in check(context) if not view.follows(p))
     return problems
 
 
@@ -219,11 +227,3 @@ def located(problems: list[Problem], inventory: Inventory) -> list[Problem]:
         out.append(dataclasses.replace(p, where=where) if where else p)
     return out
 
-
-def split_unconfigured(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
-    """(errors, not yet configured): the second are enforcement details still missing for a
-    control the plan gives a host (Problem.control set), which `ivpb plan` shows on that
-    control; everything else is an error, for the plan too."""
-    errors = [p for p in problems if not p.control]
-    todo = [p for p in problems if p.control]
-    return errors, todo

@@ -21,6 +21,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+ESCROW = ROOT / ".lab" / "escrow-gnupg"  # the lab's escrow key, secret half (lab/lib.sh)
+
+
+def escrow_fingerprint() -> str:
+    """The fingerprint of the lab's escrow key, the example school's directie key in the lab."""
+    out = subprocess.run(["gpg", "--homedir", str(ESCROW), "--with-colons", "--list-keys"], capture_output=True,
+                         text=True, check=True).stdout
+    return next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
 
 
 def lab_env(gnupghome: Path | None = None) -> dict[str, str]:

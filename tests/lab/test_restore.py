@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.conftest import ESCROW
+
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMS = "cd {path} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
 RECEIVER_BASE = "/srv/backup"
-ESCROW = ROOT / ".lab" / "escrow-gnupg"  # the lab's escrow key, secret half (lab/lib.sh)
 
 
 def _env(gnupghome: Path | None = None) -> dict[str, str]:

@@ -470,6 +470,16 @@ def _host_controls(
     return out
 
 
+FIRE_FINDINGS = {"measures": "finding.fire_no_measures", "safety_plan": "finding.fire_no_plan"}
+
+
+def fire_record_gaps(record: dict[str, Any]) -> list[str]:
+    """What a site's §5 record lacks, in the order the audit reports it: "measures" (no fire
+    protection measures), "safety_plan" (no safety plan with the emergency services)."""
+    fire = record.get("fire_protection") or {}
+    return [key for key in ("measures", "safety_plan") if not fire.get(key)]
+
+
 def _site_controls(
     policy: Policy, inventory: Inventory, plan: Plan, site: str, today: dt.date, lang: str
 ) -> list[dict[str, Any]]:
@@ -490,10 +500,9 @@ def _site_controls(
         fire = record.get("fire_protection") or {}
         measures, safety_plan = fire.get("measures") or [], fire.get("safety_plan")
         evidence = {"measures": measures, "safety_plan": safety_plan} if (measures or safety_plan) else None
-        if not measures:
-            status, detail = "missing", t("finding.fire_no_measures", lang, site=site)
-        elif not safety_plan:
-            status, detail = "missing", t("finding.fire_no_plan", lang, site=site)
+        gaps = fire_record_gaps(record)
+        if gaps:
+            status, detail = "missing", t(FIRE_FINDINGS[gaps[0]], lang, site=site)
         elif (today - dt.date.fromisoformat(safety_plan["date"])).days > max_days:
             status, detail = (
                 "missing",

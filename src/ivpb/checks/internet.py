@@ -23,7 +23,7 @@ def check(ctx) -> Iterator[Problem]:
         via = hv.get("ivpb_internet_via")
         if via is not None and via not in inv.hosts:
             yield Problem(host, "ivpb_internet_via", f"{via!r} is not a host of this inventory; expected the host "
-                          "that routes this host's traffic")
+                          "that routes this host's traffic", todo=f"router_host|{via}")
             continue
         if via is not None and via != host and inv.hosts[via].get("ivpb_internet_via") not in (None, via):
             yield Problem(host, "ivpb_internet_via", f"{via!r} is itself routed via "
