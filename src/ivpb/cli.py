@@ -140,7 +140,7 @@ def cmd_audit(args) -> int:
             raise UserError(f"--output {out}: a directory; expected a file name")
         outputs.append((Path(out), fmt))
     project = Path(args.project).resolve() if args.project else find_project()
-    policy, inventory = _validated(args)
+    policy, inventory = _validated(args, findings=False)  # the report has them as results
     plan = plan_inventory(inventory, policy)
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
@@ -172,12 +172,18 @@ def _load(args):
     return policy, inventory
 
 
-def _validated(args):
-    from ivpb.validate import validate
+def _validated(args, findings: bool = True):
+    """The policy and the inventory, or UserError with every problem; findings=False lets the
+    findings (a data set stored nowhere: Problem.finding) through."""
+    from ivpb.validate import empty_hosts, split_findings, validate
 
     policy, inventory = _load(args)
     problems = validate(inventory, policy)
-    if problems:
+    errors, found = split_findings(problems)
+    if not errors and args.command == "validate":
+        for line in empty_hosts(inventory, policy):
+            print(line, file=sys.stderr)
+    if errors or (findings and found):
         raise UserError("invalid inventory", problems)
     return policy, inventory
 
@@ -194,10 +200,11 @@ def cmd_plan(args) -> int:
     (validate, enforce.yml and audit stay strict). Every other problem is an error here too."""
     from ivpb.plan import plan_inventory
     from ivpb.render.plan_table import render_plan_table
-    from ivpb.validate import _fold, located, problems_per_host, split_unconfigured
+    from ivpb.validate import _fold, located, problems_per_host, split_findings, split_unconfigured
 
     policy, inventory = _load(args)
     errors, unconfigured = split_unconfigured(problems_per_host(inventory, policy))
+    errors, _ = split_findings(errors)  # the plan lists the data sets stored nowhere
     if errors:
         raise UserError("invalid inventory", located(_fold(errors, len(inventory.hosts)), inventory))
     todo: dict[tuple[str, str, str], list[str]] = {}

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from ivpb import checks
-from ivpb.errors import Problem
+from ivpb.errors import Problem, did_you_mean
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
@@ -43,8 +43,10 @@ class Context:
     plan: Plan
 
 
+@cache
 def vars_schemas() -> dict[str, dict[str, Any]]:
-    """One schema per variable, from schemas/vars/<variable>.json."""
+    """One schema per variable, from schemas/vars/<variable>.json: the ivpb_* variables there
+    are, every other ivpb_* name is a mistake (unknown_variables)."""
     folder = resources.files("ivpb.schemas").joinpath("vars")
     return {
         entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))
@@ -98,7 +100,8 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
     if v == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         extra = sorted(set(inst) - set(error.schema.get("properties", {})))
-        return _path([*prefix, *error.absolute_path, extra[0]]), f"unknown key (expected one of: {allowed})"
+        hint = did_you_mean(extra[0], error.schema.get("properties", {}))
+        return _path([*prefix, *error.absolute_path, extra[0]]), f"unknown key{hint} (expected one of: {allowed})"
     if v == "pattern":
         what = error.schema.get("description") or f"a value matching {error.validator_value}"
         return path, f"{shown} is not {what}"
@@ -118,6 +121,36 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
     if v in ("oneOf", "anyOf"):
         return path, f"{shown}: {error.schema.get('description') or 'not one of the accepted forms'}"
     return path, error.message
+
+
+def unknown_variables(inventory: Inventory) -> list[Problem]:
+    """Every ivpb_* variable that is not one (schemas/vars/ has the names), where it is written,
+    and every ivpb_* variable written where Ansible gives it to no host (Origins.misplaced): no
+    role and no check would read it, so the host it was meant for silently loses its controls.
+    Each is named once per file and host or group it is written for; a variable the scan did
+    not see written (an INI inventory, extra vars) is named per host."""
+    known = vars_schemas()
+    origins = inventory.origins
+    problems = list(origins.misplaced) if origins else []
+    seen: set[str] = set()
+    for (kind, name), variables in sorted(origins.files.items()) if origins else ():
+        for variable in sorted(variables):
+            if variable not in known:
+                seen.add(variable)
+                problems.append(Problem(f"{kind} {name}", variable, _unknown(variable, known),
+                                        where=origins.position((kind, name), variable)))
+    for host, hostvars in inventory.hosts.items():
+        for variable in hostvars:
+            if variable not in known and variable not in seen:
+                problems.append(Problem(host, variable, _unknown(variable, known)))
+    return problems
+
+
+def _unknown(variable: str, known) -> str:
+    hint = did_you_mean(variable, known)
+    if hint:
+        return f"unknown variable, which no role or check reads{hint}"
+    return f"unknown variable, which no role or check reads; expected one of: {', '.join(sorted(known))}"
 
 
 def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
@@ -174,24 +207,24 @@ def _checks() -> tuple[Callable[[Context], Iterable[Problem]], ...]:
 
 def _fold(problems: list[Problem], host_count: int) -> list[Problem]:
     """A mistake in group_vars/all shows on every host: say it once, naming the first host."""
-    by_key: dict[tuple[str, str], list[str]] = {}
+    by_key: dict[tuple[str, str, str], list[Problem]] = {}
     for p in problems:
-        by_key.setdefault((p.path, p.message), []).append(p.subject)
+        by_key.setdefault((p.path, p.message, p.where), []).append(p)
     out = []
-    for (path, message), subjects in by_key.items():
-        subjects = sorted(set(subjects))
+    for same in by_key.values():
+        subjects = sorted({p.subject for p in same})
         if len(subjects) > 1 and len(subjects) == host_count:
             others = host_count - 1
             subject = f"{subjects[0]} (and {others} more host{'s' if others > 1 else ''})"
-            out.append(Problem(subject, path, message))
+            out.append(dataclasses.replace(same[0], subject=subject))
         else:
-            out.extend(Problem(s, path, message) for s in subjects)
+            out.extend({p.subject: p for p in same}.values())
     return sorted(out)
 
 
 def problems_per_host(inventory: Inventory, policy: Policy) -> list[Problem]:
     """Every problem, one per host it concerns (not folded)."""
-    problems = schema_problems(inventory, policy)
+    problems = unknown_variables(inventory) + schema_problems(inventory, policy)
     if not problems:
         context = Context(inventory, policy, plan_inventory(inventory, policy))
         for check in _checks():
@@ -214,9 +247,44 @@ def located(problems: list[Problem], inventory: Inventory) -> list[Problem]:
     anyone = next(iter(inventory.hosts))
     out = []
     for p in problems:
+        if p.where:
+            out.append(p)
+            continue
         host = p.subject.split(" (and ")[0]
         where = origins.locate(host if host in inventory.hosts else anyone, p.path)
         out.append(dataclasses.replace(p, where=where) if where else p)
+    return out
+
+
+def split_findings(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
+    """(errors, findings): the findings (Problem.finding: a data set stored on no host) are the
+    audit's results and a line of `ivpb plan`, not a reason to refuse enforcing the rest."""
+    return [p for p in problems if not p.finding], [p for p in problems if p.finding]
+
+
+def empty_hosts(inventory: Inventory, policy: Policy) -> list[str]:
+    """Warnings: a host given ivpb_* variables of its own (by its host_vars, inline or a group
+    other than all) that stores and uses no data set and has no role (no NUT server, backup
+    target or router): no control applies to it, which is what a forgotten or misspelt
+    ivpb_stores looks like."""
+    from ivpb.roles import role_groups
+
+    origins = inventory.origins
+    if origins is None:
+        return []
+    roles = role_groups(inventory, plan_inventory(inventory, policy))
+    out = []
+    for host, hostvars in inventory.hosts.items():
+        if hostvars.get("ivpb_stores") or hostvars.get("ivpb_uses") or roles.get(host):
+            continue
+        subjects = [("host", host)] + [("group", g) for g in origins.groups.get(host, []) if g != "all"]
+        own = next(((s, sorted(origins.files[s])) for s in subjects if origins.files.get(s)), None)
+        if own is None:
+            continue
+        subject, variables = own
+        out.append(f"{origins.position(subject, variables[0])}: warning: host {host}: has ivpb_* variables "
+                   f"({', '.join(variables)}) but stores and uses no data set (ivpb_stores, ivpb_uses) and has no "
+                   "role, so no control of the policy applies to it")
     return out
 
 

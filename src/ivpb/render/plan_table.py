@@ -55,4 +55,6 @@ def render_plan_table(plan: Plan, lang: str = "nl", todo: dict[tuple[str, str, s
         for n, c in enumerate(sp.controls):
             site_rows.append((site if n == 0 else "", c.id, c.clause, c.because.text(lang)))
     out.append(text_table(site_rows))
+    for dataset, users in plan.stored_nowhere.items():  # no host stores it: no control applies to it anywhere
+        out.append(t("plan_table.stored_nowhere", lang, dataset=dataset, users=", ".join(users) or "-"))
     return "\n".join(out)
