@@ -640,7 +640,7 @@ def _stored_nowhere(policy: Policy, inventory: Inventory, plan: Plan, selected: 
                 levels[aspect] = level
     if not results:
         return None
-    return {"site": None, "biv": levels, "reachable": None, "controls": results}
+    return {"site": None, "biv": levels, "reachable": None, "inventory": True, "controls": results}
 
 
 def _receiving_sites(plan: Plan, hosts: dict[str, Any]) -> set[str]:
