@@ -140,7 +140,7 @@ def cmd_audit(args) -> int:
             raise UserError(f"--output {out}: a directory; expected a file name")
         outputs.append((Path(out), fmt))
     project = Path(args.project).resolve() if args.project else find_project()
-    policy, inventory = _validated(args, findings=False)  # the report has them as results
+    policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
     plan = plan_inventory(inventory, policy)
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
@@ -172,24 +172,24 @@ def _load(args):
     return policy, inventory
 
 
-def _validated(args, findings: bool = True):
-    """The policy and the inventory, or UserError with every problem; findings=False lets the
-    findings (a data set stored nowhere: Problem.finding) through."""
-    from ivpb.validate import empty_hosts, split_findings, validate
+def _validated(args, findings_are_errors: bool = True):
+    """The policy and the inventory, or UserError with every problem; the audit reports the
+    findings (a data set stored nowhere: Problem.finding) as results instead."""
+    from ivpb.validate import split_findings, validate
 
     policy, inventory = _load(args)
     problems = validate(inventory, policy)
-    errors, found = split_findings(problems)
-    if not errors and args.command == "validate":
-        for line in empty_hosts(inventory, policy):
-            print(line, file=sys.stderr)
-    if errors or (findings and found):
+    if problems and (findings_are_errors or split_findings(problems)[0]):
         raise UserError("invalid inventory", problems)
     return policy, inventory
 
 
 def cmd_validate(args) -> int:
-    _, inventory = _validated(args)
+    from ivpb.validate import empty_hosts
+
+    policy, inventory = _validated(args)
+    for line in empty_hosts(inventory, policy):
+        print(line, file=sys.stderr)
     print(f"OK: {len(inventory.hosts)} hosts valid against the policy")
     return 0
 

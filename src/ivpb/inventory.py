@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ivpb import safe_yaml
-from ivpb.errors import Problem, UserError
+from ivpb.errors import Problem, UserError, did_you_mean
 
 PREFIX = "ivpb_"
 # Variables that describe the whole school; defined once in group_vars/all.
@@ -704,7 +704,7 @@ def _scan_inventory_group(name: str, node: Any, origin: str, origins: Origins) -
         elif key not in _GROUP_KEYS and (str(key).startswith(PREFIX) or _holds_ivpb(v)):
             if _holds_ivpb(v):
                 variables = [str(i.value) for i, _ in v.value if str(i.value).startswith(PREFIX)]
-                place = f"under {key!r}, a key Ansible skips"
+                place = f"under {key!r}{did_you_mean(str(key), _GROUP_KEYS)}, a key Ansible skips"
             else:
                 variables, place = [str(key)], f"directly under group {name}, where Ansible skips it"
             for variable in variables:

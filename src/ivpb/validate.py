@@ -18,7 +18,7 @@ import jsonschema
 
 from ivpb import checks
 from ivpb.errors import Problem, did_you_mean
-from ivpb.inventory import Inventory
+from ivpb.inventory import SCHOOL_VARS, Inventory
 from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
 from ivpb.rules import WholeValueValidator, input_rules
@@ -46,7 +46,7 @@ class Context:
 @cache
 def vars_schemas() -> dict[str, dict[str, Any]]:
     """One schema per variable, from schemas/vars/<variable>.json: the ivpb_* variables there
-    are, every other ivpb_* name is a mistake (unknown_variables)."""
+    are, every other ivpb_* name is a mistake (scoping_problems)."""
     folder = resources.files("ivpb.schemas").joinpath("vars")
     return {
         entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))
@@ -123,12 +123,14 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
     return path, error.message
 
 
-def unknown_variables(inventory: Inventory) -> list[Problem]:
-    """Every ivpb_* variable that is not one (schemas/vars/ has the names), where it is written,
-    and every ivpb_* variable written where Ansible gives it to no host (Origins.misplaced): no
-    role and no check would read it, so the host it was meant for silently loses its controls.
-    Each is named once per file and host or group it is written for; a variable the scan did
-    not see written (an INI inventory, extra vars) is named per host."""
+def scoping_problems(inventory: Inventory) -> list[Problem]:
+    """Every ivpb_* variable that is not one (schemas/vars/ has the names), where it is written;
+    every ivpb_* variable written where Ansible gives it to no host (Origins.misplaced): no role
+    and no check would read it, so the host it was meant for silently loses its controls; and a
+    variable of the whole school (SCHOOL_VARS) given to a host or group, whose mapping would
+    replace the school's for those hosts only. Each is named once per file and host or group it
+    is written for; a variable the scan did not see written (an INI inventory, extra vars) is
+    named per host."""
     known = vars_schemas()
     origins = inventory.origins
     problems = list(origins.misplaced) if origins else []
@@ -139,6 +141,13 @@ def unknown_variables(inventory: Inventory) -> list[Problem]:
                 seen.add(variable)
                 problems.append(Problem(f"{kind} {name}", variable, _unknown(variable, known),
                                         where=origins.position((kind, name), variable)))
+            elif variable in SCHOOL_VARS and (kind, name) != ("group", "all"):
+                problems.append(Problem(
+                    f"{kind} {name}", variable,
+                    f"describes the whole school, but is written for {kind} {name}: Ansible gives "
+                    f"{'this host' if kind == 'host' else 'its hosts'} this mapping instead of the school's (it "
+                    "replaces, it does not merge); expected it in group_vars/all (or all: vars:)",
+                    where=origins.position((kind, name), variable)))
     for host, hostvars in inventory.hosts.items():
         for variable in hostvars:
             if variable not in known and variable not in seen:
@@ -224,7 +233,7 @@ def _fold(problems: list[Problem], host_count: int) -> list[Problem]:
 
 def problems_per_host(inventory: Inventory, policy: Policy) -> list[Problem]:
     """Every problem, one per host it concerns (not folded)."""
-    problems = unknown_variables(inventory) + schema_problems(inventory, policy)
+    problems = scoping_problems(inventory) + schema_problems(inventory, policy)
     if not problems:
         context = Context(inventory, policy, plan_inventory(inventory, policy))
         for check in _checks():

@@ -138,7 +138,7 @@ MISPLACED = [
      HOSTS_YML, "ivpb_needs_internet", "group werkposten", "directly under group werkposten"),
     ("a misspelt vars: of a group",
      lambda inv: edit(inv, HOSTS_YML, "    werkposten:\n", "    werkposten:\n      var:\n        ivpb_site: x\n"),
-     HOSTS_YML, "ivpb_site", "group werkposten", "under 'var', a key Ansible skips"),
+     HOSTS_YML, "ivpb_site", "group werkposten", "under 'var' (did you mean 'vars'?), a key Ansible skips"),
     ("a host_vars file that repeats the host's name",
      lambda inv: (inv / "host_vars/nas/zz.yml").write_text("nas:\n  ivpb_needs_internet: false\n"),
      "host_vars/nas/zz.yml", "ivpb_needs_internet", "host nas", "written inside the variable 'nas'"),
@@ -153,6 +153,17 @@ def test_a_variable_ansible_gives_to_no_host_is_an_error(capsys, inventory, chan
     hit = [e for e in err if f"{who}: {variable}: " in e]
     assert len(hit) == 1, err
     assert hit[0].startswith(f"{inventory / rel}:") and why in hit[0]
+
+
+@pytest.mark.parametrize("variable", ["ivpb_datasets", "ivpb_sites", "ivpb_backup_targets"])
+def test_a_variable_of_the_whole_school_given_to_one_host_is_an_error(capsys, inventory, variable):
+    """Ansible replaces a mapping, it does not merge it: that host would not see the school's."""
+    (inventory / "host_vars/nas/zz.yml").write_text(f"# the nas's own\n{variable}: {{}}\n")
+    code, _, err = run(capsys, "validate", "-i", str(inventory))
+    assert code == 1
+    assert err == [f"{inventory / 'host_vars/nas/zz.yml'}:2:1: host nas: {variable}: describes the whole school, "
+                   "but is written for host nas: Ansible gives this host this mapping instead of the school's (it "
+                   "replaces, it does not merge); expected it in group_vars/all (or all: vars:)"]
 
 
 def test_a_misspelt_key_inside_a_store_entry_says_which_was_meant(capsys, inventory):
@@ -236,13 +247,14 @@ def test_the_audit_refuses_an_unknown_variable_but_not_a_data_set_stored_nowhere
     """The audit checks the inventory like validate, except the findings it reports itself."""
     from types import SimpleNamespace
 
-    args = SimpleNamespace(inventory=[str(inventory)], policy=None, vault_password_file=None, limit=None,
-                           command="audit")
+    args = SimpleNamespace(inventory=[str(inventory)], policy=None, vault_password_file=None, limit=None)
     without_boekhouding(inventory)
-    assert cli._validated(args, findings=False)
+    policy, inv = cli._validated(args, findings_are_errors=False)
+    assert plan_inventory(inv, policy).stored_nowhere == {"boekhouding": ["secretariaat"]}
     edit(inventory, FS, "ivpb_site:", "ivpb_sit:")
-    with pytest.raises(cli.UserError):
-        cli._validated(args, findings=False)
+    with pytest.raises(cli.UserError) as refused:
+        cli._validated(args, findings_are_errors=False)
+    assert any("host fileserver: ivpb_sit: unknown variable" in line for line in refused.value.lines())
 
 
 # --- a host that does nothing -------------------------------------------------------------------
