@@ -126,16 +126,24 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
 def scoping_problems(inventory: Inventory) -> list[Problem]:
     """Every ivpb_* variable that is not one (schemas/vars/ has the names), where it is written;
     every ivpb_* variable written where Ansible gives it to no host (Origins.misplaced): no role
-    and no check would read it, so the host it was meant for silently loses its controls; and a
-    variable of the whole school (SCHOOL_VARS) given to a host or group, whose mapping would
-    replace the school's for those hosts only. Each is named once per file and host or group it
-    is written for; a variable the scan did not see written (an INI inventory, extra vars) is
-    named per host."""
+    and no check would read it, so the host it was meant for silently loses its controls; ivpb_*
+    variables of a group without hosts; and a variable of the whole school (SCHOOL_VARS) given to
+    a host or group, whose mapping would replace the school's for those hosts only. Each is
+    named once per file and host or group it is written for; a variable the scan did not see
+    written (an INI inventory, extra vars) is named per host."""
     known = vars_schemas()
     origins = inventory.origins
     problems = list(origins.misplaced) if origins else []
     seen: set[str] = set()
+    # the groups that hold a host (known when every host's groups are: load_inventory)
+    populated = set().union(*origins.groups.values()) \
+        if origins and all(h in origins.groups for h in inventory.hosts) else None
     for (kind, name), variables in sorted(origins.files.items()) if origins else ():
+        if kind == "group" and populated is not None and name not in populated and variables:
+            first = sorted(variables)[0]
+            problems.append(Problem(f"group {name}", first, "group without hosts, so its ivpb_* variables apply to "
+                                    "nothing; expected the hosts it was meant for under it (hosts: or children:)",
+                                    where=origins.position((kind, name), first)))
         for variable in sorted(variables):
             if variable not in known:
                 seen.add(variable)

@@ -155,6 +155,23 @@ def test_a_variable_ansible_gives_to_no_host_is_an_error(capsys, inventory, chan
     assert hit[0].startswith(f"{inventory / rel}:") and why in hit[0]
 
 
+@pytest.mark.parametrize("inline", [False, True], ids=["group_vars file", "inline vars"])
+def test_variables_of_a_group_without_hosts_are_an_error(capsys, inventory, inline):
+    text = (inventory / HOSTS_YML).read_text()
+    if inline:
+        (inventory / HOSTS_YML).write_text(text + "    printers:\n      vars:\n        ivpb_needs_internet: false\n")
+        rel, line = HOSTS_YML, len(text.splitlines()) + 3
+    else:
+        (inventory / HOSTS_YML).write_text(text + "    printers:\n      hosts: {}\n")
+        (inventory / "group_vars/printers.yml").write_text("ivpb_needs_internet: false\n")
+        rel, line = "group_vars/printers.yml", 1
+    code, _, err = run(capsys, "validate", "-i", str(inventory))
+    assert code == 1
+    assert err == [f"{inventory / rel}:{line}:{9 if inline else 1}: group printers: ivpb_needs_internet: group "
+                   "without hosts, so its ivpb_* variables apply to nothing; expected the hosts it was meant for "
+                   "under it (hosts: or children:)"]
+
+
 @pytest.mark.parametrize("variable", ["ivpb_datasets", "ivpb_sites", "ivpb_backup_targets"])
 def test_a_variable_of_the_whole_school_given_to_one_host_is_an_error(capsys, inventory, variable):
     """Ansible replaces a mapping, it does not merge it: that host would not see the school's."""
