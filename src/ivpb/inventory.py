@@ -174,6 +174,7 @@ def from_play(hostvars: Any) -> Inventory | None:
     # (a bomb or duplicate key is one line here, not a blow-up while reading hostvars).
     sources = [s for s in manager._sources if isinstance(s, str)]
     origins = scan_sources(sources, have_vault=bool(loader._vault.secrets), decrypt=_decrypter(loader))
+    origins.groups.update({h.name: _group_order(h) for h in everyone})
     hosts = _read_hosts(manager, loader, _plain_vars_loader(loader, origins.parsed), variables, Templar, everyone,
                         origins=origins)
     overlay = {k: plain(v) for k, v in extra.items()}

@@ -325,3 +325,11 @@ def test_enforce_refuses_an_unknown_variable_and_warns_of_a_data_set_stored_nowh
     assert "invalid inventory, no host was changed" in proc.stdout
     assert "host fileserver: ivpb_store: unknown variable, which no role or check reads (did you mean 'ivpb_stores'?)" \
         in proc.stdout
+
+
+def test_enforce_refuses_variables_that_apply_to_nothing(tmp_path, inventory):
+    text = (inventory / HOSTS_YML).read_text()
+    (inventory / HOSTS_YML).write_text(text + "    printers:\n      vars:\n        ivpb_needs_internet: false\n")
+    proc = play(tmp_path, inventory)
+    assert proc.returncode != 0
+    assert "group printers: ivpb_needs_internet: group without hosts" in proc.stdout
