@@ -141,7 +141,7 @@ def cmd_audit(args) -> int:
             raise UserError(f"--output {out}: a directory; expected a file name")
         outputs.append((Path(out), fmt))
     project = Path(args.project).resolve() if args.project else find_project()
-    policy, inventory = _validated(args)
+    policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
     plan = plan_inventory(inventory, policy)
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
@@ -173,12 +173,14 @@ def _load(args):
     return policy, inventory
 
 
-def _validated(args):
-    from ivpb.validate import validate
+def _validated(args, findings_are_errors: bool = True):
+    """The policy and the inventory, or UserError with every problem; the audit reports the
+    findings (a data set stored nowhere: Problem.finding) as results instead."""
+    from ivpb.validate import split_findings, validate
 
     policy, inventory = _load(args)
     problems = validate(inventory, policy)
-    if problems:
+    if problems and (findings_are_errors or split_findings(problems)[0]):
         raise UserError("invalid inventory", problems)
     return policy, inventory
 
@@ -186,13 +188,17 @@ def _validated(args):
 def cmd_validate(args) -> int:
     """The whole inventory, or with --limit the problems of those hosts and the school-wide ones
     (ivpb audit --limit and enforce.yml validate the whole inventory: they act on the hosts that
-    report on the chosen ones too)."""
+    report on the chosen ones too); then the warnings (a host with ivpb_* variables to which no
+    control applies)."""
     from ivpb.shopping import validation
+    from ivpb.validate import empty_hosts
 
     policy, inventory = _load(args)
     problems = validation(inventory, policy)
     if problems:
         raise UserError("invalid inventory", problems)
+    for line in empty_hosts(inventory, policy):
+        print(line, file=sys.stderr)
     print(f"OK: {len(inventory.chosen())} hosts valid against the policy")
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -22,6 +24,10 @@ class Problem:
     dataset: str = field(default="", compare=False)
     todo: str = field(default="", compare=False)
     where: str = field(default="", compare=False)  # file:line:column of the value, when known
+    # A finding about the school's data as a whole (a data set stored on no host): an error for
+    # `ivpb validate`, a line of `ivpb plan`, a result of `ivpb audit`; enforce.yml goes on (no
+    # host has anything to enforce for it).
+    finding: bool = field(default=False, compare=False)
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.path}: {self.message}"
@@ -29,6 +35,12 @@ class Problem:
     def line(self) -> str:
         """The line the user reads: the file:line:column of the value first, when known."""
         return f"{self.where}: {self}" if self.where else str(self)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """ " (did you mean 'x'?)" for the choice closest to a misspelt word, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class UserError(Exception):

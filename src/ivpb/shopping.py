@@ -106,7 +106,8 @@ def shopping_list(inventory: Inventory, policy: Policy) -> ShoppingList:
             found = notes.setdefault((p.subject, p.control, p.dataset), [])
             if p.todo not in found:
                 found.append(p.todo)
-    items = [Item(p) for p in _validation(problems, inventory)]
+    # a data set stored nowhere is a line of the plan of its own (Plan.stored_nowhere)
+    items = [Item(p) for p in _validation([p for p in problems if not p.finding], inventory)]
     items += [Item(p, blocks_validate=False) for p in located(fire_problems(inventory, plan), inventory)]
     return ShoppingList(items, notes)
 

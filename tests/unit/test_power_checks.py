@@ -41,7 +41,7 @@ def test_valid_power_inventory(tmp_path):
     ("pc", "ivpb_ups_feeds", KeyError,
      "pc: ivpb_ups_feeds: power.ups applies (§2): expected at least one UPS that feeds this host, found none"),
     ("pc", "ivpb_ups_feeds", [{"server": "nutserverr", "ups": "ups-a"}],
-     "pc: ivpb_ups_feeds[0].server: unknown UPS server 'nutserverr': not a host of this inventory; "
+     "pc: ivpb_ups_feeds[0].server: unknown UPS server 'nutserverr': not a host of this inventory (did you mean 'nutserver'?); "
      "expected one of: nutserver"),
     ("pc", "ivpb_ups_feeds", [{"server": "printer", "ups": "ups-a"}],
      "pc: ivpb_ups_feeds[0].server: 'printer' serves no UPS (no ivpb_nut_server); expected one of: nutserver"),

@@ -16,7 +16,7 @@ from ivpb.audit.results import HostResults
 from ivpb.errors import UserError
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
-from ivpb.plan import Plan, PlannedControl
+from ivpb.plan import Plan, PlannedControl, unstored_controls
 from ivpb.policy import Control, Policy
 from ivpb.roles import router_of
 from ivpb.rules import input_rules
@@ -599,7 +599,10 @@ def build_report(
             "reachable": hr.reachable if hr else None,
             "controls": _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang, limits),
         }
+    unstored = _stored_nowhere(policy, inventory, plan, selected, lang)
     selected_sites = {hosts[h]["site"] for h in hosts} | _receiving_sites(plan, hosts)
+    if unstored:  # after the sites are chosen: this subject stands at no site
+        hosts[t("report.inventory_subject", lang)] = unstored
     sites = {
         name: {
             "external": bool((inventory.school("ivpb_sites").get(name) or {}).get("external")),
@@ -619,6 +622,34 @@ def build_report(
         "sites": sites,
         "exit_code": exit_code(hosts, sites),
     }
+
+
+def _stored_nowhere(policy: Policy, inventory: Inventory, plan: Plan, selected: list[str],
+                    lang: str) -> dict[str, Any] | None:
+    """The data sets no host stores (Plan.stored_nowhere) as the results of a subject of their
+    own, the inventory, under a name no host can have (input_rules.host_name allows no
+    parentheses): per data set the first control the policy gives it wherever it is stored,
+    missing, so the report is not compliant while the data set has no control at all. With
+    --limit only the data sets a chosen host uses."""
+    chosen = set(selected)
+    every = len(chosen) == len(plan.hosts)
+    results, levels = [], {}
+    for name, users in plan.stored_nowhere.items():
+        if not every and not chosen.intersection(users):
+            continue
+        planned = unstored_controls(policy, inventory, name)
+        if not planned:  # the policy gives this data set no control even where it is stored
+            continue
+        first = planned[0]
+        detail = t("finding.stored_nowhere", lang, dataset=name, users=", ".join(users) or "-")
+        results.append(_result(policy.control(first.id), first, "missing", detail, lang=lang))
+        biv = inventory.school("ivpb_datasets")[name]["biv"]
+        for aspect, level in biv.items():
+            if aspect not in levels or policy.rank(aspect, level) > policy.rank(aspect, levels[aspect]):
+                levels[aspect] = level
+    if not results:
+        return None
+    return {"site": None, "biv": levels, "reachable": None, "inventory": True, "controls": results}
 
 
 def _receiving_sites(plan: Plan, hosts: dict[str, Any]) -> set[str]:

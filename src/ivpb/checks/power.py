@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ivpb.errors import Problem
+from ivpb.errors import Problem, did_you_mean
 from ivpb.rules import input_rules
 
 NUMBERS = {2: "two", 3: "three", 4: "four"}
@@ -58,7 +58,8 @@ def check(ctx) -> Iterator[Problem]:
             server, ups = feed["server"], feed["ups"]
             if server not in inv.hosts:
                 yield Problem(host, f"ivpb_ups_feeds[{i}].server",
-                              f"unknown UPS server {server!r}: not a host of this inventory; expected one of: "
+                              f"unknown UPS server {server!r}: not a host of this inventory"
+                              f"{did_you_mean(server, inv.hosts)}; expected one of: "
                               f"{_servers(inv)}", todo=f"nut_server_host|{server}")
             else:
                 served = (inv.hosts[server].get("ivpb_nut_server") or {}).get("ups") or {}

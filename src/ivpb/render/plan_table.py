@@ -58,4 +58,6 @@ def render_plan_table(plan: Plan, lang: str = "nl", shopping: ShoppingList | Non
             p = item.problem
             line = f"- {p.where + ': ' if p.where else ''}{p.subject}: {p.path}: {item.text(lang)}"
             out.append(line + ("" if item.blocks_validate else f" ({t('plan_table.evidence', lang)})"))
+    for dataset, users in plan.stored_nowhere.items():  # no host stores it: no control applies to it anywhere
+        out.append(t("plan_table.stored_nowhere", lang, dataset=dataset, users=", ".join(users) or "-"))
     return "\n".join(out)

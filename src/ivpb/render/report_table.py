@@ -74,7 +74,7 @@ def _hosts(report: dict[str, Any], lang: str) -> list[str]:
         h = hosts[name]
         where = h.get("site") or "-"
         head = f"{INDENT}{name} ({w('site', lang).lower()} {where}; {biv_short(h['biv'])})"
-        if h["reachable"] is not True:
+        if h["reachable"] is not True and not h.get("inventory"):  # the inventory's own subject: no host
             head += f" [{w('unreachable' if h['reachable'] is False else 'not_contacted', lang).upper()}]"
         out.append(f"{head}: {counts_text(count_statuses(h['controls']), lang)}")
         for c in sorted_controls(h["controls"]):
