@@ -390,7 +390,7 @@ def read_manifest(path: Path, shown: str) -> dict[str, Any]:
         doc = json.loads(raw)
     except ValueError as exc:
         raise UserError(f"{shown}: not a valid manifest (altered?): {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") not in ("ivpb-manifest/1", MANIFEST.FORMAT) \
+    if not isinstance(doc, dict) or doc.get("format") not in MANIFEST.FORMATS \
             or not isinstance(doc.get("entries"), list):
         raise UserError(f"{shown}: not an ivpb manifest (format {MANIFEST.FORMAT})")
     return doc
@@ -436,6 +436,10 @@ def _duplicity(url: str, dest: Path, generation: str, encrypted: bool, cache: Pa
     argv = ["duplicity", "restore", "--archive-dir", str(cache), "--name", "ivpb-restore",
             "--time", str(int(_stamp_time(generation).timestamp())), "--verbosity", "warning"]
     env = dict(os.environ, LC_ALL="C", TZ="UTC")
+    if os.geteuid() != 0:
+        # a failed chown (to the backup's owners) would make duplicity skip the chmod as well;
+        # the check compares every mode right after
+        argv.append("--ignore-errors")
     if encrypted:
         if "PASSPHRASE" not in env:
             argv.append("--use-agent")
