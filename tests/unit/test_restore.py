@@ -272,6 +272,24 @@ def test_generations_and_the_one_chain_that_holds_one():
         r.choose({}, None, "rx:/d")
 
 
+
+def test_the_newest_generation_by_arrival_never_one_named_after_it():
+    """A generation named after the moment the receiver sealed its manifest (its mtime there)
+    is a planted, future-dated one (issue #22 item 7): never chosen, whatever its name."""
+    names = ["duplicity-full.20261101T010000Z.manifest", "duplicity-inc.20261101T010000Z.to.20261102T010000Z.manifest",
+             "duplicity-inc.20261102T010000Z.to.20301231T000000Z.manifest"]
+    arrived = dict(zip(names, (r._stamp_time(s).timestamp() + 60 for s in ("20261101T010000Z", "20261102T010000Z",
+                                                                              "20261103T010000Z")), strict=True))
+    gens = r.generations(names)
+    assert r.choose(gens, None, "x") == "20301231T000000Z"  # by name alone, the planted one would win
+    assert r.choose(gens, None, "x", arrived) == "20261102T010000Z"
+    late = {**arrived, names[1]: r._stamp_time("20261102T010000Z").timestamp() - 9 * 60}  # the client's clock ahead
+    assert r.choose(gens, None, "x", late) == "20261102T010000Z"  # within ARRIVAL_SKEW
+    assert r.choose(gens, r.parse_at("2026-11-01"), "x", arrived) == "20261101T010000Z"
+    with pytest.raises(UserError, match="none dated at or before its arrival"):
+        r.choose({"20301231T000000Z": names[2]}, None, "rx:/d", arrived)
+
+
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "2026-11-31T25:00"])
 def test_bad_times_and_school_years_are_one_line(text):
     with pytest.raises(UserError, match="^--at"):
