@@ -284,8 +284,8 @@ verify_plain() {
     awk '{print $NF}' "$tmp/listing" | awk -F. -v f="$full" '($1 ~ /^duplicity-full(-signatures)?$/ && $2 == f) ||
         ($1 ~ /^duplicity-(inc|new-signatures)$/ && $2 >= f)' >"$tmp/files"
     mkdir -m 0700 "$tmp/volumes" "$tmp/cache" "$tmp/tmp"
-    rsync -t --files-from="$tmp/files" -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" "$tmp/volumes/" \
-        >>"$LOG" 2>&1 || failed "verify: cannot fetch the volumes of $newest from $TARGET_HOST"
+    rsync -t --files-from="$tmp/files" -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" \
+        "$tmp/volumes/" >>"$LOG" 2>&1 || failed "verify: cannot fetch the volumes of $newest from $TARGET_HOST"
     out=$(python3 -c "$GUARD_PY" scan "$tmp/volumes" "$stamp" 2>&1) ||
         failed "verify: the backup $newest is refused before any restore: $out"
     need=$((need + need / 10 + 64 * 1048576))
