@@ -9,8 +9,8 @@ audit and the herstelplan read the drills of every source.
 
 The audit (backup.best_practice, per data set): no successful drill of the whole data set (a
 --sample drill is recorded as partial and never counts) within the policy's interval for the
-data set's availability level (`evidence.drill_max_age_days` in the policy file) is drift; the report shows the last drill
-with its measured RTO and RPO."""
+data set's availability level (`evidence.drill_max_age_days` in the policy file) is drift;
+the report shows the last drill with its measured RTO and RPO."""
 
 from __future__ import annotations
 
