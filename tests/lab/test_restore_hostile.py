@@ -90,7 +90,7 @@ def test_the_clients_weekly_verify_refuses_the_chain_before_restoring_it(lab, pl
     log = on("nas", "tail -n 20 /var/log/ivpb/backup.log")
     assert "refused before any restore" in log and "lies below the symbolic link 'a'" in log, log
     nothing_written("nas")
-    assert on("nas", "ls -A /var/lib/ivpb/backup/verify/").strip() == ""  # its scratch folder is gone
+    assert on("nas", "ls -A /var/lib/ivpb/verify/").strip() == ""  # its scratch folder is gone
 
 
 def test_ivpb_restore_and_a_drill_refuse_it_and_write_nothing_outside(lab, planted, tmp_path):

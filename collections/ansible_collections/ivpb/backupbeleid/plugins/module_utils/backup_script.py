@@ -49,8 +49,10 @@ ETC=/etc/ivpb/backup
 STATE=/var/lib/ivpb/backup
 LOG=/var/log/ivpb/backup.log
 LOCK_DIR=/run/ivpb-backup
-VERIFY_DIR=$STATE/verify  # the restore tests' scratch area: root's, entered but never listed by others (0711)
-VERIFY_USER=nobody        # who restores and checks there: never root (issue #22)
+# The restore tests' scratch area: root's, entered but never listed by others (0711), beside
+# STATE (root's alone, 0700: VERIFY_USER could not reach into it)
+VERIFY_DIR=/var/lib/ivpb/verify
+VERIFY_USER=nobody  # who restores and checks there: never root (issue #22)
 LOCK_WAIT=${IVPB_LOCK_WAIT:-3600}  # a job waits this long for the data set's previous job, then fails
 JOB_TIMEOUT=21600       # a duplicity run longer than this is killed and reported
 export GNUPGHOME=$ETC/gnupg
@@ -263,6 +265,11 @@ verify_plain() {
     [[ -n $newest ]] || failed "verify: no backup found on $TARGET_HOST"
     uid=$(id -u "$VERIFY_USER" 2>/dev/null) && gid=$(id -g "$VERIFY_USER" 2>/dev/null) && ((uid != 0)) ||
         failed "verify: no unprivileged user $VERIFY_USER on this host to restore as"
+    local parent=${VERIFY_DIR%/*}
+    mkdir -p "$parent" 2>/dev/null
+    [[ -d $parent && ! -L $parent && $(stat -c '%u' "$parent") == 0 && $((8#$(stat -c '%a' "$parent") & 8#022)) == 0 ]] &&
+        chmod o+x "$parent" ||
+        failed "verify: $parent is not a directory of root that only root can write"
     mkdir -p -m 0711 "$VERIFY_DIR" 2>/dev/null
     [[ -d $VERIFY_DIR && ! -L $VERIFY_DIR && $(stat -c '%u' "$VERIFY_DIR") == 0 ]] && chmod 0711 "$VERIFY_DIR" ||
         failed "verify: scratch directory $VERIFY_DIR is not a directory of root"
