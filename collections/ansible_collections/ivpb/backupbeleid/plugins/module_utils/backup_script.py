@@ -267,8 +267,8 @@ verify_plain() {
         failed "verify: no unprivileged user $VERIFY_USER on this host to restore as"
     local parent=${VERIFY_DIR%/*}
     mkdir -p "$parent" 2>/dev/null
-    [[ -d $parent && ! -L $parent && $(stat -c '%u' "$parent") == 0 && $((8#$(stat -c '%a' "$parent") & 8#022)) == 0 ]] &&
-        chmod o+x "$parent" ||
+    [[ -d $parent && ! -L $parent && $(stat -c '%u' "$parent") == 0 &&
+        $((8#$(stat -c '%a' "$parent") & 8#022)) == 0 ]] && chmod o+x "$parent" ||
         failed "verify: $parent is not a directory of root that only root can write"
     mkdir -p -m 0711 "$VERIFY_DIR" 2>/dev/null
     [[ -d $VERIFY_DIR && ! -L $VERIFY_DIR && $(stat -c '%u' "$VERIFY_DIR") == 0 ]] && chmod 0711 "$VERIFY_DIR" ||
