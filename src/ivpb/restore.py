@@ -12,14 +12,19 @@ How it reaches the backups (kept simple on purpose):
      generation's manifest, into a temporary directory on this machine;
   3. it checks every fetched volume against the SHA1 in its duplicity manifest (decrypted with
      the secret key of this machine's gpg, GNUPGHOME or ~/.gnupg), so that a tampered volume
-     is named before anything is restored;
+     is named before anything is restored, and scans every tar entry of the volumes with the
+     restore guard the hosts run (module_utils/restore_guard.py): whoever wrote the volumes
+     wrote those SHA1s too, and duplicity writes a file `a/x` through a symbolic link `a`;
   4. it runs duplicity here on the copy (file://), decrypting with that key (a plain data set
-     needs no key), and compares every restored file with the manifest (sha256 and size) with
+     needs no key), into a fresh private folder beside the destination, and compares every
+     restored entry, by lstat, with the manifest (type, mode, size, sha256, link target) with
      the manifest program the hosts run (module_utils/backup_manifest.py): a file that changed
      while the backup ran is counted and listed, never a failure and never silently passed;
      the offsite copy has manifests of its own (<ds>/sync-manifests);
-  5. into a local directory (--to DIR) or, after the check, onto a host (--to HOST:DIR, rsync
-     over the inventory's connection).
+  5. only a tree that passed goes into a local directory (--to DIR, renamed into place) or onto
+     a host (--to HOST:DIR, rsync over the inventory's connection, no device files or fifos).
+The generation is the newest by the time the receiver sealed its manifest (the file's mtime
+there); one named after that time is a planted one and never chosen.
 The receiver and the data set's host never see the secret key.
 """
 
@@ -617,6 +622,8 @@ def summary(r: Restored, dest: str, lang: str = "nl") -> list[str]:
         paths = ", ".join(repr(p) for p in r.changed_paths) + more
         lines.append(t("restore.changed", lang, n=r.changed, paths=paths))
     lines += [f"  {p}" for p in r.problems]
+    if r.problems:  # only a tree that passed is moved into place
+        lines.append(t("restore.not_written", lang, dest=dest))
     if r.unchecked:
         lines.append(t("restore.unchecked", lang, why=r.unchecked))
     result = "restore.ok" if r.ok else "restore.failed" if r.problems else "restore.restored_unchecked"

@@ -29,7 +29,14 @@ seconds on some file systems): a file changed within 2 s before the start counts
 The hash cache (CACHE, root's, one per data set) keeps each file's sha256 with its inode, size,
 mtime and ctime; a file whose four are unchanged is not read again (its ctime would have moved
 with any write). So a manifest costs a walk of the source plus the changed files' bytes, which
-is what makes a manifest per offsite sync affordable."""
+is what makes a manifest per offsite sync affordable.
+
+Every entry has its type (ivpb-manifest/3, issue #22): a folder and a file with their mode, a
+file with its size and sha256, a symbolic link with its target (device files, fifos and sockets
+are not listed: a restore refuses them). The check walks the restored tree by lstat, never
+through a link, and compares all of it; a setuid or setgid bit passes only where the manifest
+lists that very mode. Manifests of format /1 and /2 are still read, strictly: a link or a
+setuid/setgid bit they cannot list is refused."""
 
 from __future__ import annotations
 

@@ -213,8 +213,8 @@ sync_now() {
     mv "$STATE/status/$DS.sync_started.tmp" "$STATE/status/$DS.sync_started"
 }
 
-# The manifest of one backup, yearly full or sync (issue #16): every regular file of SOURCE with
-# its size, mtime, ctime and sha256 (and every directory's ctime), as JSON, so that a restore is
+# The manifest of one backup, yearly full or sync (issue #16): every entry of SOURCE with its type
+# and mode, a file's size, mtime, ctime and sha256, a link's target (issue #22), as JSON, so that a restore is
 # checked without the live source (`ivpb restore`, and the verify of plain sets here). Encrypted
 # to the same recipients as the data for an encrypted data set (the plaintext never leaves this
 # host), uploaded beside the chains as <ds>/manifests/<duplicity stamp>.json[.gpg] (the offsite
