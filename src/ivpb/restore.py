@@ -537,11 +537,21 @@ def restore(
                 result.unchecked = f"no manifest for generation {gen} in {mdir} (made before manifests existed)"
                 result.problems = unsafe_entries(stage / "data")
             if not result.problems:
-                os.replace(stage / "data", dest)  # dest is absent or an empty folder (checked)
+                _into(stage / "data", dest)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     result.finished = clock()
     return result
+
+
+def _into(tree: Path, dest: Path) -> None:
+    """The checked tree into dest (absent or an empty folder, checked): renamed into place; where
+    dest is a mount point, its entries are moved into it one by one (links stay links)."""
+    try:
+        os.replace(tree, dest)
+    except OSError:
+        for child in tree.iterdir():
+            shutil.move(child, dest / child.name)
 
 
 def scan_chain(files: Path, generation: str, where: str) -> str:

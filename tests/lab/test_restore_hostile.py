@@ -59,6 +59,7 @@ with open(os.path.join(area, "manifests", f"{stamp}.json"), "w") as f:
     json.dump(doc, f)
 for p in (vol, *(os.path.join(chain, f"duplicity-full{s}.{stamp}.{e}") for s, e in
                  (("", "manifest"), ("-signatures", "sigtar.gz"))), os.path.join(area, "manifests", f"{stamp}.json")):
+    os.chown(p, 0, os.stat(chain).st_gid)  # sealed as the receiver seals: root, the client's group, 0440
     os.chmod(p, 0o440)
 print(stamp)
 """

@@ -87,10 +87,11 @@ def entries(path, encrypted):
     try:
         with tarfile.open(fileobj=gpg.stdout, mode="r|") as tar:
             yield from tar
-    finally:
+    finally:  # also when the scan stops early: gpg is never left behind
         gpg.stdout.close()
-        if gpg.wait() != 0:
-            raise Refused(f"{os.path.basename(path)}: cannot be decrypted")
+        rc = gpg.wait()
+    if rc != 0:
+        raise Refused(f"{os.path.basename(path)}: cannot be decrypted")
 
 
 def parse(member, shown):
