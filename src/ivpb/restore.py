@@ -582,8 +582,11 @@ def unsafe_entries(root: Path) -> list[str]:
 
 def push_to_host(sources: tuple[str, ...], vault: str | None, host: str, local: Path, path: str) -> None:
     """Copy a checked restore onto a host: the target path must be absent or empty there. Never a
-    device file or fifo (no -D; the check refused them anyway) and no setuid or setgid bit but
-    those the manifest listed (the check refused the others)."""
+    device file or fifo (no -D; the check refused them anyway), and no file with a setuid or
+    setgid bit, even one the manifest lists: a manifest proves nothing against whoever wrote the
+    backup (a hostile receiver can write one, encrypted to the school's public key too), and
+    such a file, owned by root through `sudo rsync`, would be its root on the host. A folder
+    keeps its setgid bit (a shared folder's group)."""
     remote = remote_of(sources, host, vault)
     state = remote.run(["sh", "-c", 'if [ -e "$1" ] && [ ! -d "$1" ]; then echo file; '
                         'elif [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then echo full; else echo ok; fi', "sh", path],
@@ -593,8 +596,8 @@ def push_to_host(sources: tuple[str, ...], vault: str | None, host: str, local: 
     if state == "full":
         raise UserError(f"--to {host}:{path}: not empty; ivpb restore writes only into an empty or new directory")
     remote.run(["mkdir", "-p", path], f"creating {path}", timeout=60)
-    argv = ["rsync", "-rlptgo", "--no-devices", "--no-specials", "--numeric-ids", "-e", remote.rsync_e(),
-            *remote.rsync_path(), f"{local}/", f"{remote.login()}:{path}/"]
+    argv = ["rsync", "-rlptgo", "--no-devices", "--no-specials", "--chmod=Fug-s", "--numeric-ids",
+            "-e", remote.rsync_e(), *remote.rsync_path(), f"{local}/", f"{remote.login()}:{path}/"]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, errors="surrogateescape")
     if proc.returncode != 0:
         raise UserError(f"{host}: copying the restore to {path} failed: {_last(proc.stderr)}")

@@ -319,17 +319,24 @@ def test_a_chain_that_writes_through_a_symlink_is_refused_before_duplicity_runs(
     assert [p.name for p in outside.iterdir()] == ["x"] and not res.ok
 
 
-def test_a_restore_onto_a_host_copies_no_fifo_or_device(tmp_path, monkeypatch):
-    """push_to_host's rsync never makes a device file or fifo on the host (the check refuses
-    them first; this is the second wall)."""
+def test_a_restore_onto_a_host_copies_no_fifo_device_or_setuid_file(tmp_path, monkeypatch):
+    """push_to_host's rsync never makes a device file, fifo or setuid/setgid file on the host
+    (the check refuses unlisted ones first; this is the second wall)."""
     receiver(tmp_path, monkeypatch)
     monkeypatch.setattr(r, "remote_of", lambda sources, host, vault: r.remote_for(None, (), None))
     local = tmp_path / "checked"
     local.mkdir()
     (local / "f.txt").write_text("x\n")
+    (local / "tool").write_text("#!/bin/sh\n")
+    (local / "tool").chmod(0o6755)
+    (local / "shared").mkdir()
+    (local / "shared").chmod(0o2770)
     os.mkfifo(local / "pipe")
     r.push_to_host((), None, "srv1", local, str(tmp_path / "onto"))
-    assert sorted(p.name for p in (tmp_path / "onto").iterdir()) == ["f.txt"]
+    onto = tmp_path / "onto"
+    assert sorted(p.name for p in onto.iterdir()) == ["f.txt", "shared", "tool"]
+    assert (onto / "tool").stat().st_mode & 0o7777 == 0o755  # never a setuid program on the host
+    assert (onto / "shared").stat().st_mode & 0o7777 == 0o2770
 
 
 def test_the_newest_generation_by_arrival_never_one_named_after_it():
