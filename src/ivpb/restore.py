@@ -281,7 +281,7 @@ def generations(names: list[str]) -> dict[str, str]:
     """duplicity stamp of each generation (the backup's end time) -> its manifest file name."""
     out = {}
     for n in names:
-        m = GENERATION.match(n)
+        m = GENERATION.fullmatch(n)  # fullmatch: '$' would pass a name ending in a newline
         if m:
             out[m.group(1)] = n
     return out
@@ -320,10 +320,11 @@ def list_dir(remote: Remote, directory: str, missing_ok: bool = False) -> dict[s
     file's mtime to its arrival); a missing directory is an error unless missing_ok (the
     manifests of backups made before manifests existed)."""
     test = 'if [ ! -d "$1" ]; then exit 0; fi; ' if missing_ok else ""
-    out = remote.run(["sh", "-c", test + 'find "$1" -maxdepth 1 -type f -printf "%T@ %f\\n"', "sh", directory],
+    # NUL-separated: a file named with a newline cannot pass for another entry (or its time)
+    out = remote.run(["sh", "-c", test + 'find "$1" -maxdepth 1 -type f -printf "%T@ %f\\0"', "sh", directory],
                      f"listing {directory}", timeout=120)
     found = {}
-    for line in out.splitlines():
+    for line in out.split("\0")[:-1]:
         when, _, name = line.partition(" ")
         try:
             found[name] = float(when)
@@ -335,8 +336,8 @@ def list_dir(remote: Remote, directory: str, missing_ok: bool = False) -> dict[s
 def fetch(remote: Remote, directory: str, names: list[str], into: Path) -> None:
     into.mkdir(parents=True, exist_ok=True)
     listing = into.parent / f".{into.name}.files"
-    listing.write_text("".join(f"{n}\n" for n in names))
-    argv = ["rsync", "-t", "--files-from", str(listing), "-e", remote.rsync_e(), *remote.rsync_path(),
+    listing.write_text("".join(f"{n}\0" for n in names))
+    argv = ["rsync", "-t", "--from0", "--files-from", str(listing), "-e", remote.rsync_e(), *remote.rsync_path(),
             f"{remote.login()}:{directory}/", f"{into}/"]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, errors="surrogateescape")
     listing.unlink()

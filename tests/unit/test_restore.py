@@ -339,6 +339,17 @@ def test_a_restore_onto_a_host_copies_no_fifo_device_or_setuid_file(tmp_path, mo
     assert (onto / "shared").stat().st_mode & 0o7777 == 0o2770
 
 
+def test_a_file_name_with_a_newline_cannot_pass_for_a_generation_or_its_arrival(tmp_path, monkeypatch):
+    base = receiver(tmp_path, monkeypatch)
+    base.mkdir()
+    forged = "junk\n9999999999.0 duplicity-full.20301231T000000Z.manifest"
+    (base / forged).write_text("")
+    os.utime(base / forged, (1_000_000_000, 1_000_000_000))
+    listed = r.list_dir(r.remote_for(None, (), None), str(base))
+    assert listed == {forged: 1_000_000_000.0}
+    assert r.generations(list(listed)) == {}
+
+
 def test_the_newest_generation_by_arrival_never_one_named_after_it():
     """A generation named after the moment the receiver sealed its manifest (its mtime there)
     is a planted, future-dated one (issue #22 item 7): never chosen, whatever its name."""

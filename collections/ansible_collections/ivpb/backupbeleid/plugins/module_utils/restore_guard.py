@@ -46,7 +46,7 @@ def select(folder, stamp):
         p = os.path.join(folder, n)
         if os.path.islink(p) or not os.path.isfile(p):
             raise Refused(f"{n}: not a regular file")
-        m = NAME.match(n)
+        m = NAME.fullmatch(n)
         if not m:
             os.unlink(p)  # duplicity ignores it anyway; nothing but the scanned sets stays
             continue
@@ -158,7 +158,7 @@ def scan(folder, stamp):
 
 
 def main(argv):
-    if len(argv) != 3 or argv[0] != "scan" or not STAMP.match(argv[2]):
+    if len(argv) != 3 or argv[0] != "scan" or not STAMP.fullmatch(argv[2]):
         print("usage: scan DIR YYYYMMDDTHHMMSSZ", file=sys.stderr)
         return 2
     try:
