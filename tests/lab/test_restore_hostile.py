@@ -6,7 +6,9 @@ whose SHA1 matches it and an ivpb manifest beside it, sealed like the receiver s
 client's weekly verify (which runs as root) and `ivpb restore` / `--drill` on this machine must
 refuse it before anything is restored and leave nothing outside their folders.
 
-The lead runs it (the lab is the lead's):
+It starts from the school lab/demo left (tests/lab/conftest.py, shared with the other lab
+tests) plus test_restore's `lab` step (more data, the night's jobs again), and removes what it
+planted. Run it under the lab lock:
   flock -o /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_restore_hostile.py
 """
 
@@ -104,7 +106,7 @@ def test_ivpb_restore_and_a_drill_refuse_it_and_write_nothing_outside(lab, plant
     proc = restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--drill", key=False)
     assert proc.returncode == 1 and "lies below the symbolic link 'a'" in proc.stderr, proc.stderr
     nothing_written(None)
-    files = sorted((lab["extra"] / ".evidence" / "drills" / "nas" / "lesmateriaal").glob("*.json"))
+    files = sorted((lab["evidence"] / "drills" / "nas" / "lesmateriaal").glob("*.json"))
     doc = json.loads(files[-1].read_text())
     assert doc["result"] == "failed" and "symbolic link" in doc["problems"][0], doc
     # onto a host: nothing reaches it either
