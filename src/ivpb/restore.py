@@ -568,14 +568,14 @@ def scan_chain(files: Path, generation: str, where: str) -> str:
 
 
 def unsafe_entries(root: Path) -> list[str]:
-    """A restore without a manifest still never passes a device file, fifo, socket or setuid or
-    setgid bit on (nothing could have listed them)."""
+    """A restore without a manifest still never passes a device file, fifo, socket, or a file
+    with a setuid or setgid bit on (nothing could have listed them)."""
     found = []
     for folder, dirs, names in os.walk(root):
         for n in dirs + names:
             st = os.lstat(os.path.join(folder, n))
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)) \
-                    or (not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o6000):
+                    or (stat.S_ISREG(st.st_mode) and st.st_mode & 0o6000):
                 found.append(os.path.relpath(os.path.join(folder, n), root))
     return [f"{len(found)} file(s) refused (device file, fifo, socket, setuid or setgid) without a manifest "
             f"to list them: " + ", ".join(repr(p) for p in sorted(found)[:MAX_LISTED])] if found else []

@@ -221,9 +221,10 @@ def check(doc, restored, shown, sample=None):
     """A restored tree against its manifest: files and bytes that match, the problems (each a
     line naming the manifest and the first paths), the entries changed during the backup.
     Every entry is compared by type, mode, size and sha256 or link target; a device file, fifo
-    or socket is always refused, and a setuid or setgid bit only passes when the manifest lists
-    that very mode (never for a manifest without modes, nor for an entry changed during the
-    backup). Folders are compared only with a manifest that types its entries (/3)."""
+    or socket is always refused, and a file's setuid or setgid bit only passes when the manifest
+    lists that very mode (never for a manifest without modes, nor for a file changed during the
+    backup; a folder's setgid bit, a shared folder's group, is a mode like any other). Folders
+    are compared only with a manifest that types its entries (/3)."""
     started = doc.get("started_ns")  # absent in ivpb-manifest/1: every entry is held exactly
     settle = started - MARGIN_NS if isinstance(started, int) else None
     typed = doc.get("format") == FORMAT
@@ -269,7 +270,8 @@ def check(doc, restored, shown, sample=None):
         listed = want.get(p, ((None, None),))[0]
         if kind == "special":
             special.append(p)
-        elif mode and mode & 0o6000 and not (listed[0] == kind and listed[1] == mode and p not in changed):
+        elif kind == "file" and mode & 0o6000 and not (listed[0] == kind and listed[1] == mode
+                                                          and p not in changed):
             setuid.append(p)
         elif p not in want and within(p, sample) and (typed or kind != "dir"):
             (changed if dir_moved(p) and (typed or kind == "file") else extra).append(p)

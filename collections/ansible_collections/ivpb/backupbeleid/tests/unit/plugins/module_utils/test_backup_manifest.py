@@ -149,12 +149,15 @@ def test_the_job_script_carries_this_very_program():
 
 def special_source(source: Path) -> Path:
     """The fixture's source plus what a restore must judge by type and mode (issue #22): a
-    symbolic link pointing outside the data set, a setuid program, a private file."""
+    symbolic link pointing outside the data set, a setuid program, a private file, a shared
+    folder."""
     (source / "naar etc").symlink_to("/etc")
     (source / "sub dir" / "tool").write_bytes(b"#!/bin/sh\n")
     (source / "sub dir" / "tool").chmod(0o4755)
     (source / "geheim.txt").write_text("alleen de eigenaar\n")
     (source / "geheim.txt").chmod(0o600)
+    (source / "gedeeld").mkdir()
+    (source / "gedeeld").chmod(0o2775)  # a shared folder's setgid bit: a mode, never refused as such
     return source
 
 
@@ -173,7 +176,7 @@ def test_every_entry_is_recorded_with_type_and_mode_and_the_restore_is_walked_wi
     entries = {e["path"]: e for e in doc["entries"]}
     assert {k: entries["naar etc"][k] for k in ("type", "target")} == {"type": "link", "target": "/etc"}
     assert (entries["sub dir/tool"]["type"], entries["sub dir/tool"]["mode"]) == ("file", 0o4755)
-    assert entries["geheim.txt"]["mode"] == 0o600 and entries["."]["type"] == "dir"
+    assert entries["geheim.txt"]["mode"] == 0o600 and entries["gedeeld"]["mode"] == 0o2775
     assert check(tmp_path / "m.json", restored)[0] == 0  # the listed setuid bit and link pass
     # a link pointed elsewhere, one planted, a mode widened, a setuid bit added, a fifo
     (restored / "naar etc").unlink()
