@@ -210,7 +210,8 @@ def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
             "",
             f"- **{w('site', lang)}:** {md(h.get('site') or '–')}",
             f"- **{w('classification', lang)}:** {_biv(h['biv'], lang)}",
-            f"- **{w('reachable', lang)}:** {w(contact, lang)}",
+            f"- **{w('reachable', lang)}:** {w(contact, lang)}"
+            + (f": {md(h['unreachable_reason'])}" if h.get("unreachable_reason") else ""),  # once per host
             f"- **{w('findings', lang)}:** {_counts(labels.count_statuses(h['controls']), lang)}",
             "",
         ]
