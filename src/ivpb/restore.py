@@ -41,10 +41,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivpb.errors import UserError
+from ivpb.errors import UsageError, UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
 from ivpb.rules import input_rules, module_utils
+from ivpb.vault import Secrets
+from ivpb.vault import apply as apply_vault
 
 SET = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.")
 GENERATION = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8}T\d{6}Z)\.manifest(\.gpg)?$")
@@ -217,7 +219,7 @@ def _last(text: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | None = None) -> Remote:
+def remote_of(sources: tuple[str, ...], host: str, vault: Secrets | None = None) -> Remote:
     """The connection Ansible would use for an inventory host (its ansible_* variables, templated)."""
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
@@ -226,12 +228,8 @@ def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | No
     from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
-    if vault_password_file:
-        from ansible.parsing.vault import get_file_vault_secret
-
-        secret = get_file_vault_secret(filename=vault_password_file, loader=loader)
-        secret.load()
-        loader.set_vault_secrets([("default", secret)])
+    if vault:
+        apply_vault(loader, vault)
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         h = manager.get_host(host)
@@ -257,7 +255,7 @@ def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | No
         raise UserError(f"{host}: connection variables: {str(exc).splitlines()[0]}") from None
 
 
-def remote_for(loc: Location, sources: tuple[str, ...], vault: str | None) -> Remote:
+def remote_for(loc: Location, sources: tuple[str, ...], vault: Secrets | None) -> Remote:
     if loc.receiver:
         return remote_of(sources, loc.receiver, vault)
     # A target outside the inventory: this machine's own SSH configuration for its address.
@@ -445,7 +443,7 @@ def restore(
     school_year: str | None = None,
     offsite: bool = False,
     sample: str | None = None,
-    vault: str | None = None,
+    vault: Secrets | None = None,
     now=None,
     progress=None,
 ) -> Restored:
@@ -506,7 +504,7 @@ def restore(
     return result
 
 
-def push_to_host(sources: tuple[str, ...], vault: str | None, host: str, local: Path, path: str) -> None:
+def push_to_host(sources: tuple[str, ...], vault: Secrets | None, host: str, local: Path, path: str) -> None:
     """Copy a checked restore onto a host: the target path must be absent or empty there."""
     remote = remote_of(sources, host, vault)
     state = remote.run(["sh", "-c", 'if [ -e "$1" ] && [ ! -d "$1" ]; then echo file; '
@@ -582,15 +580,15 @@ def main(args) -> int:
     from ivpb.inventory import load_inventory
 
     if args.at and args.school_year:
-        raise UserError("--at and --school-year exclude each other")
+        raise UsageError("--at and --school-year exclude each other")
     if args.offsite and args.school_year:
-        raise UserError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
+        raise UsageError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
     at = parse_at(args.at) if args.at else None
     sy = parse_school_year(args.school_year) if args.school_year else None
     sample = parse_sample(args.sample) if args.sample else None
     if not args.to and not args.drill:
-        raise UserError("--to DIR (or HOST:DIR) is required, except for a --drill")
-    inventory = load_inventory(args.inventory, args.vault_password_file)
+        raise UsageError("--to DIR (or HOST:DIR) is required, except for a --drill")
+    inventory = load_inventory(args.inventory, args.vault)
     loc = locate(inventory, args.host, args.dataset, args.offsite)
     onto = None
     if args.to and ":" in args.to and not args.to.startswith(("/", ".")):
@@ -620,7 +618,7 @@ def main(args) -> int:
     try:
         try:
             result = restore(inventory, args.host, args.dataset, dest, at=at, school_year=sy, offsite=args.offsite,
-                             sample=sample, vault=args.vault_password_file, progress=progress)
+                             sample=sample, vault=args.vault, progress=progress)
         except UserError as exc:
             if args.drill:
                 path = drills.record_failure(inventory.sources, args.host, args.dataset, str(exc), who())
@@ -629,7 +627,7 @@ def main(args) -> int:
         shown = args.to or "(scratch)"
         if onto and not result.problems:
             progress(f"copying the restore to {args.to}" + ("" if result.ok else " (not checked: no manifest)"))
-            push_to_host(inventory.sources, args.vault_password_file, onto[0], dest, onto[1])
+            push_to_host(inventory.sources, args.vault, onto[0], dest, onto[1])
         elif onto:
             raise UserError(f"the restore of {args.dataset} did not pass its check; nothing was copied to {args.to}")
         for line in summary(result, shown, args.lang):
