@@ -5,36 +5,79 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ivpb.errors import UserError
+from ivpb import vault
+from ivpb.errors import UsageError, UserError
 from ivpb.i18n import LANGS
 
+EXIT_USAGE = 64  # EX_USAGE (sysexits.h): 2 is the audit's "drift"
 
-def _common(parser: argparse.ArgumentParser) -> None:
+AUDIT_EXIT_CODES = """exit codes:
+  0   compliant: every control compliant, waived or not applicable
+  1   errors: a control could not be checked (host unreachable, check failed), or bad input
+  2   drift: a control in drift or missing (advisory controls excepted), no errors
+  64  usage error: a misspelt or missing option (no inventory given)
+  130 interrupted (Ctrl-C)"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on exit code 64 instead of 2, and an unknown option
+    reported by the subcommand it was given to (its usage, not the top level's)."""
+
+    commands: dict[str, argparse.ArgumentParser] = {}
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            self.commands.get(getattr(parsed, "command", None), self).error(
+                f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
+def _inventory(parser: argparse.ArgumentParser) -> None:
+    # Not required=True: a forgotten -i gets one line of its own (main), with no default inventory
+    # behind it (ansible.cfg names none, so no command ever runs on the example school by mistake).
     parser.add_argument(
         "-i",
         "--inventory",
         action="append",
-        required=True,
+        default=[],
         metavar="INVENTORY",
-        help="inventory source (repeatable, as with ansible-playbook)",
+        help="inventory source (repeatable, as with ansible-playbook; there is no default)",
     )
+    vault.add_options(parser)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    _inventory(parser)
     parser.add_argument(
         "--policy", metavar="FILE", help="a policy file of the school's own (default: the shipped Backupbeleid)"
     )
-    parser.add_argument("--vault-password-file", metavar="FILE", help="to decrypt vaulted variables")
     parser.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     parser.add_argument("--lang", choices=LANGS, default="nl", help="report language (default nl)")
 
 
+def version() -> str:
+    """One source: pyproject's version, as the installed package's metadata has it."""
+    from importlib import metadata
+
+    return f"ivpb {metadata.version('ivpb')}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ivpb", description=__doc__)
+    parser = Parser(prog="ivpb", description=__doc__)
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check the inventory against the schema and the policy")
     _common(p)
     p = sub.add_parser("plan", help="each host's classification and the controls it must have")
     _common(p)
     p.add_argument("--format", choices=("table", "json", "markdown", "html"), default="table")
-    p = sub.add_parser("audit", help="the compliance diff: check every host against every control, change nothing")
+    p = sub.add_parser("audit", help="the compliance diff: check every host against every control, change nothing",
+                       epilog=AUDIT_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--format", choices=FORMATS, default="table", help="what to print on standard output")
     p.add_argument(
@@ -48,14 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     _restore_parsers(sub)
+    parser.commands = sub.choices
     return parser
 
 
 def _restore_parsers(sub) -> None:
     """ivpb restore and ivpb herstelplan (issue #16; the work is in ivpb.restore, ivpb.herstelplan)."""
     p = sub.add_parser("restore", help="restore one data set of one host and check it against its manifest")
-    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
-    p.add_argument("--vault-password-file", metavar="FILE")
+    _inventory(p)
     p.add_argument("--host", required=True, help="the host whose data set is restored")
     p.add_argument("--dataset", required=True)
     p.add_argument("--to", metavar="DIR|HOST:DIR", help="an empty or new directory here, or on an inventory host")
@@ -69,8 +112,7 @@ def _restore_parsers(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default="nl")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     p = sub.add_parser("herstelplan", help="the recovery plan from the inventory and the drill evidence")
-    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
-    p.add_argument("--vault-password-file", metavar="FILE")
+    _inventory(p)
     p.add_argument("--policy", metavar="FILE")
     p.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     p.add_argument("--output", "-o", metavar="FILE.md|FILE.html", help="write to FILE (default: Markdown on stdout)")
@@ -136,9 +178,9 @@ def cmd_audit(args) -> int:
     for out in args.output:
         fmt = EXTENSIONS.get(Path(out).suffix.lower())
         if fmt is None:
-            raise UserError(f"--output {out}: unknown extension; expected one of {', '.join(EXTENSIONS)}")
+            raise UsageError(f"--output {out}: unknown extension; expected one of {', '.join(EXTENSIONS)}")
         if Path(out).is_dir():
-            raise UserError(f"--output {out}: a directory; expected a file name")
+            raise UsageError(f"--output {out}: a directory; expected a file name")
         outputs.append((Path(out), fmt))
     project = Path(args.project).resolve() if args.project else find_project()
     policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
@@ -149,7 +191,7 @@ def cmd_audit(args) -> int:
     # receivers); only the chosen hosts are in the report.
     limit = reporting_hosts(inventory, plan, inventory.chosen()) if args.limit else None
     results = run_check(
-        project, args.inventory, limit, args.vault_password_file, progress=None if args.quiet else sys.stderr,
+        project, args.inventory, limit, args.vault, progress=None if args.quiet else sys.stderr,
         policy_file=args.policy,
     )
     # the receivers' word goes to the controls whose judges weigh it, from the client's receivers only
@@ -169,7 +211,7 @@ def _load(args):
     from ivpb.policy import load_policy
 
     policy = load_policy(args.policy)
-    inventory = load_inventory(args.inventory, args.vault_password_file, args.limit)
+    inventory = load_inventory(args.inventory, args.vault, args.limit)
     return policy, inventory
 
 
@@ -284,11 +326,15 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
+        if not args.inventory:
+            raise UsageError(f"ivpb {args.command}: no inventory: pass -i INVENTORY (the school's inventory, "
+                             "e.g. -i inventories/<school>)")
+        args.vault = vault.secrets_of(args)  # resolved once: a prompt asks once
         return COMMANDS[args.command](args)
     except UserError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
-        return 1
+        return EXIT_USAGE if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into head or less that quit early

@@ -52,3 +52,9 @@ class UserError(Exception):
 
     def lines(self) -> list[str]:
         return [p.line() for p in self.problems] or [str(self)]
+
+
+class UsageError(UserError):
+    """A command line that cannot be carried out as written (a misspelt or missing option, options
+    that exclude each other): exit 64, EX_USAGE of sysexits.h, never 2, which `ivpb audit` uses
+    for drift."""

@@ -235,7 +235,7 @@ def main(args) -> int:
             raise UserError(f"--output {args.output}: expected FILE.md or FILE.html")
         fmt = "html" if suffix in (".html", ".htm") else "markdown"
     policy = load_policy(args.policy)
-    inventory = load_inventory(args.inventory, args.vault_password_file, args.limit)
+    inventory = load_inventory(args.inventory, args.vault, args.limit)
     problems = validation(inventory, policy)
     if problems:
         raise UserError("invalid inventory", problems)

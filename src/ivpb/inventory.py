@@ -18,6 +18,9 @@ import yaml
 
 from ivpb import safe_yaml
 from ivpb.errors import Problem, UserError, did_you_mean
+from ivpb.vault import OPTIONS as VAULT_OPTIONS
+from ivpb.vault import Secrets
+from ivpb.vault import apply as apply_vault
 
 PREFIX = "ivpb_"
 # Variables that describe the whole school; defined once in group_vars/all.
@@ -67,23 +70,25 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _ansible_env() -> None:
-    # An inventory that Ansible cannot parse must be an error here, not a warning and an
-    # empty inventory that "validates".
+def ansible_env() -> None:
+    """Set before Ansible first reads its configuration (its constants are read once per process;
+    ivpb.vault reads them first): an inventory that Ansible cannot parse must be an error here,
+    not a warning and an empty inventory that "validates"."""
     os.environ.setdefault("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
     os.environ.setdefault("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true")
 
 
 def load_inventory(
     sources: Iterable[str],
-    vault_password_file: str | None = None,
+    vault: Secrets | None = None,
     limit: str | None = None,
 ) -> Inventory:
+    """The inventory, decrypted with the vault secrets (ivpb.vault.secrets_of)."""
     sources = tuple(sources)
     for src in sources:
         if "," not in src and not Path(src).exists():
             raise UserError(f"inventory {src!r} does not exist")
-    _ansible_env()
+    ansible_env()
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
@@ -105,17 +110,9 @@ def load_inventory(
     display.warning = lambda *a, **k: None
     display.error_as_warning = capture
     loader = DataLoader()
-    if vault_password_file:
-        from ansible.parsing.vault import get_file_vault_secret
-
-        try:
-            secret = get_file_vault_secret(filename=vault_password_file, loader=loader)
-            secret.load()
-        except (AnsibleError, OSError) as exc:
-            raise UserError(f"vault password file {vault_password_file!r}: {_first_line(exc)}") from None
-        loader.set_vault_secrets([("default", secret)])
-        _activate_vault_secrets([("default", secret)])
-    origins = scan_sources(sources, have_vault=bool(vault_password_file), decrypt=_decrypter(loader))
+    if vault:
+        apply_vault(loader, vault)
+    origins = scan_sources(sources, have_vault=bool(vault), decrypt=_decrypter(loader))
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=manager)
@@ -404,7 +401,7 @@ def _templated_value(templar, host, name: str, value: Any, origins: Origins | No
         where = (origins or Origins()).where(host, name)
         text = _first_line(exc)
         if "vault" in text.lower() or "decrypt" in text.lower():
-            text = f"cannot decrypt this vaulted value ({text}); give the vault password (--vault-password-file)"
+            text = f"cannot decrypt this vaulted value ({text}); give the vault password ({VAULT_OPTIONS})"
         raise UserError(f"{where}: host {host.name}: {name}: {text}") from None
 
 
@@ -602,7 +599,7 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
         if not have_vault:
             who = f" ({subject[0]} {subject[1]})" if subject else ""
             raise UserError(f"{origin}{who}: encrypted with ansible-vault, but no vault password was given "
-                            "(--vault-password-file)")
+                            f"({VAULT_OPTIONS})")
         if decrypt is None:
             return
         # The plain text is checked like any file (a bomb does not become harmless by encryption);
@@ -750,18 +747,6 @@ def _is_plain(value: Any) -> bool:
     if kind is list:
         return all(map(_is_plain, value))
     return kind in _PLAIN_SCALARS
-
-
-def _activate_vault_secrets(secrets) -> None:
-    """ansible-core 2.19 decrypts lazily, through a process-wide context that its own CLI sets up."""
-    try:
-        from ansible.parsing.vault import VaultSecretsContext
-    except ImportError:  # ansible-core < 2.19 decrypts through the loader alone
-        return
-    if VaultSecretsContext._current is None:
-        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
-    else:
-        VaultSecretsContext._current.secrets = secrets
 
 
 def _first_line(exc: BaseException) -> str:

@@ -47,10 +47,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivpb.errors import UserError
+from ivpb.errors import UsageError, UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
 from ivpb.rules import input_rules, module_utils
+from ivpb.vault import Secrets
+from ivpb.vault import apply as apply_vault
 
 SET = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.")
 GENERATION = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8}T\d{6}Z)\.manifest(\.gpg)?$")
@@ -227,7 +229,7 @@ def _last(text: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | None = None) -> Remote:
+def remote_of(sources: tuple[str, ...], host: str, vault: Secrets | None = None) -> Remote:
     """The connection Ansible would use for an inventory host (its ansible_* variables, templated)."""
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
@@ -236,12 +238,8 @@ def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | No
     from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
-    if vault_password_file:
-        from ansible.parsing.vault import get_file_vault_secret
-
-        secret = get_file_vault_secret(filename=vault_password_file, loader=loader)
-        secret.load()
-        loader.set_vault_secrets([("default", secret)])
+    if vault:
+        apply_vault(loader, vault)
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         h = manager.get_host(host)
@@ -267,7 +265,7 @@ def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | No
         raise UserError(f"{host}: connection variables: {str(exc).splitlines()[0]}") from None
 
 
-def remote_for(loc: Location, sources: tuple[str, ...], vault: str | None) -> Remote:
+def remote_for(loc: Location, sources: tuple[str, ...], vault: Secrets | None) -> Remote:
     if loc.receiver:
         return remote_of(sources, loc.receiver, vault)
     # A target outside the inventory: this machine's own SSH configuration for its address.
@@ -472,7 +470,7 @@ def restore(
     school_year: str | None = None,
     offsite: bool = False,
     sample: str | None = None,
-    vault: str | None = None,
+    vault: Secrets | None = None,
     now=None,
     progress=None,
 ) -> Restored:
@@ -581,7 +579,7 @@ def unsafe_entries(root: Path) -> list[str]:
             f"to list them: " + ", ".join(repr(p) for p in sorted(found)[:MAX_LISTED])] if found else []
 
 
-def push_to_host(sources: tuple[str, ...], vault: str | None, host: str, local: Path, path: str) -> None:
+def push_to_host(sources: tuple[str, ...], vault: Secrets | None, host: str, local: Path, path: str) -> None:
     """Copy a checked restore onto a host: the target path must be absent or empty there. Never a
     device file or fifo (no -D; the check refused them anyway), and no file with a setuid or
     setgid bit, even one the manifest lists: a manifest proves nothing against whoever wrote the
@@ -664,15 +662,15 @@ def main(args) -> int:
     from ivpb.inventory import load_inventory
 
     if args.at and args.school_year:
-        raise UserError("--at and --school-year exclude each other")
+        raise UsageError("--at and --school-year exclude each other")
     if args.offsite and args.school_year:
-        raise UserError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
+        raise UsageError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
     at = parse_at(args.at) if args.at else None
     sy = parse_school_year(args.school_year) if args.school_year else None
     sample = parse_sample(args.sample) if args.sample else None
     if not args.to and not args.drill:
-        raise UserError("--to DIR (or HOST:DIR) is required, except for a --drill")
-    inventory = load_inventory(args.inventory, args.vault_password_file)
+        raise UsageError("--to DIR (or HOST:DIR) is required, except for a --drill")
+    inventory = load_inventory(args.inventory, args.vault)
     loc = locate(inventory, args.host, args.dataset, args.offsite)
     onto = None
     if args.to and ":" in args.to and not args.to.startswith(("/", ".")):
@@ -702,7 +700,7 @@ def main(args) -> int:
     try:
         try:
             result = restore(inventory, args.host, args.dataset, dest, at=at, school_year=sy, offsite=args.offsite,
-                             sample=sample, vault=args.vault_password_file, progress=progress)
+                             sample=sample, vault=args.vault, progress=progress)
         except UserError as exc:
             if args.drill:
                 path = drills.record_failure(inventory.sources, args.host, args.dataset, str(exc), who())
@@ -711,7 +709,7 @@ def main(args) -> int:
         shown = args.to or "(scratch)"
         if onto and result.ok:
             progress(f"copying the restore to {args.to}")
-            push_to_host(inventory.sources, args.vault_password_file, onto[0], dest, onto[1])
+            push_to_host(inventory.sources, args.vault, onto[0], dest, onto[1])
         elif onto:  # only a tree checked against its manifest goes onto a host
             why = "did not pass its check" if result.problems else "has no manifest to check it against"
             raise UserError(f"the restore of {args.dataset} {why}; nothing was copied to {args.to}")

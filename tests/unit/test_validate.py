@@ -152,9 +152,7 @@ def test_vaulted_variable_is_decrypted_and_validated(tmp_path):
         .read_text()
         .replace("ivpb_site: school", "ivpb_site: !vault |\n  " + encrypted.replace("\n", "\n  "))
     )
-    password = tmp_path / "vault-pass"
-    password.write_text("geheim-wachtwoord\n")
-    inventory = load_inventory([str(inv)], vault_password_file=str(password))
+    inventory = load_inventory([str(inv)], [("default", secret)])
     assert inventory.hosts["srv1"]["ivpb_site"] == "school"
     assert validate(inventory, load_policy()) == []
 

@@ -211,7 +211,9 @@ def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
             "",
             f"- **{w('site', lang)}:** {md(h.get('site') or '–')}",
             f"- **{w('classification', lang)}:** {_biv(h['biv'], lang)}",
-            *([] if h.get("inventory") else [f"- **{w('reachable', lang)}:** {w(contact, lang)}"]),
+            *([] if h.get("inventory") else [f"- **{w('reachable', lang)}:** {w(contact, lang)}"
+                                             + (f": {md(h['unreachable_reason'])}" if h.get("unreachable_reason")
+                                                else "")]),  # the reason once per host
             f"- **{w('findings', lang)}:** {_counts(labels.count_statuses(h['controls']), lang)}",
             "",
         ]

@@ -75,11 +75,12 @@ DIRFLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 # The gate's allow-list: exactly the rsync calls of the ivpb sender (backup_script: duplicity's
 # rsync backend with --timeout, --list-only, -r --mkpath, single files, -r fetches and the
-# verify's fetch of one chain by a list of names, -t --files-from; their server side is
+# verify's fetch of one chain by a list of names, -t --files-from). Their server side is
 # `rsync --server [--sender] -[dr]e.<capabilities> [--list-only|--mkpath] [--timeout=N] . <one
-# path>`, and for that fetch `rsync --server --sender -tRe.<capabilities> --files-from=- --from0`). A command is accepted only in a form that rrsync splits the same
-# way: printable ASCII without backslash, quotes, braces or wildcards, words separated by one
-# space (rrsync splits on any Unicode white space and removes backslashes).
+# path>`, and for that fetch `rsync --server --sender -tRe.<capabilities> --files-from=- --from0
+# . <one path>`. A command is accepted only in a form that rrsync splits the same way: printable
+# ASCII without backslash, quotes, braces or wildcards, words separated by one space (rrsync
+# splits on any Unicode white space and removes backslashes).
 LINE = re.compile(r"[A-Za-z0-9._/=-]+(?: [A-Za-z0-9._/=-]+)*")
 SHORT = {False: re.compile(r"-(?=.)[dr]*(?:e\d*\.[A-Za-z]*)?"),  # receiving
          True: re.compile(r"-(?=.)[dtrR]*(?:e\d*\.[A-Za-z]*)?")}  # sending: times, relative names
