@@ -89,7 +89,7 @@ def main() -> int:
         plan = plan_inventory(inventory, policy)
         federation = build_report(policy, inventory, plan, compliant_results(plan, NOW), list(inventory.hosts), NOW)
         federation["inventory"] = ["synthetic"]  # not the temporary folder's name
-        (args.dest / "plan.txt").write_bytes(encode(render_plan_table(plan, "nl", {}) + "\n"))
+        (args.dest / "plan.txt").write_bytes(encode(render_plan_table(plan, "nl") + "\n"))
         (args.dest / "plan.json").write_bytes(encode(render_json(plan.as_dict())))
     reports = {"federation": federation, "federation-distinct": distinct(federation), "hostile": hostile_example()}
     for name, report in reports.items():

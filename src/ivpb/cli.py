@@ -5,36 +5,79 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ivpb.errors import UserError
+from ivpb import vault
+from ivpb.errors import UsageError, UserError
 from ivpb.i18n import LANGS
 
+EXIT_USAGE = 64  # EX_USAGE (sysexits.h): 2 is the audit's "drift"
 
-def _common(parser: argparse.ArgumentParser) -> None:
+AUDIT_EXIT_CODES = """exit codes:
+  0   compliant: every control compliant, waived or not applicable
+  1   errors: a control could not be checked (host unreachable, check failed), or bad input
+  2   drift: a control in drift or missing (advisory controls excepted), no errors
+  64  usage error: a misspelt or missing option (no inventory given)
+  130 interrupted (Ctrl-C)"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on exit code 64 instead of 2, and an unknown option
+    reported by the subcommand it was given to (its usage, not the top level's)."""
+
+    commands: dict[str, argparse.ArgumentParser] = {}
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            self.commands.get(getattr(parsed, "command", None), self).error(
+                f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+
+def _inventory(parser: argparse.ArgumentParser) -> None:
+    # Not required=True: a forgotten -i gets one line of its own (main), with no default inventory
+    # behind it (ansible.cfg names none, so no command ever runs on the example school by mistake).
     parser.add_argument(
         "-i",
         "--inventory",
         action="append",
-        required=True,
+        default=[],
         metavar="INVENTORY",
-        help="inventory source (repeatable, as with ansible-playbook)",
+        help="inventory source (repeatable, as with ansible-playbook; there is no default)",
     )
+    vault.add_options(parser)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    _inventory(parser)
     parser.add_argument(
         "--policy", metavar="FILE", help="a policy file of the school's own (default: the shipped Backupbeleid)"
     )
-    parser.add_argument("--vault-password-file", metavar="FILE", help="to decrypt vaulted variables")
     parser.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     parser.add_argument("--lang", choices=LANGS, default="nl", help="report language (default nl)")
 
 
+def version() -> str:
+    """One source: pyproject's version, as the installed package's metadata has it."""
+    from importlib import metadata
+
+    return f"ivpb {metadata.version('ivpb')}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ivpb", description=__doc__)
+    parser = Parser(prog="ivpb", description=__doc__)
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check the inventory against the schema and the policy")
     _common(p)
     p = sub.add_parser("plan", help="each host's classification and the controls it must have")
     _common(p)
-    p.add_argument("--format", choices=("table", "json"), default="table")
-    p = sub.add_parser("audit", help="the compliance diff: check every host against every control, change nothing")
+    p.add_argument("--format", choices=("table", "json", "markdown", "html"), default="table")
+    p = sub.add_parser("audit", help="the compliance diff: check every host against every control, change nothing",
+                       epilog=AUDIT_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--format", choices=FORMATS, default="table", help="what to print on standard output")
     p.add_argument(
@@ -53,14 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--no-history", action="store_true", help="do not record the audit")
     _restore_parsers(sub)
     _history_parsers(sub)
+    parser.commands = sub.choices
     return parser
 
 
 def _restore_parsers(sub) -> None:
     """ivpb restore and ivpb herstelplan (issue #16; the work is in ivpb.restore, ivpb.herstelplan)."""
     p = sub.add_parser("restore", help="restore one data set of one host and check it against its manifest")
-    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
-    p.add_argument("--vault-password-file", metavar="FILE")
+    _inventory(p)
     p.add_argument("--host", required=True, help="the host whose data set is restored")
     p.add_argument("--dataset", required=True)
     p.add_argument("--to", metavar="DIR|HOST:DIR", help="an empty or new directory here, or on an inventory host")
@@ -74,9 +117,9 @@ def _restore_parsers(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default="nl")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     p = sub.add_parser("herstelplan", help="the recovery plan from the inventory and the drill evidence")
-    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
-    p.add_argument("--vault-password-file", metavar="FILE")
+    _inventory(p)
     p.add_argument("--policy", metavar="FILE")
+    p.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     p.add_argument("--output", "-o", metavar="FILE.md|FILE.html", help="write to FILE (default: Markdown on stdout)")
     p.add_argument("--lang", choices=LANGS, default="nl")
 
@@ -93,14 +136,14 @@ def _history_parsers(sub) -> None:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     p = sub.add_parser("history", help="the audits recorded in the inventory's audit history")
-    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
+    _inventory(p)
     p.add_argument("--history", metavar="PATH", help="the history file (default: the inventory's)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--lang", choices=LANGS, default="nl")
     p = sub.add_parser("diff", help="what went wrong, was fixed and stays open since an earlier audit",
                        epilog="exit codes: 0 nothing went from in order to not in order, 2 something did, "
-                              "1 no earlier audit or a history that cannot be read")
-    p.add_argument("-i", "--inventory", action="append", required=True, metavar="INVENTORY")
+                              "1 no earlier audit or a history that cannot be read, 64 usage error")
+    _inventory(p)
     p.add_argument("--history", metavar="PATH", help="the history file (default: the inventory's)")
     p.add_argument("--since", type=since, default="last", metavar="last|DATE|ID",
                    help="the earlier audit: the last one (default), the last at or before DATE, or number ID")
@@ -170,12 +213,12 @@ def cmd_audit(args) -> int:
     for out in args.output:
         fmt = EXTENSIONS.get(Path(out).suffix.lower())
         if fmt is None:
-            raise UserError(f"--output {out}: unknown extension; expected one of {', '.join(EXTENSIONS)}")
+            raise UsageError(f"--output {out}: unknown extension; expected one of {', '.join(EXTENSIONS)}")
         if Path(out).is_dir():
-            raise UserError(f"--output {out}: a directory; expected a file name")
+            raise UsageError(f"--output {out}: a directory; expected a file name")
         outputs.append((Path(out), fmt))
     project = Path(args.project).resolve() if args.project else find_project()
-    policy, inventory = _validated(args)
+    policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
     plan = plan_inventory(inventory, policy)
     store = open_for_audit(args)
     if not args.quiet:
@@ -184,7 +227,7 @@ def cmd_audit(args) -> int:
     # receivers); only the chosen hosts are in the report.
     limit = reporting_hosts(inventory, plan, inventory.chosen()) if args.limit else None
     results = run_check(
-        project, args.inventory, limit, args.vault_password_file, progress=None if args.quiet else sys.stderr,
+        project, args.inventory, limit, args.vault, progress=None if args.quiet else sys.stderr,
         policy_file=args.policy,
     )
     # the receivers' word goes to the controls whose judges weigh it, from the client's receivers only
@@ -205,69 +248,95 @@ def _load(args):
     from ivpb.policy import load_policy
 
     policy = load_policy(args.policy)
-    inventory = load_inventory(args.inventory, args.vault_password_file, args.limit)
+    inventory = load_inventory(args.inventory, args.vault, args.limit)
     return policy, inventory
 
 
-def _validated(args):
-    from ivpb.validate import validate
+def _validated(args, findings_are_errors: bool = True):
+    """The policy and the inventory, or UserError with every problem; the audit reports the
+    findings (a data set stored nowhere: Problem.finding) as results instead."""
+    from ivpb.validate import split_findings, validate
 
     policy, inventory = _load(args)
     problems = validate(inventory, policy)
-    if problems:
+    if problems and (findings_are_errors or split_findings(problems)[0]):
         raise UserError("invalid inventory", problems)
     return policy, inventory
 
 
 def cmd_validate(args) -> int:
-    _, inventory = _validated(args)
-    print(f"OK: {len(inventory.hosts)} hosts valid against the policy")
+    """The whole inventory, or with --limit the problems of those hosts and the school-wide ones
+    (ivpb audit --limit and enforce.yml validate the whole inventory: they act on the hosts that
+    report on the chosen ones too); then the warnings (a host with ivpb_* variables to which no
+    control applies)."""
+    from ivpb.shopping import validation
+    from ivpb.validate import empty_hosts
+
+    policy, inventory = _load(args)
+    problems = validation(inventory, policy)
+    if problems:
+        raise UserError("invalid inventory", problems)
+    for line in empty_hosts(inventory, policy):
+        print(line, file=sys.stderr)
+    print(f"OK: {len(inventory.chosen())} hosts valid against the policy")
     return 0
 
 
 def cmd_plan(args) -> int:
-    """The plan, also before the enforcement details are configured: a control whose UPS feeds,
-    uplinks, targets or recipients are still missing is shown with what must be configured
-    (validate, enforce.yml and audit stay strict). Every other problem is an error here too."""
+    """The plan at any stage of the inventory, with its shopping list: every problem validate
+    finds (what is missing and what is half filled in) and the §5 records the audit asks for.
+    The plan prints whatever the list holds; validate, enforce.yml and audit stay strict. A
+    mistake (a value no rule accepts, rather than a piece still missing) is also an error: its
+    line on standard error, exit 1."""
     from ivpb.plan import plan_inventory
-    from ivpb.render.plan_table import render_plan_table
-    from ivpb.validate import _fold, located, problems_per_host, split_unconfigured
+    from ivpb.shopping import shopping_list, shown
 
     policy, inventory = _load(args)
-    errors, unconfigured = split_unconfigured(problems_per_host(inventory, policy))
-    if errors:
-        raise UserError("invalid inventory", located(_fold(errors, len(inventory.hosts)), inventory))
-    todo: dict[tuple[str, str, str], list[str]] = {}
-    for p in unconfigured:
-        notes = todo.setdefault((p.subject, p.control, p.dataset), [])
-        if p.todo not in notes:
-            notes.append(p.todo)
+    shopping = shopping_list(inventory, policy)
     plan = plan_inventory(inventory, policy)
+    hosts, sites = shown(plan, inventory)
     if args.format == "json":
         from ivpb.render.json_report import render as render_json
 
         # One write, one line per planned control: json.dump with indent makes millions of small
         # writes through the pure-Python encoder (benchmarks/README.md).
-        sys.stdout.write(render_json(_with_todo(plan.as_dict(args.lang), todo, args.lang)))
+        sys.stdout.write(render_json(_with_todo(plan.as_dict(args.lang), shopping, hosts, sites, args.lang)))
+    elif args.format in ("markdown", "html"):
+        from ivpb.render import plan_doc
+
+        write = plan_doc.render_html if args.format == "html" else plan_doc.render_markdown
+        sys.stdout.write(write(plan, args.lang, shopping, hosts, sites, list(args.inventory)))
     else:
-        print(render_plan_table(plan, args.lang, todo))
-    if todo:
-        print(f"ivpb plan: {len(todo)} control(s) still to configure; ivpb validate, enforce.yml and "
-              "ivpb audit need them configured", file=sys.stderr)
+        from ivpb.render.plan_table import render_plan_table
+
+        print(render_plan_table(plan, args.lang, shopping, hosts, sites))
+    mistakes = shopping.mistakes()
+    if mistakes:
+        raise UserError("invalid inventory", mistakes)
+    if shopping.items:
+        print(f"ivpb plan: {len(shopping.items)} thing(s) still to do ({shopping.blocking()} for ivpb validate, "
+              "enforce.yml and ivpb audit)", file=sys.stderr)
     return 0
 
 
-def _with_todo(plan: dict, todo: dict[tuple[str, str, str], list[str]], lang: str) -> dict:
-    """The plan as JSON, each control still to configure with its "to_configure" notes."""
-    from ivpb.render.plan_table import todo_text
+def _with_todo(plan: dict, shopping, hosts: list[str], sites: list[str], lang: str) -> dict:
+    """The plan as JSON of the hosts and sites shown; while the shopping list holds anything, each
+    control still to configure with its "to_configure" notes, the list ("to_do") and
+    "complete": false (a complete inventory's plan is the one enforce.yml registers)."""
+    from ivpb.shopping import todo_text
 
-    if not todo:
+    plan["hosts"] = {h: plan["hosts"][h] for h in hosts}
+    plan["sites"] = {s: plan["sites"][s] for s in sites}
+    if not shopping.items:
         return plan
     for host, hp in plan["hosts"].items():
         for c in hp["controls"]:
-            notes = todo.get((host, c["id"], c.get("dataset") or ""))
+            notes = shopping.notes.get((host, c["id"], c.get("dataset") or ""))
             if notes:
                 c["to_configure"] = [todo_text(n, lang) for n in notes]
+    plan["to_do"] = [{"subject": i.problem.subject, "variable": i.problem.path, "text": i.text(lang),
+                      "blocks_validate": i.blocks_validate, **({"where": i.problem.where} if i.problem.where else {})}
+                     for i in shopping.items]
     plan["complete"] = False
     return plan
 
@@ -306,11 +375,15 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
+        if not args.inventory:
+            raise UsageError(f"ivpb {args.command}: no inventory: pass -i INVENTORY (the school's inventory, "
+                             "e.g. -i inventories/<school>)")
+        args.vault = vault.secrets_of(args)  # resolved once: a prompt asks once
         return COMMANDS[args.command](args)
     except UserError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)
-        return 1
+        return EXIT_USAGE if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into head or less that quit early

@@ -7,9 +7,10 @@ directory as an inventory source. It is written into the first inventory source 
 or a file's folder) that already has a `.evidence` folder, else into the first source; the
 audit and the herstelplan read the drills of every source.
 
-The audit (backup.best_practice, per data set): no successful drill within the policy's
-interval for the data set's availability level (`evidence.drill_max_age_days` in the policy
-file) is drift; the report shows the last drill with its measured RTO and RPO."""
+The audit (backup.best_practice, per data set): no successful drill of the whole data set (a
+--sample drill is recorded as partial and never counts) within the policy's interval for the
+data set's availability level (`evidence.drill_max_age_days` in the policy file) is drift;
+the report shows the last drill with its measured RTO and RPO."""
 
 from __future__ import annotations
 
@@ -90,8 +91,9 @@ def record(sources, result, by: str) -> Path:
         "result": "ok" if result.ok else "failed",
         "problems": result.problems + ([f"not checked: {result.unchecked}"] if result.unchecked else []),
     }
-    if result.sample:
+    if result.sample:  # a part of the data set: never counts as the data set's drill
         doc["sample"] = result.sample
+        doc["partial"] = True
     if result.changed:  # changed while the backup ran: their restore may differ (issue #16)
         doc["changed_during_backup"] = result.changed
     return _write(_path(sources, result.host, result.dataset, result.started), doc)
@@ -168,8 +170,16 @@ def availability(inventory, dataset: str) -> str | None:
 
 
 def result_word(drill: dict[str, Any]) -> str:
-    """The catalogue id of a drill's result: passed or FAILED."""
-    return "drill.ok" if drill.get("result") == "ok" else "drill.failed"
+    """The catalogue id of a drill's result: passed, passed as a sample only, or FAILED."""
+    if drill.get("result") != "ok":
+        return "drill.failed"
+    return "drill.partial" if whole_not_drilled(drill) else "drill.ok"
+
+
+def whole_not_drilled(drill: dict[str, Any]) -> bool:
+    """A drill of a --sample restored only part of the data set: it is shown, never counted (an
+    older drill file without the `partial` mark is known by its `sample`)."""
+    return bool(drill.get("partial") or drill.get("sample"))
 
 
 def _days(delta: dt.timedelta, lang: str) -> str:
@@ -194,7 +204,8 @@ def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Pol
         notes.append(t("drill.last", lang, when=last["started"], result=t(result_word(last), lang),
                        rto=span(last.get("rto_seconds"), lang), rpo=span(last.get("rpo_seconds"), lang)))
     evidence["drill_max_age_days"] = limit.days
-    good = [d for d in drills if d.get("result") == "ok" and _time(d["started"]) <= now + dt.timedelta(minutes=5)]
+    good = [d for d in drills if d.get("result") == "ok" and not whole_not_drilled(d)
+            and _time(d["started"]) <= now + dt.timedelta(minutes=5)]
     reason = None
     if not good:
         reason = t("drill.none", lang)

@@ -50,7 +50,7 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
     all_drills = drills.indexed(inventory)
     duty_of = policy.duties("backup_job")
     out = []
-    for host in sorted(inventory.hosts):
+    for host in sorted(inventory.chosen()):
         hv = inventory.hosts[host]
         # what the policy has backup_job do for each data set (enforced_by.duty): encrypt, sync
         planned = {(duty_of.get(c.id), c.dataset) for c in plan.hosts[host].controls}
@@ -226,7 +226,7 @@ def main(args) -> int:
     from ivpb.cli import write_file
     from ivpb.inventory import load_inventory
     from ivpb.policy import load_policy
-    from ivpb.validate import validate
+    from ivpb.shopping import validation
 
     fmt = "markdown"
     if args.output:
@@ -235,8 +235,8 @@ def main(args) -> int:
             raise UserError(f"--output {args.output}: expected FILE.md or FILE.html")
         fmt = "html" if suffix in (".html", ".htm") else "markdown"
     policy = load_policy(args.policy)
-    inventory = load_inventory(args.inventory, args.vault_password_file)
-    problems = validate(inventory, policy)
+    inventory = load_inventory(args.inventory, args.vault, args.limit)
+    problems = validation(inventory, policy)
     if problems:
         raise UserError("invalid inventory", problems)
     text = render(inventory, policy, list(args.inventory), args.lang, fmt)

@@ -17,7 +17,10 @@ from typing import Any
 import yaml
 
 from ivpb import safe_yaml
-from ivpb.errors import UserError
+from ivpb.errors import Problem, UserError, did_you_mean
+from ivpb.vault import OPTIONS as VAULT_OPTIONS
+from ivpb.vault import Secrets
+from ivpb.vault import apply as apply_vault
 
 PREFIX = "ivpb_"
 # Variables that describe the whole school; defined once in group_vars/all.
@@ -67,23 +70,25 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _ansible_env() -> None:
-    # An inventory that Ansible cannot parse must be an error here, not a warning and an
-    # empty inventory that "validates".
+def ansible_env() -> None:
+    """Set before Ansible first reads its configuration (its constants are read once per process;
+    ivpb.vault reads them first): an inventory that Ansible cannot parse must be an error here,
+    not a warning and an empty inventory that "validates"."""
     os.environ.setdefault("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
     os.environ.setdefault("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true")
 
 
 def load_inventory(
     sources: Iterable[str],
-    vault_password_file: str | None = None,
+    vault: Secrets | None = None,
     limit: str | None = None,
 ) -> Inventory:
+    """The inventory, decrypted with the vault secrets (ivpb.vault.secrets_of)."""
     sources = tuple(sources)
     for src in sources:
         if "," not in src and not Path(src).exists():
             raise UserError(f"inventory {src!r} does not exist")
-    _ansible_env()
+    ansible_env()
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
@@ -105,17 +110,9 @@ def load_inventory(
     display.warning = lambda *a, **k: None
     display.error_as_warning = capture
     loader = DataLoader()
-    if vault_password_file:
-        from ansible.parsing.vault import get_file_vault_secret
-
-        try:
-            secret = get_file_vault_secret(filename=vault_password_file, loader=loader)
-            secret.load()
-        except (AnsibleError, OSError) as exc:
-            raise UserError(f"vault password file {vault_password_file!r}: {_first_line(exc)}") from None
-        loader.set_vault_secrets([("default", secret)])
-        _activate_vault_secrets([("default", secret)])
-    origins = scan_sources(sources, have_vault=bool(vault_password_file), decrypt=_decrypter(loader))
+    if vault:
+        apply_vault(loader, vault)
+    origins = scan_sources(sources, have_vault=bool(vault), decrypt=_decrypter(loader))
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=manager)
@@ -174,6 +171,7 @@ def from_play(hostvars: Any) -> Inventory | None:
     # (a bomb or duplicate key is one line here, not a blow-up while reading hostvars).
     sources = [s for s in manager._sources if isinstance(s, str)]
     origins = scan_sources(sources, have_vault=bool(loader._vault.secrets), decrypt=_decrypter(loader))
+    origins.groups.update({h.name: _group_order(h) for h in everyone})
     hosts = _read_hosts(manager, loader, _plain_vars_loader(loader, origins.parsed), variables, Templar, everyone,
                         origins=origins)
     overlay = {k: plain(v) for k, v in extra.items()}
@@ -403,7 +401,7 @@ def _templated_value(templar, host, name: str, value: Any, origins: Origins | No
         where = (origins or Origins()).where(host, name)
         text = _first_line(exc)
         if "vault" in text.lower() or "decrypt" in text.lower():
-            text = f"cannot decrypt this vaulted value ({text}); give the vault password (--vault-password-file)"
+            text = f"cannot decrypt this vaulted value ({text}); give the vault password ({VAULT_OPTIONS})"
         raise UserError(f"{where}: host {host.name}: {name}: {text}") from None
 
 
@@ -425,6 +423,8 @@ class Origins:
     # (kind, name) -> the host_vars/group_vars entry that gives it variables
     subjects: dict[tuple[str, str], str] = field(default_factory=dict)
     sources: tuple[str, ...] = ()  # the inventory sources (where a variable of an INI file is)
+    # ivpb_* variables written where Ansible gives them to no host (ivpb.validate reports them)
+    misplaced: list[Problem] = field(default_factory=list)
 
     def where(self, host, name: str) -> str:
         """file:line:column of a host's (an Ansible Host's) variable, "inventory" when unknown."""
@@ -460,6 +460,14 @@ class Origins:
             return safe_yaml.where(origin, mark)
         return None
 
+
+    def position(self, subject: tuple[str, str], name: str) -> str:
+        """file:line:column of a variable a host_vars/group_vars file or an inventory file gives
+        subject ("host"/"group", name) directly."""
+        origin, key_node, _ = self.files[subject][name]
+        if key_node is None:
+            key_node, _ = self._nodes(origin, name)
+        return safe_yaml.where(origin, key_node.start_mark if key_node is not None else None)
 
     def _nodes(self, origin: str, name: str) -> tuple[Any, Any]:
         """(key node, value node) of a top-level variable of a file, composed on demand."""
@@ -591,7 +599,7 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
         if not have_vault:
             who = f" ({subject[0]} {subject[1]})" if subject else ""
             raise UserError(f"{origin}{who}: encrypted with ansible-vault, but no vault password was given "
-                            "(--vault-password-file)")
+                            f"({VAULT_OPTIONS})")
         if decrypt is None:
             return
         # The plain text is checked like any file (a bomb does not become harmless by encryption);
@@ -614,12 +622,16 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
                 origins.files.setdefault(subject, {}).update(
                     (key, (origin, None, None)) for key in value or {} if key.startswith(PREFIX))
                 origins.parsed[os.path.realpath(path)] = value
-                return
+                if not any(_holds_ivpb(v) for k, v in (value or {}).items() if not k.startswith(PREFIX)):
+                    return
+                # an ivpb_* variable nested under another one: composed again, for its line
         node = safe_yaml.compose(text, origin)
     except safe_yaml.YamlError as exc:
         variable = safe_yaml.variable_at(text, exc.line)
         raise UserError(f"{exc.location}: {who}{f'{variable}: ' if variable else ''}{exc.problem}") from None
-    if subject is not None:
+    if subject is None:
+        _scan_inventory_file(node, origin, origins)
+    else:
         if node is not None and not isinstance(node, safe_yaml.yaml.MappingNode):
             raise UserError(f"{safe_yaml.where(origin, node.start_mark)}: {who}a vars file is a mapping of "
                             "variable names to values")
@@ -628,11 +640,87 @@ def _scan_file(path: Path, subject: tuple[str, str] | None, have_vault: bool, or
             for k, v in node.value:
                 if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value.startswith(PREFIX):
                     keys[k.value] = (origin, k, v)
+            _nested(node, origin, subject, origins)
         # The vars plugin's loader takes the value from here (each file is read once); what is
         # not plain is left to Ansible's own loader.
         if not vaulted:
             with contextlib.suppress(ValueError, TypeError, yaml.YAMLError, _NotPlain):
                 origins.parsed[os.path.realpath(path)] = _plain_value(text, node)
+
+
+def _holds_ivpb(value: Any) -> bool:
+    """Is value (plain data or a YAML node) a mapping with an ivpb_* key?"""
+    if isinstance(value, safe_yaml.yaml.MappingNode):
+        return any(isinstance(k, safe_yaml.yaml.ScalarNode) and k.value.startswith(PREFIX) for k, _ in value.value)
+    return isinstance(value, dict) and any(str(k).startswith(PREFIX) for k in value)
+
+
+def _nested(node: Any, origin: str, subject: tuple[str, str], origins: Origins) -> None:
+    """ivpb_* variables written inside another variable of a host's or group's variables (an
+    extra `vars:` under a host of a YAML inventory, a host_vars file that repeats the host's name
+    as its first key, one indentation level too deep): Ansible reads them as part of that other
+    variable, so no role and no check ever sees them."""
+    for k, v in node.value if isinstance(node, safe_yaml.yaml.MappingNode) else ():
+        if isinstance(k, safe_yaml.yaml.ScalarNode) and not k.value.startswith(PREFIX) and _holds_ivpb(v):
+            for inner, _ in v.value:
+                if isinstance(inner, safe_yaml.yaml.ScalarNode) and inner.value.startswith(PREFIX):
+                    origins.misplaced.append(Problem(
+                        f"{subject[0]} {subject[1]}", inner.value,
+                        f"written inside the variable {k.value!r}, so Ansible gives it to no host and no role "
+                        f"or check sees it; expected {inner.value} one level up, next to {k.value!r}",
+                        where=safe_yaml.where(origin, inner.start_mark)))
+
+
+_GROUP_KEYS = ("vars", "children", "hosts")
+
+
+def _scan_inventory_file(node: Any, origin: str, origins: Origins) -> None:
+    """A YAML inventory file: where it gives its groups (`vars:`) and hosts their variables
+    inline, recorded as for group_vars/ and host_vars/ (a vars file there wins: Ansible's
+    precedence), and the ivpb_* variables it writes where Ansible skips them (directly under a
+    group, or under a misspelt `vars:`/`hosts:`/`children:`) as misplaced."""
+    for k, group in node.value if isinstance(node, safe_yaml.yaml.MappingNode) else ():
+        if isinstance(k, safe_yaml.yaml.ScalarNode):
+            _scan_inventory_group(str(k.value), group, origin, origins)
+
+
+def _scan_inventory_group(name: str, node: Any, origin: str, origins: Origins) -> None:
+    if not isinstance(node, safe_yaml.yaml.MappingNode):
+        return
+    for k, v in node.value:
+        key = k.value if isinstance(k, safe_yaml.yaml.ScalarNode) else None
+        if key == "vars":
+            _record_inline(("group", name), v, origin, origins)
+        elif key in ("children", "hosts") and isinstance(v, safe_yaml.yaml.MappingNode):
+            for item, value in v.value:
+                if not isinstance(item, safe_yaml.yaml.ScalarNode):
+                    continue
+                if key == "children":
+                    _scan_inventory_group(str(item.value), value, origin, origins)
+                else:
+                    _record_inline(("host", str(item.value)), value, origin, origins)
+        elif key not in _GROUP_KEYS and (str(key).startswith(PREFIX) or _holds_ivpb(v)):
+            if _holds_ivpb(v):
+                variables = [str(i.value) for i, _ in v.value if str(i.value).startswith(PREFIX)]
+                place = f"under {key!r}{did_you_mean(str(key), _GROUP_KEYS)}, a key Ansible skips"
+            else:
+                variables, place = [str(key)], f"directly under group {name}, where Ansible skips it"
+            for variable in variables:
+                origins.misplaced.append(Problem(
+                    f"group {name}", variable,
+                    f"written {place} (a group has only vars, children and hosts), so no host gets it; "
+                    f"expected it under {name}: vars:",
+                    where=safe_yaml.where(origin, k.start_mark)))
+
+
+def _record_inline(subject: tuple[str, str], node: Any, origin: str, origins: Origins) -> None:
+    if not isinstance(node, safe_yaml.yaml.MappingNode):
+        return
+    keys = origins.files.setdefault(subject, {})
+    for k, v in node.value:
+        if isinstance(k, safe_yaml.yaml.ScalarNode) and k.value.startswith(PREFIX):
+            keys.setdefault(k.value, (origin, k, v))
+    _nested(node, origin, subject, origins)
 
 
 def _templated(value: Any) -> bool:
@@ -659,18 +747,6 @@ def _is_plain(value: Any) -> bool:
     if kind is list:
         return all(map(_is_plain, value))
     return kind in _PLAIN_SCALARS
-
-
-def _activate_vault_secrets(secrets) -> None:
-    """ansible-core 2.19 decrypts lazily, through a process-wide context that its own CLI sets up."""
-    try:
-        from ansible.parsing.vault import VaultSecretsContext
-    except ImportError:  # ansible-core < 2.19 decrypts through the loader alone
-        return
-    if VaultSecretsContext._current is None:
-        VaultSecretsContext.initialize(VaultSecretsContext(secrets))
-    else:
-        VaultSecretsContext._current.secrets = secrets
 
 
 def _first_line(exc: BaseException) -> str:

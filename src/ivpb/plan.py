@@ -87,6 +87,8 @@ class Plan:
     policy: Policy
     hosts: dict[str, HostPlan]
     sites: dict[str, SitePlan]
+    # each classified data set no host stores -> the hosts that use it (stored_nowhere)
+    stored_nowhere: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self, lang: str = "nl") -> dict[str, Any]:
         """The plan as JSON, its reasons written in lang."""
@@ -101,6 +103,7 @@ class Plan:
                 for name, hp in self.hosts.items()
             },
             "sites": {name: {"controls": [c.as_dict(lang) for c in sp.controls]} for name, sp in self.sites.items()},
+            **({"stored_nowhere": self.stored_nowhere} if self.stored_nowhere else {}),
         }
 
 
@@ -320,6 +323,28 @@ def _site_reason(
     return msg("plan.site_receives", kind=msg(kind), dataset=dataset, host=host)
 
 
+def stored_nowhere(inventory: Inventory) -> dict[str, list[str]]:
+    """Each data set of ivpb_datasets that no host's ivpb_stores names -> the hosts that use it
+    (ivpb_uses), in inventory order: such a data set gets no control anywhere (a misspelt or
+    forgotten store, a host that dropped out), and neither does its use. The whole inventory
+    counts, whatever --limit chose."""
+    stored = {s.get("dataset") for hv in inventory.hosts.values() for s in hv.get("ivpb_stores") or []
+              if isinstance(s, dict)}
+    users: dict[str, list[str]] = {}
+    for host, hv in inventory.hosts.items():
+        for name in hv.get("ivpb_uses") or []:
+            users.setdefault(name, []).append(host)
+    return {name: users.get(name, []) for name in inventory.school("ivpb_datasets") if name not in stored}
+
+
+def unstored_controls(policy: Policy, inventory: Inventory, dataset: str) -> list[PlannedControl]:
+    """The data-set controls the policy gives a classified data set wherever it is stored: what
+    is missing while no host stores it (the audit's result for it)."""
+    hostvars = {"ivpb_datasets": inventory.school("ivpb_datasets"), "ivpb_stores": [{"dataset": dataset}]}
+    _, controls = _shape_plan(policy, hostvars, _dataset_ranks(policy, hostvars))
+    return [c for c in controls if c.dataset == dataset]
+
+
 def plan_inventory(inventory: Inventory, policy: Policy) -> Plan:
     """The plan of every host and site; made once per policy for an inventory, since validating
     needs it for its cross-references and `ivpb plan` then prints the same plan. Its reasons are
@@ -338,4 +363,5 @@ def _plan(inventory: Inventory, policy: Policy) -> Plan:
     classified = {name: ranked(hv) for name, hv in inventory.hosts.items()}
     shapes: dict[tuple, Any] = {}
     hosts = {name: _host_plan(policy, hv, classified[name], shapes) for name, hv in inventory.hosts.items()}
-    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, classified))
+    return Plan(policy=policy, hosts=hosts, sites=_site_plans(policy, inventory, classified),
+                stored_nowhere=stored_nowhere(inventory))

@@ -12,14 +12,19 @@ How it reaches the backups (kept simple on purpose):
      generation's manifest, into a temporary directory on this machine;
   3. it checks every fetched volume against the SHA1 in its duplicity manifest (decrypted with
      the secret key of this machine's gpg, GNUPGHOME or ~/.gnupg), so that a tampered volume
-     is named before anything is restored;
+     is named before anything is restored, and scans every tar entry of the volumes with the
+     restore guard the hosts run (module_utils/restore_guard.py): whoever wrote the volumes
+     wrote those SHA1s too, and duplicity writes a file `a/x` through a symbolic link `a`;
   4. it runs duplicity here on the copy (file://), decrypting with that key (a plain data set
-     needs no key), and compares every restored file with the manifest (sha256 and size) with
+     needs no key), into a fresh private folder beside the destination, and compares every
+     restored entry, by lstat, with the manifest (type, mode, size, sha256, link target) with
      the manifest program the hosts run (module_utils/backup_manifest.py): a file that changed
      while the backup ran is counted and listed, never a failure and never silently passed;
      the offsite copy has manifests of its own (<ds>/sync-manifests);
-  5. into a local directory (--to DIR) or, after the check, onto a host (--to HOST:DIR, rsync
-     over the inventory's connection).
+  5. only a tree that passed goes into a local directory (--to DIR, renamed into place) or onto
+     a host (--to HOST:DIR, rsync over the inventory's connection, no device files or fifos).
+The generation is the newest by the time the receiver sealed its manifest (the file's mtime
+there); one named after that time is a planted one and never chosen.
 The receiver and the data set's host never see the secret key.
 """
 
@@ -34,6 +39,7 @@ import re
 import shlex
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -41,16 +47,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivpb.errors import UserError
+from ivpb.errors import UsageError, UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
 from ivpb.rules import input_rules, module_utils
+from ivpb.vault import Secrets
+from ivpb.vault import apply as apply_vault
 
 SET = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.")
 GENERATION = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8}T\d{6}Z)\.manifest(\.gpg)?$")
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 SSH_TIMEOUT = 20
 MANIFEST = module_utils("backup_manifest")  # the manifest program the hosts run (issue #16)
+GUARD = module_utils("restore_guard")  # the pre-scan of a chain's tar entries the hosts run (issue #22)
+# A receiver's clock and the client's may differ a little: a generation may carry a name up to
+# this much after the moment the receiver sealed its manifest (its mtime there), never more.
+ARRIVAL_SKEW = dt.timedelta(minutes=10)
 MAX_LISTED = 5
 
 
@@ -217,7 +229,7 @@ def _last(text: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | None = None) -> Remote:
+def remote_of(sources: tuple[str, ...], host: str, vault: Secrets | None = None) -> Remote:
     """The connection Ansible would use for an inventory host (its ansible_* variables, templated)."""
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
@@ -226,12 +238,8 @@ def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | No
     from ansible.vars.manager import VariableManager
 
     loader = DataLoader()
-    if vault_password_file:
-        from ansible.parsing.vault import get_file_vault_secret
-
-        secret = get_file_vault_secret(filename=vault_password_file, loader=loader)
-        secret.load()
-        loader.set_vault_secrets([("default", secret)])
+    if vault:
+        apply_vault(loader, vault)
     try:
         manager = InventoryManager(loader=loader, sources=list(sources))
         h = manager.get_host(host)
@@ -257,7 +265,7 @@ def remote_of(sources: tuple[str, ...], host: str, vault_password_file: str | No
         raise UserError(f"{host}: connection variables: {str(exc).splitlines()[0]}") from None
 
 
-def remote_for(loc: Location, sources: tuple[str, ...], vault: str | None) -> Remote:
+def remote_for(loc: Location, sources: tuple[str, ...], vault: Secrets | None) -> Remote:
     if loc.receiver:
         return remote_of(sources, loc.receiver, vault)
     # A target outside the inventory: this machine's own SSH configuration for its address.
@@ -271,7 +279,7 @@ def generations(names: list[str]) -> dict[str, str]:
     """duplicity stamp of each generation (the backup's end time) -> its manifest file name."""
     out = {}
     for n in names:
-        m = GENERATION.match(n)
+        m = GENERATION.fullmatch(n)  # fullmatch: '$' would pass a name ending in a newline
         if m:
             out[m.group(1)] = n
     return out
@@ -288,31 +296,46 @@ def chain_files(names: list[str], generation: str) -> list[str]:
     return sorted(n for start, _kind, n in parsed if start >= owner and (nxt is None or start < nxt))
 
 
-def choose(gens: dict[str, str], at: dt.datetime | None, where: str) -> str:
+def choose(gens: dict[str, str], at: dt.datetime | None, where: str, arrived: dict[str, float] | None = None) -> str:
+    """The generation to restore: the newest (at or before `at`) by the time the receiver sealed
+    its manifest (`arrived`: file name -> mtime there); a generation named after that time
+    (plus ARRIVAL_SKEW) is a planted one and never chosen. Without arrival times, by name."""
+    if arrived is not None:
+        def sealed(g: str) -> dt.datetime:
+            return dt.datetime.fromtimestamp(arrived.get(gens[g], 0), dt.UTC)
+
+        gens = {g: n for g, n in gens.items() if _stamp_time(g) <= sealed(g) + ARRIVAL_SKEW}
     if not gens:
-        raise UserError(f"{where}: no backup found")
-    if at is None:
-        return max(gens)
-    older = [g for g in gens if _stamp_time(g) <= at]
+        raise UserError(f"{where}: no backup found" + (" (none dated at or before its arrival)" if arrived else ""))
+    older = [g for g in gens if at is None or _stamp_time(g) <= at]
     if not older:
         raise UserError(f"{where}: no backup at or before {iso(at)} (oldest: {iso(_stamp_time(min(gens)))})")
-    return max(older)
+    return max(older, key=lambda g: (arrived.get(gens[g], 0), g)) if arrived is not None else max(older)
 
 
-def list_dir(remote: Remote, directory: str, missing_ok: bool = False) -> list[str]:
-    """The file names in a directory on the receiver; a missing directory is an error unless
-    missing_ok (the manifests of backups made before manifests existed)."""
+def list_dir(remote: Remote, directory: str, missing_ok: bool = False) -> dict[str, float]:
+    """The files in a directory on the receiver with their mtimes (the receiver's seal sets a
+    file's mtime to its arrival); a missing directory is an error unless missing_ok (the
+    manifests of backups made before manifests existed)."""
     test = 'if [ ! -d "$1" ]; then exit 0; fi; ' if missing_ok else ""
-    out = remote.run(["sh", "-c", test + 'find "$1" -maxdepth 1 -type f -printf "%f\\n"', "sh", directory],
+    # NUL-separated: a file named with a newline cannot pass for another entry (or its time)
+    out = remote.run(["sh", "-c", test + 'find "$1" -maxdepth 1 -type f -printf "%T@ %f\\0"', "sh", directory],
                      f"listing {directory}", timeout=120)
-    return [line for line in out.splitlines() if line]
+    found = {}
+    for line in out.split("\0")[:-1]:
+        when, _, name = line.partition(" ")
+        try:
+            found[name] = float(when)
+        except ValueError:
+            raise UserError(f"{remote.name}: listing {directory}: unexpected line {line[:80]!r}") from None
+    return found
 
 
 def fetch(remote: Remote, directory: str, names: list[str], into: Path) -> None:
     into.mkdir(parents=True, exist_ok=True)
     listing = into.parent / f".{into.name}.files"
-    listing.write_text("".join(f"{n}\n" for n in names))
-    argv = ["rsync", "-t", "--files-from", str(listing), "-e", remote.rsync_e(), *remote.rsync_path(),
+    listing.write_text("".join(f"{n}\0" for n in names))
+    argv = ["rsync", "-t", "--from0", "--files-from", str(listing), "-e", remote.rsync_e(), *remote.rsync_path(),
             f"{remote.login()}:{directory}/", f"{into}/"]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, errors="surrogateescape")
     listing.unlink()
@@ -371,7 +394,7 @@ def read_manifest(path: Path, shown: str) -> dict[str, Any]:
         doc = json.loads(raw)
     except ValueError as exc:
         raise UserError(f"{shown}: not a valid manifest (altered?): {exc}") from None
-    if not isinstance(doc, dict) or doc.get("format") not in ("ivpb-manifest/1", MANIFEST.FORMAT) \
+    if not isinstance(doc, dict) or doc.get("format") not in MANIFEST.FORMATS \
             or not isinstance(doc.get("entries"), list):
         raise UserError(f"{shown}: not an ivpb manifest (format {MANIFEST.FORMAT})")
     return doc
@@ -417,6 +440,10 @@ def _duplicity(url: str, dest: Path, generation: str, encrypted: bool, cache: Pa
     argv = ["duplicity", "restore", "--archive-dir", str(cache), "--name", "ivpb-restore",
             "--time", str(int(_stamp_time(generation).timestamp())), "--verbosity", "warning"]
     env = dict(os.environ, LC_ALL="C", TZ="UTC")
+    if os.geteuid() != 0:
+        # a failed chown (to the backup's owners) would make duplicity skip the chmod as well;
+        # the check compares every mode right after
+        argv.append("--ignore-errors")
     if encrypted:
         if "PASSPHRASE" not in env:
             argv.append("--use-agent")
@@ -424,11 +451,9 @@ def _duplicity(url: str, dest: Path, generation: str, encrypted: bool, cache: Pa
         argv.append("--no-encryption")
     if sample:
         argv += ["--file-to-restore", sample]
-        dest.mkdir(parents=True, exist_ok=True)
+        dest.mkdir(mode=0o700)
         dest = dest / sample
-        dest.parent.mkdir(parents=True, exist_ok=True)
-    elif dest.exists():
-        argv.append("--force")  # an empty directory (checked): duplicity refuses any existing one
+        dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     proc = subprocess.run([*argv, url, str(dest)], capture_output=True, text=True, env=env, check=False,
                           stdin=subprocess.DEVNULL, errors="replace")
     if proc.returncode != 0:
@@ -445,7 +470,7 @@ def restore(
     school_year: str | None = None,
     offsite: bool = False,
     sample: str | None = None,
-    vault: str | None = None,
+    vault: Secrets | None = None,
     now=None,
     progress=None,
 ) -> Restored:
@@ -462,9 +487,9 @@ def restore(
     where = f"{remote.name}:{directory}"
     started = clock()
     say(f"{where}: listing")
-    names = list_dir(remote, directory, missing_ok=True)  # none there: "no backup found" names it
-    gen = choose(generations(names), at, where)
-    wanted = chain_files(names, gen)
+    listed = list_dir(remote, directory, missing_ok=True)  # none there: "no backup found" names it
+    gen = choose(generations(list(listed)), at, where, listed)
+    wanted = chain_files(list(listed), gen)
     result = Restored(host=host, dataset=dataset, kind=kind, generation=_stamp_time(gen), started=started,
                       receiver=remote.name, directory=directory, sample=sample)
     with tempfile.TemporaryDirectory(prefix="ivpb-restore-") as tmp:
@@ -494,20 +519,73 @@ def restore(
                 raise UserError(f"--sample {sample}: not in the manifest {shown}")
             plain = work / "manifest.json"  # decrypted, in this restore's own 0700 directory
             plain.write_text(json.dumps(manifest_doc))
-        say(f"{where}: {checked} volume(s) match their duplicity manifests; restoring with duplicity")
-        _duplicity(f"file://{work / 'files'}", dest, gen, result.encrypted, work / "cache", sample)
-        if manifest_doc is not None:
-            found = check_tree(work / "manifest.json", dest, result.manifest or "", sample)
-            result.files, result.bytes, result.problems = found["files"], found["bytes"], found["problems"]
-            result.changed, result.changed_paths = found["changed"], found["changed_paths"]
-        else:
-            result.unchecked = f"no manifest for generation {gen} in {mdir} (made before manifests existed)"
+        say(f"{where}: {checked} volume(s) match their duplicity manifests; scanning their entries")
+        scanned = scan_chain(work / "files", gen, where)
+        say(f"{where}: {scanned}; restoring with duplicity")
+        # duplicity writes into a fresh private folder beside dest (same file system: the checked
+        # tree is renamed into place, never copied); dest receives only a checked tree
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.ivpb-restore-", dir=dest.parent))
+        try:
+            _duplicity(f"file://{work / 'files'}", stage / "data", gen, result.encrypted, work / "cache", sample)
+            if manifest_doc is not None:
+                found = check_tree(work / "manifest.json", stage / "data", result.manifest or "", sample)
+                result.files, result.bytes, result.problems = found["files"], found["bytes"], found["problems"]
+                result.changed, result.changed_paths = found["changed"], found["changed_paths"]
+            else:
+                result.unchecked = f"no manifest for generation {gen} in {mdir} (made before manifests existed)"
+                result.problems = unsafe_entries(stage / "data")
+            if not result.problems:
+                _into(stage / "data", dest)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     result.finished = clock()
     return result
 
 
-def push_to_host(sources: tuple[str, ...], vault: str | None, host: str, local: Path, path: str) -> None:
-    """Copy a checked restore onto a host: the target path must be absent or empty there."""
+def _into(tree: Path, dest: Path) -> None:
+    """The checked tree into dest (absent or an empty folder, checked): renamed into place; where
+    dest is a mount point, its entries are moved into it one by one (links stay links)."""
+    try:
+        os.replace(tree, dest)
+    except OSError:
+        for child in tree.iterdir():
+            shutil.move(child, dest / child.name)
+
+
+def scan_chain(files: Path, generation: str, where: str) -> str:
+    """The pre-scan of the chain's tar entries (module_utils/restore_guard.py) before duplicity
+    runs: nothing below a symbolic link, no absolute or '..' path, no hard link, device or fifo.
+    It leaves only the sets of `generation` in `files`. Returns its one line."""
+    proc = subprocess.run([sys.executable, "-c", GUARD.PROGRAM, "scan", str(files), generation],
+                          capture_output=True, text=True, check=False, errors="surrogateescape")
+    line = _last(proc.stdout) or _last(proc.stderr) or f"exit {proc.returncode}"
+    if proc.returncode != 0:
+        raise UserError(f"{where}: generation {iso(_stamp_time(generation))} {line}; nothing was restored")
+    return line
+
+
+def unsafe_entries(root: Path) -> list[str]:
+    """A restore without a manifest still never passes a device file, fifo, socket, or a file
+    with a setuid or setgid bit on (nothing could have listed them)."""
+    found = []
+    for folder, dirs, names in os.walk(root):
+        for n in dirs + names:
+            st = os.lstat(os.path.join(folder, n))
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)) \
+                    or (stat.S_ISREG(st.st_mode) and st.st_mode & 0o6000):
+                found.append(os.path.relpath(os.path.join(folder, n), root))
+    return [f"{len(found)} file(s) refused (device file, fifo, socket, setuid or setgid) without a manifest "
+            f"to list them: " + ", ".join(repr(p) for p in sorted(found)[:MAX_LISTED])] if found else []
+
+
+def push_to_host(sources: tuple[str, ...], vault: Secrets | None, host: str, local: Path, path: str) -> None:
+    """Copy a checked restore onto a host: the target path must be absent or empty there. Never a
+    device file or fifo (no -D; the check refused them anyway), and no file with a setuid or
+    setgid bit, even one the manifest lists: a manifest proves nothing against whoever wrote the
+    backup (a hostile receiver can write one, encrypted to the school's public key too), and
+    such a file, owned by root through `sudo rsync`, would be its root on the host. A folder
+    keeps its setgid bit (a shared folder's group)."""
     remote = remote_of(sources, host, vault)
     state = remote.run(["sh", "-c", 'if [ -e "$1" ] && [ ! -d "$1" ]; then echo file; '
                         'elif [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then echo full; else echo ok; fi', "sh", path],
@@ -517,9 +595,9 @@ def push_to_host(sources: tuple[str, ...], vault: str | None, host: str, local: 
     if state == "full":
         raise UserError(f"--to {host}:{path}: not empty; ivpb restore writes only into an empty or new directory")
     remote.run(["mkdir", "-p", path], f"creating {path}", timeout=60)
-    proc = subprocess.run(["rsync", "-a", "--numeric-ids", "-e", remote.rsync_e(), *remote.rsync_path(),
-                           f"{local}/", f"{remote.login()}:{path}/"], capture_output=True, text=True, check=False,
-                          errors="surrogateescape")
+    argv = ["rsync", "-rlptgo", "--no-devices", "--no-specials", "--chmod=Fug-s", "--numeric-ids",
+            "-e", remote.rsync_e(), *remote.rsync_path(), f"{local}/", f"{remote.login()}:{path}/"]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, errors="surrogateescape")
     if proc.returncode != 0:
         raise UserError(f"{host}: copying the restore to {path} failed: {_last(proc.stderr)}")
 
@@ -556,6 +634,8 @@ def summary(r: Restored, dest: str, lang: str = "nl") -> list[str]:
         paths = ", ".join(repr(p) for p in r.changed_paths) + more
         lines.append(t("restore.changed", lang, n=r.changed, paths=paths))
     lines += [f"  {p}" for p in r.problems]
+    if r.problems:  # only a tree that passed is moved into place
+        lines.append(t("restore.not_written", lang, dest=dest))
     if r.unchecked:
         lines.append(t("restore.unchecked", lang, why=r.unchecked))
     result = "restore.ok" if r.ok else "restore.failed" if r.problems else "restore.restored_unchecked"
@@ -582,15 +662,15 @@ def main(args) -> int:
     from ivpb.inventory import load_inventory
 
     if args.at and args.school_year:
-        raise UserError("--at and --school-year exclude each other")
+        raise UsageError("--at and --school-year exclude each other")
     if args.offsite and args.school_year:
-        raise UserError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
+        raise UsageError("--offsite and --school-year exclude each other (yearly fulls are on the backup target)")
     at = parse_at(args.at) if args.at else None
     sy = parse_school_year(args.school_year) if args.school_year else None
     sample = parse_sample(args.sample) if args.sample else None
     if not args.to and not args.drill:
-        raise UserError("--to DIR (or HOST:DIR) is required, except for a --drill")
-    inventory = load_inventory(args.inventory, args.vault_password_file)
+        raise UsageError("--to DIR (or HOST:DIR) is required, except for a --drill")
+    inventory = load_inventory(args.inventory, args.vault)
     loc = locate(inventory, args.host, args.dataset, args.offsite)
     onto = None
     if args.to and ":" in args.to and not args.to.startswith(("/", ".")):
@@ -620,18 +700,19 @@ def main(args) -> int:
     try:
         try:
             result = restore(inventory, args.host, args.dataset, dest, at=at, school_year=sy, offsite=args.offsite,
-                             sample=sample, vault=args.vault_password_file, progress=progress)
+                             sample=sample, vault=args.vault, progress=progress)
         except UserError as exc:
             if args.drill:
                 path = drills.record_failure(inventory.sources, args.host, args.dataset, str(exc), who())
                 print(f"ivpb restore: drill evidence: {path}", file=sys.stderr)
             raise
         shown = args.to or "(scratch)"
-        if onto and not result.problems:
-            progress(f"copying the restore to {args.to}" + ("" if result.ok else " (not checked: no manifest)"))
-            push_to_host(inventory.sources, args.vault_password_file, onto[0], dest, onto[1])
-        elif onto:
-            raise UserError(f"the restore of {args.dataset} did not pass its check; nothing was copied to {args.to}")
+        if onto and result.ok:
+            progress(f"copying the restore to {args.to}")
+            push_to_host(inventory.sources, args.vault, onto[0], dest, onto[1])
+        elif onto:  # only a tree checked against its manifest goes onto a host
+            why = "did not pass its check" if result.problems else "has no manifest to check it against"
+            raise UserError(f"the restore of {args.dataset} {why}; nothing was copied to {args.to}")
         for line in summary(result, shown, args.lang):
             print(line)
         if args.drill:
@@ -649,6 +730,8 @@ def main(args) -> int:
 
 def _clear(path: Path) -> None:
     """A drill leaves its scratch directory empty again (the data may be confidential)."""
+    if not path.is_dir():
+        return
     for child in path.iterdir():
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)

@@ -17,8 +17,9 @@ from typing import Any
 import jsonschema
 
 from ivpb import checks
-from ivpb.errors import Problem
-from ivpb.inventory import Inventory
+from ivpb.accepted import Accepted
+from ivpb.errors import Problem, did_you_mean
+from ivpb.inventory import SCHOOL_VARS, Inventory
 from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
 from ivpb.rules import WholeValueValidator, input_rules
@@ -32,6 +33,7 @@ TYPE_NAMES = {
     "number": "a number",
     "null": "nothing",
 }
+REQUIRED = "required but missing"
 
 
 @dataclass
@@ -43,8 +45,10 @@ class Context:
     plan: Plan
 
 
+@cache
 def vars_schemas() -> dict[str, dict[str, Any]]:
-    """One schema per variable, from schemas/vars/<variable>.json."""
+    """One schema per variable, from schemas/vars/<variable>.json: the ivpb_* variables there
+    are, every other ivpb_* name is a mistake (scoping_problems)."""
     folder = resources.files("ivpb.schemas").joinpath("vars")
     return {
         entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))
@@ -94,11 +98,12 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
         return path, f"expected {' or '.join(names)}, got {shown}"
     if v == "required":
         missing = [k for k in error.validator_value if k not in inst]
-        return _path([*prefix, *error.absolute_path, missing[0]]), "required but missing"
+        return _path([*prefix, *error.absolute_path, missing[0]]), REQUIRED
     if v == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         extra = sorted(set(inst) - set(error.schema.get("properties", {})))
-        return _path([*prefix, *error.absolute_path, extra[0]]), f"unknown key (expected one of: {allowed})"
+        hint = did_you_mean(extra[0], error.schema.get("properties", {}))
+        return _path([*prefix, *error.absolute_path, extra[0]]), f"unknown key{hint} (expected one of: {allowed})"
     if v == "pattern":
         what = error.schema.get("description") or f"a value matching {error.validator_value}"
         return path, f"{shown} is not {what}"
@@ -118,6 +123,53 @@ def _describe(error: jsonschema.ValidationError, prefix: list[str]) -> tuple[str
     if v in ("oneOf", "anyOf"):
         return path, f"{shown}: {error.schema.get('description') or 'not one of the accepted forms'}"
     return path, error.message
+
+
+def scoping_problems(inventory: Inventory) -> list[Problem]:
+    """Every ivpb_* variable that is not one (schemas/vars/ has the names), where it is written;
+    every ivpb_* variable written where Ansible gives it to no host (Origins.misplaced): no role
+    and no check would read it, so the host it was meant for silently loses its controls; ivpb_*
+    variables of a group without hosts; and a variable of the whole school (SCHOOL_VARS) given to
+    a host or group, whose mapping would replace the school's for those hosts only. Each is
+    named once per file and host or group it is written for; a variable the scan did not see
+    written (an INI inventory, extra vars) is named per host."""
+    known = vars_schemas()
+    origins = inventory.origins
+    problems = list(origins.misplaced) if origins else []
+    seen: set[str] = set()
+    # the groups that hold a host (known when every host's groups are: load_inventory)
+    populated = set().union(*origins.groups.values()) \
+        if origins and all(h in origins.groups for h in inventory.hosts) else None
+    for (kind, name), variables in sorted(origins.files.items()) if origins else ():
+        if kind == "group" and populated is not None and name not in populated and variables:
+            first = sorted(variables)[0]
+            problems.append(Problem(f"group {name}", first, "group without hosts, so its ivpb_* variables apply to "
+                                    "nothing; expected the hosts it was meant for under it (hosts: or children:)",
+                                    where=origins.position((kind, name), first)))
+        for variable in sorted(variables):
+            if variable not in known:
+                seen.add(variable)
+                problems.append(Problem(f"{kind} {name}", variable, _unknown(variable, known),
+                                        where=origins.position((kind, name), variable)))
+            elif variable in SCHOOL_VARS and (kind, name) != ("group", "all"):
+                problems.append(Problem(
+                    f"{kind} {name}", variable,
+                    f"describes the whole school, but is written for {kind} {name}: Ansible gives "
+                    f"{'this host' if kind == 'host' else 'its hosts'} this mapping instead of the school's (it "
+                    "replaces, it does not merge); expected it in group_vars/all (or all: vars:)",
+                    where=origins.position((kind, name), variable)))
+    for host, hostvars in inventory.hosts.items():
+        for variable in hostvars:
+            if variable not in known and variable not in seen:
+                problems.append(Problem(host, variable, _unknown(variable, known)))
+    return problems
+
+
+def _unknown(variable: str, known) -> str:
+    hint = did_you_mean(variable, known)
+    if hint:
+        return f"unknown variable, which no role or check reads{hint}"
+    return f"unknown variable, which no role or check reads; expected one of: {', '.join(sorted(known))}"
 
 
 def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
@@ -147,7 +199,8 @@ def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
                     by_text[text] = _verdict(by_name[name], name, value)
                 verdict = by_text[text]
                 last[name] = (value, verdict)
-            problems.extend(Problem(host, path, message) for path, message in verdict)
+            problems.extend(Problem(host, path, message, todo="required" if message == REQUIRED else "")
+                            for path, message in verdict)
     return problems
 
 
@@ -174,28 +227,34 @@ def _checks() -> tuple[Callable[[Context], Iterable[Problem]], ...]:
 
 def _fold(problems: list[Problem], host_count: int) -> list[Problem]:
     """A mistake in group_vars/all shows on every host: say it once, naming the first host."""
-    by_key: dict[tuple[str, str], list[str]] = {}
+    by_key: dict[tuple[str, str, str], list[Problem]] = {}
     for p in problems:
-        by_key.setdefault((p.path, p.message), []).append(p.subject)
+        by_key.setdefault((p.path, p.message, p.where), []).append(p)
     out = []
-    for (path, message), subjects in by_key.items():
-        subjects = sorted(set(subjects))
+    for same in by_key.values():
+        subjects = sorted({p.subject for p in same})
         if len(subjects) > 1 and len(subjects) == host_count:
             others = host_count - 1
             subject = f"{subjects[0]} (and {others} more host{'s' if others > 1 else ''})"
-            out.append(Problem(subject, path, message))
+            out.append(dataclasses.replace(same[0], subject=subject))
         else:
-            out.extend(Problem(s, path, message) for s in subjects)
+            out.extend({p.subject: p for p in same}.values())
     return sorted(out)
 
 
 def problems_per_host(inventory: Inventory, policy: Policy) -> list[Problem]:
-    """Every problem, one per host it concerns (not folded)."""
-    problems = schema_problems(inventory, policy)
-    if not problems:
-        context = Context(inventory, policy, plan_inventory(inventory, policy))
-        for check in _checks():
-            problems.extend(check(context))
+    """Every problem, one per host it concerns (not folded): the variables' names and places,
+    the schema's, then the cross-references'. A detail only half filled in (a required key still
+    missing, such as a recipient's public key) hides nothing else: the checks run over the rest
+    (ivpb.accepted). A value no rule accepts, or a variable no role reads, is a mistake the
+    checks cannot read past: its lines alone."""
+    problems = scoping_problems(inventory) + schema_problems(inventory, policy)
+    if any(p.message != REQUIRED for p in problems):
+        return problems
+    view = Accepted(inventory, problems)
+    context = Context(view.inventory, policy, plan_inventory(view.inventory, policy))
+    for check in _checks():
+        problems.extend(p for p in check(context) if not view.follows(p))
     return problems
 
 
@@ -214,16 +273,43 @@ def located(problems: list[Problem], inventory: Inventory) -> list[Problem]:
     anyone = next(iter(inventory.hosts))
     out = []
     for p in problems:
+        if p.where:
+            out.append(p)
+            continue
         host = p.subject.split(" (and ")[0]
         where = origins.locate(host if host in inventory.hosts else anyone, p.path)
         out.append(dataclasses.replace(p, where=where) if where else p)
     return out
 
 
-def split_unconfigured(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
-    """(errors, not yet configured): the second are enforcement details still missing for a
-    control the plan gives a host (Problem.control set), which `ivpb plan` shows on that
-    control; everything else is an error, for the plan too."""
-    errors = [p for p in problems if not p.control]
-    todo = [p for p in problems if p.control]
-    return errors, todo
+def split_findings(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
+    """(errors, findings): the findings (Problem.finding: a data set stored on no host) are the
+    audit's results and a line of `ivpb plan`, not a reason to refuse enforcing the rest."""
+    return [p for p in problems if not p.finding], [p for p in problems if p.finding]
+
+
+def empty_hosts(inventory: Inventory, policy: Policy) -> list[str]:
+    """Warnings: a host given ivpb_* variables of its own (by its host_vars, inline or a group
+    other than all) that stores and uses no data set and has no role (no NUT server, backup
+    target or router): no control applies to it, which is what a forgotten or misspelt
+    ivpb_stores looks like."""
+    from ivpb.roles import role_groups
+
+    origins = inventory.origins
+    if origins is None:
+        return []
+    roles = role_groups(inventory, plan_inventory(inventory, policy))
+    out = []
+    for host, hostvars in inventory.hosts.items():
+        if hostvars.get("ivpb_stores") or hostvars.get("ivpb_uses") or roles.get(host):
+            continue
+        subjects = [("host", host)] + [("group", g) for g in origins.groups.get(host, []) if g != "all"]
+        own = next(((s, sorted(origins.files[s])) for s in subjects if origins.files.get(s)), None)
+        if own is None:
+            continue
+        subject, variables = own
+        out.append(f"{origins.position(subject, variables[0])}: warning: host {host}: has ivpb_* variables "
+                   f"({', '.join(variables)}) but stores and uses no data set (ivpb_stores, ivpb_uses) and has no "
+                   "role, so no control of the policy applies to it")
+    return out
+

@@ -3,9 +3,9 @@
 `demo_lab` runs `lab/demo` (what `make demo` runs, the README's first command) from a lab that
 was down: validate, plan, `lab/lab up`, the audit before, enforce.yml, the night's jobs, a real
 restore drill of every stored data set with the lab's escrow key, the herstelplan, the audit
-after. The tests that share it (test_audit_faults, test_enforce_audit, test_restore) start from
-that enforced, backed-up and drilled school, and each puts back what it breaks. The lab goes down
-at the end of the session.
+after. The tests that share it (test_audit_faults, test_enforce_audit, test_receiver_attacks,
+test_restore) start from that enforced, backed-up and drilled school, and each puts back what it
+breaks. The lab goes down at the end of the session.
 
 Run them under the shared lab lock:
     flock -o /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab
@@ -21,6 +21,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+ESCROW = ROOT / ".lab" / "escrow-gnupg"  # the lab's escrow key, secret half (lab/lib.sh)
+
+
+def escrow_fingerprint() -> str:
+    """The fingerprint of the lab's escrow key, the example school's directie key in the lab."""
+    out = subprocess.run(["gpg", "--homedir", str(ESCROW), "--with-colons", "--list-keys"], capture_output=True,
+                         text=True, check=True).stdout
+    return next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
 
 
 def lab_env(gnupghome: Path | None = None) -> dict[str, str]:

@@ -24,6 +24,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tests.lab.conftest import escrow_fingerprint
+
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +40,6 @@ SNAPSHOT = (
     "systemctl list-units --type=service --state=running --no-legend --plain | awk '{print $1}' "
     "| grep -E '^(nut|lsyncd|ivpb|cron)' | sort"
 )
-DIRECTIE_FPR = "0075798249F96224C9B5F02A537B3983D457471C"
 GNUPGHOME = "/etc/ivpb/backup/gnupg"
 
 
@@ -197,7 +198,7 @@ def test_changes_by_hand_are_named_exactly_with_the_diff(lab, work):
     on("nas", "systemctl stop nut-monitor")
     on("fileserver", r"sed -i 's|^0 22 \* \* \* \(.*run leerlingenadministratie\)$|0 12 * * 3 \1|' "
                      "/etc/cron.d/ivpb-backup")
-    on("fileserver", f"GNUPGHOME={GNUPGHOME} gpg --batch --yes --delete-keys {DIRECTIE_FPR}")
+    on("fileserver", f"GNUPGHOME={GNUPGHOME} gpg --batch --yes --delete-keys {escrow_fingerprint()}")
     rc, report = audit(work, name="broken")
     assert rc == 2
     assert findings(report) == {

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.lab.conftest import ESCROW
+
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMS = "cd {path} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
 RECEIVER_BASE = "/srv/backup"
-ESCROW = ROOT / ".lab" / "escrow-gnupg"  # the lab's escrow key, secret half (lab/lib.sh)
 
 
 def _env(gnupghome: Path | None = None) -> dict[str, str]:
@@ -174,12 +175,14 @@ def test_a_drill_records_its_evidence(lab, tmp_path):
     assert doc["result"] == "ok" and doc["files_checked"] >= 3 and doc["bytes_checked"] > 300000
     assert doc["rto_seconds"] > 0 and doc["rpo_seconds"] >= 0 and doc["generation"] and doc["by"]
     assert doc["manifest"].endswith(".json.gpg")
-    # a declared sample of a plain data set: no key, no --to (a scratch directory of its own)
+    # the whole plain data set (what counts for the audit, below), then a declared sample of it:
+    # no key, no --to (a scratch directory of its own); a sample is partial and never counts (#22)
+    ok(restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--drill", key=False))
     text = ok(restore(lab, "--host", "nas", "--dataset", "lesmateriaal", "--drill", "--sample", "sub dir", key=False))
     assert "steekproef: alleen sub dir" in text and "resultaat: OK" in text, text
     files = sorted((lab["evidence"] / "drills" / "nas" / "lesmateriaal").glob("*.json"))
     doc = json.loads(files[-1].read_text())
-    assert doc["result"] == "ok" and doc["sample"] == "sub dir" and doc["files_checked"] == 2
+    assert doc["result"] == "ok" and doc["sample"] == "sub dir" and doc["files_checked"] == 2 and doc["partial"]
 
 
 def test_the_audit_judges_the_drills(lab, tmp_path):

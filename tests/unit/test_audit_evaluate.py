@@ -143,7 +143,8 @@ def test_annual_full_must_be_in_the_current_school_year():
 def test_unreachable_host_is_error_and_exit_1():
     rep = report([], reachable=False)
     assert status(rep, "power.ups")["status"] == "error"
-    assert "ssh: connect refused" in status(rep, "power.ups")["detail"]
+    assert status(rep, "power.ups")["detail"] == "niet gecontroleerd: host onbereikbaar"
+    assert rep["hosts"]["srv1"]["unreachable_reason"] == "ssh: connect refused"
     assert rep["exit_code"] == 1
 
 

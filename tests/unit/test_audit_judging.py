@@ -320,8 +320,9 @@ def test_an_unreachable_host_names_the_timeouts_that_bounded_the_attempt():
     assert rep["hosts"]["srv1"]["reachable"] is False
     entry = _entry(rep, "backup.daily")
     assert entry["status"] == "error"
-    assert entry["detail"] == ("host unreachable: ssh: connect to host srv1 port 22: Connection timed out "
-                               f"(bounded by: {named})")
+    assert entry["detail"] == "not checked: host unreachable"  # the reason once, for the host:
+    assert rep["hosts"]["srv1"]["unreachable_reason"] == ("ssh: connect to host srv1 port 22: Connection timed out "
+                                                          f"(bounded by: {named})")
 
 
 def test_a_client_that_stopped_its_backups_cannot_report_them_fresh():

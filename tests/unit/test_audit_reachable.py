@@ -101,10 +101,11 @@ def school(receiver_hosts: bool = True) -> Inventory:
     return Inventory(hosts=hosts)
 
 
-def report(results: dict[str, HostResults], inv: Inventory | None = None, lang: str = "en") -> dict:
+def report(results: dict[str, HostResults], inv: Inventory | None = None, lang: str = "en",
+           selected: list[str] | None = None) -> dict:
     inv = inv or school()
     policy = load_policy()
-    rep = build_report(policy, inv, plan_inventory(inv, policy), results, list(inv.hosts), NOW, lang)
+    rep = build_report(policy, inv, plan_inventory(inv, policy), results, selected or list(inv.hosts), NOW, lang)
     jsonschema.validate(rep, SCHEMA)
     return rep
 
@@ -138,12 +139,21 @@ def client(**evidence) -> HostResults:
 def test_a_receiver_that_could_not_be_checked_makes_the_protected_copy_unknown_not_missing():
     down = HostResults(reachable=False, unreachable_msg="ssh: connect to host nas2 port 22: Connection timed out",
                        bounds="SSH ConnectTimeout 10 s")
-    [entry] = entries(report({"srv1": client(), "nas2": down}), "backup.best_practice")
+    # nas2 in the report: why it was unreachable is said there, once
+    rep = report({"srv1": client(), "nas2": down})
+    [entry] = entries(rep, "backup.best_practice")
+    assert entry["status"] == "error", entry
+    assert entry["detail"].startswith("receiver nas2 could not be checked (host nas2 unreachable (the reason is given "
+                                      "with nas2))")
+    assert rep["hosts"]["nas2"]["unreachable_reason"] == ("ssh: connect to host nas2 port 22: Connection timed out "
+                                                          "(bounded by: SSH ConnectTimeout 10 s)")
+    assert "protected_generation missing" not in entry["detail"]
+    assert entry["evidence"]["receiver_unchecked"] == "nas2"
+    # only srv1 in the report (--limit): the client's control says why
+    [entry] = entries(report({"srv1": client(), "nas2": down}, selected=["srv1"]), "backup.best_practice")
     assert entry["status"] == "error", entry
     assert entry["detail"].startswith("receiver nas2 could not be checked (host unreachable: nas2: ssh: connect to "
                                       "host nas2 port 22: Connection timed out (bounded by: SSH ConnectTimeout 10 s))")
-    assert "protected_generation missing" not in entry["detail"]
-    assert entry["evidence"]["receiver_unchecked"] == "nas2"
     # not contacted at all, or its own check failed: the same
     [entry] = entries(report({"srv1": client()}), "backup.best_practice")
     assert entry["status"] == "error" and "receiver nas2 could not be checked (not checked: no task" in entry["detail"]
@@ -190,3 +200,40 @@ def test_the_check_run_plans_with_the_audits_policy_file(tmp_path: Path):
     assert shipped["here"].failures == ["Which policy file: policy shipped"]
     school = run_check(tmp_path, [str(tmp_path / "hosts.yml")], None, None, progress=None, policy_file=str(own))
     assert school["here"].failures == [f"Which policy file: policy {own}"]
+
+
+SSH_SRV1 = "Failed to connect to the host via ssh: ssh: connect to host 192.0.2.10 port 22: Connection timed out"
+SSH_NAS2 = "Failed to connect to the host via ssh: ssh: connect to host 192.0.2.20 port 22: No route to host"
+
+
+def test_an_unreachable_host_is_one_line_in_every_format():
+    """Issue #21 item 7: the reason (Ansible's message and the timeouts that bounded the
+    attempt) once per host, in JSON in the host's unreachable_reason; each of its controls an
+    error saying only that the host was unreachable. nas2 (the receiver) has no control of its
+    own, and its reason is still there."""
+    from ivpb.cli import FORMATS, render
+
+    bounds = "SSH ConnectTimeout 10 s, task timeout 60 s"
+    results = {"srv1": HostResults(reachable=False, unreachable_msg=SSH_SRV1, bounds=bounds),
+               "nas2": HostResults(reachable=False, unreachable_msg=SSH_NAS2, bounds=bounds)}
+    for lang, short in (("nl", "niet gecontroleerd: host onbereikbaar"), ("en", "not checked: host unreachable")):
+        rep = report(results, lang=lang)
+        assert rep["exit_code"] == 1
+        for host, ssh in (("srv1", SSH_SRV1), ("nas2", SSH_NAS2)):
+            assert rep["hosts"][host]["reachable"] is False
+            assert rep["hosts"][host]["unreachable_reason"].startswith(f"{ssh} (")
+            assert "10 s" in rep["hosts"][host]["unreachable_reason"]
+        planned = [c for c in rep["hosts"]["srv1"]["controls"] if c["status"] != "not_applicable"]
+        assert planned and all(c["status"] == "error" and c["detail"] == short for c in planned), planned
+        assert not [c for c in rep["hosts"]["nas2"]["controls"] if c["status"] != "not_applicable"]  # a receiver
+        for fmt in FORMATS:
+            text = render(rep, fmt, lang)
+            for ssh in (SSH_SRV1, SSH_NAS2):
+                assert text.count(ssh) == 1, (fmt, lang, ssh)
+            assert text.count("ConnectTimeout 10 s") == 2, (fmt, lang)
+        # a reachable client of the unreachable receiver does not repeat the receiver's reason
+        rep = report({"srv1": client(), "nas2": results["nas2"]}, lang=lang)
+        [entry] = entries(rep, "backup.best_practice")
+        assert entry["status"] == "error" and entry["evidence"]["receiver_unchecked"] == "nas2", entry
+        for fmt in FORMATS:
+            assert render(rep, fmt, lang).count(SSH_NAS2) == 1, (fmt, lang)

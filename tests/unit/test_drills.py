@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 
 def with_drills(inv: Inventory, folder: Path, drilled: dict[tuple[str, str], dt.datetime],
-                result: str = "ok") -> Inventory:
+                result: str = "ok", sample: str | None = None) -> Inventory:
     """inv with an inventory directory holding one recorded drill per (host, data set) at the time given."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / drills.FOLDER).mkdir(exist_ok=True)
@@ -28,7 +28,7 @@ def with_drills(inv: Inventory, folder: Path, drilled: dict[tuple[str, str], dt.
     for (host, ds), when in drilled.items():
         r = Restored(host=host, dataset=ds, kind="chain", generation=when - dt.timedelta(hours=9), started=when,
                      finished=when + dt.timedelta(seconds=83), receiver="nas2", directory=f"/srv/backup/{host}/{ds}/chain",
-                     manifest="nas2:/srv/backup/x.json", files=12, bytes=34567)
+                     manifest="nas2:/srv/backup/x.json", files=12, bytes=34567, sample=sample)
         if result != "ok":
             r.problems = ["1 file(s) differ"]
         drills.record(out.sources, r, "tester@laptop")
@@ -115,6 +115,20 @@ def test_a_failed_drill_does_not_count_and_other_findings_stay(tmp_path):
     # a drill in the future (a wrong clock) is no proof either
     inv = with_drills(school(), tmp_path / "f", {("srv1", "admin"): NOW + dt.timedelta(days=2)})
     assert practice(inv)["status"] == "drift"
+
+
+def test_a_sample_drill_is_recorded_as_partial_and_never_counts(tmp_path):
+    """A --sample drill restored one path, not the data set (issue #22 item 7): it is shown as
+    the last drill, marked as a sample, and the data set stays without a drill."""
+    inv = with_drills(school(), tmp_path / "inv", {("srv1", "admin"): NOW - dt.timedelta(days=1)}, sample="sub dir")
+    [doc] = drills.load(inv.sources, "srv1", "admin")
+    assert doc["result"] == "ok" and doc["partial"] is True and doc["sample"] == "sub dir"
+    entry = practice(inv)
+    assert entry["status"] == "drift" and "geen geslaagde hersteltest" in entry["detail"], entry["detail"]
+    assert "alleen een steekproef" in entry["detail"], entry["detail"]
+    # an older evidence file with only the sample named counts no more
+    Path(doc["file"]).write_text(json.dumps({k: v for k, v in doc.items() if k not in ("partial", "file")}))
+    assert practice(with_drills(inv, tmp_path / "inv", {}))["status"] == "drift"
 
 
 def test_a_broken_evidence_file_is_skipped_not_trusted(tmp_path):

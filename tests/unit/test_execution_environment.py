@@ -16,7 +16,9 @@ def test_ansible_builder_create(tmp_path):
     builder = shutil.which("ansible-builder") or str(Path(__import__("sys").executable).parent / "ansible-builder")
     if not Path(builder).exists():
         pytest.fail("ansible-builder is not installed: pip install -e '.[test]'")
-    proc = subprocess.run([builder, "create", "-f", str(ROOT / "execution-environment.yml"), "-c", str(tmp_path / "ee")],
+    # The file's name is given: by default it follows the container runtime this machine has.
+    proc = subprocess.run([builder, "create", "-f", str(ROOT / "execution-environment.yml"), "-c", str(tmp_path / "ee"),
+                           "--output-filename", "Containerfile"],
                           capture_output=True, text=True, check=False, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     containerfile = (tmp_path / "ee" / "Containerfile").read_text()

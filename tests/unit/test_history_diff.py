@@ -233,6 +233,6 @@ def test_ivpb_diff_with_nothing_to_compare_exits_1(tmp_path, capsys):
 def test_a_since_that_is_no_audit_is_a_usage_error(store, capsys):
     with pytest.raises(SystemExit) as info:
         main(["diff", "-i", "inv", "--history", str(store.path), "--since", "gisteren"])
-    assert info.value.code not in (0, 1)
+    assert info.value.code == 64  # EX_USAGE: 2 is the audit's drift, and diff's regression
     assert capsys.readouterr().err.splitlines()[-1] == (
         "ivpb diff: error: argument --since: 'gisteren': expected last, an audit's number or a date (YYYY-MM-DD[THH:MM])")

@@ -64,11 +64,11 @@ def reference_with_vault(sources: list[str], password_file: str) -> dict[str, di
     from ansible.parsing.dataloader import DataLoader
     from ansible.parsing.vault import get_file_vault_secret
 
-    from ivpb.inventory import _activate_vault_secrets
+    from ivpb.vault import apply
 
     secret = get_file_vault_secret(filename=password_file, loader=DataLoader())
     secret.load()
-    _activate_vault_secrets([("default", secret)])
+    apply(DataLoader(), [("default", secret)])
     return reference(sources, [("default", secret)])
 
 
@@ -133,7 +133,7 @@ def test_vaulted_file_and_value_read_by_ansible(tmp_path):
     (inv / "host_vars" / "b.yml").write_text(
         "ivpb_nut_password: !vault |\n" + "".join(f"  {line}\n" for line in inline.splitlines())
     )
-    hosts = load_inventory([str(inv)], vault_password_file=str(password)).hosts
+    hosts = load_inventory([str(inv)], [("default", VaultSecret(b"geheim"))]).hosts
     assert hosts == reference_with_vault([str(inv)], str(password))
     assert hosts["a"]["ivpb_nut_password"] == "kluis" and hosts["b"]["ivpb_nut_password"] == "inline"
 

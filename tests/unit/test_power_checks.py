@@ -41,14 +41,14 @@ def test_valid_power_inventory(tmp_path):
     ("pc", "ivpb_ups_feeds", KeyError,
      "pc: ivpb_ups_feeds: power.ups applies (§2): expected at least one UPS that feeds this host, found none"),
     ("pc", "ivpb_ups_feeds", [{"server": "nutserverr", "ups": "ups-a"}],
-     "pc: ivpb_ups_feeds[0].server: unknown UPS server 'nutserverr': not a host of this inventory; "
+     "pc: ivpb_ups_feeds[0].server: unknown UPS server 'nutserverr': not a host of this inventory (did you mean 'nutserver'?); "
      "expected one of: nutserver"),
     ("pc", "ivpb_ups_feeds", [{"server": "printer", "ups": "ups-a"}],
      "pc: ivpb_ups_feeds[0].server: 'printer' serves no UPS (no ivpb_nut_server); expected one of: nutserver"),
     ("pc", "ivpb_ups_feeds", [{"server": "nutserver", "ups": "ups-c"}],
      "pc: ivpb_ups_feeds[0].ups: unknown UPS 'ups-c' on 'nutserver'; expected one of: ups-a, ups-b"),
     ("pc", "ivpb_nut_password", KeyError,
-     "pc: ivpb_nut_password: required for a host with ivpb_ups_feeds (its NUT monitoring password; "
+     "pc: ivpb_nut_password: required for a host fed by a UPS (its NUT monitoring password; "
      "keep it in ansible-vault)"),
     ("pc", "ivpb_nut_password", "wachtwoord met é",
      "pc: ivpb_nut_password: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)"),

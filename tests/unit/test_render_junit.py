@@ -108,7 +108,10 @@ def test_outcomes_carry_detail_diff_and_waiver(report):
     assert "E. Vandersmissen" in skipped.get("message")
     expired = case["nas: backup.annual_full [fotos]"].find("failure")
     assert expired.get("type") == "missing" and "VERLOPEN" in expired.text
-    assert case["secretariaat: power.ups"].find("error").get("message").startswith("host unreachable")
+    unreachable = case["secretariaat: power.ups"].find("error")
+    assert unreachable.get("message") == "not checked: host unreachable"
+    assert unreachable.text == ("host onbereikbaar: ssh: connect to host secretariaat port 22: No route to host "
+                                "(bounded by: SSH ConnectTimeout 10 s, task timeout 60 s)")
     assert case["fileserver: internet.sla"].find("skipped").get("message").startswith("advies, niet blokkerend")
     out = case["fileserver: backup.daily [leerlingenadministratie]"].find("system-out").text
     assert "Gegevens die behoren tot het beschikbaarheidsniveau belangrijk" in out

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
+import json
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -270,6 +273,98 @@ def test_generations_and_the_one_chain_that_holds_one():
     assert r.choose(gens, r.parse_at("2026-11-15"), "x") == "20261102T010000Z"
     with pytest.raises(UserError, match="no backup found"):
         r.choose({}, None, "rx:/d")
+
+
+
+def plant_hostile_full(chain: Path, manifests: Path, outside: Path) -> str:
+    """A newer full as a hostile receiver writes it (issue #22): a symbolic link `a` to a folder
+    outside, then a file `a/x`, with duplicity's manifest holding the volume's true SHA1 and an
+    ivpb manifest (of the format clients wrote before #22) beside it."""
+    time.sleep(1.1)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    vol = chain / f"duplicity-full.{stamp}.vol1.difftar.gz"
+    with tarfile.open(vol, "w:gz", format=tarfile.GNU_FORMAT) as tar:
+        for name, kind, payload in (("snapshot/.", tarfile.DIRTYPE, b""), ("snapshot/a", tarfile.SYMTYPE, b""),
+                                    ("snapshot/a/x", tarfile.REGTYPE, b"* * * * * root id\n")):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.size, info.linkname = kind, 0o755, len(payload), str(outside)
+            tar.addfile(info, io.BytesIO(payload) if payload else None)
+    sha = hashlib.sha1(vol.read_bytes(), usedforsecurity=False).hexdigest()
+    (chain / f"duplicity-full.{stamp}.manifest").write_text(
+        f"Volume 1:\n    StartingPath   .\n    EndingPath   a/x\n    Hash SHA1 {sha}\n")
+    with tarfile.open(chain / f"duplicity-full-signatures.{stamp}.sigtar.gz", "w:gz"):
+        pass
+    (manifests / f"{stamp}.json").write_text(json.dumps({
+        "format": "ivpb-manifest/2", "host": "srv1", "dataset": "ds", "backup_time": r.iso(r._stamp_time(stamp)),
+        "entries": [{"path": ".", "dir": True}, {"path": "a/x", "size": 18, "sha256": "0" * 64}],
+        "files": 1, "bytes": 18}))
+    return stamp
+
+
+def test_a_chain_that_writes_through_a_symlink_is_refused_before_duplicity_runs(tmp_path, monkeypatch):
+    base, src, ds = with_data(tmp_path, monkeypatch)
+    backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True)
+    outside = tmp_path / "outside"  # stands for /etc/cron.d
+    outside.mkdir()
+    stamp = plant_hostile_full(ds / "chain", ds / "manifests", outside)
+    inv = inventory(base, src)
+    with pytest.raises(UserError, match=rf"generation {r.iso(r._stamp_time(stamp))} refused: .*'a/x' lies below "
+                                        r"the symbolic link 'a'.*nothing was restored"):
+        r.restore(inv, "srv1", "ds", tmp_path / "to")
+    assert list(outside.iterdir()) == [] and not (tmp_path / "to").exists()
+    assert not list(tmp_path.glob(".to.ivpb-restore-*"))  # no private folder left behind
+    # without the scan, this machine's duplicity writes through the link: the chain is hostile
+    monkeypatch.setattr(r, "scan_chain", lambda files, generation, where: "not scanned")
+    res = r.restore(inv, "srv1", "ds", tmp_path / "unguarded")
+    assert [p.name for p in outside.iterdir()] == ["x"] and not res.ok
+
+
+def test_a_restore_onto_a_host_copies_no_fifo_device_or_setuid_file(tmp_path, monkeypatch):
+    """push_to_host's rsync never makes a device file, fifo or setuid/setgid file on the host
+    (the check refuses unlisted ones first; this is the second wall)."""
+    receiver(tmp_path, monkeypatch)
+    monkeypatch.setattr(r, "remote_of", lambda sources, host, vault: r.remote_for(None, (), None))
+    local = tmp_path / "checked"
+    local.mkdir()
+    (local / "f.txt").write_text("x\n")
+    (local / "tool").write_text("#!/bin/sh\n")
+    (local / "tool").chmod(0o6755)
+    (local / "shared").mkdir()
+    (local / "shared").chmod(0o2770)
+    os.mkfifo(local / "pipe")
+    r.push_to_host((), None, "srv1", local, str(tmp_path / "onto"))
+    onto = tmp_path / "onto"
+    assert sorted(p.name for p in onto.iterdir()) == ["f.txt", "shared", "tool"]
+    assert (onto / "tool").stat().st_mode & 0o7777 == 0o755  # never a setuid program on the host
+    assert (onto / "shared").stat().st_mode & 0o7777 == 0o2770
+
+
+def test_a_file_name_with_a_newline_cannot_pass_for_a_generation_or_its_arrival(tmp_path, monkeypatch):
+    base = receiver(tmp_path, monkeypatch)
+    base.mkdir()
+    forged = "junk\n9999999999.0 duplicity-full.20301231T000000Z.manifest"
+    (base / forged).write_text("")
+    os.utime(base / forged, (1_000_000_000, 1_000_000_000))
+    listed = r.list_dir(r.remote_for(None, (), None), str(base))
+    assert listed == {forged: 1_000_000_000.0}
+    assert r.generations(list(listed)) == {}
+
+
+def test_the_newest_generation_by_arrival_never_one_named_after_it():
+    """A generation named after the moment the receiver sealed its manifest (its mtime there)
+    is a planted, future-dated one (issue #22 item 7): never chosen, whatever its name."""
+    names = ["duplicity-full.20261101T010000Z.manifest", "duplicity-inc.20261101T010000Z.to.20261102T010000Z.manifest",
+             "duplicity-inc.20261102T010000Z.to.20301231T000000Z.manifest"]
+    arrived = dict(zip(names, (r._stamp_time(s).timestamp() + 60 for s in ("20261101T010000Z", "20261102T010000Z",
+                                                                              "20261103T010000Z")), strict=True))
+    gens = r.generations(names)
+    assert r.choose(gens, None, "x") == "20301231T000000Z"  # by name alone, the planted one would win
+    assert r.choose(gens, None, "x", arrived) == "20261102T010000Z"
+    late = {**arrived, names[1]: r._stamp_time("20261102T010000Z").timestamp() - 9 * 60}  # the client's clock ahead
+    assert r.choose(gens, None, "x", late) == "20261102T010000Z"  # within ARRIVAL_SKEW
+    assert r.choose(gens, r.parse_at("2026-11-01"), "x", arrived) == "20261101T010000Z"
+    with pytest.raises(UserError, match="none dated at or before its arrival"):
+        r.choose({"20301231T000000Z": names[2]}, None, "rx:/d", arrived)
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "2026-11-31T25:00"])

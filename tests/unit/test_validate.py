@@ -58,7 +58,8 @@ HOSTS = {
 
 def problems(tmp_path, school=None, hosts=None) -> list[str]:
     inv = write_inventory(tmp_path / "inv", school or SCHOOL, hosts or HOSTS)
-    return [str(p) for p in validate(load_inventory([str(inv)]), load_policy())]
+    # without the findings (a data set stored on no host once a store is misspelt): test_scoping.py
+    return [str(p) for p in validate(load_inventory([str(inv)]), load_policy()) if not p.finding]
 
 
 def with_change(tree, path, value):
@@ -85,11 +86,13 @@ def test_valid_inventory_has_no_problems(tmp_path):
         ((["ivpb_datasets", "fotos", "biv", "v"], KeyError), None,
          "nas2 (and 2 more hosts): ivpb_datasets.fotos.biv.v: required but missing"),
         ((["ivpb_datasets", "fotos", "archief"], True), None,
-         "nas2 (and 2 more hosts): ivpb_datasets.fotos.archief: unknown key (expected one of: archive, biv, description, owner)"),
+         "nas2 (and 2 more hosts): ivpb_datasets.fotos.archief: unknown key (did you mean 'archive'?) (expected one of: archive, biv, "
+         "description, owner)"),
         (None, (["srv1", "ivpb_stores", 1, "path"], "srv/fotos"),
          "srv1: ivpb_stores[1].path: 'srv/fotos' is not an absolute, normalised path (starting with '/', no '//', '.' or '..' components, no trailing '/', no control characters)"),
         (None, (["srv1", "ivpb_stores", 1, "dataset"], "fotoos"),
-         "srv1: ivpb_stores[1].dataset: unknown data set 'fotoos'; expected one of: fotos, leerlingen"),
+         "srv1: ivpb_stores[1].dataset: unknown data set 'fotoos' (did you mean 'fotos'?); expected one of: fotos, "
+         "leerlingen"),
         (None, (["srv1", "ivpb_site"], "kelder"),
          "srv1: ivpb_site: unknown site 'kelder'; expected one of: filiaal, school"),
         (None, (["srv1", "ivpb_needs_internet"], "ja"),
@@ -149,9 +152,7 @@ def test_vaulted_variable_is_decrypted_and_validated(tmp_path):
         .read_text()
         .replace("ivpb_site: school", "ivpb_site: !vault |\n  " + encrypted.replace("\n", "\n  "))
     )
-    password = tmp_path / "vault-pass"
-    password.write_text("geheim-wachtwoord\n")
-    inventory = load_inventory([str(inv)], vault_password_file=str(password))
+    inventory = load_inventory([str(inv)], [("default", secret)])
     assert inventory.hosts["srv1"]["ivpb_site"] == "school"
     assert validate(inventory, load_policy()) == []
 

@@ -74,10 +74,12 @@ def _used_ids() -> tuple[dict[str, str], set[str]]:
                     and node.args and isinstance(node.args[0], ast.Constant):
                 used.setdefault(f"report.{node.args[0].value}", f"{where}:{node.lineno}")
             elif isinstance(node, ast.keyword) and node.arg == "todo":
-                value = node.value
-                first = value.values[0] if isinstance(value, ast.JoinedStr) and value.values else value
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    used.setdefault(f"todo.{first.value.split('|')[0]}", f"{where}:{node.lineno}")
+                # a note, or either note of `a if c else b` ("" is no note)
+                values = [node.value.body, node.value.orelse] if isinstance(node.value, ast.IfExp) else [node.value]
+                for value in values:
+                    first = value.values[0] if isinstance(value, ast.JoinedStr) and value.values else value
+                    if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value:
+                        used.setdefault(f"todo.{first.value.split('|')[0]}", f"{where}:{node.lineno}")
     for template in sorted((SRC / "templates").glob("*.j2")):
         for n, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1):
             for name in re.findall(r"\bL\.(\w+)", line):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +16,7 @@ from ivpb.audit.results import HostResults
 from ivpb.errors import UserError
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
-from ivpb.plan import Plan, PlannedControl
+from ivpb.plan import Plan, PlannedControl, unstored_controls
 from ivpb.policy import Control, Policy
 from ivpb.roles import router_of
 from ivpb.rules import input_rules
@@ -307,11 +307,14 @@ def _bounded(mine: HostResults, lang: str) -> str:
     return f"{msg} ({t('finding.timeouts', lang, timeouts=mine.bounds)})" if mine.bounds else msg
 
 
-def _unchecked(name: str, hr: HostResults | None, lang: str) -> str | None:
+def _unchecked(name: str, hr: HostResults | None, lang: str, reported: Set[str] = frozenset()) -> str | None:
     """Why nothing that host `name` reports can be trusted or is known: no task ran on it, it was
-    unreachable, or a task on it failed; None when it was checked."""
+    unreachable, or a task on it failed; None when it was checked. Why a host in the report
+    (`reported`) was unreachable is said once, with that host."""
     if hr is None or hr.reachable is None:
         return t("finding.not_contacted", lang, host=name)
+    if hr.reachable is False and name in reported:
+        return t("finding.other_unreachable", lang, host=name)
     if hr.reachable is False:
         return t("finding.unreachable", lang, msg=f"{name}: {_bounded(hr, lang)}")
     if hr.failures:
@@ -324,7 +327,7 @@ RECEIVER_JUDGES = frozenset({"backup_age", "best_practice"})
 
 
 def _receiver_checked(entry: dict[str, Any], inventory: Inventory, host: str, dataset: str,
-                      results: dict[str, HostResults], lang: str) -> dict[str, Any]:
+                      results: dict[str, HostResults], lang: str, reported: Set[str]) -> dict[str, Any]:
     """A control judged without the receiver's word on the protected copy (RECEIVER_JUDGES):
     when the data set's receiver could not be checked itself (unreachable, not contacted, its
     check failed), whether a copy out of the client's reach exists is unknown. That is an error
@@ -340,7 +343,7 @@ def _receiver_checked(entry: dict[str, Any], inventory: Inventory, host: str, da
     except UserError:
         return entry
     hr = results.get(receiver) if receiver in inventory.hosts else None
-    why = _unchecked(receiver, hr, lang) if receiver in inventory.hosts else None
+    why = _unchecked(receiver, hr, lang, reported) if receiver in inventory.hosts else None
     if why is None or (hr is not None and hr.protected):
         return entry  # the receiver answered (or is outside the inventory): its silence is its word
     reason = t("finding.receiver_unchecked", lang, receiver=receiver, why=why)
@@ -408,7 +411,10 @@ def _host_controls(
     now: dt.datetime,
     lang: str,
     limits: Limits | None = None,
+    reported: Set[str] = frozenset(),
 ) -> list[dict[str, Any]]:
+    """The host's results; `reported`: the hosts of the report (an unreachable one's reason is
+    said with it, not again in the controls of the hosts it serves)."""
     hp = plan.hosts[host]
     hv = inventory.hosts[host]
     mine = results.get(host)
@@ -423,9 +429,8 @@ def _host_controls(
     out = []
     for planned in hp.controls:
         control = policy.control(planned.id)
-        if mine is not None and mine.reachable is False:
-            why = t("finding.unreachable", lang, msg=_bounded(mine, lang))
-            out.append(_result(control, planned, "error", why, lang=lang))
+        if mine is not None and mine.reachable is False:  # why: once, in the host's unreachable_reason
+            out.append(_result(control, planned, "error", t("finding.host_unreachable", lang), lang=lang))
             continue
         found = found_here.get((planned.id, planned.dataset))
         subject = host  # the host whose module reports this control
@@ -448,13 +453,13 @@ def _host_controls(
             )
             entry = _judge(entry, limits, now, year, lang, skew)
             if control.judge in RECEIVER_JUDGES and planned.dataset:
-                entry = _receiver_checked(entry, inventory, host, planned.dataset, results, lang)
+                entry = _receiver_checked(entry, inventory, host, planned.dataset, results, lang, reported)
             if control.judge == "best_practice" and planned.dataset:  # restore drills (#16)
                 entry = drills.judge(entry, inventory, host, planned.dataset, policy, now, lang)
         elif subject == host and mine is not None and mine.reachable and mine.failures:
             why = t("finding.task_failed", lang, msg=_bounded(mine, lang))
             entry = _result(control, planned, "error", why, lang=lang)
-        elif (why := _unchecked(subject, results.get(subject), lang)) is not None:
+        elif (why := _unchecked(subject, results.get(subject), lang, reported)) is not None:
             entry = _result(control, planned, "error", why, lang=lang)
         elif control.advisory:
             entry = _result(control, planned, "missing", t("finding.not_checked", lang), lang=lang)
@@ -468,6 +473,16 @@ def _host_controls(
         if control.scope != "site" and control.id not in planned_ids:
             out.append(_result(control, None, "not_applicable", t("status.not_applicable", lang), lang=lang))
     return out
+
+
+FIRE_FINDINGS = {"measures": "finding.fire_no_measures", "safety_plan": "finding.fire_no_plan"}
+
+
+def fire_record_gaps(record: dict[str, Any]) -> list[str]:
+    """What a site's §5 record lacks, in the order the audit reports it: "measures" (no fire
+    protection measures), "safety_plan" (no safety plan with the emergency services)."""
+    fire = record.get("fire_protection") or {}
+    return [key for key in ("measures", "safety_plan") if not fire.get(key)]
 
 
 def _site_controls(
@@ -490,10 +505,9 @@ def _site_controls(
         fire = record.get("fire_protection") or {}
         measures, safety_plan = fire.get("measures") or [], fire.get("safety_plan")
         evidence = {"measures": measures, "safety_plan": safety_plan} if (measures or safety_plan) else None
-        if not measures:
-            status, detail = "missing", t("finding.fire_no_measures", lang, site=site)
-        elif not safety_plan:
-            status, detail = "missing", t("finding.fire_no_plan", lang, site=site)
+        gaps = fire_record_gaps(record)
+        if gaps:
+            status, detail = "missing", t(FIRE_FINDINGS[gaps[0]], lang, site=site)
         elif (today - dt.date.fromisoformat(safety_plan["date"])).days > max_days:
             status, detail = (
                 "missing",
@@ -581,16 +595,20 @@ def build_report(
     hosts = {}
     found_by_host: dict[str, Found] = {}  # the routers' findings, indexed once for all hosts behind them
     limits = Limits.of(policy)
+    reported = frozenset(selected)
     for host in selected:
         hp = plan.hosts[host]
         hr = results.get(host)
-        hosts[host] = {
-            "site": hp.site,
-            "biv": hp.biv,
-            "reachable": hr.reachable if hr else None,
-            "controls": _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang, limits),
-        }
+        entry: dict[str, Any] = {"site": hp.site, "biv": hp.biv, "reachable": hr.reachable if hr else None}
+        if hr is not None and hr.reachable is False:  # said once here, not in each of its controls
+            entry["unreachable_reason"] = _bounded(hr, lang)
+        entry["controls"] = _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang, limits,
+                                           reported)
+        hosts[host] = entry
+    unstored = _stored_nowhere(policy, inventory, plan, selected, lang)
     selected_sites = {hosts[h]["site"] for h in hosts} | _receiving_sites(plan, hosts)
+    if unstored:  # after the sites are chosen: this subject stands at no site
+        hosts[t("report.inventory_subject", lang)] = unstored
     sites = {
         name: {
             "external": bool((inventory.school("ivpb_sites").get(name) or {}).get("external")),
@@ -610,6 +628,34 @@ def build_report(
         "sites": sites,
         "exit_code": exit_code(hosts, sites),
     }
+
+
+def _stored_nowhere(policy: Policy, inventory: Inventory, plan: Plan, selected: list[str],
+                    lang: str) -> dict[str, Any] | None:
+    """The data sets no host stores (Plan.stored_nowhere) as the results of a subject of their
+    own, the inventory, under a name no host can have (input_rules.host_name allows no
+    parentheses): per data set the first control the policy gives it wherever it is stored,
+    missing, so the report is not compliant while the data set has no control at all. With
+    --limit only the data sets a chosen host uses."""
+    chosen = set(selected)
+    every = len(chosen) == len(plan.hosts)
+    results, levels = [], {}
+    for name, users in plan.stored_nowhere.items():
+        if not every and not chosen.intersection(users):
+            continue
+        planned = unstored_controls(policy, inventory, name)
+        if not planned:  # the policy gives this data set no control even where it is stored
+            continue
+        first = planned[0]
+        detail = t("finding.stored_nowhere", lang, dataset=name, users=", ".join(users) or "-")
+        results.append(_result(policy.control(first.id), first, "missing", detail, lang=lang))
+        biv = inventory.school("ivpb_datasets")[name]["biv"]
+        for aspect, level in biv.items():
+            if aspect not in levels or policy.rank(aspect, level) > policy.rank(aspect, levels[aspect]):
+                levels[aspect] = level
+    if not results:
+        return None
+    return {"site": None, "biv": levels, "reachable": None, "inventory": True, "controls": results}
 
 
 def _receiving_sites(plan: Plan, hosts: dict[str, Any]) -> set[str]:

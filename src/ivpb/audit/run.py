@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from ivpb.audit.results import HostResults, record, settle
 from ivpb.errors import UserError
+from ivpb.vault import Secrets, runner_env
 
 EVENTS = {"runner_on_ok", "runner_on_failed", "runner_on_unreachable"}
 # The audit changes nothing, so no module run may take long: a hung one (a dead NFS mount, a
@@ -52,12 +53,12 @@ def bounds(project: Path, task_timeout: int = AUDIT_TASK_TIMEOUT) -> str:
     return ", ".join(parts)
 
 
-def run_check(project: Path, sources: list[str], limit: str | list[str] | None, vault_password_file: str | None,
+def run_check(project: Path, sources: list[str], limit: str | list[str] | None, vault: Secrets | None,
               progress: TextIO | None = sys.stderr, policy_file: str | None = None) -> dict[str, HostResults]:
     """The playbook in check mode; its plan step plans with policy_file (the audit's --policy),
     so that what the hosts report is what the audit judges. `limit` is an Ansible pattern or a
     list of inventory host names (passed as a file, one per line, so no command line grows with
-    the number of hosts)."""
+    the number of hosts). The vault secrets (ivpb.vault.secrets_of) reach it as private files."""
     import ansible_runner
 
     results: dict[str, HostResults] = {}
@@ -85,15 +86,14 @@ def run_check(project: Path, sources: list[str], limit: str | list[str] | None, 
     cmdline = ["--check", "--diff"]
     for src in sources:
         cmdline += ["-i", str(Path(src).resolve()) if Path(src).exists() else src]
-    if vault_password_file:
-        cmdline += ["--vault-password-file", str(Path(vault_password_file).resolve())]
     if policy_file:  # JSON: a path with blanks or quotes stays one value
         cmdline += ["-e", json.dumps({"ivpb_policy_file": str(Path(policy_file).resolve())})]
     env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg")} if (project / "ansible.cfg").is_file() else {}
     env["ANSIBLE_TASK_TIMEOUT"] = str(AUDIT_TASK_TIMEOUT)
     # The ansible-playbook of this environment: a venv's bin is not always on PATH.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    with tempfile.TemporaryDirectory(prefix="ivpb-audit-") as private:
+    with tempfile.TemporaryDirectory(prefix="ivpb-audit-") as private:  # mode 0700, removed afterwards
+        env.update(runner_env(vault or [], Path(private)))
         if isinstance(limit, list):
             hosts_file = Path(private) / "limit"
             hosts_file.write_text("".join(f"{h}\n" for h in limit), encoding="utf-8")

@@ -76,11 +76,11 @@ def check(ctx) -> Iterator[Problem]:
                 for n in names:
                     if n not in recipients:
                         yield Problem(host, path, f"unknown recipient {n!r}; expected one of: "
-                                      f"{', '.join(sorted(recipients)) or '(none defined)'}")
+                                      f"{', '.join(sorted(recipients)) or '(none defined)'}", todo=f"recipient|{n}")
         for n in default_to:
             if n not in recipients and not any(e.get("encrypt_to") for e in hv.get("ivpb_stores") or []):
                 yield Problem(host, "ivpb_backup_encrypt_to", f"unknown recipient {n!r}; expected one of: "
-                              f"{', '.join(sorted(recipients)) or '(none defined)'}")
+                              f"{', '.join(sorted(recipients)) or '(none defined)'}", todo=f"recipient|{n}")
 
 
 def _recipient_problems(inv, recipients) -> Iterator[Problem]:

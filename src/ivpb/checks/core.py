@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ivpb.errors import Problem
+from ivpb.errors import Problem, did_you_mean
 from ivpb.rules import input_rules
 
 
@@ -22,34 +22,37 @@ def check(ctx) -> Iterator[Problem]:
         site = hv.get("ivpb_site")
         if (hv.get("ivpb_stores") or hv.get("ivpb_uses")) and site is None:
             yield Problem(host, "ivpb_site",
-                          "required for a host that stores or uses data; expected a key of ivpb_sites")
+                          "required for a host that stores or uses data; expected a key of ivpb_sites", todo="site")
         elif site is not None and site not in host_sites:
-            yield Problem(host, "ivpb_site", f"unknown site {site!r}; expected one of: {_names(host_sites)}")
+            yield Problem(host, "ivpb_site", _unknown("site", site, host_sites), todo=f"site_unknown|{site}")
         stores = hv.get("ivpb_stores") or []
         yield from _overlaps(host, stores, datasets)
         for i, entry in enumerate(stores):
             name = entry["dataset"]
             if name not in datasets:
                 yield Problem(host, f"ivpb_stores[{i}].dataset",
-                              f"unknown data set {name!r}; expected one of: {_names(datasets)}")
+                              _unknown("data set", name, datasets), todo=f"dataset|{name}")
             for key in ("backup_target", "sync_target"):
                 if key in entry and entry[key] not in targets:
                     yield Problem(host, f"ivpb_stores[{i}].{key}",
-                                  f"unknown target {entry[key]!r}; expected one of: {_names(targets)}")
+                                  _unknown("target", entry[key], targets), todo=f"target|{entry[key]}")
         for i, name in enumerate(hv.get("ivpb_uses") or []):
             if name not in datasets:
                 yield Problem(host, f"ivpb_uses[{i}]",
-                              f"unknown data set {name!r}; expected one of: {_names(datasets)}")
+                              _unknown("data set", name, datasets), todo=f"dataset|{name}")
         default = hv.get("ivpb_backup_target")
         if default is not None and default not in targets:
-            yield Problem(host, "ivpb_backup_target", f"unknown target {default!r}; expected one of: {_names(targets)}")
+            yield Problem(host, "ivpb_backup_target", _unknown("target", default, targets),
+                          todo=f"target|{default}")
     for name, target in targets.items():
         if "host" in target and target["host"] not in inv.hosts:
             yield Problem(f"target {name}", f"ivpb_backup_targets.{name}.host",
-                          f"{target['host']!r} is not a host of this inventory")
+                          f"{target['host']!r} is not a host of this inventory"
+                          f"{did_you_mean(target['host'], inv.hosts)}",
+                          todo=f"target_host|{name}|{target['host']}")
         if "site" in target and target["site"] not in sites:
             yield Problem(f"target {name}", f"ivpb_backup_targets.{name}.site",
-                          f"unknown site {target['site']!r}; expected one of: {_names(sites)}")
+                          _unknown("site", target['site'], sites), todo=f"site_unknown|{target['site']}")
 
 
 def _overlaps(host: str, stores: list, datasets: dict) -> Iterator[Problem]:
@@ -78,6 +81,10 @@ def _overlaps(host: str, stores: list, datasets: dict) -> Iterator[Problem]:
                 f"{inner!r} (data set {ds_j!r}{f', v={v}' if v else ''}) lies inside ivpb_stores[{i}].path "
                 f"{outer!r} (data set {ds_i!r}): the backup of {ds_i!r} would carry {ds_j!r}'s data; "
                 "expected store paths that do not contain each other")
+
+
+def _unknown(what: str, name: str, known) -> str:
+    return f"unknown {what} {name!r}{did_you_mean(name, known)}; expected one of: {_names(known)}"
 
 
 def _names(mapping) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ivpb.errors import Problem
+from ivpb.errors import Problem, did_you_mean
 from ivpb.roles import router_of
 from ivpb.rules import input_rules
 
@@ -22,8 +22,9 @@ def check(ctx) -> Iterator[Problem]:
     for host, hv in inv.hosts.items():
         via = hv.get("ivpb_internet_via")
         if via is not None and via not in inv.hosts:
-            yield Problem(host, "ivpb_internet_via", f"{via!r} is not a host of this inventory; expected the host "
-                          "that routes this host's traffic")
+            yield Problem(host, "ivpb_internet_via", f"{via!r} is not a host of this inventory"
+                          f"{did_you_mean(via, inv.hosts)}; expected the host that routes this host's traffic",
+                          todo=f"router_host|{via}")
             continue
         if via is not None and via != host and inv.hosts[via].get("ivpb_internet_via") not in (None, via):
             yield Problem(host, "ivpb_internet_via", f"{via!r} is itself routed via "

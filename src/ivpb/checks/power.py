@@ -4,14 +4,19 @@
   as its planned `ups`-judged controls need reached (the policy file's ups_reachable_min:
   power.ups one, power.redundant_ups two);
 - each feed names an inventory host with ivpb_nut_server that declares that UPS;
-- a host with feeds has a usable ivpb_nut_password (never shown in a message).
+- a host with feeds, or with a planned `ups`-judged control, has a usable ivpb_nut_password
+  (never shown in a message);
+- while no host declares ivpb_nut_server and no feed names one, a host's missing feeds say
+  that the NUT server is missing too.
+
+Each missing piece carries a `todo` note, so `ivpb plan` lists it on the shopping list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ivpb.errors import Problem
+from ivpb.errors import Problem, did_you_mean
 from ivpb.rules import input_rules
 
 NUMBERS = {2: "two", 3: "three", 4: "four"}
@@ -30,6 +35,9 @@ def secret_problem(value) -> str | None:
 def check(ctx) -> Iterator[Problem]:
     inv = ctx.inventory
     ups_controls = sorted((c for c in ctx.policy.controls if c.judge == "ups"), key=lambda c: c.ups_reachable_min)
+    # nothing names a NUT server yet: a host's missing feeds say that a server is missing too
+    no_server = not any((hv.get("ivpb_nut_server") or {}).get("ups") or hv.get("ivpb_ups_feeds")
+                        for hv in inv.hosts.values())
     for host, hv in inv.hosts.items():
         ids = ctx.plan.hosts[host].control_ids()
         planned = [c for c in ups_controls if c.id in ids]  # fewest UPSes needed first
@@ -39,23 +47,30 @@ def check(ctx) -> Iterator[Problem]:
             c, need = planned[-1], planned[-1].ups_reachable_min
             why = (f"expected at least {NUMBERS.get(need, need)} distinct UPSes, found {len(powered)}" if need > 1
                    else "expected at least one UPS that feeds this host, found none")
+            if no_server:
+                why += ("; and no host declares ivpb_nut_server yet: declare it on the host the UPSes are "
+                        "plugged into")
             yield Problem(host, "ivpb_ups_feeds", f"{c.id} applies ({c.clause}): {why}", control=c.id,
-                          todo=f"ups_feeds|{need}|{len(powered)}")
+                          todo=f"ups_feeds_no_server|{need}|{len(powered)}" if no_server
+                          else f"ups_feeds|{need}|{len(powered)}")
         seen: dict[tuple[str, str], int] = {}
         for i, feed in enumerate(feeds):
             server, ups = feed["server"], feed["ups"]
             if server not in inv.hosts:
                 yield Problem(host, f"ivpb_ups_feeds[{i}].server",
-                              f"unknown UPS server {server!r}: not a host of this inventory; expected one of: "
-                              f"{_servers(inv)}")
+                              f"unknown UPS server {server!r}: not a host of this inventory"
+                              f"{did_you_mean(server, inv.hosts)}; expected one of: "
+                              f"{_servers(inv)}", todo=f"nut_server_host|{server}")
             else:
                 served = (inv.hosts[server].get("ivpb_nut_server") or {}).get("ups") or {}
                 if not served:
                     yield Problem(host, f"ivpb_ups_feeds[{i}].server",
-                                  f"{server!r} serves no UPS (no ivpb_nut_server); expected one of: {_servers(inv)}")
+                                  f"{server!r} serves no UPS (no ivpb_nut_server); expected one of: {_servers(inv)}",
+                                  todo=f"nut_server|{server}")
                 elif ups not in served:
                     yield Problem(host, f"ivpb_ups_feeds[{i}].ups",
-                                  f"unknown UPS {ups!r} on {server!r}; expected one of: {', '.join(sorted(served))}")
+                                  f"unknown UPS {ups!r} on {server!r}; expected one of: {', '.join(sorted(served))}",
+                                  todo=f"nut_ups|{ups}|{server}")
             if (server, ups) in seen:
                 yield Problem(host, f"ivpb_ups_feeds[{i}]",
                               f"{ups}@{server} is already listed as ivpb_ups_feeds[{seen[(server, ups)]}]")
@@ -79,9 +94,9 @@ def check(ctx) -> Iterator[Problem]:
             yield Problem(host, "ivpb_nut_client.user",
                           f"the default NUT user {input_rules.nut_user(host)!r} is not a NUT name; expected "
                           f"{input_rules.SCHEMA_DEFS['rule_nut_name']['description']}: set a shorter user")
-        if feeds:
+        if feeds or planned:
             why = secret_problem(hv.get("ivpb_nut_password")) if "ivpb_nut_password" in hv else (
-                "required for a host with ivpb_ups_feeds (its NUT monitoring password; keep it in ansible-vault)")
+                "required for a host fed by a UPS (its NUT monitoring password; keep it in ansible-vault)")
             if why:
                 missing = "ivpb_nut_password" not in hv
                 yield Problem(host, "ivpb_nut_password", why,

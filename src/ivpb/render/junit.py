@@ -31,7 +31,15 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ivpb.i18n import check_lang
-from ivpb.render.labels import clause_rows, diff_text, evidence_line, status_label, w, waiver_text
+from ivpb.render.labels import (
+    clause_rows,
+    diff_text,
+    evidence_line,
+    status_label,
+    unreachable_text,
+    w,
+    waiver_text,
+)
 from ivpb.render.latin1 import latin1
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -58,8 +66,9 @@ def _attr(text: object) -> str:
     return _text(text, _ATTR)
 
 
-def _outcome(c: dict[str, Any], lang: str) -> tuple[str, str]:
-    """The failure/error/skipped child as XML (empty when passed), and which one it is ('passed')."""
+def _outcome(c: dict[str, Any], lang: str, why: str = "") -> tuple[str, str]:
+    """The failure/error/skipped child as XML (empty when passed), and which one it is ('passed');
+    `why` opens the body of an error (the host's unreachable reason, on its first test case)."""
     status, detail = c["status"], c.get("detail", "")
     if status == "compliant":
         return "", "passed"
@@ -71,7 +80,7 @@ def _outcome(c: dict[str, Any], lang: str) -> tuple[str, str]:
             body = f"{body}\n{w('waiver', lang)}: {waiver_text(c['waiver'], lang)}".strip()
         return _element("failure", f'message="{_attr(detail)}" type="{_attr(status)}"', body), "failure"
     if status == "error":
-        body = evidence_line(c.get("evidence"), lang)
+        body = "\n".join(filter(None, (why, evidence_line(c.get("evidence"), lang))))
         return _element("error", f'message="{_attr(detail)}" type="error"', body), "error"
     if status == "waived":
         text = waiver_text(c.get("waiver"), lang) or detail
@@ -137,11 +146,18 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     because = _Escaped(_text, f"\n{w('because', lang)}: ")
     evidence = _Evidence(f"\n{_text(w('evidence', lang))}: ")
     names = _Escaped(_attr)  # subjects, control ids and data sets of the test case names
-    by_clause: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for subjects in (report.get("hosts", {}), report.get("sites", {})):
+    by_clause: dict[str, list[tuple[str, dict[str, Any], bool]]] = {}
+    for subjects, is_host in ((report.get("hosts", {}), True), (report.get("sites", {}), False)):
         for subject in sorted(subjects):
             for c in subjects[subject].get("controls", []):
-                by_clause.setdefault(c["clause"], []).append((subject, c))
+                by_clause.setdefault(c["clause"], []).append((subject, c, is_host))
+    # An unreachable host's reason, once: in the body of its first error (each error's message
+    # only says that the host was unreachable), or, for a host without one (a receiver with no
+    # control of its own), in the first suite's <system-err>.
+    reasons = {name: unreachable_text(h, lang) for name, h in report.get("hosts", {}).items()
+               if h.get("unreachable_reason")}
+    aside = [f"{name}: {why}" for name, why in sorted(reasons.items())
+             if not any(c["status"] == "error" for c in report["hosts"][name].get("controls", []))]
     grand = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     out = ['<?xml version="1.0" encoding="UTF-8"?>', ""]  # out[1]: the root tag, once the totals are known
     for n, clause in enumerate(clause_rows(report, lang)):
@@ -159,8 +175,9 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
             out.append(f'      <property name="{key}" value="{_attr(value)}" />')
         out.append("    </properties>")
         counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
-        for subject, c in by_clause.get(clause["id"], ()):
-            child, outcome = _outcome(c, lang)
+        for subject, c, is_host in by_clause.get(clause["id"], ()):
+            why = reasons.pop(subject, "") if is_host and c["status"] == "error" and reasons else ""
+            child, outcome = _outcome(c, lang, why)
             child = f"      {child}\n" if child else ""
             dataset = f" [{names[c['dataset']]}]" if c.get("dataset") else ""
             why = because[c["because"]] if c.get("because") else ""
@@ -174,7 +191,8 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
             if outcome != "passed":
                 counts[outcome if outcome == "skipped" else f"{outcome}s"] += 1
         comply = _text(f"{name}: {clause['comply']}")
-        out += [f"    <system-out>{comply}</system-out>", "    <system-err />", "  </testsuite>"]
+        err = f"    <system-err>{_text(chr(10).join(aside))}</system-err>" if aside and not n else "    <system-err />"
+        out += [f"    <system-out>{comply}</system-out>", err, "  </testsuite>"]
         for key, value in counts.items():
             grand[key] += value
         package, tally = _attr(policy.get("id", "")), " ".join(f'{k}="{v}"' for k, v in counts.items())

@@ -28,6 +28,11 @@ def w(key: str, lang: str, **kwargs: object) -> str:
     return t(f"report.{key}", lang, **kwargs)
 
 
+def unreachable_text(host: dict[str, Any], lang: str) -> str:
+    """Why a host could not be reached, the one place a report says it (its unreachable_reason)."""
+    return t("finding.unreachable", lang, msg=host["unreachable_reason"])
+
+
 def status_label(status: str, lang: str) -> str:
     return catalogue(lang).get(f"status.{status}", status)
 

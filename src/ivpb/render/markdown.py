@@ -197,20 +197,23 @@ def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
     for name in sorted(hosts):
         h = hosts[name]
         found = _counts(labels.count_statuses(h["controls"]), lang)
-        if h["reachable"] is not True:
+        if h["reachable"] is not True and not h.get("inventory"):
             found = f"**{w('unreachable' if h['reachable'] is False else 'not_contacted', lang)}**, {found}"
         out.append(f"| {md(name)} | {md(h.get('site') or '–')} | {found} |")
     out.append("")
     for name in sorted(hosts):
         h = hosts[name]
-        contact = {True: "yes", False: "no", None: "not_contacted"}[h["reachable"]]
+        # the inventory's own subject (data sets no host stores) is no host to contact
+        contact = "yes" if h.get("inventory") else {True: "yes", False: "no", None: "not_contacted"}[h["reachable"]]
         title = md(name) + (f" ({w('unreachable' if contact == 'no' else contact, lang)})" if contact != "yes" else "")
         out += [
             f"### {title}",
             "",
             f"- **{w('site', lang)}:** {md(h.get('site') or '–')}",
             f"- **{w('classification', lang)}:** {_biv(h['biv'], lang)}",
-            f"- **{w('reachable', lang)}:** {w(contact, lang)}",
+            *([] if h.get("inventory") else [f"- **{w('reachable', lang)}:** {w(contact, lang)}"
+                                             + (f": {md(h['unreachable_reason'])}" if h.get("unreachable_reason")
+                                                else "")]),  # the reason once per host
             f"- **{w('findings', lang)}:** {_counts(labels.count_statuses(h['controls']), lang)}",
             "",
         ]

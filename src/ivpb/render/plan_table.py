@@ -1,10 +1,11 @@
-"""`ivpb plan` as a table for the school's ICT coordinator."""
+"""`ivpb plan` as a table for the school's ICT coordinator, with its shopping list."""
 
 from __future__ import annotations
 
-from ivpb.i18n import catalogue, t
+from ivpb.i18n import t
 from ivpb.plan import Plan
 from ivpb.render.text_table import text_table
+from ivpb.shopping import ShoppingList, todo_text
 
 
 def _headers(lang: str) -> tuple[str, ...]:
@@ -21,23 +22,18 @@ def _headers(lang: str) -> tuple[str, ...]:
     )
 
 
-def todo_text(note: str, lang: str) -> str:
-    """A Problem.todo note ("key|arg|...": the words of todo.<key>, {0}, {1}... the args) in lang."""
-    key, *args = note.split("|")
-    text = catalogue(lang).get(f"todo.{key}")
-    return text.format(*args) if text else note
-
-
-def render_plan_table(plan: Plan, lang: str = "nl", todo: dict[tuple[str, str, str], list[str]] | None = None) -> str:
-    """The plan; with `todo` ((host, control, data set) -> notes) a column says per control what
-    must still be configured before validate, enforce and audit accept the inventory."""
-    todo = todo or {}
+def render_plan_table(plan: Plan, lang: str = "nl", shopping: ShoppingList | None = None,
+                      hosts: list[str] | None = None, sites: list[str] | None = None) -> str:
+    """The plan of `hosts` and `sites` (default all); with a shopping list, a column says per
+    control what must still be configured, and the list follows the tables."""
+    todo = shopping.notes if shopping else {}
     headers = _headers(lang)
     extra = (t("plan_table.to_configure", lang),) if todo else ()
     advisory = f" ({t('report.advisory_short', lang)})"
     none = t("report.none", lang)
     rows: list[tuple[str, ...]] = [(*headers[:-1], *extra, headers[-1])]
-    for host, hp in sorted(plan.hosts.items()):
+    for host in sorted(plan.hosts) if hosts is None else hosts:
+        hp = plan.hosts[host]
         first = (host, hp.site or "-", hp.biv["b"], hp.biv["i"], hp.biv["v"])
         if not hp.controls:
             rows.append((*first, none, "", "", *("",) * len(extra), ""))
@@ -49,10 +45,19 @@ def render_plan_table(plan: Plan, lang: str = "nl", todo: dict[tuple[str, str, s
             rows.append((*lead, name, c.clause, c.dataset or "", *notes, c.because.text(lang)))
     out = [text_table(rows), "", t("plan_table.sites", lang)]
     site_rows: list[tuple[str, ...]] = [(headers[1], headers[5], "§", headers[8])]
-    for site, sp in sorted(plan.sites.items()):
+    for site in sorted(plan.sites) if sites is None else sites:
+        sp = plan.sites[site]
         if not sp.controls:
             site_rows.append((site, none, "", ""))
         for n, c in enumerate(sp.controls):
             site_rows.append((site if n == 0 else "", c.id, c.clause, c.because.text(lang)))
     out.append(text_table(site_rows))
+    if shopping and shopping.items:
+        out += ["", t("plan_table.shopping", lang, n=len(shopping.items))]
+        for item in shopping.items:
+            p = item.problem
+            line = f"- {p.where + ': ' if p.where else ''}{p.subject}: {p.path}: {item.text(lang)}"
+            out.append(line + ("" if item.blocks_validate else f" ({t('plan_table.evidence', lang)})"))
+    for dataset, users in plan.stored_nowhere.items():  # no host stores it: no control applies to it anywhere
+        out.append(t("plan_table.stored_nowhere", lang, dataset=dataset, users=", ".join(users) or "-"))
     return "\n".join(out)

@@ -23,6 +23,7 @@ from ivpb.render.labels import (
     sorted_controls,
     status_short,
     totals,
+    unreachable_text,
     verdict,
     w,
     waiver_text,
@@ -74,9 +75,11 @@ def _hosts(report: dict[str, Any], lang: str) -> list[str]:
         h = hosts[name]
         where = h.get("site") or "-"
         head = f"{INDENT}{name} ({w('site', lang).lower()} {where}; {biv_short(h['biv'])})"
-        if h["reachable"] is not True:
+        if h["reachable"] is not True and not h.get("inventory"):  # the inventory's own subject: no host
             head += f" [{w('unreachable' if h['reachable'] is False else 'not_contacted', lang).upper()}]"
         out.append(f"{head}: {counts_text(count_statuses(h['controls']), lang)}")
+        if h.get("unreachable_reason"):  # once per host; its controls only say it was unreachable
+            out.append(INDENT * 2 + unreachable_text(h, lang))
         for c in sorted_controls(h["controls"]):
             if c["status"] in NOTEWORTHY:
                 out.extend(_result_lines(c, lang, INDENT * 2))

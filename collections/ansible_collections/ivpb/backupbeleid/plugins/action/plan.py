@@ -14,7 +14,7 @@ try:
     from ivpb.plan import plan_inventory
     from ivpb.policy import load_policy
     from ivpb.roles import role_groups, role_inputs
-    from ivpb.validate import validate
+    from ivpb.validate import split_findings, validate
 
     HAS_IVPB = True
 except ImportError:  # pragma: no cover - reported as a task failure below
@@ -50,11 +50,16 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": "; ".join(exc.lines())}
         except AnsibleError as exc:
             return {**result, "failed": True, "msg": f"cannot read the inventory variables: {exc.message}"}
-        problems = validate(inventory, policy)
+        # An unknown or misplaced ivpb_* variable is a problem like any other: no host is changed.
+        # A data set stored on no host (a finding) has nothing to enforce: the other hosts are
+        # enforced, and the audit (which runs this play in check mode) reports it as a result.
+        problems, findings = split_findings(validate(inventory, policy))
         if problems:
             lines = [p.line() for p in problems]
             return {**result, "failed": True, "problems": lines,
                     "msg": "invalid inventory, no host was changed:\n" + "\n".join(lines)}
+        if findings:
+            result["warnings"] = [p.line() for p in findings]
         plan = plan_inventory(inventory, policy)
         result["plan"] = plan.as_dict(args.get("lang", "nl"))
         result["roles"] = role_groups(inventory, plan)

@@ -29,16 +29,25 @@ seconds on some file systems): a file changed within 2 s before the start counts
 The hash cache (CACHE, root's, one per data set) keeps each file's sha256 with its inode, size,
 mtime and ctime; a file whose four are unchanged is not read again (its ctime would have moved
 with any write). So a manifest costs a walk of the source plus the changed files' bytes, which
-is what makes a manifest per offsite sync affordable."""
+is what makes a manifest per offsite sync affordable.
+
+Every entry has its type (ivpb-manifest/3, issue #22): a folder and a file with their mode, a
+file with its size and sha256, a symbolic link with its target (device files, fifos and sockets
+are not listed: a restore refuses them). The check walks the restored tree by lstat, never
+through a link, and compares all of it; a setuid or setgid bit passes only where the manifest
+lists that very mode. Manifests of format /1 and /2 are still read, strictly: a link or a
+setuid/setgid bit they cannot list is refused."""
 
 from __future__ import annotations
 
-FORMAT = "ivpb-manifest/2"
+FORMAT = "ivpb-manifest/3"
+FORMATS = ("ivpb-manifest/1", "ivpb-manifest/2", FORMAT)  # all still read
 
 PROGRAM = r'''
 import hashlib, json, os, sqlite3, stat, sys
 
-FORMAT = "ivpb-manifest/2"
+FORMAT = "ivpb-manifest/3"
+FORMATS = ("ivpb-manifest/1", "ivpb-manifest/2", FORMAT)
 MARGIN_NS = 2 * 10**9
 LISTED = 5
 
@@ -79,16 +88,22 @@ def write(src, ds, host, kind, stamp, sy, started_ns, cache):
     for root, dirs, names in os.walk(src):
         dirs.sort()
         try:
-            emit({"path": root[cut:] or ".", "dir": True, "ctime": os.lstat(root).st_ctime_ns})
+            st = os.lstat(root)
+            emit({"path": root[cut:] or ".", "type": "dir", "dir": True, "mode": stat.S_IMODE(st.st_mode),
+                  "ctime": st.st_ctime_ns})
         except FileNotFoundError:
             continue  # removed since the backup: its parent's ctime says so
-        for n in sorted(names):
+        # os.walk lists a symbolic link to a folder among the folders (and does not enter it)
+        for n in sorted(names + [d for d in dirs if os.path.islink(os.path.join(root, d))]):
             p = os.path.join(root, n)
             rel = p[cut:]
             try:
                 st = os.lstat(p)
-                if not stat.S_ISREG(st.st_mode):
+                if stat.S_ISLNK(st.st_mode):
+                    emit({"path": rel, "type": "link", "target": os.readlink(p), "ctime": st.st_ctime_ns})
                     continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue  # devices, fifos, sockets: a restore refuses them
                 row = old.execute("SELECT ino, size, mtime, ctime, sha FROM h WHERE path = ?", (rel,)).fetchone() \
                     if old else None
                 if row and tuple(row[:4]) == key(st):
@@ -110,8 +125,8 @@ def write(src, ds, host, kind, stamp, sy, started_ns, cache):
                     db.execute("INSERT INTO h VALUES (?, ?, ?, ?, ?, ?)", (rel, *row))
             except (FileNotFoundError, PermissionError):
                 continue  # removed since the backup: its directory's ctime says so
-            emit({"path": rel, "size": size, "mtime": st.st_mtime_ns // 10**9, "ctime": st.st_ctime_ns,
-                  "sha256": digest})
+            emit({"path": rel, "type": "file", "mode": stat.S_IMODE(st.st_mode), "size": size,
+                  "mtime": st.st_mtime_ns // 10**9, "ctime": st.st_ctime_ns, "sha256": digest})
             files += 1
             total += size
     out.write('],"files":%d,"bytes":%d}' % (files, total))
@@ -123,54 +138,110 @@ def write(src, ds, host, kind, stamp, sy, started_ns, cache):
     os.replace(new, cache)
 
 
+def _opened(path, st, flags):
+    """An fd of an entry of the restored tree; a file or folder the restore made without read
+    (or search) permission for its owner, the user this check runs as, gets it for the read."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW)
+    except PermissionError:
+        if st.st_uid != os.getuid():
+            raise
+        os.chmod(path, stat.S_IMODE(st.st_mode) | (0o500 if flags & os.O_DIRECTORY else 0o400))
+        try:
+            return os.open(path, flags | os.O_NOFOLLOW)
+        finally:
+            os.chmod(path, stat.S_IMODE(st.st_mode))  # a file or folder by lstat, in a tree only we write
+
+
 def tree(root):
-    out = {}
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
+    """Every entry below root by lstat, never through a symbolic link: path -> (type, mode,
+    size, sha256 of a file or target of a link). Types: dir, file, link, special (a device file,
+    fifo or socket)."""
+    st = os.lstat(root)
+    out = {".": ("dir", stat.S_IMODE(st.st_mode), 0, None)}
+    todo = [("", st)]
+    while todo:
+        rel, st = todo.pop()
+        fd = _opened(os.path.join(root, rel), st, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            names = os.listdir(fd)
+        finally:
+            os.close(fd)
         for n in names:
-            p = os.path.join(folder, n)
-            if os.path.islink(p) or not os.path.isfile(p):
-                continue
-            fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW)
-            try:
-                digest, size = sha256_of(fd)
-            finally:
-                os.close(fd)
-            out[os.path.relpath(p, root)] = (size, digest)
+            p = os.path.join(rel, n)
+            full = os.path.join(root, p)
+            st = os.lstat(full)
+            mode = stat.S_IMODE(st.st_mode)
+            if stat.S_ISDIR(st.st_mode):
+                out[p] = ("dir", mode, 0, None)
+                todo.append((p, st))
+            elif stat.S_ISLNK(st.st_mode):
+                out[p] = ("link", None, 0, os.readlink(full))
+            elif stat.S_ISREG(st.st_mode):
+                fd = _opened(full, st, os.O_RDONLY)
+                try:
+                    digest, size = sha256_of(fd)
+                finally:
+                    os.close(fd)
+                out[p] = ("file", mode, size, digest)
+            else:
+                out[p] = ("special", mode, 0, None)
     return out
 
 
 def load(path):
     with open(path, "rb") as f:
         doc = json.loads(f.read())
-    if not isinstance(doc, dict) or doc.get("format") not in ("ivpb-manifest/1", FORMAT) \
-            or not isinstance(doc.get("entries"), list):
+    if not isinstance(doc, dict) or doc.get("format") not in FORMATS or not isinstance(doc.get("entries"), list):
         raise ValueError("not an ivpb manifest")
     return doc
 
 
+def wanted(e):
+    """(type, mode, size, sha256 or link target) of one manifest entry, or None when malformed.
+    Entries of ivpb-manifest/1 and /2 have no type: a file (sha256) or a folder (dir), no mode."""
+    kind = e.get("type", "dir" if e.get("dir") is True else "file")
+    mode = e.get("mode")
+    if mode is not None and not (isinstance(mode, int) and 0 <= mode <= 0o7777):
+        return None
+    if kind == "file" and isinstance(e.get("sha256"), str):
+        return kind, mode, e.get("size"), e["sha256"]
+    if kind == "link" and isinstance(e.get("target"), str):
+        return kind, None, 0, e["target"]
+    if kind == "dir":
+        return kind, mode, 0, None
+    return None
+
+
+def within(p, sample):
+    return not sample or p == sample or p.startswith(sample + "/")
+
+
 def check(doc, restored, shown, sample=None):
     """A restored tree against its manifest: files and bytes that match, the problems (each a
-    line naming the manifest and the first paths), the files changed during the backup."""
+    line naming the manifest and the first paths), the entries changed during the backup.
+    Every entry is compared by type, mode, size and sha256 or link target; a device file, fifo
+    or socket is always refused, and a file's setuid or setgid bit only passes when the manifest
+    lists that very mode (never for a manifest without modes, nor for a file changed during the
+    backup; a folder's setgid bit, a shared folder's group, is a mode like any other). Folders
+    are compared only with a manifest that types its entries (/3)."""
     started = doc.get("started_ns")  # absent in ivpb-manifest/1: every entry is held exactly
     settle = started - MARGIN_NS if isinstance(started, int) else None
+    typed = doc.get("format") == FORMAT
     want, dirs = {}, {}
     for e in doc["entries"]:
-        if not (isinstance(e, dict) and isinstance(e.get("path"), str)):
+        w = wanted(e) if isinstance(e, dict) and isinstance(e.get("path"), str) else None
+        if w is None:
             return {"files": 0, "bytes": 0, "changed": 0, "changed_paths": [],
                     "problems": [f"{shown}: an entry is malformed (altered?)"]}
-        p = e["path"]
-        if sample and p != sample and not p.startswith(sample + "/") and not (e.get("dir") and (
-                p == "." or sample.startswith(p + "/"))):
-            continue
+        p = os.path.normpath(e["path"])
         moved = settle is not None and not (isinstance(e.get("ctime"), int) and e["ctime"] < settle)
-        if e.get("dir") is True:
-            dirs[os.path.normpath(p)] = moved
-        elif isinstance(e.get("sha256"), str):
-            want[p] = (e.get("size"), e["sha256"], moved)
-        else:
-            return {"files": 0, "bytes": 0, "changed": 0, "changed_paths": [],
-                    "problems": [f"{shown}: an entry is malformed (altered?)"]}
+        if w[0] == "dir":
+            dirs[p] = moved
+            if not typed:
+                continue
+        if within(p, sample):
+            want[p] = (w, moved)
     have = tree(restored)
 
     def dir_moved(path):
@@ -182,20 +253,28 @@ def check(doc, restored, shown, sample=None):
                 return False
             d = os.path.dirname(d)
 
-    missing, differ, extra, changed, ok = [], [], [], [], []
-    for p, (size, digest, moved) in want.items():
+    missing, differ, extra, changed, ok, setuid, special = [], [], [], [], [], [], []
+    for p, ((kind, mode, size, what), moved) in want.items():
         got = have.get(p)
-        if got == (size, digest):
-            ok.append(p)
+        if got and got[0] == kind and got[3] == what and (kind != "file" or got[2] == size) \
+                and (mode is None or got[1] == mode):
+            if kind == "file":
+                ok.append(p)
         elif moved:
             changed.append(p)
         elif got is None:
             missing.append(p)
         else:
             differ.append(p)
-    for p in have:
-        if p not in want:
-            (changed if dir_moved(p) else extra).append(p)
+    for p, (kind, mode, _size, _what) in have.items():
+        listed = want.get(p, ((None, None),))[0]
+        if kind == "special":
+            special.append(p)
+        elif kind == "file" and mode & 0o6000 and not (listed[0] == kind and listed[1] == mode
+                                                          and p not in changed):
+            setuid.append(p)
+        elif p not in want and within(p, sample) and (typed or kind != "dir"):
+            (changed if dir_moved(p) and (typed or kind == "file") else extra).append(p)
 
     def listed(items):
         items = sorted(items)
@@ -203,9 +282,11 @@ def check(doc, restored, shown, sample=None):
         return ", ".join(repr(i) for i in items[:LISTED]) + more
 
     problems = [f"{len(items)} file(s) {label} ({shown}): {listed(items)}"
-                for label, items in (("missing", missing), ("differ", differ), ("not in the manifest", extra))
+                for label, items in (("missing", missing), ("differ", differ), ("not in the manifest", extra),
+                                     ("with a setuid or setgid bit the manifest does not list", setuid),
+                                     ("that are device files, fifos or sockets (refused)", special))
                 if items]
-    return {"files": len(ok), "bytes": sum(have[p][0] for p in ok), "changed": len(changed),
+    return {"files": len(ok), "bytes": sum(have[p][2] for p in ok), "changed": len(changed),
             "changed_paths": sorted(changed)[:LISTED], "problems": problems}
 
 

@@ -6,6 +6,7 @@ duplicity, rsync, gpg, flock and logger on the host). Kept as data so the module
 from __future__ import annotations
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import PROGRAM as MANIFEST_PROGRAM
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.restore_guard import PROGRAM as GUARD_PROGRAM
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.webhook import program as webhook_program
 
 SCRIPT = r'''#!/bin/bash
@@ -17,9 +18,10 @@ SCRIPT = r'''#!/bin/bash
 #   ivpb-backup annual DATASET     the school year's full backup in a chain of its own
 #                                  (annual/<YYYY>-<YYYY+1>), once per school year (1 Sep-31 Aug);
 #                                  retention never touches it              backup.annual_full
-#   ivpb-backup verify DATASET     restore test: plain sets restore their newest backup into a
-#                                  root-only scratch area and check it against that backup's
-#                                  manifest (what was saved, not the live source, which changes);
+#   ivpb-backup verify DATASET     restore test: plain sets scan the newest backup's volumes,
+#                                  restore it as an unprivileged user into a private scratch
+#                                  folder and check it against that backup's manifest
+#                                  (what was saved, not the live source, which changes);
 #                                  for encrypted sets (no secret key on this host) every volume
 #                                  is fetched, checked against the SHA1 in its manifest and
 #                                  checked to be an OpenPGP message; a missing manifest fails
@@ -47,7 +49,10 @@ ETC=/etc/ivpb/backup
 STATE=/var/lib/ivpb/backup
 LOG=/var/log/ivpb/backup.log
 LOCK_DIR=/run/ivpb-backup
-VERIFY_DIR=$STATE/verify  # the restore tests' scratch area: root's alone (mode 0700)
+# The restore tests' scratch area: root's, entered but never listed by others (0711), beside
+# STATE (root's alone, 0700: VERIFY_USER could not reach into it)
+VERIFY_DIR=/var/lib/ivpb/verify
+VERIFY_USER=nobody  # who restores and checks there: never root (issue #22)
 LOCK_WAIT=${IVPB_LOCK_WAIT:-3600}  # a job waits this long for the data set's previous job, then fails
 JOB_TIMEOUT=21600       # a duplicity run longer than this is killed and reported
 export GNUPGHOME=$ETC/gnupg
@@ -75,6 +80,10 @@ IFS= read -r -d '' MANIFEST_PY <<'IVPB_MANIFEST_PY'
 @MANIFEST_PROGRAM@
 IVPB_MANIFEST_PY
 manifest_tool() { python3 -c "$MANIFEST_PY" "$@"; }
+# The restore guard (module_utils/restore_guard.py): a chain's tar entries scanned before a restore.
+IFS= read -r -d '' GUARD_PY <<'IVPB_GUARD_PY'
+@GUARD_PROGRAM@
+IVPB_GUARD_PY
 
 log() {
     local prio=$1; shift
@@ -204,8 +213,8 @@ sync_now() {
     mv "$STATE/status/$DS.sync_started.tmp" "$STATE/status/$DS.sync_started"
 }
 
-# The manifest of one backup, yearly full or sync (issue #16): every regular file of SOURCE with
-# its size, mtime, ctime and sha256 (and every directory's ctime), as JSON, so that a restore is
+# The manifest of one backup, yearly full or sync (issue #16): every entry of SOURCE with its type
+# and mode, a file's size, mtime, ctime and sha256, a link's target (issue #22), as JSON, so that a restore is
 # checked without the live source (`ivpb restore`, and the verify of plain sets here). Encrypted
 # to the same recipients as the data for an encrypted data set (the plaintext never leaves this
 # host), uploaded beside the chains as <ds>/manifests/<duplicity stamp>.json[.gpg] (the offsite
@@ -241,32 +250,67 @@ upload_manifest() { # kind (chain|annual|sync) ISO-stamp-of-the-backup started-n
     return $rc
 }
 
-# The verify of a plain data set: the newest backup restored into a scratch directory only root
-# can reach, checked against that backup's manifest, removed again whatever happens. Free space
-# for the whole data set (its manifest's bytes, plus a tenth and 64 MiB) is checked first.
+# The verify of a plain data set (issue #22): the chain of the newest backup is fetched into a
+# scratch folder, every tar entry of its volumes is scanned before anything is restored (the
+# restore guard: whoever wrote the volumes wrote the SHA1s duplicity checks too, and duplicity
+# writes a file `a/x` through a symbolic link `a`), then duplicity restores it from there as
+# VERIFY_USER (setpriv, no root, no capabilities) into a fresh folder that user owns, and the
+# manifest check runs as that user too, walking by lstat. Root never writes into, nor reads
+# through, what a backup holds; the scratch folder is removed whatever happens. Free space for
+# the whole data set (its manifest's bytes, plus a tenth and 64 MiB) beside the volumes is
+# checked first.
 verify_plain() {
-    local u=$1 newest name need free
+    local newest stamp name need free full uid gid
     newest=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
     [[ -n $newest ]] || failed "verify: no backup found on $TARGET_HOST"
-    mkdir -p -m 0700 "$VERIFY_DIR" 2>/dev/null
-    [[ -d $VERIFY_DIR && ! -L $VERIFY_DIR && $(stat -c '%u %a' "$VERIFY_DIR") == "0 700" ]] ||
-        failed "verify: scratch directory $VERIFY_DIR is not a directory of root with mode 0700"
+    uid=$(id -u "$VERIFY_USER" 2>/dev/null) && gid=$(id -g "$VERIFY_USER" 2>/dev/null) && ((uid != 0)) ||
+        failed "verify: no unprivileged user $VERIFY_USER on this host to restore as"
+    local parent=${VERIFY_DIR%/*}
+    mkdir -p "$parent" 2>/dev/null
+    [[ -d $parent && ! -L $parent && $(stat -c '%u' "$parent") == 0 &&
+        $((8#$(stat -c '%a' "$parent") & 8#022)) == 0 ]] && chmod o+x "$parent" ||
+        failed "verify: $parent is not a directory of root that only root can write"
+    mkdir -p -m 0711 "$VERIFY_DIR" 2>/dev/null
+    [[ -d $VERIFY_DIR && ! -L $VERIFY_DIR && $(stat -c '%u' "$VERIFY_DIR") == 0 ]] && chmod 0711 "$VERIFY_DIR" ||
+        failed "verify: scratch directory $VERIFY_DIR is not a directory of root"
     rm -rf "$VERIFY_DIR/$DS".*  # a restore test killed earlier (this job holds the data set's lock)
     tmp=$(mktemp -d "$VERIFY_DIR/$DS.XXXXXX") || failed "verify: cannot make a scratch directory in $VERIFY_DIR"
     trap 'rm -rf "$tmp"' EXIT
-    name="$(tr -d ':-' <<<"$newest").json"
+    stamp=$(tr -d ':-' <<<"$newest")
+    name="$stamp.json"
     rsync -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/manifests/$name" "$tmp/$name" >>"$LOG" 2>&1 ||
         failed "verify: manifest $name of the newest backup $newest cannot be fetched from $TARGET_HOST (missing?)"
     need=$(python3 -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["bytes"]))' "$tmp/$name" 2>/dev/null) ||
         failed "verify: manifest $name of $newest is not a valid manifest (altered?)"
+    # the files of the one chain holding the newest backup: its full and the increments after it
+    rsync --list-only -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" >"$tmp/listing" 2>>"$LOG" ||
+        failed "verify: cannot list the backups on $TARGET_HOST"
+    full=$(awk '{print $NF}' "$tmp/listing" | sed -n 's/^duplicity-full\.\([0-9]\{8\}T[0-9]\{6\}Z\)\.manifest$/\1/p' |
+        awk -v n="$stamp" '$1 <= n' | sort | tail -n1)
+    [[ -n $full ]] || failed "verify: no full backup at or before $newest on $TARGET_HOST"
+    awk '{print $NF}' "$tmp/listing" | awk -F. -v f="$full" '($1 ~ /^duplicity-full(-signatures)?$/ && $2 == f) ||
+        ($1 ~ /^duplicity-(inc|new-signatures)$/ && $2 >= f)' >"$tmp/files"
+    mkdir -m 0700 "$tmp/volumes" "$tmp/cache" "$tmp/tmp"
+    rsync -t --files-from="$tmp/files" -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" \
+        "$tmp/volumes/" >>"$LOG" 2>&1 || failed "verify: cannot fetch the volumes of $newest from $TARGET_HOST"
+    out=$(python3 -c "$GUARD_PY" scan "$tmp/volumes" "$stamp" 2>&1) ||
+        failed "verify: the backup $newest is refused before any restore: $out"
     need=$((need + need / 10 + 64 * 1048576))
     free=$(df -B1 --output=avail "$VERIFY_DIR" | tail -n1 | tr -d ' ')
     [[ $free =~ ^[0-9]+$ ]] || failed "verify: cannot read the free space of $VERIFY_DIR"
     space="needs $((need / 1048576)) MiB, $((free / 1048576)) MiB free"
     ((free >= need)) || failed "verify: not enough free space for the restore test in $VERIFY_DIR: $space"
-    dup restore --name "$DS" --time "$(date -u -d "$newest" +%s)" "$u" "$tmp/data" ||
+    chown -R "$uid:$gid" "$tmp" || failed "verify: cannot hand the scratch folder to $VERIFY_USER"
+    as_verify_user() {
+        timeout --kill-after=60 "$JOB_TIMEOUT" setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs \
+            --inh-caps=-all env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$tmp" TMPDIR="$tmp/tmp" LC_ALL=C TZ=UTC "$@"
+    }
+    # --ignore-errors: duplicity cannot give the files root's owner, and without it a failed chown
+    # skips the file's chmod too; what it restored is checked, mode included, right after
+    as_verify_user duplicity restore --ignore-errors --no-encryption --archive-dir "$tmp/cache" --name "$DS" \
+        --time "$(date -u -d "$newest" +%s)" --verbosity warning "file://$tmp/volumes" "$tmp/data" >>"$LOG" 2>&1 ||
         failed "verify: restore of the backup $newest failed (a corrupt or missing volume?)"
-    out=$(manifest_tool line "$tmp/$name" "$tmp/data" 2>&1) ||
+    out=$(as_verify_user python3 -c "$MANIFEST_PY" line "$tmp/$name" "$tmp/data" 2>&1) ||
         failed "verify: the restore of $newest differs from its manifest: $out"
     how="restore of $newest checked against its manifest: $out"
 }
@@ -379,5 +423,5 @@ heartbeat)
     ;;
 esac
 rm -f "$STATE/status/$DS.${KIND}_failed"
-'''.replace("@MANIFEST_PROGRAM@", MANIFEST_PROGRAM.strip("\n"))
+'''.replace("@MANIFEST_PROGRAM@", MANIFEST_PROGRAM.strip("\n")).replace("@GUARD_PROGRAM@", GUARD_PROGRAM.strip("\n"))
 SCRIPT = SCRIPT.replace("@WEBHOOK_PROGRAM@", webhook_program(20).strip("\n"))

@@ -74,15 +74,18 @@ FILES_DEFAULT = 200000  # files per client when the file system reports no inode
 DIRFLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 # The gate's allow-list: exactly the rsync calls of the ivpb sender (backup_script: duplicity's
-# rsync backend with --timeout, --list-only, -r --mkpath, single files and -r fetches; their
-# server side is `rsync --server [--sender] -[dr]e.<capabilities> [--list-only|--mkpath]
-# [--timeout=N] . <one path>`). A command is accepted only in a form that rrsync splits the same
-# way: printable ASCII without backslash, quotes, braces or wildcards, words separated by one
-# space (rrsync splits on any Unicode white space and removes backslashes).
+# rsync backend with --timeout, --list-only, -r --mkpath, single files, -r fetches and the
+# verify's fetch of one chain by a list of names, -t --files-from). Their server side is
+# `rsync --server [--sender] -[dr]e.<capabilities> [--list-only|--mkpath] [--timeout=N] . <one
+# path>`, and for that fetch `rsync --server --sender -tRe.<capabilities> --files-from=- --from0
+# . <one path>`. A command is accepted only in a form that rrsync splits the same way: printable
+# ASCII without backslash, quotes, braces or wildcards, words separated by one space (rrsync
+# splits on any Unicode white space and removes backslashes).
 LINE = re.compile(r"[A-Za-z0-9._/=-]+(?: [A-Za-z0-9._/=-]+)*")
-SHORT = re.compile(r"-(?=.)[dr]*(?:e\d*\.[A-Za-z]*)?")
+SHORT = {False: re.compile(r"-(?=.)[dr]*(?:e\d*\.[A-Za-z]*)?"),  # receiving
+         True: re.compile(r"-(?=.)[dtrR]*(?:e\d*\.[A-Za-z]*)?")}  # sending: times, relative names
 LONG = {False: re.compile(r"--mkpath|--timeout=\d{1,6}"),  # receiving
-        True: re.compile(r"--list-only|--timeout=\d{1,6}")}  # sending (listing, verify, restore)
+        True: re.compile(r"--list-only|--timeout=\d{1,6}|--files-from=-|--from0")}  # sending
 ARG = re.compile(r"(?!-)(?!(?:.*/)?\.\.(?:/|$))[A-Za-z0-9._/=-]+")
 DUPLICITY = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\."
                        r"(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.(.+)$")
@@ -122,7 +125,7 @@ def parse(command):
         raise Refused("no '.' argument")
     dot = rest.index(".")
     for word in rest[:dot]:
-        if not (SHORT.fullmatch(word) or LONG[sender].fullmatch(word)):
+        if not (SHORT[sender].fullmatch(word) or LONG[sender].fullmatch(word)):
             raise Refused(f"option {word} is not one the ivpb sender uses")
     args = rest[dot + 1:]
     if len(args) != 1 or not ARG.fullmatch(args[0]):

@@ -38,10 +38,13 @@ description:
   - Encrypted data sets (duty C(encrypt), or I(stores[].encrypt)) use GPG public-key
     encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) once each key
     matches its fingerprint, has not expired and can encrypt; no secret key is ever placed on the host.
-  - The verify is a restore test for plain data sets - the newest backup is restored into a
-    scratch directory only root can reach (C(/var/lib/ivpb/backup/verify), free space checked
-    first, removed afterwards) and checked against that backup's manifest, so a file changed
-    since the backup is no failure; for encrypted ones, whose secret key is not on the host,
+  - The verify is a restore test for plain data sets - the newest backup's volumes are fetched
+    and every tar entry is scanned first (nothing below a symbolic link, no absolute or C(..)
+    path, no hard link, device file or fifo), then the backup is restored as the unprivileged
+    user C(nobody) into a fresh scratch folder of its own (in C(/var/lib/ivpb/verify), root's,
+    0711; free space checked first, removed afterwards) and checked, by the same user, against
+    that backup's manifest (type, mode, size, sha256 and link target of every entry), so a file
+    changed since the backup is no failure; for encrypted ones, whose secret key is not on the host,
     every stored volume is fetched and checked against the SHA1 in the manifest.
   - Every backup, yearly full and offsite sync stores a manifest of what it saved (paths, sizes,
     sha256, and ctimes that tell a file changed while the backup ran), encrypted like the data,

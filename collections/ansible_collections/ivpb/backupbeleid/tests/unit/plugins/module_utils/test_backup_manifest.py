@@ -145,3 +145,65 @@ def test_the_hash_cache_skips_unchanged_files_and_never_a_changed_one(source, tm
 
 def test_the_job_script_carries_this_very_program():
     assert PROGRAM.strip("\n") in SCRIPT and "@MANIFEST_PROGRAM@" not in SCRIPT
+
+
+def special_source(source: Path) -> Path:
+    """The fixture's source plus what a restore must judge by type and mode (issue #22): a
+    symbolic link pointing outside the data set, a setuid program, a private file, a shared
+    folder."""
+    (source / "naar etc").symlink_to("/etc")
+    (source / "sub dir" / "tool").write_bytes(b"#!/bin/sh\n")
+    (source / "sub dir" / "tool").chmod(0o4755)
+    (source / "geheim.txt").write_text("alleen de eigenaar\n")
+    (source / "geheim.txt").chmod(0o600)
+    (source / "gedeeld").mkdir()
+    (source / "gedeeld").chmod(0o2775)  # a shared folder's setgid bit: a mode, never refused as such
+    return source
+
+
+def backup_keeping_links(src: Path, tmp_path: Path) -> tuple[int, Path]:
+    time.sleep(2.1)
+    started = time.time_ns()
+    saved = tmp_path / "restored"
+    shutil.copytree(src, saved, symlinks=True, copy_function=shutil.copy2)
+    return started, saved
+
+
+def test_every_entry_is_recorded_with_type_and_mode_and_the_restore_is_walked_without_following_links(
+        source, tmp_path):
+    started, restored = backup_keeping_links(special_source(source), tmp_path)
+    doc = write(source, tmp_path / "m.json", started, tmp_path / "cache")
+    entries = {e["path"]: e for e in doc["entries"]}
+    assert {k: entries["naar etc"][k] for k in ("type", "target")} == {"type": "link", "target": "/etc"}
+    assert (entries["sub dir/tool"]["type"], entries["sub dir/tool"]["mode"]) == ("file", 0o4755)
+    assert entries["geheim.txt"]["mode"] == 0o600 and entries["gedeeld"]["mode"] == 0o2775
+    assert check(tmp_path / "m.json", restored)[0] == 0  # the listed setuid bit and link pass
+    # a link pointed elsewhere, one planted, a mode widened, a setuid bit added, a fifo
+    (restored / "naar etc").unlink()
+    (restored / "naar etc").symlink_to("/etc/cron.d")
+    (restored / "sub dir" / "planted").symlink_to("/root/.ssh")
+    (restored / "geheim.txt").chmod(0o666)
+    (restored / "keep.txt").chmod(0o4755)
+    os.mkfifo(restored / "sub dir" / "pipe")
+    rc, r = check(tmp_path / "m.json", restored)
+    assert rc == 1 and r["problems"] == [
+        "3 file(s) differ (m.json): 'geheim.txt', 'keep.txt', 'naar etc'",
+        "1 file(s) not in the manifest (m.json): 'sub dir/planted'",
+        "1 file(s) with a setuid or setgid bit the manifest does not list (m.json): 'keep.txt'",
+        "1 file(s) that are device files, fifos or sockets (refused) (m.json): 'sub dir/pipe'"], r
+    assert (restored / "naar etc").is_symlink()  # judged by lstat, never through the link
+
+
+def test_a_manifest_without_types_is_strict_about_links_setuid_and_devices(source, tmp_path):
+    started, restored = backup_keeping_links(special_source(source), tmp_path)
+    doc = write(source, tmp_path / "m.json", started, tmp_path / "cache")
+    v2 = {**doc, "format": "ivpb-manifest/2",
+          "entries": [{k: v for k, v in e.items() if k not in ("type", "mode", "target")}
+                      for e in doc["entries"] if e["type"] != "link"]}
+    (tmp_path / "v2.json").write_text(json.dumps(v2))
+    rc, r = check(tmp_path / "v2.json", restored)
+    assert rc == 1 and r["problems"] == [
+        "1 file(s) not in the manifest (v2.json): 'naar etc'",
+        "1 file(s) with a setuid or setgid bit the manifest does not list (v2.json): 'sub dir/tool'"], r
+    assert r["files"] == 6  # the contents still match
+

@@ -27,6 +27,7 @@ SENDER_CALLS = [
     "rsync --server --sender -e.LsfxCIvu . ds/manifests/20261129T010000Z.json",
     "rsync --server --sender -re.iLsfxCIvu . ds/chain/",
     "rsync --server -re.iLsfxC --mkpath . ds/annual/2026-2027/",
+    "rsync --server --sender -tRe.LsfxCIvu --files-from=- --from0 . ds/chain/",  # the verify's fetch
 ]
 # Spellings of options the sender never uses: backups aside, in-place writes, deletes, daemon.
 REFUSED = ["-b", "--backup", "-vbz", "-bz", "-be.LsfxCIvu", "--inplace", "--inplace=", "--inpl",
@@ -86,8 +87,9 @@ def test_whatever_the_gate_accepts_rrsync_reads_the_same_and_it_is_the_senders(p
     sender, options, path = got
     assert rrsync_words(command) == command.split(" ")
     assert rrsync_words(command) == ["rsync", "--server", *(["--sender"] if sender else []), *options, ".", path]
-    for option in options:  # only -d, -r, the capability string and the three long options
-        assert re.fullmatch(r"-[dr]*(e\d*\.[A-Za-z]*)?|--mkpath|--list-only|--timeout=\d+", option), option
+    for option in options:  # only -d, -r (-t, -R fetching), the capability string and the sender's long options
+        short = r"-[dtrR]*(e\d*\.[A-Za-z]*)?" if sender else r"-[dr]*(e\d*\.[A-Za-z]*)?"
+        assert re.fullmatch(short + r"|--mkpath|--list-only|--timeout=\d+|--files-from=-|--from0", option), option
     assert not ({"--mkpath"} & set(options) and sender) and not ({"--list-only"} & set(options) and not sender)
 
 
