@@ -33,6 +33,8 @@ COMMANDS = {
     "audit": [],
     "herstelplan": [],
     "restore": ["--host", "fileserver", "--dataset", "leerlingenadministratie", "--to", "/tmp/x"],
+    "history": [],
+    "diff": ["--since", "last"],
 }
 PASSWORD = "geheim wachtwoord"
 
