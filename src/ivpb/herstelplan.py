@@ -94,7 +94,7 @@ def command(sources: list[str], e: dict[str, Any], extra: str = "") -> str:
 def _drill_text(d: dict[str, Any] | None, lang: str) -> str:
     if not d:
         return t("herstelplan.no_drill", lang)
-    return t("herstelplan.drill_line", lang, when=d.get("started", "?"), result=t(drills.result_word(d), lang),
+    return t("herstelplan.drill_line", lang, when=d.get("started", "?"), result=drills.result_text(d, lang),
              rto=span(d.get("rto_seconds"), lang), rpo=span(d.get("rpo_seconds"), lang),
               files=d.get("files_checked", 0), by=d.get("by", "?"))
 

@@ -1,5 +1,5 @@
 """The herstelplan cannot be rewritten by a value (issue #22): every inventory and drill value it
-prints (names, paths, descriptions, key holders, a drill's `by`) may hold backticks, fences, HTML,
+prints (names, paths, descriptions, key holders, a drill's `by` and `sample`) may hold backticks, fences, HTML,
 link syntax, pipes and newlines, and the plan keeps the structure it has with harmless values:
 no new link, tag, code block, heading or table cell, and each restore command stays one command
 whose arguments are exactly the values (parsed back with markdown-it-py, html.parser and shlex)."""
@@ -24,13 +24,13 @@ from ivpb.policy import load_policy
 NOW = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)
 POLICY = load_policy()
 FIELDS = ("host", "dataset", "site", "site_description", "description", "source", "target", "address", "path",
-          "target_site", "key", "holder", "by", "files", "inventory")
+          "target_site", "key", "holder", "by", "files", "sample", "inventory")
 HARMLESS = {f: f"x{i}" for i, f in enumerate(FIELDS)}
 FRAGMENTS = ["`", "```", "~~~", "<script>alert(1)</script>", "<b>", "[x](javascript:alert(1))", "![i](x.png)",
              "<http://evil.example>", "\n", "\n\n", "\n```sh\nrm -rf /\n```\n", "|", "# ", "1. ", "- ", "> ",
              "    ", "*", "_", "&amp;", "\\", "'", '"', ";", "$(id)", "&&", "x"]
 HOSTILE = st.lists(st.sampled_from(FRAGMENTS) | st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=3),
-                   min_size=1, max_size=6).map("".join)
+                   min_size=1, max_size=6).map("".join).filter(bool)
 # Host and data set name a drill's folder: no "/", not "." or "..".
 NAME = HOSTILE.filter(lambda s: "/" not in s and s.strip(" \n") not in ("", ".", ".."))
 VALUES = st.fixed_dictionaries({f: NAME if f in ("host", "dataset") else HOSTILE.filter(lambda s: "," not in s)
@@ -42,7 +42,8 @@ def _plan(v: dict[str, str], base: Path, fmt: str) -> str:
     drill.mkdir(parents=True)
     (drill / "20261129T101500Z.json").write_text(json.dumps({
         "format": "ivpb-drill/1", "host": v["host"], "dataset": v["dataset"], "started": "2026-11-29T10:15:00Z",
-        "result": "ok", "rto_seconds": 754, "rpo_seconds": 32400, "files_checked": v["files"], "by": v["by"]}),
+        "result": "ok", "rto_seconds": 754, "rpo_seconds": 32400, "files_checked": v["files"], "by": v["by"],
+        "sample": v["sample"]}),
         encoding="utf-8")
     school = {
         "ivpb_datasets": {v["dataset"]: {"description": v["description"],
@@ -116,7 +117,7 @@ def _render_both(v: dict[str, str]) -> tuple[str, str, Path]:
 HARMLESS_MD, HARMLESS_HTML, _ = _render_both(HARMLESS)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(VALUES)
 def test_no_value_changes_the_plans_structure(v):
     md_text, html_text, base = _render_both(v)
@@ -132,5 +133,5 @@ def test_no_value_changes_the_plans_structure(v):
 def test_a_value_in_the_harmless_plan_is_where_expected():
     """The comparison above is against a plan that holds the values: the drill's by and the holder."""
     _shape, fences = _markdown_shape(HARMLESS_MD)
-    assert "(door x12)" in HARMLESS_MD and "in handen van: x11" in HARMLESS_MD
+    assert "(door x12)" in HARMLESS_MD and "in handen van: x11" in HARMLESS_MD and "alleen x14 geslaagd" in HARMLESS_MD
     assert fences and "--host x0 --dataset x1 --to /herstel/x0-x1" in fences[0]
