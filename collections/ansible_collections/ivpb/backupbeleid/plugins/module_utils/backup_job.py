@@ -295,7 +295,7 @@ def ssh_key(host, hostname):
         return None
     if shutil.which("ssh-keygen") is None:
         raise ModuleFailure("ssh-keygen is missing: install openssh-client")
-    host.must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ivpb-backup@{hostname}", "-f", key])
+    host.must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ivpb-backup@{hostname}", "-f", host.path(key)])
     return (host.read(key + ".pub") or "").strip()
 
 
