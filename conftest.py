@@ -19,7 +19,8 @@ HOST_STATE = ("/var/lib/dpkg", "/var/lib/apt", "/etc", "/srv", "/usr/local/lib/i
 RUNTIME_FILES = ("/etc/localtime", "/etc/timezone", "/etc/mime.types", "/etc/ssl/", "/etc/hosts",
                  "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/ld.so.cache",
                  "/etc/os-release", "/etc/ansible/", "/etc/pki/")
-EVENTS = {"open": 0, "os.listdir": 0, "os.scandir": 0}
+# ivpb.host.path: a path the host toolkit walks one name at a time (relative opens hide it from "open").
+EVENTS = {"open": 0, "os.listdir": 0, "os.scandir": 0, "ivpb.host.path": 0}
 
 _reads: list[str] | None = None
 

@@ -8,9 +8,9 @@ or a file's folder) that already has a `.evidence` folder, else into the first s
 audit and the herstelplan read the drills of every source.
 
 The audit (backup.best_practice, per data set): no successful drill of the whole data set (a
---sample drill is recorded as partial and never counts) within the policy's interval for the
-data set's availability level (`evidence.drill_max_age_days` in the policy file) is drift;
-the report shows the last drill with its measured RTO and RPO."""
+`--sample` drill is partial and never counts) within the policy's interval for the data set's
+availability level (`evidence.drill_max_age_days` in the policy file) is drift; the report shows
+the last drill with its measured RTO and RPO."""
 
 from __future__ import annotations
 
@@ -169,17 +169,17 @@ def availability(inventory, dataset: str) -> str | None:
     return biv.get("b") if isinstance(biv, dict) else None
 
 
-def result_word(drill: dict[str, Any]) -> str:
-    """The catalogue id of a drill's result: passed, passed as a sample only, or FAILED."""
+def partial(drill: dict[str, Any]) -> bool:
+    """A drill of one path (--sample) restored and checked that path alone: it proves the chain
+    can be read, not that the data set can be restored, so it never counts as the data set's."""
+    return bool(drill.get("partial")) or "sample" in drill
+
+
+def result_text(drill: dict[str, Any], lang: str) -> str:
+    """A drill's result in words: passed, passed for one path only, or FAILED."""
     if drill.get("result") != "ok":
-        return "drill.failed"
-    return "drill.partial" if whole_not_drilled(drill) else "drill.ok"
-
-
-def whole_not_drilled(drill: dict[str, Any]) -> bool:
-    """A drill of a --sample restored only part of the data set: it is shown, never counted (an
-    older drill file without the `partial` mark is known by its `sample`)."""
-    return bool(drill.get("partial") or drill.get("sample"))
+        return t("drill.failed", lang)
+    return t("drill.partial", lang, sample=drill.get("sample", "?")) if partial(drill) else t("drill.ok", lang)
 
 
 def _days(delta: dt.timedelta, lang: str) -> str:
@@ -189,8 +189,8 @@ def _days(delta: dt.timedelta, lang: str) -> str:
 def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Policy, now: dt.datetime,
           lang: str = "nl") -> dict[str, Any]:
     """backup.best_practice of one data set with its drills: the last drill goes into the
-    evidence and the detail; a compliant entry without a successful drill within the interval
-    becomes drift."""
+    evidence and the detail; a compliant entry without a successful drill of the whole data set
+    (not --sample) within the interval becomes drift."""
     drills = indexed(inventory).get((host, dataset), [])
     level = availability(inventory, dataset)
     limit = max_age(policy, level)
@@ -198,13 +198,13 @@ def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Pol
     notes = []
     if drills:
         last = drills[-1]
-        evidence["last_drill"] = {k: last.get(k) for k in ("started", "result", "generation", "rto_seconds",
-                                                         "rpo_seconds", "files_checked", "bytes_checked", "by",
-                                                         "file") if last.get(k) is not None}
-        notes.append(t("drill.last", lang, when=last["started"], result=t(result_word(last), lang),
+        evidence["last_drill"] = {k: last.get(k) for k in ("started", "result", "sample", "generation",
+                                                         "rto_seconds", "rpo_seconds", "files_checked",
+                                                         "bytes_checked", "by", "file") if last.get(k) is not None}
+        notes.append(t("drill.last", lang, when=last["started"], result=result_text(last, lang),
                        rto=span(last.get("rto_seconds"), lang), rpo=span(last.get("rpo_seconds"), lang)))
     evidence["drill_max_age_days"] = limit.days
-    good = [d for d in drills if d.get("result") == "ok" and not whole_not_drilled(d)
+    good = [d for d in drills if d.get("result") == "ok" and not partial(d)
             and _time(d["started"]) <= now + dt.timedelta(minutes=5)]
     reason = None
     if not good:

@@ -21,6 +21,7 @@ from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import Policy
+from ivpb.render.markdown import fenced, md
 from ivpb.rules import input_rules
 
 AV_ORDER = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
@@ -83,15 +84,17 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
 
 
 def command(sources: list[str], e: dict[str, Any], extra: str = "") -> str:
+    """The restore command, every value shell-quoted: a name is one word, never a second command."""
     inv = " ".join(f"-i {shlex.quote(s)}" for s in sources)
+    to = shlex.quote(f"/herstel/{e['host']}-{e['dataset']}")
     return f"ivpb restore {inv} --host {shlex.quote(e['host'])} --dataset {shlex.quote(e['dataset'])} " \
-           f"--to /herstel/{e['host']}-{e['dataset']}{(' ' + extra) if extra else ''}"
+           f"--to {to}{(' ' + extra) if extra else ''}"
 
 
 def _drill_text(d: dict[str, Any] | None, lang: str) -> str:
     if not d:
         return t("herstelplan.no_drill", lang)
-    return t("herstelplan.drill_line", lang, when=d.get("started", "?"), result=t(drills.result_word(d), lang),
+    return t("herstelplan.drill_line", lang, when=d.get("started", "?"), result=drills.result_text(d, lang),
              rto=span(d.get("rto_seconds"), lang), rpo=span(d.get("rpo_seconds"), lang),
               files=d.get("files_checked", 0), by=d.get("by", "?"))
 
@@ -159,32 +162,30 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
     return blocks
 
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(blocks: list[tuple]) -> str:
+    """Every text through the audit report's escaping (render.markdown: md, fenced): the inventory
+    and the drill files hold the values, and none may make a link, a tag or a code block."""
     out = []
     for b in blocks:
         kind = b[0]
         if kind in ("h1", "h2", "h3", "h4"):
-            out.append("#" * int(kind[1]) + " " + b[1])
+            out.append("#" * int(kind[1]) + " " + md(b[1]))
         elif kind == "p":
-            out.append(b[1])
-        elif kind == "ol":
+            out.append(md(b[1]))
+        elif kind == "ol":  # the catalogue's steps alone, with their `code` spans
             out.append("\n".join(f"{i}. {s}" for i, s in enumerate(b[1], 1)))
         elif kind == "table":
-            out.append("\n".join(["| " + " | ".join(b[1]) + " |", "|" + "---|" * len(b[1])]
-                                 + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b[2]]))
+            out.append("\n".join(["| " + " | ".join(map(md, b[1])) + " |", "|" + "---|" * len(b[1])]
+                                 + ["| " + " | ".join(md(str(c)) for c in row) + " |" for row in b[2]]))
         elif kind == "dl":
-            out.append("\n".join(f"- **{term}**: {text}" for term, text in b[1]))
+            out.append("\n".join(f"- **{md(term)}**: {md(str(text))}" for term, text in b[1]))
         elif kind == "code":
-            out.append("```sh\n" + b[1] + "\n```")
+            out.append(fenced(b[1], "sh"))
     return "\n\n".join(out) + "\n"
 
 
 def _inline(text: str) -> str:
-    """HTML of a text line with `code` spans."""
+    """HTML of a catalogue line with `code` spans (never a value: its backticks would make one)."""
     parts = str(text).split("`")
     return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p) for i, p in enumerate(parts))
 
@@ -196,7 +197,7 @@ def to_html(blocks: list[tuple], lang: str) -> str:
         if kind in ("h1", "h2", "h3", "h4"):
             body.append(f"<{kind}>{html.escape(b[1])}</{kind}>")
         elif kind == "p":
-            body.append(f"<p>{_inline(b[1])}</p>")
+            body.append(f"<p>{html.escape(b[1])}</p>")
         elif kind == "ol":
             body.append("<ol>" + "".join(f"<li>{_inline(s)}</li>" for s in b[1]) + "</ol>")
         elif kind == "table":

@@ -125,7 +125,7 @@ def test_a_sample_drill_is_recorded_as_partial_and_never_counts(tmp_path):
     assert doc["result"] == "ok" and doc["partial"] is True and doc["sample"] == "sub dir"
     entry = practice(inv)
     assert entry["status"] == "drift" and "geen geslaagde hersteltest" in entry["detail"], entry["detail"]
-    assert "alleen een steekproef" in entry["detail"], entry["detail"]
+    assert "alleen sub dir geslaagd (gedeeltelijk" in entry["detail"], entry["detail"]
     # an older evidence file with only the sample named counts no more
     Path(doc["file"]).write_text(json.dumps({k: v for k, v in doc.items() if k not in ("partial", "file")}))
     assert practice(with_drills(inv, tmp_path / "inv", {}))["status"] == "drift"
@@ -140,3 +140,26 @@ def test_a_broken_evidence_file_is_skipped_not_trusted(tmp_path):
                                                           "dataset": "admin", "started": "2026-11-27T00:00:00Z",
                                                           "result": "ok"}))
     assert practice(inv)["status"] == "drift"
+
+
+def test_a_sample_drill_is_partial_and_never_makes_best_practice_compliant(tmp_path):
+    """--drill --sample restores and checks one path: it is recorded (with the path), shown as
+    partial, and never counts as the data set's drill, however recent and successful."""
+    folder = tmp_path / "inv"
+    inv = with_drills(school(), folder, {})
+    when = NOW - dt.timedelta(days=1)
+    r = Restored(host="srv1", dataset="admin", kind="chain", generation=when - dt.timedelta(hours=9), started=when,
+                 finished=when + dt.timedelta(seconds=5), receiver="nas2", directory="/srv/backup/srv1/admin/chain",
+                 manifest="nas2:/srv/backup/x.json", files=1, bytes=10, sample="leerlingen/2026.pdf")
+    drills.record(inv.sources, r, "tester@laptop")
+    entry = practice(inv)
+    assert entry["status"] == "drift"
+    [doc] = drills.load(inv.sources, "srv1", "admin")
+    assert doc["result"] == "ok" and doc["sample"] == "leerlingen/2026.pdf" and drills.partial(doc)
+    assert "geen geslaagde hersteltest (ivpb restore --drill, zonder --sample)" in entry["detail"]
+    assert "alleen leerlingen/2026.pdf geslaagd (gedeeltelijk" in entry["detail"]
+    assert entry["evidence"]["last_drill"]["sample"] == "leerlingen/2026.pdf"
+    # a full drill before it still counts: the sample neither replaces nor adds to it
+    full = with_drills(inv, folder, {("srv1", "admin"): NOW - dt.timedelta(days=30)})
+    assert practice(full)["status"] == "compliant"
+    assert "passed for leerlingen/2026.pdf only" in practice(full, lang="en")["detail"]

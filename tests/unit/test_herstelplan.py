@@ -31,7 +31,7 @@ def plan(sources, lang="nl", fmt="markdown"):
 
 
 def section(text: str, ds: str) -> str:
-    m = re.search(rf"^#### \d+\. {ds}\n(.*?)(?=^#### |^## |\Z)", text, re.S | re.M)
+    m = re.search(rf"^#### \d+\\\. {ds}\n(.*?)(?=^#### |^## |\Z)", text, re.S | re.M)
     assert m, f"no section for {ds}"
     return m.group(1)
 
@@ -68,7 +68,7 @@ def test_restore_order_highest_availability_first():
     ranks = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
     assert [ranks[o[3]] for o in order] == sorted(ranks[o[3]] for o in order)
     assert sorted(o[2] for o in order) == sorted(ds for d in STORED.values() for ds in d)
-    headings = re.findall(r"^#### (\d+)\. ", text, re.M)
+    headings = re.findall(r"^#### (\d+)\\\. ", text, re.M)  # 1\. : escaped, a heading and not a list
     assert headings == [o[0] for o in order]
 
 

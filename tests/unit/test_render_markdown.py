@@ -79,3 +79,17 @@ def test_a_commonmark_renderer_sees_tables_details_and_no_html_injection(report)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc
     assert doc.count("<details>") == 3 and doc.count('<code class="language-diff">') == 3
     assert "&lt;script&gt;alert('xss')&lt;/script&gt;" in doc  # the diff payload, as code
+
+
+def test_a_diff_path_cannot_end_the_details_block(report):
+    """A blank line in a path (a host reports its diff) would close the <details> HTML block and
+    let the rest of the path be read as Markdown: a heading, a link."""
+    from markdown_it import MarkdownIt
+
+    evil = copy.deepcopy(report)
+    evil["hosts"]["nas"]["controls"][0]["diff"] = [
+        {"path": "/x\n\n# injected [x](javascript:alert(1))\n\n<script>alert(3)</script>", "before": "", "after": "y"}]
+    doc = MarkdownIt("commonmark").enable("table").render(markdown.render(evil, "nl"))
+    assert "<h1>injected" not in doc and "<a href" not in doc and "<script>" not in doc
+    assert "<summary>Wijziging die afdwingen zou doorvoeren: /x # injected [x](javascript:alert(1)) " \
+           "&lt;script&gt;alert(3)&lt;/script&gt;</summary>" in doc

@@ -151,7 +151,8 @@ class _Results:
         if c.get("waiver"):
             out += [*_waiver(c["waiver"], lang), ""]
         if c.get("diff"):
-            paths = ", ".join(d.get("path") or "?" for d in c["diff"])
+            # One line: a blank line in a path would end the <details> block and start Markdown.
+            paths = " ".join(", ".join(d.get("path") or "?" for d in c["diff"]).split())
             out += [
                 "<details>",
                 f"<summary>{html.escape(w('diff', lang))}: {html.escape(paths)}</summary>",

@@ -286,19 +286,17 @@ def ssh_key(host, hostname):
     the public key line, or None in check mode when it does not exist yet."""
     key = f"{ETC}/ssh/id_ed25519"
     host.directory(f"{ETC}/ssh", 0o700)
-    if os.path.exists(key) and os.path.exists(key + ".pub"):
-        if os.stat(key).st_mode & 0o077 and not host.check_mode:
-            os.chmod(key, 0o600)
-        with open(key + ".pub", encoding="utf-8") as f:
-            return f.read().strip()
+    private, public = host.read(key), host.read(key + ".pub")
+    if private is not None and public is not None:
+        host.file(key, private, 0o600, show=lambda _text: "(private key, not shown)\n")
+        return public.strip()
     host.changed.append(key)
     if host.check_mode:
         return None
     if shutil.which("ssh-keygen") is None:
         raise ModuleFailure("ssh-keygen is missing: install openssh-client")
-    host.must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ivpb-backup@{hostname}", "-f", key])
-    with open(key + ".pub", encoding="utf-8") as f:
-        return f.read().strip()
+    host.must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"ivpb-backup@{hostname}", "-f", host.path(key)])
+    return (host.read(key + ".pub") or "").strip()
 
 
 def render_known_hosts(jobs, given, current):

@@ -6,19 +6,22 @@ and diff included, in one place.
 Every backend has one shape, `enforce(host, params) -> result dict`, and raises one error type,
 `ModuleFailure`; `run_module` is the entry point's whole body. A `Host` wraps the AnsibleModule:
 commands go through `module.run_command` (tests pass a recording runner for systemctl), files are
-written through `module.atomic_move` with their owner and mode, and the diff of a change is built
-beside the change (secrets through `show`). In check mode nothing on the host changes; what would
+written to a temporary file given its owner and mode, then renamed over the path, never through a
+link another user could plant (see "files" below), and the diff of a change is built beside the
+change (secrets through `show`). In check mode nothing on the host changes; what would
 change is recorded all the same.
 
 Stdlib and ansible.module_utils only (targets run Python 3.11 on Debian bookworm)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import grp
 import os
 import pwd
 import stat
-import tempfile
+import sys
 
 # `systemctl is-enabled` answers that mean the unit starts at boot (generated: a SysV script).
 ENABLED = ("enabled", "enabled-runtime", "static", "alias", "generated")
@@ -83,16 +86,66 @@ class Host:
         return out
 
     # -- files ------------------------------------------------------------------------------
+    # No owner or mode is ever set, and no file read, through a link another user could plant:
+    # each directory on the way is opened one name at a time from the root (O_NOFOLLOW), and the
+    # file or directory itself through a descriptor (fchown/fchmod). A link at a directory above
+    # the path is followed only when root (or the user running the module) made it, as an
+    # admin's /srv -> /data/srv: no other user can make such a link (fs.protected_hardlinks keeps
+    # them from linking one of root's), so what ivpb writes never lands where they point it.
 
     def path(self, path):
         return path if self.root == "/" else os.path.join(self.root, path.lstrip("/"))
 
-    def read(self, path):
-        """Text of a file, or None when it is absent or not UTF-8."""
+    @contextlib.contextmanager
+    def _folder(self, path, create):
+        """(descriptor of the directory that holds path, its last name); the descriptor is None when
+        a directory on the way is absent and not create (then made as os.makedirs would)."""
+        # The walk opens each name relative to its directory: an audit hook (the unit tests' guard
+        # against reading this machine's own state, conftest.py) sees the whole path here.
+        sys.audit("ivpb.host.path", self.path(path))
+        names = [n for n in path.split("/") if n]
+        if create:
+            os.makedirs(self.root, exist_ok=True)  # the root itself is the caller's (a test's folder)
         try:
-            with open(self.path(path), encoding="utf-8") as f:
-                return f.read()
-        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            fd = None
+        try:
+            if fd is None:
+                yield None, names[-1]
+                return
+            for depth, name in enumerate(names[:-1], 1):
+                try:
+                    inner = os.open(name, _DIR_NOFOLLOW, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        os.close(fd)
+                        fd = None
+                        break
+                    os.mkdir(name, 0o777, dir_fd=fd)  # the umask decides, as for os.makedirs
+                    inner = os.open(name, _DIR_NOFOLLOW, dir_fd=fd)
+                except NotADirectoryError:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    if not stat.S_ISLNK(st.st_mode):
+                        raise
+                    if st.st_uid not in (0, os.geteuid()):
+                        raise ModuleFailure(f"{path}: /{'/'.join(names[:depth])} is a symbolic link made by "
+                                            f"{_user(st.st_uid)}, not by root: ivpb does not follow it") from None
+                    inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+                os.close(fd)
+                fd = inner
+            yield fd, names[-1]
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def read(self, path):
+        """Text of a file, or None when it is absent, a link (never followed) or not UTF-8."""
+        try:
+            with self._folder(path, create=False) as (folder, name):
+                old, _st = _current(folder, name, path)
+            return None if old in (None, LINK) else old.decode("utf-8")
+        except (NotADirectoryError, UnicodeDecodeError):
             return None
 
     def _ids(self, path, owner, group, hint):
@@ -129,74 +182,70 @@ class Host:
     def file(self, path, content, mode=0o644, owner=None, group=None, show=None, hint=None):
         """Exact content, mode and owner. show(text) -> what a diff shows of a text (secrets
         masked); hint: why owner or group would be missing (see _ids). Returns why it changed (or
-        would): [] when it is right."""
-        full, data = self.path(path), content.encode("utf-8")
-        try:
-            with open(full, "rb") as f:
-                old = f.read()
-            st = os.stat(full)
-        except FileNotFoundError:
-            old, st = None, None
+        would): [] when it is right. A link at the path is replaced by the file, as Ansible's copy
+        does (follow: false): the link's target is neither read nor changed."""
+        data = content.encode("utf-8")
         uid, gid = self._ids(path, owner, group, hint)
-        reasons = [] if old == data else ["content"]
-        if st is not None and (stat.S_IMODE(st.st_mode) != mode
-                               or uid != -1 and (st.st_uid, st.st_gid) != (uid, gid)):
-            reasons.append(f"owner/mode (want {owner or 'root'}:{group or 'root'} {mode:04o})")
-        if not reasons:
-            return reasons
-        show = show or (lambda text: text)
-        self._record(path, "" if old is None else show(old.decode("utf-8", "replace")), show(content))
-        if not self.check_mode:
-            self._write(full, data, mode, uid, gid)
+        with self._folder(path, create=not self.check_mode) as (folder, name):
+            old, st = _current(folder, name, path)
+            show = show or (lambda text: text)
+            if old is LINK:
+                reasons, before = ["symbolic link (replaced by the file)"], "(a symbolic link, not followed)\n"
+            else:
+                reasons = [] if old == data else ["content"]
+                before = "" if old is None else show(old.decode("utf-8", "replace"))
+            if st is not None and (stat.S_IMODE(st.st_mode) != mode
+                                   or uid != -1 and (st.st_uid, st.st_gid) != (uid, gid)):
+                reasons.append(f"owner/mode (want {owner or 'root'}:{group or 'root'} {mode:04o})")
+            if not reasons:
+                return reasons
+            self._record(path, before, show(content))
+            if not self.check_mode:
+                _write(folder, name, data, mode, uid, gid)
         return reasons
-
-    def _write(self, full, data, mode, uid, gid):
-        folder = os.path.dirname(full)
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".ivpb-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chown(tmp, uid, gid)
-            os.chmod(tmp, mode)
-            umask = os.umask(0o077)  # a new file is never readable by others, not for a moment
-            try:
-                self.module.atomic_move(tmp, full, keep_dest_attrs=False)
-            finally:
-                os.umask(umask)
-            os.chown(full, uid, gid)
-            os.chmod(full, mode)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
     def directory(self, path, mode=0o700, owner=None, group=None, hint=None):
         """A directory with mode and owner (hint: as for file). Returns True when it changed (or
-        would)."""
-        full = self.path(path)
-        try:
-            st = os.lstat(full)
-        except FileNotFoundError:
-            st = None
+        would). A link at the path is refused, as Ansible's file does (state: directory, follow:
+        false): it is someone's choice ivpb cannot know, and never a place to hand owner or mode."""
         uid, gid = self._ids(path, owner, group, hint)
-        if st is not None and stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == mode \
-                and (uid == -1 or (st.st_uid, st.st_gid) == (uid, gid)):
-            return False
-        before = "absent" if st is None else f"directory mode {stat.S_IMODE(st.st_mode):04o}"
-        self._record(path, before + "\n", f"directory mode {mode:04o}\n")
-        if not self.check_mode:
-            os.makedirs(full, exist_ok=True)
-            os.chmod(full, mode)
-            os.chown(full, uid, gid)
+        with self._folder(path, create=not self.check_mode) as (folder, name):
+            try:
+                st = None if folder is None else os.stat(name, dir_fd=folder, follow_symlinks=False)
+            except FileNotFoundError:
+                st = None
+            if st is not None and stat.S_ISLNK(st.st_mode):
+                raise ModuleFailure(f"{path} is a symbolic link: ivpb sets owner and mode only on a real directory, "
+                                    "never through a link (remove it, or give the directory it points to)")
+            if st is not None and not stat.S_ISDIR(st.st_mode):
+                raise ModuleFailure(f"{path} exists and is not a directory")
+            if st is not None and stat.S_IMODE(st.st_mode) == mode \
+                    and (uid == -1 or (st.st_uid, st.st_gid) == (uid, gid)):
+                return False
+            before = "absent" if st is None else f"directory mode {stat.S_IMODE(st.st_mode):04o}"
+            self._record(path, before + "\n", f"directory mode {mode:04o}\n")
+            if not self.check_mode:
+                if st is None:
+                    os.mkdir(name, mode, dir_fd=folder)
+                fd = os.open(name, _DIR_NOFOLLOW, dir_fd=folder)
+                try:
+                    os.fchown(fd, uid, gid)
+                    os.fchmod(fd, mode)  # after the owner: the mode is the one asked, umask or not
+                finally:
+                    os.close(fd)
         return True
 
     def absent(self, path):
-        full = self.path(path)
-        if not os.path.lexists(full):
-            return False
-        self._record(path, "present\n", "absent\n")
-        if not self.check_mode:
-            os.unlink(full)
+        with self._folder(path, create=False) as (folder, name):
+            try:
+                if folder is None:
+                    return False
+                os.stat(name, dir_fd=folder, follow_symlinks=False)
+            except FileNotFoundError:
+                return False
+            self._record(path, "present\n", "absent\n")
+            if not self.check_mode:
+                os.unlink(name, dir_fd=folder)  # a link itself, never what it points to
         return True
 
     # -- systemd ----------------------------------------------------------------------------
@@ -231,6 +280,65 @@ class Host:
             self.systemctl(actions)
             enabled, active = self.unit_state(unit)
         return actions, enabled, active
+
+
+_DIR_NOFOLLOW = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+LINK = object()  # what _current finds at a path that is a symbolic link
+
+
+def _user(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _current(folder, name, path):
+    """(bytes, stat) of the file name in the directory folder: (None, None) when absent, (LINK,
+    None) for a link, which is never followed; anything else than a file is a failure naming path."""
+    if folder is None:
+        return None, None
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    except FileNotFoundError:
+        return None, None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        return LINK, None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ModuleFailure(f"{path} exists and is not a regular file")
+        return f.read(), st
+
+
+def _write(folder, name, data, mode, uid, gid):
+    """data as name in the directory folder, with owner and mode set on the new file's descriptor
+    before it takes the name (rename: atomic, and over a link it replaces the link). Not through
+    AnsibleModule.atomic_move: that one sets mode and owner by path after the rename (following
+    a link put there meanwhile) and gives a new file the module's own owner."""
+    for _try in range(100):
+        tmp = f".ivpb-{os.urandom(6).hex()}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temporary name", name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            os.fchown(f.fileno(), uid, gid)
+            os.fchmod(f.fileno(), mode)  # after the owner: chown drops setuid/setgid bits
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=folder)
+        raise
 
 
 def run_module(module, enforce, prefix=None, host=None):

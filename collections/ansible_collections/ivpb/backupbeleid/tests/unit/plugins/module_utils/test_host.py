@@ -149,3 +149,98 @@ def test_a_failed_systemctl_is_one_line(monkeypatch):
     host = make_host(monkeypatch, run=Systemctl(False, False, fail="start"))
     with pytest.raises(ModuleFailure, match="^systemctl start u.service failed: See journalctl -xeu u.service$"):
         host.unit("u.service")
+
+
+# Links planted in the managed tree (issue #22): the toolkit sets owner and mode, and reads, only
+# through descriptors it opened without following a link another user could have put there. The
+# target of each link is a file or directory outside the root, which must keep owner, mode and
+# content whatever the toolkit is asked.
+
+def _outside(tmp_path):
+    """A file and a directory outside the managed root, root's and private; the root (tmp/root)."""
+    (tmp_path / "outside").mkdir()
+    secret = tmp_path / "outside/shadow"
+    secret.write_text("root:secret-hash\n", encoding="utf-8")
+    secret.chmod(0o600)
+    (tmp_path / "outside").chmod(0o700)
+    (tmp_path / "root/etc/ivpb").mkdir(parents=True)
+    return secret, tmp_path / "root"
+
+
+def _untouched(path, mode, content=None):
+    st = os.lstat(path)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (mode, 0, 0)
+    if content is not None:
+        assert path.read_text(encoding="utf-8") == content
+
+
+def test_a_link_at_a_file_is_replaced_and_its_target_neither_read_nor_changed(monkeypatch, tmp_path):
+    secret, root = _outside(tmp_path)
+    (root / "etc/ivpb/x.conf").symlink_to(secret)
+    host = make_host(monkeypatch, diff=True, root=str(root))
+    assert host.read("/etc/ivpb/x.conf") is None  # not the target's text
+    assert host.file("/etc/ivpb/x.conf", "mine\n", 0o644) == ["symbolic link (replaced by the file)"]
+    assert host.diffs[0]["before"] == "(a symbolic link, not followed)\n"
+    _untouched(secret, 0o600, "root:secret-hash\n")
+    st = os.lstat(root / "etc/ivpb/x.conf")
+    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o644
+    assert (root / "etc/ivpb/x.conf").read_text(encoding="utf-8") == "mine\n"
+    assert sorted(os.listdir(root / "etc/ivpb")) == ["x.conf"]
+
+
+def test_a_link_at_a_directory_is_refused_in_one_line_and_its_target_keeps_its_mode(monkeypatch, tmp_path):
+    secret, root = _outside(tmp_path)
+    (root / "etc/ivpb/area").symlink_to(secret.parent)
+    for check_mode in (True, False):
+        host = make_host(monkeypatch, check_mode=check_mode, root=str(root))
+        with pytest.raises(ModuleFailure) as exc:
+            host.directory("/etc/ivpb/area", 0o1777)
+        assert str(exc.value) == ("/etc/ivpb/area is a symbolic link: ivpb sets owner and mode only on a real "
+                                  "directory, never through a link (remove it, or give the directory it points to)")
+    _untouched(secret.parent, 0o700)
+    _untouched(secret, 0o600, "root:secret-hash\n")
+
+
+def test_absent_removes_a_link_and_not_its_target(monkeypatch, tmp_path):
+    secret, root = _outside(tmp_path)
+    (root / "etc/ivpb/x.conf").symlink_to(secret)
+    assert make_host(monkeypatch, root=str(root)).absent("/etc/ivpb/x.conf")
+    assert os.listdir(root / "etc/ivpb") == []
+    _untouched(secret, 0o600, "root:secret-hash\n")
+
+
+def _planted(link, target):
+    """A link made by an unprivileged user (nobody), as a client could make one in its area."""
+    link.symlink_to(target)
+    os.lchown(link, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="plants a link owned by another user")
+def test_a_link_another_user_planted_above_the_path_is_never_followed(monkeypatch, tmp_path):
+    secret, root = _outside(tmp_path)
+    _planted(root / "etc/ivpb/area", secret.parent)
+    host = make_host(monkeypatch, root=str(root))
+    why = "/etc/ivpb/area is a symbolic link made by nobody, not by root: ivpb does not follow it"
+    with pytest.raises(ModuleFailure, match=f"^/etc/ivpb/area/shadow: {why}$"):
+        host.file("/etc/ivpb/area/shadow", "attacker's\n", 0o644, owner="nobody")
+    with pytest.raises(ModuleFailure, match=f"^/etc/ivpb/area/shadow: {why}$"):
+        host.directory("/etc/ivpb/area/shadow", 0o777, owner="nobody")
+    with pytest.raises(ModuleFailure, match=f"^/etc/ivpb/area/shadow: {why}$"):
+        host.read("/etc/ivpb/area/shadow")
+    with pytest.raises(ModuleFailure, match=f"^/etc/ivpb/area/shadow: {why}$"):
+        host.absent("/etc/ivpb/area/shadow")
+    assert host.changed == []
+    assert os.listdir(secret.parent) == ["shadow"]
+    _untouched(secret.parent, 0o700)
+    _untouched(secret, 0o600, "root:secret-hash\n")
+
+
+def test_a_link_root_made_above_the_path_is_followed(monkeypatch, tmp_path):
+    """An admin's own link (/srv -> /data/srv, a bigger disk) keeps working."""
+    root = tmp_path / "root"
+    (root / "data/srv").mkdir(parents=True)
+    (root / "srv").symlink_to(root / "data/srv")
+    host = make_host(monkeypatch, root=str(root))
+    assert host.directory("/srv/backup", 0o750) and host.file("/srv/backup/x", "x\n", 0o640) == ["content"]
+    assert (root / "data/srv/backup/x").read_text(encoding="utf-8") == "x\n"
+    assert stat.S_IMODE(os.stat(root / "data/srv/backup").st_mode) == 0o750

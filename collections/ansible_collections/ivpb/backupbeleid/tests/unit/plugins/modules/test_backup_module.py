@@ -17,7 +17,7 @@ def test_backup_job_bad_input_is_one_line(module_main):
                                         "a backup goes to another location and medium")
 
 
-def test_backup_job_passes_check_mode_and_diff(module_main, monkeypatch):
+def test_backup_job_passes_check_mode_and_diff(module_main, monkeypatch, tmp_path):
     seen = []
 
     def fake_apply(host, params):
@@ -28,7 +28,8 @@ def test_backup_job_passes_check_mode_and_diff(module_main, monkeypatch):
     monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
     with pytest.raises(Exit) as exc:
         module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": [],
-                                 "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True)
+                                 "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True,
+                    root=tmp_path)
     assert seen == [("h", True, True)]
     assert exc.value.args[0]["controls"][0]["status"] == "drift"
 
