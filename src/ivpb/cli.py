@@ -124,6 +124,13 @@ def _restore_parsers(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default="nl")
 
 
+DIFF_EXIT_CODES = """exit codes:
+  0   nothing went from in order to not in order
+  1   no earlier audit to compare with, or a history that cannot be read
+  2   a result went from in order (compliant, waived, n/a) to not (drift, missing, error), advisory ones excepted
+  64  usage error: a misspelt or missing option, a --since that names no audit"""
+
+
 def _history_parsers(sub) -> None:
     """ivpb history and ivpb diff (issue #24; the work is in ivpb.history)."""
 
@@ -141,8 +148,7 @@ def _history_parsers(sub) -> None:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--lang", choices=LANGS, default="nl")
     p = sub.add_parser("diff", help="what went wrong, was fixed and stays open since an earlier audit",
-                       epilog="exit codes: 0 nothing went from in order to not in order, 2 something did, "
-                              "1 no earlier audit or a history that cannot be read, 64 usage error")
+                       epilog=DIFF_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     _inventory(p)
     p.add_argument("--history", metavar="PATH", help="the history file (default: the inventory's)")
     p.add_argument("--since", type=since, default="last", metavar="last|DATE|ID",
