@@ -128,7 +128,7 @@ DIFF_EXIT_CODES = """exit codes:
   0   nothing went from in order to not in order
   1   no earlier audit to compare with, or a history that cannot be read
   2   a result went from in order (compliant, waived, n/a) to not (drift, missing, error), advisory ones excepted
-  64  usage error: a misspelt or missing option, a --since that names no audit"""
+  64  usage error: a misspelt or missing option, a --since that is not last, a number or a date"""
 
 
 def _history_parsers(sub) -> None:
