@@ -264,7 +264,7 @@ def test_the_audit_refuses_an_unknown_variable_but_not_a_data_set_stored_nowhere
     """The audit checks the inventory like validate, except the findings it reports itself."""
     from types import SimpleNamespace
 
-    args = SimpleNamespace(inventory=[str(inventory)], policy=None, vault_password_file=None, limit=None)
+    args = SimpleNamespace(inventory=[str(inventory)], policy=None, vault=None, limit=None)
     without_boekhouding(inventory)
     policy, inv = cli._validated(args, findings_are_errors=False)
     assert plan_inventory(inv, policy).stored_nowhere == {"boekhouding": ["secretariaat"]}
