@@ -303,7 +303,7 @@ def test_metrics_option_and_prom_extension():
 def test_metrics_option_refuses_a_name_node_exporter_would_not_read(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.build_parser().parse_args(["audit", "-i", "inv", "--metrics", "ivpb.txt"])
-    assert exit_.value.code == 2
+    assert exit_.value.code == cli.EXIT_USAGE
     assert "argument --metrics: ivpb.txt: expected a file name ending in .prom" in capsys.readouterr().err
 
 
