@@ -130,7 +130,9 @@ def _restore_parsers(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default="nl")
 
 
-FORMATS = ("table", "json", "junit", "markdown", "html", "metrics")
+# What --format prints: the report for people and CI. The metrics (no findings in words, only
+# statuses and numbers) go to a file of their own, --metrics or -o FILE.prom.
+FORMATS = ("table", "json", "junit", "markdown", "html")
 EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "html", ".htm": "html", ".txt": "table",
               ".prom": "metrics"}
 

@@ -155,7 +155,14 @@ def test_reachable_counts_and_audit_values(report):
     assert reachable["secretariaat"] == 0 and reachable["fileserver"] == 1
     nobody = copy.deepcopy(report)
     nobody["hosts"]["router"]["reachable"] = None  # no task ran on it: unknown, no series
-    assert "router" not in {s.labels["host"] for s in samples(metrics.render(nobody, "nl"), "ivpb_host_reachable")}
+    stored_nowhere = {**report["hosts"]["nas"]["controls"][1], "status": "missing", "evidence": {}}
+    nobody["hosts"]["(inventaris)"] = {"inventory": True, "site": None, "reachable": None, "biv": {},
+                                       "controls": [stored_nowhere]}
+    text_nobody = metrics.render(nobody, "nl")
+    assert {s.labels["host"] for s in samples(text_nobody, "ivpb_host_reachable")} == set(reachable) - {"router"}
+    assert [(s.labels["site"], s.labels["dataset"], s.labels["status"])
+            for s in samples(text_nobody, "ivpb_control_status") if s.labels["host"] == "(inventaris)" and s.value] == [
+        ("", "fotos", "missing")]
     counts = {(s.labels["clause"], s.labels["status"]): s.value for s in samples(text, "ivpb_clause_controls")}
     for clause, row in report["summary"]["clauses"].items():
         for status in STATUSES:
@@ -296,8 +303,8 @@ def test_metrics_option_and_prom_extension():
     parse = cli.build_parser().parse_args
     args = parse(["audit", "-i", "inv", "-o", "a.json", "--metrics", "/var/lib/prometheus/node-exporter/ivpb.prom"])
     assert args.output == ["a.json", "/var/lib/prometheus/node-exporter/ivpb.prom"]
-    assert cli.EXTENSIONS[".prom"] == "metrics" and "metrics" in cli.FORMATS
-    assert parse(["audit", "-i", "inv", "--format", "metrics"]).format == "metrics"
+    assert cli.EXTENSIONS[".prom"] == "metrics"
+    assert parse(["audit", "-i", "inv", "-o", "ivpb.PROM"]).output == ["ivpb.PROM"]
 
 
 def test_metrics_option_refuses_a_name_node_exporter_would_not_read(capsys):

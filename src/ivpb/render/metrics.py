@@ -1,4 +1,4 @@
-"""`ivpb audit --metrics FILE.prom` (also `-o FILE.prom`, `--format metrics`): the report as
+"""`ivpb audit --metrics FILE.prom` (also `-o FILE.prom`): the report as
 Prometheus metrics in the text exposition format, for node_exporter's textfile collector.
 
   ivpb_audit_timestamp_seconds   when the audit ran: the report's generated_at, Unix time
@@ -15,7 +15,8 @@ Prometheus metrics in the text exposition format, for node_exporter's textfile c
   ivpb_clause_subjects           {clause}: hosts or sites with results under the clause
   ivpb_clause_subjects_compliant {clause}: those of them without a blocking finding
 
-A site's controls (§5) carry site and an empty host; a host's carry its site (empty when none).
+A site's controls (§5) carry site and an empty host; a host's carry its site (empty when none);
+the inventory's own subject (a data set no host stores) is the host the report names it.
 Ages are counted from the report's own generation time, never from the clock at render time: the
 same report always gives the same file, and a rule that wants the age at scrape time adds
 `time() - ivpb_audit_timestamp_seconds`.
