@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FILE",
-        help="also write the report to FILE, format by extension: .json, .xml (JUnit), .md, .html, .txt (repeatable)",
+        help="also write the report to FILE, format by extension: .json, .xml (JUnit), .md, .html, .txt, "
+        ".prom (Prometheus metrics) (repeatable)",
     )
     p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
@@ -94,10 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--history", metavar="PATH", help="record the audit in this history file "
                          "(default: history.sqlite in the inventory's .evidence folder)")
     history.add_argument("--no-history", action="store_true", help="do not record the audit")
+    p.add_argument(  # one more output (-o), named as node_exporter's textfile collector reads it
+        "--metrics", action="append", dest="output", type=_prom_file, metavar="FILE.prom",
+        help="also write the report as Prometheus metrics to FILE.prom, for node_exporter's textfile collector",
+    )
     _restore_parsers(sub)
     _history_parsers(sub)
     parser.commands = sub.choices
     return parser
+
+
+def _prom_file(name: str) -> str:
+    if not name.lower().endswith(".prom"):
+        raise argparse.ArgumentTypeError(f"{name}: expected a file name ending in .prom (what node_exporter reads)")
+    return name
 
 
 def _restore_parsers(sub) -> None:
@@ -157,11 +168,15 @@ def _history_parsers(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default="nl")
 
 
+# What --format prints: the report for people and CI. The metrics (no findings in words, only
+# statuses and numbers) go to a file of their own, --metrics or -o FILE.prom.
 FORMATS = ("table", "json", "junit", "markdown", "html")
-EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "html", ".htm": "html", ".txt": "table"}
+EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "html", ".htm": "html", ".txt": "table",
+              ".prom": "metrics"}
 
 
-RENDERERS = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown", "html": "html"}
+RENDERERS = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown", "html": "html",
+             "metrics": "metrics"}
 
 
 def render(report: dict, fmt: str, lang: str, history: list[dict] | None = None) -> str:

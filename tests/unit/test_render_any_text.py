@@ -34,7 +34,8 @@ def hostile(detail: str, value: str) -> dict:
 def test_every_format_renders_and_is_written_whole(tmp_path_factory, detail, value):
     report = hostile(detail + "\udcff", value + "\ud800")
     out = tmp_path_factory.mktemp("out")
-    for fmt, ext in (("table", ".txt"), ("json", ".json"), ("junit", ".xml"), ("markdown", ".md"), ("html", ".html")):
+    for fmt, ext in (("table", ".txt"), ("json", ".json"), ("junit", ".xml"), ("markdown", ".md"), ("html", ".html"),
+                     ("metrics", ".prom")):
         path = out / f"report{ext}"
         cli.write_file(path, cli.render(report, fmt, "nl"))
         data = path.read_bytes()

@@ -88,7 +88,7 @@ def _stamp(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _when(raw: Any) -> dt.datetime | None:
+def evidence_time(raw: Any) -> dt.datetime | None:
     """A timestamp from evidence: ISO UTC, or the last word of 'ok <ISO>' / '2026-2027 <ISO>'."""
     if not isinstance(raw, str) or not raw.strip():
         return None
@@ -100,7 +100,7 @@ def _failure(what: str, raw: Any) -> Message | None:
     if not raw:
         return None
     if isinstance(raw, dict):
-        at = _when(raw.get("at"))
+        at = evidence_time(raw.get("at"))
         reason = (str(raw.get("reason") or "").strip().splitlines() or ["?"])[0]
         return msg("finding.failed", what=msg(what), at=_stamp(at) if at else str(raw.get("at", "?")), reason=reason)
     return msg("finding.failed", what=msg(what), at="?", reason=str(raw).splitlines()[0])
@@ -110,7 +110,7 @@ def _age(what: str, key: str, raw: Any, max_age: dt.timedelta, now: dt.datetime,
          none_what: str | None = None) -> Message | None:
     """Why a timestamp makes a control drift: none, in the future (beyond the clock-skew
     tolerance), or older than max_age; None when it is recent enough."""
-    when = _when(raw)
+    when = evidence_time(raw)
     if when is None:
         if none_what == "what.backup":
             return msg("finding.no_backup")
@@ -141,7 +141,7 @@ def _judge_annual(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime
     start, end, label = year
     raw = ev.get("last_annual") or ""
     reasons = [_failure("what.annual_run", ev.get("annual_failed"))]
-    last = _when(raw)
+    last = evidence_time(raw)
     if last is not None and last - now > limits.skew:
         reasons.append(msg("finding.future", what=msg("what.annual"), when=_stamp(last), ahead=last - now,
                            now=_stamp(now), tol=int(limits.skew.total_seconds())))
@@ -172,7 +172,7 @@ def _judge_sync(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, 
     else:
         max_age = dt.timedelta(minutes=heartbeat * limits.sync_heartbeats) + limits.sync_grace
     if max_age is None:  # still name a missing or future last_sync
-        when = _when(ev.get("last_sync"))
+        when = evidence_time(ev.get("last_sync"))
         if when is None or when - now > limits.skew:
             reasons.append(_age("what.sync", "last_sync", ev.get("last_sync"), dt.timedelta.max, now, limits,
                                 "what.sync_none"))
@@ -235,7 +235,7 @@ def _reasons_once(cid: str, items: tuple[tuple[str, Any], ...], limits: Limits, 
 def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> str | None:
     """A finding when the host's clock (the backup module's host_time) is far off the controller's,
     or is not known (missing or not a time): then the host's own timestamps cannot be judged."""
-    when = _when(host_time)
+    when = evidence_time(host_time)
     if when is None:
         return t("finding.no_host_time", lang, value="-" if host_time is None else str(host_time)[:40])
     if abs(when - now) <= limits.skew:
