@@ -96,6 +96,7 @@ def test_nut_server_users_parse_back(name, password):
        shutdown=rule("command_line"))
 @example(name="ups-a", server="nut.school.example", user="mon-fs", password='my "sec ret" \\ pass #1',
          shutdown='/bin/sh -c \'echo "x # y" > /run/m\'').via("quoted twice")
+@example(name="000", server="0", user="R", password="000", shutdown="/").via("the password is the UPS's name")
 def test_nut_client_upsmon_conf_parses_back(name, server, user, password, shutdown):
     params = {"controls": asked("power.ups"), "ups": [{"name": name, "server": server, "user": user, "password": password}],
               "shutdown_command": shutdown}
@@ -114,7 +115,10 @@ def test_nut_client_upsmon_conf_parses_back(name, server, user, password, shutdo
     # upsd parses the PASSWORD line with the same rules: one more level of words
     assert parse_nut_words(pw_word) == [password] if not nc.PLAIN_WORD.fullmatch(password) else pw_word == password
     assert [w for w in lines if w and w[0] == "SHUTDOWNCMD"] == [["SHUTDOWNCMD", shutdown]]
-    assert password not in nc.render_upsmon_conf(s, masked=True) or len(password) < 3
+    # masked, the password's word is the mask (the password may equal another field, say the UPS name)
+    masked = [parse_nut_words(x) for x in nc.render_upsmon_conf(s, masked=True).splitlines()]
+    assert [w for w in masked if w and w[0] == "MONITOR"] == [["MONITOR", system, value, got_user, nc.MASK, role]]
+    assert [w for w in masked if w and w[0] != "MONITOR"] == [w for w in lines if w and w[0] != "MONITOR"]
 
 
 @settings(max_examples=60, deadline=None)
