@@ -25,7 +25,7 @@ Encrypted volumes are read through `gpg --decrypt` with the caller's keys."""
 from __future__ import annotations
 
 PROGRAM = r'''
-import os, re, subprocess, sys, tarfile
+import gzip, os, re, subprocess, sys, tarfile
 
 NAME = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?"
                   r"\.(manifest|vol(\d+)\.difftar(?:\.gz)?|sigtar(?:\.gz)?)(\.gpg)?$")
@@ -76,17 +76,41 @@ def select(folder, stamp):
             for key in chain]
 
 
+class Rest:
+    """A stream whose first bytes were read already (to tell an empty volume from a tar)."""
+
+    def __init__(self, head, stream):
+        self.head, self.stream = head, stream
+
+    def read(self, size=-1):
+        if not self.head:
+            return self.stream.read(size)
+        if size < 0:
+            out, self.head = self.head + self.stream.read(), b""
+            return out
+        out, self.head = self.head[:size], self.head[size:]
+        return out
+
+
+def stream_entries(stream):
+    """The tar entries of a stream; none when it holds nothing at all: duplicity writes an
+    incremental volume of no bytes for a night without changes (tarfile calls that an error)."""
+    head = stream.read(1)
+    if head:
+        with tarfile.open(fileobj=Rest(head, stream), mode="r|") as tar:
+            yield from tar
+
+
 def entries(path, encrypted):
     """The tar entries of one volume, read as a stream (gpg decrypts it for an encrypted set)."""
     if not encrypted:
-        with tarfile.open(path, "r|gz" if path.endswith(".gz") else "r|") as tar:
-            yield from tar
+        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
+            yield from stream_entries(f)
         return
     gpg = subprocess.Popen(["gpg", "--batch", "--quiet", "--decrypt", path], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL)
     try:
-        with tarfile.open(fileobj=gpg.stdout, mode="r|") as tar:
-            yield from tar
+        yield from stream_entries(gpg.stdout)
     finally:  # also when the scan stops early: gpg is never left behind
         gpg.stdout.close()
         rc = gpg.wait()

@@ -6,6 +6,7 @@ volumes itself, before any restore."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import subprocess
 import sys
@@ -114,3 +115,21 @@ def test_no_full_or_a_broken_volume_is_one_line(tmp_path):
     assert proc.returncode == 1 and proc.stdout.startswith("refused: a volume cannot be read") and not proc.stderr
     assert subprocess.run([sys.executable, "-c", PROGRAM, "scan", str(tmp_path), "yesterday"],
                           capture_output=True, check=False).returncode == 2
+
+
+def test_a_night_without_changes_is_an_increment_of_no_bytes_and_passes(tmp_path):
+    """duplicity writes an incremental volume that holds no bytes at all (gzip of nothing) when
+    nothing changed; a data set that did not change all week must still pass its verify."""
+    full(tmp_path, entry("snapshot/a.txt", data=b"a"))
+    stem = f"duplicity-inc.{FULL}.to.{INC}"
+    (tmp_path / f"{stem}.manifest").write_text("Volume 1:\n")
+    (tmp_path / f"duplicity-new-signatures.{FULL}.to.{INC}.sigtar.gz").write_bytes(b"")
+    with gzip.open(tmp_path / f"{stem}.vol1.difftar.gz", "wb"):
+        pass
+    proc = scan(tmp_path, INC)
+    assert proc.returncode == 0 and "nothing leaves the folder" in proc.stdout, proc.stdout + proc.stderr
+    # a volume that is no tar at all is still refused
+    with gzip.open(tmp_path / f"{stem}.vol1.difftar.gz", "wb") as f:
+        f.write(b"not a tar archive, but some bytes" * 20)
+    proc = scan(tmp_path, INC)
+    assert proc.returncode == 1 and "cannot be read as a tar archive" in proc.stdout, proc.stdout
