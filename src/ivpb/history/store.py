@@ -107,7 +107,7 @@ class Store:
         lock, so that of two audits starting at once one makes it and the other finds it made)."""
         if self._ours():
             return
-        if create and self._empty():
+        if create:  # emptiness is judged under the lock too: another audit may have just made it
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 if self._empty():
