@@ -11,6 +11,13 @@ import os
 import sys
 
 import pytest
+from hypothesis import settings
+
+# CI draws the same examples on every run (a property test never turns red by the luck of a
+# draw there); a developer's run keeps drawing new ones, which is how they find counterexamples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # The host's state a module reads or writes, and what the machine's package manager owns.
 HOST_STATE = ("/var/lib/dpkg", "/var/lib/apt", "/etc", "/srv", "/usr/local/lib/ivpb", "/var/lib/ivpb",
