@@ -171,6 +171,18 @@ def test_a_backup_timestamp_in_the_future_is_drift_not_fresh(enforced, work):
     assert "2030-01-01 00:00 UTC ligt" in daily["detail"] and "in de toekomst" in daily["detail"], daily
 
 
+def uplinks_online_again(seconds: int = 120) -> None:
+    """The failover daemon brings both uplinks back after its `up` good rounds: the lab is shared
+    (tests/lab/conftest.py), and the next module's audit must find the router as it was."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = json.loads(on("router", "cat /run/ivpb-wan-failover/state.json"))
+        if all(u.get("state") == "online" for u in state["uplinks"].values()):
+            return
+        time.sleep(2)
+    raise AssertionError(f"uplinks not online again after {seconds}s: {state}")
+
+
 def test_router_is_managed_over_the_management_network_and_survives_both_uplinks_cut(enforced, work):
     assert on("router", "echo $SSH_CONNECTION").split()[2] == ROUTER_MGMT
     on("router", "ip link set wan1 down; ip link set wan2 down")
@@ -187,6 +199,7 @@ def test_router_is_managed_over_the_management_network_and_survives_both_uplinks
         seconds, rc, report = timed_audit(work, "uplinks-cut")
     finally:
         on("router", "ip link set wan1 up; ip link set wan2 up")
+        uplinks_online_again()
     assert rc in (1, 2)
     assert all(h["reachable"] for h in report["hosts"].values())
     failover = control(report, "fileserver", "internet.failover")
