@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivpb import resolve
 from ivpb.i18n import Message, joined, msg
 from ivpb.inventory import Inventory
 from ivpb.policy import ASPECTS, Control, Policy
@@ -240,15 +241,6 @@ def _drop_superseded(policy: Policy, controls: list[PlannedControl]) -> None:
     ]
 
 
-def target_site(inventory: Inventory, target_name: str) -> str | None:
-    target = inventory.school("ivpb_backup_targets").get(target_name)
-    if not isinstance(target, dict):
-        return None
-    if "host" in target:
-        return (inventory.hosts.get(target["host"]) or {}).get("ivpb_site")
-    return target.get("site")
-
-
 def _site_plans(
     policy: Policy, inventory: Inventory, classified: dict[str, tuple[str, dict[str, Any]]]
 ) -> dict[str, SitePlan]:
@@ -257,24 +249,17 @@ def _site_plans(
     contributors: dict[str, set[str]] = {}
     site_controls = [c for c in policy.controls if c.scope == "site"]
     # Per host once (not once per control): its site and each stored data set with the sites
-    # its backup and its sync go to, each target looked up once; hosts of the same shape (site,
+    # its backup and its sync go to (resolve: each copy's site); hosts of the same shape (site,
     # data sets, targets) are judged once per control.
-    target_sites: dict[str, str | None] = {}
     stores = []
     for host, hostvars in inventory.hosts.items():
         datasets_key, datasets = classified[host]
         entries = []
-        for s in _stored(hostvars):
-            if s["dataset"] in datasets:
-                kinds = []
-                for kind, target in (
-                    ("plan.kind_backup", s.get("backup_target") or hostvars.get("ivpb_backup_target")),
-                    ("plan.kind_sync", s.get("sync_target")),
-                ):
-                    if target and target not in target_sites:
-                        target_sites[target] = target_site(inventory, target)
-                    kinds.append((kind, target_sites[target] if target else None))
-                entries.append((s["dataset"], *datasets[s["dataset"]], tuple(kinds)))
+        for s in resolve.stored(inventory, host):
+            if s.dataset in datasets:
+                kinds = tuple((kind, copy.site if copy else None)
+                              for kind, copy in (("plan.kind_backup", s.backup), ("plan.kind_sync", s.sync)))
+                entries.append((s.dataset, *datasets[s.dataset], kinds))
         site = hostvars.get("ivpb_site")
         # A data set's classification is given by its name within the data sets' content.
         shape = (site, datasets_key, tuple((dataset, kinds) for dataset, _, _, kinds in entries))
