@@ -19,6 +19,7 @@ from ivpb import drills, resolve
 from ivpb.errors import UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
+from ivpb.output import write_file
 from ivpb.plan import plan_inventory
 from ivpb.policy import Policy
 from ivpb.render.markdown import fenced, md
@@ -51,7 +52,7 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
     for host in sorted(inventory.chosen()):
         hv = inventory.hosts[host]
         # what the policy has backup_job do for each data set (enforced_by.duty): encrypt, sync
-        planned = resolve.duties(plan, host)
+        planned = plan.duties(host)
         for store in resolve.stored(inventory, host):
             ds = store.dataset
             meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
@@ -216,7 +217,6 @@ def render(inventory: Inventory, policy: Policy, sources: list[str], lang: str =
 
 
 def main(args) -> int:
-    from ivpb.cli import write_file
     from ivpb.inventory import load_inventory
     from ivpb.policy import load_policy
     from ivpb.shopping import validation

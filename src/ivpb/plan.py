@@ -91,6 +91,16 @@ class Plan:
     # each classified data set no host stores -> the hosts that use it (stored_nowhere)
     stored_nowhere: dict[str, list[str]] = field(default_factory=dict)
 
+    def duties(self, host: str) -> dict[str, dict[str, str]]:
+        """data set -> duty -> control id: what the policy has backup_job do for each of the
+        host's data sets (its planned controls' enforced_by.duty)."""
+        duty_of = self.policy.duties("backup_job")
+        out: dict[str, dict[str, str]] = {}
+        for c in self.hosts[host].controls:
+            if c.dataset and c.id in duty_of:
+                out.setdefault(c.dataset, {})[duty_of[c.id]] = c.id
+        return out
+
     def as_dict(self, lang: str = "nl") -> dict[str, Any]:
         """The plan as JSON, its reasons written in lang."""
         return {

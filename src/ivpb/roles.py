@@ -96,7 +96,7 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
             mine["backup_target"] = receivers.get(host, {"targets": [], "clients": []})
         if "backup" in roles:
             mine["backup"] = {"controls": _own_controls(plan, host, "backup"), "receivers": sends_to.get(host, []),
-                              "datasets": module_input(inventory, plan, host)}
+                              "datasets": module_input(inventory, host, plan.duties(host))}
         out[host] = mine
     return out
 

@@ -30,7 +30,7 @@ def check(ctx) -> Iterator[Problem]:
         controls = ctx.plan.hosts[host].controls
         needs_sync = {c.dataset: c for c in controls if duty_of.get(c.id) == "offsite_sync"}
         needs_crypt = {c.dataset: c for c in controls if duty_of.get(c.id) == "encrypt"}
-        planned = resolve.duties(ctx.plan, host)
+        planned = ctx.plan.duties(host)
         default_to = hv.get("ivpb_backup_encrypt_to") or []
         site = hv.get("ivpb_site")
         for entry in resolve.stored(inv, host):
