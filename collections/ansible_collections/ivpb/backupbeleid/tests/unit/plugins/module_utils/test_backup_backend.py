@@ -256,7 +256,7 @@ def test_a_new_duty_is_one_row(monkeypatch, tmp_path):
     row = bj.Duty(wanted=lambda j: "pull" in j["controls"], action="pull",
                   cron=lambda j, w: bj.cron_time(w["slot"], None),
                   conf=lambda j: [f"PULL={1 if 'pull' in j['controls'] else 0}"],
-                  evidence=lambda host, j, found: {"detail": "pulled", "evidence": {"last_pull": None}},
+                  reader=lambda host, j, found: {"detail": "pulled", "evidence": {"last_pull": None}},
                   packages=("openssh-server",))
     monkeypatch.setitem(bj.DUTIES, "pull", row)
     monkeypatch.setitem(bj.input_rules.DUTIES, "backup_job", (*bj.input_rules.DUTIES["backup_job"], "pull"))
