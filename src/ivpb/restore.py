@@ -60,6 +60,7 @@ SET = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T
 GENERATION = re.compile(r"^duplicity-(?:full|inc\.\d{8}T\d{6}Z\.to)\.(\d{8}T\d{6}Z)\.manifest(\.gpg)?$")
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 SSH_TIMEOUT = 20
+HOST_PROGRAM = module_utils("host_program")  # how the programs the hosts run are shipped
 MANIFEST = module_utils("backup_manifest")  # the manifest program the hosts run (issue #16)
 GUARD = module_utils("restore_guard")  # the pre-scan of a chain's tar entries the hosts run (issue #22)
 # A receiver's clock and the client's may differ a little: a generation may carry a name up to
@@ -399,7 +400,7 @@ def check_tree(manifest: Path, restored: Path, shown: str, sample: str | None = 
     """A restored tree against its (plaintext) manifest, by the manifest program the hosts run:
     files and bytes that match, problems (lines naming the manifest), files changed during the
     backup."""
-    argv = [sys.executable, "-c", MANIFEST.PROGRAM, "check", str(manifest), str(restored)]
+    argv = [sys.executable, "-c", HOST_PROGRAM.text(MANIFEST), "check", str(manifest), str(restored)]
     argv += [sample] if sample else []
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, errors="surrogateescape")
     try:
@@ -552,7 +553,7 @@ def scan_chain(files: Path, generation: str, where: str) -> str:
     """The pre-scan of the chain's tar entries (module_utils/restore_guard.py) before duplicity
     runs: nothing below a symbolic link, no absolute or '..' path, no hard link, device or fifo.
     It leaves only the sets of `generation` in `files`. Returns its one line."""
-    proc = subprocess.run([sys.executable, "-c", GUARD.PROGRAM, "scan", str(files), generation],
+    proc = subprocess.run([sys.executable, "-c", HOST_PROGRAM.text(GUARD), "scan", str(files), generation],
                           capture_output=True, text=True, check=False, errors="surrogateescape")
     line = _last(proc.stdout) or _last(proc.stderr) or f"exit {proc.returncode}"
     if proc.returncode != 0:

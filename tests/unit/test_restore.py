@@ -39,7 +39,8 @@ def stamp_of(names):
     return max(r.generations(names))
 
 
-def backup(source: Path, chain: Path, manifests: Path, env, enc_key=None, kind="chain", full=False, program=None):
+def backup(source: Path, chain: Path, manifests: Path, env, enc_key=None, kind="chain", full=False,
+           program=lambda: r.HOST_PROGRAM.text(r.MANIFEST)):
     """One duplicity run as the job script makes it, and the manifest it uploads (written after
     the backup; files changed since `started` may differ from what duplicity saved)."""
     args = ["duplicity", *(["full"] if full else []), "--name", "t", "--archive-dir", str(chain.parent / "cache"),
@@ -49,7 +50,7 @@ def backup(source: Path, chain: Path, manifests: Path, env, enc_key=None, kind="
     sh(*args, str(source), f"file://{chain}", env=env)
     gen = stamp_of(os.listdir(chain))
     iso = r.iso(r._stamp_time(gen))
-    tool = (program or r.MANIFEST).PROGRAM
+    tool = program()  # the manifest program's text, as the job script embeds it
     doc = sh("python3", "-c", tool, "write", str(source), "ds", "srv1", kind, iso, "", str(started),
              str(chain.parent / "hashes"), env=env)
     manifests.mkdir(exist_ok=True)
@@ -218,16 +219,12 @@ def test_a_file_changed_while_the_backup_ran_is_reported_not_failed(tmp_path, mo
     passes; a file nobody touched must still match exactly."""
     base, src, ds = with_data(tmp_path, monkeypatch)
     time.sleep(2.1)
-    real = r.MANIFEST.PROGRAM
 
-    class Late:  # the manifest program, but the file changes just before it runs
-        def __getattr__(self, name):
-            if name == "PROGRAM":
-                (src / "random.bin").write_bytes(os.urandom(500))
-                return real
-            return getattr(r.MANIFEST, name)
+    def late() -> str:  # the manifest program, but the file changes just before it runs
+        (src / "random.bin").write_bytes(os.urandom(500))
+        return r.HOST_PROGRAM.text(r.MANIFEST)
 
-    gen = backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True, program=Late())
+    gen = backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True, program=late)
     res = r.restore(inventory(base, src), "srv1", "ds", tmp_path / "out")
     assert res.ok and res.problems == [] and res.changed == 1 and res.changed_paths == ["random.bin"], res
     assert res.files == 2

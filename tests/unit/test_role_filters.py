@@ -45,9 +45,10 @@ def test_backup_reads_the_host_keys_of_the_receivers_the_plan_names():
     plan = plan_inventory(inventory, load_policy())
     inputs = role_inputs(inventory, plan, role_groups(inventory, plan))
     inputs["nas"]["backup"]["receivers"] = ["nas-offsite", "nas2"]  # a second receiver, for this test
-    [read_keys] = [t for t in yaml.safe_load((ROLES / "backup/tasks/apply.yml").read_text(encoding="utf-8"))
+    [read_keys] = [t for t in yaml.safe_load((ROLES / "backup/tasks/host_keys.yml").read_text(encoding="utf-8"))
                    if "ansible.builtin.slurp" in t]
-    assert read_keys["loop"] == "{{ backup_receiver_hosts }}" and read_keys["delegate_to"] == "{{ item }}"
+    assert read_keys["loop"] == "{{ backup_receiver_hosts | difference(backup_receiver_keys_reached | list) }}"
+    assert read_keys["delegate_to"] == "{{ item }}"
 
     def receivers(play: list[str], left: list[str] = ()) -> list[str]:
         return render("{{ backup_receiver_hosts }}", "backup", ivpb_plan={"inputs": inputs},
@@ -59,6 +60,32 @@ def test_backup_reads_the_host_keys_of_the_receivers_the_plan_names():
     assert receivers(everyone, left=["nas-offsite"]) == ["nas2"]
     assert receivers(everyone, left=["nas"]) == ["nas-offsite"]
     assert receivers(["secretariaat", "router"]) == []
+
+
+def test_backup_pins_the_keys_the_receivers_said_when_the_play_reached_them():
+    """enforce.yml's reach prints a receiver's host key (ivpb_reach); the role takes it from
+    there, so only a receiver not reached so (a role run on its own, --limit) is read again by
+    the slurp. Output around the key (a pty's carriage return, a banner) is not part of it."""
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0fake root@nas-offsite"
+    inputs = {"nas": {"backup": {"receivers": ["nas-offsite", "nas2", "nas3"]}}}
+    hostvars = {"nas": {"ivpb_reach": {"stdout_lines": []}},
+                "nas-offsite": {"ivpb_reach": {"stdout_lines": ["motd line", key + "\r"]}},
+                "nas2": {},  # not reached by enforce.yml's first task: read by the slurp
+                "nas3": {"ivpb_reach": {"stdout_lines": []}}}  # reached, but no key file
+    variables = {"ivpb_plan": {"inputs": inputs}, "hostvars": hostvars, "ansible_play_hosts": list(hostvars),
+                 "ansible_play_hosts_all": list(hostvars)}
+    reached = render("{{ backup_receiver_keys_reached }}", "backup", **variables)
+    assert reached == {"nas-offsite": key}
+    unread = render("{{ backup_receiver_hosts | difference(backup_receiver_keys_reached | list) }}", "backup",
+                    **variables)
+    assert sorted(unread) == ["nas2", "nas3"]  # difference() keeps no order
+    apply = yaml.safe_load((ROLES / "backup/tasks/apply.yml").read_text(encoding="utf-8"))
+    [job] = [t for t in apply if "ivpb.backupbeleid.backup_job" in t]
+    host_keys = job["ivpb.backupbeleid.backup_job"]["host_keys"]
+    slurped = {"results": [{"item": "nas2", "content": "c3NoLWVkMjU1MTkgQUFBQW5hczIK"},  # ssh-ed25519 AAAAnas2
+                           {"item": "nas3", "failed": True}]}
+    assert render(host_keys, "backup", backup_receiver_host_keys=slurped, **variables) == {
+        "nas2": "ssh-ed25519 AAAAnas2", "nas-offsite": key}
 
 
 def test_backup_target_authorizes_the_keys_the_senders_made_in_this_run():

@@ -4,11 +4,12 @@
 backup, yearly full and offsite sync, and checked against a restored tree both by the host's
 weekly verify of plain data sets (issue #13) and by `ivpb restore` on the controller. One
 program (Python 3, stdlib only) for both sides, so writer and checker cannot disagree; the job
-script embeds it (backup_script), the controller runs the same text (ivpb.restore).
+script embeds it (backup_script), the controller runs the same text (ivpb.restore): a host
+program, shipped as host_program.py says (TEXT below is host_program.text of this file).
 
-    python3 -c PROGRAM write SOURCE DATASET HOST KIND STAMP SCHOOL_YEAR STARTED_NS CACHE > manifest
-    python3 -c PROGRAM check MANIFEST TREE [SAMPLE]   JSON result; exit 1 when the tree fails it
-    python3 -c PROGRAM line  MANIFEST TREE            one line for the job's log; exit 1 on failure
+    python3 -c TEXT write SOURCE DATASET HOST KIND STAMP SCHOOL_YEAR STARTED_NS CACHE > manifest
+    python3 -c TEXT check MANIFEST TREE [SAMPLE]   JSON result; exit 1 when the tree fails it
+    python3 -c TEXT line  MANIFEST TREE            one line for the job's log; exit 1 on failure
 
 Why a manifest made after the backup can still describe what the backup saved: duplicity reads
 the files while the school works with them, and the manifest is hashed from the source once
@@ -40,11 +41,12 @@ setuid/setgid bit they cannot list is refused."""
 
 from __future__ import annotations
 
-FORMAT = "ivpb-manifest/3"
-FORMATS = ("ivpb-manifest/1", "ivpb-manifest/2", FORMAT)  # all still read
-
-PROGRAM = r'''
-import hashlib, json, os, sqlite3, stat, sys
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+import sys
 
 FORMAT = "ivpb-manifest/3"
 FORMATS = ("ivpb-manifest/1", "ivpb-manifest/2", FORMAT)
@@ -129,7 +131,7 @@ def write(src, ds, host, kind, stamp, sy, started_ns, cache):
                   "mtime": st.st_mtime_ns // 10**9, "ctime": st.st_ctime_ns, "sha256": digest})
             files += 1
             total += size
-    out.write('],"files":%d,"bytes":%d}' % (files, total))
+    out.write(f'],"files":{files},"bytes":{total}}}')
     out.flush()
     db.commit()
     db.close()
@@ -298,22 +300,22 @@ def main(argv):
         try:
             doc = load(argv[1])
         except (OSError, ValueError) as e:
-            print(f"{argv[1]}: not a valid manifest (altered?): {e}", file=sys.stderr)
+            sys.stderr.write(f"{argv[1]}: not a valid manifest (altered?): {e}\n")
             return 1
         r = check(doc, argv[2], os.path.basename(argv[1]), argv[3] if len(argv) == 4 else None)
         if argv[0] == "check":
-            print(json.dumps(r))
+            sys.stdout.write(json.dumps(r) + "\n")
         elif r["problems"]:
-            print("; ".join(r["problems"]))
+            sys.stdout.write("; ".join(r["problems"]) + "\n")
         else:
             also = (f"; {r['changed']} changed during the backup ({', '.join(map(repr, r['changed_paths']))}"
                     f"{', ...' if r['changed'] > len(r['changed_paths']) else ''})") if r["changed"] else ""
-            print(f"{r['files']} files, {r['bytes']} bytes as backed up{also}")
+            sys.stdout.write(f"{r['files']} files, {r['bytes']} bytes as backed up{also}\n")
         return 1 if r["problems"] else 0
-    print("usage: write SOURCE DATASET HOST KIND STAMP SCHOOL_YEAR STARTED_NS CACHE | check|line MANIFEST TREE "
-          "[SAMPLE]", file=sys.stderr)
+    sys.stderr.write("usage: write SOURCE DATASET HOST KIND STAMP SCHOOL_YEAR STARTED_NS CACHE | check|line MANIFEST "
+                     "TREE [SAMPLE]\n")
     return 2
 
 
-sys.exit(main(sys.argv[1:]))
-'''
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

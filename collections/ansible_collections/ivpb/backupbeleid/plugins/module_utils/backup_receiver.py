@@ -23,6 +23,7 @@ import stat
 import time
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
+    host_program,
     input_rules,
     packages,
     receiver_layout,
@@ -103,29 +104,28 @@ def _count(value, default, what, least=1, most=1000):
     return int(n)
 
 
-def protected(entry, program=None):
+def protected(entry):
     """data set -> the arrival (this host's clock, ISO UTC) of the newest complete, sealed
     generation of its chain, or None: the receiver program's own judgement (receiver_program)."""
-    program = program or receiver_program.load()
     out = {}
     for ds in entry["datasets"]:
         chain = f"{entry['area']}/{ds}/{receiver_layout.CHAIN}"
         try:
             st = os.lstat(chain)
-            real = stat.S_ISDIR(st.st_mode) and st.st_uid == program["SEALED_UID"]  # never a client's link
+            real = stat.S_ISDIR(st.st_mode) and st.st_uid == receiver_program.SEALED_UID  # never a client's link
         except OSError:
             real = False
-        arrived = program["newest"](chain) if real else None
+        arrived = receiver_program.newest(chain) if real else None
         out[ds] = None if arrived is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(arrived))
     return out
 
 
 def merged_protected(entries):
     """client -> data set -> newest sealed backup over all of this host's targets."""
-    out, program = {}, receiver_program.load()
+    out = {}
     for _user, entry in entries:
         mine = out.setdefault(entry["client"], {})
-        for ds, stamp in (protected(entry, program) if os.path.isdir(entry["area"]) else {}).items():
+        for ds, stamp in (protected(entry) if os.path.isdir(entry["area"]) else {}).items():
             mine[ds] = max(filter(None, (mine.get(ds), stamp)), default=None)
     return out
 
@@ -197,7 +197,7 @@ def enforce(host, p):
     host.directory("/etc/ivpb", 0o755)
     host.directory("/etc/ivpb/receiver", 0o755)
     host.directory(os.path.dirname(receiver_program.PATH), 0o755)
-    host.file(receiver_program.PATH, receiver_program.PROGRAM, 0o755)
+    host.file(receiver_program.PATH, host_program.text(receiver_program), 0o755)
     host.file(receiver_program.CONFIG, json.dumps(config, indent=1, sort_keys=True) + "\n", 0o644)
     sudoers = (f"# ivpb backup receiver: the gate of every client seals what it sent; managed by ivpb\n"
                f"%{group} ALL=(root) NOPASSWD: {receiver_program.PATH} seal\n")

@@ -1,13 +1,13 @@
 # Copyright: ivpb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The job script that backup_job installs at /usr/local/lib/ivpb/ivpb-backup (bash; it runs
-duplicity, rsync, gpg, flock and logger on the host). Kept as data so the module ships it."""
+duplicity, rsync, gpg, flock and logger on the host). Bash, so kept as text; the Python programs
+it runs are embedded as host_program.py ships them."""
 
 from __future__ import annotations
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import PROGRAM as MANIFEST_PROGRAM
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.restore_guard import PROGRAM as GUARD_PROGRAM
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (backup_manifest, host_program, receiver_layout,
+                                                                       restore_guard)
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.webhook import program as webhook_program
 
 SCRIPT = r'''#!/bin/bash
@@ -424,7 +424,8 @@ heartbeat)
     ;;
 esac
 rm -f "$STATE/status/$DS.${KIND}_failed"
-'''.replace("@MANIFEST_PROGRAM@", MANIFEST_PROGRAM.strip("\n")).replace("@GUARD_PROGRAM@", GUARD_PROGRAM.strip("\n"))
+'''.replace("@MANIFEST_PROGRAM@", host_program.text(backup_manifest).strip("\n"))
+SCRIPT = SCRIPT.replace("@GUARD_PROGRAM@", host_program.text(restore_guard).strip("\n"))
 SCRIPT = SCRIPT.replace("@WEBHOOK_PROGRAM@", webhook_program(20).strip("\n"))
 # The folders at the target are receiver_layout's (the receiver, restore and the herstelplan read them there).
 for _name in ("CHAIN", "ANNUAL", "SYNC", "MANIFESTS", "SYNC_MANIFESTS"):

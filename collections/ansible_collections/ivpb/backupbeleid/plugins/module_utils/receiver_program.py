@@ -1,8 +1,8 @@
 # Copyright: ivpb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The program that backup_receiver installs at /usr/local/lib/ivpb/backup-receiver (Python 3,
-stdlib only; it runs on the receiving host). Kept as data so the module ships it; load() gives
-its functions to the module (protected()) and to the tests, so that they live in one place.
+"""The program that backup_receiver installs at /usr/local/lib/ivpb/backup-receiver (a host
+program: host_program.py says how it is shipped; it runs on the receiving host). The module
+(protected()) and the tests use its functions, so that they live in one place.
 
 Three commands:
   gate   the forced command of a client's key (runs as that client's own Unix user): lets through
@@ -27,30 +27,13 @@ The client names its files (duplicity's dates are the client's clock); the recei
 for what it checked, by its own clock: a generation counts (the newest protected backup,
 retention, restore's "newest") only when it is complete and sealed, ordered by arrival."""
 
-from __future__ import annotations
-
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout
-
-PATH = "/usr/local/lib/ivpb/backup-receiver"
-CONFIG = "/etc/ivpb/receiver/clients.json"
-SUDOERS = "/etc/sudoers.d/ivpb-backup-receiver"
-CRON = "/etc/cron.d/ivpb-backup-receiver"
-GROUP = "ivpb-clients"
-
-
-def load() -> dict:
-    """The program's functions, without running it (its __name__ is not __main__)."""
-    ns: dict = {"__name__": "ivpb_backup_receiver"}
-    exec(compile(PROGRAM, PATH, "exec"), ns)  # noqa: S102 - the program this module ships
-    return ns
-
-
-PROGRAM = r'''#!/usr/bin/python3
 # ivpb backup receiver (IVPB Backupbeleid §4, backup.best_practice): gate, seal, maint.
 # Managed by ivpb.backupbeleid.backup_receiver: changes here are overwritten.
-# Arrival stamp: the seal sets every file it seals to this host's clock at sealing; a sealed
-# file's mtime is its arrival time here (ivpb restore and the retention below rely on it).
+
+from __future__ import annotations
+
 import calendar
+import contextlib
 import errno
 import json
 import os
@@ -64,7 +47,17 @@ import sys
 import syslog
 import time
 
+# The data set's folders here are receiver_layout's (the sender and restore read them there).
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import CHAIN, SYNC  # ivpb: inline
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import MANIFESTS  # ivpb: inline
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import SYNC_MANIFESTS  # ivpb: inline
+
 CONFIG = "/etc/ivpb/receiver/clients.json"
+# where backup_receiver installs this program, and what it writes beside it
+PATH = "/usr/local/lib/ivpb/backup-receiver"
+SUDOERS = "/etc/sudoers.d/ivpb-backup-receiver"
+CRON = "/etc/cron.d/ivpb-backup-receiver"
+GROUP = "ivpb-clients"
 RRSYNC = "/usr/bin/rrsync"
 SEALED_UID = 0  # the owner of a sealed file
 SESSION_TIMEOUT = 21600  # seconds; the sender's whole duplicity run is killed after as long
@@ -262,13 +255,13 @@ def gate():
     command = os.environ.get("SSH_ORIGINAL_COMMAND", "")
     if entry is None:
         log(syslog.LOG_WARNING, f"denied for unknown user {me}: {command[:200]!r}")
-        sys.exit(1)
+        raise SystemExit(1)
     who = f"client {entry['client']} (target {entry['target']}, user {me})"
 
     def deny(why):
         log(syslog.LOG_WARNING, f"denied for {who}: {why}: {command[:200]!r}")
-        print(f"ivpb backup receiver: denied: {why}", file=sys.stderr)
-        sys.exit(1)
+        sys.stderr.write(f"ivpb backup receiver: denied: {why}\n")
+        raise SystemExit(1)
 
     try:
         sender, _options, path = parse(command)
@@ -409,10 +402,8 @@ def seal_entry(user, entry):
     pw = pwd.getpwnam(user)
     uids = {pw.pw_uid}
     for legacy in entry.get("adopt_users", []):
-        try:
+        with contextlib.suppress(KeyError):
             uids.add(pwd.getpwnam(legacy).pw_uid)
-        except KeyError:
-            pass
     n = seal_area(entry["area"], uids, pw.pw_gid)
     if n:
         log(syslog.LOG_INFO, f"sealed {n} file(s) of client {entry['client']} in {entry['area']}")
@@ -422,8 +413,8 @@ def seal():
     user = os.environ.get("SUDO_USER", "")
     entry = clients().get(user)
     if os.geteuid() != 0 or entry is None:
-        print("ivpb backup receiver: seal is run by the gate through sudo", file=sys.stderr)
-        sys.exit(2)
+        sys.stderr.write("ivpb backup receiver: seal is run by the gate through sudo\n")
+        raise SystemExit(2)
     seal_entry(user, entry)
 
 
@@ -590,7 +581,7 @@ def maint_entry(user, entry, t):
     for ds, rules in sorted(entry.get("datasets", {}).items()):
         base = os.path.join(entry["area"], ds)
         min_age = int(rules.get("min_age_days", 0)) * 86400
-        for sub, keep, manifests in (("@CHAIN@", "keep_full", "@MAN@"), ("@SYNC@", "sync_keep_full", "@SYNC_MAN@")):
+        for sub, keep, manifests in ((CHAIN, "keep_full", MANIFESTS), (SYNC, "sync_keep_full", SYNC_MANIFESTS)):
             gone = prune(os.path.join(base, sub), int(rules[keep]), min_age, t)
             removed += len(gone) + len(prune_manifests(os.path.join(base, manifests), gone))
     removed += leftovers(entry["area"])
@@ -609,8 +600,7 @@ def maint():
 
 if __name__ == "__main__":
     action = sys.argv[1] if len(sys.argv) > 1 else ""
-    {"gate": gate, "seal": seal, "maint": maint}.get(action, lambda: sys.exit(2))()
-'''
-# The folders of a data set at the receiver are receiver_layout's (the sender and restore read them there).
-for _mark, _name in (("CHAIN", "CHAIN"), ("SYNC", "SYNC"), ("MAN", "MANIFESTS"), ("SYNC_MAN", "SYNC_MANIFESTS")):
-    PROGRAM = PROGRAM.replace(f"@{_mark}@", getattr(receiver_layout, _name))
+    command = {"gate": gate, "seal": seal, "maint": maint}.get(action)
+    if command is None:
+        raise SystemExit(2)
+    command()

@@ -11,9 +11,9 @@ link, a device file or a fifo, an entry duplicity does not write, a path twice i
 Only the sets it scanned stay in the folder (every other duplicity file there is removed), so
 duplicity cannot pick a set this program did not read. One program (Python 3, stdlib only) for
 the host's weekly verify (backup_script embeds it) and for `ivpb restore` (ivpb.restore runs
-the same text).
+the same text; a host program, shipped as host_program.py says: TEXT below).
 
-    python3 -c PROGRAM scan DIR STAMP   the chain in DIR holding the backup STAMP
+    python3 -c TEXT scan DIR STAMP   the chain in DIR holding the backup STAMP
                                         (YYYYMMDDTHHMMSSZ); one line; exit 1 when refused
 
 Which path a restore writes is decided by the last set that names it (duplicity patches the
@@ -24,8 +24,12 @@ Encrypted volumes are read through `gpg --decrypt` with the caller's keys."""
 
 from __future__ import annotations
 
-PROGRAM = r'''
-import gzip, os, re, subprocess, sys, tarfile
+import gzip
+import os
+import re
+import subprocess
+import sys
+import tarfile
 
 NAME = re.compile(r"^duplicity-(full|inc|full-signatures|new-signatures)\.(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?"
                   r"\.(manifest|vol(\d+)\.difftar(?:\.gz)?|sigtar(?:\.gz)?)(\.gpg)?$")
@@ -68,7 +72,7 @@ def select(folder, stamp):
         if len({enc for *_, enc in files[key]}) > 1:
             raise Refused(f"the set {key[1]}-{key[2]} is both encrypted and plain")
         keep.update(n for n, *_ in files[key])
-    for key, names in files.items():
+    for names in files.values():
         for n, *_ in names:
             if n not in keep:
                 os.unlink(os.path.join(folder, n))
@@ -183,18 +187,18 @@ def scan(folder, stamp):
 
 def main(argv):
     if len(argv) != 3 or argv[0] != "scan" or not STAMP.fullmatch(argv[2]):
-        print("usage: scan DIR YYYYMMDDTHHMMSSZ", file=sys.stderr)
+        sys.stderr.write("usage: scan DIR YYYYMMDDTHHMMSSZ\n")
         return 2
     try:
-        print(scan(argv[1], argv[2]))
+        sys.stdout.write(scan(argv[1], argv[2]) + "\n")
     except Refused as e:
-        print(f"refused: {e}")
+        sys.stdout.write(f"refused: {e}\n")
         return 1
     except (OSError, tarfile.TarError, EOFError) as e:
-        print(f"refused: a volume cannot be read as a tar archive: {e}")
+        sys.stdout.write(f"refused: a volume cannot be read as a tar archive: {e}\n")
         return 1
     return 0
 
 
-sys.exit(main(sys.argv[1:]))
-'''
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

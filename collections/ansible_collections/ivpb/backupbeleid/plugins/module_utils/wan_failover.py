@@ -11,12 +11,11 @@ for the failover and SLA controls the caller names. Standard library only (runs 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import os
 import time
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules, packages, webhook
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host_program, input_rules, packages
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover_daemon as daemon_mod
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host, ModuleFailure
 
@@ -50,13 +49,6 @@ SyslogIdentifier=ivpb-wan-failover
 [Install]
 WantedBy=multi-user.target
 """
-
-
-def daemon_source() -> str:
-    """The daemon's own file, with the webhook sender's text in place of its import (webhook.py)."""
-    src = inspect.getsource(daemon_mod)
-    line = next(ln for ln in src.splitlines(keepends=True) if ln.endswith("import post  # ivpb: inline\n"))
-    return src.replace(line, inspect.getsource(webhook.post), 1)
 
 
 def probe_settings(probe: dict | None) -> dict:
@@ -237,7 +229,7 @@ class WanFailover:
 
     def desired_files(self) -> list[tuple[str, str, int]]:
         return [
-            (DAEMON_PATH, daemon_source(), 0o755),
+            (DAEMON_PATH, host_program.text(daemon_mod), 0o755),
             (CONFIG_PATH, dump(self.config), 0o600),
             (UNIT_PATH, UNIT.format(daemon=DAEMON_PATH, config=CONFIG_PATH), 0o644),
             (SYSCTL_PATH, sysctl_text(self.sysctls), 0o644),

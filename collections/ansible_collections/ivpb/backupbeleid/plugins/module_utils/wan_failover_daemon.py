@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: ivpb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """ivpb-wan-failover: the dual-WAN health-probing daemon of §3 Internetverbinding.

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host as toolkit
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host_program
 from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
 
 PLUGINS = Path(toolkit.__file__).resolve().parents[1]
 PACKAGE = "ansible_collections.ivpb.backupbeleid.plugins"
 # Programs the modules install on the host and run there on their own (not backends).
-PROGRAMS = {"wan_failover_daemon"}
+PROGRAMS = set(host_program.PROGRAMS)
 # The planner runs on the controller (action plugin); its module file is documentation.
 NOT_ON_A_HOST = {"plan"}
 MODULES = sorted(p.stem for p in (PLUGINS / "modules").glob("*.py") if p.stem not in NOT_ON_A_HOST)

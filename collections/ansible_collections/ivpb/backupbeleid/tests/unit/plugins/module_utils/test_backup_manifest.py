@@ -1,4 +1,4 @@
-"""The manifest program (backup_manifest.PROGRAM, issue #16) on real files with the kernel's own
+"""The manifest program (backup_manifest.py as host_program ships it, issue #16) on real files with the kernel's own
 ctime: what it writes, and how it judges a restored tree. The "backup" here is a copy of the
 source taken after the start time was read, like duplicity's read in the job; a change made
 after that copy and before the manifest is written is the race the manifest must survive."""
@@ -15,8 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import FORMAT, PROGRAM
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_manifest, host_program
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import FORMAT
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
+
+PROGRAM = host_program.text(backup_manifest)  # what the hosts and ivpb restore run
 
 
 def tool(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host_program
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
@@ -197,6 +198,6 @@ def test_sla_is_advisory_per_uplink(sla, reason, status, detail):
 
 
 def test_daemon_source_is_the_module_utils_file():
-    src = wf.daemon_source()
+    src = host_program.text(wf.daemon_mod)
     assert src.startswith("#!/usr/bin/python3")
     assert "def main(" in src

@@ -1,4 +1,4 @@
-"""The restore guard (restore_guard.PROGRAM, issue #22) on hostile duplicity volumes built here
+"""The restore guard (restore_guard.py as host_program ships it, issue #22) on hostile duplicity volumes built here
 with Python's tarfile, as a hostile receiver (or a client, through its newest sealed chain)
 could write them: duplicity 0.8 writes a file `a/x` through a symbolic link `a`, and the SHA1s
 it checks sit in the same attacker-written manifests. No duplicity needed: the guard reads the
@@ -14,8 +14,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.restore_guard import PROGRAM
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host_program, restore_guard
 
+PROGRAM = host_program.text(restore_guard)  # what the hosts and ivpb restore run
 FULL = "20261129T220000Z"
 INC = "20261130T220000Z"
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import PROGRAM as MANIFEST
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_manifest, host_program
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
 
 
@@ -77,7 +77,7 @@ def backup(src: Path, recv: Path, cache: Path) -> str:
                     "--verbosity", "error", str(src), f"file://{recv / 'chain'}"], check=True, capture_output=True)
     stamp = max(n.split(".")[1] for n in os.listdir(recv / "chain") if n.startswith("duplicity-full."))
     iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.strptime(stamp, "%Y%m%dT%H%M%SZ"))
-    doc = subprocess.run([sys.executable, "-c", MANIFEST, "write", str(src), "ds", "srv", "chain", iso, "",
+    doc = subprocess.run([sys.executable, "-c", host_program.text(backup_manifest), "write", str(src), "ds", "srv", "chain", iso, "",
                           str(started), str(cache / "hashes")], check=True, capture_output=True, text=True).stdout
     (recv / "manifests" / f"{stamp}.json").write_text(doc)
     return stamp

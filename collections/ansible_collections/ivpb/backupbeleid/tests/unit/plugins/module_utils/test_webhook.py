@@ -13,9 +13,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host_program, webhook
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import webhook
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
 from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 
@@ -77,7 +77,7 @@ def test_nut_notify_script_posts_through_the_sender(hook, tmp_path):
 
 
 def test_daemon_as_written_to_the_host_carries_the_sender(hook, tmp_path):
-    source = wf.daemon_source()
+    source = host_program.text(wf.daemon_mod)
     assert "ansible_collections" not in source and source.count("def post(") == 1
     path = tmp_path / "ivpb-wan-failover"
     path.write_text(source)

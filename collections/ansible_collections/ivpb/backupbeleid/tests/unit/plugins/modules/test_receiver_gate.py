@@ -50,7 +50,8 @@ def rrsync_words(command):
 
 @pytest.fixture(scope="module")
 def program():
-    return receiver_program.load()
+    """The shipped program's functions and constants, by name."""
+    return vars(receiver_program)
 
 
 def parse(program, command):

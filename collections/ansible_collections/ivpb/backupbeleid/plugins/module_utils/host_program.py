@@ -1,0 +1,45 @@
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How the collection ships the programs that run on hosts without Ansible (from cron, sshd's
+forced command, systemd, the backup job script) and on the controller (ivpb restore): one way for
+all of them. Each is a module_utils file of its own that IS the program: Python 3, standard
+library only, importable by its module and its tests (nothing runs on import), its command line
+in `if __name__ == "__main__":`. text() is what a module writes to the host (or the job script
+embeds, or the controller runs with `python3 -c`): the file's own source, with a python3 shebang,
+and each line `from <module> import <names>  # ivpb: inline` replaced by those definitions'
+source (a constant as `NAME = <its repr>`), so a program carries what it shares with another
+(webhook.post, receiver_layout's folder names) in its own text.
+
+The bash job script (backup_script) is bash, not Python: it is kept as text and embeds the
+programs it runs through text()."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+# The programs, by module_utils name: each has its tests, and tests/.../test_host_program.py holds
+# every one to the rules above.
+PROGRAMS = ("backup_manifest", "receiver_program", "restore_guard", "wan_failover_daemon")
+SHEBANG = "#!/usr/bin/python3\n"
+INLINE = "  # ivpb: inline\n"
+
+
+def text(module) -> str:
+    """The program `module` as it runs on a host: its file, a shebang first, inline imports filled in."""
+    out = [SHEBANG]
+    for line in inspect.getsource(module).splitlines(keepends=True):
+        if not line.endswith(INLINE):
+            out.append(line)
+            continue
+        words = line[: -len(INLINE)].split()  # from <module> import <name>[, <name>...]
+        source = importlib.import_module(words[1])
+        out += [_definition(source, name.strip(",")) for name in words[3:]]
+    return "".join(out)
+
+
+def _definition(source, name) -> str:
+    value = getattr(source, name)
+    if isinstance(value, (str, int, tuple)):
+        return f"{name} = {value!r}\n"
+    return inspect.getsource(value)

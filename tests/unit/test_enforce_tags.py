@@ -1,0 +1,84 @@
+"""The tags of enforce.yml and the collection's roles (issue #26): one tag per clause, never one
+per control. One module run enforces a whole clause on a host (nut_client all of §2's UPS
+controls, backup_job every §4 duty of every data set), so a control-id tag could only run the
+whole clause under another name. A clause's tag is the part before the dot that all of its
+controls' ids share in the policy file (power for §2, internet for §3, backup for §4); the
+README documents them. `always` marks the plan step and the reach, which every run needs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "collections" / "ansible_collections" / "ivpb" / "backupbeleid" / "roles"
+POLICY = ROOT / "src" / "ivpb" / "policies" / "backupbeleid.yml"
+
+
+def clause_tags() -> dict[str, str]:
+    """Each enforced clause's tag (clause id -> tag), from the policy file's control ids."""
+    controls = yaml.safe_load(POLICY.read_text(encoding="utf-8"))["controls"]
+    prefixes: dict[str, set[str]] = {}
+    for control in controls:
+        if control.get("enforced_by"):
+            prefixes.setdefault(control["clause"], set()).add(control["id"].split(".", 1)[0])
+    assert all(len(p) == 1 for p in prefixes.values()), prefixes  # else a clause has no one tag
+    return {clause: p.pop() for clause, p in prefixes.items()}
+
+
+def tags_in(node) -> list[str]:
+    """Every tag a task file sets: `tags:` of tasks, blocks and include/import `apply:`."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "tags":
+                found += [value] if isinstance(value, str) else list(value)
+            else:
+                found += tags_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += tags_in(item)
+    return found
+
+
+def task_files() -> list[Path]:
+    return [ROOT / "playbooks" / "enforce.yml", *sorted(ROLES.glob("*/tasks/*.yml"))]
+
+
+def test_every_tag_names_an_enforced_clause_or_always():
+    allowed = set(clause_tags().values()) | {"always"}
+    seen = set()
+    for path in task_files():
+        tags = tags_in(yaml.safe_load(path.read_text(encoding="utf-8")))
+        assert set(tags) <= allowed, f"{path.relative_to(ROOT)}: {sorted(set(tags) - allowed)}"
+        seen |= set(tags)
+    assert seen == allowed  # every enforced clause can be run on its own
+
+
+def test_the_clause_tags_are_the_ones_the_readme_documents():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for clause, tag in clause_tags().items():
+        assert f"`--tags {tag}` ({clause}" in readme, (clause, tag)
+
+
+def listed_tasks(*args: str) -> str:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(["ansible-playbook", "playbooks/enforce.yml", "-i", "inventories/example", "--list-tasks",
+                           *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_a_clause_tag_runs_that_clause_and_the_steps_every_run_needs():
+    names = re.findall(r"^\s{6}(\S.*?)\tTAGS:", listed_tasks("--tags", "power"), flags=re.M)
+    assert any(n.startswith("ivpb.backupbeleid.nut_server :") for n in names), names
+    assert any(n.startswith("ivpb.backupbeleid.power :") for n in names), names
+    assert not any("§3" in n or "§4" in n for n in names), names
+    assert any(n.startswith("Plan the controls of every host") for n in names)
+    assert any(n.startswith("Reach every host of the clauses once") for n in names)
