@@ -6,8 +6,12 @@ it runs are embedded as host_program.py ships them."""
 
 from __future__ import annotations
 
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (backup_manifest, host_program, receiver_layout,
-                                                                       restore_guard)
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
+    backup_manifest,
+    host_program,
+    receiver_layout,
+    restore_guard,
+)
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.webhook import program as webhook_program
 
 SCRIPT = r'''#!/bin/bash

@@ -48,9 +48,12 @@ import syslog
 import time
 
 # The data set's folders here are receiver_layout's (the sender and restore read them there).
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import CHAIN, SYNC  # ivpb: inline
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import MANIFESTS  # ivpb: inline
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import SYNC_MANIFESTS  # ivpb: inline
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import (  # ivpb: inline
+    CHAIN,
+    MANIFESTS,
+    SYNC,
+    SYNC_MANIFESTS,
+)
 
 CONFIG = "/etc/ivpb/receiver/clients.json"
 # where backup_receiver installs this program, and what it writes beside it
