@@ -14,6 +14,7 @@ from typing import Any
 from ivpb.i18n import Message, joined, msg
 from ivpb.inventory import Inventory
 from ivpb.policy import ASPECTS, Control, Policy
+from ivpb.unmanaged import managed
 
 MAX_REASONS = 3
 
@@ -180,7 +181,7 @@ def _host_plan(
         shapes[shape] = _shape_plan(policy, hostvars, datasets)
     biv, controls = shapes[shape]
     return HostPlan(site=hostvars.get("ivpb_site"), biv=dict(biv), controls=list(controls),
-                    managed=hostvars.get("ivpb_managed", True) is not False)
+                    managed=managed(hostvars))
 
 
 def _shape_plan(

@@ -15,10 +15,11 @@ or by nothing yet, which `ivpb validate` names (ivpb.checks.unmanaged).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ivpb.inventory import Inventory
-from ivpb.plan import Plan, PlannedControl
+if TYPE_CHECKING:  # the plan asks managed() of each host: no import of it at run time
+    from ivpb.inventory import Inventory
+    from ivpb.plan import Plan, PlannedControl
 
 ATTESTED, PULLED, ROUTED = "attested", "pulled", "routed"
 

@@ -488,7 +488,7 @@ def _not_managed(control: Control, planned: PlannedControl, how: str | None, inv
         entry = _result(control, planned, "error", t("finding.not_pulled", lang), lang=lang)
     else:
         record = attest.newest(attest.load(inventory), control.id, host, planned.dataset)
-        found = attest.verdict(record, now, limits.skew, lang)
+        found = attest.verdict(record, now, limits.skew, lang, attest.hasher(inventory))
         entry = _result(control, planned, found["status"], found["detail"], evidence=found["evidence"], lang=lang)
     return {**entry, "basis": PULLED if how == PULLED else ATTESTED}
 
