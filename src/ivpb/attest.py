@@ -37,10 +37,10 @@ from typing import Any
 from ivpb import drills
 from ivpb.errors import UserError
 from ivpb.i18n import t
-from ivpb.inventory import Inventory
+from ivpb.inventory import Inventory, managed
 from ivpb.plan import Plan
 from ivpb.rules import input_rules
-from ivpb.unmanaged import ATTESTED, managed, means
+from ivpb.unmanaged import ATTESTED, means
 
 FORMAT = "ivpb-attestations/1"
 NAME = "attestations.json"
@@ -264,11 +264,11 @@ def main(args, now: dt.datetime | None = None) -> int:
     from ivpb.inventory import load_inventory
     from ivpb.plan import plan_inventory
     from ivpb.policy import load_policy
-    from ivpb.shopping import validation
+    from ivpb.validate import validate
 
     policy = load_policy(args.policy)
     inventory = load_inventory(args.inventory, args.vault)
-    problems = validation(inventory, policy)
+    problems = validate(inventory, policy)
     if problems:
         raise UserError("invalid inventory", problems)
     _target(inventory, plan_inventory(inventory, policy), args.system, args.control, args.dataset)

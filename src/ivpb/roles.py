@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ivpb.inventory import Inventory
+from ivpb.inventory import Inventory, managed
 from ivpb.plan import Plan
 from ivpb.policy import Control
+from ivpb.resolve import module_input, stored
 from ivpb.rules import input_rules
-from ivpb.unmanaged import managed
 
 
 def router_of(host: str, hostvars: dict[str, Any]) -> str:
@@ -99,7 +99,8 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
         if "backup_target" in roles:
             mine["backup_target"] = receivers.get(host, {"targets": [], "clients": []})
         if "backup" in roles:
-            mine["backup"] = {"controls": _own_controls(plan, host, "backup"), "receivers": sends_to.get(host, [])}
+            mine["backup"] = {"controls": _own_controls(plan, host, "backup"), "receivers": sends_to.get(host, []),
+                              "datasets": module_input(inventory, host, plan.duties(host))}
         out[host] = mine
     return out
 
@@ -192,18 +193,14 @@ def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:
     for client, hv in inventory.hosts.items():
         if not managed(hv):  # sends nothing itself (a managed proxy pulls its data)
             continue
-        retention = hv.get("ivpb_backup_retention") or {}
-        default_keep = retention.get("keep_full", input_rules.KEEP_FULL)
-        # the receiver never removes a chain younger than the retention the client asks for
-        full_days = input_rules.interval_days(retention.get("full_if_older_than", "1M"))
-        default_target = hv.get("ivpb_backup_target", "")
         sends: dict[str, dict[str, Any]] = {}  # target -> data set -> its retention
-        for s in hv.get("ivpb_stores") or []:
-            for target in (s.get("backup_target", default_target), s.get("sync_target", "")):
-                if target in receiver_of:
-                    keep = s.get("keep_full", default_keep)
-                    sends.setdefault(target, {})[s["dataset"]] = {"keep_full": keep,
-                                                                  "min_age_days": math.ceil(keep * full_days)}
+        for s in stored(inventory, client):
+            # the receiver never removes a chain younger than the retention the client asks for
+            full_days = input_rules.interval_days(s.full_if_older_than)
+            for copy in s.copies():
+                if copy.target in receiver_of:
+                    sends.setdefault(copy.target, {})[s.dataset] = {
+                        "keep_full": s.keep_full, "min_age_days": math.ceil(s.keep_full * full_days)}
         for target, datasets in sends.items():
             out[receiver_of[target]]["clients"].append({"client": client, "target": target, "datasets": datasets})
     return out

@@ -15,17 +15,12 @@ or by nothing yet, which `ivpb validate` names (ivpb.checks.unmanaged).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the plan asks managed() of each host: no import of it at run time
-    from ivpb.inventory import Inventory
-    from ivpb.plan import Plan, PlannedControl
+from ivpb.inventory import Inventory, managed
+from ivpb.plan import Plan, PlannedControl
 
 ATTESTED, PULLED, ROUTED = "attested", "pulled", "routed"
-
-
-def managed(hostvars: dict[str, Any]) -> bool:
-    return hostvars.get("ivpb_managed", True) is not False
 
 
 def unmanaged_hosts(inventory: Inventory) -> list[str]:

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ivpb import attest, drills, restore
+from ivpb import attest, drills, resolve
 from ivpb.audit.results import HostResults
-from ivpb.errors import UserError
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl, unstored_controls
@@ -339,9 +338,9 @@ def _receiver_checked(entry: dict[str, Any], inventory: Inventory, host: str, da
     reasons = str(entry.get("detail") or "").split("; ")
     if missing not in reasons:
         return entry
-    try:
-        receiver = restore.locate(inventory, host, dataset).receiver
-    except UserError:
+    stored = resolve.find(inventory, host, dataset) if host in inventory.hosts else None
+    receiver = stored.backup.receiver if stored and stored.backup and stored.backup.defined else None
+    if receiver is None:
         return entry
     hr = results.get(receiver) if receiver in inventory.hosts else None
     why = _unchecked(receiver, hr, lang, reported) if receiver in inventory.hosts else None
