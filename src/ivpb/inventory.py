@@ -53,6 +53,12 @@ class Inventory:
         return cache[name]
 
 
+def managed(hostvars: dict[str, Any]) -> bool:
+    """Whether ivpb manages the host: `ivpb_managed: false` declares a system it does not (a NAS
+    appliance, a Windows PC, a cloud service: ivpb.unmanaged), which nothing ever connects to."""
+    return hostvars.get("ivpb_managed", True) is not False
+
+
 def plain(value: Any) -> Any:
     """Ansible's tagged/lazy values to plain JSON types; dates become ISO strings."""
     if isinstance(value, Mapping):

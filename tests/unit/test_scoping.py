@@ -207,11 +207,13 @@ def test_a_classified_data_set_no_host_stores_is_an_error_and_a_plan_line(capsys
     line = line_of(inventory, ALL, "scans:") + 1  # its record (a message points at the value)
     assert err == [f"{inventory / ALL}:{line}:5: data set scans: ivpb_datasets.scans: classified, but no host stores "
                    "it (no ivpb_stores entry names it), so none of its controls applies anywhere; expected it in the "
-                   "ivpb_stores of the host that holds it"]
+                   "ivpb_stores of the host that holds it (or of the system ivpb does not manage that holds it: ivpb_managed: "
+                   "false)"]
     code, out, err = run(capsys, "plan", "-i", str(inventory))
     assert code == 0
     assert out.rstrip().splitlines()[-1] == (
-        "scans: ontbreekt: nergens opgeslagen (geen ivpb_stores van een host noemt deze dataset, dus geen enkele "
+        "scans: ontbreekt: nergens opgeslagen (geen ivpb_stores van een host of gedeclareerd systeem noemt deze "
+        "dataset, dus geen enkele "
         "maatregel geldt ervoor; gebruikt door: -)")
     code, out, _ = run(capsys, "plan", "-i", str(inventory), "--format", "json")
     assert json.loads(out)["stored_nowhere"] == {"scans": []}
@@ -229,7 +231,8 @@ def test_a_data_set_used_but_stored_nowhere_is_an_error_on_the_using_host(capsys
     assert code == 1
     assert err == [f"{inventory / rel}:{line_of(inventory, rel, 'ivpb_uses')}:13: secretariaat: ivpb_uses[0]: uses "
                    "data set 'boekhouding', but no host stores it (no ivpb_stores entry names it), so none of its "
-                   "controls applies anywhere; expected it in the ivpb_stores of the host that holds it"]
+                   "controls applies anywhere; expected it in the ivpb_stores of the host that holds it (or of the "
+                   "system ivpb does not manage that holds it: ivpb_managed: false)"]
     code, out, _ = run(capsys, "plan", "-i", str(inventory), "--lang", "en")
     assert code == 0 and out.rstrip().splitlines()[-1].startswith(
         "boekhouding: missing: stored nowhere") and "used by: secretariaat" in out
@@ -245,8 +248,8 @@ def test_the_audit_reports_a_data_set_stored_nowhere_as_missing(inventory):
     assert subject["inventory"] is True and subject["site"] is None
     [result] = subject["controls"]
     assert (result["id"], result["dataset"], result["status"]) == ("backup.daily", "boekhouding", "missing")
-    assert result["detail"] == ("ontbreekt: nergens opgeslagen (geen ivpb_stores van een host noemt boekhouding; "
-                                "gebruikt door: secretariaat)")
+    assert result["detail"] == ("ontbreekt: nergens opgeslagen (geen ivpb_stores van een host of gedeclareerd systeem "
+                                "noemt boekhouding; gebruikt door: secretariaat)")
     # on its own it keeps the report from being compliant
     assert exit_code({"(inventaris)": subject}, {}) == 2
     assert report["summary"]["clauses"]["§4"]["counts"]["missing"] >= 1
@@ -280,7 +283,7 @@ def test_a_host_with_ivpb_variables_that_does_nothing_is_a_warning(capsys, inven
     edit(inventory, HOSTS_YML, "        nas:\n", "        nas:\n        printer:\n")
     (inventory / "host_vars/printer.yml").write_text("ivpb_site: hoofdgebouw\nivpb_needs_internet: true\n")
     code, out, err = run(capsys, "validate", "-i", str(inventory))
-    assert code == 0 and out.startswith("OK: 7 hosts valid")
+    assert code == 0 and out.startswith("OK: 13 hosts valid")
     assert err == [f"{inventory / 'host_vars/printer.yml'}:2:1: warning: host printer: has ivpb_* variables "
                    "(ivpb_needs_internet, ivpb_site) but stores and uses no data set (ivpb_stores, ivpb_uses) and "
                    "has no role, so no control of the policy applies to it"]
@@ -289,7 +292,7 @@ def test_a_host_with_ivpb_variables_that_does_nothing_is_a_warning(capsys, inven
 def test_the_example_and_the_lab_overlay_validate_without_warnings(capsys):
     """The router, the NUT server and the offsite NAS store nothing but each has a role."""
     code, out, err = run(capsys, "validate", "-i", str(EXAMPLE), "-i", str(ROOT / "inventories/lab"))
-    assert (code, err) == (0, []) and out.startswith("OK: 6 hosts valid")
+    assert (code, err) == (0, []) and out.startswith("OK: 12 hosts valid")
 
 
 # --- the playbook's plan action: the same validation --------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from ivpb import resolve
 from ivpb.errors import Problem
+from ivpb.inventory import managed
 from ivpb.policy import Policy
 
 
@@ -35,6 +36,8 @@ def check(ctx) -> Iterator[Problem]:
         site = hv.get("ivpb_site")
         for entry in resolve.stored(inv, host):
             i, ds, backup, sync = entry.index, entry.dataset, entry.backup, entry.sync
+            if not managed(hv) and "pull" not in hv["ivpb_stores"][i]:  # no backup job there: checks/unmanaged.py
+                continue
             if backup is None:
                 cid = next((c.id for c in controls if c.dataset == ds and duty_of.get(c.id) in ("daily", "weekly")), "")
                 yield Problem(host, f"ivpb_stores[{i}].backup_target",
