@@ -21,6 +21,8 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ivpb.i18n import check_lang, section
+from ivpb.render.chart import DRAWN, chart
+from ivpb.render.history_text import diff_sections
 from ivpb.render.labels import (
     clause_rows,
     clause_sort_key,
@@ -247,7 +249,8 @@ def _bars(counts: list[dict[str, int] | None], history: list[dict[str, Any]], la
 
 def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any]] | None = None) -> str:
     """The report; with history (the audit history's last entries, this audit's included) the
-    summary also shows each clause's trend."""
+    summary also shows each clause's trend and, when the newest entry holds one (`since_last`,
+    ivpb.history.commands.record), what changed since the audit before it."""
     check_lang(lang)
     hosts = report.get("hosts", {})
     sites = report.get("sites", {})
@@ -259,9 +262,12 @@ def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any
         "SYMBOL": SYMBOL,
         "BADGE": {s: _badge(s, lang) for s in STATUSES},
         "STATUSES": STATUSES,
+        "COUNTED": DRAWN,  # the statuses counted as results; not applicable stands apart
         "ASPECT": section("aspect", lang),
     }
     rows = _Rows(report, context)
+    clauses = clause_rows(report, lang)
+    since = history[-1].get("since_last") if history else None
     context |= {
         "policy": report.get("policy", {}),
         "date": human_date(report.get("generated_at", ""), lang),
@@ -269,7 +275,9 @@ def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any
         "inventory": report.get("inventory", []),
         "exit_code": report.get("exit_code", 1),
         "verdict": verdict(report, lang),
-        "clauses": clause_rows(report, lang),
+        "clauses": clauses,
+        "chart": chart(clauses, lang),
+        "changes": diff_sections(since, lang) if since else None,
         "totals": totals(report),
         "trend": _trend(history, report, lang),
         "catalogue": _catalogue(report),
