@@ -135,7 +135,7 @@ def test_readable_without_javascript(rendered):
     # no hidden content except the filter bar the script fills in; diffs are <details>, open on click
     assert re.findall(r"<[^>]+\shidden[\s>]", doc) == ['<div id="filters" hidden>']
     assert 'style="display:none"' not in doc
-    assert doc.count("<details") == 3
+    assert doc.count('<details class="diff tech"') == 3
 
 
 def test_waivers_and_evidence_readable(rendered):

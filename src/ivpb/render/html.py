@@ -24,14 +24,17 @@ from ivpb.i18n import check_lang, section
 from ivpb.render.chart import DRAWN, chart
 from ivpb.render.history_text import diff_sections
 from ivpb.render.labels import (
+    DiffsOnce,
     clause_rows,
     clause_sort_key,
     clause_title,
+    control_name,
     count_statuses,
     diff_text,
     evidence_items,
     has_findings,
     human_date,
+    is_technical,
     sorted_controls,
     status_help,
     status_label,
@@ -96,8 +99,10 @@ def _diff_lines(diff: list[dict[str, str]] | None, lang: str) -> list[tuple[str,
     return out
 
 
-def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> dict[str, Any]:
-    """What the row macro shows of one control result."""
+def _result(c: dict[str, Any], report: dict[str, Any], lang: str, diffs: DiffsOnce | None = None,
+            here: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the row macro shows of one control result; of its diff the changes not shown before in
+    full (at here["id"]), a link to where each other one is shown."""
     compact = c["status"] in COMPACT and not c.get("waiver") and not c.get("diff")
     r = {
         "status": c["status"],
@@ -110,12 +115,16 @@ def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> dict[str, A
     }
     if compact:
         return r
+    diff, shown = (diffs or DiffsOnce()).split(c.get("diff") or [], here)
     return r | {
         "clause_title": clause_title(report, c["clause"]),
         "sentence": c.get("sentence", ""),
         "because": c.get("because"),
-        "diff": _diff_lines(c.get("diff"), lang) if c.get("diff") else None,
-        "diff_paths": ", ".join(d.get("path") or "?" for d in c.get("diff") or []),
+        "diff": _diff_lines(diff, lang) if diff else None,
+        "diff_id": (here or {}).get("id", ""),
+        "diff_shown": [{"href": f"#{where['id']}", "label": where["label"], "paths": ", ".join(paths)}
+                       for where, paths in shown],
+        "diff_paths": ", ".join(d.get("path") or "?" for d in diff),
         "waiver": c.get("waiver"),
     }
 
@@ -125,7 +134,9 @@ def _evidence_fields(evidence: dict[str, Any] | None, compact: bool, lang: str) 
     compact row, (label, value or list of values) pairs in a full one."""
     if compact:
         return {"compact": True, "evidence_line": "; ".join(f"{k}: {v}" for k, v in _evidence(evidence, lang, False))}
-    return {"compact": False, "evidence": _evidence(evidence, lang, True)}
+    plain = {k: v for k, v in (evidence or {}).items() if not is_technical(k, v)}
+    technical = {k: v for k, v in (evidence or {}).items() if is_technical(k, v)}
+    return {"compact": False, "evidence": _evidence(plain, lang, True), "technical": _evidence(technical, lang, True)}
 
 
 def _evidence(evidence: dict[str, Any] | None, lang: str, lists: bool) -> list[tuple[str, Any]]:
@@ -169,13 +180,18 @@ class _Rows:
         self.macros = _template("result_row.html.j2").make_module(context)
         self.frames: dict[tuple, tuple[str, str, bool]] = {}
         self.evidences: dict[tuple, str] = {}
+        self.diffs = DiffsOnce()
 
-    def html(self, controls: list[dict[str, Any]]) -> Markup:
-        return Markup("".join(map(self.row, sorted_controls(controls))))
+    def html(self, controls: list[dict[str, Any]], subject: str = "", anchor: str = "") -> Markup:
+        return Markup("".join(self.row(c, subject, f"{anchor}-diff-{n}")
+                              for n, c in enumerate(sorted_controls(controls))))
 
-    def row(self, c: dict[str, Any]) -> str:
-        """One row and its line end."""
-        if c.get("waiver") or c.get("diff"):
+    def row(self, c: dict[str, Any], subject: str = "", diff_id: str = "") -> str:
+        """One row and its line end; a diff shown before is a link to where it is shown."""
+        if c.get("diff"):
+            here = {"id": diff_id, "label": f"{subject} · {control_name(c)}"}
+            return f"{self.macros.row(_result(c, self.report, self.lang, self.diffs, here))}\n"
+        if c.get("waiver"):
             return f"{self.macros.row(_result(c, self.report, self.lang))}\n"
         try:
             key = (c["status"], c["clause"], c["id"], c.get("dataset"), bool(c.get("advisory")), c.get("sentence"),
@@ -219,7 +235,7 @@ def _subject(n: int, name: str, data: dict[str, Any], rows: _Rows, prefix: str) 
         "counts": count_statuses(controls),
         "fine": not has_findings(data),
         "results": bool(controls),
-        "rows": rows.html(controls),
+        "rows": rows.html(controls, name, f"{prefix}-{n}"),
     }
 
 
