@@ -31,6 +31,7 @@ FAMILIES = {
     "evidence_key.": (),  # every emitted key: test_every_emitted_evidence_key_has_a_label
     "todo.": (),  # the checks' todo notes: collected from their todo= arguments
     "report.": (),  # w(key): collected from its calls
+    "module.": (),  # the modules' message ids: tests/unit/test_module_messages.py
 }
 
 

@@ -497,6 +497,7 @@ def evidence(host, jobs, changed, check_mode, keyring, key_error, blockers):
             if duty == "offsite_sync":
                 continue  # reported by the lsyncd part of the same call (offsite_sync.apply)
             status, detail, ev = base, "", {}
+            msg = {"id": f"backup_job.{duty}", "params": {"target": j["target"]["address"]}}  # for the report
             if duty in ("daily", "weekly"):
                 detail = f"duplicity {sched}"
                 ev = {"schedule": j["cron"]["run"], "last_backup": read_status(host, ds, "last_backup"),
@@ -507,20 +508,24 @@ def evidence(host, jobs, changed, check_mode, keyring, key_error, blockers):
                       "annual_failed": read_failure(host, ds, "annual")}
             elif duty == "encrypt":
                 detail = f"GPG public-key encryption to {', '.join(j['recipients'])}"
+                msg["params"] = {"recipients": list(j["recipients"])}
                 ev = {"fingerprints": j["keys"]}
                 if keyring:
                     ev["expires"] = {f: keyring["keys"][f]["expires"] for f in j["keys"] if f in keyring["keys"]}
                 if key_error:
-                    status, detail = "drift", key_error
+                    status, detail, msg = "drift", key_error, None
             elif duty == "best_practice":
                 retention = "by the receiver" if j["target"]["managed"] else "by this host"
                 detail = (f"keep {j['keep_full']} full chains ({retention}), verify at {j['cron']['verify']}, "
                           "lock, log + syslog, failure hook")
+                msg = {"id": f"backup_job.best_practice_{'receiver' if j['target']['managed'] else 'host'}",
+                       "params": {"keep": j["keep_full"]}}
                 ev = {"keep_full": j["keep_full"], "verify_schedule": j["cron"]["verify"],
                       "last_verify": verify[3:] if verify and verify.startswith("ok ") else verify,
                       "verify_failed": read_failure(host, ds, "verify")}
             if blockers and duty != "encrypt":
-                status, detail = "drift" if check_mode else "error", "; ".join(blockers)
+                status, detail, msg = "drift" if check_mode else "error", "; ".join(blockers), None
             out.append({"id": cid, "dataset": ds, "status": status, "detail": detail,
-                        "evidence": {k: v for k, v in ev.items() if v is not None}})
+                        "evidence": {k: v for k, v in ev.items() if v is not None},
+                        **({"message": msg} if msg else {})})
     return out

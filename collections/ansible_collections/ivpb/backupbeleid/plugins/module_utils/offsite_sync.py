@@ -109,6 +109,9 @@ def enforce(host, sync_list):
             "status": "compliant" if ok else ("drift" if check_mode else "error"),
             "detail": f"lsyncd pushes {s['source']} to {s['target']} after {s['delay']} s of changes; "
                       f"checked every {s['heartbeat_minutes']} min",
+            "message": {"id": "offsite_sync.pushes", "params": {
+                "source": s["source"], "target": s["target"], "delay": s["delay"],
+                "heartbeat": s["heartbeat_minutes"]}},
             "evidence": {k: v for k, v in {"delay": s["delay"], "target": s["target"],
                                            "heartbeat_minutes": s["heartbeat_minutes"],
                                            "last_sync": backup_job.read_status(host, s["dataset"], "last_sync"),
