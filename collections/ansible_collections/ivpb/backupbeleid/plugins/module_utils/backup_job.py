@@ -254,11 +254,11 @@ def check_hook(hook):
     """The failure hook as the module writes it: a URL, a mail address that cannot be read as an
     option, a one-line command (run by bash as root, so it is the contractor's own)."""
     hook = hook or {}
-    rules = {"webhook": input_rules.url, "mail": input_rules.mail, "command": input_rules.text}
+    rules = {"webhook": input_rules.url, "mail": input_rules.mail, "command": input_rules.text, "ping": input_rules.url}
     try:
         for key, value in hook.items():
             if key not in rules:
-                raise ValueError(f"ivpb_backup_failure_hook.{key}: unknown; expected webhook, mail or command")
+                raise ValueError(f"ivpb_backup_failure_hook.{key}: unknown; expected webhook, mail, command or ping")
             if value not in (None, ""):
                 rules[key](value, f"ivpb_backup_failure_hook.{key}")
     except ValueError as e:
@@ -273,6 +273,7 @@ def render_backup_conf(hook):
         f"HOOK_WEBHOOK={_q(hook.get('webhook') or '')}",
         f"HOOK_MAIL={_q(hook.get('mail') or '')}",
         f"HOOK_COMMAND={_q(hook.get('command') or '')}",
+        f"HOOK_PING={_q(hook.get('ping') or '')}",
     ]) + "\n"
 
 
@@ -367,7 +368,8 @@ def enforce_jobs(host, p):
         host.file(known_hosts, known, 0o644)
     host.file(SCRIPT_PATH, SCRIPT, 0o755)
     host.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
-              show=(lambda _text: "(failure hook settings, masked)\n") if hook.get("webhook") else None)
+              show=(lambda _text: "(failure hook settings, masked)\n") if hook.get("webhook") or hook.get("ping")
+              else None)
     wanted = set()
     for j in jobs:
         path = f"{ETC}/datasets/{j['dataset']}.conf"
