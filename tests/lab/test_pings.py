@@ -58,7 +58,7 @@ def test_a_forced_failure_reaches_the_monitoring_url(lab):
         play = ok(run("ansible-playbook", "playbooks/enforce.yml", *INV, "--limit", "fileserver", "--tags", "backup",
                       "-e", json.dumps({"ivpb_backup_failure_hook": hook})))
         assert "s3cret" not in play
-        assert f"HOOK_PING=http://127.0.0.1:{PORT}{KEY}" in on("fileserver", f"cat {CONF}")
+        assert f"HOOK_PING='http://127.0.0.1:{PORT}{KEY}'" in on("fileserver", f"cat {CONF}")  # shell-quoted
         try:
             failed = run("lab/lab", "ssh", "fileserver", f"mv {SOURCE} {SOURCE}.away && "
                                                          "/usr/local/lib/ivpb/ivpb-backup run boekhouding")
