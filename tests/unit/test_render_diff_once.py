@@ -58,3 +58,20 @@ def test_technical_evidence_is_folded_and_the_rest_is_not(report):
     assert "2026-11-29 22:00:05 UTC" in plain and "0 22 * * *" not in plain and "wan1" not in plain
     assert folded.startswith("<summary>Technische details</summary>")
     assert "0 22 * * *" in folded and "&#34;wan1&#34;: {&#34;replies&#34;: 3" in folded
+
+
+def test_junit_shows_a_change_once_and_names_the_test_case_that_shows_it(report):
+    import xml.etree.ElementTree as ET
+
+    from ivpb.render import junit
+
+    doc = junit.render(with_shared_diff(report), "nl")
+    assert doc.count("regel 399") == 1
+    failures = [tc.find("failure").text or "" for tc in ET.fromstring(doc).iter("testcase")
+                if tc.find("failure") is not None and "eigen-" in (tc.find("failure").text or "")]
+    assert len(failures) == 4
+    named = [f for f in failures if "dezelfde wijziging van /usr/local/lib/ivpb/ivpb-backup als bij" in f]
+    assert len(named) == 3 and all("regel" not in f for f in named)
+    first = next(f for f in failures if "regel 399" in f)
+    shown_at = {f.rsplit(" als bij ", 1)[1] for f in named}
+    assert len(shown_at) == 1 and first not in named
