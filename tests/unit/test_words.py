@@ -169,3 +169,11 @@ def test_a_message_is_written_in_the_language_it_is_read_in():
 
 def test_an_unknown_evidence_key_is_shown_as_it_is():
     assert evidence_key("last_backup", "en") == "last backup" and evidence_key("some_new_key", "nl") == "some new key"
+
+
+def test_hersteltest_is_the_drill_alone_and_the_weekly_verify_has_its_own_word():
+    """issue #24: "hersteltest" named both the weekly verify and the restore drill."""
+    texts = {k: v for k, v in catalogue("nl").items() if isinstance(v, str)}
+    verify = {k: v for k, v in texts.items() if "(verify)" in v}
+    assert verify and all("backupcontrole" in v and "hersteltest" not in v for v in verify.values()), verify
+    assert all("verify" not in v for v in texts.values() if "hersteltest" in v)
