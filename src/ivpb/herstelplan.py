@@ -179,7 +179,7 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
                     (t("herstelplan.annual", lang), e["annual"] or t("herstelplan.no_annual", lang)),
                     (t("herstelplan.offsite", lang), e["offsite"] or t("herstelplan.no_offsite", lang)),
                     (t("herstelplan.key", lang), key),
-                    (t("herstelplan.target", lang), _target_text(policy, e["biv"].get("b"), lang)),
+                    (t("herstelplan.recovery_target", lang), _target_text(policy, e["biv"].get("b"), lang)),
                     (t("herstelplan.drill", lang), _drill_text(e["drill"], lang)),
                 ]
                 blocks.append(("dl", items))

@@ -177,3 +177,17 @@ def test_hersteltest_is_the_drill_alone_and_the_weekly_verify_has_its_own_word()
     verify = {k: v for k, v in texts.items() if "(verify)" in v}
     assert verify and all("backupcontrole" in v and "hersteltest" not in v for v in verify.values()), verify
     assert all("verify" not in v for v in texts.values() if "hersteltest" in v)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_id_is_written_twice(lang):
+    """YAML keeps the last of two equal keys: a second `herstelplan.target` once replaced the first."""
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+            assert len(keys) == len(set(keys)), f"{lang}.yml line {node.start_mark.line + 1}: a key written twice"
+            return super().construct_mapping(node, deep)
+
+    yaml.load((SRC / "words" / f"{lang}.yml").read_text(encoding="utf-8"), Loader=Strict)  # noqa: S506
