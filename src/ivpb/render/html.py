@@ -1,9 +1,11 @@
 """`ivpb audit --format html`: the compliance diff as one self-contained, offline HTML file.
 
-For readers who are not engineers (school director, DPO, inspection): summary per clause first,
-then an overview of the hosts, then each host with every control (status as symbol + word +
-colour, clause, the policy's Dutch sentence, data set, finding, evidence, waiver, and for drift
-the diff in a collapsible block), then the sites (§5 Brandveiligheid).
+For readers who are not engineers (school director, DPO, inspection): a chart per clause
+(ivpb.render.chart) and the summary per clause first, then an overview of the hosts, then each
+host with every control (status as symbol + word + colour, clause, the policy's Dutch sentence,
+data set, finding, evidence, waiver), then the sites (§5 Brandveiligheid). What is for the
+contractor (cron lines, routes, JSON, the diff) is folded under "technische details"; a file
+change that one module run reports under several controls is shown once, linked from the others.
 With the audit history (ivpb.history), the summary also shows each clause's trend over the last
 audits: black bars of inline SVG, one per audit (no script; printable in black and white).
 
