@@ -95,6 +95,36 @@ def _drill_text(d: dict[str, Any] | None, lang: str) -> str:
               files=d.get("files_checked", 0), by=d.get("by", "?"))
 
 
+def _contacts(inventory: Inventory, lang: str) -> list[tuple]:
+    """Who to call (ivpb_contacts), first: in an emergency the plan is read from the top."""
+    contacts = inventory.school("ivpb_contacts")
+    rows = [[c.get("name") or key, c.get("role") or "", c.get("phone") or "-", c.get("mail") or "-",
+             c.get("hours") or "-"] for key, c in sorted(contacts.items()) if isinstance(c, dict)]
+    if not rows:
+        return [("h2", t("herstelplan.contacts_h", lang)), ("p", t("herstelplan.no_contacts", lang))]
+    return [("h2", t("herstelplan.contacts_h", lang)), ("table", t("herstelplan.contacts_cols", lang), rows)]
+
+
+def _targets(policy: Policy, es: list[dict[str, Any]], lang: str) -> list[tuple]:
+    """The policy's recovery targets per availability level (its `recovery`, its own words), the
+    highest level first, each with the data sets of this plan at that level."""
+    head = [("h2", t("herstelplan.targets_h", lang))]
+    if not policy.recovery:
+        return [*head, ("p", t("herstelplan.no_targets", lang))]
+    rows = [[level, words["rpo"], words["rto"],
+             ", ".join(f"{e['host']}/{e['dataset']}" for e in es if e["biv"].get("b") == level) or "-"]
+            for level in reversed(policy.ladders["b"]) if (words := policy.recovery.get(level))]
+    return [*head, ("p", t("herstelplan.targets_intro", lang, policy=policy.title)),
+            ("table", t("herstelplan.targets_cols", lang), rows)]
+
+
+def _target_text(policy: Policy, level: str | None, lang: str) -> str:
+    words = policy.recovery.get(level or "")
+    if not words:
+        return t("herstelplan.no_target_level", lang, b=level or "?")
+    return t("herstelplan.target_line", lang, rpo=words["rpo"], rto=words["rto"])
+
+
 def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, now: dt.datetime) -> list[tuple]:
     """The plan as blocks: ("h1"|"h2"|"h3"|"h4", text), ("p", text), ("ol", [text]), ("table", cols,
     rows), ("dl", [(term, text)]), ("code", text)."""
@@ -102,8 +132,9 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
     recipients = inventory.school("ivpb_gpg_recipients")
     sites = inventory.school("ivpb_sites")
     intro = t("herstelplan.intro", lang, now=now.strftime("%Y-%m-%d %H:%M"), inv=", ".join(sources))
-    blocks: list[tuple] = [("h1", t("herstelplan.title", lang)), ("p", intro),
-                           ("h2", t("herstelplan.steps_h", lang)), ("ol", t("herstelplan.steps", lang))]
+    blocks: list[tuple] = [("h1", t("herstelplan.title", lang)), ("p", intro), *_contacts(inventory, lang),
+                           ("h2", t("herstelplan.steps_h", lang)), ("ol", t("herstelplan.steps", lang)),
+                           *_targets(policy, es, lang)]
     blocks += [("h2", t("herstelplan.order_h", lang)),
                ("table", t("herstelplan.order_cols", lang),
                 [[str(i), e["host"], e["dataset"], "/".join(str(e["biv"].get(a, "?")) for a in "biv"), e["site"],
@@ -156,6 +187,7 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
                     (t("herstelplan.annual", lang), e["annual"] or t("herstelplan.no_annual", lang)),
                     (t("herstelplan.offsite", lang), e["offsite"] or t("herstelplan.no_offsite", lang)),
                     (t("herstelplan.key", lang), key),
+                    (t("herstelplan.recovery_target", lang), _target_text(policy, e["biv"].get("b"), lang)),
                     (t("herstelplan.drill", lang), _drill_text(e["drill"], lang)),
                 ]
                 blocks.append(("dl", items))
@@ -218,9 +250,16 @@ def to_html(blocks: list[tuple], lang: str) -> str:
         elif kind == "code":
             body.append(f"<pre><code>{html.escape(b[1])}</code></pre>")
     title = html.escape(blocks[0][1])
+    # On A4 nothing is cut: commands and long paths wrap (pre-wrap, break anywhere), tables keep to
+    # the page's width, a data set's facts and its commands stay on one page where they fit.
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #999;padding:.2em .5em;text-align:left}dt{font-weight:bold}"
-             "pre{background:#f4f4f4;padding:.5em;overflow-x:auto}")
+             "td,th{border:1px solid #999;padding:.2em .5em;text-align:left;vertical-align:top;"
+             "overflow-wrap:anywhere}dt{font-weight:bold}dd{overflow-wrap:anywhere}"
+             "pre{background:#f4f4f4;padding:.5em;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere}"
+             "@page{size:A4;margin:15mm}"
+             "@media print{body{max-width:none;margin:0;font-size:10pt}table{width:100%}"
+             "pre{overflow:visible;border:1px solid #999;font-size:8.5pt}"
+             "h1,h2,h3,h4{break-after:avoid}pre,dl,tr{break-inside:avoid}}")
     return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
             f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 

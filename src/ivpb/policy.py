@@ -65,6 +65,9 @@ class Policy:
     # Thresholds for judging evidence (the policy file's `evidence`, the shipped file's values
     # for what a school's own file leaves out); ivpb.audit.evaluate reads them.
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Recovery targets per availability level (b): {"rpo": words, "rto": words}, the policy's own
+    # words (the policy file's `recovery`); the herstelplan shows them.
+    recovery: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rank(self, aspect: str, level: str) -> int:
         return self.ladders[aspect].index(level)
@@ -149,6 +152,9 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
         if c.superseded_by and c.superseded_by not in by_id:
             problems.append(Problem(origin, f"{c.id}.superseded_by", f"unknown control {c.superseded_by!r}"))
     problems += _evidence_key_problems(origin, raw.get("evidence") or {}, controls, ladders)
+    recovery = raw.get("recovery") or {}
+    problems += [Problem(origin, f"recovery.{level}", f"{level!r} is not a level of b; expected one of "
+                         f"{', '.join(ladders['b'])}") for level in recovery if level not in ladders["b"]]
     evidence = _evidence(raw.get("evidence") or {}, origin)
     for c in controls:
         if c.judge == "backup_age" and c.id not in evidence.get("backup_max_age_hours", {}):
@@ -165,6 +171,7 @@ def _parse(raw: dict[str, Any], origin: str) -> Policy:
         controls=tuple(controls),
         by_id=by_id,
         evidence=evidence,
+        recovery={level: {k: " ".join(v.split()) for k, v in words.items()} for level, words in recovery.items()},
     )
 
 

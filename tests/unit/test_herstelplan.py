@@ -137,3 +137,46 @@ def test_a_data_set_stored_nowhere_has_its_line_in_the_herstelplan(tmp_path):
     text = plan([str(school)], lang="en")
     assert "No place in the inventory: these data sets are classified but on no host and no declared system" in text
     assert "| klasnotities | tablet-juf |" in text
+
+
+def test_contacts_from_the_inventory_first_and_recovery_targets_from_the_policy():
+    text = plan([EXAMPLE])
+    headings = re.findall(r"^## (.*)$", text, re.M)
+    assert headings[:3] == ["Contactpersonen", "Werkwijze bij een herstel", "Hersteldoelen per beschikbaarheidsniveau"]
+    assert "| ICT-coördinator | ICT-coördinator van de school | \\+32 11 00 00 02 | ict@example.org | schooldagen 8-17 u |" \
+        in text
+    policy = load_policy()
+    targets = re.search(r"^## Hersteldoelen.*?(?=^## )", text, re.S | re.M).group(0)
+    rows = re.findall(r"^\| (\w+) \| (.*?) \| (.*?) \| (.*?) \|$", targets, re.M)[1:]  # after the heading row
+    assert [r[0] for r in rows] == ["noodzakelijk", "belangrijk", "laag"]
+    for level, rpo, rto, _ in rows:
+        assert (rpo, rto) == (policy.recovery[level]["rpo"], policy.recovery[level]["rto"])
+    assert rows[0][3] == "fileserver/leerlingenadministratie" and rows[2][3] == "nas/fotos, nas/scans"
+    assert f"**Hersteldoel**: RPO: {policy.recovery['laag']['rpo']}; RTO: " in section(text, "scans")
+
+
+def test_a_schools_own_recovery_targets_and_no_contacts(tmp_path):
+    from importlib import resources
+
+    import yaml
+
+    raw = yaml.safe_load(resources.files("ivpb.policies").joinpath("backupbeleid.yml").read_text())
+    raw["recovery"] = {"noodzakelijk": {"rpo": "hoogstens 1 uur verlies", "rto": "binnen 4 uur terug"}}
+    path = tmp_path / "eigen.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    inv = load_inventory([EXAMPLE])
+    for hv in inv.hosts.values():
+        hv.pop("ivpb_contacts", None)
+    text = herstelplan.render(inv, load_policy(str(path)), [EXAMPLE], "en", now=NOW)
+    assert r"No contacts in the inventory: fill in ivpb\_contacts (group\_vars/all)." in text
+    assert "| noodzakelijk | hoogstens 1 uur verlies | binnen 4 uur terug | fileserver/leerlingenadministratie |" in text
+    assert "**Recovery target**: no recovery target for availability laag in the policy" in section(text, "scans")
+
+
+def test_html_plan_prints_on_a4_with_its_commands_wrapped():
+    doc = plan([EXAMPLE], fmt="html")
+    style = re.search(r"<style>(.*?)</style>", doc, re.S).group(1)
+    pre = re.search(r"(?:^|})pre\{([^}]*)\}", style).group(1)
+    assert "white-space:pre-wrap" in pre and "overflow-wrap:anywhere" in pre  # a long command wraps, not cut
+    assert "@page{size:A4" in style and "@media print{" in style
+    assert "<td>ICT-coördinator</td>" in doc.replace("&#x27;", "'")

@@ -54,7 +54,15 @@ def test_school_policy_with_renamed_levels(tmp_path):
                for line in info.value.lines()), info.value.lines()
     raw["evidence"]["drill_max_age_days"] = {renamed[level]: days for level, days in drills.items()}
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    with pytest.raises(UserError) as info:
+        load_policy(str(path))  # the recovery targets too: the herstelplan would show none
+    for level in ("noodzakelijk", "belangrijk", "laag"):
+        assert any(line.endswith(f"recovery.{level}: '{level}' is not a level of b; expected one of gewoon, hoog, kritiek")
+                   for line in info.value.lines()), info.value.lines()
+    raw["recovery"] = {renamed[level]: words for level, words in raw["recovery"].items()}
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     policy = load_policy(str(path))
+    assert policy.recovery["kritiek"]["rpo"].startswith("simultaan gesynchroniseerd")
     assert policy.ladders["b"] == ("gewoon", "hoog", "kritiek")
     assert policy.control("power.ups").any_of == {"b": 1, "i": 1}
     assert policy.evidence["drill_max_age_days"]["kritiek"] == 92

@@ -30,16 +30,16 @@ HISTORY = [entry(n + 1, when, compliant) for n, (when, compliant) in enumerate(z
 
 
 def svgs(doc: str) -> list[str]:
-    return re.findall(r"<svg .*?</svg>", doc)
+    return re.findall(r'<svg class="trend" .*?</svg>', doc)
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_without_a_history_the_report_is_as_before_and_with_one_it_only_adds_the_trend(report, lang):
     plain = html.render(report, lang)
     with_trend = html.render(copy.deepcopy(report), lang, history=HISTORY)
-    assert "<svg" not in plain and html.render(report, lang, history=[]) == plain
+    assert 'class="trend"' not in plain and html.render(report, lang, history=[]) == plain
     trend = "Verloop" if lang == "nl" else "Trend"
-    added = [rf'<th scope="col">{trend}</th>', r"<td><svg .*?</svg></td>", r'<p class="note">' + trend + r":.*?</p>\n",
+    added = [rf'<th scope="col" rowspan="2">{trend}</th>', r'<td><svg class="trend" .*?</svg></td>', r'<p class="note">' + trend + r":.*?</p>\n",
              r"svg\.trend \{ display: block; \}\n"]
     stripped = with_trend
     for pattern in added:
@@ -54,14 +54,14 @@ def test_one_bar_per_audit_as_high_as_its_share_of_compliant_results(report):
     page = parse(doc)
     rows = re.findall(r"<tr>\n<th scope=\"row\">(§\d).*?</tr>", doc, re.S)
     assert rows == ["§2", "§3", "§4", "§5"]
-    power = re.search(r"§2 <span.*?(<svg .*?</svg>)", doc, re.S).group(1)
+    power = re.search(r'§2 <span.*?(<svg class="trend" .*?</svg>)', doc, re.S).group(1)
     heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', power)]
     assert heights == [0.0, 8.0, 24.0]  # 0, 1 and 3 of 3 applicable results compliant
     titles = re.findall(r"<title>(.*?)</title>", power)
     assert titles == ["28 november 2026, 06:00 UTC: 0 van 3 voldoen", "29 november 2026, 06:00 UTC: 1 van 3 voldoen",
                       "30 november 2026, 06:00 UTC: 3 van 3 voldoen"]
     assert f'aria-label="{"; ".join(titles)}"' in power
-    fire = re.search(r"§5 <span.*?(<svg .*?</svg>)", doc, re.S).group(1)  # in no entry: no bars, the baseline
+    fire = re.search(r'§5 <span.*?(<svg class="trend" .*?</svg>)', doc, re.S).group(1)  # in no entry: no bars, the baseline
     assert re.findall(r'height="([\d.]+)" fill', fire) == ["0", "0", "0"]
     assert len(svgs(doc)) == 5  # four clauses and the totals
     assert "in de laatste 3 audits van deze hosts, de oudste links" in " ".join(page.text)

@@ -48,7 +48,7 @@ def test_title_date_and_status_words(report):
 
 def test_diff_is_collapsible_and_literal(report):
     out = markdown.render(report, "nl")
-    block = out[out.index("<summary>Wijziging die afdwingen zou doorvoeren: /etc/ivpb/hooks/on-failure.sh") :]
+    block = out[out.index("<summary>Technische details: Wijziging die afdwingen zou doorvoeren: /etc/ivpb/hooks/on-failure.sh") :]
     block = block[: block.index("</details>")]
     # Inside a fenced block the payload is shown as it is, never as HTML.
     assert "```diff\n" in block
@@ -91,5 +91,5 @@ def test_a_diff_path_cannot_end_the_details_block(report):
         {"path": "/x\n\n# injected [x](javascript:alert(1))\n\n<script>alert(3)</script>", "before": "", "after": "y"}]
     doc = MarkdownIt("commonmark").enable("table").render(markdown.render(evil, "nl"))
     assert "<h1>injected" not in doc and "<a href" not in doc and "<script>" not in doc
-    assert "<summary>Wijziging die afdwingen zou doorvoeren: /x # injected [x](javascript:alert(1)) " \
+    assert "<summary>Technische details: Wijziging die afdwingen zou doorvoeren: /x # injected [x](javascript:alert(1)) " \
            "&lt;script&gt;alert(3)&lt;/script&gt;</summary>" in doc

@@ -103,6 +103,8 @@ def test_valid_inventory_has_no_problems(tmp_path):
          "srv1: ivpb_stores[0].sync_target: 'offsite' is at this host's own site 'school'; expected a target at another site"),
         (None, (["srv1", "ivpb_stores", 0, "sync_target"], KeyError),
          "srv1: ivpb_stores[0].sync_target: required: backup.sync_offsite applies (§4); expected a target at another site"),
+        ((["ivpb_contacts"], {"ict": {"name": "ICT", "role": "herstel", "mail": "geen mail"}}), None,
+         "nas2 (and 2 more hosts): ivpb_contacts.ict.mail: 'geen mail' is not a mail address such as ict@school.example"),
         (None, (["srv1", "ivpb_uses"], ["boekhouding"]),
          "srv1: ivpb_uses[0]: unknown data set 'boekhouding'; expected one of: fotos, leerlingen"),
     ],

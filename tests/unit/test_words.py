@@ -33,6 +33,7 @@ FAMILIES = {
     "todo.": (),  # the checks' todo notes: collected from their todo= arguments
     "report.": (),  # w(key): collected from its calls
     "basis.": BASES,  # a result's basis (ivpb.render.labels.basis_label, basis_counts)
+    "module.": (),  # the modules' message ids: tests/unit/test_module_messages.py
 }
 
 
@@ -170,3 +171,25 @@ def test_a_message_is_written_in_the_language_it_is_read_in():
 
 def test_an_unknown_evidence_key_is_shown_as_it_is():
     assert evidence_key("last_backup", "en") == "last backup" and evidence_key("some_new_key", "nl") == "some new key"
+
+
+def test_hersteltest_is_the_drill_alone_and_the_weekly_verify_has_its_own_word():
+    """issue #24: "hersteltest" named both the weekly verify and the restore drill."""
+    texts = {k: v for k, v in catalogue("nl").items() if isinstance(v, str)}
+    verify = {k: v for k, v in texts.items() if "(verify)" in v}
+    assert verify and all("backupcontrole" in v and "hersteltest" not in v for v in verify.values()), verify
+    assert all("verify" not in v for v in texts.values() if "hersteltest" in v)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_id_is_written_twice(lang):
+    """YAML keeps the last of two equal keys: a second `herstelplan.target` once replaced the first."""
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+            assert len(keys) == len(set(keys)), f"{lang}.yml line {node.start_mark.line + 1}: a key written twice"
+            return super().construct_mapping(node, deep)
+
+    yaml.load((SRC / "words" / f"{lang}.yml").read_text(encoding="utf-8"), Loader=Strict)  # noqa: S506

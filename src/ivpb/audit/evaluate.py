@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from ivpb import attest, drills, resolve
+from ivpb.audit.messages import module_detail
 from ivpb.audit.results import HostResults
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
@@ -449,7 +450,7 @@ def _host_controls(
                 control,
                 planned,
                 status,
-                str(worst.get("detail", "")),
+                module_detail(worst, lang),
                 evidence=worst.get("evidence"),
                 diff=worst.get("diff") if status == "drift" else None,
                 lang=lang,

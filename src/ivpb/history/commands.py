@@ -49,17 +49,23 @@ def open_for_audit(args) -> Store | None:
 
 
 def record(store: Store | None, args, report: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """Record the audit; the last TREND_AUDITS audits of the same hosts (for the HTML trend)."""
+    """Record the audit; the last TREND_AUDITS audits of the same hosts (for the HTML trend), the
+    newest with `since_last`: what changed since the audit before it, as `ivpb diff --since last`
+    says it (None for the first audit of these hosts)."""
     if store is None:
         return None
     try:
         entry = store.append(report, inventory_commit(args.inventory), args.limit)
-        same = [e for e in store.entries() if e.limit == entry.limit]
+        entries = [e for e in store.entries() if e.id <= entry.id]  # not one another audit wrote since
+        earlier = [e for e in entries[:-1] if e.covers(entry)]
+        since_last = diff.document(earlier[-1], entry, store.report(earlier[-1].id), report) if earlier else None
     finally:
         store.close()
     if not args.quiet:
         print(f"ivpb audit: recorded as audit {entry.id} in {store.path}", file=sys.stderr)
-    return [e.as_dict() for e in same[-TREND_AUDITS:]]
+    trend = [e.as_dict() for e in entries if e.limit == entry.limit][-TREND_AUDITS:]
+    trend[-1]["since_last"] = since_last
+    return trend
 
 
 def _store(args) -> Store:

@@ -73,3 +73,21 @@ def _row(c: dict[str, Any], lang: str) -> tuple[str, ...]:
     after = status_short(c["after"], lang) if c["after"] else "–"
     change = after if c["before"] == c["after"] else f"{before} → {after}"
     return (_clean(c["subject"]), c["clause"], _clean(name), change, _clean(c["detail"]))
+
+
+def diff_sections(doc: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The diff document as the HTML report shows it since the last audit (its since_last macro):
+    the same headings, columns and rows as diff_text."""
+    categories = [{"heading": t(heading, lang), "rows": [_row(c, lang) for c in doc[category]]}
+                  for category, heading in HEADINGS.items() if doc[category] or category in ALWAYS]
+    n = sum(not c["advisory"] for c in doc["new_failures"])
+    return {
+        "heading": t("audits.compared", lang, since=_audit(doc["from"], lang), to=_audit(doc["to"], lang)),
+        "common_only": t("audits.common_only", lang) if doc["common_subjects_only"] else "",
+        "columns": (t("audits.subject", lang), w("clause", lang), w("control", lang), t("audits.before_after", lang),
+                    w("finding", lang)),
+        "categories": categories,
+        "none": t("audits.none", lang),
+        "regressed": bool(doc["exit_code"]),
+        "verdict": t("audits.regressed", lang, n=n) if doc["exit_code"] else t("audits.no_regression", lang),
+    }

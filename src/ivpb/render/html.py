@@ -1,9 +1,11 @@
 """`ivpb audit --format html`: the compliance diff as one self-contained, offline HTML file.
 
-For readers who are not engineers (school director, DPO, inspection): summary per clause first,
-then an overview of the hosts, then each host with every control (status as symbol + word +
-colour, clause, the policy's Dutch sentence, data set, finding, evidence, waiver, and for drift
-the diff in a collapsible block), then the sites (§5 Brandveiligheid).
+For readers who are not engineers (school director, DPO, inspection): a chart per clause
+(ivpb.render.chart) and the summary per clause first, then an overview of the hosts, then each
+host with every control (status as symbol + word + colour, clause, the policy's Dutch sentence,
+data set, finding, evidence, waiver), then the sites (§5 Brandveiligheid). What is for the
+contractor (cron lines, routes, JSON, the diff) is folded under "technische details"; a file
+change that one module run reports under several controls is shown once, linked from the others.
 With the audit history (ivpb.history), the summary also shows each clause's trend over the last
 audits: black bars of inline SVG, one per audit (no script; printable in black and white).
 
@@ -21,18 +23,23 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ivpb.i18n import check_lang, section, t
+from ivpb.render.chart import DRAWN, chart
+from ivpb.render.history_text import diff_sections
 from ivpb.render.labels import (
+    DiffsOnce,
     basis_counts,
     basis_label,
     clause_rows,
     clause_sort_key,
     clause_title,
     contact_label,
+    control_name,
     count_statuses,
     diff_text,
     evidence_items,
     has_findings,
     human_date,
+    is_technical,
     sorted_controls,
     status_help,
     status_label,
@@ -97,8 +104,10 @@ def _diff_lines(diff: list[dict[str, str]] | None, lang: str) -> list[tuple[str,
     return out
 
 
-def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> dict[str, Any]:
-    """What the row macro shows of one control result."""
+def _result(c: dict[str, Any], report: dict[str, Any], lang: str, diffs: DiffsOnce | None = None,
+            here: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the row macro shows of one control result; of its diff the changes not shown before in
+    full (at here["id"]), a link to where each other one is shown."""
     compact = c["status"] in COMPACT and not c.get("waiver") and not c.get("diff")
     r = {
         "status": c["status"],
@@ -112,12 +121,16 @@ def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> dict[str, A
     }
     if compact:
         return r
+    diff, shown = (diffs or DiffsOnce()).split(c.get("diff") or [], here)
     return r | {
         "clause_title": clause_title(report, c["clause"]),
         "sentence": c.get("sentence", ""),
         "because": c.get("because"),
-        "diff": _diff_lines(c.get("diff"), lang) if c.get("diff") else None,
-        "diff_paths": ", ".join(d.get("path") or "?" for d in c.get("diff") or []),
+        "diff": _diff_lines(diff, lang) if diff else None,
+        "diff_id": (here or {}).get("id", ""),
+        "diff_shown": [{"href": f"#{where['id']}", "label": where["label"], "paths": ", ".join(paths)}
+                       for where, paths in shown],
+        "diff_paths": ", ".join(d.get("path") or "?" for d in diff),
         "waiver": c.get("waiver"),
     }
 
@@ -127,7 +140,9 @@ def _evidence_fields(evidence: dict[str, Any] | None, compact: bool, lang: str) 
     compact row, (label, value or list of values) pairs in a full one."""
     if compact:
         return {"compact": True, "evidence_line": "; ".join(f"{k}: {v}" for k, v in _evidence(evidence, lang, False))}
-    return {"compact": False, "evidence": _evidence(evidence, lang, True)}
+    plain = {k: v for k, v in (evidence or {}).items() if not is_technical(k, v)}
+    technical = {k: v for k, v in (evidence or {}).items() if is_technical(k, v)}
+    return {"compact": False, "evidence": _evidence(plain, lang, True), "technical": _evidence(technical, lang, True)}
 
 
 def _evidence(evidence: dict[str, Any] | None, lang: str, lists: bool) -> list[tuple[str, Any]]:
@@ -171,13 +186,18 @@ class _Rows:
         self.macros = _template("result_row.html.j2").make_module(context)
         self.frames: dict[tuple, tuple[str, str, bool]] = {}
         self.evidences: dict[tuple, str] = {}
+        self.diffs = DiffsOnce()
 
-    def html(self, controls: list[dict[str, Any]]) -> Markup:
-        return Markup("".join(map(self.row, sorted_controls(controls))))
+    def html(self, controls: list[dict[str, Any]], subject: str = "", anchor: str = "") -> Markup:
+        return Markup("".join(self.row(c, subject, f"{anchor}-diff-{n}")
+                              for n, c in enumerate(sorted_controls(controls))))
 
-    def row(self, c: dict[str, Any]) -> str:
-        """One row and its line end."""
-        if c.get("waiver") or c.get("diff"):
+    def row(self, c: dict[str, Any], subject: str = "", diff_id: str = "") -> str:
+        """One row and its line end; a diff shown before is a link to where it is shown."""
+        if c.get("diff"):
+            here = {"id": diff_id, "label": f"{subject} · {control_name(c)}"}
+            return f"{self.macros.row(_result(c, self.report, self.lang, self.diffs, here))}\n"
+        if c.get("waiver"):
             return f"{self.macros.row(_result(c, self.report, self.lang))}\n"
         try:
             key = (c["status"], c["clause"], c["id"], c.get("dataset"), bool(c.get("advisory")), c.get("sentence"),
@@ -222,7 +242,7 @@ def _subject(n: int, name: str, data: dict[str, Any], rows: _Rows, prefix: str) 
         "contact": contact_label(data, rows.lang),
         "fine": not has_findings(data),
         "results": bool(controls),
-        "rows": rows.html(controls),
+        "rows": rows.html(controls, name, f"{prefix}-{n}"),
     }
 
 
@@ -252,7 +272,8 @@ def _bars(counts: list[dict[str, int] | None], history: list[dict[str, Any]], la
 
 def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any]] | None = None) -> str:
     """The report; with history (the audit history's last entries, this audit's included) the
-    summary also shows each clause's trend."""
+    summary also shows each clause's trend and, when the newest entry holds one (`since_last`,
+    ivpb.history.commands.record), what changed since the audit before it."""
     check_lang(lang)
     hosts = report.get("hosts", {})
     sites = report.get("sites", {})
@@ -264,9 +285,12 @@ def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any
         "SYMBOL": SYMBOL,
         "BADGE": {s: _badge(s, lang) for s in STATUSES},
         "STATUSES": STATUSES,
+        "COUNTED": DRAWN,  # the statuses counted as results; not applicable stands apart
         "ASPECT": section("aspect", lang),
     }
     rows = _Rows(report, context)
+    clauses = clause_rows(report, lang)
+    since = history[-1].get("since_last") if history else None
     context |= {
         "policy": report.get("policy", {}),
         "date": human_date(report.get("generated_at", ""), lang),
@@ -274,7 +298,9 @@ def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any
         "inventory": report.get("inventory", []),
         "exit_code": report.get("exit_code", 1),
         "verdict": verdict(report, lang),
-        "clauses": clause_rows(report, lang),
+        "clauses": clauses,
+        "chart": chart(clauses, lang),
+        "changes": diff_sections(since, lang) if since else None,
         "totals": totals(report),
         "basis_counts": basis_counts(report, lang),
         "basis_note": t("basis.note", lang),

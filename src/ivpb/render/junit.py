@@ -9,7 +9,8 @@ One <testcase> per host x control (site x control for §5), named
 ``fileserver: backup.daily [leerlingenadministratie]``, classname the clause (id and title):
 
   compliant       passes
-  drift, missing  <failure type=status message=detail>, body the diff (else the evidence)
+  drift, missing  <failure type=status message=detail>, body the diff (else the evidence); a file
+                  change shown in an earlier test case is named, not repeated
   error           <error type="error" message=detail>
   waived          <skipped message="uitzondering: justification (approver, expiry)">
   not_applicable  <skipped message="niet van toepassing: detail">
@@ -32,9 +33,11 @@ from xml.sax.saxutils import escape
 
 from ivpb.i18n import check_lang, t
 from ivpb.render.labels import (
+    DiffsOnce,
     basis_counts,
     basis_label,
     clause_rows,
+    control_name,
     diff_text,
     evidence_line,
     status_label,
@@ -68,16 +71,21 @@ def _attr(text: object) -> str:
     return _text(text, _ATTR)
 
 
-def _outcome(c: dict[str, Any], lang: str, why: str = "") -> tuple[str, str]:
+def _outcome(c: dict[str, Any], lang: str, why: str = "", diffs: DiffsOnce | None = None,
+             here: str = "") -> tuple[str, str]:
     """The failure/error/skipped child as XML (empty when passed), and which one it is ('passed');
-    `why` opens the body of an error (the host's unreachable reason, on its first test case)."""
+    `why` opens the body of an error (the host's unreachable reason, on its first test case); of a
+    diff, the changes `diffs` has not met before in full (met `here`), the others by name."""
     status, detail = c["status"], c.get("detail", "")
     if status == "compliant":
         return "", "passed"
     if status in ("drift", "missing") and c.get("advisory"):
         return _skipped(f"{w('advisory', lang)}: {status_label(status, lang)}: {detail}"), "skipped"
     if status in ("drift", "missing"):
-        body = diff_text(c.get("diff"), lang) or evidence_line(c.get("evidence"), lang)
+        new, shown = (diffs or DiffsOnce()).split(c.get("diff") or [], here)
+        named = [f"{w('diff_shown', lang, paths=', '.join(paths))} {where}" for where, paths in shown]
+        body = "\n".join(filter(None, [diff_text(new, lang), *named]))
+        body = body or evidence_line(c.get("evidence"), lang)
         if c.get("waiver"):
             body = f"{body}\n{w('waiver', lang)}: {waiver_text(c['waiver'], lang)}".strip()
         return _element("failure", f'message="{_attr(detail)}" type="{_attr(status)}"', body), "failure"
@@ -161,6 +169,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     aside = [f"{name}: {why}" for name, why in sorted(reasons.items())
              if not any(c["status"] == "error" for c in report["hosts"][name].get("controls", []))]
     grand = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    diffs = DiffsOnce()
     out = ['<?xml version="1.0" encoding="UTF-8"?>', ""]  # out[1]: the root tag, once the totals are known
     for n, clause in enumerate(clause_rows(report, lang)):
         name = f"{clause['id']} {clause['title']}".strip()
@@ -180,7 +189,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
         for subject, c, is_host in by_clause.get(clause["id"], ()):
             why = reasons.pop(subject, "") if is_host and c["status"] == "error" and reasons else ""
-            child, outcome = _outcome(c, lang, why)
+            child, outcome = _outcome(c, lang, why, diffs, f"{subject}: {control_name(c)}")
             child = f"      {child}\n" if child else ""
             dataset = f" [{names[c['dataset']]}]" if c.get("dataset") else ""
             why = because[c["because"]] if c.get("because") else ""

@@ -158,6 +158,43 @@ def diff_text(diff: list[dict[str, str]] | None, lang: str) -> str:
     return "\n".join(blocks)
 
 
+class DiffsOnce:
+    """Each distinct file change once per report: one module run reports its whole diff under every
+    control it enforces (a backup job's 43 KB script under each of its data sets' controls), so
+    the first result that carries a change shows it and later ones name that first one."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Any] = {}
+
+    def split(self, diff: list[dict[str, str]], here: Any) -> tuple[list[dict[str, str]], list[tuple[Any, list[str]]]]:
+        """(the entries of diff not shown before, which are shown `here`; per earlier place, in the
+        order first met, the paths of the entries shown there)."""
+        new: list[dict[str, str]] = []
+        earlier: dict[int, tuple[Any, list[str]]] = {}
+        for entry in diff:
+            key = json.dumps(entry, sort_keys=True, ensure_ascii=False)
+            where = self.seen.setdefault(key, here)
+            if where is here:
+                new.append(entry)
+            else:
+                earlier.setdefault(id(where), (where, []))[1].append(entry.get("path") or "?")
+        return new, list(earlier.values())
+
+
+# Evidence for the contractor rather than the school (cron lines, routes, timeouts), shown folded
+# under "technische details" in the HTML report with every value only JSON can show.
+TECHNICAL_KEYS = frozenset({"schedule", "verify_schedule", "route", "probe_timeout_s"})
+
+
+def is_technical(key: str, value: Any) -> bool:
+    """Whether an evidence item is a technical detail: a TECHNICAL_KEYS key, or a value human_value
+    can only show as JSON (a mapping or list holding mappings or lists)."""
+    if key in TECHNICAL_KEYS:
+        return True
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(isinstance(v, dict | list) for v in inner)
+
+
 def diff_hint(diff: list[dict[str, str]] | None, lang: str) -> str:
     """One line: which paths would change and how many lines (+added -removed)."""
     if not diff:

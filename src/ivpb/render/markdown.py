@@ -115,8 +115,9 @@ class _Results:
         self.findings: dict[str, str] = {}
         self.reasons: dict[str, str] = {}
         self.evidence: dict[tuple[str, str], str] = {}
+        self.diffs = labels.DiffsOnce()
 
-    def lines(self, c: dict[str, Any]) -> list[str]:
+    def lines(self, c: dict[str, Any], subject: str = "") -> list[str]:
         lang, words = self.lang, self.words
         dataset = c.get("dataset")
         key = (c["status"], c["id"], dataset, c.get("basis"))
@@ -152,18 +153,23 @@ class _Results:
             out += self._evidence(c["evidence"])
         if c.get("waiver"):
             out += [*_waiver(c["waiver"], lang), ""]
-        if c.get("diff"):
+        diff, shown = self.diffs.split(c.get("diff") or [], f"{subject} · {labels.control_name(c)}")
+        if diff:
             # One line: a blank line in a path would end the <details> block and start Markdown.
-            paths = " ".join(", ".join(d.get("path") or "?" for d in c["diff"]).split())
+            paths = " ".join(", ".join(d.get("path") or "?" for d in diff).split())
             out += [
                 "<details>",
-                f"<summary>{html.escape(w('diff', lang))}: {html.escape(paths)}</summary>",
+                f"<summary>{html.escape(w('technical', lang))}: {html.escape(w('diff', lang))}: "
+                f"{html.escape(paths)}</summary>",
                 "",
-                fenced(labels.diff_text(c["diff"], lang), "diff"),
+                fenced(labels.diff_text(diff, lang), "diff"),
                 "",
                 "</details>",
                 "",
             ]
+        for where, paths in shown:  # a change shown before, under the result named
+            same = w("diff_shown", lang, paths=", ".join(paths))
+            out += [f"*{md(w('technical', lang))}: {md(same)} {md(where)}*", ""]
         return out
 
     def _evidence(self, evidence: dict[str, Any]) -> list[str]:
@@ -221,7 +227,7 @@ def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
             "",
         ]
         for c in labels.sorted_controls(h["controls"]):
-            out += results.lines(c)
+            out += results.lines(c, name)
     return out
 
 
@@ -237,7 +243,7 @@ def _sites(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
         if not s["controls"]:
             out += [w("no_controls", lang), ""]
         for c in labels.sorted_controls(s["controls"]):
-            out += results.lines(c)
+            out += results.lines(c, name)
     return out
 
 

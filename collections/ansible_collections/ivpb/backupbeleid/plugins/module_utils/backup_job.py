@@ -210,7 +210,8 @@ class Duty:
     action: str | None = None  # the job script's action its cron line runs (ivpb-backup <action> <dataset>)
     cron: Callable | None = None  # (job, when) -> the cron time of that line; when: slot, end, weekday, ...
     conf: Callable = lambda job: []  # job -> its lines of the data set's config (always written: the script reads them)
-    # (host, job, found) -> {detail, evidence[, status]}: its evidence; None: reported elsewhere
+    # (host, job, found) -> {detail, evidence[, status, message]}: its evidence (message: the words
+    # catalogue's id and parameters of the detail, for the report); None: reported elsewhere
     reader: Callable | None = None
     packages: tuple = ()
     own: tuple = ()  # files below ETC that concern this duty alone
@@ -224,6 +225,7 @@ def _day(job, when):
 def _backup_evidence(host, job, found):
     ds = job["dataset"]
     return {"detail": f"duplicity {job['schedule']} at {job['cron']['run']} (cron) to {job['target']['address']}",
+            "message": {"id": f"backup_job.{job['schedule']}", "params": {"target": job["target"]["address"]}},
             "evidence": {"schedule": job["cron"]["run"], "last_backup": read_status(host, ds, "last_backup"),
                          "run_failed": read_failure(host, ds, "run")}}
 
@@ -231,6 +233,7 @@ def _backup_evidence(host, job, found):
 def _annual_evidence(host, job, found):
     ds = job["dataset"]
     return {"detail": "yearly full per school year (1 Sep-31 Aug) in a chain of its own, kept",
+            "message": {"id": "backup_job.annual_full", "params": {"target": job["target"]["address"]}},
             "evidence": {"schedule": job["cron"]["annual"], "last_annual": read_status(host, ds, "last_annual"),
                          "annual_failed": read_failure(host, ds, "annual")}}
 
@@ -239,9 +242,10 @@ def _encrypt_evidence(host, job, found):
     keyring = found["keyring"]
     expires = {f: keyring["keys"][f]["expires"] for f in job["keys"] if f in keyring["keys"]} if keyring else None
     out = {"detail": f"GPG public-key encryption to {', '.join(job['recipients'])}",
+           "message": {"id": "backup_job.encrypt", "params": {"recipients": list(job["recipients"])}},
            "evidence": {"fingerprints": job["keys"], "expires": expires}}
     if found["key_error"]:
-        out.update(status="drift", detail=found["key_error"])
+        out.update(status="drift", detail=found["key_error"], message=None)
     return out
 
 
@@ -251,6 +255,8 @@ def _best_practice_evidence(host, job, found):
     retention = "by the receiver" if job["target"]["managed"] else "by this host"
     return {"detail": (f"keep {job['keep_full']} full chains ({retention}), verify at {job['cron']['verify']}, "
                        "lock, log + syslog, failure hook"),
+            "message": {"id": f"backup_job.best_practice_{'receiver' if job['target']['managed'] else 'host'}",
+                        "params": {"keep": job["keep_full"]}},
             "evidence": {"keep_full": job["keep_full"], "verify_schedule": job["cron"]["verify"],
                          "last_verify": verify[3:] if verify and verify.startswith("ok ") else verify,
                          "verify_failed": read_failure(host, ds, "verify")}}
@@ -341,11 +347,11 @@ def check_hook(hook):
     """The failure hook as the module writes it: a URL, a mail address that cannot be read as an
     option, a one-line command (run by bash as root, so it is the contractor's own)."""
     hook = hook or {}
-    rules = {"webhook": input_rules.url, "mail": input_rules.mail, "command": input_rules.text}
+    rules = {"webhook": input_rules.url, "mail": input_rules.mail, "command": input_rules.text, "ping": input_rules.url}
     try:
         for key, value in hook.items():
             if key not in rules:
-                raise ValueError(f"ivpb_backup_failure_hook.{key}: unknown; expected webhook, mail or command")
+                raise ValueError(f"ivpb_backup_failure_hook.{key}: unknown; expected webhook, mail, command or ping")
             if value not in (None, ""):
                 rules[key](value, f"ivpb_backup_failure_hook.{key}")
     except ValueError as e:
@@ -360,6 +366,7 @@ def render_backup_conf(hook):
         f"HOOK_WEBHOOK={_q(hook.get('webhook') or '')}",
         f"HOOK_MAIL={_q(hook.get('mail') or '')}",
         f"HOOK_COMMAND={_q(hook.get('command') or '')}",
+        f"HOOK_PING={_q(hook.get('ping') or '')}",
     ]) + "\n"
 
 
@@ -455,7 +462,8 @@ def enforce_jobs(host, p):
         host.file(known_hosts, known, 0o644)
     host.file(SCRIPT_PATH, SCRIPT, 0o755)
     host.file(f"{ETC}/backup.conf", render_backup_conf(hook), 0o600,
-              show=(lambda _text: "(failure hook settings, masked)\n") if hook.get("webhook") else None)
+              show=(lambda _text: "(failure hook settings, masked)\n") if hook.get("webhook") or hook.get("ping")
+              else None)
     wanted = set()
     for j in jobs:
         path = f"{ETC}/datasets/{j['dataset']}.conf"
@@ -581,9 +589,10 @@ def evidence(host, jobs, changed, check_mode, keyring, key_error, blockers):
             if row.reader is None:
                 continue
             got = row.reader(host, j, found)
-            status, detail = got.get("status", base), got["detail"]
+            status, detail, message = got.get("status", base), got["detail"], got.get("message")
             if blockers and row.shared:
-                status, detail = "drift" if check_mode else "error", "; ".join(blockers)
+                status, detail, message = "drift" if check_mode else "error", "; ".join(blockers), None
             out.append({"id": cid, "dataset": j["dataset"], "status": status, "detail": detail,
-                        "evidence": {k: v for k, v in got["evidence"].items() if v is not None}})
+                        "evidence": {k: v for k, v in got["evidence"].items() if v is not None},
+                        **({"message": message} if message else {})})
     return out

@@ -46,7 +46,10 @@ SCRIPT = r'''#!/bin/bash
 # job over its time limit: each is a failure (status, log, syslog, hook), never a silent skip.
 # The kernel releases a flock when its holder dies: a killed job blocks no later run.
 # Logs to /var/log/ivpb/backup.log and syslog (tag ivpb-backup); on failure the hook runs
-# (syslog err, then the webhook / mail / command from backup.conf).
+# (syslog err, then the webhook / mail / command from backup.conf). With a monitoring URL
+# (HOOK_PING) every run, verify and sync pings it healthchecks-style: <url>/<host>-<ds>-<kind>/start
+# when it starts, <url>/<host>-<ds>-<kind> when it succeeded, .../fail (with the reason) when it
+# failed; the failure webhook is the special case of a fail ping alone.
 set -u -o pipefail
 umask 077
 export LC_ALL=C TZ=UTC
@@ -69,7 +72,7 @@ if [[ -z $ACTION || ! $DS =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
     exit 2
 fi
 [[ -r $ETC/datasets/$DS.conf ]] || { echo "ivpb-backup: unknown data set $DS" >&2; exit 2; }
-HOOK_WEBHOOK="" HOOK_MAIL="" HOOK_COMMAND=""
+HOOK_WEBHOOK="" HOOK_MAIL="" HOOK_COMMAND="" HOOK_PING=""
 # shellcheck source=/dev/null
 . "$ETC/backup.conf"
 # shellcheck source=/dev/null
@@ -109,6 +112,7 @@ failed() {
     [[ $KIND == sync && -e $STATE/status/$DS.sync_failed ]] && again=1
     write_status "${KIND}_failed" "$(now)" "$why"
     ((again)) && exit 75
+    ping fail "$why"
     if [[ -n $HOOK_COMMAND ]]; then
         IVPB_DATASET=$DS IVPB_ACTION=$ACTION IVPB_REASON=$why bash -c "$HOOK_COMMAND" >>"$LOG" 2>&1 ||
             log err "failure hook command failed"
@@ -123,11 +127,20 @@ failed() {
     exit 1
 }
 
+# webhook REASON [URL STATUS]: a JSON POST, the URL in the environment (never in ps or the log)
 webhook() {
-    IVPB_WEBHOOK=$HOOK_WEBHOOK python3 - host="$(hostname)" dataset="$DS" action="$ACTION" status=failed \
-        reason="$1" <<'PY'
+    IVPB_WEBHOOK=${2:-$HOOK_WEBHOOK} python3 - host="$(hostname)" dataset="$DS" action="$ACTION" \
+        status="${3:-failed}" reason="$1" <<'PY'
 @WEBHOOK_PROGRAM@
 PY
+}
+
+# A monitoring ping (start|success|fail [reason]); one that fails is logged, never the job's failure.
+ping() {
+    [[ -n $HOOK_PING ]] || return 0
+    local url="${HOOK_PING%/}/$(hostname)-$DS-$KIND"
+    [[ $1 == success ]] || url+="/$1"
+    webhook "${2:-}" "$url" "$1" >>"$LOG" 2>&1 || log warning "monitoring ping ($1) failed"
 }
 
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
@@ -323,6 +336,7 @@ verify_plain() {
 take_lock
 case $ACTION in
 run)
+    ping start
     check_source
     u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@")
     log info "backup of $SOURCE to $TARGET_HOST:$TARGET_DIR/@CHAIN@"
@@ -338,6 +352,7 @@ run)
     ;;
 annual)
     [[ ${ANNUAL:-0} == 1 ]] || { log info "archive: false, no yearly full"; exit 0; }
+    ping start
     check_source
     sy=$(school_year)
     dir="$TARGET_DIR/@ANNUAL@/$sy"
@@ -356,6 +371,7 @@ annual)
     write_status last_annual "$sy $have"
     ;;
 verify)
+    ping start
     u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@")
     if [[ -z ${ENCRYPT_KEYS:-} ]]; then
         verify_plain "$u"
@@ -408,6 +424,7 @@ verify)
     ;;
 sync)
     [[ -n ${SYNC_HOST:-} ]] || { log info "no sync target"; exit 0; }
+    ping start
     check_source
     sync_now
     write_status last_sync "$(now)"
@@ -415,6 +432,7 @@ sync)
     ;;
 heartbeat)
     [[ -n ${SYNC_HOST:-} ]] || exit 0
+    ping start
     check_source
     started=$STATE/status/$DS.sync_started
     if [[ ! -e $started || -n $(find "$SOURCE" -newer "$started" -print -quit 2>/dev/null) ]]; then
@@ -428,6 +446,7 @@ heartbeat)
     ;;
 esac
 rm -f "$STATE/status/$DS.${KIND}_failed"
+ping success
 '''.replace("@MANIFEST_PROGRAM@", host_program.text(backup_manifest).strip("\n"))
 SCRIPT = SCRIPT.replace("@GUARD_PROGRAM@", host_program.text(restore_guard).strip("\n"))
 SCRIPT = SCRIPT.replace("@WEBHOOK_PROGRAM@", webhook_program(20).strip("\n"))

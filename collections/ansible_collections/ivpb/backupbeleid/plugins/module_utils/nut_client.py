@@ -360,18 +360,25 @@ def controls(s: Settings, probes: list[dict], drift: bool, enabled: bool, active
     }
 
     def entry(cid: str, need: int) -> dict:
+        # detail for Ansible's output; message (an id of ivpb's words catalogue) for the report
         if drift:
             why = "NUT not installed" if not installed else "upsmon configuration or service differs"
-            return {"id": cid, "status": "drift", "detail": f"{why}; enforcing would change it", "evidence": evidence}
+            return {"id": cid, "status": "drift", "detail": f"{why}; enforcing would change it", "evidence": evidence,
+                    "message": {"id": "nut_client.not_installed" if not installed else "nut_client.differs",
+                                "params": {}}}
         if not (enabled and active):
-            return {"id": cid, "status": "error", "detail": f"{SERVICE} is not running", "evidence": evidence}
+            return {"id": cid, "status": "error", "detail": f"{SERVICE} is not running", "evidence": evidence,
+                    "message": {"id": "nut_client.not_running", "params": {"service": SERVICE}}}
         if len(reachable) < need:
             bad = ", ".join(f"{p['ups']} ({p.get('error', '?')})" for p in probes if not p["reachable"])
             return {"id": cid, "status": "error",
                     "detail": f"{len(reachable)} of {len(probes)} UPSes reachable, need {need}: {bad}",
-                    "evidence": evidence}
+                    "evidence": evidence,
+                    "message": {"id": "nut_client.unreached", "params": {
+                        "n": len(reachable), "total": len(probes), "need": need, "unreached": bad}}}
         statuses = ", ".join(f"{p['ups']} {p['status']}" for p in reachable)
         return {"id": cid, "status": "compliant",
-                "detail": f"upsmon monitors {len(s.ups)} UPS(es), reachable: {statuses}", "evidence": evidence}
+                "detail": f"upsmon monitors {len(s.ups)} UPS(es), reachable: {statuses}", "evidence": evidence,
+                "message": {"id": "nut_client.monitors", "params": {"n": len(s.ups), "statuses": statuses}}}
 
     return [entry(cid, 2 if duty == "redundant_ups" else 1) for duty, cid in s.controls.items()]

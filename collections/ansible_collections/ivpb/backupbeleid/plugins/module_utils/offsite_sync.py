@@ -112,6 +112,9 @@ def enforce(host, sync_list, script, status):
             "status": "compliant" if ok else ("drift" if check_mode else "error"),
             "detail": f"lsyncd pushes {s['source']} to {s['target']} after {s['delay']} s of changes; "
                       f"checked every {s['heartbeat_minutes']} min",
+            "message": {"id": "offsite_sync.pushes", "params": {
+                "source": s["source"], "target": s["target"], "delay": s["delay"],
+                "heartbeat": s["heartbeat_minutes"]}},
             "evidence": {k: v for k, v in {"delay": s["delay"], "target": s["target"],
                                            "heartbeat_minutes": s["heartbeat_minutes"],
                                            "last_sync": last, "sync_failed": failed,

@@ -337,15 +337,19 @@ class WanFailover:
                 switches=state.get("switches"), updated=state.get("updated"),
                 probes={n: {"state": s.get("state"), "replies": s.get("replies"), "since": s.get("since")}
                         for n, s in (state.get("uplinks") or {}).items()})
+        # detail for Ansible's output; message (an id of ivpb's words catalogue) for the report
         if len(self.uplinks) < 2:
             return {"status": "missing", "evidence": evidence,
-                    "detail": f"only {len(self.uplinks)} uplink declared; an alternative connection needs two"}
+                    "detail": f"only {len(self.uplinks)} uplink declared; an alternative connection needs two",
+                    "message": {"id": "wan_failover.one_uplink", "params": {"n": len(self.uplinks)}}}
         if self.check_mode and self.changes:
             return {"status": "drift", "evidence": evidence,
-                    "detail": "would change: " + ", ".join(self.changes)}
+                    "detail": "would change: " + ", ".join(self.changes),
+                    "message": {"id": "wan_failover.would_change", "params": {"n": len(self.changes)}}}
         if not state:
             return {"status": "error", "evidence": evidence,
-                    "detail": f"{SERVICE} wrote no state to {STATE_PATH}"}
+                    "detail": f"{SERVICE} wrote no state to {STATE_PATH}",
+                    "message": {"id": "wan_failover.no_state", "params": {"service": SERVICE, "path": STATE_PATH}}}
         stale = self._stale(state)
         if stale:
             return {"status": "error", "evidence": evidence, "detail": stale}
@@ -356,7 +360,11 @@ class WanFailover:
         return {"status": "compliant", "evidence": evidence,
                 "detail": f"active uplink {active}; {len(online)} of {len(self.uplinks)} online "
                           f"({', '.join(online) or 'none'}); {state.get('switches', 0)} switch(es), "
-                          f"last {state.get('last_switch') or 'never'}"}
+                          f"last {state.get('last_switch') or 'never'}",
+                "message": {"id": "wan_failover.active" if state.get("last_switch") else "wan_failover.never_switched",
+                            "params": {"active": str(active), "online": len(online), "total": len(self.uplinks),
+                                       "names": ", ".join(online) or "-", "switches": state.get("switches") or 0,
+                                       "last": str(state.get("last_switch") or "")}}}
 
     def _stale(self, state: dict) -> str | None:
         try:

@@ -209,6 +209,10 @@ options:
       - C(ivpb_backup_failure_hook). C(webhook) (URL, JSON POST), C(mail) (address, needs a
         C(mail) command), C(command) (shell command; C(IVPB_DATASET), C(IVPB_ACTION),
         C(IVPB_REASON) in its environment). Syslog always gets the failure.
+      - C(ping), a monitoring URL (healthchecks-style) that every backup, yearly full, verify and
+        sync reports to, each run as C(<ping>/<host>-<data set>-<run|annual|verify|sync>) with a
+        JSON POST - C(/start) when it starts, nothing added when it succeeded, C(/fail) with the
+        reason when it failed; the C(webhook) is the special case of the failures alone.
     type: dict
     default: {}
   host_keys:

@@ -64,7 +64,8 @@ def test_data_set_and_path_reach_cron_bash_and_lua_intact_or_not_at_all(ds, path
 
 
 @SETTINGS
-@given(hook=st.fixed_dictionaries({}, optional={"webhook": HOSTILE, "mail": HOSTILE, "command": HOSTILE}))
+@given(hook=st.fixed_dictionaries({}, optional={"webhook": HOSTILE, "mail": HOSTILE, "command": HOSTILE,
+                                                "ping": HOSTILE | st.just("https://hc.example/p/k$(id);x&y=1")}))
 def test_the_failure_hook_is_checked_before_it_is_written(hook):
     try:
         bj.check_hook(hook)
@@ -72,9 +73,10 @@ def test_the_failure_hook_is_checked_before_it_is_written(hook):
         one_line(e)
         return
     conf = bj.render_backup_conf(hook)
-    out = subprocess.run(["bash", "-c", f'{conf}\nprintf "%s\\0%s\\0%s" "$HOOK_WEBHOOK" "$HOOK_MAIL" "$HOOK_COMMAND"'],
+    out = subprocess.run(["bash", "-c", f'{conf}\nprintf "%s\\0%s\\0%s\\0%s" "$HOOK_WEBHOOK" "$HOOK_MAIL" "$HOOK_COMMAND" '
+                          '"$HOOK_PING"'],
                          capture_output=True, check=True).stdout.decode("utf-8", "surrogateescape").split("\0")
-    assert out == [hook.get("webhook") or "", hook.get("mail") or "", hook.get("command") or ""]
+    assert out == [hook.get("webhook") or "", hook.get("mail") or "", hook.get("command") or "", hook.get("ping") or ""]
     assert not (hook.get("mail") or "x").startswith("-")
 
 
