@@ -14,6 +14,7 @@ LAB_LOGS="$LAB_STATE/logs"
 # decrypt with GNUPGHOME=$LAB_ESCROW_HOME.
 LAB_ESCROW_HOME="$LAB_STATE/escrow-gnupg"
 LAB_ESCROW_VARS="$LAB_ROOT/inventories/lab/group_vars/all/escrow.yml"   # gitignored, made here
+LAB_SITES_VARS="$LAB_ROOT/inventories/lab/group_vars/all/sites.yml"     # gitignored, made here
 # The lab's evidence (restore drills): in the overlay, gone with the hosts at `lab/lab down`.
 LAB_EVIDENCE="$LAB_ROOT/inventories/lab/.evidence"
 BASE_IMAGE="localhost/ivpb-base:bookworm"
@@ -110,6 +111,30 @@ ensure_escrow_key() {
         echo "    fingerprint: \"$fpr\""
         echo "    description: Directie (labsleutel; geheime helft alleen op de controller, .lab/escrow-gnupg)"
         echo "    public_key: |"
-        "${gpg[@]}" --armor --export "$fpr" | sed 's/^/      /'
+        "${gpg[@]}" --armor --export "$fpr" | sed 's/^./      &/'
     } >"$LAB_ESCROW_VARS.tmp" && mv "$LAB_ESCROW_VARS.tmp" "$LAB_ESCROW_VARS"
+}
+
+# The example's sites, their safety plans reviewed the day the lab is made: the example's review
+# dates are fixed, and the lab's audit (make demo, the lab tests) must not turn red the day one of
+# them is older than the policy allows (fire.safety_plan).
+ensure_site_reviews() {
+    local py="$LAB_ROOT/.venv/bin/python"
+    [[ -x $py ]] || py=python3
+    mkdir -p "$(dirname "$LAB_SITES_VARS")"
+    "$py" - "$LAB_ROOT/inventories/example/group_vars/all" "$LAB_SITES_VARS.tmp" <<'PY' ||
+import datetime, pathlib, sys, yaml
+sites = {}
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*.yml")):
+    sites.update((yaml.safe_load(f.read_text()) or {}).get("ivpb_sites", {}))
+for site in sites.values():
+    plan = (site.get("fire_protection") or {}).get("safety_plan")
+    if plan:
+        plan["date"] = datetime.date.today().isoformat()
+head = "# Made by lab/lab (ensure_site_reviews in lab/lib.sh); not committed: the example's sites,\n"
+head += "# their safety plans reviewed the day the lab was made.\n"
+pathlib.Path(sys.argv[2]).write_text(head + yaml.safe_dump({"ivpb_sites": sites}, allow_unicode=True, sort_keys=False))
+PY
+        die "could not write the lab's sites to $LAB_SITES_VARS"
+    mv "$LAB_SITES_VARS.tmp" "$LAB_SITES_VARS"
 }

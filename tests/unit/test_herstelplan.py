@@ -151,7 +151,7 @@ def test_contacts_from_the_inventory_first_and_recovery_targets_from_the_policy(
     assert [r[0] for r in rows] == ["noodzakelijk", "belangrijk", "laag"]
     for level, rpo, rto, _ in rows:
         assert (rpo, rto) == (policy.recovery[level]["rpo"], policy.recovery[level]["rto"])
-    assert rows[0][3] == "fileserver/leerlingenadministratie" and rows[2][3] == "nas/fotos, nas/scans"
+    assert rows[0][3] == "fileserver/leerlingenadministratie, informat/leerlingvolgsysteem" and rows[2][3] == "imac-kleuter/kleuterwerkjes, nas/fotos, nas/scans, synology/fotoarchief, tablet-juf/klasnotities"
     assert f"**Hersteldoel**: RPO: {policy.recovery['laag']['rpo']}; RTO: " in section(text, "scans")
 
 
@@ -169,7 +169,7 @@ def test_a_schools_own_recovery_targets_and_no_contacts(tmp_path):
         hv.pop("ivpb_contacts", None)
     text = herstelplan.render(inv, load_policy(str(path)), [EXAMPLE], "en", now=NOW)
     assert r"No contacts in the inventory: fill in ivpb\_contacts (group\_vars/all)." in text
-    assert "| noodzakelijk | hoogstens 1 uur verlies | binnen 4 uur terug | fileserver/leerlingenadministratie |" in text
+    assert "| noodzakelijk | hoogstens 1 uur verlies | binnen 4 uur terug | fileserver/leerlingenadministratie, informat/leerlingvolgsysteem |" in text
     assert "**Recovery target**: no recovery target for availability laag in the policy" in section(text, "scans")
 
 

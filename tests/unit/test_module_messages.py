@@ -72,7 +72,7 @@ def test_without_a_message_or_with_one_that_does_not_fit_the_module_is_quoted():
 
 def _message_ids() -> set[str]:
     """The message ids the modules' code sends: the "id" of each "message" dict, constants and the
-    f-strings' possible values (the duties of backup_job; both receiver/host forms)."""
+    f-strings' possible values (backup_job's daily/weekly schedule; both receiver/host forms)."""
     found: set[str] = set()
     for path in sorted(MODULE_UTILS.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -85,8 +85,8 @@ def _message_ids() -> set[str]:
                                                                                                  sub.value):
                     found.add(sub.value)
     text = (MODULE_UTILS / "backup_job.py").read_text(encoding="utf-8")
-    assert 'f"backup_job.{duty}"' in text and "f\"backup_job.best_practice_{'receiver' if" in text
-    found |= {f"backup_job.{d}" for d in ("daily", "weekly", "annual_full", "encrypt")}
+    assert "f\"backup_job.{job['schedule']}\"" in text and "f\"backup_job.best_practice_{'receiver' if" in text
+    found |= {f"backup_job.{d}" for d in ("daily", "weekly")}
     found |= {"backup_job.best_practice_receiver", "backup_job.best_practice_host"}
     return found
 

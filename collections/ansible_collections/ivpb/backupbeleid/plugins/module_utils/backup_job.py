@@ -41,7 +41,6 @@ DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekda
 FULL_IF_OLDER_THAN = "1M"  # duplicity starts a new full chain after this
 # util-linux (flock) and bsdutils (logger) are essential on Debian, named for other images.
 PACKAGES = ("duplicity", "rsync", "openssh-client", "util-linux", "bsdutils", "cron")
-DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
 
 
 def _minutes(hhmm, what):
