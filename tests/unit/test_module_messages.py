@@ -80,8 +80,9 @@ def _message_ids() -> set[str]:
                                                        for k in node.keys)):
                 continue
             value = node.values[[k.value if isinstance(k, ast.Constant) else None for k in node.keys].index("message")]
+            parts = {id(c) for f in ast.walk(value) if isinstance(f, ast.JoinedStr) for c in f.values}
             for sub in ast.walk(value):
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and re.fullmatch(r"[a-z_]+\.[a-z_]+",
+                if id(sub) not in parts and isinstance(sub, ast.Constant) and isinstance(sub.value, str) and re.fullmatch(r"[a-z_]+\.[a-z_]+",
                                                                                                  sub.value):
                     found.add(sub.value)
     text = (MODULE_UTILS / "backup_job.py").read_text(encoding="utf-8")
