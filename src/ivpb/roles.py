@@ -20,6 +20,12 @@ def router_of(host: str, hostvars: dict[str, Any]) -> str:
     return hostvars.get("ivpb_internet_via") or host
 
 
+def managed(hostvars: dict[str, Any]) -> bool:
+    """Whether ivpb manages the host (ivpb_managed, default true): an unmanaged system is planned
+    and audited, never connected to; what can be pulled is reported by a managed host."""
+    return hostvars.get("ivpb_managed", True) is not False
+
+
 def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
     """host -> the ivpb_* groups (one per role) it belongs to: the role the policy file names for
     each of its planned controls (`enforced_by`, on its router for `runs_on: router`), and the
@@ -29,6 +35,8 @@ def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
     target_hosts = {t["host"] for t in inventory.school("ivpb_backup_targets").values() if "host" in t}
     routed_roles = {c.role for c in policy.controls if c.routed}
     for host, hv in inventory.hosts.items():
+        if not managed(hv):  # never connected to: in no role's group
+            continue
         if hv.get("ivpb_nut_server"):
             member[host].add("ivpb_nut_server")
         if host in target_hosts:
@@ -65,8 +73,14 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
             served.setdefault(router, []).append(host)
             routed.setdefault(router, {}).update(dict.fromkeys(ids))
     for host in sorted(hosts):
-        for server in dict.fromkeys(f["server"] for f in hosts[host].get("ivpb_ups_feeds") or []):
-            nut_clients.setdefault(server, []).append({"host": host, "name": _nut_user(host, hosts[host])})
+        feeds = hosts[host].get("ivpb_ups_feeds") or []
+        for server in dict.fromkeys(f["server"] for f in feeds):
+            client = {"host": host, "name": _nut_user(host, hosts[host])}
+            if not managed(hosts[host]):  # nothing runs on it: its NUT server reports its power controls
+                client.update(controls=_own_controls(plan, host, "power"),
+                              ups=[f["ups"] for f in feeds if f["server"] == server],
+                              address=(hosts[host].get("ivpb_nut_client") or {}).get("address", host))
+            nut_clients.setdefault(server, []).append(client)
     receivers = _receivers(inventory)
     sends_to = _sends_to(receivers)
     out: dict[str, dict[str, Any]] = {}
@@ -140,8 +154,9 @@ def _ups(inventory: Inventory, host: str, feed: dict[str, Any]) -> dict[str, Any
 
 def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[str]:
     """The hosts whose modules report on `hosts`: the hosts themselves, the routers that enforce
-    their routed controls (`runs_on: router`) and the receivers of their backups and syncs (whose
-    word on the protected copy the audit judges). An audit of some hosts asks these too, or their
+    their routed controls (`runs_on: router`), the receivers of their backups and syncs (whose
+    word on the protected copy the audit judges) and, for a system ivpb does not manage, the
+    hosts that pull its evidence (audit.pulled). An audit of some hosts asks these too, or their
     controls would be errors for want of a reporter. In the inventory's order."""
     routed = {c.id for c in plan.policy.controls if c.routed}
     sends_to = receivers_of(inventory)
@@ -150,6 +165,11 @@ def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[
         if routed & plan.hosts[host].control_ids():
             wanted.add(router_of(host, inventory.hosts[host]))
         wanted.update(sends_to.get(host, ()))
+        if not managed(inventory.hosts[host]):  # the managed hosts that pull its evidence
+            from ivpb.audit import pulled
+
+            for c in plan.hosts[host].controls:
+                wanted.update(pulled.reporters(inventory, host, plan.policy.control(c.id), c.dataset))
     return [h for h in inventory.hosts if h in wanted]
 
 

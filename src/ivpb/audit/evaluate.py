@@ -12,13 +12,14 @@ from functools import lru_cache
 from typing import Any
 
 from ivpb import drills, restore
+from ivpb.audit import pulled
 from ivpb.audit.results import HostResults
 from ivpb.errors import UserError
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl, unstored_controls
 from ivpb.policy import Control, Policy
-from ivpb.roles import router_of
+from ivpb.roles import managed, router_of
 from ivpb.rules import input_rules
 from ivpb.statuses import STATUSES, rank
 
@@ -395,6 +396,8 @@ def _index(results: HostResults | None) -> Found:
     if results is None:
         return index
     for c in results.controls:
+        if "for" in c:  # reported about another host (pulled evidence): never about this one
+            continue
         cid, dataset = c["id"], c.get("dataset")
         if isinstance(cid, str) and (dataset is None or isinstance(dataset, str)):
             index.setdefault((cid, dataset), []).append(c)
@@ -434,6 +437,15 @@ def _host_controls(
             continue
         found = found_here.get((planned.id, planned.dataset))
         subject = host  # the host whose module reports this control
+        if not managed(hv):  # nothing runs on it: its controls are what the managed hosts pull
+            found = []
+            for reporter in pulled.reporters(inventory, host, control, planned.dataset):
+                said = pulled.entries(results, reporter, host, planned.id, planned.dataset)
+                if not said:  # one silent reporter leaves the control unknown: named below
+                    subject, found = reporter, []
+                    break
+                found += said
+            found = [pulled.merged(found)] if found else None
         if not found and control.routed and router != host:  # enforced, so reported, on its router
             subject = router
             if router not in found_by_host:
