@@ -171,9 +171,11 @@ def locate(inventory: Inventory, host: str, dataset: str, offsite: bool = False)
         raise UserError(f"{host}: ivpb_stores {dataset}: unknown target {name!r} (ivpb_backup_targets)")
     base = str(target.get("path") or input_rules.BACKUP_PATH).rstrip("/")
     port = target.get("port")
+    # a data set pulled by a backup proxy (#23) is backed up by the proxy, so it lies in the proxy's area
+    sender = (store.get("pull") or {}).get("via") or host
     return Location(host=host, dataset=dataset, source=str(store.get("path") or ""), target=name,
                     receiver=target.get("host"), address=str(target.get("address") or target.get("host")),
-                    port=int(port) if port else None, directory=f"{base}/{host}/{dataset}", offsite=offsite)
+                    port=int(port) if port else None, directory=f"{base}/{sender}/{dataset}", offsite=offsite)
 
 
 # --- the connection --------------------------------------------------------------------------
