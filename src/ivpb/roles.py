@@ -11,6 +11,7 @@ from typing import Any
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan
 from ivpb.policy import Control
+from ivpb.resolve import module_input, sent_by
 from ivpb.rules import input_rules
 
 
@@ -49,33 +50,22 @@ def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
                 where = router_of(host, hv) if control.routed else host
                 if where in member:
                     member[where].add(f"ivpb_{control.role}")
-    for proxy in pulled_stores(inventory, plan):
-        if proxy in member:
+    for proxy, hv in inventory.hosts.items():
+        if managed(hv) and pulled_controls(inventory, plan, proxy):
             member[proxy].add("ivpb_backup")
     return {host: sorted(groups) for host, groups in member.items()}
 
 
-def pulled_stores(inventory: Inventory, plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    """backup proxy -> the data sets it pulls from systems ivpb does not manage (ivpb_stores[].pull,
-    #23): per data set the system (`for`), the store as declared without its password (the role
-    adds it, so the registered plan holds none) and the backup controls the plan gives it there."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for host, hv in inventory.hosts.items():
-        if managed(hv):
-            continue
-        controls = _own_controls(plan, host, "backup")
-        for store in hv.get("ivpb_stores") or []:
-            pull = store.get("pull")
-            if not isinstance(pull, dict) or not pull.get("via"):
-                continue
-            ds = store["dataset"]
-            mine = [{**c, "datasets": [ds]} for c in controls if ds in (c.get("datasets") or [])]
-            if mine:
-                out.setdefault(pull["via"], []).append({
-                    "for": host, "store": {**store, "pull": {k: v for k, v in pull.items() if k != "password"}},
-                    "controls": mine})
+def pulled_controls(inventory: Inventory, plan: Plan, proxy: str) -> list[dict[str, Any]]:
+    """The backup controls of the data sets `proxy` pulls from systems ivpb does not manage
+    (ivpb_stores[].pull.via, #23), each with its data set: the proxy's backup_job enforces and
+    reports them (under `for`, the system)."""
+    out = []
+    for s in sent_by(inventory, proxy):
+        if s.host != proxy:
+            out += [{**c, "datasets": [s.dataset]} for c in _own_controls(plan, s.host, "backup")
+                    if s.dataset in (c.get("datasets") or [])]
     return out
-
 
 
 def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
@@ -108,7 +98,6 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
             nut_clients.setdefault(server, []).append(client)
     receivers = _receivers(inventory)
     sends_to = _sends_to(receivers)
-    pulls = pulled_stores(inventory, plan)
     out: dict[str, dict[str, Any]] = {}
     for host, hv in hosts.items():
         roles = {g.removeprefix("ivpb_") for g in groups.get(host, ())}
@@ -134,8 +123,9 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
         if "backup_target" in roles:
             mine["backup_target"] = receivers.get(host, {"targets": [], "clients": []})
         if "backup" in roles:
-            mine["backup"] = {"controls": _own_controls(plan, host, "backup"), "receivers": sends_to.get(host, []),
-                              "pulled": pulls.get(host, [])}
+            mine["backup"] = {"controls": _own_controls(plan, host, "backup") + pulled_controls(inventory, plan, host),
+                              "receivers": sends_to.get(host, []),
+                              "datasets": module_input(inventory, plan, host)}
         out[host] = mine
     return out
 
@@ -230,22 +220,15 @@ def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:
             entry = out.setdefault(t["host"], {"targets": [], "clients": []})
             entry["targets"].append({"name": name, "path": t.get("path", input_rules.BACKUP_PATH),
                                      **({"quota": t["quota"]} if t.get("quota") else {})})
-    sends: dict[str, dict[str, dict[str, Any]]] = {}  # sender -> target -> data set -> its retention
-    for client, hv in inventory.hosts.items():
-        retention = hv.get("ivpb_backup_retention") or {}
-        default_keep = retention.get("keep_full", input_rules.KEEP_FULL)
-        # the receiver never removes a chain younger than the retention the client asks for
-        full_days = input_rules.interval_days(retention.get("full_if_older_than", "1M"))
-        default_target = hv.get("ivpb_backup_target", "")
-        for s in hv.get("ivpb_stores") or []:
-            # a data set pulled by a backup proxy (#23) is sent by the proxy, in its own area
-            sender = (s.get("pull") or {}).get("via") if not managed(hv) else None
-            for target in (s.get("backup_target", default_target), s.get("sync_target", "")):
-                if target in receiver_of:
-                    keep = s.get("keep_full", default_keep)
-                    sends.setdefault(sender or client, {}).setdefault(target, {})[s["dataset"]] = {
-                        "keep_full": keep, "min_age_days": math.ceil(keep * full_days)}
-    for client in inventory.hosts:  # in the inventory's order
-        for target, datasets in sends.get(client, {}).items():
+    for client in inventory.hosts:
+        sends: dict[str, dict[str, Any]] = {}  # target -> data set -> its retention
+        for s in sent_by(inventory, client):  # a backup proxy sends what it pulls (#23)
+            # the receiver never removes a chain younger than the retention the client asks for
+            full_days = input_rules.interval_days(s.full_if_older_than)
+            for copy in s.copies():
+                if copy.target in receiver_of:
+                    sends.setdefault(copy.target, {})[s.dataset] = {
+                        "keep_full": s.keep_full, "min_age_days": math.ceil(s.keep_full * full_days)}
+        for target, datasets in sends.items():
             out[receiver_of[target]]["clients"].append({"client": client, "target": target, "datasets": datasets})
     return out

@@ -1,15 +1,18 @@
 """The collection's shared field rules (plugins/module_utils/input_rules.py) on the controller.
 
 The rules are written once, in the collection, because modules run them on hosts without the
-ivpb package. The controller loads that very file: through Ansible's collection loader when it
-runs inside ansible-playbook (the plan action), else from the collections path Ansible is
-configured with, else from this repository's own collections/ folder (editable install)."""
+ivpb package. The controller imports the collection's module_utils one way, by their Python
+name `ansible_collections.ivpb.backupbeleid.plugins.module_utils.<name>`: inside
+ansible-playbook (the plan action) Ansible's collection loader answers that import; elsewhere
+(the `ivpb` CLI) the first collections folder that holds the collection is put on sys.path
+first - this checkout's collections/ (pip install -e .), else each folder of
+ANSIBLE_COLLECTIONS_PATH, else Ansible's defaults (~/.ansible/collections,
+/usr/share/ansible/collections)."""
 
 from __future__ import annotations
 
 import functools
 import importlib
-import importlib.util
 import math
 import os
 import re
@@ -19,36 +22,33 @@ from types import ModuleType
 
 import jsonschema
 
-MODULE = "ansible_collections.ivpb.backupbeleid.plugins.module_utils.input_rules"
-RELATIVE = Path("ansible_collections/ivpb/backupbeleid/plugins/module_utils/input_rules.py")
+PACKAGE = "ansible_collections.ivpb.backupbeleid.plugins.module_utils"
+COLLECTION = Path("ansible_collections/ivpb/backupbeleid/galaxy.yml")
 
 
-def _candidates() -> list[Path]:
+def _collections_folders() -> list[Path]:
     out = [Path(__file__).resolve().parents[2] / "collections"]  # a checkout (pip install -e .)
     paths = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ.get("ANSIBLE_COLLECTIONS_PATHS")
     if paths:
         out += [Path(p) for p in paths.split(os.pathsep) if p]
-    out += [Path(p) for p in sys.path if p]
-    out += [Path.home() / ".ansible/collections", Path("/usr/share/ansible/collections")]
-    return out
+    return out + [Path.home() / ".ansible/collections", Path("/usr/share/ansible/collections")]
 
 
 def module_utils(name: str = "input_rules") -> ModuleType:
-    """One of the collection's module_utils files (stdlib only), found as described above."""
+    """One of the collection's module_utils files (stdlib only), imported as described above."""
     try:
-        return importlib.import_module(MODULE.rsplit(".", 1)[0] + "." + name)
-    except ImportError:
-        pass
-    for base in _candidates():
-        path = base / RELATIVE.with_name(f"{name}.py")
-        if path.is_file():
-            spec = importlib.util.spec_from_file_location(f"ivpb._{name}", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    raise ImportError(
-        f"the ivpb.backupbeleid collection (plugins/module_utils/{name}.py) was not found: "
-        "install the collection or set ANSIBLE_COLLECTIONS_PATH")
+        return importlib.import_module(f"{PACKAGE}.{name}")
+    except ModuleNotFoundError as e:
+        if not (e.name and PACKAGE.startswith(e.name)):
+            raise
+    folder = next((f for f in _collections_folders() if (f / COLLECTION).is_file()), None)
+    if folder is None:
+        raise ImportError(
+            f"the ivpb.backupbeleid collection (plugins/module_utils/{name}.py) was not found: "
+            "install the collection or set ANSIBLE_COLLECTIONS_PATH")
+    sys.path.append(str(folder))
+    importlib.invalidate_caches()
+    return importlib.import_module(f"{PACKAGE}.{name}")
 
 
 input_rules = module_utils()

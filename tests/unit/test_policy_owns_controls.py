@@ -191,13 +191,12 @@ def test_a_renamed_control_reaches_the_module_and_comes_back_under_its_new_name(
     own = load_policy(str(path))
     inventory = school()
     plan = plan_inventory(inventory, own)
-    handed = role_inputs(inventory, plan, role_groups(inventory, plan))["srv1"]["backup"]["controls"]
+    backup = role_inputs(inventory, plan, role_groups(inventory, plan))["srv1"]["backup"]
+    handed = backup["controls"]
     assert {"id": "backup.dagelijks", "duty": "daily", "datasets": ["admin"]} in handed
     assert "backup.daily" not in json.dumps(handed)
 
-    hv = inventory.hosts["srv1"]
-    jobs = backup_job.plan_jobs({"hostname": "srv1", "controls": handed, "stores": hv["ivpb_stores"],
-                                 "targets": hv["ivpb_backup_targets"], "default_target": hv.get("ivpb_backup_target")})
+    jobs = backup_job.plan_jobs({"hostname": "srv1", "controls": handed, "datasets": backup["datasets"]})
     assert [(j["dataset"], j["schedule"]) for j in jobs] == [("admin", "daily")]
     assert "# admin: backup.dagelijks (minstens dagelijks);" in backup_job.render_crontab(jobs)
     host = make_host(monkeypatch, root=str(tmp_path))  # a host without status files yet

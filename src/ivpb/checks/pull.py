@@ -4,7 +4,8 @@ a managed Debian host (its backup proxy, `ivpb_stores[].pull.via`) into that hos
 - `pull` only on a system ivpb does not manage (ivpb_managed: false): a managed host backs up
   its own data;
 - `via` names a managed inventory host other than the system itself;
-- a password has its user, and is one line of printable text (never shown in a message);
+- ivpb_pull_password (the system's account for its proxy) is one line of printable text, never
+  shown in a message, and each pull names the user it belongs to;
 - a data set whose classification asks for a continuous offsite sync cannot be pulled: a sync
   follows changes where they are made, which only the system itself sees.
 """
@@ -22,6 +23,8 @@ def check(ctx) -> Iterator[Problem]:
     inv = ctx.inventory
     duty_of = ctx.policy.duties("backup_job")
     for host, hv in inv.hosts.items():
+        if "ivpb_pull_password" in hv and (why := secret_problem(hv["ivpb_pull_password"])):
+            yield Problem(host, "ivpb_pull_password", why)
         synced = {c.dataset for c in ctx.plan.hosts[host].controls if duty_of.get(c.id) == "offsite_sync"}
         for i, entry in enumerate(hv.get("ivpb_stores") or []):
             pull = entry.get("pull")
@@ -38,12 +41,8 @@ def check(ctx) -> Iterator[Problem]:
             elif not managed(inv.hosts[via]):
                 yield Problem(host, f"{path}.via", f"{via!r} is not managed by ivpb (ivpb_managed: false); "
                                                    "expected a managed Debian host")
-            if "password" in pull:
-                why = secret_problem(pull["password"])
-                if why:
-                    yield Problem(host, f"{path}.password", why)
-                if not pull.get("user"):
-                    yield Problem(host, f"{path}.user", "required with a password: the account the proxy reads with")
+            if "ivpb_pull_password" in hv and not pull.get("user"):
+                yield Problem(host, f"{path}.user", "required with ivpb_pull_password: the account it is for")
             if entry["dataset"] in synced:
                 yield Problem(host, f"ivpb_stores[{i}].sync_target",
                               "a pulled data set cannot be synced continuously (only the system itself sees its "

@@ -17,6 +17,8 @@ import datetime as dt
 import os
 import re
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import (
     gpg_target,
@@ -36,9 +38,11 @@ SCRIPT_PATH = "/usr/local/lib/ivpb/ivpb-backup"
 CRON_PATH = "/etc/cron.d/ivpb-backup"
 DEFAULT_USER = "ivpb-backup"
 DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekday": 0}
-DEFAULT_RETENTION = {"keep_full": input_rules.KEEP_FULL, "full_if_older_than": "1M"}
+FULL_IF_OLDER_THAN = "1M"  # duplicity starts a new full chain after this
 # util-linux (flock) and bsdutils (logger) are essential on Debian, named for other images.
 PACKAGES = ("duplicity", "rsync", "openssh-client", "util-linux", "bsdutils", "cron")
+PULL_DIR = f"{ETC}/pull"  # a pulled data set's password for rclone (#23), root's alone
+PULLED = f"{STATE}/pulled"  # where the proxy keeps the pulled copy that its backups save
 DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
 
 
@@ -68,27 +72,27 @@ def command(action, dataset):
     return f"{SCRIPT_PATH} {action} {dataset}"
 
 
-def _target(name, targets, hostname, what, dataset):
-    """Where one data set goes. On a receiver that ivpb manages (an inventory host) the host
-    connects as its own user there and names paths inside its area; on an external one, as the
-    target's user, with absolute paths."""
-    t = targets.get(name)
-    if not isinstance(t, dict):
-        raise ModuleFailure(f"{what}: unknown target {name!r}; expected a key of ivpb_backup_targets")
-    address = t.get("address") or t.get("host")
+def _target(t, hostname, what, dataset):
+    """Where one data set goes (a resolved target: datasets[].target or .sync). On a receiver
+    that ivpb manages (an inventory host) the host connects as its own user there and names paths
+    inside its area; on an external one, as the target's user, with absolute paths."""
+    if not isinstance(t, dict) or not t.get("name"):
+        raise ModuleFailure(f"{what}: required (ivpb_stores[].backup_target or ivpb_backup_target)")
+    name = t["name"]
+    address = t.get("address") or t.get("receiver")
     if not address:
         raise ModuleFailure(f"ivpb_backup_targets.{name}.address: required for a target outside the inventory")
-    if t.get("host") == hostname:
+    if t.get("receiver") == hostname:
         raise ModuleFailure(f"{what}: {name!r} is this host itself; a backup goes to another location and medium")
     where = f"ivpb_backup_targets.{name}"
     try:
-        input_rules.identifier(name, what)
+        input_rules.identifier(name, f"{what}.name")
         input_rules.host_name(address, f"{where}.address")
         base = input_rules.abs_path(t.get("path") or input_rules.BACKUP_PATH, f"{where}.path")
         port = t.get("port") or 22
         if isinstance(port, bool) or not str(port).isdigit() or not 1 <= int(port) <= 65535:
             raise ValueError(f"{where}.port: {port!r} is not a port number from 1 to 65535")
-        managed = bool(t.get("host"))
+        managed = bool(t.get("receiver"))
         user = receiver_layout.client_user(name, hostname) if managed else \
             input_rules.unix_user(t.get("user") or DEFAULT_USER, f"{where}.user")
         key = t.get("host_key")
@@ -96,9 +100,9 @@ def _target(name, targets, hostname, what, dataset):
             key = host_key_line(key, f"{where}.host_key")
     except ValueError as e:
         raise ModuleFailure(str(e)) from None
-    return {"name": name, "host": t.get("host"), "address": address, "user": user, "port": int(port),
+    return {"name": name, "host": t.get("receiver"), "address": address, "user": user, "port": int(port),
             "managed": managed, "host_key": key,
-            "dir": dataset if managed else f"{base.rstrip('/')}/{hostname}/{dataset}"}
+            "dir": receiver_layout.sender_dir(base, hostname, dataset, managed)}
 
 
 def host_key_line(key, what):
@@ -108,9 +112,28 @@ def host_key_line(key, what):
     return input_rules.ssh_public_key(line, what)
 
 
+def _recipients(d, duties, what):
+    """The recipients' keys of an encrypted data set: each with its name, fingerprint and key."""
+    if not d.get("encrypted"):
+        if "encrypt" in duties:
+            raise ModuleFailure(f"{what}.encrypted: false, but {duties['encrypt']} applies")
+        return []
+    given = d.get("recipients") or []
+    if not given:
+        why = f"{duties['encrypt']} applies" if "encrypt" in duties else "encrypt is set"
+        raise ModuleFailure(f"{what}.recipients: {why}; name at least one recipient "
+                            "of ivpb_gpg_recipients (or set ivpb_backup_encrypt_to)")
+    for r in given:
+        if not isinstance(r, dict) or not r.get("fingerprint"):
+            name = r.get("name") if isinstance(r, dict) else r
+            raise ModuleFailure(f"{what}.recipients: unknown recipient {name!r}; "
+                                "expected a key of ivpb_gpg_recipients")
+    return given
+
+
 def plan_jobs(p):
     """The jobs of this host from the module parameters. Pure: no I/O. Returns a list of dicts,
-    one per stored data set that has planned §4 controls, in ivpb_stores order."""
+    one per resolved data set (datasets) that has planned §4 controls, in the order given."""
     hostname = p["hostname"]
     try:
         input_rules.host_name(hostname, "hostname")
@@ -123,69 +146,73 @@ def plan_jobs(p):
             if ds:
                 by_ds.setdefault(ds, {})[duty] = cid
     window = {**DEFAULT_WINDOW, **(p.get("window") or {})}
-    retention = {**DEFAULT_RETENTION, **(p.get("retention") or {})}
-    recipients = p.get("recipients") or {}
-    default_to = p.get("encrypt_to") or []
-    targets = p.get("targets") or {}
     jobs = []
-    for i, s in enumerate(p.get("stores") or []):
-        ds = s["dataset"]
+    for i, d in enumerate(p.get("datasets") or []):
+        ds = d["dataset"]
         duties = by_ds.get(ds)
         if not duties:
             continue
-        what = f"ivpb_stores[{i}]"
+        what = f"datasets[{i}]"
         try:
             input_rules.identifier(ds, f"{what}.dataset")
-            path = s.get("path")
+            pull = _pull(d["pull"], f"{what}.pull") if d.get("pull") else None
+            path = d.get("path")
             path = (path.rstrip("/") or "/") if isinstance(path, str) else path
-            source = input_rules.abs_path(path, f"{what}.path")
+            # a pulled data set's path is where it lives on the system; its backup saves the copy here
+            source = f"{PULLED}/{ds}" if pull else input_rules.abs_path(path, f"{what}.path")
         except ValueError as e:
             raise ModuleFailure(str(e)) from None
-        tname = s.get("backup_target") or p.get("default_target")
-        if not tname:
-            raise ModuleFailure(f"{what}.backup_target: required (or set ivpb_backup_target)")
-        target = _target(tname, targets, hostname, f"{what}.backup_target", ds)
-        encrypt = "encrypt" in duties or bool(s.get("encrypt"))
-        names = s.get("encrypt_to") or default_to
-        keys = []
-        if encrypt:
-            if not names:
-                why = f"{duties['encrypt']} applies" if "encrypt" in duties else "encrypt is set"
-                raise ModuleFailure(f"{what}.encrypt_to: {why}; name at least one recipient "
-                                    "of ivpb_gpg_recipients (or set ivpb_backup_encrypt_to)")
-            for n in names:
-                r = recipients.get(n)
-                if not isinstance(r, dict) or not r.get("fingerprint"):
-                    raise ModuleFailure(f"{what}.encrypt_to: unknown recipient {n!r}; "
-                                        "expected a key of ivpb_gpg_recipients")
-                keys.append(gpg_target.normalise_fpr(r["fingerprint"]))
+        target = _target(d.get("target"), hostname, f"{what}.target", ds)
+        keys = _recipients(d, duties, what)
         sync = None
-        if s.get("sync_target") and "offsite_sync" in duties:
-            sync = _target(s["sync_target"], targets, hostname, f"{what}.sync_target", ds)
-            sync["delay"] = _whole(s.get("sync_delay") or p.get("sync_delay") or 15, f"{what}.sync_delay", 86400)
+        if d.get("sync") and "offsite_sync" in duties:
+            sync = _target(d["sync"], hostname, f"{what}.sync", ds)
+            sync["delay"] = _whole(d.get("sync_delay") or 15, f"{what}.sync_delay", 86400)
         jobs.append({
             "dataset": ds, "source": source, "controls": duties,
             "schedule": "daily" if "daily" in duties else "weekly",
-            "annual": "annual_full" in duties, "encrypt": encrypt, "keys": sorted(set(keys)),
-            "recipients": list(names) if encrypt else [], "target": target, "sync": sync,
-            "keep_full": _whole(s.get("keep_full") or retention["keep_full"], f"{what}.keep_full"),
-            "full_if_older_than": _interval(retention["full_if_older_than"]),
+            "annual": "annual_full" in duties, "encrypt": bool(keys),
+            "keys": sorted({gpg_target.normalise_fpr(r["fingerprint"]) for r in keys}),
+            "recipients": [r["name"] for r in keys], "keyring": keys, "target": target, "sync": sync, "pull": pull,
+            "keep_full": _whole(d.get("keep_full") or input_rules.KEEP_FULL, f"{what}.keep_full"),
+            "full_if_older_than": _interval(d.get("full_if_older_than") or FULL_IF_OLDER_THAN),
         })
-    weekday, verify_weekday = (_whole(window[k], f"ivpb_backup_window.{k}", 6, 0)
-                               for k in ("weekday", "verify_weekday"))
-    times = slots(window, len(jobs))
-    end = _minutes(window["end"], "end")
-    for i, (job, t) in enumerate(zip(jobs, times, strict=True)):
-        day = None if job["schedule"] == "daily" else weekday
-        beat = (7 + 11 * i) % input_rules.SYNC_HEARTBEAT_MINUTES
-        job["cron"] = {
-            "run": cron_time(t, day),
-            "annual": cron_time(end, day) if job["annual"] else None,
-            "verify": cron_time((end + 30) % 1440, verify_weekday),
-            "heartbeat": ",".join(str(m) for m in range(beat, 60, input_rules.SYNC_HEARTBEAT_MINUTES)) + " * * * *"
-            if job["sync"] else None,
-        }
+    when = {k: _whole(window[k], f"ivpb_backup_window.{k}", 6, 0) for k in ("weekday", "verify_weekday")}
+    when["end"] = _minutes(window["end"], "end")
+    for i, (job, t) in enumerate(zip(jobs, slots(window, len(jobs)), strict=True)):
+        job["cron"] = dict.fromkeys(ACTIONS)
+        for duty in DUTIES.values():
+            if duty.cron and duty.wanted(job):
+                job["cron"][duty.action] = duty.cron(job, {**when, "slot": t, "index": i})
     return jobs
+
+
+SMB_RE = re.compile(r"smb://([^/:]+)(?::([0-9]{1,5}))?/([^/\s\"'\\][^\s\"'\\]*)")
+WEBDAV_RE = re.compile(r"(https?)://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]*)?")
+
+
+def _pull(pull, what):
+    """Where rclone reads a pulled data set (#23): its backend and settings, each checked here as
+    the controller's schema checks them (they reach rclone through the sourced config file and
+    its environment, never a command line). Raises ValueError."""
+    source = input_rules.text(str(pull.get("source") or ""), f"{what}.source")
+    smb, dav = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source)
+    if not (smb or dav):
+        raise ValueError(f"{what}.source: {input_rules.shown(source)} is not smb://server[:port]/share[/folder] "
+                         "or http(s)://server[:port]/path (no blanks, quotes or backslashes)")
+    host, port = (smb.group(1), smb.group(2)) if smb else (dav.group(2), dav.group(3))
+    input_rules.host_name(host, f"{what}.source server")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{what}.source: port {port} is not from 1 to 65535")
+    user = pull.get("user")
+    if user is not None:
+        input_rules.no_control(input_rules.text(str(user), f"{what}.user"), f"{what}.user")
+    host_for = input_rules.host_name(pull.get("for"), f"{what}.for")
+    if smb:
+        return {"for": host_for, "source": source, "type": "smb", "host": host, "port": int(port or 445),
+                "path": smb.group(3).rstrip("/"), "url": "", "user": user}
+    return {"for": host_for, "source": source, "type": "webdav", "host": host, "port": int(port) if port else None,
+            "path": "", "url": source, "user": user}
 
 
 def _whole(value, what, most=1000, least=1):
@@ -201,6 +228,115 @@ def _interval(value):
     return str(value)
 
 
+# --- the duties ----------------------------------------------------------------------------
+# A duty is what a control asks of this module for a data set (the policy's enforced_by.duty).
+# Everything the module knows of one duty is its row in DUTIES: whether a job has it, the cron
+# line it schedules, the lines it writes into the data set's config, the evidence it reports,
+# the packages and the files that concern it alone. Adding a duty is adding a row (and its name
+# to input_rules.DUTIES["backup_job"], the choices the controller and the module accept).
+
+
+@dataclass(frozen=True)
+class Duty:
+    wanted: Callable  # job -> whether the job has this duty's cron line and packages
+    action: str | None = None  # the job script's action its cron line runs (ivpb-backup <action> <dataset>)
+    cron: Callable | None = None  # (job, when) -> the cron time of that line; when: slot, end, weekday, ...
+    conf: Callable = lambda job: []  # job -> its lines of the data set's config (always written: the script reads them)
+    evidence: Callable | None = None  # (host, job, found) -> {detail, evidence[, status]}; None: reported elsewhere
+    packages: tuple = ()
+    own: tuple = ()  # files below ETC that concern this duty alone
+    shared: bool = True  # the job script, its settings and the data set's config concern it
+
+
+def _day(job, when):
+    return None if job["schedule"] == "daily" else when["weekday"]
+
+
+def _backup_evidence(host, job, found):
+    ds = job["dataset"]
+    return {"detail": f"duplicity {job['schedule']} at {job['cron']['run']} (cron) to {job['target']['address']}",
+            "evidence": {"schedule": job["cron"]["run"], "last_backup": read_status(host, ds, "last_backup"),
+                         "run_failed": read_failure(host, ds, "run")}}
+
+
+def _annual_evidence(host, job, found):
+    ds = job["dataset"]
+    return {"detail": "yearly full per school year (1 Sep-31 Aug) in a chain of its own, kept",
+            "evidence": {"schedule": job["cron"]["annual"], "last_annual": read_status(host, ds, "last_annual"),
+                         "annual_failed": read_failure(host, ds, "annual")}}
+
+
+def _encrypt_evidence(host, job, found):
+    out = {"detail": f"GPG public-key encryption to {', '.join(job['recipients'])}",
+           "evidence": {"fingerprints": job["keys"]}}
+    keyring = found["keyring"]
+    if keyring:
+        out["evidence"]["expires"] = {f: keyring["keys"][f]["expires"] for f in job["keys"] if f in keyring["keys"]}
+    if found["key_error"]:
+        out.update(status="drift", detail=found["key_error"])
+    return out
+
+
+def _best_practice_evidence(host, job, found):
+    ds = job["dataset"]
+    verify = read_status(host, ds, "last_verify")
+    retention = "by the receiver" if job["target"]["managed"] else "by this host"
+    return {"detail": (f"keep {job['keep_full']} full chains ({retention}), verify at {job['cron']['verify']}, "
+                       "lock, log + syslog, failure hook"),
+            "evidence": {"keep_full": job["keep_full"], "verify_schedule": job["cron"]["verify"],
+                         "last_verify": verify[3:] if verify and verify.startswith("ok ") else verify,
+                         "verify_failed": read_failure(host, ds, "verify")}}
+
+
+def _sync_conf(job):
+    s = job["sync"]
+    if not s:
+        return ["SYNC_HOST=''"]
+    return [f"SYNC_HOST={_q(s['user'] + '@' + s['address'])}", f"SYNC_PORT={s['port']}",
+            f"SYNC_DIR={_q(s['dir'])}", f"SYNC_RECEIVER_RETENTION={1 if s['managed'] else 0}"]
+
+
+def _pull_conf(job):
+    """The rclone settings of a pulled data set (the job script hands them to rclone in its
+    environment; the password comes from its root-only file)."""
+    p = job["pull"]
+    if not p:
+        return []
+    return [f"PULL_SOURCE={_q(p['source'])}", f"PULL_TYPE={_q(p['type'])}", f"PULL_HOST={_q(p['host'])}",
+            f"PULL_PORT={_q(p['port'] or '')}", f"PULL_URL={_q(p['url'])}", f"PULL_PATH={_q(p['path'])}",
+            f"PULL_USER={_q(p['user'] or '')}"]
+
+
+def _heartbeat(job, when):
+    beat = (7 + 11 * when["index"]) % input_rules.SYNC_HEARTBEAT_MINUTES
+    return ",".join(str(m) for m in range(beat, 60, input_rules.SYNC_HEARTBEAT_MINUTES)) + " * * * *"
+
+
+# In this order: the crontab's lines of a data set and its config's duty lines follow it.
+DUTIES = {
+    "daily": Duty(wanted=lambda j: j["schedule"] == "daily", action="run",
+                  cron=lambda j, w: cron_time(w["slot"], _day(j, w)), evidence=_backup_evidence),
+    "weekly": Duty(wanted=lambda j: j["schedule"] == "weekly", action="run",
+                   cron=lambda j, w: cron_time(w["slot"], _day(j, w)), evidence=_backup_evidence),
+    "annual_full": Duty(wanted=lambda j: j["annual"], action="annual",
+                        cron=lambda j, w: cron_time(w["end"], _day(j, w)),
+                        conf=lambda j: [f"ANNUAL={1 if j['annual'] else 0}"], evidence=_annual_evidence),
+    # every job is verified weekly, asked or not
+    "best_practice": Duty(wanted=lambda j: True, action="verify",
+                          cron=lambda j, w: cron_time((w["end"] + 30) % 1440, w["verify_weekday"]),
+                          evidence=_best_practice_evidence),
+    "encrypt": Duty(wanted=lambda j: j["encrypt"], evidence=_encrypt_evidence, packages=("gnupg",),
+                    own=("gnupg",), shared=False),
+    # lsyncd's part (offsite_sync.enforce) reports the sync; its heartbeat proves quiet data current
+    "offsite_sync": Duty(wanted=lambda j: bool(j["sync"]), action="heartbeat", cron=_heartbeat, conf=_sync_conf,
+                         packages=("lsyncd",)),
+    # a data set of a system ivpb does not manage (#23): no control asks it, the backup needs it;
+    # the run and the yearly full pull the data first (the script), their controls report it
+    "pull": Duty(wanted=lambda j: bool(j["pull"]), conf=_pull_conf, packages=("rclone",)),
+}
+ACTIONS = tuple(dict.fromkeys(d.action for d in DUTIES.values() if d.action))
+
+
 def render_crontab(jobs):
     lines = [
         "# IVPB Backupbeleid §4 Backups: the backup jobs of this host.",
@@ -213,13 +349,14 @@ def render_crontab(jobs):
         often = "minstens dagelijks" if j["schedule"] == "daily" else "minstens één keer per week"
         ctl = f"{j['controls'].get(j['schedule'], j['schedule'])} ({often})"
         lines.append(f"# {j['dataset']}: {ctl}; {', '.join(sorted(j['controls'].values()))}")
-        lines.append(f"{j['cron']['run']} root {command('run', j['dataset'])}")
-        if j["annual"]:
-            lines.append(f"{j['cron']['annual']} root {command('annual', j['dataset'])}")
-        lines.append(f"{j['cron']['verify']} root {command('verify', j['dataset'])}")
-        if j["sync"]:
-            lines.append(f"{j['cron']['heartbeat']} root {command('heartbeat', j['dataset'])}")
+        lines += cron_lines(j).values()
     return "\n".join(lines) + "\n"
+
+
+def cron_lines(job):
+    """duty -> the crontab line it gives the job, in DUTIES order."""
+    return {name: f"{job['cron'][d.action]} root {command(d.action, job['dataset'])}"
+            for name, d in DUTIES.items() if d.cron and d.wanted(job)}
 
 
 def _q(value):
@@ -228,7 +365,7 @@ def _q(value):
 
 
 def render_dataset_conf(job):
-    t, s = job["target"], job["sync"]
+    t = job["target"]
     lines = [
         f"# {job['dataset']} ({', '.join(sorted(job['controls'].values()))}); managed by ivpb.backupbeleid.backup_job",
         f"DATASET={_q(job['dataset'])}",
@@ -240,13 +377,9 @@ def render_dataset_conf(job):
         f"KEEP_FULL={job['keep_full']}",
         f"RECEIVER_RETENTION={1 if t['managed'] else 0}",
         f"FULL_IF_OLDER_THAN={_q(job['full_if_older_than'])}",
-        f"ANNUAL={1 if job['annual'] else 0}",
     ]
-    if s:
-        lines += [f"SYNC_HOST={_q(s['user'] + '@' + s['address'])}", f"SYNC_PORT={s['port']}",
-                  f"SYNC_DIR={_q(s['dir'])}", f"SYNC_RECEIVER_RETENTION={1 if s['managed'] else 0}"]
-    else:
-        lines += ["SYNC_HOST=''"]
+    for d in DUTIES.values():
+        lines += d.conf(job)
     return "\n".join(lines) + "\n"
 
 
@@ -330,7 +463,8 @@ def enforce(host, p):
     Every input is checked before anything changes."""
     result = enforce_jobs(host, p)
     try:
-        sync = offsite_sync.enforce(host, result["syncs"])
+        sync = offsite_sync.enforce(host, result["syncs"], SCRIPT_PATH, lambda ds: (
+            read_status(host, ds, "last_sync"), read_failure(host, ds, "sync")))
     except ModuleFailure as e:
         raise ModuleFailure(str(e), **result) from None
     result["changed"] = result["changed"] or sync["changed"]
@@ -349,8 +483,9 @@ def enforce_jobs(host, p):
     check_mode = host.check_mode
     if jobs:
         packages.for_params(host, p, needed_packages(jobs))
-    tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger")}
-    missing_tools = sorted(t for t, ok in tools.items() if not ok and (t != "gpg" or any(j["encrypt"] for j in jobs)))
+    tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger", "rclone")}
+    optional = {"gpg": any(j["encrypt"] for j in jobs), "rclone": any(j["pull"] for j in jobs)}
+    missing_tools = sorted(t for t, ok in tools.items() if not ok and optional.get(t, True))
     if missing_tools and not check_mode:
         off = "" if p.get("install_packages", True) else " (install_packages is off)"
         raise ModuleFailure(f"missing on the host: {', '.join(missing_tools)}{off}")
@@ -377,13 +512,13 @@ def enforce_jobs(host, p):
         for name in sorted(os.listdir(f"{ETC}/datasets")):
             if f"{ETC}/datasets/{name}" not in wanted and name.endswith(".conf"):
                 host.absent(f"{ETC}/datasets/{name}")
+    pull_passwords(host, jobs, p.get("pull_passwords") or {})
     keyring = None
     key_error = None
-    used = sorted({n for j in jobs for n in j["recipients"]})
+    used = {r["name"]: r for j in jobs for r in j["keyring"]}
     if used:
-        rec = p.get("recipients") or {}
         try:
-            keyring = gpg_target.ensure_keyring(host, f"{ETC}/gnupg", [{"name": n, **rec[n]} for n in used])
+            keyring = gpg_target.ensure_keyring(host, f"{ETC}/gnupg", [used[n] for n in sorted(used)])
         except FileNotFoundError:
             key_error = "gnupg is not installed yet"
             if not check_mode:
@@ -422,36 +557,57 @@ def enforce_jobs(host, p):
     return result
 
 
+def pull_passwords(host, jobs, passwords):
+    """Each pulled data set's password (its system's ivpb_pull_password), alone in a root-only
+    file that the job script reads into rclone's environment; a file no job needs is removed."""
+    wanted = set()
+    if any(j["pull"] for j in jobs):
+        host.directory(PULL_DIR, 0o700)
+    for j in jobs:
+        system = (j["pull"] or {}).get("for")
+        if system and passwords.get(system):  # '' or none: the source asks for no password
+            try:
+                secret = input_rules.secret(passwords[system], f"pull_passwords.{system}")
+            except ValueError as e:
+                raise ModuleFailure(str(e)) from None
+            path = f"{PULL_DIR}/{j['dataset']}.pass"
+            wanted.add(path)
+            host.file(path, secret, 0o600, show=lambda _text: "(password, not shown)\n")
+    if os.path.isdir(host.path(PULL_DIR)):
+        for name in sorted(os.listdir(host.path(PULL_DIR))):
+            if f"{PULL_DIR}/{name}" not in wanted:
+                host.absent(f"{PULL_DIR}/{name}")
+
+
 def needed_packages(jobs):
-    """Debian packages the jobs need: gnupg for encrypted data sets, lsyncd for synced ones."""
-    extra = [name for name, used in (("gnupg", any(j["encrypt"] for j in jobs)),
-                                     ("lsyncd", any(j.get("sync") for j in jobs))) if used]
-    return [*PACKAGES, *extra]
+    """Debian packages the jobs need: the base ones and those of the duties a job has (gnupg for
+    encrypted data sets, lsyncd for synced ones)."""
+    extra = [name for d in DUTIES.values() if any(d.wanted(j) for j in jobs) for name in d.packages]
+    return [*PACKAGES, *dict.fromkeys(extra)]
 
 
 def _touches(jobs, host, cron_before):
     """(data set, control id) -> the changed paths that concern it, so that the audit names
     exactly the control a change on the host broke, not every control of the host."""
     by_control = {}
-    cron_lines = set((cron_before or "").splitlines())
+    cron_lines_before = set((cron_before or "").splitlines())
+    own = {duty: tuple(f"{ETC}/{p}" for p in d.own) for duty, d in DUTIES.items()}
     for j in jobs:
         ds = j["dataset"]
         asked = j["controls"]
-        lines = {j["schedule"]: f"{j['cron']['run']} root {command('run', ds)}",
-                 "best_practice": f"{j['cron']['verify']} root {command('verify', ds)}"}
-        if j["annual"]:
-            lines["annual_full"] = f"{j['cron']['annual']} root {command('annual', ds)}"
+        lines = cron_lines(j)
         for path in host.changed:
+            mine = [duty for duty, prefixes in own.items() if any(path.startswith(p) for p in prefixes)]
             if path == CRON_PATH:
-                hit = [duty for duty, line in lines.items() if line not in cron_lines]
-            elif path.startswith(f"{ETC}/gnupg"):
-                hit = ["encrypt"] if j["encrypt"] else []
+                hit = [duty for duty, line in lines.items() if line not in cron_lines_before]
+            elif mine:
+                hit = [duty for duty in mine if DUTIES[duty].wanted(j)]
             elif path == f"{ETC}/datasets/{ds}.conf":
                 hit = list(asked)
             elif path.startswith(f"{ETC}/datasets/"):
                 hit = []  # another data set's job
             else:  # the job script, shared settings, key, directories: every job depends on them
-                hit = [duty for duty in asked if duty != "encrypt"]
+                hit = [duty for duty in asked if DUTIES[duty].shared]
             for duty in hit:
                 if duty in asked:
                     by_control.setdefault((ds, asked[duty]), []).append(path)
@@ -484,43 +640,24 @@ def read_failure(host, dataset, kind):
 
 def evidence(host, jobs, changed, check_mode, keyring, key_error, blockers):
     """One entry per planned control and data set, status after the call (found state in check
-    mode), small evidence from the status files the jobs write. The audit judges the evidence
-    (ages, failures) against the policy."""
-    drift = check_mode and changed
-    base = "drift" if drift else "compliant"
+    mode), small evidence from the status files the jobs write, read by its duty's row in
+    DUTIES. The audit judges the evidence (ages, failures) against the policy."""
+    base = "drift" if check_mode and changed else "compliant"
+    found = {"keyring": keyring, "key_error": key_error}
     out = []
     for j in jobs:
-        ds = j["dataset"]
-        sched = f"{j['schedule']} at {j['cron']['run']} (cron) to {j['target']['address']}"
-        verify = read_status(host, ds, "last_verify")
         for cid, duty in sorted((cid, duty) for duty, cid in j["controls"].items()):
-            if duty == "offsite_sync":
-                continue  # reported by the lsyncd part of the same call (offsite_sync.apply)
-            status, detail, ev = base, "", {}
-            if duty in ("daily", "weekly"):
-                detail = f"duplicity {sched}"
-                ev = {"schedule": j["cron"]["run"], "last_backup": read_status(host, ds, "last_backup"),
-                      "run_failed": read_failure(host, ds, "run")}
-            elif duty == "annual_full":
-                detail = "yearly full per school year (1 Sep-31 Aug) in a chain of its own, kept"
-                ev = {"schedule": j["cron"]["annual"], "last_annual": read_status(host, ds, "last_annual"),
-                      "annual_failed": read_failure(host, ds, "annual")}
-            elif duty == "encrypt":
-                detail = f"GPG public-key encryption to {', '.join(j['recipients'])}"
-                ev = {"fingerprints": j["keys"]}
-                if keyring:
-                    ev["expires"] = {f: keyring["keys"][f]["expires"] for f in j["keys"] if f in keyring["keys"]}
-                if key_error:
-                    status, detail = "drift", key_error
-            elif duty == "best_practice":
-                retention = "by the receiver" if j["target"]["managed"] else "by this host"
-                detail = (f"keep {j['keep_full']} full chains ({retention}), verify at {j['cron']['verify']}, "
-                          "lock, log + syslog, failure hook")
-                ev = {"keep_full": j["keep_full"], "verify_schedule": j["cron"]["verify"],
-                      "last_verify": verify[3:] if verify and verify.startswith("ok ") else verify,
-                      "verify_failed": read_failure(host, ds, "verify")}
-            if blockers and duty != "encrypt":
+            row = DUTIES[duty]
+            if row.evidence is None:
+                continue
+            got = row.evidence(host, j, found)
+            status, detail = got.get("status", base), got["detail"]
+            if blockers and row.shared:
                 status, detail = "drift" if check_mode else "error", "; ".join(blockers)
-            out.append({"id": cid, "dataset": ds, "status": status, "detail": detail,
-                        "evidence": {k: v for k, v in ev.items() if v is not None}})
+            entry = {"id": cid, "dataset": j["dataset"], "status": status, "detail": detail,
+                     "evidence": {k: v for k, v in got["evidence"].items() if v is not None}}
+            if j["pull"]:  # this host's word on the system it pulls from (#23)
+                entry["for"] = j["pull"]["for"]
+                entry["evidence"]["pulled_from"] = j["pull"]["source"]
+            out.append(entry)
     return out

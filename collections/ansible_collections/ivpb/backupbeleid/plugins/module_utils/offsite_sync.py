@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import shutil
 
-# backup_job runs this part in its own call; its names are read when used (backup_job imports this).
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, input_rules
+# backup_job runs this part in its own call and hands it the job script and the status reader:
+# the import points one way (backup_job -> offsite_sync).
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 
 CONF = "/etc/lsyncd/lsyncd.conf.lua"
@@ -29,8 +30,8 @@ def _lua(s):
     return input_rules.lua_string(str(s))
 
 
-def render(syncs):
-    """The lsyncd configuration for [{dataset, source, delay}]."""
+def render(syncs, script):
+    """The lsyncd configuration for [{dataset, source, delay}]; script: the job script's path."""
     out = [
         "-- IVPB Backupbeleid §4 Backups: continuous sync to another site.",
         "-- Managed by ivpb.backupbeleid.offsite_sync; changes here are overwritten.",
@@ -44,7 +45,7 @@ def render(syncs):
         "-- Every collected batch of changes runs the job script once (it takes the data set's lock).",
         "local function ivpb_sync(dataset)",
         "    local run = function(event)",
-        f'        spawn(event, {_lua(backup_job.SCRIPT_PATH)}, "sync", dataset)',
+        f'        spawn(event, {_lua(script)}, "sync", dataset)',
         "    end",
         "    return {",
         "        maxProcesses = 1,",
@@ -75,10 +76,11 @@ def service_state(host):
     return {"installed": True, "enabled": enabled, "active": running and active}
 
 
-def enforce(host, sync_list):
+def enforce(host, sync_list, script, status):
     """The lsyncd part of backup_job's call for its syncs [{id, dataset, source, delay,
-    heartbeat_minutes, target}] (id: the control the sync is reported under): returns {changed,
-    controls, service} of this part alone."""
+    heartbeat_minutes, target}] (id: the control the sync is reported under); script: the job
+    script lsyncd runs; status(dataset) -> (last sync, failure or None), read from the job's
+    status files. Returns {changed, controls, service} of this part alone."""
     syncs = [{"id": s["id"], "dataset": s["dataset"], "source": s["source"], "delay": int(s.get("delay") or 15),
               "heartbeat_minutes": s.get("heartbeat_minutes"), "target": s.get("target", "")}
              for s in sync_list or []]
@@ -90,7 +92,7 @@ def enforce(host, sync_list):
         raise ModuleFailure("lsyncd is not installed")
     if syncs:
         host.directory("/var/log/lsyncd", 0o750)
-    conf_changed = host.file(CONF, render(syncs), 0o644) if syncs else host.absent(CONF)
+    conf_changed = host.file(CONF, render(syncs, script), 0o644) if syncs else host.absent(CONF)
     if syncs:
         if not before["enabled"]:
             actions.append("enable")
@@ -103,6 +105,7 @@ def enforce(host, sync_list):
     changed = bool(len(host.changed) > before_changes or actions)
     controls = []
     for s in syncs:
+        last, failed = status(s["dataset"])
         ok = after["active"] and not (check_mode and changed)
         controls.append({
             "id": s["id"], "dataset": s["dataset"],
@@ -111,8 +114,7 @@ def enforce(host, sync_list):
                       f"checked every {s['heartbeat_minutes']} min",
             "evidence": {k: v for k, v in {"delay": s["delay"], "target": s["target"],
                                            "heartbeat_minutes": s["heartbeat_minutes"],
-                                           "last_sync": backup_job.read_status(host, s["dataset"], "last_sync"),
-                                           "sync_failed": backup_job.read_failure(host, s["dataset"], "sync"),
+                                           "last_sync": last, "sync_failed": failed,
                                            "lsyncd_active": after["active"]}.items() if v is not None},
         })
     return {"changed": changed, "controls": controls, "service": {"name": SERVICE, **after, "actions": actions}}

@@ -7,7 +7,11 @@ the receiver (backup_receiver) creates that user and area.
   <target path>/<client>/                 the client's area: its user's home, rrsync's root
   <target path>/<client>/<dataset>/chain  the routine duplicity chains (backup.daily/weekly)
   <target path>/<client>/<dataset>/annual/<school year>   the yearly fulls, never pruned
-  <target path>/<client>/<dataset>/sync   the continuous offsite copy (backup.sync_offsite)"""
+  <target path>/<client>/<dataset>/sync   the continuous offsite copy (backup.sync_offsite)
+  <target path>/<client>/<dataset>/manifests       what each backup saved (sync-manifests: the copy's)
+
+The same folders below <target path>/<client>/<dataset> on a target outside the inventory.
+This file owns these names: the job script, restore, the herstelplan and the receiver read them here."""
 
 from __future__ import annotations
 
@@ -34,5 +38,33 @@ def client_user(target, client):
     return f"{USER_PREFIX}{stem}-{digest}"
 
 
+# The folders of one data set at its target.
+CHAIN = "chain"
+ANNUAL = "annual"
+SYNC = "sync"
+MANIFESTS = "manifests"
+SYNC_MANIFESTS = "sync-manifests"
+
+
 def area(base, client):
     return f"{base.rstrip('/')}/{client}"
+
+
+def dataset_dir(base, client, dataset):
+    """The data set's folder at the target, as an absolute path there."""
+    return f"{area(base, client)}/{dataset}"
+
+
+def sender_dir(base, client, dataset, managed):
+    """The data set's folder as the sender names it: inside its own area on a receiver ivpb
+    manages (rrsync's root is the area), absolute on an external target."""
+    return dataset if managed else dataset_dir(base, client, dataset)
+
+
+def copy_dir(offsite):
+    """The folder of a data set's routine chains, or of its offsite copy."""
+    return SYNC if offsite else CHAIN
+
+
+def manifests_dir(offsite):
+    return SYNC_MANIFESTS if offsite else MANIFESTS

@@ -30,12 +30,12 @@ description:
   - On a target that is an inventory host (managed by M(ivpb.backupbeleid.backup_receiver)) the
     host connects as its own user there (C(ivpb-<target>-<host>)), names paths inside its own
     area, can add backups but never change or remove one the receiver accepted, and the receiver
-    applies retention (I(retention.keep_full) full chains). On an external target the host
+    applies retention (I(datasets[].keep_full) full chains). On an external target the host
     connects as the target's C(user) and removes old chains itself (C(remove-all-but-n-full)).
   - Receivers' SSH host keys are pinned in C(/etc/ivpb/backup/ssh/known_hosts) (no trust on first
-    use), from C(ivpb_backup_targets.<name>.host_key), else from I(host_keys), else the key pinned
+    use), from I(datasets[].target.host_key), else from I(host_keys), else the key pinned
     by an earlier run; a target without any is an error.
-  - Encrypted data sets (duty C(encrypt), or I(stores[].encrypt)) use GPG public-key
+  - Encrypted data sets (duty C(encrypt), or I(datasets[].encrypted)) use GPG public-key
     encryption to the recipients' keys, imported into C(/etc/ivpb/backup/gnupg) (0700) once each key
     matches its fingerprint, has not expired and can encrypt; no secret key is ever placed on the host.
   - The verify is a restore test for plain data sets - the newest backup's volumes are fetched
@@ -51,7 +51,7 @@ description:
     in C(<dataset>/manifests) (the offsite copy's in C(<dataset>/sync-manifests)).
   - Continuous offsite sync (duty C(offsite_sync)) in the same call - one round trip per host for
     all of §4 - writes C(/etc/lsyncd/lsyncd.conf.lua), one C(sync) per data set with a
-    C(sync_target); lsyncd collects changes for I(sync_delay) seconds and then runs
+    I(datasets[].sync); lsyncd collects changes for I(datasets[].sync_delay) seconds and then runs
     C(ivpb-backup sync <dataset>). That push is a duplicity increment into C(<dataset>/sync) at
     the target - GPG-encrypted for confidential data, so no plaintext leaves the host and no
     FUSE is needed - so a deletion or ransomware damage at the source is one more version there,
@@ -89,48 +89,149 @@ options:
           - What the control asks of this module for its data sets. C(daily) or C(weekly) - a
             backup at least that often (daily wins); C(annual_full) - a full backup per school
             year in a chain of its own; C(encrypt) - GPG public-key encryption of all that leaves
-            the host; C(offsite_sync) - continuous sync to the data set's I(stores[].sync_target);
+            the host; C(offsite_sync) - continuous sync to the data set's I(datasets[].sync);
             C(best_practice) - retention, weekly verify, lock, logs and failure hook.
         type: str
         required: true
         choices: [daily, weekly, annual_full, encrypt, best_practice, offsite_sync]
       datasets:
-        description: The data sets (I(stores[].dataset)) the control applies to.
+        description: The data sets (I(datasets[].dataset)) the control applies to.
         type: list
         elements: str
         required: true
-  stores:
+  datasets:
     description:
-      - C(ivpb_stores), the data sets kept on this host. Keys used - C(dataset), C(path),
-        C(backup_target), C(sync_target), C(encrypt), C(encrypt_to), C(keep_full), C(sync_delay).
+      - The host's stored data sets (C(ivpb_stores)), each resolved by the plan step
+        (C(ivpb_plan.inputs[inventory_hostname].backup.datasets), C(ivpb.resolve) on the
+        controller) - its target, offsite copy, recipients' keys and retention filled in from
+        C(ivpb_backup_targets), C(ivpb_backup_target), C(ivpb_gpg_recipients),
+        C(ivpb_backup_encrypt_to), C(ivpb_backup_retention) and C(ivpb_backup_sync_delay), so the
+        module joins nothing by name. A data set that no control names gets nothing.
     type: list
     elements: dict
     required: true
-  targets:
-    description: C(ivpb_backup_targets). Keys used - C(host), C(site), C(address), C(user), C(port), C(path).
-    type: dict
-    required: true
-  default_target:
-    description: C(ivpb_backup_target), the target of data sets that name none.
-    type: str
-  recipients:
-    description: C(ivpb_gpg_recipients), name -> C(fingerprint) and armored C(public_key).
+    suboptions:
+      dataset:
+        description: The data set's name (C(ivpb_stores[].dataset)).
+        type: str
+        required: true
+      path:
+        description: The folder it is kept in on this host (absolute).
+        type: str
+        required: true
+      target:
+        description: Where its backups go (C(ivpb_stores[].backup_target), else C(ivpb_backup_target)).
+        type: dict
+        suboptions: &target
+          name:
+            description: The target's key in C(ivpb_backup_targets).
+            type: str
+            required: true
+          receiver:
+            description:
+              - The inventory host that receives it (a receiver M(ivpb.backupbeleid.backup_receiver)
+                manages); the host connects as its own user there and names paths inside its area.
+                Unset for an external target.
+            type: str
+          address:
+            description: Host name or address to reach it (default the I(receiver)).
+            type: str
+            default: ""
+          port:
+            description: Its SSH port.
+            type: int
+            default: 22
+          path:
+            description: The target's folder of backups.
+            type: str
+            default: /srv/backup
+          user:
+            description: The user an external target is reached as (default C(ivpb-backup)).
+            type: str
+          host_key:
+            description: Its SSH host public key (C(type base64)), pinned instead of the one read on the receiver.
+            type: str
+      sync:
+        description:
+          - Where its continuous offsite copy goes (C(ivpb_stores[].sync_target)), for a data set
+            with duty C(offsite_sync); same keys as I(datasets[].target).
+        type: dict
+        suboptions: *target
+      encrypted:
+        description:
+          - Whether its backups are GPG-encrypted (duty C(encrypt), or C(ivpb_stores[].encrypt));
+            must be true when a control asks C(encrypt) of it.
+        type: bool
+        default: false
+      recipients:
+        description:
+          - The recipients an encrypted data set is encrypted to (C(ivpb_stores[].encrypt_to), else
+            C(ivpb_backup_encrypt_to)), each from C(ivpb_gpg_recipients).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The recipient's key in C(ivpb_gpg_recipients).
+            type: str
+            required: true
+          fingerprint:
+            description: The primary key's fingerprint (40 hex digits, spaces allowed).
+            type: str
+            required: true
+          public_key:
+            description: The ASCII-armored public key.
+            type: str
+            required: true
+      keep_full:
+        description: Full chains kept (C(ivpb_stores[].keep_full), else C(ivpb_backup_retention.keep_full)).
+        type: int
+        default: 4
+      full_if_older_than:
+        description: duplicity's C(--full-if-older-than) (C(ivpb_backup_retention.full_if_older_than)).
+        type: str
+        default: 1M
+      sync_delay:
+        description:
+          - Seconds lsyncd collects changes before a sync (C(ivpb_stores[].sync_delay), else
+            C(ivpb_backup_sync_delay)).
+        type: int
+        default: 15
+      pull:
+        description:
+          - A data set of a system ivpb does not manage (C(ivpb_managed=false), issue #23) that
+            this host pulls as its backup proxy (C(ivpb_stores[].pull.via)). Before each backup and
+            yearly full the job copies it with C(rclone sync) from I(source) into a folder of this
+            host (C(/var/lib/ivpb/backup/pulled/<dataset>)), which the backup then saves as any
+            other; a source that cannot be read fails the job (status, log, syslog, failure hook).
+          - Its controls are reported with C(for) naming the system.
+        type: dict
+        suboptions:
+          for:
+            description: The system's inventory host.
+            type: str
+            required: true
+          source:
+            description:
+              - C(smb://server[:port]/share[/folder]) (rclone's C(smb) backend) or
+                C(http(s)://server[:port]/path) (its C(webdav) backend); no blanks, quotes or backslashes.
+            type: str
+            required: true
+          user:
+            description: The account the proxy reads with (its password in I(pull_passwords)).
+            type: str
+  pull_passwords:
+    description:
+      - System (I(datasets[].pull.for)) -> its C(ivpb_pull_password). Written only to a root-only
+        file per data set (mode 0600, masked in diffs) and handed to rclone in its environment,
+        never on a command line.
     type: dict
     default: {}
-  encrypt_to:
-    description: C(ivpb_backup_encrypt_to), default recipient names for encrypted data sets.
-    type: list
-    elements: str
-    default: []
   window:
     description:
       - C(ivpb_backup_window). C(start) and C(end) (HH:MM, local time of the host, may cross
         midnight) of the backup window, C(weekday) (0-6, 0 = Sunday) of weekly backups,
         C(verify_weekday) of the verify.
-    type: dict
-    default: {}
-  retention:
-    description: C(ivpb_backup_retention). C(keep_full) (default 4) and C(full_if_older_than) (default C(1M)).
     type: dict
     default: {}
   failure_hook:
@@ -140,10 +241,6 @@ options:
         C(IVPB_REASON) in its environment). Syslog always gets the failure.
     type: dict
     default: {}
-  sync_delay:
-    description: Default seconds lsyncd collects changes before a sync (C(backup.sync_offsite)).
-    type: int
-    default: 15
   host_keys:
     description:
       - Target (inventory host name or address) -> its SSH host public key (C(type base64)),
@@ -152,8 +249,8 @@ options:
     default: {}
 notes:
   - Needs C(duplicity), C(rsync), C(openssh-client), C(util-linux) (flock), C(bsdutils) (logger),
-    C(cron), for encrypted data sets C(gnupg) and for synced ones C(lsyncd); installed in the same
-    call unless I(install_packages=false).
+    C(cron), for encrypted data sets C(gnupg), for synced ones C(lsyncd) and for pulled ones
+    C(rclone); installed in the same call unless I(install_packages=false).
   - Large synced trees need a higher C(fs.inotify.max_user_watches) than Debian's default.
 seealso:
   - module: ivpb.backupbeleid.backup_receiver
@@ -166,10 +263,10 @@ EXAMPLES = r"""
     controls:
       - {id: backup.daily, duty: daily, datasets: [boekhouding]}
       - {id: backup.best_practice, duty: best_practice, datasets: [boekhouding]}
-    stores: "{{ ivpb_stores }}"
-    targets: "{{ ivpb_backup_targets }}"
-    default_target: "{{ ivpb_backup_target | default(omit) }}"
-    recipients: "{{ ivpb_gpg_recipients | default({}) }}"
+    datasets:
+      - dataset: boekhouding
+        path: /srv/boekhouding
+        target: {name: nas, receiver: nas}
     window: {start: "22:00", end: "02:00", weekday: 6}
     failure_hook: {mail: ict@school.example}
   register: backup_job_result
@@ -230,28 +327,55 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, input_rules  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 
+# A resolved target (datasets[].target, datasets[].sync).
+TARGET = dict(
+    name=dict(type="str", required=True),
+    receiver=dict(type="str"),
+    address=dict(type="str", default=""),
+    port=dict(type="int", default=22),
+    path=dict(type="str", default=input_rules.BACKUP_PATH),
+    user=dict(type="str"),
+    host_key=dict(type="str", no_log=False),  # a public SSH host key
+)
+
+
+# The plan step hands datasets in this shape (ivpb.resolve.module_input; tests/unit/test_resolve.py).
+ARGUMENT_SPEC = dict(
+    hostname=dict(type="str", required=True),
+    controls=dict(type="list", elements="dict", required=True, options=dict(
+        id=dict(type="str", required=True),
+        duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["backup_job"])),
+        datasets=dict(type="list", elements="str", required=True),
+    )),
+    datasets=dict(type="list", elements="dict", required=True, options=dict(
+        dataset=dict(type="str", required=True),
+        path=dict(type="str", required=True),
+        target=dict(type="dict", options=TARGET),
+        sync=dict(type="dict", options=TARGET),
+        encrypted=dict(type="bool", default=False),
+        recipients=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True),
+            fingerprint=dict(type="str", required=True),
+            public_key=dict(type="str", required=True, no_log=False),  # a public key
+        )),
+        keep_full=dict(type="int", default=input_rules.KEEP_FULL),
+        full_if_older_than=dict(type="str", default=backup_job.FULL_IF_OLDER_THAN),
+        sync_delay=dict(type="int", default=15),
+        pull=dict(type="dict", options={"for": dict(type="str", required=True),
+                                        "source": dict(type="str", required=True),
+                                        "user": dict(type="str")}),
+    )),
+    pull_passwords=dict(type="dict", default={}, no_log=True),
+    window=dict(type="dict", default={}),
+    failure_hook=dict(type="dict", default={}, no_log=False),
+    host_keys=dict(type="dict", default={}, no_log=False),  # public SSH host keys
+    install_packages=dict(type="bool", default=True),
+)
+
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            hostname=dict(type="str", required=True),
-            controls=dict(type="list", elements="dict", required=True, options=dict(
-                id=dict(type="str", required=True),
-                duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["backup_job"])),
-                datasets=dict(type="list", elements="str", required=True),
-            )),
-            stores=dict(type="list", elements="dict", required=True),
-            targets=dict(type="dict", required=True),
-            default_target=dict(type="str"),
-            recipients=dict(type="dict", default={}),
-            encrypt_to=dict(type="list", elements="str", default=[]),
-            window=dict(type="dict", default={}),
-            retention=dict(type="dict", default={}),
-            failure_hook=dict(type="dict", default={}, no_log=False),
-            sync_delay=dict(type="int", default=15),
-            host_keys=dict(type="dict", default={}, no_log=False),  # public SSH host keys
-            install_packages=dict(type="bool", default=True),
-        ),
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
     )
     hook = module.params["failure_hook"] or {}

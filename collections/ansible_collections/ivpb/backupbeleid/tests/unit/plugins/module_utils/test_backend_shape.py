@@ -81,8 +81,8 @@ BAD = {
                    "ivpb_nut_server.ups.ups-a.driver: "),
     "wan_failover": ({"uplinks": []}, "uplinks: expected at least one uplink"),
     "backup_job": ({"hostname": "h", "controls": asked("backup.daily", datasets=["ds"]),
-                    "stores": [{"dataset": "ds", "path": "/srv"}], "targets": {}, "default_target": "nas"},
-                   "ivpb_stores[0].backup_target: unknown target 'nas'"),
+                    "datasets": [{"dataset": "ds", "path": "/srv", "target": {"name": "nas", "path": "/b"}}]},
+                   "ivpb_backup_targets.nas.address: required"),
     "backup_receiver": ({"install_packages": False, "targets": [{"name": "nas", "path": "relative"}]},
                         "targets.nas.path: "),
 }

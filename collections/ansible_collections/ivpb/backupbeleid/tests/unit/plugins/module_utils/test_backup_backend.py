@@ -23,6 +23,18 @@ def controls(ds, *ids):
     return asked(*ids, datasets=[ds])
 
 
+NAS = {"name": "nas", "receiver": "nas", "path": "/srv/backup"}
+OFF = {"name": "off", "receiver": "nas-offsite", "path": "/srv/offsite", "user": "bk", "port": 2222}
+DIRECTIE = {"name": "directie", "fingerprint": " ".join(FPR[i:i + 4] for i in range(0, 40, 4)),
+            "public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----"}
+
+
+def dataset(name, path, **over):
+    """One resolved data set as the plan step hands it (ivpb.resolve.module_input)."""
+    return {"dataset": name, "path": path, "target": NAS, "encrypted": False, "recipients": [],
+            "keep_full": 4, "full_if_older_than": "1M", "sync_delay": 15, **over}
+
+
 def params(**over):
     p = {
         "hostname": "fileserver",
@@ -31,18 +43,11 @@ def params(**over):
                      + controls("scan", "backup.weekly", "backup.best_practice")
                      + controls("lln", "backup.daily", "backup.sync_offsite", "backup.encrypted",
                                 "backup.annual_full", "backup.best_practice")),
-        "stores": [{"dataset": "les", "path": "/srv/les"}, {"dataset": "foto", "path": "/srv/foto/"},
-                   {"dataset": "scan", "path": "/srv/scan"},
-                   {"dataset": "lln", "path": "/srv/lln", "sync_target": "off"},
-                   {"dataset": "unplanned", "path": "/srv/x"}],
-        "targets": {"nas": {"host": "nas", "path": "/srv/backup"},
-                    "off": {"host": "nas-offsite", "path": "/srv/offsite", "user": "bk", "port": 2222}},
-        "default_target": "nas",
-        "recipients": {"directie": {"fingerprint": " ".join(FPR[i:i + 4] for i in range(0, 40, 4)),
-                                    "public_key": "-----BEGIN PGP PUBLIC KEY BLOCK-----"}},
-        "encrypt_to": ["directie"],
+        "datasets": [dataset("les", "/srv/les"), dataset("foto", "/srv/foto/"), dataset("scan", "/srv/scan"),
+                     dataset("lln", "/srv/lln", sync=OFF, encrypted=True, recipients=[DIRECTIE]),
+                     dataset("unplanned", "/srv/x")],
         "window": {"start": "22:00", "end": "02:00", "weekday": 6, "verify_weekday": 0},
-        "retention": {}, "failure_hook": {}, "sync_delay": 15,
+        "failure_hook": {},
     }
     p.update(over)
     return p
@@ -84,8 +89,9 @@ def test_targets_encryption_and_sync():
 
 def test_an_external_target_keeps_its_user_and_absolute_paths():
     p = params()
-    p["targets"]["off"] = {"site": "elders", "address": "backup.example.org", "path": "/srv/offsite", "user": "bk",
-                           "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt x"}
+    p["datasets"][3]["sync"] = {
+        "name": "off", "address": "backup.example.org", "path": "/srv/offsite", "user": "bk",
+        "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt x"}
     sync = by_ds(bj.plan_jobs(p))["lln"]["sync"]
     assert (sync["user"], sync["dir"], sync["managed"]) == ("bk", "/srv/offsite/fileserver/lln", False)
     assert sync["host_key"].startswith("ssh-ed25519 AAAA") and not sync["host_key"].endswith(" x")
@@ -93,22 +99,30 @@ def test_an_external_target_keeps_its_user_and_absolute_paths():
 
 def test_plain_data_set_may_choose_encryption():
     p = params(controls=controls("les", "backup.daily", "backup.sync_offsite"),
-               stores=[{"dataset": "les", "path": "/srv/les", "sync_target": "off"}])
+               datasets=[dataset("les", "/srv/les", sync=OFF)])
     assert not bj.plan_jobs(p)[0]["encrypt"] and bj.plan_jobs(p)[0]["sync"]
-    p["stores"][0]["encrypt"] = True
+    p["datasets"][0].update(encrypted=True, recipients=[DIRECTIE])
     assert bj.plan_jobs(p)[0]["encrypt"]
 
 
+def test_a_planned_encryption_is_not_dropped():
+    p = params()
+    p["datasets"][3]["encrypted"] = False
+    with pytest.raises(ModuleFailure, match=re.escape("datasets[3].encrypted: false, but backup.encrypted applies")):
+        bj.plan_jobs(p)
+
+
 @pytest.mark.parametrize(("change", "message"), [
-    ({"default_target": None}, "ivpb_stores[0].backup_target: required"),
-    ({"default_target": "self"}, "is this host itself"),
-    ({"default_target": "nowhere"}, "unknown target 'nowhere'"),
-    ({"encrypt_to": []}, "ivpb_stores[3].encrypt_to: backup.encrypted applies"),
-    ({"encrypt_to": ["ghost"]}, "unknown recipient 'ghost'"),
+    ({"target": None}, "datasets[0].target: required"),
+    ({"target": {"name": "self", "receiver": "fileserver"}}, "'self' is this host itself"),
+    ({"target": {"name": "out", "path": "/b"}}, "ivpb_backup_targets.out.address: required"),
+    ({"target": {**NAS, "port": 70000}}, "ivpb_backup_targets.nas.port: 70000 is not a port number"),
+    ({"encrypted": True}, "datasets[0].recipients: encrypt is set"),
+    ({"encrypted": True, "recipients": [{"name": "ghost"}]}, "unknown recipient 'ghost'"),
 ])
 def test_bad_input_is_one_line(change, message):
-    p = params(**change)
-    p["targets"]["self"] = {"host": "fileserver"}
+    p = params()
+    p["datasets"][0].update(change)
     with pytest.raises(ModuleFailure, match=re.escape(message)):
         bj.plan_jobs(p)
 
@@ -128,8 +142,7 @@ def test_crontab_lines_are_exact():
 
 
 def test_dataset_conf_quotes_for_the_shell(tmp_path):
-    p = params(stores=[{"dataset": "les", "path": "/srv/it's here"}],
-               controls=controls("les", "backup.daily"))
+    p = params(datasets=[dataset("les", "/srv/it's here")], controls=controls("les", "backup.daily"))
     conf = bj.render_dataset_conf(bj.plan_jobs(p)[0])
     out = subprocess.run(["bash", "-c", f'{conf}\nprintf "%s|%s|%s" "$SOURCE" "$TARGET_HOST" "$ANNUAL"'],
                          capture_output=True, text=True, check=True).stdout
@@ -152,7 +165,7 @@ def fake_root(tmp_path, monkeypatch):
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 def test_apply_check_mode_then_real_then_no_change(fake_root, monkeypatch):
     p = params(controls=controls("les", "backup.daily", "backup.annual_full", "backup.best_practice"),
-               stores=[{"dataset": "les", "path": "/srv/les"}])
+               datasets=[dataset("les", "/srv/les")])
     monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)  # duplicity is not on the controller
     p["host_keys"] = {"nas": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"}
     res = bj.enforce_jobs(make_host(monkeypatch, check_mode=True, diff=True), p)
@@ -188,7 +201,7 @@ def test_evidence_comes_from_the_status_files(fake_root, monkeypatch):
     (status / "les.last_verify").write_text("2026-11-29T05:30:00Z\n")
     (status / "les.run_failed").write_text("2026-11-30T01:00:00Z\nsource /srv/les is empty (not mounted?)\n")
     jobs = bj.plan_jobs(params(controls=controls("les", "backup.daily", "backup.best_practice"),
-                               stores=[{"dataset": "les", "path": "/srv/les"}]))
+                               datasets=[dataset("les", "/srv/les")]))
     host = make_host(monkeypatch)
     ev = {c["id"]: c["evidence"] for c in bj.evidence(host, jobs, False, False, None, None, [])}
     assert ev["backup.daily"]["last_backup"] == "2026-11-29T01:00:04Z"
@@ -201,11 +214,11 @@ def test_removed_data_set_loses_its_config(fake_root, monkeypatch):
     monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)
     monkeypatch.setattr(bj, "ssh_key", lambda files, host: "ssh-ed25519 AAAA test")
     p = params(controls=controls("les", "backup.daily") + controls("old", "backup.weekly"),
-               stores=[{"dataset": "les", "path": "/srv/les"}, {"dataset": "old", "path": "/srv/old"}],
+               datasets=[dataset("les", "/srv/les"), dataset("old", "/srv/old")],
                host_keys={"nas": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"})
     bj.enforce_jobs(make_host(monkeypatch), p)
     assert (fake_root / "etc/ivpb/backup/datasets/old.conf").exists()
-    p["stores"] = p["stores"][:1]
+    p["datasets"] = p["datasets"][:1]
     res = bj.enforce_jobs(make_host(monkeypatch), p)
     changed = res['changed']
     assert changed and not (fake_root / "etc/ivpb/backup/datasets/old.conf").exists()
@@ -213,7 +226,7 @@ def test_removed_data_set_loses_its_config(fake_root, monkeypatch):
 
 
 def test_lsyncd_config_runs_the_job_script():
-    conf = osync.render([{"dataset": "lln", "source": "/srv/lln", "delay": 5}])
+    conf = osync.render([{"dataset": "lln", "source": "/srv/lln", "delay": 5}], bj.SCRIPT_PATH)
     assert 'sync { ivpb_sync("lln"), source = "/srv/lln", delay = 5 }' in conf
     assert 'spawn(event, "/usr/local/lib/ivpb/ivpb-backup", "sync", dataset)' in conf
     assert "insist = true" in conf and "[75] = \"again\"" in conf

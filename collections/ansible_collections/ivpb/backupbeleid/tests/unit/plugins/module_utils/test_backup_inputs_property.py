@@ -30,10 +30,9 @@ def params(ds, path, target="nas"):
     return {"hostname": "fileserver",
             "controls": asked("backup.daily", "backup.annual_full", "backup.best_practice", "backup.sync_offsite",
                               datasets=[ds]),
-            "stores": [{"dataset": ds, "path": path, "sync_target": "off"}],
-            "targets": {"nas": {"host": "nas"}, "off": {"host": "offsite", "path": "/srv/offsite"},
-                        target: {"host": "nas"}},
-            "default_target": target, "window": {"start": "22:00", "end": "02:00"}}
+            "datasets": [{"dataset": ds, "path": path, "target": {"name": target, "receiver": "nas"},
+                          "sync": {"name": "off", "receiver": "offsite", "path": "/srv/offsite"}}],
+            "window": {"start": "22:00", "end": "02:00"}}
 
 
 def one_line(err):
@@ -57,7 +56,7 @@ def test_data_set_and_path_reach_cron_bash_and_lua_intact_or_not_at_all(ds, path
     out = subprocess.run(["bash", "-c", f'{conf}\nprintf "%s\\0%s\\0%s" "$DATASET" "$SOURCE" "$TARGET_DIR"'],
                          capture_output=True, check=True).stdout.decode("utf-8", "surrogateescape").split("\0")
     assert out == [ds, jobs[0]["source"], ds]
-    lua = osync.render([{"dataset": ds, "source": jobs[0]["source"], "delay": 5}])
+    lua = osync.render([{"dataset": ds, "source": jobs[0]["source"], "delay": 5}], bj.SCRIPT_PATH)
     line = [ln for ln in lua.splitlines() if ln.startswith("sync {")]
     assert len(line) == 1
     literals = re.findall(r'"(?:[^"\\]|\\.)*"', line[0])

@@ -11,9 +11,9 @@ from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
 def test_backup_job_bad_input_is_one_line(module_main):
     with pytest.raises(Fail) as exc:
         module_main(backup_job, {
-            "hostname": "fileserver", "targets": {"nas": {"host": "fileserver"}}, "default_target": "nas",
-            "controls": asked("backup.daily", datasets=["ds"]), "stores": [{"dataset": "ds", "path": "/srv"}]})
-    assert exc.value.args[0]["msg"] == ("fileserver: ivpb_stores[0].backup_target: 'nas' is this host itself; "
+            "hostname": "fileserver", "controls": asked("backup.daily", datasets=["ds"]),
+            "datasets": [{"dataset": "ds", "path": "/srv", "target": {"name": "nas", "receiver": "fileserver"}}]})
+    assert exc.value.args[0]["msg"] == ("fileserver: datasets[0].target: 'nas' is this host itself; "
                                         "a backup goes to another location and medium")
 
 
@@ -27,7 +27,7 @@ def test_backup_job_passes_check_mode_and_diff(module_main, monkeypatch, tmp_pat
 
     monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
     with pytest.raises(Exit) as exc:
-        module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": [],
+        module_main(backup_job, {"hostname": "h", "controls": [], "datasets": [],
                                  "failure_hook": {"webhook": "https://hook.example/secret-token"}}, check_mode=True,
                     root=tmp_path)
     assert seen == [("h", True, True)]
@@ -47,7 +47,7 @@ def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, 
     monkeypatch.setattr(backup_job.backup_job, "enforce_jobs", fake_apply)
     monkeypatch.setattr(backup_job.backup_job.offsite_sync, "CONF", str(tmp_path / "lsyncd.conf.lua"))
     with pytest.raises(Exit) as exc:
-        module_main(backup_job, {"hostname": "h", "targets": {}, "controls": [], "stores": []}, check_mode=True,
+        module_main(backup_job, {"hostname": "h", "controls": [], "datasets": []}, check_mode=True,
                     root=tmp_path / "host")
     res = exc.value.args[0]
     assert res["changed"] is True
