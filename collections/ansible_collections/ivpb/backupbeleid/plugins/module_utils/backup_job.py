@@ -41,8 +41,6 @@ DEFAULT_WINDOW = {"start": "01:00", "end": "05:00", "weekday": 6, "verify_weekda
 FULL_IF_OLDER_THAN = "1M"  # duplicity starts a new full chain after this
 # util-linux (flock) and bsdutils (logger) are essential on Debian, named for other images.
 PACKAGES = ("duplicity", "rsync", "openssh-client", "util-linux", "bsdutils", "cron")
-PULL_DIR = f"{ETC}/pull"  # a pulled data set's password for rclone (#23), root's alone
-PULLED = f"{STATE}/pulled"  # where the proxy keeps the pulled copy that its backups save
 DAY_NAMES = ("zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag")
 
 
@@ -159,7 +157,7 @@ def plan_jobs(p):
             path = d.get("path")
             path = (path.rstrip("/") or "/") if isinstance(path, str) else path
             # a pulled data set's path is where it lives on the system; its backup saves the copy here
-            source = f"{PULLED}/{ds}" if pull else input_rules.abs_path(path, f"{what}.path")
+            source = f"{STATE}/pulled/{ds}" if pull else input_rules.abs_path(path, f"{what}.path")
         except ValueError as e:
             raise ModuleFailure(str(e)) from None
         target = _target(d.get("target"), hostname, f"{what}.target", ds)
@@ -560,9 +558,10 @@ def enforce_jobs(host, p):
 def pull_passwords(host, jobs, passwords):
     """Each pulled data set's password (its system's ivpb_pull_password), alone in a root-only
     file that the job script reads into rclone's environment; a file no job needs is removed."""
+    folder = f"{ETC}/pull"  # root's alone, like ETC
     wanted = set()
     if any(j["pull"] for j in jobs):
-        host.directory(PULL_DIR, 0o700)
+        host.directory(folder, 0o700)
     for j in jobs:
         system = (j["pull"] or {}).get("for")
         if system and passwords.get(system):  # '' or none: the source asks for no password
@@ -570,13 +569,13 @@ def pull_passwords(host, jobs, passwords):
                 secret = input_rules.secret(passwords[system], f"pull_passwords.{system}")
             except ValueError as e:
                 raise ModuleFailure(str(e)) from None
-            path = f"{PULL_DIR}/{j['dataset']}.pass"
+            path = f"{folder}/{j['dataset']}.pass"
             wanted.add(path)
             host.file(path, secret, 0o600, show=lambda _text: "(password, not shown)\n")
-    if os.path.isdir(host.path(PULL_DIR)):
-        for name in sorted(os.listdir(host.path(PULL_DIR))):
-            if f"{PULL_DIR}/{name}" not in wanted:
-                host.absent(f"{PULL_DIR}/{name}")
+    if os.path.isdir(host.path(folder)):
+        for name in sorted(os.listdir(host.path(folder))):
+            if f"{folder}/{name}" not in wanted:
+                host.absent(f"{folder}/{name}")
 
 
 def needed_packages(jobs):
