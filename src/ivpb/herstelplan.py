@@ -23,6 +23,7 @@ from ivpb.plan import plan_inventory
 from ivpb.policy import Policy
 from ivpb.render.markdown import fenced, md
 from ivpb.rules import input_rules
+from ivpb.unmanaged import managed
 
 AV_ORDER = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
 
@@ -53,6 +54,8 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
     out = []
     for host in sorted(inventory.chosen()):
         hv = inventory.hosts[host]
+        if not managed(hv):  # restored as its declaration says, not by ivpb restore
+            continue
         # what the policy has backup_job do for each data set (enforced_by.duty): encrypt, sync
         planned = {(duty_of.get(c.id), c.dataset) for c in plan.hosts[host].controls}
         for store in hv.get("ivpb_stores") or []:

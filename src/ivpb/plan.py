@@ -71,6 +71,7 @@ class HostPlan:
     site: str | None
     biv: dict[str, str]
     controls: list[PlannedControl] = field(default_factory=list)
+    managed: bool = True  # False: ivpb_managed: false, a system nothing connects to (ivpb.unmanaged)
 
     def control_ids(self) -> set[str]:
         return {c.id for c in self.controls}
@@ -99,6 +100,7 @@ class Plan:
                     "site": hp.site,
                     "biv": hp.biv,
                     "controls": [c.as_dict(lang) for c in hp.controls],
+                    **({} if hp.managed else {"managed": False}),
                 }
                 for name, hp in self.hosts.items()
             },
@@ -177,7 +179,8 @@ def _host_plan(
     if shape not in shapes:
         shapes[shape] = _shape_plan(policy, hostvars, datasets)
     biv, controls = shapes[shape]
-    return HostPlan(site=hostvars.get("ivpb_site"), biv=dict(biv), controls=list(controls))
+    return HostPlan(site=hostvars.get("ivpb_site"), biv=dict(biv), controls=list(controls),
+                    managed=hostvars.get("ivpb_managed", True) is not False)
 
 
 def _shape_plan(

@@ -13,6 +13,7 @@ from ivpb.plan import Plan
 from ivpb.policy import Control
 from ivpb.resolve import module_input, sent_by
 from ivpb.rules import input_rules
+from ivpb.unmanaged import managed
 
 
 def router_of(host: str, hostvars: dict[str, Any]) -> str:
@@ -21,16 +22,12 @@ def router_of(host: str, hostvars: dict[str, Any]) -> str:
     return hostvars.get("ivpb_internet_via") or host
 
 
-def managed(hostvars: dict[str, Any]) -> bool:
-    """Whether ivpb manages the host (ivpb_managed, default true): an unmanaged system is planned
-    and audited, never connected to; what can be pulled is reported by a managed host."""
-    return hostvars.get("ivpb_managed", True) is not False
-
-
 def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
     """host -> the ivpb_* groups (one per role) it belongs to: the role the policy file names for
     each of its planned controls (`enforced_by`, on its router for `runs_on: router`), and the
-    roles of what the inventory declares on it (a NUT server, a backup receiver, uplinks)."""
+    roles of what the inventory declares on it (a NUT server, a backup receiver, uplinks). A
+    system ivpb does not manage is in no group, so no play of enforce.yml (nor the audit's check
+    run of it) ever targets it."""
     policy = plan.policy
     member: dict[str, set[str]] = {h: set() for h in inventory.hosts}
     target_hosts = {t["host"] for t in inventory.school("ivpb_backup_targets").values() if "host" in t}
@@ -48,7 +45,7 @@ def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
             control = policy.control(cid)
             if control.role:
                 where = router_of(host, hv) if control.routed else host
-                if where in member:
+                if where in member and managed(inventory.hosts[where]):
                     member[where].add(f"ivpb_{control.role}")
     for proxy, hv in inventory.hosts.items():
         if managed(hv) and pulled_controls(inventory, plan, proxy):
@@ -177,10 +174,11 @@ def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[
     controls would be errors for want of a reporter. In the inventory's order."""
     routed = {c.id for c in plan.policy.controls if c.routed}
     sends_to = receivers_of(inventory)
-    wanted = set(hosts)
+    wanted = {h for h in hosts if managed(inventory.hosts[h])}  # nothing asks a system ivpb does not manage
     for host in hosts:
-        if routed & plan.hosts[host].control_ids():
-            wanted.add(router_of(host, inventory.hosts[host]))
+        router = router_of(host, inventory.hosts[host])
+        if routed & plan.hosts[host].control_ids() and managed(inventory.hosts[router]):
+            wanted.add(router)
         wanted.update(sends_to.get(host, ()))
         if not managed(inventory.hosts[host]):  # the managed hosts that pull its evidence
             from ivpb.audit import pulled
@@ -220,7 +218,9 @@ def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:
             entry = out.setdefault(t["host"], {"targets": [], "clients": []})
             entry["targets"].append({"name": name, "path": t.get("path", input_rules.BACKUP_PATH),
                                      **({"quota": t["quota"]} if t.get("quota") else {})})
-    for client in inventory.hosts:
+    for client, hv in inventory.hosts.items():
+        if not managed(hv):  # sends nothing itself (a managed proxy pulls its data)
+            continue
         sends: dict[str, dict[str, Any]] = {}  # target -> data set -> its retention
         for s in sent_by(inventory, client):  # a backup proxy sends what it pulls (#23)
             # the receiver never removes a chain younger than the retention the client asks for

@@ -4,6 +4,7 @@ needs). One Problem per mistake, naming host, variable path and what is expected
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import json
@@ -23,6 +24,7 @@ from ivpb.inventory import SCHOOL_VARS, Inventory
 from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
 from ivpb.rules import WholeValueValidator, input_rules
+from ivpb.unmanaged import managed
 
 TYPE_NAMES = {
     "string": "a string",
@@ -55,6 +57,20 @@ def vars_schemas() -> dict[str, dict[str, Any]]:
         for entry in folder.iterdir()
         if entry.name.endswith(".json")
     }
+
+
+# On a system ivpb does not manage (ivpb_managed: false), a store's path only says where the data
+# lives there, in that system's own terms (D:\Secretariaat, a SharePoint library): one line of text.
+UNMANAGED_PATH = {"$ref": "#/$defs/rule_text", "minLength": 1,
+                  "description": "where the data lives on that system (one line of text)"}
+
+
+def unmanaged_schemas() -> dict[str, dict[str, Any]]:
+    """The variables whose schema differs on a system ivpb does not manage: ivpb_stores, whose
+    path is informative there (UNMANAGED_PATH)."""
+    stores = copy.deepcopy(vars_schemas()["ivpb_stores"])
+    stores["items"]["properties"]["path"] = UNMANAGED_PATH
+    return {"ivpb_stores": stores}
 
 
 def host_schema(policy: Policy) -> dict[str, Any]:
@@ -183,22 +199,28 @@ def schema_problems(inventory: Inventory, policy: Policy) -> list[Problem]:
         name: validator.evolve(schema={"$defs": validator.schema["$defs"], **schema})
         for name, schema in schemas.items()
     }
+    unmanaged = {  # "@": no variable's name, so their verdicts are cached apart
+        f"{name}@unmanaged": validator.evolve(schema={"$defs": validator.schema["$defs"], **schema})
+        for name, schema in unmanaged_schemas().items()
+    }
     by_text: dict[tuple[str, str], list[tuple[str, str]]] = {}
     last: dict[str, tuple[Any, list[tuple[str, str]]]] = {}  # name -> (the previous host's value, its verdict)
     problems = []
     for host, hostvars in inventory.hosts.items():
+        own = not managed(hostvars)
         for name, value in hostvars.items():
             if name not in schemas:
                 continue
-            previous = last.get(name)
+            key = f"{name}@unmanaged" if own and f"{name}@unmanaged" in unmanaged else name
+            previous = last.get(key)
             if previous is not None and previous[0] is value:
                 verdict = previous[1]
             else:
-                text = (name, json.dumps(value))
+                text = (key, json.dumps(value))
                 if text not in by_text:
-                    by_text[text] = _verdict(by_name[name], name, value)
+                    by_text[text] = _verdict(unmanaged.get(key) or by_name[name], name, value)
                 verdict = by_text[text]
-                last[name] = (value, verdict)
+                last[key] = (value, verdict)
             problems.extend(Problem(host, path, message, todo="required" if message == REQUIRED else "")
                             for path, message in verdict)
     return problems

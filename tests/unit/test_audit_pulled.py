@@ -63,7 +63,7 @@ def test_the_nut_servers_of_an_unmanaged_system_are_its_reporters_and_get_its_co
     assert inputs["nut1"]["nut_server"]["clients"] == [
         {"host": "syno", "name": "mon-syno", "controls": [{"id": "power.ups", "duty": "ups"}], "ups": ["ups-a"],
          "address": "192.0.2.27"}]
-    assert reporting_hosts(inv, plan, ["syno"]) == ["nut1", "nut2", "syno"]
+    assert reporting_hosts(inv, plan, ["syno"]) == ["nut1", "nut2"]  # never the system itself
 
 
 def test_connected_to_each_ups_on_both_servers_is_compliant():

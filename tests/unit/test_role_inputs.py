@@ -51,9 +51,13 @@ def test_example_school_inputs():
     receiver = inputs["nas-offsite"]["backup_target"]
     assert receiver["targets"] == [{"name": "nas-offsite", "path": "/srv/backup"}]
     assert [(c["client"], c["target"], sorted(c["datasets"])) for c in receiver["clients"]] == [
-        ("fileserver", "nas-offsite", ["boekhouding", "leerlingenadministratie", "personeelsdossiers"]),
+        # fotoarchief: the lab's synology's, pulled by fileserver as its backup proxy (#23)
+        ("fileserver", "nas-offsite", ["boekhouding", "fotoarchief", "leerlingenadministratie", "personeelsdossiers"]),
         ("nas", "nas-offsite", ["fotos", "lesmateriaal", "scans"]),
     ]
+    pulled = [d for d in inputs["fileserver"]["backup"]["datasets"] if "pull" in d]
+    assert [(d["dataset"], d["pull"]) for d in pulled] == [
+        ("fotoarchief", {"for": "synology", "source": "smb://synology/fotoarchief", "user": "ivpb"})]
     assert set(inputs) == set(inventory.hosts) and inputs["nas-offsite"].keys() == {"backup_target"}
     # the plan is registered and shown with -v: no secret in it
     passwords = [str(hv["ivpb_nut_password"]) for hv in inventory.hosts.values() if "ivpb_nut_password" in hv]

@@ -19,9 +19,10 @@ from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl, unstored_controls
 from ivpb.policy import Control, Policy
-from ivpb.roles import managed, router_of
+from ivpb.roles import router_of
 from ivpb.rules import input_rules
 from ivpb.statuses import STATUSES, rank
+from ivpb.unmanaged import managed
 
 
 def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:

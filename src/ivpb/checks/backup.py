@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from ivpb.errors import Problem
 from ivpb.plan import target_site
 from ivpb.policy import Policy
+from ivpb.unmanaged import managed
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -34,6 +35,8 @@ def check(ctx) -> Iterator[Problem]:
         default_to = hv.get("ivpb_backup_encrypt_to") or []
         site = hv.get("ivpb_site")
         for i, entry in enumerate(hv.get("ivpb_stores") or []):
+            if not managed(hv) and "pull" not in entry:  # no backup job there: checks/unmanaged.py
+                continue
             target_name = entry.get("backup_target", default)
             if target_name is None:
                 ds = entry["dataset"]

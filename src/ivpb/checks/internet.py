@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from ivpb.errors import Problem, did_you_mean
 from ivpb.roles import router_of
 from ivpb.rules import input_rules
+from ivpb.unmanaged import managed
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -33,7 +34,7 @@ def check(ctx) -> Iterator[Problem]:
         yield from _uplinks(host, hv.get("ivpb_uplinks") or [], hv.get("ivpb_wan_failover") or {})
         ids = ctx.plan.hosts[host].control_ids()
         control = next((c for c in failover if c.id in ids), None)
-        if control is None:
+        if control is None or (not managed(hv) and via is None):  # no router of its own: checks/unmanaged.py
             continue
         router = router_of(host, hv) if control.routed else host
         uplinks = inv.hosts[router].get("ivpb_uplinks") or []

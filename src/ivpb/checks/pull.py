@@ -1,8 +1,7 @@
 """Cross-references of pulled backups (#23): a data set on a system ivpb does not manage, pulled by
 a managed Debian host (its backup proxy, `ivpb_stores[].pull.via`) into that host's backup jobs.
 
-- `pull` only on a system ivpb does not manage (ivpb_managed: false): a managed host backs up
-  its own data;
+- (a `pull` on a managed host is refused by checks.unmanaged);
 - `via` names a managed inventory host other than the system itself;
 - ivpb_pull_password (the system's account for its proxy) is one line of printable text, never
   shown in a message, and each pull names the user it belongs to;
@@ -16,7 +15,7 @@ from collections.abc import Iterator
 
 from ivpb.checks.power import secret_problem
 from ivpb.errors import Problem
-from ivpb.roles import managed
+from ivpb.unmanaged import managed
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -31,9 +30,8 @@ def check(ctx) -> Iterator[Problem]:
             if not isinstance(pull, dict):
                 continue
             path = f"ivpb_stores[{i}].pull"
-            if managed(hv):
-                yield Problem(host, path, "only for a system ivpb does not manage (ivpb_managed: false); "
-                                          "a managed host backs up its own data")
+            if managed(hv):  # refused there by checks.unmanaged
+                continue
             via = pull.get("via")
             if via == host or via not in inv.hosts:
                 yield Problem(host, f"{path}.via", f"{via!r} is not another host of the inventory; expected the "
