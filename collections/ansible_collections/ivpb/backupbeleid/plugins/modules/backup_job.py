@@ -199,7 +199,7 @@ options:
         default: 15
       pull:
         description:
-          - A data set of a system ivpb does not manage (C(ivpb_managed=false), issue #23) that
+          - A data set of a system ivpb does not manage (C(ivpb_managed=false), issue 23) that
             this host pulls as its backup proxy (C(ivpb_stores[].pull.via)). Before each backup and
             yearly full the job copies it with C(rclone sync) from I(source) into a folder of this
             host (C(/var/lib/ivpb/backup/pulled/<dataset>)), which the backup then saves as any
