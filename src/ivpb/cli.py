@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _restore_parsers(sub)
     _history_parsers(sub)
+    _attest_parser(sub)
     parser.commands = sub.choices
     return parser
 
@@ -132,6 +133,26 @@ def _restore_parsers(sub) -> None:
     p.add_argument("--policy", metavar="FILE")
     p.add_argument("--limit", "-l", metavar="PATTERN", help="only these hosts")
     p.add_argument("--output", "-o", metavar="FILE.md|FILE.html", help="write to FILE (default: Markdown on stdout)")
+    p.add_argument("--lang", choices=LANGS, default="nl")
+
+
+def _attest_parser(sub) -> None:
+    """ivpb attest (issue #23; the work is in ivpb.attest)."""
+    from ivpb.attest import FREQUENCIES
+
+    p = sub.add_parser("attest", help="record the school's statement that a control is met on a system ivpb does "
+                       "not manage, with its evidence file")
+    _inventory(p)
+    p.add_argument("--policy", metavar="FILE")
+    p.add_argument("--system", required=True, help="the system (an inventory host with ivpb_managed: false)")
+    p.add_argument("--control", required=True, help="the control, one of the system's ivpb_attested")
+    p.add_argument("--dataset", help="the data set, for a control of a data set (backup.*)")
+    p.add_argument("--statement", required=True, help="what the school states, in its own words")
+    p.add_argument("--evidence", required=True, metavar="FILE",
+                   help="the evidence file (a report, contract, screenshot): its SHA-256 is recorded")
+    p.add_argument("--frequency", required=True, choices=tuple(FREQUENCIES),
+                   help="how long the statement holds before it must be made again")
+    p.add_argument("--by", help="who makes the statement (default: the login name)")
     p.add_argument("--lang", choices=LANGS, default="nl")
 
 
@@ -247,7 +268,8 @@ def cmd_audit(args) -> int:
     # A limited audit also asks the hosts that report on the chosen ones (their routers, their
     # receivers); only the chosen hosts are in the report.
     limit = reporting_hosts(inventory, plan, inventory.chosen()) if args.limit else None
-    results = run_check(
+    # only systems ivpb does not manage chosen: no host to ask (their results are the school's word)
+    results = {} if limit == [] else run_check(
         project, args.inventory, limit, args.vault, progress=None if args.quiet else sys.stderr,
         policy_file=args.policy,
     )
@@ -386,8 +408,14 @@ def cmd_diff(args) -> int:
     return diff_main(args)
 
 
+def cmd_attest(args) -> int:
+    from ivpb.attest import main as attest_main
+
+    return attest_main(args)
+
+
 COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit, "restore": cmd_restore,
-            "herstelplan": cmd_herstelplan, "history": cmd_history, "diff": cmd_diff}
+            "herstelplan": cmd_herstelplan, "history": cmd_history, "diff": cmd_diff, "attest": cmd_attest}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,13 +54,17 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
     out = []
     for host in sorted(inventory.chosen()):
         hv = inventory.hosts[host]
-        if not managed(hv):  # restored as its declaration says, not by ivpb restore
-            continue
         # what the policy has backup_job do for each data set (enforced_by.duty): encrypt, sync
         planned = {(duty_of.get(c.id), c.dataset) for c in plan.hosts[host].controls}
         for store in hv.get("ivpb_stores") or []:
             if not isinstance(store, dict) or not store.get("dataset"):
                 continue
+            # a system ivpb does not manage is restored as its declaration says, not by ivpb restore,
+            # unless a backup proxy pulls the data set (#23): then from the proxy's area
+            pulled = (store.get("pull") or {}).get("via") if not managed(hv) else None
+            if not managed(hv) and not pulled:
+                continue
+            sender = pulled or host
             ds = store["dataset"]
             meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
             biv = meta.get("biv") if isinstance(meta.get("biv"), dict) else {}
@@ -74,10 +78,10 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
                 "host": host, "site": hv.get("ivpb_site") or "?", "dataset": ds,
                 "description": meta.get("description") or "", "biv": biv,
                 "source": store.get("path") or "", "target": target,
-                "backup": _where(inventory, target, host, ds, "chain", lang),
-                "annual": _where(inventory, target, host, ds, f"annual/<{t('herstelplan.school_year', lang)}>",
+                "backup": _where(inventory, target, sender, ds, "chain", lang),
+                "annual": _where(inventory, target, sender, ds, f"annual/<{t('herstelplan.school_year', lang)}>",
                                  lang) if meta.get("archive", True) is not False else None,
-                "offsite": _where(inventory, sync, host, ds, "sync", lang) if sync else None,
+                "offsite": _where(inventory, sync, sender, ds, "sync", lang) if sync else None,
                 "encrypted": encrypted, "keys": list(names), "drill": history[-1] if history else None,
             })
     ladder_i = {"absoluut": 0, "vereist": 1, "laag": 2}

@@ -33,6 +33,7 @@ def sources() -> list[Path]:
             *PLUGINS.glob("module_utils/*.py"),
             *PLUGINS.glob("modules/*.py"),
             *SRC.glob("audit/*.py"),
+            SRC / "attest.py",
             SRC / "drills.py",
         ]
     )

@@ -53,6 +53,7 @@ def test_every_metric_has_help_and_type_and_the_parser_reads_them_all(report):
     assert set(found) == {
         "ivpb_audit_timestamp_seconds", "ivpb_audit_exit_code", "ivpb_host_reachable", "ivpb_control_status",
         "ivpb_evidence_age_seconds", "ivpb_clause_controls", "ivpb_clause_subjects", "ivpb_clause_subjects_compliant",
+        "ivpb_results_by_basis",
     }
     lines = text.splitlines()
     for name, family in found.items():

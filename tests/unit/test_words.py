@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ivpb.audit.evaluate import BASES
 from ivpb.i18n import LANGS, catalogue, msg, span, t
 from ivpb.render.labels import diff_text, evidence_key
 from ivpb.statuses import SEVERITY, STATUSES
@@ -31,6 +32,7 @@ FAMILIES = {
     "evidence_key.": (),  # every emitted key: test_every_emitted_evidence_key_has_a_label
     "todo.": (),  # the checks' todo notes: collected from their todo= arguments
     "report.": (),  # w(key): collected from its calls
+    "basis.": BASES,  # a result's basis (ivpb.render.labels.basis_label, basis_counts)
 }
 
 

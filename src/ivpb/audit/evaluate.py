@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ivpb import drills, restore
+from ivpb import attest, drills, restore
 from ivpb.audit import pulled
 from ivpb.audit.results import HostResults
 from ivpb.errors import UserError
@@ -22,7 +22,7 @@ from ivpb.policy import Control, Policy
 from ivpb.roles import router_of
 from ivpb.rules import input_rules
 from ivpb.statuses import STATUSES, rank
-from ivpb.unmanaged import managed
+from ivpb.unmanaged import ATTESTED, PULLED, ROUTED, means
 
 
 def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
@@ -438,21 +438,19 @@ def _host_controls(
             continue
         found = found_here.get((planned.id, planned.dataset))
         subject = host  # the host whose module reports this control
-        if not managed(hv):  # nothing runs on it: its controls are what the managed hosts pull
-            found = []
-            for reporter in pulled.reporters(inventory, host, control, planned.dataset):
-                said = pulled.entries(results, reporter, host, planned.id, planned.dataset)
-                if not said:  # one silent reporter leaves the control unknown: named below
-                    subject, found = reporter, []
-                    break
-                found += said
-            found = [pulled.merged(found)] if found else None
+        how = "" if hp.managed else means(inventory, plan, host, planned)  # "": checked on a managed host
+        reporters = pulled.reporters(inventory, host, control, planned.dataset) if how == PULLED else []
+        if reporters:  # nothing runs on it: what the managed hosts that see it report (audit.pulled)
+            found, silent = pulled.found(results, reporters, host, planned.id, planned.dataset)
+            subject = silent or subject  # a silent reporter leaves the control unknown: named below
         if not found and control.routed and router != host:  # enforced, so reported, on its router
             subject = router
             if router not in found_by_host:
                 found_by_host[router] = _index(results.get(router))
             found = found_by_host[router].get((planned.id, None))
-        if found:
+        if how not in ("", ROUTED) and not reporters:  # a system nothing connects to: the school's word
+            entry = _not_managed(control, planned, how, inventory, host, now, limits, lang)
+        elif found:
             worst = found[0] if len(found) == 1 else min(found, key=lambda c: rank(c.get("status")))
             status = worst.get("status") if worst.get("status") in STATUSES else "error"
             entry = _result(
@@ -478,6 +476,8 @@ def _host_controls(
             entry = _result(control, planned, "missing", t("finding.not_checked", lang), lang=lang)
         else:
             entry = _result(control, planned, "error", t("finding.not_checked", lang), lang=lang)
+        if reporters:
+            entry = {**entry, "basis": PULLED}
         if waivers:
             entry = _apply_waiver(entry, _waiver_for(waivers, planned.id, "host", host, planned.dataset), today, lang)
         out.append(entry)
@@ -486,6 +486,20 @@ def _host_controls(
         if control.scope != "site" and control.id not in planned_ids:
             out.append(_result(control, None, "not_applicable", t("status.not_applicable", lang), lang=lang))
     return out
+
+
+def _not_managed(control: Control, planned: PlannedControl, how: str | None, inventory: Inventory, host: str,
+                 now: dt.datetime, limits: Limits, lang: str) -> dict[str, Any]:
+    """A result of a system ivpb does not manage, met by the school's statement (ivpb.attest:
+    compliant while it holds, drift once expired or its evidence file changed, missing without
+    one) or by evidence a managed host pulls; marked with that basis in every report."""
+    if how == PULLED:
+        entry = _result(control, planned, "error", t("finding.not_pulled", lang), lang=lang)
+    else:
+        record = attest.newest(attest.load(inventory), control.id, host, planned.dataset)
+        found = attest.verdict(record, now, limits.skew, lang)
+        entry = _result(control, planned, found["status"], found["detail"], evidence=found["evidence"], lang=lang)
+    return {**entry, "basis": PULLED if how == PULLED else ATTESTED}
 
 
 FIRE_FINDINGS = {"measures": "finding.fire_no_measures", "safety_plan": "finding.fire_no_plan"}
@@ -540,10 +554,16 @@ def _fine(e: dict[str, Any]) -> bool:
     return e["status"] in ("compliant", "waived", "not_applicable") or bool(e.get("advisory"))
 
 
+# A result's `basis` (schemas/report.schema.json): how it was arrived at; none means checked.
+BASES = ("checked", ATTESTED, PULLED)
+
+
 def summarize(policy: Policy, hosts: dict[str, Any], sites: dict[str, Any]) -> dict[str, Any]:
     """Counts per clause and overall, and per clause how many subjects (hosts, sites) are fully
-    compliant, counting only subjects the clause applies to. One pass over the results."""
+    compliant, counting only subjects the clause applies to; how many results (not applicable
+    left out) were checked, attested and pulled. One pass over the results."""
     totals = dict.fromkeys(STATUSES, 0)
+    basis = dict.fromkeys(BASES, 0)
     counts = {clause: dict.fromkeys(STATUSES, 0) for clause in policy.clauses}
     subjects = dict.fromkeys(policy.clauses, 0)
     compliant = dict.fromkeys(policy.clauses, 0)
@@ -552,6 +572,8 @@ def summarize(policy: Policy, hosts: dict[str, Any], sites: dict[str, Any]) -> d
         for e in subject["controls"]:
             status, clause = e["status"], e["clause"]
             totals[status] += 1
+            if status != "not_applicable":
+                basis[e.get("basis", "checked")] += 1
             if clause in counts:
                 counts[clause][status] += 1
                 if status != "not_applicable":
@@ -568,7 +590,7 @@ def summarize(policy: Policy, hosts: dict[str, Any], sites: dict[str, Any]) -> d
         }
         for clause, title in policy.clauses.items()
     }
-    return {"totals": totals, "clauses": clauses}
+    return {"totals": totals, "basis": basis, "clauses": clauses}
 
 
 def exit_code(hosts: dict[str, Any], sites: dict[str, Any]) -> int:
@@ -613,6 +635,8 @@ def build_report(
         hp = plan.hosts[host]
         hr = results.get(host)
         entry: dict[str, Any] = {"site": hp.site, "biv": hp.biv, "reachable": hr.reachable if hr else None}
+        if not hp.managed:  # nothing connects to it: reachable stays null
+            entry["system_kind"] = inventory.hosts[host].get("ivpb_system_kind", "?")
         if hr is not None and hr.reachable is False:  # said once here, not in each of its controls
             entry["unreachable_reason"] = _bounded(hr, lang)
         entry["controls"] = _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang, limits,

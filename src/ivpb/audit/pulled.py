@@ -36,6 +36,19 @@ def entries(results: dict[str, HostResults], reporter: str, host: str, cid: str,
     return [c for c in hr.controls if c.get("for") == host and c["id"] == cid and c.get("dataset") == dataset]
 
 
+def found(results: dict[str, HostResults], reporters: list[str], host: str, cid: str,
+          dataset: str | None) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """(the one finding merged from every reporter, None) or, when a reporter said nothing about
+    the control, (None, that reporter): the control is then unknown, not missing."""
+    said: list[dict[str, Any]] = []
+    for reporter in reporters:
+        mine = entries(results, reporter, host, cid, dataset)
+        if not mine:
+            return None, reporter
+        said += mine
+    return [merged(said)], None
+
+
 def merged(found: list[dict[str, Any]]) -> dict[str, Any]:
     """One finding from the reports of several hosts (a system fed by the UPSes of two NUT
     servers): the worst status, every detail, and the UPSes reached over all of them, so the

@@ -20,11 +20,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from ivpb.i18n import check_lang, section
+from ivpb.i18n import check_lang, section, t
 from ivpb.render.labels import (
+    basis_counts,
+    basis_label,
     clause_rows,
     clause_sort_key,
     clause_title,
+    contact_label,
     count_statuses,
     diff_text,
     evidence_items,
@@ -103,6 +106,7 @@ def _result(c: dict[str, Any], report: dict[str, Any], lang: str) -> dict[str, A
         "id": c["id"],
         "dataset": c.get("dataset"),
         "advisory": bool(c.get("advisory")),
+        "basis": basis_label(c, lang),
         "detail": c.get("detail", ""),
         **_evidence_fields(c.get("evidence"), compact, lang),
     }
@@ -177,7 +181,7 @@ class _Rows:
             return f"{self.macros.row(_result(c, self.report, self.lang))}\n"
         try:
             key = (c["status"], c["clause"], c["id"], c.get("dataset"), bool(c.get("advisory")), c.get("sentence"),
-                   c.get("detail"), c.get("because"))
+                   c.get("detail"), c.get("because"), c.get("basis"))
             frame = self.frames.get(key)
         except TypeError:  # not JSON (a finding that is not text): rendered whole
             return f"{self.macros.row(_result(c, self.report, self.lang))}\n"
@@ -215,6 +219,7 @@ def _subject(n: int, name: str, data: dict[str, Any], rows: _Rows, prefix: str) 
         "name": name,
         "data": data,
         "counts": count_statuses(controls),
+        "contact": contact_label(data, rows.lang),
         "fine": not has_findings(data),
         "results": bool(controls),
         "rows": rows.html(controls),
@@ -271,6 +276,8 @@ def render(report: dict[str, Any], lang: str = "nl", history: list[dict[str, Any
         "verdict": verdict(report, lang),
         "clauses": clause_rows(report, lang),
         "totals": totals(report),
+        "basis_counts": basis_counts(report, lang),
+        "basis_note": t("basis.note", lang),
         "trend": _trend(history, report, lang),
         "catalogue": _catalogue(report),
         "hosts": [_subject(n, name, hosts[name], rows, "host") for n, name in enumerate(sorted(hosts))],

@@ -30,8 +30,10 @@ from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ivpb.i18n import check_lang
+from ivpb.i18n import check_lang, t
 from ivpb.render.labels import (
+    basis_counts,
+    basis_label,
     clause_rows,
     diff_text,
     evidence_line,
@@ -171,6 +173,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
             ("generated_at", report.get("generated_at", "")),
             ("inventory", ", ".join(report.get("inventory", []))),
             ("subjects_compliant", f"{clause['subjects_compliant']}/{clause['subjects']}"),
+            ("basis", basis_counts(report, lang)),
         ):
             out.append(f'      <property name="{key}" value="{_attr(value)}" />')
         out.append("    </properties>")
@@ -182,6 +185,8 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
             dataset = f" [{names[c['dataset']]}]" if c.get("dataset") else ""
             why = because[c["because"]] if c.get("because") else ""
             seen = evidence(c["evidence"]) if c.get("evidence") else ""
+            if basis_label(c, lang):  # attested or pulled: said beside the finding
+                seen += _text(f"\n{t('basis.summary', lang, counts=basis_label(c, lang))}")
             out.append(  # one string per test case: concatenating its parts one by one copies them again
                 f'    <testcase name="{names[subject]}: {names[c["id"]]}{dataset}" classname="{classname}" time="0">\n'
                 f"{child}      <system-out>{sentence[c.get('sentence', '')]}{finding[str(c.get('detail', ''))]}{why}"

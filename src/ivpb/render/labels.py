@@ -33,6 +33,30 @@ def unreachable_text(host: dict[str, Any], lang: str) -> str:
     return t("finding.unreachable", lang, msg=host["unreachable_reason"])
 
 
+def basis_label(result: dict[str, Any], lang: str) -> str:
+    """How a result was arrived at, when not checked on a managed host: "verklaard" (attested),
+    "opgehaald" (pulled); "" for a checked one. Every report shows it beside the status."""
+    basis = result.get("basis")
+    return t(f"basis.{basis}", lang) if basis in ("attested", "pulled") else ""
+
+
+def basis_counts(report: dict[str, Any], lang: str) -> str:
+    """'Op basis van: 40 gecontroleerd, 12 verklaard, 0 opgehaald': the summary's counts per basis."""
+    counts = report.get("summary", {}).get("basis") or {}
+    parts = ", ".join(f"{int(counts.get(b, 0))} {t(f'basis.{b}', lang)}" for b in ("checked", "attested", "pulled"))
+    return t("basis.summary", lang, counts=parts)
+
+
+def contact_label(host: dict[str, Any], lang: str) -> str:
+    """Why a host was not reached, for its heading: unreachable, not contacted, or a system ivpb
+    does not manage (which nothing contacts); "" for a host reached or the inventory's subject."""
+    if host.get("system_kind"):
+        return w("unmanaged", lang, kind=host["system_kind"])
+    if host.get("reachable") is True or host.get("inventory"):
+        return ""
+    return w("unreachable" if host.get("reachable") is False else "not_contacted", lang)
+
+
 def status_label(status: str, lang: str) -> str:
     return catalogue(lang).get(f"status.{status}", status)
 

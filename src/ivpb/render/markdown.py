@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from ivpb.i18n import check_lang
+from ivpb.i18n import check_lang, t
 from ivpb.render import labels
 from ivpb.render.labels import w
 from ivpb.statuses import STATUSES, SYMBOL
@@ -79,6 +79,7 @@ def _summary(report: dict[str, Any], lang: str) -> list[str]:
     out += ["", f"**{w('legend', lang)}:**", ""]
     out += [f"- **{_status(s, lang)}**: {labels.status_help(s, lang)}" for s in STATUSES]
     out += ["", f"*{w('advisory_note', lang)}*"]
+    out += ["", f"**{labels.basis_counts(report, lang)}**", "", f"*{t('basis.note', lang)}*"]
     return out
 
 
@@ -118,11 +119,12 @@ class _Results:
     def lines(self, c: dict[str, Any]) -> list[str]:
         lang, words = self.lang, self.words
         dataset = c.get("dataset")
-        key = (c["status"], c["id"], dataset)
+        key = (c["status"], c["id"], dataset, c.get("basis"))
         head = self.heads.get(key)
         if head is None:
             name = code(c["id"]) + (f" [{md(dataset)}]" if dataset else "")
-            head = self.heads[key] = f"#### {_status(c['status'], lang)}: {name}"
+            basis = labels.basis_label(c, lang)
+            head = self.heads[key] = f"#### {_status(c['status'], lang)}{f' ({basis})' if basis else ''}: {name}"
         wkey = (c["clause"], dataset, bool(c.get("advisory")))
         where = self.wheres.get(wkey)
         if where is None:
@@ -198,21 +200,21 @@ def _hosts(report: dict[str, Any], lang: str, results: _Results) -> list[str]:
     for name in sorted(hosts):
         h = hosts[name]
         found = _counts(labels.count_statuses(h["controls"]), lang)
-        if h["reachable"] is not True and not h.get("inventory"):
-            found = f"**{w('unreachable' if h['reachable'] is False else 'not_contacted', lang)}**, {found}"
+        if labels.contact_label(h, lang):
+            found = f"**{md(labels.contact_label(h, lang))}**, {found}"
         out.append(f"| {md(name)} | {md(h.get('site') or '–')} | {found} |")
     out.append("")
     for name in sorted(hosts):
         h = hosts[name]
         # the inventory's own subject (data sets no host stores) is no host to contact
         contact = "yes" if h.get("inventory") else {True: "yes", False: "no", None: "not_contacted"}[h["reachable"]]
-        title = md(name) + (f" ({w('unreachable' if contact == 'no' else contact, lang)})" if contact != "yes" else "")
+        title = md(name) + (f" ({md(labels.contact_label(h, lang))})" if labels.contact_label(h, lang) else "")
         out += [
             f"### {title}",
             "",
             f"- **{w('site', lang)}:** {md(h.get('site') or '–')}",
             f"- **{w('classification', lang)}:** {_biv(h['biv'], lang)}",
-            *([] if h.get("inventory") else [f"- **{w('reachable', lang)}:** {w(contact, lang)}"
+            *([] if h.get("inventory") or h.get("system_kind") else [f"- **{w('reachable', lang)}:** {w(contact, lang)}"
                                              + (f": {md(h['unreachable_reason'])}" if h.get("unreachable_reason")
                                                 else "")]),  # the reason once per host
             f"- **{w('findings', lang)}:** {_counts(labels.count_statuses(h['controls']), lang)}",

@@ -14,6 +14,7 @@ Prometheus metrics in the text exposition format, for node_exporter's textfile c
   ivpb_clause_controls           {clause, status}: control results per clause and status
   ivpb_clause_subjects           {clause}: hosts or sites with results under the clause
   ivpb_clause_subjects_compliant {clause}: those of them without a blocking finding
+  ivpb_results_by_basis          {basis}: results checked, attested (ivpb attest) and pulled
 
 A site's controls (§5) carry site and an empty host; a host's carry its site (empty when none);
 the inventory's own subject (a data set no host stores) is the host the report names it.
@@ -46,6 +47,8 @@ HELP = {
     "ivpb_clause_controls": "Control results per clause of the policy and status.",
     "ivpb_clause_subjects": "Hosts or sites with control results under the clause.",
     "ivpb_clause_subjects_compliant": "Hosts or sites without a blocking finding under the clause.",
+    "ivpb_results_by_basis": "Control results (not applicable ones left out) by how they were arrived at: checked, "
+                             "attested (ivpb attest) or pulled.",
 }
 # The evidence keys that carry a time, and where: None for the value itself (an ISO timestamp, or
 # 'ok <ISO>' / '2026-2027 <ISO>' as evaluate.evidence_time reads it), else the field of a dict value
@@ -64,6 +67,7 @@ EVIDENCE_TIMES: dict[str, str | None] = {
     "verify_failed": "at",
     "sync_failed": "at",
     "safety_plan": "date",
+    "attestation": "at",
 }
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
@@ -159,6 +163,8 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
     for host, site, subject in sorted(subjects, key=lambda s: (s[0], s[1])):
         _subject(host, site, subject, now, esc, out)
     _clauses(report.get("summary", {}), esc, out)
+    for basis, n in sorted((report.get("summary", {}).get("basis") or {}).items()):
+        out["ivpb_results_by_basis"].append(f'ivpb_results_by_basis{{basis="{esc[str(basis)]}"}} {_number(n)}')
     lines = []
     for name, samples in out.items():
         lines += [f"# HELP {name} {HELP[name]}", f"# TYPE {name} gauge", *samples]

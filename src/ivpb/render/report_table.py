@@ -12,8 +12,11 @@ from typing import Any
 
 from ivpb.i18n import check_lang
 from ivpb.render.labels import (
+    basis_counts,
+    basis_label,
     biv_short,
     clause_rows,
+    contact_label,
     control_name,
     count_statuses,
     counts_text,
@@ -54,6 +57,8 @@ def _summary(report: dict[str, Any], lang: str) -> str:
 
 def _result_lines(c: dict[str, Any], lang: str, indent: str) -> list[str]:
     status = status_short(c["status"], lang)
+    if basis_label(c, lang):
+        status += f" ({basis_label(c, lang)})"
     name = control_name(c)
     if c.get("advisory"):
         name += f" ({w('advisory_short', lang)})"
@@ -75,8 +80,8 @@ def _hosts(report: dict[str, Any], lang: str) -> list[str]:
         h = hosts[name]
         where = h.get("site") or "-"
         head = f"{INDENT}{name} ({w('site', lang).lower()} {where}; {biv_short(h['biv'])})"
-        if h["reachable"] is not True and not h.get("inventory"):  # the inventory's own subject: no host
-            head += f" [{w('unreachable' if h['reachable'] is False else 'not_contacted', lang).upper()}]"
+        if contact_label(h, lang):  # the inventory's own subject: no host
+            head += f" [{contact_label(h, lang).upper()}]"
         out.append(f"{head}: {counts_text(count_statuses(h['controls']), lang)}")
         if h.get("unreachable_reason"):  # once per host; its controls only say it was unreachable
             out.append(INDENT * 2 + unreachable_text(h, lang))
@@ -115,6 +120,7 @@ def render(report: dict[str, Any], lang: str = "nl") -> str:
         "",
         w("summary", lang),
         _summary(report, lang),
+        basis_counts(report, lang),
         "",
         *_hosts(report, lang),
         "",
