@@ -172,7 +172,7 @@ pull_source() {
             export RCLONE_CONFIG_SOURCE_URL=$PULL_URL RCLONE_CONFIG_SOURCE_VENDOR=other
         fi
         timeout --kill-after=60 "$JOB_TIMEOUT" rclone sync --retries 1 --low-level-retries 2 --contimeout 20s \
-            --timeout 60s --error-on-no-transfer=false "source:$PULL_PATH" "$SOURCE" 2>&1
+            --timeout 60s "source:$PULL_PATH" "$SOURCE" 2>&1
     ) || failed "pull from $PULL_SOURCE failed: $(grep -v '^\s*$' <<<"$out" | tail -n1 | cut -c1-200)"
     log info "pulled $PULL_SOURCE"
 }
