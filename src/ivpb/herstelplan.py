@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ivpb import drills
+from ivpb import drills, places
 from ivpb.errors import UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
@@ -68,6 +68,9 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
             ds = store["dataset"]
             meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
             biv = meta.get("biv") if isinstance(meta.get("biv"), dict) else {}
+            if not managed(hv):  # restored as its declaration says, not by ivpb restore
+                out.append(places.declared_entry(host, hv, store, meta, biv))
+                continue
             encrypted = ("encrypt", ds) in planned or bool(store.get("encrypt"))
             names = (store.get("encrypt_to") or hv.get("ivpb_backup_encrypt_to") or []) if encrypted else []
             target = store.get("backup_target") or hv.get("ivpb_backup_target")
@@ -118,7 +121,8 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
     blocks += [("h2", t("herstelplan.order_h", lang)),
                ("table", t("herstelplan.order_cols", lang),
                 [[str(i), e["host"], e["dataset"], "/".join(str(e["biv"].get(a, "?")) for a in "biv"), e["site"],
-                  _drill_text(e["drill"], lang)] for i, e in enumerate(es, 1)])]
+                  t("herstelplan.declared_drill", lang) if "declared" in e else _drill_text(e["drill"], lang)]
+                 for i, e in enumerate(es, 1)])]
     blocks.append(("h2", t("herstelplan.keys_h", lang)))
     used = sorted({k for e in es for k in e["keys"]})
     if used:
@@ -131,6 +135,14 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
         blocks.append(("table", t("herstelplan.keys_cols", lang), rows))
     else:
         blocks.append(("p", t("herstelplan.no_keys", lang)))
+
+    def holders(e: dict[str, Any]) -> str:
+        return "; ".join(f"{n}: {(recipients.get(n) or {}).get('description') or n}" for n in e["keys"]) \
+            or t("herstelplan.plain", lang)
+
+    # every system with where its data lives, who restores it, from where, with which key or account
+    blocks += [("h2", t("herstelplan.systems_h", lang)), places.systems(es, holders, lang),
+               *places.nowhere(plan_inventory(inventory, policy), inventory, lang)]
     order = {id(e): i for i, e in enumerate(es, 1)}
     for site in sorted({e["site"] for e in es}, key=lambda s: min(order[id(e)] for e in es if e["site"] == s)):
         desc = (sites.get(site) or {}).get("description") if isinstance(sites.get(site), dict) else None
@@ -140,6 +152,9 @@ def build(inventory: Inventory, policy: Policy, sources: list[str], lang: str, n
             blocks.append(("h3", t("herstelplan.host_h", lang, host=host)))
             for e in (x for x in mine if x["host"] == host):
                 blocks.append(("h4", t("herstelplan.ds_h", lang, n=order[id(e)], ds=e["dataset"])))
+                if "declared" in e:
+                    blocks.append(("dl", places.declared_items(e, lang)))
+                    continue
                 if e["encrypted"]:
                     key = "; ".join(
                         t("herstelplan.held_by", lang, name=n, fpr=_fpr((recipients.get(n) or {}).get("fingerprint")),

@@ -22,6 +22,9 @@ STORED = {
     "fileserver": {"leerlingenadministratie": True, "personeelsdossiers": True, "boekhouding": True},
     "nas": {"lesmateriaal": False, "fotos": False, "scans": False},
 }
+# the example's systems ivpb does not manage (#23): restored as each declares, in the same order
+DECLARED = {"synology": "fotoarchief", "directie-pc": "directie", "imac-kleuter": "kleuterwerkjes",
+            "laptop-zorg": "zorgdossiers", "tablet-juf": "klasnotities", "informat": "leerlingvolgsysteem"}
 HOLDER = "Directie (sleutel offline in de kluis)"
 
 
@@ -67,9 +70,9 @@ def test_restore_order_highest_availability_first():
     assert [o[2] for o in order][0] == "leerlingenadministratie"        # noodzakelijk
     ranks = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
     assert [ranks[o[3]] for o in order] == sorted(ranks[o[3]] for o in order)
-    assert sorted(o[2] for o in order) == sorted(ds for d in STORED.values() for ds in d)
+    assert sorted(o[2] for o in order) == sorted([*(ds for d in STORED.values() for ds in d), *DECLARED.values()])
     headings = re.findall(r"^#### (\d+)\\\. ", text, re.M)  # 1\. : escaped, a heading and not a list
-    assert headings == [o[0] for o in order]
+    assert sorted(headings, key=int) == [o[0] for o in order]  # grouped per site (informat: a site of its own)
 
 
 def test_the_last_drill_from_the_evidence_and_english(tmp_path):
@@ -101,3 +104,36 @@ def test_html_and_one_line_errors(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "FILE.md or FILE.html" in err
     assert main(["herstelplan", "-i", str(tmp_path / "nowhere")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_every_system_with_where_its_data_lives_who_restores_it_from_where_with_which_key():
+    """#23 item 4: one row per system and data set, managed or declared; a declared system's data
+    set says who restores it, from where and with which account, and gets no ivpb restore command."""
+    text = plan([EXAMPLE])
+    table = text.split("## Systemen en hun gegevens\n\n", 1)[1].split("\n\n", 1)[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    assert sorted((r[0].split(" (")[0], r[1]) for r in rows) == sorted(
+        [*((h, ds) for h, d in STORED.items() for ds in d), *DECLARED.items()])
+    assert ["informat (cloud-service)", "leerlingvolgsysteem", "https://informat.example/school/leerlingvolgsysteem",
+            "Informat-helpdesk (op vraag van de directie)", "back-ups van Informat", "directieaccount Informat"] in rows
+    assert ["fileserver (beheerd door ivpb)", "boekhouding", "/srv/data/boekhouding",
+            "wie ivpb restore uitvoert (zie Werkwijze)",
+            "nas-offsite:/srv/backup/fileserver/boekhouding/chain (doel nas-offsite, locatie kleuterschool)",
+            f"directie: {HOLDER}"] in rows
+    pc = section(text, "directie")
+    assert "**Waar de gegevens staan**: directie-pc (windows): C:\\\\Users\\\\directie\\\\Documents" in pc
+    assert "**Wie zet terug**: directie" in pc and "**Sleutel of account**: Microsoft 365-account" in pc
+    assert "ivpb restore" not in pc
+    assert "Geen plaats in de inventaris" not in text  # every classified data set of the example has one
+
+
+def test_a_data_set_stored_nowhere_has_its_line_in_the_herstelplan(tmp_path):
+    import shutil
+
+    school = tmp_path / "school"
+    shutil.copytree(EXAMPLE, school)
+    (school / "host_vars" / "tablet-juf" / "main.yml").write_text(  # uses the class notes, stores them nowhere
+        "ivpb_managed: false\nivpb_system_kind: byod\nivpb_site: hoofdgebouw\nivpb_uses: [klasnotities]\n")
+    text = plan([str(school)], lang="en")
+    assert "No place in the inventory: these data sets are classified but on no host and no declared system" in text
+    assert "| klasnotities | tablet-juf |" in text

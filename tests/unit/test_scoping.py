@@ -207,11 +207,13 @@ def test_a_classified_data_set_no_host_stores_is_an_error_and_a_plan_line(capsys
     line = line_of(inventory, ALL, "scans:") + 1  # its record (a message points at the value)
     assert err == [f"{inventory / ALL}:{line}:5: data set scans: ivpb_datasets.scans: classified, but no host stores "
                    "it (no ivpb_stores entry names it), so none of its controls applies anywhere; expected it in the "
-                   "ivpb_stores of the host that holds it"]
+                   "ivpb_stores of the host that holds it (or of the system ivpb does not manage that holds it: ivpb_managed: "
+                   "false)"]
     code, out, err = run(capsys, "plan", "-i", str(inventory))
     assert code == 0
     assert out.rstrip().splitlines()[-1] == (
-        "scans: ontbreekt: nergens opgeslagen (geen ivpb_stores van een host noemt deze dataset, dus geen enkele "
+        "scans: ontbreekt: nergens opgeslagen (geen ivpb_stores van een host of gedeclareerd systeem noemt deze "
+        "dataset, dus geen enkele "
         "maatregel geldt ervoor; gebruikt door: -)")
     code, out, _ = run(capsys, "plan", "-i", str(inventory), "--format", "json")
     assert json.loads(out)["stored_nowhere"] == {"scans": []}
@@ -229,7 +231,8 @@ def test_a_data_set_used_but_stored_nowhere_is_an_error_on_the_using_host(capsys
     assert code == 1
     assert err == [f"{inventory / rel}:{line_of(inventory, rel, 'ivpb_uses')}:13: secretariaat: ivpb_uses[0]: uses "
                    "data set 'boekhouding', but no host stores it (no ivpb_stores entry names it), so none of its "
-                   "controls applies anywhere; expected it in the ivpb_stores of the host that holds it"]
+                   "controls applies anywhere; expected it in the ivpb_stores of the host that holds it (or of the "
+                   "system ivpb does not manage that holds it: ivpb_managed: false)"]
     code, out, _ = run(capsys, "plan", "-i", str(inventory), "--lang", "en")
     assert code == 0 and out.rstrip().splitlines()[-1].startswith(
         "boekhouding: missing: stored nowhere") and "used by: secretariaat" in out
@@ -245,8 +248,8 @@ def test_the_audit_reports_a_data_set_stored_nowhere_as_missing(inventory):
     assert subject["inventory"] is True and subject["site"] is None
     [result] = subject["controls"]
     assert (result["id"], result["dataset"], result["status"]) == ("backup.daily", "boekhouding", "missing")
-    assert result["detail"] == ("ontbreekt: nergens opgeslagen (geen ivpb_stores van een host noemt boekhouding; "
-                                "gebruikt door: secretariaat)")
+    assert result["detail"] == ("ontbreekt: nergens opgeslagen (geen ivpb_stores van een host of gedeclareerd systeem "
+                                "noemt boekhouding; gebruikt door: secretariaat)")
     # on its own it keeps the report from being compliant
     assert exit_code({"(inventaris)": subject}, {}) == 2
     assert report["summary"]["clauses"]["§4"]["counts"]["missing"] >= 1
