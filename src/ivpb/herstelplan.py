@@ -62,13 +62,11 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
             # a system ivpb does not manage is restored as its declaration says, not by ivpb restore,
             # unless a backup proxy pulls the data set (#23): then from the proxy's area
             pulled = (store.get("pull") or {}).get("via") if not managed(hv) else None
-            if not managed(hv) and not pulled:
-                continue
             sender = pulled or host
             ds = store["dataset"]
             meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
             biv = meta.get("biv") if isinstance(meta.get("biv"), dict) else {}
-            if not managed(hv):  # restored as its declaration says, not by ivpb restore
+            if not managed(hv) and not pulled:
                 out.append(places.declared_entry(host, hv, store, meta, biv))
                 continue
             encrypted = ("encrypt", ds) in planned or bool(store.get("encrypt"))
@@ -86,6 +84,7 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
                                  lang) if meta.get("archive", True) is not False else None,
                 "offsite": _where(inventory, sync, sender, ds, "sync", lang) if sync else None,
                 "encrypted": encrypted, "keys": list(names), "drill": history[-1] if history else None,
+                **({"pulled_by": pulled, "kind": hv.get("ivpb_system_kind", "?")} if pulled else {}),
             })
     ladder_i = {"absoluut": 0, "vereist": 1, "laag": 2}
     out.sort(key=lambda e: (AV_ORDER.get(e["biv"].get("b"), 3), ladder_i.get(e["biv"].get("i"), 3), e["host"],
