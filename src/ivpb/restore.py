@@ -79,6 +79,7 @@ class Location:
     port: int | None
     directory: str  # <path>/<client>/<dataset> on the receiver
     offsite: bool = False
+    sender: str = ""  # the host whose jobs made the backups: its backup proxy for a pulled data set (#23)
 
     def where(self) -> str:
         return f"{self.receiver or self.address}:{self.directory}"
@@ -175,7 +176,8 @@ def locate(inventory: Inventory, host: str, dataset: str, offsite: bool = False)
     sender = (store.get("pull") or {}).get("via") or host
     return Location(host=host, dataset=dataset, source=str(store.get("path") or ""), target=name,
                     receiver=target.get("host"), address=str(target.get("address") or target.get("host")),
-                    port=int(port) if port else None, directory=f"{base}/{sender}/{dataset}", offsite=offsite)
+                    port=int(port) if port else None, directory=f"{base}/{sender}/{dataset}", offsite=offsite,
+                    sender=sender)
 
 
 # --- the connection --------------------------------------------------------------------------
@@ -511,7 +513,7 @@ def restore(
             shown = f"{remote.name}:{mdir}/{manifest_name}"
             manifest_doc = read_manifest(work / "manifest" / manifest_name, shown)
             if (manifest_doc.get("dataset"), manifest_doc.get("host"), manifest_doc.get("backup_time")) != \
-                    (dataset, host, iso(result.generation)):
+                    (dataset, loc.sender or host, iso(result.generation)):
                 raise UserError(f"{shown}: describes {manifest_doc.get('host')}/{manifest_doc.get('dataset')} "
                                 f"at {manifest_doc.get('backup_time')}, not this backup (altered?)")
             result.manifest = shown
