@@ -180,11 +180,14 @@ def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[
         if routed & plan.hosts[host].control_ids() and managed(inventory.hosts[router]):
             wanted.add(router)
         wanted.update(sends_to.get(host, ()))
-        if not managed(inventory.hosts[host]):  # the managed hosts that pull its evidence
+        if not managed(inventory.hosts[host]):  # the managed hosts that pull its evidence, and their receivers
             from ivpb.audit import pulled
 
             for c in plan.hosts[host].controls:
-                wanted.update(pulled.reporters(inventory, host, plan.policy.control(c.id), c.dataset))
+                for reporter in pulled.reporters(inventory, host, plan.policy.control(c.id), c.dataset):
+                    wanted.add(reporter)
+                    if c.dataset:  # a backup proxy: the receivers' word on the copy it sends
+                        wanted.update(sends_to.get(reporter, ()))
     return [h for h in inventory.hosts if h in wanted]
 
 

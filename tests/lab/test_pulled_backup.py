@@ -5,7 +5,7 @@ The lab's synology container shares its folder fotoarchief over SMB, as a Synolo
 declared with `pull: {via: fileserver, source: smb://synology/fotoarchief}` in the lab overlay:
 fileserver's backup job copies the share with rclone (its smb backend) into a folder of its own
 and saves that in the same duplicity + receiver chain as its own data. lab/demo ran the night's
-jobs and drilled it; here: a restore drill of the pulled data set is byte for byte the share's
+jobs and drilled it; here: a restore of the pulled data set is byte for byte the share's
 files, the password is nowhere but its root-only file, and a share that cannot be read fails the
 job (exit code, status, audit) until it can be read again.
 
@@ -16,6 +16,7 @@ Run under the shared lab lock:
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.lab.test_restore import run as run_as_directie
 
 pytestmark = pytest.mark.lab
 
+ROOT = Path(__file__).resolve().parents[2]
 SHARE = "/volume1/fotoarchief"
 JOB = "/usr/local/lib/ivpb/ivpb-backup"
 SUMS = "cd '{path}' && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
@@ -46,9 +48,11 @@ def backup_controls(report: dict) -> list[dict]:
 
 def test_a_pulled_data_set_restores_byte_for_byte_from_the_proxys_chain(demo_lab, tmp_path):
     assert "== ivpb audit AFTER" in demo_lab.stdout, demo_lab.stdout[-3000:] + demo_lab.stderr[-2000:]  # enforced, backed up
-    assert "synology fotoarchief: " in demo_lab.stdout  # the demo drilled it with the others
+    # the demo drilled it with the others (ivpb restore --drill): its evidence says so
+    drills = sorted((ROOT / "inventories/lab/.evidence/drills/synology/fotoarchief").glob("*.json"))
+    assert drills and json.loads(drills[-1].read_text())["result"] == "ok", demo_lab.stdout[-2000:]
     out = tmp_path / "fotoarchief"
-    proc = run_as_directie("ivpb", "restore", *INV, "--host", "synology", "--dataset", "fotoarchief", "--drill",
+    proc = run_as_directie("ivpb", "restore", *INV, "--host", "synology", "--dataset", "fotoarchief",
                            "--to", str(out), gnupghome=ESCROW)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     share = sums(appliance(SUMS.format(path=SHARE)))

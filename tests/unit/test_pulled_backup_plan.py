@@ -12,7 +12,7 @@ from ivpb import restore
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
-from ivpb.roles import role_groups, role_inputs
+from ivpb.roles import reporting_hosts, role_groups, role_inputs
 from ivpb.validate import validate
 
 SECRET = "smb 'geheim' wachtwoord"
@@ -53,6 +53,8 @@ def test_the_proxy_backs_up_the_systems_data_set_in_its_own_area():
     assert [(c["client"], list(c["datasets"])) for c in clients] == [("proxy", ["fotos"])]
     assert SECRET not in json.dumps(inputs)
     assert restore.locate(inv, "syno", "fotos").directory == "/srv/backup/proxy/fotos"
+    # an audit of the system alone asks its proxy and the proxy's receiver, never the system
+    assert reporting_hosts(inv, plan, ["syno"]) == ["proxy", "nas2"]
 
 
 def test_a_pull_that_cannot_work_is_named():
