@@ -24,8 +24,9 @@ from controller import compliant_results
 from synthetic_inventory import write
 
 from ivpb.audit.evaluate import build_report
-from ivpb.cli import encode, render
+from ivpb.cli import render
 from ivpb.inventory import load_inventory
+from ivpb.output import encode
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
 from ivpb.render.json_report import render as render_json

@@ -37,10 +37,10 @@ from typing import Any
 from ivpb import drills
 from ivpb.errors import UserError
 from ivpb.i18n import t
-from ivpb.inventory import Inventory
+from ivpb.inventory import Inventory, managed
 from ivpb.plan import Plan
 from ivpb.rules import input_rules
-from ivpb.unmanaged import ATTESTED, managed, means
+from ivpb.unmanaged import ATTESTED, means
 
 FORMAT = "ivpb-attestations/1"
 NAME = "attestations.json"
@@ -138,7 +138,20 @@ def newest(records: list[dict[str, Any]], control: str, system: str, dataset: st
     return max(mine, key=lambda a: _time(a["at"]), default=None)
 
 
-def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta, lang: str) -> dict[str, Any]:
+def hasher(inventory: Inventory):
+    """sha256(), each evidence file read once per loaded inventory (one audit): many statements
+    may point at one large file."""
+    cache: dict[Path, str | None] = inventory.__dict__.setdefault("_attest_hashes", {})
+
+    def hash_of(path: Path) -> str | None:
+        if path not in cache:
+            cache[path] = sha256(path)
+        return cache[path]
+    return hash_of
+
+
+def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta, lang: str,
+            hash_of=sha256) -> dict[str, Any]:
     """{status, detail, evidence} of one attested result: missing without a statement; drift when
     it has expired, lies in the future, or its evidence file is gone or changed; else compliant."""
     if record is None:
@@ -155,7 +168,7 @@ def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta,
         reasons.append(t("attest.future", lang, at=record["at"]))
     if now > expires:
         reasons.append(t("attest.expired", lang, at=record["at"], expires=_iso(expires)))
-    actual = sha256(file)
+    actual = hash_of(file)
     if actual is None:
         reasons.append(t("attest.file_missing", lang, file=str(file)))
     elif actual != recorded:
@@ -191,9 +204,10 @@ def _target(inventory: Inventory, plan: Plan, system: str, control: str, dataset
                         "ivpb_attested, or it is met by a managed router, UPS feeds or a pull)")
 
 
-def _text(value: str, what: str, multiline: bool = False) -> str:
+def _text(value: str, what: str) -> str:
+    """One line (the audit's detail quotes it), as every one-line value of the inventory."""
     try:
-        (input_rules.multiline if multiline else input_rules.text)(value, what)
+        input_rules.text(value, what)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if not value.strip():
@@ -250,15 +264,15 @@ def main(args, now: dt.datetime | None = None) -> int:
     from ivpb.inventory import load_inventory
     from ivpb.plan import plan_inventory
     from ivpb.policy import load_policy
-    from ivpb.shopping import validation
+    from ivpb.validate import validate
 
     policy = load_policy(args.policy)
     inventory = load_inventory(args.inventory, args.vault)
-    problems = validation(inventory, policy)
+    problems = validate(inventory, policy)
     if problems:
         raise UserError("invalid inventory", problems)
     _target(inventory, plan_inventory(inventory, policy), args.system, args.control, args.dataset)
-    statement = _text(args.statement, "--statement", multiline=True)
+    statement = _text(args.statement, "--statement")
     by = _text(args.by or getpass.getuser(), "--by")
     when = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     path, entry = record(args.inventory, args.system, args.control, args.dataset, statement, Path(args.evidence),

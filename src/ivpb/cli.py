@@ -8,6 +8,7 @@ import sys
 from ivpb import vault
 from ivpb.errors import UsageError, UserError
 from ivpb.i18n import LANGS
+from ivpb.output import write_file
 
 EXIT_USAGE = 64  # EX_USAGE (sysexits.h): 2 is the audit's "drift"
 
@@ -209,35 +210,6 @@ def render(report: dict, fmt: str, lang: str, history: list[dict] | None = None)
     renderer = import_module(f"ivpb.render.{RENDERERS[fmt]}")
     with paused_gc():  # a large federation's report is tens of millions of characters built from pieces
         return renderer.render(report, lang, history=history) if fmt == "html" else renderer.render(report, lang)
-
-
-def encode(text: str) -> bytes:
-    """UTF-8 for any str: a lone surrogate (a non-UTF-8 file name that came back from a host)
-    becomes the escape \\udcxx, which is also valid inside a JSON string, instead of an error."""
-    return text.encode("utf-8", "backslashreplace")
-
-
-def write_file(path, text: str) -> None:
-    """The whole report or nothing: written to a temporary file next to it, then renamed."""
-    import os
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write the report: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(encode(text))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise UserError(f"{path}: cannot write the report: {exc.strerror}") from None
-        raise
 
 
 def cmd_audit(args) -> int:

@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ivpb import drills, places
+from ivpb import drills, places, resolve
 from ivpb.errors import UserError
 from ivpb.i18n import span, t
-from ivpb.inventory import Inventory
+from ivpb.inventory import Inventory, managed
+from ivpb.output import write_file
 from ivpb.plan import plan_inventory
 from ivpb.policy import Policy
 from ivpb.render.markdown import fenced, md
-from ivpb.rules import input_rules
-from ivpb.unmanaged import managed
+from ivpb.resolve import layout
 
 AV_ORDER = {"noodzakelijk": 0, "belangrijk": 1, "laag": 2}
 
@@ -33,16 +33,14 @@ def _fpr(raw: Any) -> str:
     return " ".join(s[i:i + 4] for i in range(0, len(s), 4))
 
 
-def _where(inventory: Inventory, name: str | None, host: str, ds: str, sub: str, lang: str) -> str | None:
+def _where(copy: resolve.Copy | None, sub: str, lang: str) -> str | None:
     """host:path of one copy, with the target's name and the site it is at."""
-    target = inventory.school("ivpb_backup_targets").get(name) if name else None
-    if not isinstance(target, dict):
+    if copy is None or not copy.defined:
         return None
-    base = str(target.get("path") or input_rules.BACKUP_PATH).rstrip("/")
-    at = target.get("host") or target.get("address")
-    site = target.get("site") or (inventory.hosts.get(target.get("host") or "") or {}).get("ivpb_site")
+    at = copy.receiver or copy.address
+    name, site = copy.target, copy.site
     label = t("herstelplan.target_at", lang, name=name, site=site) if site else t("herstelplan.target", lang, name=name)
-    return f"{at}:{base}/{host}/{ds}/{sub} ({label})"
+    return f"{at}:{copy.folder}/{sub} ({label})"
 
 
 def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, Any]]:
@@ -50,41 +48,33 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
     plan = plan_inventory(inventory, policy)
     datasets = inventory.school("ivpb_datasets")
     all_drills = drills.indexed(inventory)
-    duty_of = policy.duties("backup_job")
     out = []
     for host in sorted(inventory.chosen()):
         hv = inventory.hosts[host]
         # what the policy has backup_job do for each data set (enforced_by.duty): encrypt, sync
-        planned = {(duty_of.get(c.id), c.dataset) for c in plan.hosts[host].controls}
-        for store in hv.get("ivpb_stores") or []:
-            if not isinstance(store, dict) or not store.get("dataset"):
-                continue
-            # a system ivpb does not manage is restored as its declaration says, not by ivpb restore,
-            # unless a backup proxy pulls the data set (#23): then from the proxy's area
-            pulled = (store.get("pull") or {}).get("via") if not managed(hv) else None
-            sender = pulled or host
-            ds = store["dataset"]
+        planned = plan.duties(host)
+        for store in resolve.stored(inventory, host):
+            ds = store.dataset
             meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
             biv = meta.get("biv") if isinstance(meta.get("biv"), dict) else {}
-            if not managed(hv) and not pulled:
-                out.append(places.declared_entry(host, hv, store, meta, biv))
+            # a system ivpb does not manage is restored as its declaration says, not by ivpb restore,
+            # unless a backup proxy pulls the data set (#23): then from the proxy's area (its record)
+            if not managed(hv) and not store.pull:
+                out.append(places.declared_entry(host, hv, hv["ivpb_stores"][store.index], meta, biv))
                 continue
-            encrypted = ("encrypt", ds) in planned or bool(store.get("encrypt"))
-            names = (store.get("encrypt_to") or hv.get("ivpb_backup_encrypt_to") or []) if encrypted else []
-            target = store.get("backup_target") or hv.get("ivpb_backup_target")
-            sync = store.get("sync_target") if ("offsite_sync", ds) in planned or store.get("sync_target") \
-                else None
+            encrypted = store.encrypted(planned.get(ds, {}))
             history = all_drills.get((host, ds), [])
             out.append({
                 "host": host, "site": hv.get("ivpb_site") or "?", "dataset": ds,
                 "description": meta.get("description") or "", "biv": biv,
-                "source": store.get("path") or "", "target": target,
-                "backup": _where(inventory, target, sender, ds, "chain", lang),
-                "annual": _where(inventory, target, sender, ds, f"annual/<{t('herstelplan.school_year', lang)}>",
+                "source": store.path, "target": store.backup.target if store.backup else None,
+                "backup": _where(store.backup, layout.CHAIN, lang),
+                "annual": _where(store.backup, f"{layout.ANNUAL}/<{t('herstelplan.school_year', lang)}>",
                                  lang) if meta.get("archive", True) is not False else None,
-                "offsite": _where(inventory, sync, sender, ds, "sync", lang) if sync else None,
-                "encrypted": encrypted, "keys": list(names), "drill": history[-1] if history else None,
-                **({"pulled_by": pulled, "kind": hv.get("ivpb_system_kind", "?")} if pulled else {}),
+                "offsite": _where(store.sync, layout.SYNC, lang),
+                "encrypted": encrypted, "keys": list(store.encrypt_to) if encrypted else [],
+                "drill": history[-1] if history else None,
+                **({"pulled_by": store.sender, "kind": hv.get("ivpb_system_kind", "?")} if store.pull else {}),
             })
     ladder_i = {"absoluut": 0, "vereist": 1, "laag": 2}
     out.sort(key=lambda e: (AV_ORDER.get(e["biv"].get("b"), 3), ladder_i.get(e["biv"].get("i"), 3), e["host"],
@@ -245,7 +235,6 @@ def render(inventory: Inventory, policy: Policy, sources: list[str], lang: str =
 
 
 def main(args) -> int:
-    from ivpb.cli import write_file
     from ivpb.inventory import load_inventory
     from ivpb.policy import load_policy
     from ivpb.shopping import validation

@@ -19,7 +19,7 @@ import yaml
 from ivpb import safe_yaml
 from ivpb.errors import Problem, UserError, did_you_mean
 from ivpb.vault import OPTIONS as VAULT_OPTIONS
-from ivpb.vault import Secrets
+from ivpb.vault import Secrets, ansible_env
 from ivpb.vault import apply as apply_vault
 
 PREFIX = "ivpb_"
@@ -53,6 +53,12 @@ class Inventory:
         return cache[name]
 
 
+def managed(hostvars: dict[str, Any]) -> bool:
+    """Whether ivpb manages the host: `ivpb_managed: false` declares a system it does not (a NAS
+    appliance, a Windows PC, a cloud service: ivpb.unmanaged), which nothing ever connects to."""
+    return hostvars.get("ivpb_managed", True) is not False
+
+
 def plain(value: Any) -> Any:
     """Ansible's tagged/lazy values to plain JSON types; dates become ISO strings."""
     if isinstance(value, Mapping):
@@ -68,14 +74,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return str(value)
-
-
-def ansible_env() -> None:
-    """Set before Ansible first reads its configuration (its constants are read once per process;
-    ivpb.vault reads them first): an inventory that Ansible cannot parse must be an error here,
-    not a warning and an empty inventory that "validates"."""
-    os.environ.setdefault("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
-    os.environ.setdefault("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true")
 
 
 def load_inventory(

@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivpb import resolve
 from ivpb.i18n import Message, joined, msg
-from ivpb.inventory import Inventory
+from ivpb.inventory import Inventory, managed
 from ivpb.policy import ASPECTS, Control, Policy
 
 MAX_REASONS = 3
@@ -90,6 +91,16 @@ class Plan:
     sites: dict[str, SitePlan]
     # each classified data set no host stores -> the hosts that use it (stored_nowhere)
     stored_nowhere: dict[str, list[str]] = field(default_factory=dict)
+
+    def duties(self, host: str) -> dict[str, dict[str, str]]:
+        """data set -> duty -> control id: what the policy has backup_job do for each of the
+        host's data sets (its planned controls' enforced_by.duty)."""
+        duty_of = self.policy.duties("backup_job")
+        out: dict[str, dict[str, str]] = {}
+        for c in self.hosts[host].controls:
+            if c.dataset and c.id in duty_of:
+                out.setdefault(c.dataset, {})[duty_of[c.id]] = c.id
+        return out
 
     def as_dict(self, lang: str = "nl") -> dict[str, Any]:
         """The plan as JSON, its reasons written in lang."""
@@ -180,7 +191,7 @@ def _host_plan(
         shapes[shape] = _shape_plan(policy, hostvars, datasets)
     biv, controls = shapes[shape]
     return HostPlan(site=hostvars.get("ivpb_site"), biv=dict(biv), controls=list(controls),
-                    managed=hostvars.get("ivpb_managed", True) is not False)
+                    managed=managed(hostvars))
 
 
 def _shape_plan(
@@ -243,15 +254,6 @@ def _drop_superseded(policy: Policy, controls: list[PlannedControl]) -> None:
     ]
 
 
-def target_site(inventory: Inventory, target_name: str) -> str | None:
-    target = inventory.school("ivpb_backup_targets").get(target_name)
-    if not isinstance(target, dict):
-        return None
-    if "host" in target:
-        return (inventory.hosts.get(target["host"]) or {}).get("ivpb_site")
-    return target.get("site")
-
-
 def _site_plans(
     policy: Policy, inventory: Inventory, classified: dict[str, tuple[str, dict[str, Any]]]
 ) -> dict[str, SitePlan]:
@@ -260,24 +262,17 @@ def _site_plans(
     contributors: dict[str, set[str]] = {}
     site_controls = [c for c in policy.controls if c.scope == "site"]
     # Per host once (not once per control): its site and each stored data set with the sites
-    # its backup and its sync go to, each target looked up once; hosts of the same shape (site,
+    # its backup and its sync go to (resolve: each copy's site); hosts of the same shape (site,
     # data sets, targets) are judged once per control.
-    target_sites: dict[str, str | None] = {}
     stores = []
     for host, hostvars in inventory.hosts.items():
         datasets_key, datasets = classified[host]
         entries = []
-        for s in _stored(hostvars):
-            if s["dataset"] in datasets:
-                kinds = []
-                for kind, target in (
-                    ("plan.kind_backup", s.get("backup_target") or hostvars.get("ivpb_backup_target")),
-                    ("plan.kind_sync", s.get("sync_target")),
-                ):
-                    if target and target not in target_sites:
-                        target_sites[target] = target_site(inventory, target)
-                    kinds.append((kind, target_sites[target] if target else None))
-                entries.append((s["dataset"], *datasets[s["dataset"]], tuple(kinds)))
+        for s in resolve.stored(inventory, host):
+            if s.dataset in datasets:
+                kinds = tuple((kind, copy.site if copy else None)
+                              for kind, copy in (("plan.kind_backup", s.backup), ("plan.kind_sync", s.sync)))
+                entries.append((s.dataset, *datasets[s.dataset], kinds))
         site = hostvars.get("ivpb_site")
         # A data set's classification is given by its name within the data sets' content.
         shape = (site, datasets_key, tuple((dataset, kinds) for dataset, _, _, kinds in entries))

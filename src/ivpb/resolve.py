@@ -10,14 +10,12 @@ schemas and checks do that, and a record of an invalid inventory holds what was 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ivpb.inventory import Inventory
 from ivpb.rules import input_rules, module_utils
-
-if TYPE_CHECKING:
-    from ivpb.plan import Plan
 
 layout = module_utils("receiver_layout")
 
@@ -74,7 +72,7 @@ class Stored:
 
     def encrypted(self, duties: dict[str, str]) -> bool:
         """Whether its backups are encrypted: a planned `encrypt` duty (its classification asks
-        it) or the store's own choice. `duties`: duty -> control id of this data set (duties())."""
+        it) or the store's own choice. `duties`: duty -> control id of this data set (Plan.duties)."""
         return "encrypt" in duties or self.encrypt_asked
 
     def copies(self) -> list[Copy]:
@@ -145,25 +143,16 @@ def find(inventory: Inventory, host: str, dataset: str) -> Stored | None:
     return next((s for s in stored(inventory, host) if s.dataset == dataset), None)
 
 
-def duties(plan: Plan, host: str) -> dict[str, dict[str, str]]:
-    """data set -> duty -> control id: what the policy has backup_job do for each of the host's
-    data sets (its controls' enforced_by.duty), from the plan."""
-    duty_of = plan.policy.duties("backup_job")
-    out: dict[str, dict[str, str]] = {}
-    for c in plan.hosts[host].controls:
-        if c.dataset and c.id in duty_of:
-            out.setdefault(c.dataset, {})[duty_of[c.id]] = c.id
-    return out
-
-
-def module_input(inventory: Inventory, plan: Plan, host: str) -> list[dict[str, Any]]:
-    """backup_job's `datasets`: one entry per stored data set with planned §4 controls, with
-    everything the module needs (target, offsite copy, recipients' keys, retention), so that it
-    joins nothing by name."""
+def module_input(inventory: Inventory, host: str, duties: Callable[[str], dict[str, dict[str, str]]]
+                 ) -> list[dict[str, Any]]:
+    """backup_job's `datasets`: one entry per data set whose backups the host makes (sent_by: its
+    own, and those it pulls as backup proxy) with planned §4 controls (`duties`: Plan.duties, of
+    the data set's own host), with everything the module needs (target, offsite copy, recipients'
+    keys, retention), so that it joins nothing by name."""
     recipients = inventory.school("ivpb_gpg_recipients")
     out = []
     for s in sent_by(inventory, host):
-        asked = duties(plan, s.host).get(s.dataset)
+        asked = duties(s.host).get(s.dataset)
         if not asked:
             continue
         encrypted = s.encrypted(asked)

@@ -47,10 +47,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivpb import resolve
 from ivpb.errors import UsageError, UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
-from ivpb.rules import input_rules, module_utils
+from ivpb.resolve import layout
+from ivpb.rules import module_utils
 from ivpb.vault import Secrets
 from ivpb.vault import apply as apply_vault
 
@@ -151,33 +153,25 @@ def parse_school_year(text: str) -> str:
 # --- where the backups are -------------------------------------------------------------------
 
 
-def stores_of(inventory: Inventory, host: str) -> list[dict[str, Any]]:
-    return [s for s in inventory.hosts[host].get("ivpb_stores") or [] if isinstance(s, dict) and s.get("dataset")]
-
-
 def locate(inventory: Inventory, host: str, dataset: str, offsite: bool = False) -> Location:
+    """Where the data set's backups (or, offsite, its synced copy) are: its resolved record."""
     if host not in inventory.hosts:
         raise UserError(f"--host {host!r}: not a host of the inventory")
-    hv = inventory.hosts[host]
-    store = next((s for s in stores_of(inventory, host) if s["dataset"] == dataset), None)
-    if store is None:
-        known = ", ".join(s["dataset"] for s in stores_of(inventory, host)) or "none"
+    stored = resolve.find(inventory, host, dataset)
+    if stored is None:
+        known = ", ".join(s.dataset for s in resolve.stored(inventory, host)) or "none"
         raise UserError(f"--dataset {dataset!r}: {host} stores no such data set (ivpb_stores: {known})")
-    name = store.get("sync_target") if offsite else store.get("backup_target") or hv.get("ivpb_backup_target")
-    if not name:
+    copy = stored.copy(offsite)
+    if copy is None:
         what = "sync_target (no offsite copy)" if offsite else "backup_target (or ivpb_backup_target)"
         raise UserError(f"{host}: ivpb_stores {dataset}: no {what}")
-    target = inventory.school("ivpb_backup_targets").get(name)
-    if not isinstance(target, dict):
-        raise UserError(f"{host}: ivpb_stores {dataset}: unknown target {name!r} (ivpb_backup_targets)")
-    base = str(target.get("path") or input_rules.BACKUP_PATH).rstrip("/")
-    port = target.get("port")
-    # a data set pulled by a backup proxy (#23) is backed up by the proxy, so it lies in the proxy's area
-    sender = (store.get("pull") or {}).get("via") or host
-    return Location(host=host, dataset=dataset, source=str(store.get("path") or ""), target=name,
-                    receiver=target.get("host"), address=str(target.get("address") or target.get("host")),
-                    port=int(port) if port else None, directory=f"{base}/{sender}/{dataset}", offsite=offsite,
-                    sender=sender)
+    if not copy.defined:
+        raise UserError(f"{host}: ivpb_stores {dataset}: unknown target {copy.target!r} (ivpb_backup_targets)")
+    # a data set pulled by a backup proxy (#23) lies in the proxy's area (copy.folder), made by its jobs
+    return Location(host=host, dataset=dataset, source=stored.path, target=copy.target,
+                    receiver=copy.receiver, address=str(copy.address),
+                    port=int(copy.port) if copy.port else None, directory=copy.folder, offsite=offsite,
+                    sender=stored.sender or host)
 
 
 # --- the connection --------------------------------------------------------------------------
@@ -486,7 +480,7 @@ def restore(
     _empty_or_absent(dest)
     remote = remote_for(loc, inventory.sources, vault)
     kind = "offsite" if offsite else "annual" if school_year else "chain"
-    sub = "sync" if offsite else f"annual/{school_year}" if school_year else "chain"
+    sub = layout.copy_dir(offsite) if offsite or not school_year else f"{layout.ANNUAL}/{school_year}"
     directory = f"{loc.directory}/{sub}"
     where = f"{remote.name}:{directory}"
     started = clock()
@@ -505,7 +499,7 @@ def restore(
         if not checked:
             raise UserError(f"{where}: no volume of generation {iso(result.generation)} found")
         manifest_doc, manifest_name = None, None
-        mdir = f"{loc.directory}/{'sync-manifests' if offsite else 'manifests'}"
+        mdir = f"{loc.directory}/{layout.manifests_dir(offsite)}"
         have = [n for n in list_dir(remote, mdir, missing_ok=True) if n in (f"{gen}.json", f"{gen}.json.gpg")]
         if have:
             manifest_name = sorted(have)[-1]

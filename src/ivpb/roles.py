@@ -8,12 +8,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ivpb.inventory import Inventory
+from ivpb.inventory import Inventory, managed
 from ivpb.plan import Plan
 from ivpb.policy import Control
 from ivpb.resolve import module_input, sent_by
 from ivpb.rules import input_rules
-from ivpb.unmanaged import managed
+from ivpb.unmanaged import reporters
 
 
 def router_of(host: str, hostvars: dict[str, Any]) -> str:
@@ -122,7 +122,7 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
         if "backup" in roles:
             mine["backup"] = {"controls": _own_controls(plan, host, "backup") + pulled_controls(inventory, plan, host),
                               "receivers": sends_to.get(host, []),
-                              "datasets": module_input(inventory, plan, host)}
+                              "datasets": module_input(inventory, host, plan.duties)}
         out[host] = mine
     return out
 
@@ -181,10 +181,8 @@ def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[
             wanted.add(router)
         wanted.update(sends_to.get(host, ()))
         if not managed(inventory.hosts[host]):  # the managed hosts that pull its evidence, and their receivers
-            from ivpb.audit import pulled
-
             for c in plan.hosts[host].controls:
-                for reporter in pulled.reporters(inventory, host, plan.policy.control(c.id), c.dataset):
+                for reporter in reporters(inventory, host, plan.policy.control(c.id), c.dataset):
                     wanted.add(reporter)
                     if c.dataset:  # a backup proxy: the receivers' word on the copy it sends
                         wanted.update(sends_to.get(reporter, ()))

@@ -4,8 +4,8 @@ The rules are written once, in the collection, because modules run them on hosts
 ivpb package. The controller imports the collection's module_utils one way, by their Python
 name `ansible_collections.ivpb.backupbeleid.plugins.module_utils.<name>`: inside
 ansible-playbook (the plan action) Ansible's collection loader answers that import; elsewhere
-(the `ivpb` CLI) the first collections folder that holds the collection is put on sys.path
-first - this checkout's collections/ (pip install -e .), else each folder of
+(the `ivpb` CLI) the first collections folder that holds the collection is added to sys.path
+before it - this checkout's collections/ (pip install -e .), else each folder of
 ANSIBLE_COLLECTIONS_PATH, else Ansible's defaults (~/.ansible/collections,
 /usr/share/ansible/collections)."""
 

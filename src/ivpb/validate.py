@@ -20,11 +20,10 @@ import jsonschema
 from ivpb import checks
 from ivpb.accepted import Accepted
 from ivpb.errors import Problem, did_you_mean
-from ivpb.inventory import SCHOOL_VARS, Inventory
+from ivpb.inventory import SCHOOL_VARS, Inventory, managed
 from ivpb.plan import Plan, plan_inventory
 from ivpb.policy import ASPECTS, Policy
 from ivpb.rules import WholeValueValidator, input_rules
-from ivpb.unmanaged import managed
 
 TYPE_NAMES = {
     "string": "a string",

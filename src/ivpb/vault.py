@@ -30,10 +30,16 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="ask for the vault password on the terminal (once)")
 
 
+def ansible_env() -> None:
+    """Set before Ansible first reads its configuration (its constants are read once per process;
+    secrets_of reads them first): an inventory that Ansible cannot parse must be an error here,
+    not a warning and an empty inventory that "validates"."""
+    os.environ.setdefault("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
+    os.environ.setdefault("ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED", "true")
+
+
 def secrets_of(args: argparse.Namespace) -> Secrets:
     """The secrets the options and Ansible's configuration name, as ansible-playbook loads them."""
-    from ivpb.inventory import ansible_env  # here, not above: ivpb.inventory imports this module
-
     ansible_env()
     from ansible import constants as C
     from ansible.errors import AnsibleError

@@ -179,11 +179,14 @@ def test_ivpb_attest_records_what_the_audit_asks_for(school, capsys):
     (["--system", "informat", "--control", "power.ups", "--dataset", "lvs"],
      "--dataset lvs: power.ups is a control of the system as a whole; leave --dataset out"),
     (["--system", "webserver", "--control", "backup.weekly"], "--system webserver: not a host of this inventory"),
+    (["--system", "pc", "--control", "backup.weekly", "--dataset", "fotos", "--statement", "ok\nbackup.daily ok"],
+     "--statement: 'ok\\nbackup.daily ok' contains a control character ('\\n' at position 2); expected one line "
+     "of text"),
 ])
 def test_ivpb_attest_refuses_a_statement_the_audit_does_not_ask_for(school, capsys, args, expected):
     evidence = school / ".evidence" / "bewijs" / "hyperbackup.txt"
     code = main(["attest", "-i", str(school), "--statement", "x", "--evidence", str(evidence),
-                 "--frequency", "annually", *args])
+                 "--frequency", "annually", *args])  # a second --statement replaces the first
     assert (code, capsys.readouterr().err) == (1, expected + "\n")
     assert not (school / ".evidence" / "attestations.json").exists()
 

@@ -62,7 +62,7 @@ def test_plan_json_of_a_host_is_its_own_copy():
 def _reference_sites(inventory: Inventory) -> dict:
     """The site plans as planned before hosts were grouped by shape: every control, host, stored data set."""
     from ivpb.i18n import msg
-    from ivpb.plan import MAX_REASONS, Reasons, _dataset_ranks, _levels_text, target_site
+    from ivpb.plan import MAX_REASONS, Reasons, _dataset_ranks, _levels_text
 
     reasons: dict = {}
     contributors: dict = {}
@@ -89,7 +89,8 @@ def _reference_sites(inventory: Inventory) -> dict:
                     ("plan.kind_backup", s.get("backup_target") or hv.get("ivpb_backup_target")),
                     ("plan.kind_sync", s.get("sync_target")),
                 ):
-                    tsite = target_site(inventory, target) if target else None
+                    t = inventory.school("ivpb_backup_targets").get(target) or {}
+                    tsite = (inventory.hosts.get(t["host"]) or {}).get("ivpb_site") if "host" in t else t.get("site")
                     if tsite and tsite != site:
                         text = msg("plan.site_receives", kind=msg(kind), dataset=s["dataset"], host=host)
                         reasons.setdefault(tsite, {}).setdefault(control.id, []).append(text)

@@ -39,11 +39,13 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         cid: {"title": title, "counts": dict.fromkeys(STATUSES, 0), "subjects": 0, "subjects_compliant": 0}
         for cid, title in report["policy"]["clauses"].items()
     }
+    basis = {"checked": 0, "attested": 0, "pulled": 0}  # results not n/a, by how they were arrived at
     blocking = error = False
     for subject in [*report["hosts"].values(), *report["sites"].values()]:
         seen: dict[str, bool] = {}
         for c in subject["controls"]:
             totals[c["status"]] += 1
+            basis[c.get("basis", "checked")] += c["status"] != "not_applicable"
             clauses[c["clause"]]["counts"][c["status"]] += 1
             bad = c["status"] in PROBLEMS and not c.get("advisory")
             seen[c["clause"]] = seen.get(c["clause"], True) and not bad
@@ -52,7 +54,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         for cid, ok in seen.items():
             clauses[cid]["subjects"] += 1
             clauses[cid]["subjects_compliant"] += ok
-    report["summary"] = {"totals": totals, "clauses": clauses}
+    report["summary"] = {"totals": totals, "basis": basis, "clauses": clauses}
     report["exit_code"] = 1 if error else (2 if blocking else 0)
     return report
 

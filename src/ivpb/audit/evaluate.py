@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ivpb import attest, drills, restore
+from ivpb import attest, drills, resolve
 from ivpb.audit import pulled
 from ivpb.audit.results import HostResults
-from ivpb.errors import UserError
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
 from ivpb.plan import Plan, PlannedControl, unstored_controls
@@ -23,6 +22,7 @@ from ivpb.roles import router_of
 from ivpb.rules import input_rules
 from ivpb.statuses import STATUSES, rank
 from ivpb.unmanaged import ATTESTED, PULLED, ROUTED, means
+from ivpb.unmanaged import reporters as unmanaged_reporters
 
 
 def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
@@ -340,9 +340,9 @@ def _receiver_checked(entry: dict[str, Any], inventory: Inventory, host: str, da
     reasons = str(entry.get("detail") or "").split("; ")
     if missing not in reasons:
         return entry
-    try:
-        receiver = restore.locate(inventory, host, dataset).receiver
-    except UserError:
+    stored = resolve.find(inventory, host, dataset) if host in inventory.hosts else None
+    receiver = stored.backup.receiver if stored and stored.backup and stored.backup.defined else None
+    if receiver is None:
         return entry
     hr = results.get(receiver) if receiver in inventory.hosts else None
     why = _unchecked(receiver, hr, lang, reported) if receiver in inventory.hosts else None
@@ -439,7 +439,7 @@ def _host_controls(
         found = found_here.get((planned.id, planned.dataset))
         subject = host  # the host whose module reports this control
         how = "" if hp.managed else means(inventory, plan, host, planned)  # "": checked on a managed host
-        reporters = pulled.reporters(inventory, host, control, planned.dataset) if how == PULLED else []
+        reporters = unmanaged_reporters(inventory, host, control, planned.dataset) if how == PULLED else []
         if reporters:  # nothing runs on it: what the managed hosts that see it report (audit.pulled)
             found, silent = pulled.found(results, reporters, host, planned.id, planned.dataset)
             subject = silent or subject  # a silent reporter leaves the control unknown: named below
@@ -497,7 +497,7 @@ def _not_managed(control: Control, planned: PlannedControl, how: str | None, inv
         entry = _result(control, planned, "error", t("finding.not_pulled", lang), lang=lang)
     else:
         record = attest.newest(attest.load(inventory), control.id, host, planned.dataset)
-        found = attest.verdict(record, now, limits.skew, lang)
+        found = attest.verdict(record, now, limits.skew, lang, attest.hasher(inventory))
         entry = _result(control, planned, found["status"], found["detail"], evidence=found["evidence"], lang=lang)
     return {**entry, "basis": PULLED if how == PULLED else ATTESTED}
 

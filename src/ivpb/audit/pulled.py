@@ -1,30 +1,16 @@
 """Pulled evidence (#23): the controls of a system ivpb does not manage (ivpb_managed: false), as
 the managed hosts that can see it report them under `for`: its NUT servers (which clients upsd
 lists as logged in to each UPS) and the backup proxy that pulls each of its data sets into its
-own backup jobs (ivpb_stores[].pull.via). Only those hosts' word is taken: any other host may send an
-entry `for` the system, and a compromised one claims anything."""
+own backup jobs (ivpb_stores[].pull.via); ivpb.unmanaged.reporters names them. Only those hosts'
+word is taken: any other host may send an entry `for` the system, and a compromised one claims
+anything."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ivpb import resolve
 from ivpb.audit.results import HostResults
-from ivpb.inventory import Inventory
-from ivpb.policy import Control
 from ivpb.statuses import rank
-
-
-def reporters(inventory: Inventory, host: str, control: Control, dataset: str | None) -> list[str]:
-    """The managed hosts whose modules report this control of the unmanaged `host`, in the order
-    the inventory declares them; empty when no protocol reaches it (then nothing is pulled)."""
-    hv = inventory.hosts[host]
-    if control.role == "power":
-        return list(dict.fromkeys(f["server"] for f in hv.get("ivpb_ups_feeds") or []))
-    if control.role == "backup" and dataset:  # its backup proxy (ivpb_stores[].pull.via)
-        store = resolve.find(inventory, host, dataset)
-        return [store.sender] if store is not None and store.sender != host else []
-    return []
 
 
 def entries(results: dict[str, HostResults], reporter: str, host: str, cid: str,

@@ -9,10 +9,10 @@ import hashlib
 import re
 from collections.abc import Iterator
 
+from ivpb import resolve
 from ivpb.errors import Problem
-from ivpb.plan import target_site
+from ivpb.inventory import managed
 from ivpb.policy import Policy
-from ivpb.unmanaged import managed
 
 
 def check(ctx) -> Iterator[Problem]:
@@ -31,54 +31,52 @@ def check(ctx) -> Iterator[Problem]:
         controls = ctx.plan.hosts[host].controls
         needs_sync = {c.dataset: c for c in controls if duty_of.get(c.id) == "offsite_sync"}
         needs_crypt = {c.dataset: c for c in controls if duty_of.get(c.id) == "encrypt"}
-        default = hv.get("ivpb_backup_target")
+        planned = ctx.plan.duties(host)
         default_to = hv.get("ivpb_backup_encrypt_to") or []
         site = hv.get("ivpb_site")
-        for i, entry in enumerate(hv.get("ivpb_stores") or []):
-            if not managed(hv) and "pull" not in entry:  # no backup job there: checks/unmanaged.py
+        for entry in resolve.stored(inv, host):
+            i, ds, backup, sync = entry.index, entry.dataset, entry.backup, entry.sync
+            if not managed(hv) and "pull" not in hv["ivpb_stores"][i]:  # no backup job there: checks/unmanaged.py
                 continue
-            target_name = entry.get("backup_target", default)
-            if target_name is None:
-                ds = entry["dataset"]
+            if backup is None:
                 cid = next((c.id for c in controls if c.dataset == ds and duty_of.get(c.id) in ("daily", "weekly")), "")
                 yield Problem(host, f"ivpb_stores[{i}].backup_target",
                               "required (or set ivpb_backup_target): every stored data set is backed up (§4)",
                               control=cid, dataset=ds,
                               todo="backup_target")
-            elif target_name in targets and targets[target_name].get("host") == host:
+            elif backup.defined and backup.receiver == host:
                 yield Problem(host, f"ivpb_stores[{i}].backup_target",
-                              f"{target_name!r} is this host itself; a backup goes to another location and medium")
-            sync = entry.get("sync_target")
-            if entry["dataset"] in needs_sync:
-                planned = needs_sync[entry["dataset"]]
+                              f"{backup.target!r} is this host itself; a backup goes to another location and medium")
+            if ds in needs_sync:
+                planned_sync = needs_sync[ds]
                 if sync is None:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
-                                  f"required: {planned.id} applies ({planned.clause}); "
+                                  f"required: {planned_sync.id} applies ({planned_sync.clause}); "
                                   "expected a target at another site",
-                                  control=planned.id, dataset=entry["dataset"],
+                                  control=planned_sync.id, dataset=ds,
                                   todo="sync_target")
-                elif sync in targets and target_site(inv, sync) == site:
+                elif sync.defined and sync.site == site:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
-                                  f"{sync!r} is at this host's own site {site!r}; expected a target at another site")
-                elif sync in targets and targets[sync].get("host") == host:
+                                  f"{sync.target!r} is at this host's own site {site!r}; "
+                                  "expected a target at another site")
+                elif sync.defined and sync.receiver == host:
                     yield Problem(host, f"ivpb_stores[{i}].sync_target",
-                                  f"{sync!r} is this host itself; expected a target at another site")
-            crypt = needs_crypt.get(entry["dataset"])
-            encrypted = crypt is not None or entry.get("encrypt")
-            names = entry.get("encrypt_to") or default_to
-            path = f"ivpb_stores[{i}].encrypt_to" if entry.get("encrypt_to") else "ivpb_backup_encrypt_to"
+                                  f"{sync.target!r} is this host itself; expected a target at another site")
+            crypt = needs_crypt.get(ds)
+            encrypted = entry.encrypted(planned.get(ds, {}))
+            names = entry.encrypt_to
             if encrypted and not names:
                 why = f"{crypt.id} applies ({_condition(ctx.policy, crypt.id)})" if crypt else "encrypt: true"
                 yield Problem(host, f"ivpb_stores[{i}].encrypt_to",
                               f"required: {why}; name a recipient of ivpb_gpg_recipients with a valid "
                               "fingerprint (or set ivpb_backup_encrypt_to)",
                               control=crypt.id if crypt else "",
-                              dataset=entry["dataset"],
+                              dataset=ds,
                               todo="recipients")
             if encrypted:
                 for n in names:
                     if n not in recipients:
-                        yield Problem(host, path, f"unknown recipient {n!r}; expected one of: "
+                        yield Problem(host, entry.encrypt_to_var, f"unknown recipient {n!r}; expected one of: "
                                       f"{', '.join(sorted(recipients)) or '(none defined)'}", todo=f"recipient|{n}")
         for n in default_to:
             if n not in recipients and not any(e.get("encrypt_to") for e in hv.get("ivpb_stores") or []):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ivpb.errors import Problem, did_you_mean
+from ivpb.inventory import managed
 from ivpb.roles import router_of
 from ivpb.rules import input_rules
-from ivpb.unmanaged import managed
 
 
 def check(ctx) -> Iterator[Problem]:

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ivpb.errors import Problem, did_you_mean
+from ivpb.inventory import managed
 from ivpb.rules import input_rules
-from ivpb.unmanaged import managed
 
 NUMBERS = {2: "two", 3: "three", 4: "four"}
 

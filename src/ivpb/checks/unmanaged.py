@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ivpb.errors import Problem
-from ivpb.unmanaged import ATTESTED, managed, means
+from ivpb.inventory import managed
+from ivpb.unmanaged import ATTESTED, means
 
 ONLY_UNMANAGED = "only for a system ivpb does not manage (ivpb_managed: false)"
 

@@ -240,7 +240,8 @@ class Duty:
     action: str | None = None  # the job script's action its cron line runs (ivpb-backup <action> <dataset>)
     cron: Callable | None = None  # (job, when) -> the cron time of that line; when: slot, end, weekday, ...
     conf: Callable = lambda job: []  # job -> its lines of the data set's config (always written: the script reads them)
-    evidence: Callable | None = None  # (host, job, found) -> {detail, evidence[, status]}; None: reported elsewhere
+    # (host, job, found) -> {detail, evidence[, status]}: its evidence; None: reported elsewhere
+    reader: Callable | None = None
     packages: tuple = ()
     own: tuple = ()  # files below ETC that concern this duty alone
     shared: bool = True  # the job script, its settings and the data set's config concern it
@@ -265,11 +266,10 @@ def _annual_evidence(host, job, found):
 
 
 def _encrypt_evidence(host, job, found):
-    out = {"detail": f"GPG public-key encryption to {', '.join(job['recipients'])}",
-           "evidence": {"fingerprints": job["keys"]}}
     keyring = found["keyring"]
-    if keyring:
-        out["evidence"]["expires"] = {f: keyring["keys"][f]["expires"] for f in job["keys"] if f in keyring["keys"]}
+    expires = {f: keyring["keys"][f]["expires"] for f in job["keys"] if f in keyring["keys"]} if keyring else None
+    out = {"detail": f"GPG public-key encryption to {', '.join(job['recipients'])}",
+           "evidence": {"fingerprints": job["keys"], "expires": expires}}
     if found["key_error"]:
         out.update(status="drift", detail=found["key_error"])
     return out
@@ -313,17 +313,17 @@ def _heartbeat(job, when):
 # In this order: the crontab's lines of a data set and its config's duty lines follow it.
 DUTIES = {
     "daily": Duty(wanted=lambda j: j["schedule"] == "daily", action="run",
-                  cron=lambda j, w: cron_time(w["slot"], _day(j, w)), evidence=_backup_evidence),
+                  cron=lambda j, w: cron_time(w["slot"], _day(j, w)), reader=_backup_evidence),
     "weekly": Duty(wanted=lambda j: j["schedule"] == "weekly", action="run",
-                   cron=lambda j, w: cron_time(w["slot"], _day(j, w)), evidence=_backup_evidence),
+                   cron=lambda j, w: cron_time(w["slot"], _day(j, w)), reader=_backup_evidence),
     "annual_full": Duty(wanted=lambda j: j["annual"], action="annual",
                         cron=lambda j, w: cron_time(w["end"], _day(j, w)),
-                        conf=lambda j: [f"ANNUAL={1 if j['annual'] else 0}"], evidence=_annual_evidence),
+                        conf=lambda j: [f"ANNUAL={1 if j['annual'] else 0}"], reader=_annual_evidence),
     # every job is verified weekly, asked or not
     "best_practice": Duty(wanted=lambda j: True, action="verify",
                           cron=lambda j, w: cron_time((w["end"] + 30) % 1440, w["verify_weekday"]),
-                          evidence=_best_practice_evidence),
-    "encrypt": Duty(wanted=lambda j: j["encrypt"], evidence=_encrypt_evidence, packages=("gnupg",),
+                          reader=_best_practice_evidence),
+    "encrypt": Duty(wanted=lambda j: j["encrypt"], reader=_encrypt_evidence, packages=("gnupg",),
                     own=("gnupg",), shared=False),
     # lsyncd's part (offsite_sync.enforce) reports the sync; its heartbeat proves quiet data current
     "offsite_sync": Duty(wanted=lambda j: bool(j["sync"]), action="heartbeat", cron=_heartbeat, conf=_sync_conf,
@@ -647,9 +647,9 @@ def evidence(host, jobs, changed, check_mode, keyring, key_error, blockers):
     for j in jobs:
         for cid, duty in sorted((cid, duty) for duty, cid in j["controls"].items()):
             row = DUTIES[duty]
-            if row.evidence is None:
+            if row.reader is None:
                 continue
-            got = row.evidence(host, j, found)
+            got = row.reader(host, j, found)
             status, detail = got.get("status", base), got["detail"]
             if blockers and row.shared:
                 status, detail = "drift" if check_mode else "error", "; ".join(blockers)

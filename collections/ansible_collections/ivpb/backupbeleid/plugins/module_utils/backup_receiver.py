@@ -109,7 +109,7 @@ def protected(entry, program=None):
     program = program or receiver_program.load()
     out = {}
     for ds in entry["datasets"]:
-        chain = f"{entry['area']}/{ds}/chain"
+        chain = f"{entry['area']}/{ds}/{receiver_layout.CHAIN}"
         try:
             st = os.lstat(chain)
             real = stat.S_ISDIR(st.st_mode) and st.st_uid == program["SEALED_UID"]  # never a client's link

@@ -5,6 +5,7 @@ duplicity, rsync, gpg, flock and logger on the host). Kept as data so the module
 
 from __future__ import annotations
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_manifest import PROGRAM as MANIFEST_PROGRAM
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.restore_guard import PROGRAM as GUARD_PROGRAM
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.webhook import program as webhook_program
@@ -228,14 +229,14 @@ url() { echo "rsync://$1:$2/$3"; }
 
 sync_now() {
     local u t0 last
-    u=$(url "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync")
-    ensure_remote_dir "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync" || failed "sync target $SYNC_HOST unreachable"
+    u=$(url "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/@SYNC@")
+    ensure_remote_dir "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/@SYNC@" || failed "sync target $SYNC_HOST unreachable"
     date -u +%Y-%m-%dT%H:%M:%SZ >"$STATE/status/$DS.sync_started.tmp"
     t0=$(date +%s%N)
     dup --name "$DS-sync" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" "$u" ||
         failed "sync to $SYNC_HOST failed"
     client_retention "$SYNC_RECEIVER_RETENTION" 2 "$DS-sync" "$u" || failed "sync retention failed"
-    last=$(remote_last "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/sync")
+    last=$(remote_last "$SYNC_HOST" "$SYNC_PORT" "$SYNC_DIR/@SYNC@")
     [[ -n $last ]] || failed "no sync found on $SYNC_HOST after the run"
     upload_manifest sync "$last" "$t0" || failed "manifest of the sync $last could not be written or uploaded"
     mv "$STATE/status/$DS.sync_started.tmp" "$STATE/status/$DS.sync_started"
@@ -255,8 +256,8 @@ sync_now() {
 # client holds. What protects a stored manifest is the receiver's seal (root-owned, 0440, out of
 # the client's reach), the same wall that protects the data it describes.
 upload_manifest() { # kind (chain|annual|sync) ISO-stamp-of-the-backup started-ns [school year]
-    local kind=$1 stamp=$2 t0=$3 sy=${4:-} tmp name rc host=$TARGET_HOST port=$TARGET_PORT dir=$TARGET_DIR/manifests
-    [[ $kind == sync ]] && host=$SYNC_HOST port=$SYNC_PORT dir=$SYNC_DIR/sync-manifests
+    local kind=$1 stamp=$2 t0=$3 sy=${4:-} tmp name rc host=$TARGET_HOST port=$TARGET_PORT dir=$TARGET_DIR/@MANIFESTS@
+    [[ $kind == sync ]] && host=$SYNC_HOST port=$SYNC_PORT dir=$SYNC_DIR/@SYNC_MANIFESTS@
     tmp=$(mktemp -d) || return 1
     name="$(tr -d ':-' <<<"$stamp").json"
     if ! manifest_tool write "$SOURCE" "$DS" "$(hostname)" "$kind" "$stamp" "$sy" "$t0" "$STATE/cache/$DS.hashes" \
@@ -289,7 +290,7 @@ upload_manifest() { # kind (chain|annual|sync) ISO-stamp-of-the-backup started-n
 # checked first.
 verify_plain() {
     local newest stamp name need free full uid gid
-    newest=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
+    newest=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@")
     [[ -n $newest ]] || failed "verify: no backup found on $TARGET_HOST"
     uid=$(id -u "$VERIFY_USER" 2>/dev/null) && gid=$(id -g "$VERIFY_USER" 2>/dev/null) && ((uid != 0)) ||
         failed "verify: no unprivileged user $VERIFY_USER on this host to restore as"
@@ -306,12 +307,12 @@ verify_plain() {
     trap 'rm -rf "$tmp"' EXIT
     stamp=$(tr -d ':-' <<<"$newest")
     name="$stamp.json"
-    rsync -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/manifests/$name" "$tmp/$name" >>"$LOG" 2>&1 ||
+    rsync -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/@MANIFESTS@/$name" "$tmp/$name" >>"$LOG" 2>&1 ||
         failed "verify: manifest $name of the newest backup $newest cannot be fetched from $TARGET_HOST (missing?)"
     need=$(python3 -c 'import json, sys; print(int(json.load(open(sys.argv[1]))["bytes"]))' "$tmp/$name" 2>/dev/null) ||
         failed "verify: manifest $name of $newest is not a valid manifest (altered?)"
     # the files of the one chain holding the newest backup: its full and the increments after it
-    rsync --list-only -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" >"$tmp/listing" 2>>"$LOG" ||
+    rsync --list-only -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/@CHAIN@/" >"$tmp/listing" 2>>"$LOG" ||
         failed "verify: cannot list the backups on $TARGET_HOST"
     full=$(awk '{print $NF}' "$tmp/listing" | sed -n 's/^duplicity-full\.\([0-9]\{8\}T[0-9]\{6\}Z\)\.manifest$/\1/p' |
         awk -v n="$stamp" '$1 <= n' | sort | tail -n1)
@@ -319,7 +320,7 @@ verify_plain() {
     awk '{print $NF}' "$tmp/listing" | awk -F. -v f="$full" '($1 ~ /^duplicity-full(-signatures)?$/ && $2 == f) ||
         ($1 ~ /^duplicity-(inc|new-signatures)$/ && $2 >= f)' >"$tmp/files"
     mkdir -m 0700 "$tmp/volumes" "$tmp/cache" "$tmp/tmp"
-    rsync -t --files-from="$tmp/files" -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" \
+    rsync -t --files-from="$tmp/files" -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/@CHAIN@/" \
         "$tmp/volumes/" >>"$LOG" 2>&1 || failed "verify: cannot fetch the volumes of $newest from $TARGET_HOST"
     out=$(python3 -c "$GUARD_PY" scan "$tmp/volumes" "$stamp" 2>&1) ||
         failed "verify: the backup $newest is refused before any restore: $out"
@@ -348,13 +349,13 @@ case $ACTION in
 run)
     pull_source
     check_source
-    u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
-    log info "backup of $SOURCE to $TARGET_HOST:$TARGET_DIR/chain"
-    ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain" || failed "target $TARGET_HOST unreachable"
+    u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@")
+    log info "backup of $SOURCE to $TARGET_HOST:$TARGET_DIR/@CHAIN@"
+    ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@" || failed "target $TARGET_HOST unreachable"
     t0=$(date +%s%N)  # the manifest's "started": a file changed after it may differ in the backup
     dup --name "$DS" --full-if-older-than "$FULL_IF_OLDER_THAN" "$SOURCE" "$u" || failed "duplicity backup failed"
     client_retention "$RECEIVER_RETENTION" "$KEEP_FULL" "$DS" "$u" || failed "retention failed"
-    last=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
+    last=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@")
     [[ -n $last ]] || failed "no backup found on $TARGET_HOST after the run"
     upload_manifest chain "$last" "$t0" || failed "manifest of the backup $last could not be written or uploaded"
     write_status last_backup "$last"
@@ -365,7 +366,7 @@ annual)
     pull_source
     check_source
     sy=$(school_year)
-    dir="$TARGET_DIR/annual/$sy"
+    dir="$TARGET_DIR/@ANNUAL@/$sy"
     ensure_remote_dir "$TARGET_HOST" "$TARGET_PORT" "$dir" || failed "target $TARGET_HOST unreachable"
     have=$(remote_last "$TARGET_HOST" "$TARGET_PORT" "$dir")
     if [[ -z $have ]]; then
@@ -381,7 +382,7 @@ annual)
     write_status last_annual "$sy $have"
     ;;
 verify)
-    u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/chain")
+    u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@")
     if [[ -z ${ENCRYPT_KEYS:-} ]]; then
         verify_plain "$u"
     else
@@ -390,7 +391,7 @@ verify)
         # target, and that it is an OpenPGP message encrypted to every expected recipient.
         tmp=$(mktemp -d)
         trap 'rm -rf "$tmp"' EXIT
-        rsync -r -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/chain/" "$tmp/" >>"$LOG" 2>&1 ||
+        rsync -r -e "$(ssh_cmd "$TARGET_PORT")" "$TARGET_HOST:$TARGET_DIR/@CHAIN@/" "$tmp/" >>"$LOG" 2>&1 ||
             failed "verify: cannot fetch the volumes"
         newest=$(ls "$tmp" | sed -n 's/^duplicity-full\.\([0-9]\{8\}T[0-9]\{6\}Z\)\.manifest.*/\1/p' | sort | tail -n1)
         [[ -n $newest ]] || failed "verify: no full backup on the target"
@@ -446,7 +447,7 @@ heartbeat)
         sync_now
         log info "ok, changes synced to $SYNC_HOST"
     else
-        rsync --list-only -e "$(ssh_cmd "$SYNC_PORT")" "$SYNC_HOST:$SYNC_DIR/sync/" >/dev/null 2>>"$LOG" ||
+        rsync --list-only -e "$(ssh_cmd "$SYNC_PORT")" "$SYNC_HOST:$SYNC_DIR/@SYNC@/" >/dev/null 2>>"$LOG" ||
             failed "sync target $SYNC_HOST does not answer"
     fi
     write_status last_sync "$(now)"
@@ -455,3 +456,6 @@ esac
 rm -f "$STATE/status/$DS.${KIND}_failed"
 '''.replace("@MANIFEST_PROGRAM@", MANIFEST_PROGRAM.strip("\n")).replace("@GUARD_PROGRAM@", GUARD_PROGRAM.strip("\n"))
 SCRIPT = SCRIPT.replace("@WEBHOOK_PROGRAM@", webhook_program(20).strip("\n"))
+# The folders at the target are receiver_layout's (the receiver, restore and the herstelplan read them there).
+for _name in ("CHAIN", "ANNUAL", "SYNC", "MANIFESTS", "SYNC_MANIFESTS"):
+    SCRIPT = SCRIPT.replace(f"@{_name}@", getattr(receiver_layout, _name))

@@ -29,6 +29,8 @@ retention, restore's "newest") only when it is complete and sealed, ordered by a
 
 from __future__ import annotations
 
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import receiver_layout
+
 PATH = "/usr/local/lib/ivpb/backup-receiver"
 CONFIG = "/etc/ivpb/receiver/clients.json"
 SUDOERS = "/etc/sudoers.d/ivpb-backup-receiver"
@@ -588,7 +590,7 @@ def maint_entry(user, entry, t):
     for ds, rules in sorted(entry.get("datasets", {}).items()):
         base = os.path.join(entry["area"], ds)
         min_age = int(rules.get("min_age_days", 0)) * 86400
-        for sub, keep, manifests in (("chain", "keep_full", "manifests"), ("sync", "sync_keep_full", "sync-manifests")):
+        for sub, keep, manifests in (("@CHAIN@", "keep_full", "@MAN@"), ("@SYNC@", "sync_keep_full", "@SYNC_MAN@")):
             gone = prune(os.path.join(base, sub), int(rules[keep]), min_age, t)
             removed += len(gone) + len(prune_manifests(os.path.join(base, manifests), gone))
     removed += leftovers(entry["area"])
@@ -609,3 +611,6 @@ if __name__ == "__main__":
     action = sys.argv[1] if len(sys.argv) > 1 else ""
     {"gate": gate, "seal": seal, "maint": maint}.get(action, lambda: sys.exit(2))()
 '''
+# The folders of a data set at the receiver are receiver_layout's (the sender and restore read them there).
+for _mark, _name in (("CHAIN", "CHAIN"), ("SYNC", "SYNC"), ("MAN", "MANIFESTS"), ("SYNC_MAN", "SYNC_MANIFESTS")):
+    PROGRAM = PROGRAM.replace(f"@{_mark}@", getattr(receiver_layout, _name))

@@ -89,8 +89,10 @@ inputs:
     - Host -> role -> that role's input, normalised on the controller so that each role hands it to
       its module as it is (the roles build nothing in Jinja) - C(power) C(controls), C(mode),
       C(ups) (server address, port and user, no password); C(internet) C(controls) and C(serves)
-      (the hosts it routes); C(backup) C(controls) and C(receivers) (the inventory hosts its data
-      sets' backups and syncs go to, whose SSH host keys the role pins); C(nut_server) C(port) and
+      (the hosts it routes); C(backup) C(controls), C(receivers) (the inventory hosts its data
+      sets' backups and syncs go to, whose SSH host keys the role pins) and C(datasets) (each
+      stored data set resolved - target, offsite copy, recipients' keys, retention - as
+      M(ivpb.backupbeleid.backup_job) takes it); C(nut_server) C(port) and
       C(clients) (host and NUT user); C(backup_target) C(targets) (name, path) and C(clients)
       (client, target, data sets).
     - The controls a role enforces are those the policy file names it for (C(enforced_by)), each

@@ -241,3 +241,35 @@ def test_job_script_is_valid_bash_and_knows_the_school_year(tmp_path):
         out = subprocess.run(["bash", "-c", f'date() {{ command date -d {fake_date} "$@"; }}\n{fn}\nschool_year'],
                              capture_output=True, text=True, check=True).stdout.strip()
         assert out == year, fake_date
+
+
+def test_every_duty_the_module_accepts_has_its_row():
+    assert set(bj.DUTIES) == set(bj.input_rules.DUTIES["backup_job"])
+
+
+def test_a_new_duty_is_one_row(monkeypatch, tmp_path):
+    """A duty added as a row (and its name among the accepted duties) gets its cron line, config
+    lines, package and evidence, and leaves every existing line as it was."""
+    before = bj.plan_jobs(params())
+    old = bj.render_crontab(before).splitlines()
+    old_conf = [bj.render_dataset_conf(j) for j in before]
+    row = bj.Duty(wanted=lambda j: "pull" in j["controls"], action="pull",
+                  cron=lambda j, w: bj.cron_time(w["slot"], None),
+                  conf=lambda j: [f"PULL={1 if 'pull' in j['controls'] else 0}"],
+                  reader=lambda host, j, found: {"detail": "pulled", "evidence": {"last_pull": None}},
+                  packages=("openssh-server",))
+    monkeypatch.setitem(bj.DUTIES, "pull", row)
+    monkeypatch.setitem(bj.input_rules.DUTIES, "backup_job", (*bj.input_rules.DUTIES["backup_job"], "pull"))
+    monkeypatch.setattr(bj, "ACTIONS", (*bj.ACTIONS, "pull"))
+    p = params()
+    p["controls"] += [{"id": "backup.pull", "duty": "pull", "datasets": ["les"]}]
+    after = bj.plan_jobs(p)
+    new = bj.render_crontab(after).splitlines()
+    added = [ln for ln in new if ln not in old]
+    assert [ln for ln in added if not ln.startswith("#")] == ["0 22 * * * root /usr/local/lib/ivpb/ivpb-backup pull les"]
+    assert bj.render_dataset_conf(after[1]) == old_conf[1] + "PULL=0\n"
+    assert bj.render_dataset_conf(after[0]) == old_conf[0].replace("backup.daily);", "backup.daily, backup.pull);") + "PULL=1\n"
+    assert bj.needed_packages(after)[-1] == "openssh-server"
+    host = make_host(monkeypatch, root=str(tmp_path))
+    reported = bj.evidence(host, after, changed=False, check_mode=False, keyring=None, key_error=None, blockers=[])
+    assert {"id": "backup.pull", "dataset": "les", "status": "compliant", "detail": "pulled", "evidence": {}} in reported
