@@ -90,10 +90,11 @@ options:
             backup at least that often (daily wins); C(annual_full) - a full backup per school
             year in a chain of its own; C(encrypt) - GPG public-key encryption of all that leaves
             the host; C(offsite_sync) - continuous sync to the data set's I(datasets[].sync);
-            C(best_practice) - retention, weekly verify, lock, logs and failure hook.
+            C(best_practice) - retention, weekly verify, lock, logs and failure hook; C(pull) -
+            the data set is pulled first (I(datasets[].pull); no control of the shipped policy asks it).
         type: str
         required: true
-        choices: [daily, weekly, annual_full, encrypt, best_practice, offsite_sync]
+        choices: [daily, weekly, annual_full, encrypt, best_practice, offsite_sync, pull]
       datasets:
         description: The data sets (I(datasets[].dataset)) the control applies to.
         type: list
