@@ -57,7 +57,9 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
             ds = store.dataset
             meta = datasets.get(ds) if isinstance(datasets.get(ds), dict) else {}
             biv = meta.get("biv") if isinstance(meta.get("biv"), dict) else {}
-            if not managed(hv):  # restored as its declaration says, not by ivpb restore
+            # a system ivpb does not manage is restored as its declaration says, not by ivpb restore,
+            # unless a backup proxy pulls the data set (#23): then from the proxy's area (its record)
+            if not managed(hv) and not store.pull:
                 out.append(places.declared_entry(host, hv, hv["ivpb_stores"][store.index], meta, biv))
                 continue
             encrypted = store.encrypted(planned.get(ds, {}))
@@ -72,6 +74,7 @@ def entries(inventory: Inventory, policy: Policy, lang: str) -> list[dict[str, A
                 "offsite": _where(store.sync, layout.SYNC, lang),
                 "encrypted": encrypted, "keys": list(store.encrypt_to) if encrypted else [],
                 "drill": history[-1] if history else None,
+                **({"pulled_by": store.sender, "kind": hv.get("ivpb_system_kind", "?")} if store.pull else {}),
             })
     ladder_i = {"absoluut": 0, "vereist": 1, "laag": 2}
     out.sort(key=lambda e: (AV_ORDER.get(e["biv"].get("b"), 3), ladder_i.get(e["biv"].get("i"), 3), e["host"],

@@ -49,7 +49,9 @@ def systems(es: list[dict[str, Any]], holder_of, lang: str) -> tuple:
             d = e["declared"]
             rows.append([f"{e['host']} ({e['kind']})", e["dataset"], e["source"] or "-", d["by"], d["from"], d["with"]])
         else:
-            rows.append([f"{e['host']} ({t('herstelplan.managed', lang)})", e["dataset"], e["source"] or "-",
+            who = t("herstelplan.pulled_by", lang, kind=e["kind"], proxy=e["pulled_by"]) if e.get("pulled_by") \
+                else t("herstelplan.managed", lang)
+            rows.append([f"{e['host']} ({who})", e["dataset"], e["source"] or "-",
                          t("herstelplan.by_ivpb", lang), e["backup"] or t("herstelplan.no_target", lang),
                          holder_of(e)])
     return ("table", t("herstelplan.systems_cols", lang), rows)

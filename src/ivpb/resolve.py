@@ -10,6 +10,7 @@ schemas and checks do that, and a record of an invalid inventory holds what was 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,11 @@ class Stored:
     encrypt_to_var: str  # the variable those names come from, for messages
     keep_full: int
     full_if_older_than: str
+    # On a system ivpb does not manage (#23): the store's `pull` without its password (where and
+    # how its backup proxy reads it), and the host that backs it up: the proxy (pull.via), else
+    # the host itself. Its copies lie in the sender's area of the receiver.
+    pull: dict[str, Any] | None = None
+    sender: str = ""
 
     def encrypted(self, duties: dict[str, str]) -> bool:
         """Whether its backups are encrypted: a planned `encrypt` duty (its classification asks
@@ -100,16 +106,19 @@ def _resolve(inventory: Inventory, host: str) -> list[Stored]:
         ds = s["dataset"]
         backup = s.get("backup_target") or hv.get("ivpb_backup_target")
         sync = s.get("sync_target")
+        pull = s.get("pull") if isinstance(s.get("pull"), dict) and hv.get("ivpb_managed") is False else None
+        sender = str(pull.get("via") or host) if pull else host
         out.append(Stored(
             host=host, dataset=ds, index=i, path=str(s.get("path") or ""),
-            backup=_copy(inventory, backup, host, ds) if backup else None,
-            sync=_copy(inventory, sync, host, ds) if sync else None,
+            backup=_copy(inventory, backup, sender, ds) if backup else None,
+            sync=_copy(inventory, sync, sender, ds) if sync else None,
             sync_delay=s.get("sync_delay") or hv.get("ivpb_backup_sync_delay") or SYNC_DELAY,
             encrypt_asked=bool(s.get("encrypt")),
             encrypt_to=tuple(s.get("encrypt_to") or hv.get("ivpb_backup_encrypt_to") or ()),
             encrypt_to_var=f"ivpb_stores[{i}].encrypt_to" if s.get("encrypt_to") else "ivpb_backup_encrypt_to",
             keep_full=s.get("keep_full") or retention.get("keep_full") or input_rules.KEEP_FULL,
             full_if_older_than=retention.get("full_if_older_than") or FULL_IF_OLDER_THAN,
+            pull={k: v for k, v in pull.items() if k != "password"} if pull else None, sender=sender,
         ))
     return out
 
@@ -122,18 +131,28 @@ def stored(inventory: Inventory, host: str) -> list[Stored]:
     return cache[host]
 
 
+def sent_by(inventory: Inventory, sender: str) -> list[Stored]:
+    """The data sets whose backups `sender` makes: its own, then those it pulls as backup proxy
+    of systems ivpb does not manage (#23), in the inventory's order."""
+    own = [s for s in stored(inventory, sender) if s.sender == sender]
+    pulled = [s for host in inventory.hosts if host != sender for s in stored(inventory, host) if s.sender == sender]
+    return own + pulled
+
+
 def find(inventory: Inventory, host: str, dataset: str) -> Stored | None:
     return next((s for s in stored(inventory, host) if s.dataset == dataset), None)
 
 
-def module_input(inventory: Inventory, host: str, planned: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
-    """backup_job's `datasets`: one entry per stored data set with planned §4 controls
-    (`planned`: Plan.duties(host)), with everything the module needs (target, offsite copy,
-    recipients' keys, retention), so that it joins nothing by name."""
+def module_input(inventory: Inventory, host: str, duties: Callable[[str], dict[str, dict[str, str]]]
+                 ) -> list[dict[str, Any]]:
+    """backup_job's `datasets`: one entry per data set whose backups the host makes (sent_by: its
+    own, and those it pulls as backup proxy) with planned §4 controls (`duties`: Plan.duties, of
+    the data set's own host), with everything the module needs (target, offsite copy, recipients'
+    keys, retention), so that it joins nothing by name."""
     recipients = inventory.school("ivpb_gpg_recipients")
     out = []
-    for s in stored(inventory, host):
-        asked = planned.get(s.dataset)
+    for s in sent_by(inventory, host):
+        asked = duties(s.host).get(s.dataset)
         if not asked:
             continue
         encrypted = s.encrypted(asked)
@@ -148,5 +167,7 @@ def module_input(inventory: Inventory, host: str, planned: dict[str, dict[str, s
             entry["target"] = s.backup.module_input()
         if s.sync and "offsite_sync" in asked:
             entry["sync"] = s.sync.module_input()
+        if s.pull:  # the role adds the password from the system's vars
+            entry["pull"] = {"for": s.host, **{k: v for k, v in s.pull.items() if k != "via"}}
         out.append(entry)
     return out

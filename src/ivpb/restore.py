@@ -82,6 +82,7 @@ class Location:
     port: int | None
     directory: str  # <path>/<client>/<dataset> on the receiver
     offsite: bool = False
+    sender: str = ""  # the host whose jobs made the backups: its backup proxy for a pulled data set (#23)
 
     def where(self) -> str:
         return f"{self.receiver or self.address}:{self.directory}"
@@ -167,9 +168,11 @@ def locate(inventory: Inventory, host: str, dataset: str, offsite: bool = False)
         raise UserError(f"{host}: ivpb_stores {dataset}: no {what}")
     if not copy.defined:
         raise UserError(f"{host}: ivpb_stores {dataset}: unknown target {copy.target!r} (ivpb_backup_targets)")
+    # a data set pulled by a backup proxy (#23) lies in the proxy's area (copy.folder), made by its jobs
     return Location(host=host, dataset=dataset, source=stored.path, target=copy.target,
                     receiver=copy.receiver, address=str(copy.address),
-                    port=int(copy.port) if copy.port else None, directory=copy.folder, offsite=offsite)
+                    port=int(copy.port) if copy.port else None, directory=copy.folder, offsite=offsite,
+                    sender=stored.sender or host)
 
 
 # --- the connection --------------------------------------------------------------------------
@@ -505,7 +508,7 @@ def restore(
             shown = f"{remote.name}:{mdir}/{manifest_name}"
             manifest_doc = read_manifest(work / "manifest" / manifest_name, shown)
             if (manifest_doc.get("dataset"), manifest_doc.get("host"), manifest_doc.get("backup_time")) != \
-                    (dataset, host, iso(result.generation)):
+                    (dataset, loc.sender or host, iso(result.generation)):
                 raise UserError(f"{shown}: describes {manifest_doc.get('host')}/{manifest_doc.get('dataset')} "
                                 f"at {manifest_doc.get('backup_time')}, not this backup (altered?)")
             result.manifest = shown

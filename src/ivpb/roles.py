@@ -11,8 +11,9 @@ from typing import Any
 from ivpb.inventory import Inventory, managed
 from ivpb.plan import Plan
 from ivpb.policy import Control
-from ivpb.resolve import module_input, stored
+from ivpb.resolve import module_input, sent_by
 from ivpb.rules import input_rules
+from ivpb.unmanaged import reporters
 
 
 def router_of(host: str, hostvars: dict[str, Any]) -> str:
@@ -32,7 +33,7 @@ def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
     target_hosts = {t["host"] for t in inventory.school("ivpb_backup_targets").values() if "host" in t}
     routed_roles = {c.role for c in policy.controls if c.routed}
     for host, hv in inventory.hosts.items():
-        if not managed(hv):
+        if not managed(hv):  # never connected to: in no role's group
             continue
         if hv.get("ivpb_nut_server"):
             member[host].add("ivpb_nut_server")
@@ -46,8 +47,22 @@ def role_groups(inventory: Inventory, plan: Plan) -> dict[str, list[str]]:
                 where = router_of(host, hv) if control.routed else host
                 if where in member and managed(inventory.hosts[where]):
                     member[where].add(f"ivpb_{control.role}")
+    for proxy, hv in inventory.hosts.items():
+        if managed(hv) and pulled_controls(inventory, plan, proxy):
+            member[proxy].add("ivpb_backup")
     return {host: sorted(groups) for host, groups in member.items()}
 
+
+def pulled_controls(inventory: Inventory, plan: Plan, proxy: str) -> list[dict[str, Any]]:
+    """The backup controls of the data sets `proxy` pulls from systems ivpb does not manage
+    (ivpb_stores[].pull.via, #23), each with its data set: the proxy's backup_job enforces and
+    reports them (under `for`, the system)."""
+    out = []
+    for s in sent_by(inventory, proxy):
+        if s.host != proxy:
+            out += [{**c, "datasets": [s.dataset]} for c in _own_controls(plan, s.host, "backup")
+                    if s.dataset in (c.get("datasets") or [])]
+    return out
 
 
 def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
@@ -70,8 +85,14 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
             served.setdefault(router, []).append(host)
             routed.setdefault(router, {}).update(dict.fromkeys(ids))
     for host in sorted(hosts):
-        for server in dict.fromkeys(f["server"] for f in hosts[host].get("ivpb_ups_feeds") or []):
-            nut_clients.setdefault(server, []).append({"host": host, "name": _nut_user(host, hosts[host])})
+        feeds = hosts[host].get("ivpb_ups_feeds") or []
+        for server in dict.fromkeys(f["server"] for f in feeds):
+            client = {"host": host, "name": _nut_user(host, hosts[host])}
+            if not managed(hosts[host]):  # nothing runs on it: its NUT server reports its power controls
+                client.update(controls=_own_controls(plan, host, "power"),
+                              ups=[f["ups"] for f in feeds if f["server"] == server],
+                              address=(hosts[host].get("ivpb_nut_client") or {}).get("address", host))
+            nut_clients.setdefault(server, []).append(client)
     receivers = _receivers(inventory)
     sends_to = _sends_to(receivers)
     out: dict[str, dict[str, Any]] = {}
@@ -99,8 +120,9 @@ def role_inputs(inventory: Inventory, plan: Plan, groups: dict[str, list[str]]) 
         if "backup_target" in roles:
             mine["backup_target"] = receivers.get(host, {"targets": [], "clients": []})
         if "backup" in roles:
-            mine["backup"] = {"controls": _own_controls(plan, host, "backup"), "receivers": sends_to.get(host, []),
-                              "datasets": module_input(inventory, host, plan.duties(host))}
+            mine["backup"] = {"controls": _own_controls(plan, host, "backup") + pulled_controls(inventory, plan, host),
+                              "receivers": sends_to.get(host, []),
+                              "datasets": module_input(inventory, host, plan.duties)}
         out[host] = mine
     return out
 
@@ -146,8 +168,9 @@ def _ups(inventory: Inventory, host: str, feed: dict[str, Any]) -> dict[str, Any
 
 def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[str]:
     """The hosts whose modules report on `hosts`: the hosts themselves, the routers that enforce
-    their routed controls (`runs_on: router`) and the receivers of their backups and syncs (whose
-    word on the protected copy the audit judges). An audit of some hosts asks these too, or their
+    their routed controls (`runs_on: router`), the receivers of their backups and syncs (whose
+    word on the protected copy the audit judges) and, for a system ivpb does not manage, the
+    hosts that pull its evidence (audit.pulled). An audit of some hosts asks these too, or their
     controls would be errors for want of a reporter. In the inventory's order."""
     routed = {c.id for c in plan.policy.controls if c.routed}
     sends_to = receivers_of(inventory)
@@ -157,6 +180,12 @@ def reporting_hosts(inventory: Inventory, plan: Plan, hosts: list[str]) -> list[
         if routed & plan.hosts[host].control_ids() and managed(inventory.hosts[router]):
             wanted.add(router)
         wanted.update(sends_to.get(host, ()))
+        if not managed(inventory.hosts[host]):  # the managed hosts that pull its evidence, and their receivers
+            for c in plan.hosts[host].controls:
+                for reporter in reporters(inventory, host, plan.policy.control(c.id), c.dataset):
+                    wanted.add(reporter)
+                    if c.dataset:  # a backup proxy: the receivers' word on the copy it sends
+                        wanted.update(sends_to.get(reporter, ()))
     return [h for h in inventory.hosts if h in wanted]
 
 
@@ -194,7 +223,7 @@ def _receivers(inventory: Inventory) -> dict[str, dict[str, Any]]:
         if not managed(hv):  # sends nothing itself (a managed proxy pulls its data)
             continue
         sends: dict[str, dict[str, Any]] = {}  # target -> data set -> its retention
-        for s in stored(inventory, client):
+        for s in sent_by(inventory, client):  # a backup proxy sends what it pulls (#23)
             # the receiver never removes a chain younger than the retention the client asks for
             full_days = input_rules.interval_days(s.full_if_older_than)
             for copy in s.copies():

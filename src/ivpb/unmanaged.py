@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ivpb import resolve
 from ivpb.inventory import Inventory, managed
 from ivpb.plan import Plan, PlannedControl
+from ivpb.policy import Control
 
 ATTESTED, PULLED, ROUTED = "attested", "pulled", "routed"
 
@@ -52,3 +54,16 @@ def means(inventory: Inventory, plan: Plan, host: str, planned: PlannedControl) 
 def met_by(inventory: Inventory, plan: Plan, host: str) -> list[tuple[PlannedControl, str | None]]:
     """Each planned result of an unmanaged system with its means (None: not met yet)."""
     return [(c, means(inventory, plan, host, c)) for c in plan.hosts[host].controls]
+
+
+def reporters(inventory: Inventory, host: str, control: Control, dataset: str | None) -> list[str]:
+    """The managed hosts whose modules report this control of the unmanaged `host` (ivpb.audit.pulled
+    takes only their word), in the order the inventory declares them: its NUT servers, or the
+    backup proxy of the data set; empty when no protocol reaches it (then nothing is pulled)."""
+    hv = inventory.hosts[host]
+    if control.role == "power":
+        return list(dict.fromkeys(f["server"] for f in hv.get("ivpb_ups_feeds") or []))
+    if control.role == "backup" and dataset:  # its backup proxy (ivpb_stores[].pull.via)
+        store = resolve.find(inventory, host, dataset)
+        return [store.sender] if store is not None and store.sender != host else []
+    return []

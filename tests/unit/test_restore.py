@@ -437,3 +437,19 @@ def test_live_data_needs_a_terminal_and_the_typed_name(monkeypatch):
         r.confirm_live("ds", "srv1:/srv/ds")
     monkeypatch.setattr("builtins.input", lambda prompt: "ds")
     r.confirm_live("ds", "srv1:/srv/ds")
+
+
+def test_a_pulled_data_set_restores_from_its_proxys_area_checked_against_the_proxys_manifest(tmp_path, monkeypatch):
+    """A system ivpb does not manage whose data set srv1 pulls (#23): its backups lie in srv1's
+    area and their manifests name srv1, the host whose job made them; restore finds and accepts
+    them for the system."""
+    base, src, ds = with_data(tmp_path, monkeypatch)
+    backup(src, ds / "chain", ds / "manifests", dict(os.environ), full=True)
+    common = {"ivpb_backup_targets": {"rx": {"host": "receiver", "path": str(base)}}}
+    inv = Inventory(hosts={"srv1": common, "receiver": common, "syno": {
+        **common, "ivpb_managed": False,
+        "ivpb_stores": [{"dataset": "ds", "path": "/volume1/ds", "backup_target": "rx",
+                         "pull": {"via": "srv1", "source": "smb://syno/ds"}}]}})
+    assert r.locate(inv, "syno", "ds").directory == f"{base}/srv1/ds"
+    res = r.restore(inv, "syno", "ds", tmp_path / "pulled")
+    assert res.ok and res.host == "syno" and sums(tmp_path / "pulled") == sums(src)

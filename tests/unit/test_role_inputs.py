@@ -42,18 +42,26 @@ def test_example_school_inputs():
                                       "datasets": ["leerlingenadministratie", "personeelsdossiers", "boekhouding"]}
     assert backup["backup.encrypted"]["duty"] == "encrypt" and "secretariaat" not in [
         h for h, i in inputs.items() if "backup" in i]
+    # the lab's unmanaged synology (#23): its NUT server reports its power controls (upsd's clients)
     assert inputs["nutserver"]["nut_server"] == {"port": 3493, "clients": [
-        {"host": h, "name": f"mon-{h}"} for h in ("fileserver", "nas", "secretariaat")]}
+        *({"host": h, "name": f"mon-{h}"} for h in ("fileserver", "nas", "secretariaat")),
+        {"host": "synology", "name": "mon-synology", "controls": [{"id": "power.ups", "duty": "ups"}],
+         "ups": ["ups-a"], "address": "synology"}]}
+    assert inputs["synology"] == {}  # nothing connects to it
     receiver = inputs["nas-offsite"]["backup_target"]
     assert receiver["targets"] == [{"name": "nas-offsite", "path": "/srv/backup"}]
     assert [(c["client"], c["target"], sorted(c["datasets"])) for c in receiver["clients"]] == [
-        ("fileserver", "nas-offsite", ["boekhouding", "leerlingenadministratie", "personeelsdossiers"]),
+        # fotoarchief: the lab's synology's, pulled by fileserver as its backup proxy (#23)
+        ("fileserver", "nas-offsite", ["boekhouding", "fotoarchief", "leerlingenadministratie", "personeelsdossiers"]),
         ("nas", "nas-offsite", ["fotos", "lesmateriaal", "scans"]),
     ]
+    pulled = [d for d in inputs["fileserver"]["backup"]["datasets"] if "pull" in d]
+    assert [(d["dataset"], d["pull"]) for d in pulled] == [
+        ("fotoarchief", {"for": "synology", "source": "smb://synology/fotoarchief", "user": "ivpb"})]
     assert set(inputs) == set(inventory.hosts) and inputs["nas-offsite"].keys() == {"backup_target"}
     # the plan is registered and shown with -v: no secret in it
     passwords = [str(hv["ivpb_nut_password"]) for hv in inventory.hosts.values() if "ivpb_nut_password" in hv]
-    assert len(passwords) == 3 and not any(p in json.dumps(inputs) for p in passwords)
+    assert len(passwords) == 4 and not any(p in json.dumps(inputs) for p in passwords)
 
 
 def test_inputs_follow_the_policy_and_the_inventory(tmp_path: Path):

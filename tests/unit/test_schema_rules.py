@@ -15,7 +15,8 @@ from ivpb.rules import input_rules
 from ivpb.validate import _validator, vars_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {("ivpb_nut_password",), ("ivpb_nut_server", "properties", "test_user", "properties", "password")}
+SECRETS = {("ivpb_nut_password",), ("ivpb_nut_server", "properties", "test_user", "properties", "password"),
+           ("ivpb_pull_password",)}  # checked by ivpb.checks.pull
 
 
 def string_leaves(schema, path=()):

@@ -137,7 +137,8 @@ def test_a_store_without_a_restore_says_who_restores_it(tmp_path):
 def test_the_keys_of_an_unmanaged_system_are_refused_on_a_managed_host(tmp_path):
     hosts = {"srv": {"ivpb_site": "school", "ivpb_system_kind": "windows", "ivpb_attested": ["backup.weekly"],
                      "ivpb_backup_target": "offsite",
-                     "ivpb_stores": [{"dataset": "fotos", "path": "/srv/fotos", "pull": {},
+                     "ivpb_stores": [{"dataset": "fotos", "path": "/srv/fotos",
+                                      "pull": {"via": "srv", "source": "smb://nas/fotos"},
                                       "restore": {"by": "a", "from": "b", "with": "c"}}]}}
     found = problems(tmp_path, hosts, {**SCHOOL, "ivpb_datasets": {"fotos": SCHOOL["ivpb_datasets"]["fotos"]}})
     only = "only for a system ivpb does not manage (ivpb_managed: false)"

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from ivpb import attest, drills, resolve
+from ivpb.audit import pulled
 from ivpb.audit.messages import module_detail
 from ivpb.audit.results import HostResults
 from ivpb.i18n import Message, msg, t
@@ -22,6 +23,7 @@ from ivpb.roles import router_of
 from ivpb.rules import input_rules
 from ivpb.statuses import STATUSES, rank
 from ivpb.unmanaged import ATTESTED, PULLED, ROUTED, means
+from ivpb.unmanaged import reporters as unmanaged_reporters
 
 
 def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
@@ -396,6 +398,8 @@ def _index(results: HostResults | None) -> Found:
     if results is None:
         return index
     for c in results.controls:
+        if "for" in c:  # reported about another host (pulled evidence): never about this one
+            continue
         cid, dataset = c["id"], c.get("dataset")
         if isinstance(cid, str) and (dataset is None or isinstance(dataset, str)):
             index.setdefault((cid, dataset), []).append(c)
@@ -436,12 +440,16 @@ def _host_controls(
         found = found_here.get((planned.id, planned.dataset))
         subject = host  # the host whose module reports this control
         how = "" if hp.managed else means(inventory, plan, host, planned)  # "": checked on a managed host
+        reporters = unmanaged_reporters(inventory, host, control, planned.dataset) if how == PULLED else []
+        if reporters:  # nothing runs on it: what the managed hosts that see it report (audit.pulled)
+            found, silent = pulled.found(results, reporters, host, planned.id, planned.dataset)
+            subject = silent or subject  # a silent reporter leaves the control unknown: named below
         if not found and control.routed and router != host:  # enforced, so reported, on its router
             subject = router
             if router not in found_by_host:
                 found_by_host[router] = _index(results.get(router))
             found = found_by_host[router].get((planned.id, None))
-        if how not in ("", ROUTED):  # a system nothing connects to: the school's word, or pulled evidence
+        if how not in ("", ROUTED) and not reporters:  # a system nothing connects to: the school's word
             entry = _not_managed(control, planned, how, inventory, host, now, limits, lang)
         elif found:
             worst = found[0] if len(found) == 1 else min(found, key=lambda c: rank(c.get("status")))
@@ -469,6 +477,8 @@ def _host_controls(
             entry = _result(control, planned, "missing", t("finding.not_checked", lang), lang=lang)
         else:
             entry = _result(control, planned, "error", t("finding.not_checked", lang), lang=lang)
+        if reporters:
+            entry = {**entry, "basis": PULLED}
         if waivers:
             entry = _apply_waiver(entry, _waiver_for(waivers, planned.id, "host", host, planned.dataset), today, lang)
         out.append(entry)

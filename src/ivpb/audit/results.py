@@ -110,7 +110,7 @@ def _finding(c: Any) -> dict[str, Any] | None:
     compromised host sends whatever it likes, and no value of it may stop the audit of the
     others."""
     if not isinstance(c, dict) or not isinstance(c.get("id"), str) \
-            or not isinstance(c.get("dataset"), str | None):
+            or not isinstance(c.get("dataset"), str | None) or not isinstance(c.get("for"), str | None):
         return None
     entry = dict(c)
     if not isinstance(entry.get("status"), str):

@@ -152,9 +152,11 @@ def plan_jobs(p):
         what = f"datasets[{i}]"
         try:
             input_rules.identifier(ds, f"{what}.dataset")
+            pull = _pull(d["pull"], f"{what}.pull") if d.get("pull") else None
             path = d.get("path")
             path = (path.rstrip("/") or "/") if isinstance(path, str) else path
-            source = input_rules.abs_path(path, f"{what}.path")
+            # a pulled data set's path is where it lives on the system; its backup saves the copy here
+            source = f"{STATE}/pulled/{ds}" if pull else input_rules.abs_path(path, f"{what}.path")
         except ValueError as e:
             raise ModuleFailure(str(e)) from None
         target = _target(d.get("target"), hostname, f"{what}.target", ds)
@@ -168,7 +170,7 @@ def plan_jobs(p):
             "schedule": "daily" if "daily" in duties else "weekly",
             "annual": "annual_full" in duties, "encrypt": bool(keys),
             "keys": sorted({gpg_target.normalise_fpr(r["fingerprint"]) for r in keys}),
-            "recipients": [r["name"] for r in keys], "keyring": keys, "target": target, "sync": sync,
+            "recipients": [r["name"] for r in keys], "keyring": keys, "target": target, "sync": sync, "pull": pull,
             "keep_full": _whole(d.get("keep_full") or input_rules.KEEP_FULL, f"{what}.keep_full"),
             "full_if_older_than": _interval(d.get("full_if_older_than") or FULL_IF_OLDER_THAN),
         })
@@ -180,6 +182,34 @@ def plan_jobs(p):
             if duty.cron and duty.wanted(job):
                 job["cron"][duty.action] = duty.cron(job, {**when, "slot": t, "index": i})
     return jobs
+
+
+SMB_RE = re.compile(r"smb://([^/:]+)(?::([0-9]{1,5}))?/([^/\s\"'\\][^\s\"'\\]*)")
+WEBDAV_RE = re.compile(r"(https?)://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]*)?")
+
+
+def _pull(pull, what):
+    """Where rclone reads a pulled data set (#23): its backend and settings, each checked here as
+    the controller's schema checks them (they reach rclone through the sourced config file and
+    its environment, never a command line). Raises ValueError."""
+    source = input_rules.text(str(pull.get("source") or ""), f"{what}.source")
+    smb, dav = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source)
+    if not (smb or dav):
+        raise ValueError(f"{what}.source: {input_rules.shown(source)} is not smb://server[:port]/share[/folder] "
+                         "or http(s)://server[:port]/path (no blanks, quotes or backslashes)")
+    host, port = (smb.group(1), smb.group(2)) if smb else (dav.group(2), dav.group(3))
+    input_rules.host_name(host, f"{what}.source server")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{what}.source: port {port} is not from 1 to 65535")
+    user = pull.get("user")
+    if user is not None:
+        input_rules.no_control(input_rules.text(str(user), f"{what}.user"), f"{what}.user")
+    host_for = input_rules.host_name(pull.get("for"), f"{what}.for")
+    if smb:
+        return {"for": host_for, "source": source, "type": "smb", "host": host, "port": int(port or 445),
+                "path": smb.group(3).rstrip("/"), "url": "", "user": user}
+    return {"for": host_for, "source": source, "type": "webdav", "host": host, "port": int(port) if port else None,
+            "path": "", "url": source, "user": user}
 
 
 def _whole(value, what, most=1000, least=1):
@@ -269,6 +299,17 @@ def _sync_conf(job):
             f"SYNC_DIR={_q(s['dir'])}", f"SYNC_RECEIVER_RETENTION={1 if s['managed'] else 0}"]
 
 
+def _pull_conf(job):
+    """The rclone settings of a pulled data set (the job script hands them to rclone in its
+    environment; the password comes from its root-only file)."""
+    p = job["pull"]
+    if not p:
+        return []
+    return [f"PULL_SOURCE={_q(p['source'])}", f"PULL_TYPE={_q(p['type'])}", f"PULL_HOST={_q(p['host'])}",
+            f"PULL_PORT={_q(p['port'] or '')}", f"PULL_URL={_q(p['url'])}", f"PULL_PATH={_q(p['path'])}",
+            f"PULL_USER={_q(p['user'] or '')}"]
+
+
 def _heartbeat(job, when):
     beat = (7 + 11 * when["index"]) % input_rules.SYNC_HEARTBEAT_MINUTES
     return ",".join(str(m) for m in range(beat, 60, input_rules.SYNC_HEARTBEAT_MINUTES)) + " * * * *"
@@ -292,6 +333,9 @@ DUTIES = {
     # lsyncd's part (offsite_sync.enforce) reports the sync; its heartbeat proves quiet data current
     "offsite_sync": Duty(wanted=lambda j: bool(j["sync"]), action="heartbeat", cron=_heartbeat, conf=_sync_conf,
                          packages=("lsyncd",)),
+    # a data set of a system ivpb does not manage (#23): no control asks it, the backup needs it;
+    # the run and the yearly full pull the data first (the script), their controls report it
+    "pull": Duty(wanted=lambda j: bool(j["pull"]), conf=_pull_conf, packages=("rclone",)),
 }
 ACTIONS = tuple(dict.fromkeys(d.action for d in DUTIES.values() if d.action))
 
@@ -443,8 +487,9 @@ def enforce_jobs(host, p):
     check_mode = host.check_mode
     if jobs:
         packages.for_params(host, p, needed_packages(jobs))
-    tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger")}
-    missing_tools = sorted(t for t, ok in tools.items() if not ok and (t != "gpg" or any(j["encrypt"] for j in jobs)))
+    tools = {t: shutil.which(t) is not None for t in ("duplicity", "rsync", "flock", "gpg", "logger", "rclone")}
+    optional = {"gpg": any(j["encrypt"] for j in jobs), "rclone": any(j["pull"] for j in jobs)}
+    missing_tools = sorted(t for t, ok in tools.items() if not ok and optional.get(t, True))
     if missing_tools and not check_mode:
         off = "" if p.get("install_packages", True) else " (install_packages is off)"
         raise ModuleFailure(f"missing on the host: {', '.join(missing_tools)}{off}")
@@ -472,6 +517,7 @@ def enforce_jobs(host, p):
         for name in sorted(os.listdir(f"{ETC}/datasets")):
             if f"{ETC}/datasets/{name}" not in wanted and name.endswith(".conf"):
                 host.absent(f"{ETC}/datasets/{name}")
+    pull_passwords(host, jobs, p.get("pull_passwords") or {})
     keyring = None
     key_error = None
     used = {r["name"]: r for j in jobs for r in j["keyring"]}
@@ -514,6 +560,29 @@ def enforce_jobs(host, p):
     if host.want_diff:
         result["diff"] = host.diffs
     return result
+
+
+def pull_passwords(host, jobs, passwords):
+    """Each pulled data set's password (its system's ivpb_pull_password), alone in a root-only
+    file that the job script reads into rclone's environment; a file no job needs is removed."""
+    folder = f"{ETC}/pull"  # root's alone, like ETC
+    wanted = set()
+    if any(j["pull"] for j in jobs):
+        host.directory(folder, 0o700)
+    for j in jobs:
+        system = (j["pull"] or {}).get("for")
+        if system and passwords.get(system):  # '' or none: the source asks for no password
+            try:
+                secret = input_rules.secret(passwords[system], f"pull_passwords.{system}")
+            except ValueError as e:
+                raise ModuleFailure(str(e)) from None
+            path = f"{folder}/{j['dataset']}.pass"
+            wanted.add(path)
+            host.file(path, secret, 0o600, show=lambda _text: "(password, not shown)\n")
+    if os.path.isdir(host.path(folder)):
+        for name in sorted(os.listdir(host.path(folder))):
+            if f"{folder}/{name}" not in wanted:
+                host.absent(f"{folder}/{name}")
 
 
 def needed_packages(jobs):
@@ -591,7 +660,11 @@ def evidence(host, jobs, changed, check_mode, keyring, key_error, blockers):
             status, detail, message = got.get("status", base), got["detail"], got.get("message")
             if blockers and row.shared:
                 status, detail, message = "drift" if check_mode else "error", "; ".join(blockers), None
-            out.append({"id": cid, "dataset": j["dataset"], "status": status, "detail": detail,
-                        "evidence": {k: v for k, v in got["evidence"].items() if v is not None},
-                        **({"message": message} if message else {})})
+            entry = {"id": cid, "dataset": j["dataset"], "status": status, "detail": detail,
+                     "evidence": {k: v for k, v in got["evidence"].items() if v is not None},
+                     **({"message": message} if message else {})}
+            if j["pull"]:  # this host's word on the system it pulls from (#23)
+                entry["for"] = j["pull"]["for"]
+                entry["evidence"]["pulled_from"] = j["pull"]["source"]
+            out.append(entry)
     return out

@@ -167,6 +167,34 @@ check_source() {
         failed "source $SOURCE is empty (not mounted?)"
 }
 
+# A data set of a system ivpb does not manage (#23): rclone first makes SOURCE, a folder of this
+# host (the backup proxy), a copy of it where it lives (an SMB share, a WebDAV drive). A source
+# that cannot be read fails the job like a missing one. The settings come from the data set's
+# config and reach rclone in its environment (no config file of its own), the password from its
+# root-only file, obscured as rclone takes it: never on a command line.
+pull_source() {
+    [[ -n ${PULL_TYPE:-} ]] || return 0
+    local out pass=""
+    command -v rclone >/dev/null || failed "pull: rclone is missing"
+    mkdir -p -m 0700 "$SOURCE" || failed "pull: cannot make $SOURCE"
+    if [[ -s $ETC/pull/$DS.pass ]]; then
+        pass=$(rclone obscure - <"$ETC/pull/$DS.pass" 2>/dev/null) || failed "pull: rclone cannot read the password"
+    fi
+    log info "pull of $PULL_SOURCE into $SOURCE"
+    out=$(
+        export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_SOURCE_TYPE=$PULL_TYPE RCLONE_CONFIG_SOURCE_PASS=$pass
+        export RCLONE_CONFIG_SOURCE_USER=$PULL_USER
+        if [[ $PULL_TYPE == smb ]]; then
+            export RCLONE_CONFIG_SOURCE_HOST=$PULL_HOST RCLONE_CONFIG_SOURCE_PORT=$PULL_PORT
+        else
+            export RCLONE_CONFIG_SOURCE_URL=$PULL_URL RCLONE_CONFIG_SOURCE_VENDOR=other
+        fi
+        timeout --kill-after=60 "$JOB_TIMEOUT" rclone sync --retries 1 --low-level-retries 2 --contimeout 20s \
+            --timeout 60s "source:$PULL_PATH" "$SOURCE" 2>&1
+    ) || failed "pull from $PULL_SOURCE failed: $(grep -v '^\s*$' <<<"$out" | tail -n1 | cut -c1-200)"
+    log info "pulled $PULL_SOURCE"
+}
+
 # The newest backup on the target, from its file names (UTC stamps), as 2026-11-29T13:11:15Z
 remote_last() {
     local host=$1 port=$2 dir=$3
@@ -337,6 +365,7 @@ take_lock
 case $ACTION in
 run)
     ping start
+    pull_source
     check_source
     u=$(url "$TARGET_HOST" "$TARGET_PORT" "$TARGET_DIR/@CHAIN@")
     log info "backup of $SOURCE to $TARGET_HOST:$TARGET_DIR/@CHAIN@"
@@ -353,6 +382,7 @@ run)
 annual)
     [[ ${ANNUAL:-0} == 1 ]] || { log info "archive: false, no yearly full"; exit 0; }
     ping start
+    pull_source
     check_source
     sy=$(school_year)
     dir="$TARGET_DIR/@ANNUAL@/$sy"

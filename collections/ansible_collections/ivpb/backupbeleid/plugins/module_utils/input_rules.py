@@ -401,7 +401,9 @@ SYNC_HEARTBEAT_MINUTES = 30
 DUTIES = {
     "nut_client": ("ups", "redundant_ups"),
     "wan_failover": ("failover", "sla"),
-    "backup_job": ("daily", "weekly", "annual_full", "encrypt", "best_practice", "offsite_sync"),
+    # pull: a backup proxy's data set of a system ivpb does not manage (#23); asked by no control of
+    # the shipped policy, given by the data set's record (datasets[].pull)
+    "backup_job": ("daily", "weekly", "annual_full", "encrypt", "best_practice", "offsite_sync", "pull"),
 }
 # The modules whose controls apply per data set (each with its `datasets`); the others' per host.
 DATASET_MODULES = ("backup_job",)

@@ -87,6 +87,60 @@ def ups_status(host, names, settle=0.0):
     return out
 
 
+def connected(host, ups, port):
+    """The addresses upsd lists as logged in to a UPS (`upsc -c`, NUT's LIST CLIENT: every
+    upsmon that monitors it), or None when upsd does not answer."""
+    rc, stdout, _err = host.run(["upsc", "-c", f"{ups}@localhost:{port}"], timeout=UPSC_TIMEOUT)
+    return {line.strip() for line in stdout.splitlines() if line.strip()} if rc == 0 else None
+
+
+def addresses_of(host, name):
+    """The addresses `name` resolves to on this server (getent ahosts: /etc/hosts and DNS, as
+    upsd's clients are seen), empty when it does not resolve."""
+    rc, stdout, _err = host.run(["getent", "ahosts", name], timeout=UPSC_TIMEOUT)
+    return sorted({line.split()[0] for line in stdout.splitlines() if line.strip()}) if rc == 0 else []
+
+
+def pulled_controls(host, p, running):
+    """The power controls of the unmanaged systems among the clients (those handed `controls`):
+    nothing runs on such a system, so its word is what upsd says - compliant only when an
+    upsmon from one of its addresses is logged in to each UPS of this server that feeds it."""
+    out = []
+    for c in p.get("clients") or []:
+        if not c.get("controls"):
+            continue
+        asked = input_rules.duties(c["controls"], "nut_client")  # checked in check_params
+        address = c.get("address") or c["host"]
+        mine = addresses_of(host, address) if running else []
+        states, reachable = {}, []
+        for ups in c.get("ups") or []:
+            seen = connected(host, ups, p["port"]) if running else None
+            if seen is None:
+                states[ups] = "unreachable"
+            elif seen & set(mine):
+                states[ups] = "connected"
+                reachable.append(ups)
+            else:
+                states[ups] = "not connected"
+        evidence = {"reachable": reachable, "status": states, "address": address, "addresses": mine,
+                    "pulled_from": "upsd LIST CLIENT"}
+        missing = [u for u, s in states.items() if s != "connected"]
+        if not running:
+            status, detail = "drift", f"{UPSD} is not running: its clients cannot be listed"
+        elif not mine:
+            status, detail = "drift", f"{address} does not resolve on this NUT server"
+        elif missing:
+            status = "drift"
+            detail = f"no upsmon from {address} ({', '.join(mine)}) logged in to " + ", ".join(
+                f"{u} ({states[u]})" for u in missing)
+        else:
+            status = "compliant"
+            detail = f"upsmon from {address} ({', '.join(mine)}) logged in to {', '.join(reachable)}"
+        for _duty, by_ds in asked.items():
+            out.append({"id": by_ds[""], "for": c["host"], "status": status, "detail": detail, "evidence": evidence})
+    return out
+
+
 ACTIONS = ("SET", "FSD")
 ALLOWED_UPS_KEYS = ("driver", "port", "description", "options")
 
@@ -135,6 +189,14 @@ def _check_params(p):
     port = p.get("port")
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ModuleFailure(f"port: expected a TCP port 1-65535, got {input_rules.shown(port)}")
+    for i, c in enumerate(p.get("clients") or []):
+        if c.get("controls"):  # an unmanaged system whose power controls this server reports
+            input_rules.duties(c["controls"], "nut_client", f"clients[{i}].controls")
+            input_rules.host_name(c.get("address") or c.get("host"), f"clients[{i}].address")
+            if not c.get("ups"):
+                raise ModuleFailure(f"clients[{i}].ups: expected the UPSes of this server that feed it")
+            for j, name in enumerate(c["ups"]):
+                input_rules.nut_name(name, f"clients[{i}].ups[{j}]")
     names = set()
     for where, u in users_of(p):
         input_rules.nut_name(u.get("name"), f"{where}.name")
@@ -206,7 +268,7 @@ def enforce(host, p):
                     "actions": [f"{verb} {unit}" for verb, unit in actions]},
         "ups": ups_status(host, list(ups), settle=10.0 if actions and not host.check_mode else 0.0)
         if installed else {},
-        "controls": [],
+        "controls": pulled_controls(host, p, installed and active),
     }
     if host.want_diff:
         result["diff"] = host.diffs

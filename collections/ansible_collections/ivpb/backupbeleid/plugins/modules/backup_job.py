@@ -90,10 +90,11 @@ options:
             backup at least that often (daily wins); C(annual_full) - a full backup per school
             year in a chain of its own; C(encrypt) - GPG public-key encryption of all that leaves
             the host; C(offsite_sync) - continuous sync to the data set's I(datasets[].sync);
-            C(best_practice) - retention, weekly verify, lock, logs and failure hook.
+            C(best_practice) - retention, weekly verify, lock, logs and failure hook; C(pull) -
+            the data set is pulled first (I(datasets[].pull); no control of the shipped policy asks it).
         type: str
         required: true
-        choices: [daily, weekly, annual_full, encrypt, best_practice, offsite_sync]
+        choices: [daily, weekly, annual_full, encrypt, best_practice, offsite_sync, pull]
       datasets:
         description: The data sets (I(datasets[].dataset)) the control applies to.
         type: list
@@ -197,6 +198,36 @@ options:
             C(ivpb_backup_sync_delay)).
         type: int
         default: 15
+      pull:
+        description:
+          - A data set of a system ivpb does not manage (C(ivpb_managed=false), issue 23) that
+            this host pulls as its backup proxy (C(ivpb_stores[].pull.via)). Before each backup and
+            yearly full the job copies it with C(rclone sync) from I(source) into a folder of this
+            host (C(/var/lib/ivpb/backup/pulled/<dataset>)), which the backup then saves as any
+            other; a source that cannot be read fails the job (status, log, syslog, failure hook).
+          - Its controls are reported with C(for) naming the system.
+        type: dict
+        suboptions:
+          for:
+            description: The system's inventory host.
+            type: str
+            required: true
+          source:
+            description:
+              - C(smb://server[:port]/share[/folder]) (rclone's C(smb) backend) or
+                C(http(s)://server[:port]/path) (its C(webdav) backend); no blanks, quotes or backslashes.
+            type: str
+            required: true
+          user:
+            description: The account the proxy reads with (its password in I(pull_passwords)).
+            type: str
+  pull_passwords:
+    description:
+      - System (I(datasets[].pull.for)) -> its C(ivpb_pull_password). Written only to a root-only
+        file per data set (mode 0600, masked in diffs) and handed to rclone in its environment,
+        never on a command line.
+    type: dict
+    default: {}
   window:
     description:
       - C(ivpb_backup_window). C(start) and C(end) (HH:MM, local time of the host, may cross
@@ -223,8 +254,8 @@ options:
     default: {}
 notes:
   - Needs C(duplicity), C(rsync), C(openssh-client), C(util-linux) (flock), C(bsdutils) (logger),
-    C(cron), for encrypted data sets C(gnupg) and for synced ones C(lsyncd); installed in the same
-    call unless I(install_packages=false).
+    C(cron), for encrypted data sets C(gnupg), for synced ones C(lsyncd) and for pulled ones
+    C(rclone); installed in the same call unless I(install_packages=false).
   - Large synced trees need a higher C(fs.inotify.max_user_watches) than Debian's default.
 seealso:
   - module: ivpb.backupbeleid.backup_receiver
@@ -335,7 +366,11 @@ ARGUMENT_SPEC = dict(
         keep_full=dict(type="int", default=input_rules.KEEP_FULL),
         full_if_older_than=dict(type="str", default=backup_job.FULL_IF_OLDER_THAN),
         sync_delay=dict(type="int", default=15),
+        pull=dict(type="dict", options={"for": dict(type="str", required=True),
+                                        "source": dict(type="str", required=True),
+                                        "user": dict(type="str")}),
     )),
+    pull_passwords=dict(type="dict", default={}, no_log=True),
     window=dict(type="dict", default={}),
     failure_hook=dict(type="dict", default={}, no_log=False),
     host_keys=dict(type="dict", default={}, no_log=False),  # public SSH host keys

@@ -63,6 +63,37 @@ options:
         description: Its NUT user (C(ivpb_nut_client.user), default C(mon-<host>)).
         type: str
         required: true
+      controls:
+        description:
+          - For a system ivpb does not manage (C(ivpb_managed=false)), its power controls
+            (C(id) and C(duty) C(ups) or C(redundant_ups)); nothing runs on it, so this server
+            reports them under C(for) with the client's host name.
+          - Compliant only when C(upsc -c) (NUT's C(LIST CLIENT)) lists an address of the client
+            as logged in to each UPS in I(ups).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          id:
+            description: The policy's control id.
+            type: str
+            required: true
+          duty:
+            description: What the control asks.
+            type: str
+            required: true
+            choices: [ups, redundant_ups]
+      ups:
+        description: With I(controls), the UPSes of this server that feed the client.
+        type: list
+        elements: str
+        default: []
+      address:
+        description:
+          - With I(controls), the name or address the client connects from
+            (C(ivpb_nut_client.address), default its inventory host name), resolved on this server
+            with C(getent ahosts); an address that C(LIST CLIENT) lists matches.
+        type: str
   passwords:
     description: Client host -> its C(ivpb_nut_password) (never logged, masked in diffs).
     type: dict
@@ -114,7 +145,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 controls:
-  description: Always empty - the §2 controls are reported by each fed host's M(ivpb.backupbeleid.nut_client).
+  description:
+    - The power controls (C(power.ups), C(power.redundant_ups)) of the unmanaged clients, each
+      with C(for) naming the client; empty when every client is managed (each managed host's
+      M(ivpb.backupbeleid.nut_client) reports its own).
+    - Evidence C(reachable) (the UPSes it is logged in to), C(status) (UPS -> C(connected),
+      C(not connected) or C(unreachable)), C(address) and the C(addresses) it resolved to.
   returned: always
   type: list
   elements: dict
@@ -155,6 +191,12 @@ def main():
             clients=dict(type="list", elements="dict", default=[], options=dict(
                 host=dict(type="str", required=True),
                 name=dict(type="str", required=True),
+                controls=dict(type="list", elements="dict", default=[], options=dict(
+                    id=dict(type="str", required=True),
+                    duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["nut_client"])),
+                )),
+                ups=dict(type="list", elements="str", default=[]),
+                address=dict(type="str"),
             )),
             passwords=dict(type="dict", default={}, no_log=True),
             users=dict(type="list", elements="dict", default=[], options=dict(

@@ -1,0 +1,87 @@
+"""§4 for a system ivpb does not manage (#23): the backup proxy's pulled data set in backup_job -
+where rclone reads it (checked, written for the shell), the folder its backup saves, the
+password in a root-only file that no diff or result shows, the controls reported for the system."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
+from ansible_collections.ivpb.backupbeleid.tests.unit.plugins.module_utils.test_backup_backend import (  # noqa: F401
+    controls,
+    dataset,
+    fake_root,  # the fixture: every path of the backend under tmp_path
+    params,
+)
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host, with_packages
+
+SECRET = "Geheim 'wachtwoord' $(reboot) ;#"
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"
+
+
+def pulled(source="smb://synology/fotoarchief/2025_map", **over):
+    p = params(controls=controls("foto", "backup.weekly", "backup.best_practice"),
+               datasets=[dataset("foto", r"C:\Users\x", pull={"for": "synology", "source": source, "user": "ivpb"})],
+               **over)
+    return p
+
+
+def test_a_pulled_data_set_is_saved_from_the_proxys_own_folder_with_rclones_settings():
+    [job] = bj.plan_jobs(pulled("smb://synology:4450/fotoarchief/$(reboot);x/"))
+    assert job["source"] == "/var/lib/ivpb/backup/pulled/foto"
+    conf = bj.render_dataset_conf(job)
+    out = subprocess.run(["bash", "-c", f'{conf}\nprintf "%s|" "$SOURCE" "$PULL_TYPE" "$PULL_HOST" "$PULL_PORT" '
+                                        '"$PULL_PATH" "$PULL_USER" "$PULL_SOURCE"'],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == ("/var/lib/ivpb/backup/pulled/foto|smb|synology|4450|fotoarchief/$(reboot);x|ivpb|"
+                   "smb://synology:4450/fotoarchief/$(reboot);x/|")
+    [dav] = bj.plan_jobs(pulled("https://drive.example:8443/remote.php/dav/files/school"))
+    assert dav["pull"] == {"for": "synology", "source": "https://drive.example:8443/remote.php/dav/files/school",
+                           "type": "webdav", "host": "drive.example", "port": 8443, "path": "",
+                           "url": "https://drive.example:8443/remote.php/dav/files/school", "user": "ivpb"}
+    assert "rclone" in bj.needed_packages([job]) and "rclone" not in bj.needed_packages(bj.plan_jobs(params()))
+    # a data set that is not pulled writes its config byte for byte as before
+    assert "PULL_" not in "".join(bj.render_dataset_conf(j) for j in bj.plan_jobs(params()))
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("ftp://nas/x", "datasets[0].pull.source: 'ftp://nas/x' is not smb://server[:port]/share[/folder] or "
+                    "http(s)://server[:port]/path (no blanks, quotes or backslashes)"),
+    ("smb://nas/share with blank", "datasets[0].pull.source: 'smb://nas/share with blank' is not smb://"),
+    ("smb://nas/a\nb", "datasets[0].pull.source: "),
+    ("smb://nas:99999/x", "datasets[0].pull.source: port 99999 is not from 1 to 65535"),
+])
+def test_a_source_rclone_cannot_take_is_one_line(source, message):
+    with pytest.raises(ModuleFailure) as exc:
+        bj.plan_jobs(pulled(source))
+    assert str(exc.value).startswith(message) and "\n" not in str(exc.value)
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+@pytest.mark.usefixtures("fake_root")
+def test_the_password_is_in_a_root_only_file_never_in_a_diff_or_result(tmp_path, monkeypatch):
+    monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)
+    with_packages(tmp_path, *bj.PACKAGES, "rclone")  # installed: the runs below change no package
+    p = pulled(host_keys={"nas": HOST_KEY}, pull_passwords={"synology": SECRET})
+    res = bj.enforce_jobs(make_host(monkeypatch, check_mode=True, diff=True), p)
+    assert SECRET not in repr(res) and not (tmp_path / "etc").exists()
+    assert {d["after"] for d in res["diff"] if d["after_header"].endswith("foto.pass")} == {"(password, not shown)\n"}
+    res = bj.enforce_jobs(make_host(monkeypatch, diff=True), p)
+    secret = tmp_path / "etc/ivpb/backup/pull/foto.pass"
+    assert secret.read_text() == SECRET and oct(secret.stat().st_mode & 0o777) == "0o600"
+    assert oct(secret.parent.stat().st_mode & 0o777) == "0o700"
+    assert SECRET not in repr(res)
+    # its controls are the system's, reported by this host
+    assert {(c["id"], c["for"]) for c in res["controls"]} == {("backup.weekly", "synology"),
+                                                              ("backup.best_practice", "synology")}
+    assert all(c["evidence"]["pulled_from"] == "smb://synology/fotoarchief/2025_map" for c in res["controls"])
+    again = bj.enforce_jobs(make_host(monkeypatch), p)
+    assert not again["changed"], again["changed_paths"]
+    # no password (a share open to the proxy's address): no file; no pull at all: no folder content
+    res = bj.enforce_jobs(make_host(monkeypatch), {**p, "pull_passwords": {}})
+    assert res["changed"] and not secret.exists()
+    assert os.listdir(secret.parent) == []

@@ -1,0 +1,85 @@
+"""A backup proxy for a system ivpb does not manage (#23), on the lab's real parts.
+
+The lab's synology container shares its folder fotoarchief over SMB, as a Synology's DSM does
+(Samba, user ivpb read-only; lab/appliances/synology.sh). The example school's Synology is
+declared with `pull: {via: fileserver, source: smb://synology/fotoarchief}` in the lab overlay:
+fileserver's backup job copies the share with rclone (its smb backend) into a folder of its own
+and saves that in the same duplicity + receiver chain as its own data. lab/demo ran the night's
+jobs and drilled it; here: a restore of the pulled data set is byte for byte the share's
+files, the password is nowhere but its root-only file, and a share that cannot be read fails the
+job (exit code, status, audit) until it can be read again.
+
+Run under the shared lab lock:
+    flock -o /tmp/ivpb-lab.lock .venv/bin/pytest -q -m lab tests/lab/test_pulled_backup.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.lab.conftest import ESCROW
+from tests.lab.test_enforce_audit import INV, audit, ok, on, run
+from tests.lab.test_restore import run as run_as_directie
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARE = "/volume1/fotoarchief"
+JOB = "/usr/local/lib/ivpb/ivpb-backup"
+SUMS = "cd '{path}' && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
+PASSWORD = "lab-synology-smb-wijzig-mij"  # ivpb_pull_password in inventories/lab/host_vars/synology.yml
+
+
+def appliance(command: str) -> str:
+    return ok(run("podman", "exec", "ivpb-lab-synology", "sh", "-c", command))
+
+
+def sums(text: str) -> dict[str, str]:
+    return {line[66:]: line[:64] for line in text.splitlines() if line}
+
+
+def backup_controls(report: dict) -> list[dict]:
+    return [c for c in report["hosts"]["synology"]["controls"]
+            if c.get("dataset") == "fotoarchief" and c["id"] in ("backup.weekly", "backup.daily")]
+
+
+def test_a_pulled_data_set_restores_byte_for_byte_from_the_proxys_chain(demo_lab, tmp_path):
+    assert "== ivpb audit AFTER" in demo_lab.stdout, demo_lab.stdout[-3000:] + demo_lab.stderr[-2000:]  # enforced, backed up
+    # the demo drilled it with the others (ivpb restore --drill): its evidence says so
+    drills = sorted((ROOT / "inventories/lab/.evidence/drills/synology/fotoarchief").glob("*.json"))
+    assert drills and json.loads(drills[-1].read_text())["result"] == "ok", demo_lab.stdout[-2000:]
+    out = tmp_path / "fotoarchief"
+    proc = run_as_directie("ivpb", "restore", *INV, "--host", "synology", "--dataset", "fotoarchief",
+                           "--to", str(out), gnupghome=ESCROW)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    share = sums(appliance(SUMS.format(path=SHARE)))
+    restored = sums(ok(run("bash", "-c", SUMS.format(path=out))))
+    assert len(share) == 4 and restored == share
+    # the backup lies in the proxy's area of the receiver, under the data set's name
+    assert on("nas-offsite", "ls /srv/backup/fileserver/fotoarchief/chain | grep -c manifest").strip() != "0"
+    # the password is in its root-only file on the proxy and nowhere else it writes
+    assert on("fileserver", "stat -c '%U %a' /etc/ivpb/backup/pull/fotoarchief.pass").strip() == "root 600"
+    found = on("fileserver", f"grep -rlF -- '{PASSWORD}' /etc /var/log /var/lib/ivpb /usr/local 2>/dev/null || true")
+    assert found.split() == ["/etc/ivpb/backup/pull/fotoarchief.pass"], found
+
+
+def test_a_share_that_cannot_be_read_fails_the_backup_loudly(demo_lab, tmp_path):
+    appliance(f"chmod 000 {SHARE}")
+    try:
+        failed = run("lab/lab", "ssh", "fileserver", f"{JOB} run fotoarchief")
+        status = on("fileserver", "cat /var/lib/ivpb/backup/status/fotoarchief.run_failed")
+        _rc, report = audit(tmp_path, "--limit", "synology", name="share-unreadable")
+    finally:
+        appliance(f"chmod 750 {SHARE}")
+    assert failed.returncode == 1, (failed.stdout, failed.stderr)
+    assert "pull from smb://synology/fotoarchief failed: " in status, status
+    controls = backup_controls(report)
+    assert controls and all(c["status"] == "drift" for c in controls), json.dumps(controls, indent=1)
+    assert all("pull from smb://synology/fotoarchief failed" in c["detail"] for c in controls), controls
+    # readable again: the next run succeeds and clears the failure
+    ok(run("lab/lab", "ssh", "fileserver", f"{JOB} run fotoarchief"))
+    assert on("fileserver", "test -e /var/lib/ivpb/backup/status/fotoarchief.run_failed && echo left || echo gone"
+              ).strip() == "gone"

@@ -1,0 +1,82 @@
+"""A backup proxy for a system ivpb does not manage (#23), on the controller: the proxy runs the
+backup role with the system's data set (its controls, where rclone reads it, never a password),
+sends it into its own area of the receiver, restore looks for it there, and validate names a
+pull that cannot work."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from ivpb import restore
+from ivpb.inventory import Inventory
+from ivpb.plan import plan_inventory
+from ivpb.policy import load_policy
+from ivpb.roles import reporting_hosts, role_groups, role_inputs
+from ivpb.validate import validate
+
+SECRET = "smb 'geheim' wachtwoord"
+COMMON = {
+    "ivpb_datasets": {"fotos": {"biv": {"b": "laag", "i": "laag", "v": "intern"}},
+                      "admin": {"biv": {"b": "noodzakelijk", "i": "laag", "v": "intern"}}},
+    "ivpb_sites": {"school": {}, "elders": {}},
+    "ivpb_backup_targets": {"off": {"host": "nas2"}},
+}
+PULL = {"via": "proxy", "source": "smb://syno/fotos", "user": "ivpb"}
+HOSTS = {
+    "proxy": {"ivpb_site": "school"},
+    "nas2": {"ivpb_site": "elders"},
+    "syno": {"ivpb_site": "school", "ivpb_managed": False, "ivpb_system_kind": "nas-appliance",
+             "ivpb_backup_target": "off", "ivpb_pull_password": SECRET,
+             "ivpb_stores": [{"dataset": "fotos", "path": "/volume1/fotos", "pull": PULL}]},
+}
+
+
+def school(hosts=None) -> Inventory:
+    return Inventory(hosts={h: {**COMMON, **hv} for h, hv in (hosts or HOSTS).items()})
+
+
+def test_the_proxy_backs_up_the_systems_data_set_in_its_own_area():
+    inv = school()
+    plan = plan_inventory(inv, load_policy())
+    groups = role_groups(inv, plan)
+    assert groups["proxy"] == ["ivpb_backup"] and groups["syno"] == []
+    inputs = role_inputs(inv, plan, groups)
+    backup = inputs["proxy"]["backup"]
+    assert {c["id"] for c in backup["controls"]} >= {"backup.weekly", "backup.best_practice"}
+    assert all(c["datasets"] == ["fotos"] for c in backup["controls"])
+    [entry] = backup["datasets"]
+    assert entry["dataset"] == "fotos" and entry["target"]["receiver"] == "nas2"
+    assert entry["pull"] == {"for": "syno", "source": "smb://syno/fotos", "user": "ivpb"}
+    assert backup["receivers"] == ["nas2"]
+    clients = inputs["nas2"]["backup_target"]["clients"]
+    assert [(c["client"], list(c["datasets"])) for c in clients] == [("proxy", ["fotos"])]
+    assert SECRET not in json.dumps(inputs)
+    assert restore.locate(inv, "syno", "fotos").directory == "/srv/backup/proxy/fotos"
+    # an audit of the system alone asks its proxy and the proxy's receiver, never the system
+    assert reporting_hosts(inv, plan, ["syno"]) == ["proxy", "nas2"]
+
+
+def test_a_pull_that_cannot_work_is_named():
+    def problems(host, key, value):
+        hosts = copy.deepcopy(HOSTS)
+        hosts[host][key] = value
+        return [str(p) for p in validate(school(hosts), load_policy()) if not p.finding]
+
+    assert problems("syno", "ivpb_system_kind", "nas-appliance") == []
+    assert problems("syno", "ivpb_stores", [{"dataset": "fotos", "path": "/f", "pull": {**PULL, "via": "nope"}}]) == [
+        "syno: ivpb_stores[0].pull.via: 'nope' is not another host of the inventory; expected the managed Debian "
+        "host that pulls this data set (its backup proxy)"]
+    assert ("syno: ivpb_stores[0].pull.via: 'proxy' is not managed by ivpb (ivpb_managed: false); "
+            "expected a managed Debian host") in problems("proxy", "ivpb_managed", False)
+    assert problems("syno", "ivpb_stores", [{"dataset": "fotos", "path": "/f", "pull": {**PULL, "user": ""}}]) == [
+        "syno: ivpb_stores[0].pull.user: required with ivpb_pull_password: the account it is for"]
+    assert problems("syno", "ivpb_pull_password", "line\nbreak") == [
+        "syno: ivpb_pull_password: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)"]
+    synced = problems("syno", "ivpb_stores", [{"dataset": "admin", "path": "/a", "sync_target": "off", "pull": PULL}])
+    assert any(p.startswith("syno: ivpb_stores[0].sync_target: a pulled data set cannot be synced continuously")
+               for p in synced), synced
+    managed = school({**HOSTS, "proxy": {**HOSTS["proxy"], "ivpb_backup_target": "off",
+                                         "ivpb_stores": [{"dataset": "admin", "path": "/a", "pull": PULL}]}})
+    assert any(str(p).startswith("proxy: ivpb_stores[0].pull: only for a system ivpb does not manage")
+               for p in validate(managed, load_policy()))  # checks.unmanaged's word
