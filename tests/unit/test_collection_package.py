@@ -41,10 +41,8 @@ def env_only(collections: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """The built collection installed into an empty path; the path."""
-    work = tmp_path_factory.mktemp("collection")
+def install_built_collection(work: Path) -> Path:
+    """`ansible-galaxy collection build`, then `install` into the empty path work/collections; that path."""
     env = env_only(work / "collections")
     build = subprocess.run([BIN / "ansible-galaxy", "collection", "build", str(COLLECTION), "--output-path",
                             str(work / "dist")], cwd=work, env=env, capture_output=True, text=True, timeout=300,
@@ -56,6 +54,11 @@ def installed(tmp_path_factory) -> Path:
                              text=True, timeout=300, check=False)
     assert install.returncode == 0, install.stdout + install.stderr
     return work / "collections"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    return install_built_collection(tmp_path_factory.mktemp("collection"))
 
 
 def test_the_built_collection_holds_everything_an_ee_needs(installed):
