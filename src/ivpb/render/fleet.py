@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ivpb.i18n import section, t
+from ivpb.i18n import t
 from ivpb.render.labels import evidence_key, human_date, status_label
 from ivpb.statuses import STATUSES
 
 FORMATS = ("json", "html")
+# The page's words, as W.<name> in templates/fleet.html.j2; the verdict per exit code.
+WORDS = ("fleet.title", "fleet.intro", "fleet.school", "fleet.last_audit", "fleet.audits", "fleet.result",
+         "fleet.not_in_order", "fleet.oldest_evidence", "fleet.no_audit", "fleet.none", "fleet.subject",
+         "fleet.control", "fleet.status", "fleet.detail")
+VERDICT = {0: "fleet.exit_0", 1: "fleet.exit_1", 2: "fleet.exit_2"}
 
 
 def render(doc: dict[str, Any], fmt: str, lang: str) -> str:
@@ -20,7 +25,7 @@ def render(doc: dict[str, Any], fmt: str, lang: str) -> str:
 
     schools = [_shown(s, lang) for s in doc["schools"]]
     return _environment().get_template("fleet.html.j2").render(
-        lang=lang, L=section("fleet", lang), clauses=doc["clauses"], schools=schools,
+        lang=lang, W={w.split(".", 1)[1]: t(w, lang) for w in WORDS}, clauses=doc["clauses"], schools=schools,
         STATUS={s: status_label(s, lang) for s in STATUSES})
 
 
@@ -34,7 +39,7 @@ def _shown(s: dict[str, Any], lang: str) -> dict[str, Any]:
     return {
         **s,
         "date": human_date(s["generated_at"] or "", lang),
-        "verdict": t(f"fleet.exit_{s['exit_code']}", lang) if s["exit_code"] in (0, 1, 2) else "",
+        "verdict": t(VERDICT[s["exit_code"]], lang) if s["exit_code"] in VERDICT else "",
         "in_order": {c: t("fleet.in_order", lang, compliant=v["subjects_compliant"], subjects=v["subjects"])
                      for c, v in s["clauses"].items()},
         "oldest": oldest_text,
