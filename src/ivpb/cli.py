@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
     p.add_argument("--from-artifacts", metavar="DIR", help="render the report an audit job (ivpb.backupbeleid.audit) "
-                   "left in this ansible-runner artifacts folder, without -i; no host is asked")
+                   "left in this ansible-runner artifacts folder (or a JSON report), without -i; no host is asked")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     history = p.add_mutually_exclusive_group()
     history.add_argument("--history", metavar="PATH", help="record the audit in this history file "

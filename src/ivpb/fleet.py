@@ -10,12 +10,11 @@ evidence it rests on, and the dates of the audits. Rendered by ivpb.render.fleet
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from ivpb.errors import UsageError, UserError
+from ivpb.errors import UsageError
 from ivpb.render.labels import clause_sort_key as _clause_key
 
 NOT_IN_ORDER = ("error", "missing", "drift")  # what the overview lists per school, worst first
@@ -48,16 +47,9 @@ def from_history(sources: list[str]) -> dict[str, Any]:
 
 def from_report(path: Path) -> dict[str, Any]:
     """A school from one report: a JSON file, or the artifacts folder of an audit job."""
-    from ivpb.audit.artifacts import check, read_report
+    from ivpb.audit.artifacts import read_report
 
-    if path.is_dir():
-        report = read_report(path)
-    else:
-        try:
-            report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise UserError(f"{path}: cannot read the report: {exc}") from None
-        check(report, str(path))
+    report = read_report(path)
     sources = [str(s) for s in report.get("inventory") or []]
     audits = [{"id": None, "generated_at": report["generated_at"], "limit": None, "exit_code": report["exit_code"]}]
     return {"school": school_name(sources) or path.stem, "inventory": sources, "source": str(path),

@@ -124,6 +124,9 @@ def test_ivpb_audit_renders_the_report_of_a_jobs_artifacts(job_artifacts, tmp_pa
     assert code == expected["exit_code"] == 1
     assert json.loads(capsys.readouterr().out) == expected
     assert "personeelsdossiers" in html.read_text()
+    # the report itself, as AWX's API gives a job's artifacts.ivpb_audit, renders the same
+    assert main(["audit", "--from-artifacts", str(REPORT), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out) == expected
 
 
 def test_from_artifacts_says_in_one_line_what_is_wrong(job_artifacts, tmp_path, capsys):

@@ -26,7 +26,15 @@ def runs(folder: Path) -> list[Path]:
 
 
 def read_report(folder: Path) -> dict[str, Any]:
-    """The audit report of the one run in folder, checked against the report schema."""
+    """The audit report of the one run in folder, checked against the report schema; a file is
+    the report itself (`ivpb audit -o FILE.json`, or a job's `artifacts.ivpb_audit` from AWX's API)."""
+    if folder.is_file():
+        try:
+            report = json.loads(folder.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise UserError(f"{folder}: cannot read the report: {exc}") from None
+        check(report, str(folder))
+        return report
     found = runs(folder)
     if not found:
         raise UserError(f"{folder}: no job_events folder: not an ansible-runner artifacts folder")
