@@ -36,6 +36,7 @@ NAS_PASSWORD = "voorbeeld-nas-wijzig-mij"  # the example's own, so the vaulted r
 
 @pytest.fixture(scope="module")
 def lab(demo_lab):
+    assert demo_lab.returncode == 0, demo_lab.stdout[-2000:] + demo_lab.stderr[-2000:]
     return demo_lab
 
 
