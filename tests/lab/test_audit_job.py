@@ -19,6 +19,7 @@ Run under the shared lab lock:
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -91,8 +92,8 @@ def test_the_job_through_transmit_worker_process_reports_what_ivpb_audit_reports
     (pdd / "env" / "envvars").write_text(json.dumps({"ANSIBLE_COLLECTIONS_PATH": str(school["ee"]),
                                                      "ANSIBLE_ASK_VAULT_PASS": "False"}))
     report_file = work / "job-report.json"
-    cmdline = subprocess.list2cmdline(job_args(school, report_file))
-    pipeline = (f"{BIN}/ansible-runner transmit {pdd} -p ivpb.backupbeleid.audit --cmdline {json.dumps(cmdline)} "
+    cmdline = shlex.join(job_args(school, report_file))
+    pipeline = (f"{BIN}/ansible-runner transmit {pdd} -p ivpb.backupbeleid.audit --cmdline {shlex.quote(cmdline)} "
                 f"| {BIN}/ansible-runner worker | {BIN}/ansible-runner process {work / 'processed'}")
     env = {k: v for k, v in _env().items() if not k.startswith("ANSIBLE_")}
     proc = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], cwd=work, env=env, capture_output=True,
