@@ -144,3 +144,77 @@ def test_from_artifacts_says_in_one_line_what_is_wrong(job_artifacts, tmp_path, 
                                                "not a finished run of the playbook ivpb.backupbeleid.audit")
     assert main(["audit", "--from-artifacts", str(job_artifacts), "-i", "inventories/example"]) == 64
     assert "--from-artifacts and -i exclude each other" in capsys.readouterr().err
+
+
+PLAY = """
+- name: What a check run leaves behind (no host is asked but nas, which does not answer)
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: nas does not answer (nothing listens on its port)
+      ansible.builtin.ping:
+      when: inventory_hostname == 'nas'
+    - name: fileserver's power role registered its module's result
+      ansible.builtin.set_fact:
+        power_result: {changed: false, controls: CONTROLS}
+      when: inventory_hostname == 'fileserver'
+
+- name: The audit playbook's report play
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Judge
+      ivpb.backupbeleid.audit_report:
+        results: [power_result]
+        outputs: [report.json]
+      run_once: true
+      delegate_to: localhost
+"""
+
+
+def test_the_action_in_a_real_run_judges_as_ivpb_audit_judges(tmp_path):
+    """ansible-playbook with the action over the example school: fileserver's registered result,
+    nas unreachable (its port is closed), the others never asked. The same statuses as ivpb's
+    engine gives for the same results folded from events (ivpb audit's path)."""
+    import datetime as dt
+
+    from ivpb.audit.evaluate import build_report
+    from ivpb.inventory import load_inventory
+    from ivpb.plan import plan_inventory
+    from ivpb.policy import load_policy
+
+    controls = [{"id": "power.ups", "status": "compliant",
+                 "evidence": {"monitored": ["ups-b@nutserver"], "reachable": ["ups-b@nutserver"],
+                              "status": {"ups-b@nutserver": "OL"}}}]
+    overlay = tmp_path / "overlay"
+    (overlay / "host_vars").mkdir(parents=True)
+    (overlay / "hosts.yml").write_text("all:\n  hosts:\n    nas:\n")
+    (overlay / "host_vars" / "nas.yml").write_text(
+        "ansible_host: 127.0.0.1\nansible_port: 1\nansible_connection: ssh\nansible_user: nobody\n")
+    (tmp_path / "play.yml").write_text(PLAY.replace("CONTROLS", json.dumps(controls)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([BIN / "ansible-playbook", "play.yml", "-i", str(ROOT / "inventories" / "example"), "-i",
+                           str(overlay)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert "Judge" in proc.stdout, proc.stdout + proc.stderr
+    job = json.loads((tmp_path / "report.json").read_text())
+
+    inventory = load_inventory([str(ROOT / "inventories" / "example"), str(overlay)])
+    policy = load_policy(None)
+    events = {}
+    record(events, "runner_on_ok", "fileserver", {"changed": False, "controls": controls}, "power_result")
+    record(events, "runner_on_unreachable", "nas", {"msg": "refused"}, "ping")
+    settle(events, {"dark": {"nas": 1}})
+    direct = build_report(policy, inventory, plan_inventory(inventory, policy), events, inventory.chosen(),
+                          dt.datetime.now(dt.UTC), "nl")
+
+    def statuses(report):
+        return {(h, c["id"], c.get("dataset")): c["status"] for h, e in report["hosts"].items() for c in e["controls"]}
+
+    assert statuses(job) == statuses(direct)
+    assert {h: e["reachable"] for h, e in job["hosts"].items()} == {
+        "fileserver": True, "nas": False, "nas-offsite": None, "secretariaat": None, "nutserver": None, "router": None}
+    assert job["hosts"]["fileserver"]["controls"][0]["status"] in ("compliant", "drift")
+    assert job["inventory"] == [str(ROOT / "inventories" / "example"), str(overlay)]
