@@ -43,6 +43,7 @@ def env_only(collections: Path) -> dict[str, str]:
 
 def install_built_collection(work: Path) -> Path:
     """`ansible-galaxy collection build`, then `install` into the empty path work/collections; that path."""
+    work.mkdir(parents=True, exist_ok=True)
     env = env_only(work / "collections")
     build = subprocess.run([BIN / "ansible-galaxy", "collection", "build", str(COLLECTION), "--output-path",
                             str(work / "dist")], cwd=work, env=env, capture_output=True, text=True, timeout=300,
