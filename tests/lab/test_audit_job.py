@@ -79,7 +79,7 @@ def statuses(report: dict) -> dict:
 
 def job_args(school: dict, report: Path) -> list[str]:
     return ["--check", "--diff", *[a for s in school["sources"] for a in ("-i", s)], *school["vault"],
-            "-e", json.dumps({"ivpb_audit_outputs": [str(report)]})]
+            "-e", json.dumps({"backupbeleid_audit_outputs": [str(report)]})]
 
 
 def test_the_job_through_transmit_worker_process_reports_what_ivpb_audit_reports(school):
