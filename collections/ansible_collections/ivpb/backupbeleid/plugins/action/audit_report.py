@@ -69,8 +69,14 @@ class ActionModule(PlanAction):
             return {**result, "failed": True,
                     "msg": f"outputs: unknown extension {exc.args[0]!r}; expected one of {', '.join(EXTENSIONS)}"}
         try:
-            inventory = dataclasses.replace(self._play_inventory(task_vars),
-                                            sources=tuple(task_vars.get("ansible_inventory_sources") or ()))
+            inventory = self._play_inventory(task_vars)
+            # The inventory as the plan step read it: without what this run registered since
+            # (ivpb_plan, the roles' results), which are no inventory variables.
+            registered = task_vars["hostvars"]._variable_manager._nonpersistent_fact_cache
+            inventory = dataclasses.replace(
+                inventory, sources=tuple(task_vars.get("ansible_inventory_sources") or ()),
+                hosts={h: {k: v for k, v in hv.items() if k not in registered.get(h, {})}
+                       for h, hv in inventory.hosts.items()})
             policy = load_policy(args.get("policy"))
             problems, _findings = split_findings(validate(inventory, policy))  # findings are results
             if problems:
