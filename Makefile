@@ -9,7 +9,7 @@ export CONTAINERS_CONF := $(CURDIR)/lab/containers.conf
 SCENARIOS := $(filter-out _shared,$(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 SCENARIOS := $(filter lab,$(SCENARIOS)) $(sort $(filter-out lab,$(SCENARIOS)))
 
-.PHONY: venv image lab-up lab-down lab-status demo test-unit test-unit-clean test-lab molecule test lint bench
+.PHONY: venv image lab-up lab-down lab-status demo test-unit test-unit-clean test-lab molecule test lint bench ee
 
 venv: $(VENV)/.installed
 
@@ -43,6 +43,11 @@ demo: venv image
 # Issue #8: ping vs audit vs enforce on N lab hosts (BENCH_HOSTS, default 10).
 bench: venv image
 	$(VENV)/bin/python benchmarks/bench.py --hosts $${BENCH_HOSTS:-10}
+
+# The AWX execution environment's build context (offline; `ansible-builder build -c build/ee` makes
+# the image, README.md "Running in AWX"). CI checks this step in tests/unit/test_execution_environment.py.
+ee: venv
+	$(VENV)/bin/ansible-builder create -f execution-environment.yml -c build/ee
 
 # Both test trees: the controller's (tests/) and the collection's own (also run by `ansible-test units`).
 COLLECTION_TESTS := collections/ansible_collections/ivpb/backupbeleid/tests/unit

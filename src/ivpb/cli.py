@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         ".prom (Prometheus metrics) (repeatable)",
     )
     p.add_argument("--project", metavar="DIR", help="directory with playbooks/enforce.yml (default: found from cwd)")
+    p.add_argument("--from-artifacts", metavar="DIR", help="render the report an audit job (ivpb.backupbeleid.audit) "
+                   "left in this ansible-runner artifacts folder (or a JSON report), without -i; no host is asked")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     history = p.add_mutually_exclusive_group()
     history.add_argument("--history", metavar="PATH", help="record the audit in this history file "
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     _restore_parsers(sub)
     _history_parsers(sub)
     _attest_parser(sub)
+    _fleet_parser(sub)
     parser.commands = sub.choices
     return parser
 
@@ -190,6 +193,21 @@ def _history_parsers(sub) -> None:
     p.add_argument("--lang", choices=LANGS, default="nl")
 
 
+def _fleet_parser(sub) -> None:
+    """ivpb fleet (issue #25; the work is in ivpb.fleet)."""
+    p = sub.add_parser("fleet", help="the newest audit of each of several schools in one overview",
+                       epilog="exit codes: 0 every school in order, 1 a school without audit or with errors, "
+                       "2 drift or missing, 64 usage error")
+    p.add_argument("-i", "--inventory", action="append", default=[], metavar="SCHOOL",
+                   help="a school's inventory, its sources joined by commas; its audit history is read (repeatable)")
+    p.add_argument("--report", dest="reports", action="append", default=[], metavar="FILE.json|DIR",
+                   help="a school's audit report: a JSON report, or an audit job's runner artifacts (repeatable)")
+    p.add_argument("--format", choices=("json", "html"), default="json", help="what to print on standard output")
+    p.add_argument("--output", "-o", action="append", default=[], metavar="FILE",
+                   help="also write the overview to FILE.json or FILE.html (repeatable)")
+    p.add_argument("--lang", choices=LANGS, default="nl")
+
+
 # What --format prints: the report for people and CI. The metrics (no findings in words, only
 # statuses and numbers) go to a file of their own, --metrics or -o FILE.prom.
 FORMATS = ("table", "json", "junit", "markdown", "html")
@@ -231,6 +249,8 @@ def cmd_audit(args) -> int:
         if Path(out).is_dir():
             raise UsageError(f"--output {out}: a directory; expected a file name")
         outputs.append((Path(out), fmt))
+    if args.from_artifacts:
+        return _from_artifacts(args, outputs)
     project = Path(args.project).resolve() if args.project else find_project()
     policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
     plan = plan_inventory(inventory, policy)
@@ -255,6 +275,21 @@ def cmd_audit(args) -> int:
         if not args.quiet:
             print(f"ivpb audit: wrote {path}", file=sys.stderr)
     sys.stdout.write(render(report, args.format, args.lang, history))
+    return report["exit_code"]
+
+
+def _from_artifacts(args, outputs) -> int:
+    """ivpb audit --from-artifacts DIR: the job's report, rendered as an audit's (issue #25)."""
+    from pathlib import Path
+
+    from ivpb.audit.artifacts import read_report
+
+    if args.inventory:
+        raise UsageError("ivpb audit: --from-artifacts and -i exclude each other (the report names its inventory)")
+    report = read_report(Path(args.from_artifacts))
+    for path, fmt in outputs:
+        write_file(path, render(report, fmt, args.lang))
+    sys.stdout.write(render(report, args.format, args.lang))
     return report["exit_code"]
 
 
@@ -374,6 +409,12 @@ def cmd_history(args) -> int:
     return history_main(args)
 
 
+def cmd_fleet(args) -> int:
+    from ivpb.fleet import main as fleet_main
+
+    return fleet_main(args)
+
+
 def cmd_diff(args) -> int:
     from ivpb.history.commands import cmd_diff as diff_main
 
@@ -387,7 +428,8 @@ def cmd_attest(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit, "restore": cmd_restore,
-            "herstelplan": cmd_herstelplan, "history": cmd_history, "diff": cmd_diff, "attest": cmd_attest}
+            "herstelplan": cmd_herstelplan, "history": cmd_history, "diff": cmd_diff, "attest": cmd_attest,
+            "fleet": cmd_fleet}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,10 +438,11 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
-        if not args.inventory:
+        if not args.inventory and not getattr(args, "from_artifacts", None) and not getattr(args, "reports", None):
             raise UsageError(f"ivpb {args.command}: no inventory: pass -i INVENTORY (the school's inventory, "
                              "e.g. -i inventories/<school>)")
-        args.vault = vault.secrets_of(args)  # resolved once: a prompt asks once
+        # resolved once: a prompt asks once (ivpb fleet reads no inventory, so it has no vault options)
+        args.vault = vault.secrets_of(args) if hasattr(args, "vault_ids") else []
         return COMMANDS[args.command](args)
     except UserError as exc:
         for line in exc.lines():

@@ -47,7 +47,7 @@ def test_every_host_of_the_clauses_is_reached_first_all_at_once_in_every_run():
     assert first is not None, clauses
     assert first.group(1).startswith("Reach every host of the clauses once"), first.group(0)
     assert "always" in first.group(2)
-    playbook = (ROOT / "playbooks" / "enforce.yml").read_text()
+    playbook = (ROOT / "collections/ansible_collections/ivpb/backupbeleid/playbooks/enforce.yml").read_text()
     task = playbook.split("- name: Reach every host of the clauses once", 1)[1].split("\n\n", 1)[0]
     assert "ansible.builtin.raw: \"{{ 'cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null || true'" in task
     assert "if 'ivpb_backup_target' in group_names else 'true' }}\"" in task

@@ -1,5 +1,6 @@
 """The AWX / Automation Platform execution environment: `ansible-builder create` must succeed
-and carry the ivpb package and the collection (building the image needs a registry: not here)."""
+and carry the ivpb package and the collection, offline (building the image needs a registry: not
+here; the collection's own declaration is tests/unit/test_collection_package.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,8 +24,15 @@ def test_ansible_builder_create(tmp_path):
                           capture_output=True, text=True, check=False, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     containerfile = (tmp_path / "ee" / "Containerfile").read_text()
-    assert "pip install --no-cache-dir /tmp/ivpb" in containerfile
     build = tmp_path / "ee" / "_build"
+    # The collection is installed by ansible-galaxy from its source folder (no Galaxy server), and
+    # its declared dependency, the ivpb package, is built into the wheel the builder stage finds.
+    assert yaml.safe_load((build / "requirements.yml").read_text()) == {
+        "collections": [{"name": "/build/collection", "type": "dir"}]}
+    assert "ansible-galaxy collection install" in containerfile
+    assert "pip wheel --no-cache-dir --no-deps -w /build/wheels /build/ivpb" in containerfile
+    assert containerfile.index("ENV PIP_FIND_LINKS=/build/wheels") < containerfile.index("introspect.py introspect")
     assert (build / "ivpb" / "src" / "ivpb" / "policies" / "backupbeleid.yml").is_file()
     assert (build / "collection" / "galaxy.yml").is_file()
     assert (build / "collection" / "plugins" / "action" / "plan.py").is_file()
+    assert (build / "collection" / "meta" / "execution-environment.yml").is_file()

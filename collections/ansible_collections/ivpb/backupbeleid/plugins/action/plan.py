@@ -33,18 +33,8 @@ class ActionModule(ActionBase):
                     "msg": "the ivpb Python package is missing on the controller: "
                            "pip install ivpb (or pip install -e . in the repository)"}
         args = self._task.args
-        hostvars = task_vars["hostvars"]
-        names = task_vars["groups"]["all"]
         try:
-            inventory = from_play(hostvars)  # with where each value is written, for the messages
-            if inventory is None:
-                hosts = {}
-                for name in names:
-                    hv = hostvars[name]
-                    hosts[name] = {
-                        key: plain(self._templar.template(hv[key])) for key in hv if key.startswith(PREFIX)
-                    }
-                inventory = Inventory(hosts=hosts)
+            inventory = self._play_inventory(task_vars)
             policy = load_policy(args.get("policy"))
         except UserError as exc:
             return {**result, "failed": True, "msg": "; ".join(exc.lines())}
@@ -66,3 +56,15 @@ class ActionModule(ActionBase):
         result["inputs"] = role_inputs(inventory, plan, result["roles"])
         result["changed"] = False
         return result
+
+    def _play_inventory(self, task_vars) -> Inventory:
+        """The ivpb_* variables of every host of the play's inventory (also the audit_report action's)."""
+        hostvars = task_vars["hostvars"]
+        inventory = from_play(hostvars)  # with where each value is written, for the messages
+        if inventory is None:
+            hosts = {}
+            for name in task_vars["groups"]["all"]:
+                hv = hostvars[name]
+                hosts[name] = {key: plain(self._templar.template(hv[key])) for key in hv if key.startswith(PREFIX)}
+            inventory = Inventory(hosts=hosts)
+        return inventory

@@ -19,8 +19,8 @@ PLUGINS = Path(toolkit.__file__).resolve().parents[1]
 PACKAGE = "ansible_collections.ivpb.backupbeleid.plugins"
 # Programs the modules install on the host and run there on their own (not backends).
 PROGRAMS = set(host_program.PROGRAMS)
-# The planner runs on the controller (action plugin); its module file is documentation.
-NOT_ON_A_HOST = {"plan"}
+# The planner and the audit's judge run on the controller (action plugins); their module files are documentation.
+NOT_ON_A_HOST = {"plan", "audit_report"}
 MODULES = sorted(p.stem for p in (PLUGINS / "modules").glob("*.py") if p.stem not in NOT_ON_A_HOST)
 UTILS = sorted(p.stem for p in (PLUGINS / "module_utils").glob("*.py") if p.stem != "__init__")
 
