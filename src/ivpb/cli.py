@@ -9,6 +9,7 @@ from ivpb import vault
 from ivpb.errors import UsageError, UserError
 from ivpb.i18n import LANGS
 from ivpb.output import write_file
+from ivpb.render.formats import EXTENSIONS, FORMATS, render
 
 EXIT_USAGE = 64  # EX_USAGE (sysexits.h): 2 is the audit's "drift"
 
@@ -206,28 +207,6 @@ def _fleet_parser(sub) -> None:
     p.add_argument("--output", "-o", action="append", default=[], metavar="FILE",
                    help="also write the overview to FILE.json or FILE.html (repeatable)")
     p.add_argument("--lang", choices=LANGS, default="nl")
-
-
-# What --format prints: the report for people and CI. The metrics (no findings in words, only
-# statuses and numbers) go to a file of their own, --metrics or -o FILE.prom.
-FORMATS = ("table", "json", "junit", "markdown", "html")
-EXTENSIONS = {".json": "json", ".xml": "junit", ".md": "markdown", ".html": "html", ".htm": "html", ".txt": "table",
-              ".prom": "metrics"}
-
-
-RENDERERS = {"table": "report_table", "json": "json_report", "junit": "junit", "markdown": "markdown", "html": "html",
-             "metrics": "metrics"}
-
-
-def render(report: dict, fmt: str, lang: str, history: list[dict] | None = None) -> str:
-    """The report in fmt; the HTML also shows the trend over the audits in history."""
-    from importlib import import_module
-
-    from ivpb.audit.evaluate import paused_gc
-
-    renderer = import_module(f"ivpb.render.{RENDERERS[fmt]}")
-    with paused_gc():  # a large federation's report is tens of millions of characters built from pieces
-        return renderer.render(report, lang, history=history) if fmt == "html" else renderer.render(report, lang)
 
 
 def cmd_audit(args) -> int:

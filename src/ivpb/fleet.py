@@ -131,8 +131,9 @@ def _stamps(evidence: Any, prefix: str = ""):
 
 
 def main(args) -> int:
-    from ivpb.cli import EXTENSIONS, write_file
+    from ivpb.output import write_file
     from ivpb.render import fleet as render_fleet
+    from ivpb.render.formats import EXTENSIONS
 
     schools = [from_history([s for s in school.split(",") if s]) for school in args.inventory]
     schools += [from_report(Path(r)) for r in args.reports]

@@ -76,6 +76,23 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+@contextlib.contextmanager
+def _unparsed_is_failed():
+    """A source Ansible cannot parse fails the read (ansible_env sets this for a new process; a
+    process that read Ansible's configuration before, such as the audit job's action, has its own)."""
+    from ansible import constants as C
+
+    names = ("INVENTORY_UNPARSED_IS_FAILED", "INVENTORY_ANY_UNPARSED_IS_FAILED")
+    saved = {name: getattr(C, name) for name in names}
+    for name in names:
+        setattr(C, name, True)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(C, name, value)
+
+
 def load_inventory(
     sources: Iterable[str],
     vault: Secrets | None = None,
@@ -112,7 +129,8 @@ def load_inventory(
         apply_vault(loader, vault)
     origins = scan_sources(sources, have_vault=bool(vault), decrypt=_decrypter(loader))
     try:
-        manager = InventoryManager(loader=loader, sources=list(sources))
+        with _unparsed_is_failed():
+            manager = InventoryManager(loader=loader, sources=list(sources))
         variables = VariableManager(loader=loader, inventory=manager)
         hosts = _read_hosts(manager, loader, _plain_vars_loader(loader, origins.parsed), variables, Templar,
                             origins=origins)

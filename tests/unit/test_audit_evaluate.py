@@ -234,7 +234,7 @@ def test_evidence_of_the_wrong_type_is_no_backup_not_a_traceback():
 def test_judging_and_rendering_leave_the_cyclic_collector_as_they_found_it(enabled):
     import gc
 
-    from ivpb.cli import render
+    from ivpb.render.formats import render
 
     was = gc.isenabled()
     (gc.enable if enabled else gc.disable)()

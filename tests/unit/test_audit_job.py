@@ -83,13 +83,22 @@ def check_mode_false_tasks() -> list[tuple[str, dict]]:
 
 def test_no_result_the_audit_judges_comes_from_a_task_with_check_mode_false():
     """AWX's Playbook Check does not run tasks with check_mode: false (ansible/awx#15162). There is
-    one, enforce's first: it only reaches every host at once (raw `true`), registers nothing, and
-    a host it did not reach is found unreachable by its first module task instead (the lab test
-    runs the audit with it in check mode and gets the same statuses)."""
+    one, enforce's first: it reaches every host at once, and a receiver says its SSH host key in
+    that round trip. Its one reader takes a receiver's key only where the task said one, and the
+    backup role reads every other receiver's key itself: without the task, the keys are read there
+    and a host it did not reach is found unreachable by its first module task (the lab test runs
+    the audit with it in check mode and gets the same statuses)."""
     found = check_mode_false_tasks()
     assert [(name, task["name"]) for name, task in found] == [
         ("enforce.yml", "Reach every host of the clauses once (a host that does not answer leaves the play here)")]
-    assert "register" not in found[0][1] and found[0][1]["ansible.builtin.raw"] == "true"
+    assert found[0][1]["register"] == "ivpb_reach"
+    readers = sorted(p.relative_to(COLLECTION).as_posix() for p in COLLECTION.rglob("*.yml")
+                     if "ivpb_reach" in p.read_text(encoding="utf-8") and p.name != "enforce.yml")
+    assert readers == ["roles/backup/defaults/main.yml"]
+    defaults = (COLLECTION / "roles/backup/defaults/main.yml").read_text(encoding="utf-8")
+    assert "map(attribute='ivpb_reach.stdout_lines', default=[])" in defaults
+    host_keys = (COLLECTION / "roles/backup/tasks/host_keys.yml").read_text(encoding="utf-8")
+    assert "backup_receiver_hosts | difference(backup_receiver_keys_reached | list)" in host_keys
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +226,9 @@ def test_the_action_in_a_real_run_judges_as_ivpb_audit_judges(tmp_path):
         return {(h, c["id"], c.get("dataset")): c["status"] for h, e in report["hosts"].items() for c in e["controls"]}
 
     assert statuses(job) == statuses(direct)
+    assert set(job["hosts"]) == set(direct["hosts"])
+    # the others were never asked (the systems ivpb does not manage never are)
     assert {h: e["reachable"] for h, e in job["hosts"].items()} == {
-        "fileserver": True, "nas": False, "nas-offsite": None, "secretariaat": None, "nutserver": None, "router": None}
+        **{h: None for h in direct["hosts"]}, "fileserver": True, "nas": False}
     assert job["hosts"]["fileserver"]["controls"][0]["status"] in ("compliant", "drift")
     assert job["inventory"] == [str(ROOT / "inventories" / "example"), str(overlay)]

@@ -17,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "collections" / "ansible_collections" / "ivpb" / "backupbeleid" / "roles"
+PLAYBOOKS = ROLES.parent / "playbooks"  # the collection's enforce and audit; playbooks/ only imports them
 POLICY = ROOT / "src" / "ivpb" / "policies" / "backupbeleid.yml"
 
 
@@ -47,7 +48,7 @@ def tags_in(node) -> list[str]:
 
 
 def task_files() -> list[Path]:
-    return [ROOT / "playbooks" / "enforce.yml", *sorted(ROLES.glob("*/tasks/*.yml"))]
+    return [*sorted(PLAYBOOKS.glob("*.yml")), *sorted(ROLES.glob("*/tasks/*.yml"))]
 
 
 def test_every_tag_names_an_enforced_clause_or_always():

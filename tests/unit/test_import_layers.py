@@ -111,7 +111,8 @@ def test_no_import_cycle():
 def test_the_layers_point_one_way():
     """Only the CLI's entry point imports the CLI; the audit never imports restore (it reads a
     data set's receiver from its resolved record); the collection's plugins never import the ivpb
-    package, except the plan action, which runs the controller's engine."""
+    package, except the controller's own actions, which run its engine: the plan and the audit
+    job's judge (audit_report)."""
     assert {m for m, deps in GRAPH.items() if "ivpb.cli" in deps} == set()
     assert not {m for m, deps in GRAPH.items() if m.startswith("ivpb.audit") and "ivpb.restore" in deps}
     engine = ("ivpb.resolve", "ivpb.plan", "ivpb.policy", "ivpb.inventory", "ivpb.roles")
@@ -119,4 +120,5 @@ def test_the_layers_point_one_way():
             if d.startswith(("ivpb.cli", "ivpb.herstelplan", "ivpb.restore", "ivpb.audit", "ivpb.history"))} == set()
     plugins = {m for m in GRAPH if m.startswith("ansible_collections.")}
     assert {m for m in plugins if any(d.startswith("ivpb.") for d in GRAPH[m])} == {
-        "ansible_collections.ivpb.backupbeleid.plugins.action.plan"}
+        "ansible_collections.ivpb.backupbeleid.plugins.action.plan",
+        "ansible_collections.ivpb.backupbeleid.plugins.action.audit_report"}

@@ -17,11 +17,12 @@ from ansible_collections.ivpb.backupbeleid.plugins.action.plan import ActionModu
 try:
     from ivpb.audit.evaluate import RECEIVER_JUDGES, build_report
     from ivpb.audit.results import HostResults, attach_protected, record, settle
-    from ivpb.cli import EXTENSIONS, render, write_file
     from ivpb.errors import UserError
     from ivpb.inventory import plain
+    from ivpb.output import write_file
     from ivpb.plan import plan_inventory
     from ivpb.policy import load_policy
+    from ivpb.render.formats import EXTENSIONS, render
     from ivpb.roles import receivers_of
     from ivpb.validate import split_findings, validate
 except ImportError:  # pragma: no cover - HAS_IVPB is False: reported as a task failure
