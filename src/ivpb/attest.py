@@ -38,6 +38,7 @@ from ivpb import drills
 from ivpb.errors import UserError
 from ivpb.i18n import t
 from ivpb.inventory import Inventory, managed
+from ivpb.isotime import iso, parse_time
 from ivpb.plan import Plan
 from ivpb.rules import input_rules
 from ivpb.unmanaged import ATTESTED, means
@@ -105,20 +106,6 @@ def load(inventory: Inventory) -> list[dict[str, Any]]:
     return cache["_attestations"]
 
 
-def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _evidence(record: dict[str, Any]) -> dict[str, Any]:
     ev = record.get("evidence")
     return ev if isinstance(ev, dict) else {}
@@ -134,8 +121,8 @@ def newest(records: list[dict[str, Any]], control: str, system: str, dataset: st
     """The statement that stands for one result: the newest for exactly this control, system and
     data set (a statement for another data set or control counts for nothing here)."""
     mine = [a for a in records if a.get("control") == control and a.get("system") == system
-            and a.get("dataset") == dataset and _time(a.get("at"))]
-    return max(mine, key=lambda a: _time(a["at"]), default=None)
+            and a.get("dataset") == dataset and parse_time(a.get("at"))]
+    return max(mine, key=lambda a: parse_time(a["at"]), default=None)
 
 
 def hasher(inventory: Inventory):
@@ -156,25 +143,25 @@ def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta,
     it has expired, lies in the future, or its evidence file is gone or changed; else compliant."""
     if record is None:
         return {"status": "missing", "detail": t("attest.none", lang), "evidence": None}
-    at = _time(record["at"])
+    at = parse_time(record["at"])
     days = record.get("valid_days")
     expires = at + dt.timedelta(days=days) if isinstance(days, int) and not isinstance(days, bool) else at
     file = evidence_file(record)
     recorded = str(_evidence(record).get("sha256") or "")
     attestation = {"statement": record.get("statement"), "by": record.get("by"), "at": record["at"],
-                   "valid_until": _iso(expires), "file": str(file), "sha256": recorded}
+                   "valid_until": iso(expires), "file": str(file), "sha256": recorded}
     reasons = []
     if at - now > skew:
         reasons.append(t("attest.future", lang, at=record["at"]))
     if now > expires:
-        reasons.append(t("attest.expired", lang, at=record["at"], expires=_iso(expires)))
+        reasons.append(t("attest.expired", lang, at=record["at"], expires=iso(expires)))
     actual = hash_of(file)
     if actual is None:
         reasons.append(t("attest.file_missing", lang, file=str(file)))
     elif actual != recorded:
         reasons.append(t("attest.file_changed", lang, file=str(file), sha=recorded[:12], now=actual[:12]))
     detail = "; ".join(reasons) if reasons else t("attest.holds", lang, by=record.get("by"), at=record["at"],
-                                                  expires=_iso(expires), statement=record.get("statement"))
+                                                  expires=iso(expires), statement=record.get("statement"))
     return {"status": "drift" if reasons else "compliant", "detail": detail, "evidence": {"attestation": attestation}}
 
 
@@ -232,7 +219,7 @@ def record(sources, system: str, control: str, dataset: str | None, statement: s
     base = path.parent.parent
     entry = {"control": control, "system": system, "dataset": dataset, "statement": statement,
              "evidence": {"file": _relative(evidence.resolve(), base), "sha256": digest}, "by": by,
-             "at": _iso(now), "frequency": frequency, "valid_days": FREQUENCIES[frequency]}
+             "at": iso(now), "frequency": frequency, "valid_days": FREQUENCIES[frequency]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_suffix(".lock"), "a") as lock:
@@ -277,7 +264,7 @@ def main(args, now: dt.datetime | None = None) -> int:
     when = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     path, entry = record(args.inventory, args.system, args.control, args.dataset, statement, Path(args.evidence),
                          by, args.frequency, when)
-    expires = _iso(when + dt.timedelta(days=entry["valid_days"]))
+    expires = iso(when + dt.timedelta(days=entry["valid_days"]))
     subject = f"{args.system}/{args.dataset}" if args.dataset else args.system
     print(t("attest.recorded", args.lang, control=args.control, subject=subject, expires=expires, store=str(path)),
           file=sys.stderr)

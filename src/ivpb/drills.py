@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ivpb.i18n import span, t
+from ivpb.isotime import iso, parse_time
 from ivpb.policy import Policy
 
 FOLDER = ".evidence"
@@ -65,10 +66,6 @@ def _path(sources, host: str, dataset: str, when: dt.datetime) -> Path:
     return home(sources) / "drills" / host / dataset / f"{when.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}.json"
 
 
-def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def record(sources, result, by: str) -> Path:
     """The evidence of one drill (an ivpb.restore.Restored)."""
     doc = {
@@ -76,9 +73,9 @@ def record(sources, result, by: str) -> Path:
         "host": result.host,
         "dataset": result.dataset,
         "kind": result.kind,
-        "generation": _iso(result.generation),
-        "started": _iso(result.started),
-        "finished": _iso(result.finished or result.started),
+        "generation": iso(result.generation),
+        "started": iso(result.started),
+        "finished": iso(result.finished or result.started),
         "by": by,
         "receiver": result.receiver,
         "directory": result.directory,
@@ -102,19 +99,9 @@ def record(sources, result, by: str) -> Path:
 def record_failure(sources, host: str, dataset: str, reason: str, by: str, now: dt.datetime | None = None) -> Path:
     """A drill that could not restore at all is evidence too."""
     when = now or dt.datetime.now(dt.UTC)
-    doc = {"format": FORMAT, "host": host, "dataset": dataset, "started": _iso(when), "finished": _iso(when),
+    doc = {"format": FORMAT, "host": host, "dataset": dataset, "started": iso(when), "finished": iso(when),
            "by": by, "result": "failed", "problems": [reason]}
     return _write(_path(sources, host, dataset, when), doc)
-
-
-def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def load(sources, host: str, dataset: str) -> list[dict[str, Any]]:
@@ -124,7 +111,7 @@ def load(sources, host: str, dataset: str) -> list[dict[str, Any]]:
         d = folder / "drills" / host / dataset
         if d.is_dir():
             out += _read(d, host, dataset)
-    return sorted(out, key=lambda d: _time(d["started"]))
+    return sorted(out, key=lambda d: parse_time(d["started"]))
 
 
 def _read(d: Path, host: str, dataset: str) -> list[dict[str, Any]]:
@@ -135,7 +122,7 @@ def _read(d: Path, host: str, dataset: str) -> list[dict[str, Any]]:
         except (OSError, ValueError, RecursionError):
             continue
         if isinstance(doc, dict) and doc.get("format") == FORMAT and doc.get("host") == host \
-                and doc.get("dataset") == dataset and _time(doc.get("started")):
+                and doc.get("dataset") == dataset and parse_time(doc.get("started")):
             out.append({**doc, "file": str(f)})
     return out
 
@@ -153,7 +140,7 @@ def indexed(inventory) -> dict[tuple[str, str], list[dict[str, Any]]]:
             for hd in sorted(p for p in root.iterdir() if p.is_dir()):
                 for dd in sorted(p for p in hd.iterdir() if p.is_dir()):
                     found.setdefault((hd.name, dd.name), []).extend(_read(dd, hd.name, dd.name))
-        cache["_drills"] = {k: sorted(v, key=lambda d: _time(d["started"])) for k, v in found.items()}
+        cache["_drills"] = {k: sorted(v, key=lambda d: parse_time(d["started"])) for k, v in found.items()}
     return cache["_drills"]
 
 
@@ -205,12 +192,12 @@ def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Pol
                        rto=span(last.get("rto_seconds"), lang), rpo=span(last.get("rpo_seconds"), lang)))
     evidence["drill_max_age_days"] = limit.days
     good = [d for d in drills if d.get("result") == "ok" and not partial(d)
-            and _time(d["started"]) <= now + dt.timedelta(minutes=5)]
+            and parse_time(d["started"]) <= now + dt.timedelta(minutes=5)]
     reason = None
     if not good:
         reason = t("drill.none", lang)
     else:
-        when = _time(good[-1]["started"])
+        when = parse_time(good[-1]["started"])
         if now - when > limit:
             reason = t("drill.old", lang, when=good[-1]["started"], age=_days(now - when, lang),
                        max=_days(limit, lang), b=level or "?")

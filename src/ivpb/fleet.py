@@ -107,7 +107,7 @@ def _not_in_order(report: dict[str, Any]) -> list[dict[str, Any]]:
 def _oldest(report: dict[str, Any]) -> dict[str, Any] | None:
     """The oldest point in time the newest audit's judged evidence rests on (a last backup, a
     verify, a safety plan's date...): the evidence that most needs renewing."""
-    from ivpb.audit.evaluate import parse_time
+    from ivpb.isotime import parse_time
 
     oldest = None
     for subject, c in _results(report):

@@ -51,6 +51,7 @@ from ivpb import resolve
 from ivpb.errors import UsageError, UserError
 from ivpb.i18n import span, t
 from ivpb.inventory import Inventory
+from ivpb.isotime import iso
 from ivpb.resolve import layout
 from ivpb.rules import module_utils
 from ivpb.vault import Secrets
@@ -125,10 +126,6 @@ class Restored:
 
 def _stamp_time(stamp: str) -> dt.datetime:
     return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-
-
-def iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_at(text: str) -> dt.datetime:

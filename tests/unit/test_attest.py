@@ -20,6 +20,7 @@ from ivpb import attest
 from ivpb.audit.evaluate import build_report
 from ivpb.cli import main, render
 from ivpb.inventory import load_inventory
+from ivpb.isotime import iso
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
 
@@ -214,7 +215,7 @@ def test_one_writer_at_a_time_loses_no_statement(school):
     for th in threads:
         th.join()
     stored = json.loads((school / ".evidence" / "attestations.json").read_text())["attestations"]
-    assert sorted(a["at"] for a in stored) == sorted(attest._iso(NOW - n * DAY) for n in range(16))
+    assert sorted(a["at"] for a in stored) == sorted(iso(NOW - n * DAY) for n in range(16))
 
 
 def test_a_broken_store_is_one_line_not_a_silent_loss(school, capsys):

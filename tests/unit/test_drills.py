@@ -12,6 +12,7 @@ from ivpb import drills
 from ivpb.audit.evaluate import build_report
 from ivpb.audit.results import HostResults
 from ivpb.inventory import Inventory
+from ivpb.isotime import iso
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
 from ivpb.restore import Restored
@@ -50,8 +51,8 @@ def school(b="belangrijk"):
 
 def practice_ok(now: dt.datetime) -> dict:
     """Fresh verify and protected generation at the injected time: only the drill decides."""
-    return {"keep_full": 4, "last_verify": drills._iso(now - dt.timedelta(days=3)),
-            "protected_generation": drills._iso(now - dt.timedelta(hours=11))}
+    return {"keep_full": 4, "last_verify": iso(now - dt.timedelta(days=3)),
+            "protected_generation": iso(now - dt.timedelta(hours=11))}
 
 
 def practice(inv: Inventory, now: dt.datetime = NOW, lang: str = "nl") -> dict:

@@ -17,7 +17,7 @@ from ivpb.policy import load_policy
 from ivpb.roles import reporting_hosts, role_groups, role_inputs
 from ivpb.validate import validate
 
-from .helpers import write_inventory
+from .helpers import with_var, write_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "inventories" / "example"
@@ -52,15 +52,6 @@ HOSTS = {
 def problems(tmp_path, hosts, school=SCHOOL) -> list[str]:
     inv = write_inventory(tmp_path / "inv", school, hosts)
     return [str(p) for p in validate(load_inventory([str(inv)]), load_policy()) if not p.finding]
-
-
-def changed(host: str, key: str, value, hosts=HOSTS) -> dict:
-    hosts = copy.deepcopy(hosts)
-    if value is KeyError:
-        del hosts[host][key]
-    else:
-        hosts[host][key] = value
-    return hosts
 
 
 def test_the_example_declares_one_valid_system_of_each_kind():
@@ -123,7 +114,7 @@ def test_the_plan_is_the_managed_hosts_plan(tmp_path):
      "expected it on a managed host"),
 ])
 def test_validation_names_what_a_system_lacks(tmp_path, host, key, value, expected):
-    assert problems(tmp_path, changed(host, key, value)) == [expected]
+    assert problems(tmp_path, with_var(HOSTS, host, key, value)) == [expected]
 
 
 def test_a_store_without_a_restore_says_who_restores_it(tmp_path):
@@ -152,7 +143,7 @@ def test_the_keys_of_an_unmanaged_system_are_refused_on_a_managed_host(tmp_path)
 
 def test_a_path_in_the_systems_own_terms_only_where_ivpb_does_not_manage(tmp_path):
     """D:\\Fotos is where a Windows PC keeps the data; on a managed host a store path is absolute."""
-    managed = changed("pc", "ivpb_managed", True)
+    managed = with_var(HOSTS, "pc", "ivpb_managed", True)
     found = problems(tmp_path, managed)
     assert "pc: ivpb_stores[0].path: 'D:\\\\Fotos' is not an absolute, normalised path (starting with '/', no '//', " \
            "'.' or '..' components, no trailing '/', no control characters)" in found

@@ -17,6 +17,7 @@ from ivpb.audit.messages import module_detail
 from ivpb.audit.results import HostResults
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
+from ivpb.isotime import parse_time
 from ivpb.plan import Plan, PlannedControl, unstored_controls
 from ivpb.policy import Control, Policy
 from ivpb.roles import router_of
@@ -30,21 +31,6 @@ def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
     """The Flemish school year (1 September - 31 August) that contains day."""
     start_year = day.year if day.month >= 9 else day.year - 1
     return dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31), f"{start_year}-{start_year + 1}"
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return _parse_iso(value)
-
-
-@lru_cache(maxsize=4096)  # a run's evidence repeats a few timestamps for thousands of controls
-def _parse_iso(value: str) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per report, a cache key thousands of times

@@ -35,7 +35,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from ivpb.audit.evaluate import evidence_time, parse_time
+from ivpb.audit.evaluate import evidence_time
+from ivpb.isotime import parse_time
 from ivpb.statuses import STATUSES, rank
 
 HELP = {
