@@ -6,17 +6,13 @@ costs one timeout, not one per UPS."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import threading
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
 
 pytestmark = pytest.mark.skipif(not (shutil.which("upsc") and shutil.which("timeout")),
                                 reason="needs upsc (nut-client) and timeout(1)")
@@ -50,10 +46,7 @@ class SilentServer:
 
 @pytest.fixture
 def host(monkeypatch):
-    args = {"ANSIBLE_MODULE_ARGS": {"_ansible_check_mode": True, "_ansible_diff": False}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps(args)))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-    return Host(basic.AnsibleModule(argument_spec={}, supports_check_mode=True))
+    return make_host(monkeypatch, check_mode=True)
 
 
 def test_a_hung_nut_server_costs_one_named_upsc_timeout_for_all_its_upses(host, monkeypatch):

@@ -5,16 +5,14 @@ AnsibleModule, against a real TCP server on this machine that answers NUT's LIST
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import threading
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as backend
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import Host, ModuleFailure
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
 
 pytestmark = pytest.mark.skipif(not (shutil.which("upsc") and shutil.which("getent")),
                                 reason="needs upsc (nut-client) and getent")
@@ -59,10 +57,7 @@ class ListClientServer:
 
 @pytest.fixture
 def host(monkeypatch):
-    args = {"ANSIBLE_MODULE_ARGS": {"_ansible_check_mode": True, "_ansible_diff": False}}
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps(args)))
-    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-    return Host(basic.AnsibleModule(argument_spec={}, supports_check_mode=True))
+    return make_host(monkeypatch, check_mode=True)
 
 
 def client(ups, duty="ups", address="192.0.2.27"):
