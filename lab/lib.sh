@@ -116,13 +116,14 @@ ensure_escrow_key() {
 }
 
 # The example's sites, their safety plans reviewed the day the lab is made: the example's review
-# dates are fixed, and the lab's audit (make demo, the lab tests) must not turn red the day one of
-# them is older than the policy allows (fire.safety_plan).
+# dates are fixed, and the lab's audit (make demo, the lab tests, molecule's enforce scenario) must
+# not turn red the day one of them is older than the policy allows (fire.safety_plan).
+# ensure_site_reviews [FILE]: written to FILE (default: the lab overlay's LAB_SITES_VARS).
 ensure_site_reviews() {
-    local py="$LAB_ROOT/.venv/bin/python"
+    local py="$LAB_ROOT/.venv/bin/python" out=${1:-$LAB_SITES_VARS}
     [[ -x $py ]] || py=python3
-    mkdir -p "$(dirname "$LAB_SITES_VARS")"
-    "$py" - "$LAB_ROOT/inventories/example/group_vars/all" "$LAB_SITES_VARS.tmp" <<'PY' ||
+    mkdir -p "$(dirname "$out")"
+    "$py" - "$LAB_ROOT/inventories/example/group_vars/all" "$out.tmp" <<'PY' ||
 import datetime, pathlib, sys, yaml
 sites = {}
 for f in sorted(pathlib.Path(sys.argv[1]).glob("*.yml")):
@@ -135,6 +136,6 @@ head = "# Made by lab/lab (ensure_site_reviews in lab/lib.sh); not committed: th
 head += "# their safety plans reviewed the day the lab was made.\n"
 pathlib.Path(sys.argv[2]).write_text(head + yaml.safe_dump({"ivpb_sites": sites}, allow_unicode=True, sort_keys=False))
 PY
-        die "could not write the lab's sites to $LAB_SITES_VARS"
-    mv "$LAB_SITES_VARS.tmp" "$LAB_SITES_VARS"
+        die "could not write the lab's sites to $out"
+    mv "$out.tmp" "$out"
 }
