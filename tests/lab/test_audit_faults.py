@@ -73,7 +73,8 @@ def test_nut_server_down_clients_power_is_not_compliant_with_the_reason(enforced
     for host, cid in POWER.items():
         entry = control(report, host, cid)
         assert entry["status"] in ("drift", "error"), entry
-        assert "UPS" in entry["detail"] and "reachable" in entry["detail"], entry
+        # the module's finding in the report's words (module.nut_client.unreached, Dutch by default)
+        assert "UPS" in entry["detail"] and "bereikbaar" in entry["detail"], entry
         assert entry["evidence"]["reachable"] == [], entry
     assert report["hosts"]["nutserver"]["reachable"] is True
 
