@@ -164,12 +164,6 @@ def test_every_host_answers_on_its_own_fixed_lab_address(lab):
         assert interface.ip not in (interface.network.network_address, interface.network.broadcast_address)
 
 
-# Known bug (#23, found by CI at the session 8 merge, reproduced by hand with `ivpb audit --limit
-# fileserver` on a fresh lab): before enforcing, the audit finds no result for the backup proxy's
-# §4 controls ("niet gecontroleerd: geen module rapporteerde deze maatregel", exit 1), while
-# `ansible-playbook enforce.yml --check` on the same host reports the backup task as changed. After
-# enforcing the audit is right. Strict: the day it is fixed, this marker must go.
-@pytest.mark.xfail(strict=True, reason="audit of a fresh backup proxy: its §4 results are not found (#23)")
 def test_the_demos_audit_of_fresh_hosts_reports_drift(lab):
     before = demo_report("audit-before")
     assert before["exit_code"] == 2

@@ -249,3 +249,18 @@ def test_judging_and_rendering_leave_the_cyclic_collector_as_they_found_it(enabl
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_finding_gets_the_diffs_its_module_names_and_the_result_carries_each_text_once():
+    """backup_job names the paths of its drift's changes (diff_paths) instead of copying the diff
+    texts into every control: a fresh host's result stays under ansible-runner's MAX_EVENT_RES,
+    above which the event arrives without a result and every control is "not checked"."""
+    diff = [{"before_header": p, "after_header": p, "before": "", "after": f"new {p}\n"} for p in ("/a", "/b", "/c")]
+    controls = [{"id": "backup.daily", "dataset": "x", "status": "drift", "diff_paths": ["/a", "/c"]},
+                {"id": "backup.encrypted", "dataset": "x", "status": "drift", "diff_paths": []},
+                {"id": "power.ups", "status": "drift"}]  # a module that names nothing: every diff
+    results: dict[str, HostResults] = {}
+    record(results, "runner_on_ok", "h", {"changed": True, "controls": controls, "diff": diff}, "task")
+    got = {c["id"]: [d["path"] for d in c.get("diff", [])] for c in results["h"].controls}
+    assert got == {"backup.daily": ["/a", "/c"], "backup.encrypted": [], "power.ups": ["/a", "/b", "/c"]}
+    assert all("diff_paths" not in c for c in results["h"].controls)

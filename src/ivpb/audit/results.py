@@ -98,7 +98,10 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
         for c in controls:
             entry = _finding(c)
             if entry is not None:
-                if entry.get("status") == "drift" and diffs and "diff" not in entry:
+                paths = entry.pop("diff_paths", None)  # the module named the changes that concern it
+                if isinstance(paths, list) and "diff" not in entry:
+                    entry["diff"] = [d for d in diffs if d["path"] in paths]
+                elif entry.get("status") == "drift" and diffs and "diff" not in entry:
                     entry["diff"] = diffs
                 hr.controls.append(entry)
 

@@ -621,7 +621,9 @@ def _touches(jobs, host, cron_before):
 
 
 def attribute(controls, jobs, host, cron_before):
-    """Check mode: drift only for the controls a pending change concerns, each with its diff."""
+    """Check mode: drift only for the controls a pending change concerns, each naming the paths of
+    its diffs (diff_paths); the texts are in the result's diff once (copied into every entry, the
+    job script's diff made a fresh host's result larger than ansible-runner passes on)."""
     touched = _touches(jobs, host, cron_before)
     # gpg_target records a keyring change as "<dir> (keys)" and its diff under "<dir> keys".
     diffs = {d.get("before_header", "").replace(" keys", " (keys)"): d for d in host.diffs}
@@ -631,7 +633,7 @@ def attribute(controls, jobs, host, cron_before):
             entry["status"] = "compliant"
         elif entry["status"] == "drift" and host.want_diff:
             found = [diffs[p] for p in paths if p in diffs]
-            entry["diff"] = [{"path": d["before_header"], "before": d["before"], "after": d["after"]} for d in found]
+            entry["diff_paths"] = [d["before_header"] for d in found]
 
 
 def read_failure(host, dataset, kind):
