@@ -16,29 +16,23 @@ Run under the shared lab lock:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.lab.conftest import ESCROW
+from tests.lab.conftest import ESCROW, ROOT
 from tests.lab.test_enforce_audit import INV, audit, ok, on, run
+from tests.lab.test_restore import SUMS, sums_of
 from tests.lab.test_restore import run as run_as_directie
 
 pytestmark = pytest.mark.lab
 
-ROOT = Path(__file__).resolve().parents[2]
 SHARE = "/volume1/fotoarchief"
 JOB = "/usr/local/lib/ivpb/ivpb-backup"
-SUMS = "cd '{path}' && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
 PASSWORD = "lab-synology-smb-wijzig-mij"  # ivpb_pull_password in inventories/lab/host_vars/synology.yml
 
 
 def appliance(command: str) -> str:
     return ok(run("podman", "exec", "ivpb-lab-synology", "sh", "-c", command))
-
-
-def sums(text: str) -> dict[str, str]:
-    return {line[66:]: line[:64] for line in text.splitlines() if line}
 
 
 def backup_controls(report: dict) -> list[dict]:
@@ -55,8 +49,8 @@ def test_a_pulled_data_set_restores_byte_for_byte_from_the_proxys_chain(demo_lab
     proc = run_as_directie("ivpb", "restore", *INV, "--host", "synology", "--dataset", "fotoarchief",
                            "--to", str(out), gnupghome=ESCROW)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    share = sums(appliance(SUMS.format(path=SHARE)))
-    restored = sums(ok(run("bash", "-c", SUMS.format(path=out))))
+    share = sums_of(appliance(SUMS.format(path=f"'{SHARE}'")))
+    restored = sums_of(ok(run("bash", "-c", SUMS.format(path=f"'{out}'"))))
     assert len(share) == 4 and restored == share
     # the backup lies in the proxy's area of the receiver, under the data set's name
     assert on("nas-offsite", "ls /srv/backup/fileserver/fotoarchief/chain | grep -c manifest").strip() != "0"
