@@ -35,6 +35,16 @@ PLAY = """
 """
 
 
+def plan_play(folder: Path, inventories: list[str], *extra: str) -> subprocess.CompletedProcess:
+    """ansible-playbook of PLAY (written into folder) over the inventories: the plan step, whose
+    plan it keeps in folder/plan.json."""
+    (folder / "play.yml").write_text(PLAY)
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    return subprocess.run([str(BIN / "ansible-playbook"), *inventories, str(folder / "play.yml"),
+                           "-e", f"out={folder / 'plan.json'}", *extra],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
 def plan_in_playbook(tmp_path: Path, *extra: str, beside_playbook: bool = False) -> dict:
     """The registered plan; beside_playbook puts an (empty) group_vars next to the playbook,
     which Ansible would read too, so the action must take the hostvars way."""
@@ -42,13 +52,9 @@ def plan_in_playbook(tmp_path: Path, *extra: str, beside_playbook: bool = False)
     folder.mkdir(parents=True)
     if beside_playbook:
         (folder / "group_vars").mkdir()
-    (folder / "play.yml").write_text(PLAY)
-    out = folder / "plan.json"
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    proc = subprocess.run([str(BIN / "ansible-playbook"), *INV, str(folder / "play.yml"), "-e", f"out={out}", *extra],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = plan_play(folder, INV, *extra)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return json.loads(out.read_text())
+    return json.loads((folder / "plan.json").read_text())
 
 
 def cli_plan() -> dict:

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import subprocess
-import tarfile
 import time
 from pathlib import Path
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.tests.unit import toolkit
 
 from ivpb import restore as r
 from ivpb.errors import UserError
@@ -274,23 +273,9 @@ def test_generations_and_the_one_chain_that_holds_one():
 
 
 def plant_hostile_full(chain: Path, manifests: Path, outside: Path) -> str:
-    """A newer full as a hostile receiver writes it (issue #22): a symbolic link `a` to a folder
-    outside, then a file `a/x`, with duplicity's manifest holding the volume's true SHA1 and an
-    ivpb manifest (of the format clients wrote before #22) beside it."""
-    time.sleep(1.1)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    vol = chain / f"duplicity-full.{stamp}.vol1.difftar.gz"
-    with tarfile.open(vol, "w:gz", format=tarfile.GNU_FORMAT) as tar:
-        for name, kind, payload in (("snapshot/.", tarfile.DIRTYPE, b""), ("snapshot/a", tarfile.SYMTYPE, b""),
-                                    ("snapshot/a/x", tarfile.REGTYPE, b"* * * * * root id\n")):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode, info.size, info.linkname = kind, 0o755, len(payload), str(outside)
-            tar.addfile(info, io.BytesIO(payload) if payload else None)
-    sha = hashlib.sha1(vol.read_bytes(), usedforsecurity=False).hexdigest()
-    (chain / f"duplicity-full.{stamp}.manifest").write_text(
-        f"Volume 1:\n    StartingPath   .\n    EndingPath   a/x\n    Hash SHA1 {sha}\n")
-    with tarfile.open(chain / f"duplicity-full-signatures.{stamp}.sigtar.gz", "w:gz"):
-        pass
+    """A newer full as a hostile receiver writes it (toolkit.plant_hostile_full), with an ivpb
+    manifest (of the format clients wrote before #22) beside it."""
+    stamp = toolkit.plant_hostile_full(chain, outside)
     (manifests / f"{stamp}.json").write_text(json.dumps({
         "format": "ivpb-manifest/2", "host": "srv1", "dataset": "ds", "backup_time": r.iso(r._stamp_time(stamp)),
         "entries": [{"path": ".", "dir": True}, {"path": "a/x", "size": 18, "sha256": "0" * 64}],

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +22,8 @@ from ivpb.audit.evaluate import build_report, exit_code
 from ivpb.inventory import load_inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
+
+from .test_plan_action import plan_play
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "inventories" / "example"
@@ -297,24 +297,8 @@ def test_the_example_and_the_lab_overlay_validate_without_warnings(capsys):
 
 # --- the playbook's plan action: the same validation --------------------------------------------
 
-PLAY = """
-- name: Plan only
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Plan
-      ivpb.backupbeleid.plan:
-      run_once: true
-      delegate_to: localhost
-"""
-
-
 def play(tmp_path: Path, inventory: Path) -> subprocess.CompletedProcess:
-    (tmp_path / "play.yml").write_text(PLAY)
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-    return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
-                           str(tmp_path / "play.yml")], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return plan_play(tmp_path, ["-i", str(inventory)])
 
 
 def test_enforce_refuses_an_unknown_variable_and_warns_of_a_data_set_stored_nowhere(tmp_path, inventory):

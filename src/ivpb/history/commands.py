@@ -80,10 +80,7 @@ def cmd_history(args) -> int:
         entries = [e.as_dict() for e in store.entries()]
     finally:
         store.close()
-    if args.format == "json":
-        sys.stdout.write(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(history_table(entries, args.lang))
+    _write(args, entries, history_table)
     return 0
 
 
@@ -96,8 +93,11 @@ def cmd_diff(args) -> int:
         doc = diff.document(earlier, newest, store.report(earlier.id), store.report(newest.id))
     finally:
         store.close()
-    if args.format == "json":
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(diff_text(doc, args.lang))
+    _write(args, doc, diff_text)
     return doc["exit_code"]
+
+
+def _write(args, doc, as_text) -> None:
+    """What a history command found: as JSON (--format json), else as_text(doc, lang)."""
+    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n" if args.format == "json"
+                     else as_text(doc, args.lang))

@@ -17,6 +17,19 @@ attributes:
     support: full
 """
 
+    # A controller-side module (an action plugin, plan and audit_report): it changes no host and
+    # has no diff. Listed before ivpb.backupbeleid.attributes: of two fragments, the first one's
+    # attributes win (a module's own details still win over both).
+    ACTION = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details: Changes no host (it reads and computes on the controller); the same in check mode.
+  diff_mode:
+    support: none
+"""
+
     # Every enforcing module installs what it needs in its own call (module_utils/packages.py).
     PACKAGES = r"""
 options:

@@ -22,14 +22,12 @@ description:
     task ran on is reported as not contacted.
 author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - ivpb.backupbeleid.attributes.action
   - ivpb.backupbeleid.attributes
 attributes:
   check_mode:
-    support: full
     details: Changes no host; the report files on the controller are written in check mode too
       (they are the audit's result).
-  diff_mode:
-    support: none
 options:
   results:
     description: The names under which the roles register their module results (see the audit playbook).

@@ -23,13 +23,8 @@ description:
     that each clause's play targets only those hosts.
 author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - ivpb.backupbeleid.attributes.action
   - ivpb.backupbeleid.attributes
-attributes:
-  check_mode:
-    support: full
-    details: Reads and computes only; the same in check mode.
-  diff_mode:
-    support: none
 options:
   policy:
     description: A school's own policy file (YAML, see C(src/ivpb/policies/backupbeleid.yml)); default the Backupbeleid.

@@ -4,7 +4,12 @@ run_command unless a test passes a recording runner (for systemctl, upsc, ip).""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import tarfile
+import time
+from pathlib import Path
 
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
@@ -42,3 +47,24 @@ def with_packages(root, *names):
     status.parent.mkdir(parents=True, exist_ok=True)
     status.write_text("".join(f"Package: {n}\nStatus: install ok installed\n\n" for n in names))
     return root
+
+
+def plant_hostile_full(chain: Path, outside: Path) -> str:
+    """A newer full in `chain` as a hostile receiver writes it (issue #22): a symbolic link `a` to
+    the folder `outside`, then a file `a/x` (a cron line), with duplicity's manifest holding the
+    volume's true SHA1. Returns its stamp; the caller writes the ivpb manifest it needs beside it."""
+    time.sleep(1.1)  # a stamp of its own, newer than the chain's
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    vol = chain / f"duplicity-full.{stamp}.vol1.difftar.gz"
+    with tarfile.open(vol, "w:gz", format=tarfile.GNU_FORMAT) as tar:
+        for name, kind, payload in (("snapshot/.", tarfile.DIRTYPE, b""), ("snapshot/a", tarfile.SYMTYPE, b""),
+                                    ("snapshot/a/x", tarfile.REGTYPE, b"* * * * * root id\n")):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.size, info.linkname = kind, 0o755, len(payload), str(outside)
+            tar.addfile(info, io.BytesIO(payload) if payload else None)
+    sha = hashlib.sha1(vol.read_bytes(), usedforsecurity=False).hexdigest()
+    (chain / f"duplicity-full.{stamp}.manifest").write_text(
+        f"Volume 1:\n    StartingPath   .\n    EndingPath   a/x\n    Hash SHA1 {sha}\n")
+    with tarfile.open(chain / f"duplicity-full-signatures.{stamp}.sigtar.gz", "w:gz"):
+        pass
+    return stamp

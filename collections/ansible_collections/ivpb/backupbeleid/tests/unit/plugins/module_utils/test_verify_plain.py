@@ -6,14 +6,11 @@ tests/lab/test_restore_hostile.py proves the same on the lab's hosts over real S
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import pwd
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +18,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_manifest, host_program
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import plant_hostile_full
 
 
 def _nobody() -> bool:
@@ -109,20 +107,7 @@ def test_the_verify_refuses_a_chain_that_writes_through_a_symlink_before_restori
     backup(src, recv, base / "cache")
     outside = base / "outside"  # stands for /etc/cron.d
     outside.mkdir(mode=0o777)
-    time.sleep(1.1)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    vol = recv / "chain" / f"duplicity-full.{stamp}.vol1.difftar.gz"
-    with tarfile.open(vol, "w:gz", format=tarfile.GNU_FORMAT) as tar:
-        for name, kind, data in (("snapshot/.", tarfile.DIRTYPE, b""), ("snapshot/a", tarfile.SYMTYPE, b""),
-                                 ("snapshot/a/x", tarfile.REGTYPE, b"* * * * * root id\n")):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode, info.size, info.linkname = kind, 0o755, len(data), str(outside)
-            tar.addfile(info, io.BytesIO(data) if data else None)
-    sha = hashlib.sha1(vol.read_bytes(), usedforsecurity=False).hexdigest()
-    (recv / "chain" / f"duplicity-full.{stamp}.manifest").write_text(
-        f"Volume 1:\n    StartingPath   .\n    EndingPath   a/x\n    Hash SHA1 {sha}\n")
-    with tarfile.open(recv / "chain" / f"duplicity-full-signatures.{stamp}.sigtar.gz", "w:gz"):
-        pass
+    stamp = plant_hostile_full(recv / "chain", outside)
     (recv / "manifests" / f"{stamp}.json").write_text('{"format": "ivpb-manifest/2", "entries": [], "bytes": 18}')
     proc = verify(base)
     log = (base / "backup.log").read_text()
