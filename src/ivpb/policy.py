@@ -14,7 +14,7 @@ import yaml
 
 from ivpb import safe_yaml
 from ivpb.errors import Problem, UserError
-from ivpb.rules import WholePatternValidator, input_rules
+from ivpb.rules import WholePatternValidator, duties, input_rules
 
 ASPECTS = ("b", "i", "v")
 DEFAULT_POLICY = "backupbeleid.yml"
@@ -39,7 +39,7 @@ class Control:
     # and whether on the host that routes the subject's traffic rather than on the host itself.
     role: str | None = None
     module: str | None = None
-    duty: str | None = None  # what the control asks of the module (input_rules.DUTIES[module])
+    duty: str | None = None  # what the control asks of the module (ivpb.rules.duties()[module])
     routed: bool = False
     # How the audit judges the module's evidence beyond configuration (evaluate.JUDGES), whether
     # that evidence carries the host's own timestamps, and the UPSes a `ups` judge needs reached.
@@ -190,12 +190,12 @@ def _enforcement_problems(origin: str, where: str, c: Control) -> list[Problem]:
     if not c.role:
         return [Problem(origin, f"{where}.enforced_by", f"required for a {c.scope} control: the role and "
                         "module that enforce and report it")]
-    if c.module not in input_rules.DUTIES:
+    if c.module not in duties():
         return [Problem(origin, f"{where}.enforced_by.module", f"{c.module!r} is not one of "
-                        f"{', '.join(input_rules.DUTIES)}")]
-    if c.duty not in input_rules.DUTIES[c.module]:
+                        f"{', '.join(duties())}")]
+    if c.duty not in duties()[c.module]:
         return [Problem(origin, f"{where}.enforced_by.duty", f"{c.duty!r} is not a duty of {c.module}; "
-                        f"expected one of {', '.join(input_rules.DUTIES[c.module])}")]
+                        f"expected one of {', '.join(duties()[c.module])}")]
     if (c.scope == "dataset") != (c.module in input_rules.DATASET_MODULES):
         return [Problem(origin, f"{where}.scope", f"{c.module} enforces controls per "
                         f"{'data set' if c.module in input_rules.DATASET_MODULES else 'host'}; expected scope "

@@ -55,6 +55,13 @@ input_rules = module_utils()
 
 
 @functools.cache
+def duties() -> dict[str, tuple[str, ...]]:
+    """Each enforcing module's duties, what a policy's enforced_by.duty may name: the host modules'
+    from input_rules.DUTIES, backup_job's the rows of its own DUTIES table (one row per duty)."""
+    return {**input_rules.DUTIES, "backup_job": tuple(module_utils("backup_job").DUTIES)}
+
+
+@functools.cache
 def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 

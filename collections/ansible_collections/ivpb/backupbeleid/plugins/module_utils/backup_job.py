@@ -134,7 +134,7 @@ def plan_jobs(p):
     hostname = p["hostname"]
     try:
         input_rules.host_name(hostname, "hostname")
-        asked = input_rules.duties(p.get("controls"), "backup_job")
+        asked = input_rules.duties(p.get("controls"), "backup_job", names=DUTIES)
     except ValueError as e:
         raise ModuleFailure(str(e)) from None
     by_ds = {}  # data set -> duty -> the control id asked for it
@@ -168,7 +168,7 @@ def plan_jobs(p):
         jobs.append({
             "dataset": ds, "source": source, "controls": duties,
             "schedule": "daily" if "daily" in duties else "weekly",
-            "annual": "annual_full" in duties, "encrypt": bool(keys),
+            "encrypt": bool(keys),
             "keys": sorted({gpg_target.normalise_fpr(r["fingerprint"]) for r in keys}),
             "recipients": [r["name"] for r in keys], "keyring": keys, "target": target, "sync": sync, "pull": pull,
             "keep_full": _whole(d.get("keep_full") or input_rules.KEEP_FULL, f"{what}.keep_full"),
@@ -178,8 +178,8 @@ def plan_jobs(p):
     when["end"] = _minutes(window["end"], "end")
     for i, (job, t) in enumerate(zip(jobs, slots(window, len(jobs)), strict=True)):
         job["cron"] = dict.fromkeys(ACTIONS)
-        for duty in DUTIES.values():
-            if duty.cron and duty.wanted(job):
+        for name, duty in DUTIES.items():
+            if duty.cron and has(job, name):
                 job["cron"][duty.action] = duty.cron(job, {**when, "slot": t, "index": i})
     return jobs
 
@@ -229,13 +229,17 @@ def _interval(value):
 # A duty is what a control asks of this module for a data set (the policy's enforced_by.duty).
 # Everything the module knows of one duty is its row in DUTIES: whether a job has it, the cron
 # line it schedules, the lines it writes into the data set's config, the evidence it reports,
-# the packages and the files that concern it alone. Adding a duty is adding a row (and its name
-# to input_rules.DUTIES["backup_job"], the choices the controller and the module accept).
+# the packages and the files that concern it alone, and what it does in a sentence (the module's
+# documentation of its duties, doc_fragments/backup_duties.py). Adding a duty is adding a row: its
+# name is one of the duties the module accepts, and the controller checks a policy against them.
 
 
 @dataclass(frozen=True)
 class Duty:
-    wanted: Callable  # job -> whether the job has this duty's cron line and packages
+    doc: str  # what the duty does, for ansible-doc (C(name) - doc)
+    # job -> whether the job has this duty's cron line, packages and files; None: when a control
+    # asks it of the job's data set (has())
+    wanted: Callable | None = None
     action: str | None = None  # the job script's action its cron line runs (ivpb-backup <action> <dataset>)
     cron: Callable | None = None  # (job, when) -> the cron time of that line; when: slot, end, weekday, ...
     conf: Callable = lambda job: []  # job -> its lines of the data set's config (always written: the script reads them)
@@ -245,6 +249,12 @@ class Duty:
     packages: tuple = ()
     own: tuple = ()  # files below ETC that concern this duty alone
     shared: bool = True  # the job script, its settings and the data set's config concern it
+
+
+def has(job, name):
+    """Whether the job has duty `name`: its row's wanted(job), else whether a control asks it."""
+    row = DUTIES[name]
+    return row.wanted(job) if row.wanted else name in job["controls"]
 
 
 def _day(job, when):
@@ -317,25 +327,32 @@ def _heartbeat(job, when):
 
 # In this order: the crontab's lines of a data set and its config's duty lines follow it.
 DUTIES = {
-    "daily": Duty(wanted=lambda j: j["schedule"] == "daily", action="run",
+    "daily": Duty("a backup at least every day (daily wins over weekly)",
+                  wanted=lambda j: j["schedule"] == "daily", action="run",
                   cron=lambda j, w: cron_time(w["slot"], _day(j, w)), reader=_backup_evidence),
-    "weekly": Duty(wanted=lambda j: j["schedule"] == "weekly", action="run",
+    "weekly": Duty("a backup at least every week, on I(window.weekday)",
+                   wanted=lambda j: j["schedule"] == "weekly", action="run",
                    cron=lambda j, w: cron_time(w["slot"], _day(j, w)), reader=_backup_evidence),
-    "annual_full": Duty(wanted=lambda j: j["annual"], action="annual",
+    "annual_full": Duty("a full backup per school year in a chain of its own", action="annual",
                         cron=lambda j, w: cron_time(w["end"], _day(j, w)),
-                        conf=lambda j: [f"ANNUAL={1 if j['annual'] else 0}"], reader=_annual_evidence),
+                        conf=lambda j: [f"ANNUAL={1 if 'annual_full' in j['controls'] else 0}"],
+                        reader=_annual_evidence),
     # every job is verified weekly, asked or not
-    "best_practice": Duty(wanted=lambda j: True, action="verify",
+    "best_practice": Duty("retention, weekly verify, lock, logs and failure hook",
+                          wanted=lambda j: True, action="verify",
                           cron=lambda j, w: cron_time((w["end"] + 30) % 1440, w["verify_weekday"]),
                           reader=_best_practice_evidence),
-    "encrypt": Duty(wanted=lambda j: j["encrypt"], reader=_encrypt_evidence, packages=("gnupg",),
+    "encrypt": Duty("GPG public-key encryption of all that leaves the host",
+                    wanted=lambda j: j["encrypt"], reader=_encrypt_evidence, packages=("gnupg",),
                     own=("gnupg",), shared=False),
     # lsyncd's part (offsite_sync.enforce) reports the sync; its heartbeat proves quiet data current
-    "offsite_sync": Duty(wanted=lambda j: bool(j["sync"]), action="heartbeat", cron=_heartbeat, conf=_sync_conf,
+    "offsite_sync": Duty("continuous sync to the data set's I(datasets[].sync)",
+                         wanted=lambda j: bool(j["sync"]), action="heartbeat", cron=_heartbeat, conf=_sync_conf,
                          packages=("lsyncd",)),
     # a data set of a system ivpb does not manage (#23): no control asks it, the backup needs it;
     # the run and the yearly full pull the data first (the script), their controls report it
-    "pull": Duty(wanted=lambda j: bool(j["pull"]), conf=_pull_conf, packages=("rclone",)),
+    "pull": Duty("the data set is pulled first (I(datasets[].pull); no control of the shipped policy asks it)",
+                 wanted=lambda j: bool(j["pull"]), conf=_pull_conf, packages=("rclone",)),
 }
 ACTIONS = tuple(dict.fromkeys(d.action for d in DUTIES.values() if d.action))
 
@@ -359,7 +376,7 @@ def render_crontab(jobs):
 def cron_lines(job):
     """duty -> the crontab line it gives the job, in DUTIES order."""
     return {name: f"{job['cron'][d.action]} root {command(d.action, job['dataset'])}"
-            for name, d in DUTIES.items() if d.cron and d.wanted(job)}
+            for name, d in DUTIES.items() if d.cron and has(job, name)}
 
 
 def _q(value):
@@ -549,7 +566,7 @@ def enforce_jobs(host, p):
         "ssh_public_key": pubkey or "",
         "target_hosts": sorted({x["host"] for j in jobs for x in (j["target"], j["sync"] or {}) if x.get("host")}),
         "jobs": [{"dataset": j["dataset"], "schedule": j["schedule"], "cron": j["cron"]["run"],
-                  "annual": j["annual"], "encrypted": j["encrypt"],
+                  "annual": has(j, "annual_full"), "encrypted": j["encrypt"],
                   "target": f"{j['target']['address']}:{j['target']['dir']}"} for j in jobs],
         "syncs": [{"id": j["controls"]["offsite_sync"], "dataset": j["dataset"], "source": j["source"],
                    "delay": j["sync"]["delay"],
@@ -588,7 +605,7 @@ def pull_passwords(host, jobs, passwords):
 def needed_packages(jobs):
     """Debian packages the jobs need: the base ones and those of the duties a job has (gnupg for
     encrypted data sets, lsyncd for synced ones)."""
-    extra = [name for d in DUTIES.values() if any(d.wanted(j) for j in jobs) for name in d.packages]
+    extra = [package for name, d in DUTIES.items() if any(has(j, name) for j in jobs) for package in d.packages]
     return [*PACKAGES, *dict.fromkeys(extra)]
 
 
@@ -607,7 +624,7 @@ def _touches(jobs, host, cron_before):
             if path == CRON_PATH:
                 hit = [duty for duty, line in lines.items() if line not in cron_lines_before]
             elif mine:
-                hit = [duty for duty in mine if DUTIES[duty].wanted(j)]
+                hit = [duty for duty in mine if has(j, duty)]
             elif path == f"{ETC}/datasets/{ds}.conf":
                 hit = list(asked)
             elif path.startswith(f"{ETC}/datasets/"):

@@ -41,8 +41,9 @@ A checker never shows a secret: `secret()` says only what is wrong.
     nut_deadtime(deadtime, pollfreq, what)  DEADTIME >= 3 x POLLFREQ (upsmon.conf(5))
     nut_seconds(v, what, least=1)  one of upsmon's timings (NUT_TIMINGS: name -> least), least
                           to NUT_SECONDS_MAX seconds
-    duties(controls, module, what)  a module's `controls` parameter as duty -> data set -> control
-                          id, each duty one of DUTIES[module] (DATASET_MODULES: per data set)
+    duties(controls, module, what, names=None)  a module's `controls` parameter as duty -> data
+                          set -> control id, each duty one of DUTIES[module] (or of names:
+                          backup_job's own table; DATASET_MODULES: per data set)
 
 Escapers (quote a value for the format it is written into; they do not validate, call a checker
 first where the value has a rule):
@@ -396,31 +397,32 @@ SYNC_HEARTBEAT_MINUTES = 30
 # What each enforcing module can be asked to do: the policy file names, per control, the module
 # and its duty (enforced_by.duty); the planner hands a module its controls as
 # [{id, duty, datasets}] and the module reports under the ids it was given. So a control's id is
-# written in the policy file only and a module's duties here only: policy.py checks a policy's
-# duties against this table, and each module's argument spec takes its choices from it.
+# written in the policy file only and a module's duties once: here for the host modules, and for
+# backup_job as the rows of its own DUTIES table (module_utils/backup_job.py, which imports this
+# file). The controller checks a policy's duties against both (ivpb.rules.duties), and each
+# module's argument spec takes its choices from them.
 DUTIES = {
     "nut_client": ("ups", "redundant_ups"),
     "wan_failover": ("failover", "sla"),
-    # pull: a backup proxy's data set of a system ivpb does not manage (#23); asked by no control of
-    # the shipped policy, given by the data set's record (datasets[].pull)
-    "backup_job": ("daily", "weekly", "annual_full", "encrypt", "best_practice", "offsite_sync", "pull"),
 }
 # The modules whose controls apply per data set (each with its `datasets`); the others' per host.
 DATASET_MODULES = ("backup_job",)
 
 
-def duties(controls, module: str, what: str = "controls") -> dict:
+def duties(controls, module: str, what: str = "controls", names=None) -> dict:
     """A module's `controls` parameter as duty -> {data set ('' for a host's control) -> the
-    control id}. Raises ValueError (one line) for an unknown duty, a control without an id, or
-    two controls that ask the same duty of the same data set."""
+    control id}; `names`: the module's duties where DUTIES does not list them (backup_job's
+    table). Raises ValueError (one line) for an unknown duty, a control without an id, or two
+    controls that ask the same duty of the same data set."""
+    names = tuple(names if names is not None else DUTIES[module])
     out: dict = {}
     for i, c in enumerate(controls or []):
         where = f"{what}[{i}]"
         if not isinstance(c, dict) or not isinstance(c.get("id"), str) or not c["id"]:
             raise ValueError(f"{where}: expected a mapping with id (the policy's control id) and duty")
         text(c["id"], f"{where}.id")
-        if c.get("duty") not in DUTIES[module]:
-            raise ValueError(f"{where}.duty: {shown(c.get('duty'))} is not one of {', '.join(DUTIES[module])}")
+        if c.get("duty") not in names:
+            raise ValueError(f"{where}.duty: {shown(c.get('duty'))} is not one of {', '.join(names)}")
         for ds in c.get("datasets") or [""]:
             seen = out.setdefault(c["duty"], {})
             if ds in seen and seen[ds] != c["id"]:

@@ -66,40 +66,12 @@ extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.packages
   - ivpb.backupbeleid.attributes.controls
+  - ivpb.backupbeleid.backup_duties
 options:
   hostname:
     description: The inventory name of this host (directory name at the targets).
     type: str
     required: true
-  controls:
-    description:
-      - The §4 controls this host's plan requires, as the plan step hands them
-        (C(ivpb_plan.inputs[inventory_hostname].backup.controls)); the result reports each under
-        its C(id), per data set.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      id:
-        description: The control's id in the policy file.
-        type: str
-        required: true
-      duty:
-        description:
-          - What the control asks of this module for its data sets. C(daily) or C(weekly) - a
-            backup at least that often (daily wins); C(annual_full) - a full backup per school
-            year in a chain of its own; C(encrypt) - GPG public-key encryption of all that leaves
-            the host; C(offsite_sync) - continuous sync to the data set's I(datasets[].sync);
-            C(best_practice) - retention, weekly verify, lock, logs and failure hook; C(pull) -
-            the data set is pulled first (I(datasets[].pull); no control of the shipped policy asks it).
-        type: str
-        required: true
-        choices: [daily, weekly, annual_full, encrypt, best_practice, offsite_sync, pull]
-      datasets:
-        description: The data sets (I(datasets[].dataset)) the control applies to.
-        type: list
-        elements: str
-        required: true
   datasets:
     description:
       - The host's stored data sets (C(ivpb_stores)), each resolved by the plan step
@@ -349,7 +321,7 @@ ARGUMENT_SPEC = dict(
     hostname=dict(type="str", required=True),
     controls=dict(type="list", elements="dict", required=True, options=dict(
         id=dict(type="str", required=True),
-        duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["backup_job"])),
+        duty=dict(type="str", required=True, choices=list(backup_job.DUTIES)),
         datasets=dict(type="list", elements="str", required=True),
     )),
     datasets=dict(type="list", elements="dict", required=True, options=dict(

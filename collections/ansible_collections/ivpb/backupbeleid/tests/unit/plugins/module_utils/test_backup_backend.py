@@ -62,8 +62,8 @@ def test_schedule_follows_the_plan():
     assert set(jobs) == {"les", "foto", "scan", "lln"}  # the data set without controls is skipped
     assert jobs["les"]["schedule"] == "daily" and jobs["les"]["cron"]["run"].endswith(" * * *")
     assert jobs["foto"]["schedule"] == "weekly" and jobs["foto"]["cron"]["run"].endswith(" * * 6")
-    assert jobs["scan"]["annual"] is False and jobs["scan"]["cron"]["annual"] is None
-    assert jobs["les"]["annual"] and jobs["lln"]["annual"]
+    assert not bj.has(jobs["scan"], "annual_full") and jobs["scan"]["cron"]["annual"] is None
+    assert bj.has(jobs["les"], "annual_full") and bj.has(jobs["lln"], "annual_full")
     assert jobs["foto"]["source"] == "/srv/foto"
 
 
@@ -243,33 +243,33 @@ def test_job_script_is_valid_bash_and_knows_the_school_year(tmp_path):
         assert out == year, fake_date
 
 
-def test_every_duty_the_module_accepts_has_its_row():
-    assert set(bj.DUTIES) == set(bj.input_rules.DUTIES["backup_job"])
-
-
 def test_a_new_duty_is_one_row(monkeypatch, tmp_path):
-    """A duty added as a row (and its name among the accepted duties) gets its cron line, config
-    lines, package and evidence, and leaves every existing line as it was."""
+    """A duty added as a row after the last (CONTRIBUTING.md, "Add a control") is accepted and,
+    for the data sets a control asks it of, gets its cron line, config lines, package and evidence,
+    leaving every existing line as it was; nothing else names it."""
     before = bj.plan_jobs(params())
     old = bj.render_crontab(before).splitlines()
     old_conf = [bj.render_dataset_conf(j) for j in before]
-    row = bj.Duty(wanted=lambda j: "pull" in j["controls"], action="pull",
-                  cron=lambda j, w: bj.cron_time(w["slot"], None),
-                  conf=lambda j: [f"PULL={1 if 'pull' in j['controls'] else 0}"],
-                  reader=lambda host, j, found: {"detail": "pulled", "evidence": {"last_pull": None}},
+    row = bj.Duty("an example", action="example", cron=lambda j, w: bj.cron_time(w["slot"], None),
+                  conf=lambda j: [f"EXAMPLE={1 if 'example' in j['controls'] else 0}"],
+                  reader=lambda host, j, found: {"detail": "example", "evidence": {"last_example": None}},
                   packages=("openssh-server",))
-    monkeypatch.setitem(bj.DUTIES, "pull", row)
-    monkeypatch.setitem(bj.input_rules.DUTIES, "backup_job", (*bj.input_rules.DUTIES["backup_job"], "pull"))
-    monkeypatch.setattr(bj, "ACTIONS", (*bj.ACTIONS, "pull"))
+    monkeypatch.setitem(bj.DUTIES, "example", row)
+    monkeypatch.setattr(bj, "ACTIONS", (*bj.ACTIONS, "example"))
     p = params()
-    p["controls"] += [{"id": "backup.pull", "duty": "pull", "datasets": ["les"]}]
+    p["controls"] += [{"id": "backup.example", "duty": "example", "datasets": ["les"]}]
     after = bj.plan_jobs(p)
     new = bj.render_crontab(after).splitlines()
     added = [ln for ln in new if ln not in old]
-    assert [ln for ln in added if not ln.startswith("#")] == ["0 22 * * * root /usr/local/lib/ivpb/ivpb-backup pull les"]
-    assert bj.render_dataset_conf(after[1]) == old_conf[1] + "PULL=0\n"
-    assert bj.render_dataset_conf(after[0]) == old_conf[0].replace("backup.daily);", "backup.daily, backup.pull);") + "PULL=1\n"
+    assert [ln for ln in added if not ln.startswith("#")] == [
+        "0 22 * * * root /usr/local/lib/ivpb/ivpb-backup example les"]
+    assert bj.render_dataset_conf(after[1]) == old_conf[1] + "EXAMPLE=0\n"
+    assert bj.render_dataset_conf(after[0]) == \
+        old_conf[0].replace("backup.daily);", "backup.daily, backup.example);") + "EXAMPLE=1\n"
     assert bj.needed_packages(after)[-1] == "openssh-server"
     host = make_host(monkeypatch, root=str(tmp_path))
     reported = bj.evidence(host, after, changed=False, check_mode=False, keyring=None, key_error=None, blockers=[])
-    assert {"id": "backup.pull", "dataset": "les", "status": "compliant", "detail": "pulled", "evidence": {}} in reported
+    assert {"id": "backup.example", "dataset": "les", "status": "compliant", "detail": "example",
+            "evidence": {}} in reported
+    with pytest.raises(ModuleFailure, match=r"controls\[0\]\.duty: 'exampel' is not one of daily, .*, example"):
+        bj.plan_jobs(params(controls=[{"id": "backup.example", "duty": "exampel", "datasets": ["les"]}]))
