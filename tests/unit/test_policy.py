@@ -8,16 +8,21 @@ import yaml
 from ivpb.errors import UserError
 from ivpb.policy import load_policy
 
+# The controls the shipped policy has had since the policy note was first written down; a new
+# control may join them (CONTRIBUTING.md, "Add a control"), none may go.
 CONTROL_IDS = {
     "power.ups": "§2", "power.redundant_ups": "§2", "internet.failover": "§3", "internet.sla": "§3",
     "backup.weekly": "§4", "backup.daily": "§4", "backup.sync_offsite": "§4", "backup.annual_full": "§4",
     "backup.encrypted": "§4", "backup.best_practice": "§4", "fire.protection": "§5",
 }
+CLAUSE_OF = {"power": "§2", "internet": "§3", "backup": "§4", "fire": "§5"}  # by the id's first part
 
 
 def test_shipped_policy_has_every_control_with_its_clause():
     policy = load_policy()
-    assert {c.id: c.clause for c in policy.controls} == CONTROL_IDS
+    found = {c.id: c.clause for c in policy.controls}
+    assert CONTROL_IDS.items() <= found.items()
+    assert {cid: CLAUSE_OF[cid.split(".")[0]] for cid in found} == found
     assert policy.clauses == {"§2": "Stroomvoorziening", "§3": "Internetverbinding", "§4": "Backups",
                               "§5": "Brandveiligheid"}
 

@@ -30,8 +30,18 @@ SCHOOL = {
     "ivpb_sites": {"school": {}, "cloud": {"external": True}},
     "ivpb_backup_targets": {"offsite": {"site": "cloud", "address": "backup.example.org"}},
 }
-ALL_LVS = ["power.ups", "power.redundant_ups", "internet.failover", "internet.sla", "backup.daily",
-           "backup.sync_offsite", "backup.annual_full", "backup.encrypted", "backup.best_practice"]
+
+
+def applying(biv: dict[str, str]) -> list[str]:
+    """The ids of the host's and data set's controls that apply to data of these levels (on a host
+    that needs the internet, archived), in the policy file's order: what a system storing it declares."""
+    policy = load_policy()
+    ranks = {aspect: policy.ladders[aspect].index(level) for aspect, level in biv.items()}
+    found = {c.id for c in policy.controls if c.scope != "site" and c.applies_to(ranks)}
+    return [c.id for c in policy.controls if c.id in found and c.superseded_by not in found]
+
+
+ALL_LVS = applying(SCHOOL["ivpb_datasets"]["lvs"]["biv"])
 HOSTS = {
     "informat": {
         "ivpb_managed": False, "ivpb_system_kind": "cloud-service", "ivpb_site": "cloud",

@@ -53,23 +53,25 @@ HELP = {
 }
 # The evidence keys that carry a time, and where: None for the value itself (an ISO timestamp, or
 # 'ok <ISO>' / '2026-2027 <ISO>' as evaluate.evidence_time reads it), else the field of a dict value
-# (a drill's start, a failure's {at, reason}, a safety plan's date).
+# (a drill's start, a failure's {at, reason}, a safety plan's date). By their names, `last_<what>`
+# is a timestamp and `<kind>_failed` a failure (so a module's new evidence gets its age without
+# an entry here); these are the others.
 EVIDENCE_TIMES: dict[str, str | None] = {
-    "last_backup": None,
-    "last_annual": None,
-    "last_verify": None,
-    "last_sync": None,
     "protected_generation": None,
-    "last_switch": None,
     "updated": None,
     "last_drill": "started",
-    "run_failed": "at",
-    "annual_failed": "at",
-    "verify_failed": "at",
-    "sync_failed": "at",
     "safety_plan": "date",
     "attestation": "at",
 }
+
+
+def time_field(key: str) -> tuple[bool, str | None]:
+    """Whether an evidence key carries a time, and where (see EVIDENCE_TIMES)."""
+    if key in EVIDENCE_TIMES:
+        return True, EVIDENCE_TIMES[key]
+    if key.startswith("last_"):
+        return True, None
+    return (True, "at") if key.endswith("_failed") else (False, None)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n"})
 
@@ -125,8 +127,8 @@ def _subject(host: str, site: str, subject: dict[str, Any], now: dt.datetime | N
         evidence = c.get("evidence")
         if now is None or not isinstance(evidence, dict):
             continue
-        for key in sorted(EVIDENCE_TIMES.keys() & evidence.keys()):
-            when = _time(evidence, key, EVIDENCE_TIMES[key])
+        for key in sorted(k for k in evidence if time_field(k)[0]):
+            when = _time(evidence, key, time_field(key)[1])
             if when is not None:
                 out["ivpb_evidence_age_seconds"].append(
                     f'ivpb_evidence_age_seconds{{{control},{dataset},evidence="{key}"}} '
