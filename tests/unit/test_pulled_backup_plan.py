@@ -8,12 +8,17 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
+
 from ivpb import restore
+from ivpb.cli import main
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
 from ivpb.roles import reporting_hosts, role_groups, role_inputs
 from ivpb.validate import validate
+
+from .helpers import write_inventory
 
 SECRET = "smb 'geheim' wachtwoord"
 COMMON = {
@@ -72,7 +77,9 @@ def test_a_pull_that_cannot_work_is_named():
     assert problems("syno", "ivpb_stores", [{"dataset": "fotos", "path": "/f", "pull": {**PULL, "user": ""}}]) == [
         "syno: ivpb_stores[0].pull.user: required with ivpb_pull_password: the account it is for"]
     assert problems("syno", "ivpb_pull_password", "line\nbreak") == [
-        "syno: ivpb_pull_password: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)"]
+        "syno: ivpb_pull_password: a character that is not printable ASCII (a line break, a tab, an accent) (value "
+        "not shown); expected the password of the account the pull names (pull.user) as one line of printable "
+        "ASCII (space to ~), at most 200 characters"]
     synced = problems("syno", "ivpb_stores", [{"dataset": "admin", "path": "/a", "sync_target": "off", "pull": PULL}])
     assert any(p.startswith("syno: ivpb_stores[0].sync_target: a pulled data set cannot be synced continuously")
                for p in synced), synced
@@ -80,3 +87,24 @@ def test_a_pull_that_cannot_work_is_named():
                                          "ivpb_stores": [{"dataset": "admin", "path": "/a", "pull": PULL}]}})
     assert any(str(p).startswith("proxy: ivpb_stores[0].pull: only for a system ivpb does not manage")
                for p in validate(managed, load_policy()))  # checks.unmanaged's word
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("", "empty or not a string"),
+    ("x" * 201, "longer than 200 characters"),
+    ("wachtwoord\t2", "a character that is not printable ASCII (a line break, a tab, an accent)"),
+    ("één", "a character that is not printable ASCII (a line break, a tab, an accent)"),
+])
+def test_a_bad_pull_password_is_one_line_of_its_own(tmp_path, capsys, value, why):
+    """`ivpb validate`: the file and line, the system, the variable, what is wrong and what is
+    expected, in the pull's own words (not the NUT password's); the value never shown; exit 1."""
+    inv = write_inventory(tmp_path / "school", COMMON, {**HOSTS, "syno": {**HOSTS["syno"], "ivpb_pull_password": value}})
+    assert main(["validate", "-i", str(inv)]) == 1
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if "ivpb_pull_password" in line]
+    at = next(n for n, line in enumerate((inv / "host_vars/syno.yml").read_text().splitlines(), 1)
+              if line.startswith("ivpb_pull_password:"))
+    assert lines == [f"{inv}/host_vars/syno.yml:{at}:1: syno: ivpb_pull_password: {why} (value not shown); expected the "
+                     "password of the account the pull names (pull.user) as one line of printable ASCII (space to "
+                     "~), at most 200 characters"], err
+    assert "NUT" not in err and "Traceback" not in err and (not value.strip() or value not in out + err)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ivpb.checks.power import secret_problem
 from ivpb.errors import Problem
+from ivpb.rules import input_rules
 from ivpb.unmanaged import managed
 
 
@@ -22,8 +22,11 @@ def check(ctx) -> Iterator[Problem]:
     inv = ctx.inventory
     duty_of = ctx.policy.duties("backup_job")
     for host, hv in inv.hosts.items():
-        if "ivpb_pull_password" in hv and (why := secret_problem(hv["ivpb_pull_password"])):
-            yield Problem(host, "ivpb_pull_password", why)
+        if "ivpb_pull_password" in hv:
+            try:
+                input_rules.pull_secret(hv["ivpb_pull_password"], "ivpb_pull_password")
+            except ValueError as e:
+                yield Problem(host, "ivpb_pull_password", str(e).removeprefix("ivpb_pull_password: "))
         synced = {c.dataset for c in ctx.plan.hosts[host].controls if duty_of.get(c.id) == "offsite_sync"}
         for i, entry in enumerate(hv.get("ivpb_stores") or []):
             pull = entry.get("pull")

@@ -573,7 +573,7 @@ def pull_passwords(host, jobs, passwords):
         system = (j["pull"] or {}).get("for")
         if system and passwords.get(system):  # '' or none: the source asks for no password
             try:
-                secret = input_rules.secret(passwords[system], f"pull_passwords.{system}")
+                secret = input_rules.pull_secret(passwords[system], f"pull_passwords.{system}")
             except ValueError as e:
                 raise ModuleFailure(str(e)) from None
             path = f"{folder}/{j['dataset']}.pass"

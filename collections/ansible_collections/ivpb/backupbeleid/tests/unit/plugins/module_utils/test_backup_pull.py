@@ -85,3 +85,18 @@ def test_the_password_is_in_a_root_only_file_never_in_a_diff_or_result(tmp_path,
     res = bj.enforce_jobs(make_host(monkeypatch), {**p, "pull_passwords": {}})
     assert res["changed"] and not secret.exists()
     assert os.listdir(secret.parent) == []
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+@pytest.mark.usefixtures("fake_root")
+def test_a_bad_password_is_one_line_in_the_pulls_own_words(tmp_path, monkeypatch):
+    monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)
+    with_packages(tmp_path, *bj.PACKAGES, "rclone")
+    bad = "geheim\nreboot"
+    with pytest.raises(ModuleFailure) as exc:
+        bj.enforce_jobs(make_host(monkeypatch), pulled(host_keys={"nas": HOST_KEY}, pull_passwords={"synology": bad}))
+    assert str(exc.value) == (
+        "pull_passwords.synology: a character that is not printable ASCII (a line break, a tab, an accent) (value "
+        "not shown); expected the password of the account the pull names (pull.user) as one line of printable ASCII "
+        "(space to ~), at most 200 characters")
+    assert not (tmp_path / "etc/ivpb/backup/pull/foto.pass").exists()
