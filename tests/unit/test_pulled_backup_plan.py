@@ -108,3 +108,31 @@ def test_a_bad_pull_password_is_one_line_of_its_own(tmp_path, capsys, value, why
                      "password of the account the pull names (pull.user) as one line of printable ASCII (space to "
                      "~), at most 200 characters"], err
     assert "NUT" not in err and "Traceback" not in err and (not value.strip() or value not in out + err)
+
+
+def test_an_sftp_pull_names_its_account_and_pins_the_servers_key():
+    """A NAS over SFTP (rclone's sftp backend): validate asks for the account and the server's
+    host key (no trust on first use), and the proxy's backup role gets both, never the password."""
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"
+    sftp = {"via": "proxy", "source": "sftp://syno:2222/volume1/fotos", "user": "ivpb", "host_key": key}
+
+    def problems(pull, **hv):
+        hosts = copy.deepcopy(HOSTS)
+        hosts["syno"].update(ivpb_stores=[{"dataset": "fotos", "path": "/volume1/fotos", "pull": pull}], **hv)
+        return [str(p) for p in validate(school(hosts), load_policy()) if not p.finding]
+
+    assert problems(sftp) == []
+    assert problems({k: v for k, v in sftp.items() if k != "host_key"}) == [
+        "syno: ivpb_stores[0].pull.host_key: required for an sftp:// source: the server's SSH host public key "
+        "('ssh-ed25519 AAAA...'), pinned in the proxy's known_hosts"]
+    assert problems({k: v for k, v in sftp.items() if k != "user"}) == [
+        "syno: ivpb_stores[0].pull.user: required for an sftp:// source: the account the proxy logs in as"]
+    assert problems({**sftp, "source": "sftp://syno"})[0].startswith("syno: ivpb_stores[0].pull.source: ")
+    hosts = copy.deepcopy(HOSTS)
+    hosts["syno"]["ivpb_stores"] = [{"dataset": "fotos", "path": "/volume1/fotos", "pull": sftp}]
+    inv = school(hosts)
+    plan = plan_inventory(inv, load_policy())
+    inputs = role_inputs(inv, plan, role_groups(inv, plan))["proxy"]
+    assert inputs["backup"]["datasets"][0]["pull"] == {"for": "syno", "source": "sftp://syno:2222/volume1/fotos",
+                                                       "user": "ivpb", "host_key": key}
+    assert SECRET not in json.dumps(inputs)

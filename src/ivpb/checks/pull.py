@@ -5,6 +5,7 @@ a managed Debian host (its backup proxy, `ivpb_stores[].pull.via`) into that hos
 - `via` names a managed inventory host other than the system itself;
 - ivpb_pull_password (the system's account for its proxy) is one line of printable text, never
   shown in a message, and each pull names the user it belongs to;
+- an sftp:// pull names the account and pins the server's host key (host_key);
 - a data set whose classification asks for a continuous offsite sync cannot be pulled: a sync
   follows changes where they are made, which only the system itself sees.
 """
@@ -42,8 +43,15 @@ def check(ctx) -> Iterator[Problem]:
             elif not managed(inv.hosts[via]):
                 yield Problem(host, f"{path}.via", f"{via!r} is not managed by ivpb (ivpb_managed: false); "
                                                    "expected a managed Debian host")
-            if "ivpb_pull_password" in hv and not pull.get("user"):
+            sftp = str(pull.get("source") or "").startswith("sftp://")
+            if sftp and not pull.get("user"):
+                yield Problem(host, f"{path}.user", "required for an sftp:// source: the account the proxy logs in as")
+            elif "ivpb_pull_password" in hv and not pull.get("user"):
                 yield Problem(host, f"{path}.user", "required with ivpb_pull_password: the account it is for")
+            if sftp and not pull.get("host_key"):
+                yield Problem(host, f"{path}.host_key", "required for an sftp:// source: the server's SSH host "
+                                                        "public key ('ssh-ed25519 AAAA...'), pinned in the proxy's "
+                                                        "known_hosts")
             if entry["dataset"] in synced:
                 yield Problem(host, f"ivpb_stores[{i}].sync_target",
                               "a pulled data set cannot be synced continuously (only the system itself sees its "
