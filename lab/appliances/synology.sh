@@ -50,3 +50,35 @@ cat > /etc/samba/smb.conf <<CONF
 CONF
 printf '%s\n%s\n' "$SMB_PASSWORD" "$SMB_PASSWORD" | smbpasswd -s -a ivpb >/dev/null
 systemctl enable --now smbd.service >/dev/null 2>&1
+
+# The cloud drive (inventories/example/host_vars/cloudschijf: a WebDAV drive such as a hosted
+# Nextcloud) has its stand-in here too: rclone serves the folder over WebDAV on port 8080, read-only,
+# to the account ivpb-backup (password in an htpasswd file, as apr1, so that it is on no command
+# line), running as the unprivileged ivpb so that a folder it may not read stays unreadable. The
+# backup proxy pulls /oudercommunicatie; a lab test stops the server and starts it again.
+DRIVE=/volume1/cloudschijf
+DAV_PASSWORD='lab-cloudschijf-webdav-wijzig-mij'  # = ivpb_pull_password in inventories/lab/host_vars/cloudschijf.yml
+mkdir -p "$DRIVE/oudercommunicatie/nieuwsbrieven" /etc/cloudschijf
+printf 'IVPB-LAB-PLAINTEXT-MARKER oudercommunicatie op de cloudschijf\n' > "$DRIVE/oudercommunicatie/leesmij.txt"
+printf 'Nieuwsbrief september: welkom terug\n' > "$DRIVE/oudercommunicatie/nieuwsbrieven/2025-09 nieuwsbrief.txt"
+printf 'brief aan de ouders: \303\251\303\251n uitstap\n' > "$DRIVE/oudercommunicatie/brief uitstap é.txt"
+head -c 200000 /dev/urandom > "$DRIVE/oudercommunicatie/nieuwsbrieven/affiche.pdf"
+chown -R root:ivpb "$DRIVE" && chmod -R u=rwX,g=rX,o= "$DRIVE"
+printf 'ivpb-backup:%s\n' "$(printf '%s' "$DAV_PASSWORD" | openssl passwd -apr1 -stdin)" > /etc/cloudschijf/htpasswd
+chown root:ivpb /etc/cloudschijf/htpasswd && chmod 0640 /etc/cloudschijf/htpasswd
+cat > /etc/systemd/system/cloudschijf-webdav.service <<UNIT
+[Unit]
+Description=Lab stand-in for the school's cloud drive (WebDAV, read-only)
+After=network-online.target
+
+[Service]
+User=ivpb
+Group=ivpb
+ExecStart=/usr/bin/rclone serve webdav $DRIVE --addr :8080 --read-only --htpasswd /etc/cloudschijf/htpasswd --config /dev/null
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now cloudschijf-webdav.service >/dev/null 2>&1

@@ -28,6 +28,7 @@ import getpass
 import hashlib
 import json
 import os
+import shlex
 import stat
 import sys
 import tempfile
@@ -163,6 +164,29 @@ def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta,
     detail = "; ".join(reasons) if reasons else t("attest.holds", lang, by=record.get("by"), at=record["at"],
                                                   expires=iso(expires), statement=record.get("statement"))
     return {"status": "drift" if reasons else "compliant", "detail": detail, "evidence": {"attestation": attestation}}
+
+
+def to_make(inventory: Inventory, plan: Plan, hosts: list[str], now: dt.datetime, lang: str) -> list[dict[str, Any]]:
+    """The attestations still to be made for `hosts` (ivpb plan): each planned result of a system
+    ivpb does not manage that an attestation meets (its ivpb_attested) and no statement in the
+    store holds for now, judged as the audit judges it (verdict), with why (none, expired, its
+    evidence file changed) and the command that records one."""
+    skew = dt.timedelta(seconds=plan.policy.evidence["clock_skew_seconds"])
+    records, hash_of = load(inventory), hasher(inventory)
+    out = []
+    for host in hosts:
+        if managed(inventory.hosts.get(host) or {}):
+            continue
+        for c in plan.hosts[host].controls:
+            if means(inventory, plan, host, c) != ATTESTED:
+                continue
+            found = verdict(newest(records, c.id, host, c.dataset), now, skew, lang, hash_of)
+            if found["status"] != "compliant":
+                command = shlex.join(["ivpb", "attest", "--system", host, "--control", c.id,
+                                      *(["--dataset", c.dataset] if c.dataset else [])])
+                out.append({"system": host, "control": c.id, "dataset": c.dataset, "why": found["detail"],
+                            "command": command})
+    return out
 
 
 # ---- ivpb attest ----------------------------------------------------------------------------

@@ -317,6 +317,9 @@ def cmd_plan(args) -> int:
     The plan prints whatever the list holds; validate, enforce.yml and audit stay strict. A
     mistake (a value no rule accepts, rather than a piece still missing) is also an error: its
     line on standard error, exit 1."""
+    import datetime as dt
+
+    from ivpb.attest import to_make
     from ivpb.plan import plan_inventory
     from ivpb.shopping import shopping_list, shown
 
@@ -324,12 +327,15 @@ def cmd_plan(args) -> int:
     shopping = shopping_list(inventory, policy)
     plan = plan_inventory(inventory, policy)
     hosts, sites = shown(plan, inventory)
+    # the school's statements the audit will ask for and the store does not hold (#23)
+    to_attest = to_make(inventory, plan, hosts, dt.datetime.now(dt.UTC).replace(microsecond=0), args.lang)
     if args.format == "json":
         from ivpb.render.json_report import render as render_json
 
         # One write, one line per planned control: json.dump with indent makes millions of small
         # writes through the pure-Python encoder (benchmarks/README.md).
-        sys.stdout.write(render_json(_with_todo(plan.as_dict(args.lang), shopping, hosts, sites, args.lang)))
+        doc = _with_todo(plan.as_dict(args.lang), shopping, hosts, sites, args.lang)
+        sys.stdout.write(render_json({**doc, "to_attest": to_attest}))
     elif args.format in ("markdown", "html"):
         from ivpb.render import plan_doc
 
@@ -338,7 +344,7 @@ def cmd_plan(args) -> int:
     else:
         from ivpb.render.plan_table import render_plan_table
 
-        print(render_plan_table(plan, args.lang, shopping, hosts, sites))
+        print(render_plan_table(plan, args.lang, shopping, hosts, sites, to_attest))
     mistakes = shopping.mistakes()
     if mistakes:
         raise UserError("invalid inventory", mistakes)

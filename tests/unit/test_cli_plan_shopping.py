@@ -56,7 +56,7 @@ def test_fire_records_are_listed_and_validate_leaves_them_to_the_audit(capsys, s
     classification.write_text(text[:start], encoding="utf-8")
     code, out, _err = run(capsys, "plan", "-i", str(school), "--lang", "en")
     assert code == 0
-    where = f"- {school}/group_vars/all/classificatie.yml:60:5: "
+    where = f"- {school}/group_vars/all/classificatie.yml:70:5: "
     assert [line.replace(where, "- ") for line in out.splitlines()[-2:]] == [
         "- site kleuterschool: ivpb_sites.kleuterschool.fire_protection.measures: fire protection measures still "
         "to record (ivpb_sites.kleuterschool.fire_protection.measures) (evidence for the audit, not asked by ivpb "

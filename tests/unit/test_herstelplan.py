@@ -24,7 +24,8 @@ STORED = {
 }
 # the example's systems ivpb does not manage (#23): restored as each declares, in the same order
 DECLARED = {"synology": "fotoarchief", "directie-pc": "directie", "imac-kleuter": "kleuterwerkjes",
-            "laptop-zorg": "zorgdossiers", "tablet-juf": "klasnotities", "informat": "leerlingvolgsysteem"}
+            "laptop-zorg": "zorgdossiers", "tablet-juf": "klasnotities", "informat": "leerlingvolgsysteem",
+            "cloudschijf": "oudercommunicatie"}
 HOLDER = "Directie (sleutel offline in de kluis)"
 
 
@@ -151,7 +152,7 @@ def test_contacts_from_the_inventory_first_and_recovery_targets_from_the_policy(
     assert [r[0] for r in rows] == ["noodzakelijk", "belangrijk", "laag"]
     for level, rpo, rto, _ in rows:
         assert (rpo, rto) == (policy.recovery[level]["rpo"], policy.recovery[level]["rto"])
-    assert rows[0][3] == "fileserver/leerlingenadministratie, informat/leerlingvolgsysteem" and rows[2][3] == "imac-kleuter/kleuterwerkjes, nas/fotos, nas/scans, synology/fotoarchief, tablet-juf/klasnotities"
+    assert rows[0][3] == "fileserver/leerlingenadministratie, informat/leerlingvolgsysteem" and rows[2][3] == "cloudschijf/oudercommunicatie, imac-kleuter/kleuterwerkjes, nas/fotos, nas/scans, synology/fotoarchief, tablet-juf/klasnotities"
     assert f"**Hersteldoel**: RPO: {policy.recovery['laag']['rpo']}; RTO: " in section(text, "scans")
 
 

@@ -72,7 +72,8 @@ def tmp(tmp_path_factory):
 def test_fast_way_hostvars_way_and_cli_give_one_plan(tmp):
     fast = plan_in_playbook(tmp / "a")
     assert fast == plan_in_playbook(tmp / "b", beside_playbook=True)
-    assert fast == cli_plan()
+    # the CLI adds the school's attestations still to be made (#23): its to-do, not enforce.yml's
+    assert fast == {k: v for k, v in cli_plan().items() if k != "to_attest"}
 
 
 def test_extra_vars_count_on_both_ways(tmp):

@@ -8,12 +8,17 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
+
 from ivpb import restore
+from ivpb.cli import main
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
 from ivpb.roles import reporting_hosts, role_groups, role_inputs
 from ivpb.validate import validate
+
+from .helpers import write_inventory
 
 SECRET = "smb 'geheim' wachtwoord"
 COMMON = {
@@ -72,7 +77,9 @@ def test_a_pull_that_cannot_work_is_named():
     assert problems("syno", "ivpb_stores", [{"dataset": "fotos", "path": "/f", "pull": {**PULL, "user": ""}}]) == [
         "syno: ivpb_stores[0].pull.user: required with ivpb_pull_password: the account it is for"]
     assert problems("syno", "ivpb_pull_password", "line\nbreak") == [
-        "syno: ivpb_pull_password: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)"]
+        "syno: ivpb_pull_password: a character that is not printable ASCII (a line break, a tab, an accent) (value "
+        "not shown); expected the password of the account the pull names (pull.user) as one line of printable "
+        "ASCII (space to ~), at most 200 characters"]
     synced = problems("syno", "ivpb_stores", [{"dataset": "admin", "path": "/a", "sync_target": "off", "pull": PULL}])
     assert any(p.startswith("syno: ivpb_stores[0].sync_target: a pulled data set cannot be synced continuously")
                for p in synced), synced
@@ -80,3 +87,52 @@ def test_a_pull_that_cannot_work_is_named():
                                          "ivpb_stores": [{"dataset": "admin", "path": "/a", "pull": PULL}]}})
     assert any(str(p).startswith("proxy: ivpb_stores[0].pull: only for a system ivpb does not manage")
                for p in validate(managed, load_policy()))  # checks.unmanaged's word
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("", "empty or not a string"),
+    ("x" * 201, "longer than 200 characters"),
+    ("wachtwoord\t2", "a character that is not printable ASCII (a line break, a tab, an accent)"),
+    ("één", "a character that is not printable ASCII (a line break, a tab, an accent)"),
+])
+def test_a_bad_pull_password_is_one_line_of_its_own(tmp_path, capsys, value, why):
+    """`ivpb validate`: the file and line, the system, the variable, what is wrong and what is
+    expected, in the pull's own words (not the NUT password's); the value never shown; exit 1."""
+    inv = write_inventory(tmp_path / "school", COMMON, {**HOSTS, "syno": {**HOSTS["syno"], "ivpb_pull_password": value}})
+    assert main(["validate", "-i", str(inv)]) == 1
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if "ivpb_pull_password" in line]
+    at = next(n for n, line in enumerate((inv / "host_vars/syno.yml").read_text().splitlines(), 1)
+              if line.startswith("ivpb_pull_password:"))
+    assert lines == [f"{inv}/host_vars/syno.yml:{at}:1: syno: ivpb_pull_password: {why} (value not shown); expected the "
+                     "password of the account the pull names (pull.user) as one line of printable ASCII (space to "
+                     "~), at most 200 characters"], err
+    assert "NUT" not in err and "Traceback" not in err and (not value.strip() or value not in out + err)
+
+
+def test_an_sftp_pull_names_its_account_and_pins_the_servers_key():
+    """A NAS over SFTP (rclone's sftp backend): validate asks for the account and the server's
+    host key (no trust on first use), and the proxy's backup role gets both, never the password."""
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt"
+    sftp = {"via": "proxy", "source": "sftp://syno:2222/volume1/fotos", "user": "ivpb", "host_key": key}
+
+    def problems(pull, **hv):
+        hosts = copy.deepcopy(HOSTS)
+        hosts["syno"].update(ivpb_stores=[{"dataset": "fotos", "path": "/volume1/fotos", "pull": pull}], **hv)
+        return [str(p) for p in validate(school(hosts), load_policy()) if not p.finding]
+
+    assert problems(sftp) == []
+    assert problems({k: v for k, v in sftp.items() if k != "host_key"}) == [
+        "syno: ivpb_stores[0].pull.host_key: required for an sftp:// source: the server's SSH host public key "
+        "('ssh-ed25519 AAAA...'), pinned in the proxy's known_hosts"]
+    assert problems({k: v for k, v in sftp.items() if k != "user"}) == [
+        "syno: ivpb_stores[0].pull.user: required for an sftp:// source: the account the proxy logs in as"]
+    assert problems({**sftp, "source": "sftp://syno"})[0].startswith("syno: ivpb_stores[0].pull.source: ")
+    hosts = copy.deepcopy(HOSTS)
+    hosts["syno"]["ivpb_stores"] = [{"dataset": "fotos", "path": "/volume1/fotos", "pull": sftp}]
+    inv = school(hosts)
+    plan = plan_inventory(inv, load_policy())
+    inputs = role_inputs(inv, plan, role_groups(inv, plan))["proxy"]
+    assert inputs["backup"]["datasets"][0]["pull"] == {"for": "syno", "source": "sftp://syno:2222/volume1/fotos",
+                                                       "user": "ivpb", "host_key": key}
+    assert SECRET not in json.dumps(inputs)

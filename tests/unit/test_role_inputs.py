@@ -51,17 +51,22 @@ def test_example_school_inputs():
     receiver = inputs["nas-offsite"]["backup_target"]
     assert receiver["targets"] == [{"name": "nas-offsite", "path": "/srv/backup"}]
     assert [(c["client"], c["target"], sorted(c["datasets"])) for c in receiver["clients"]] == [
-        # fotoarchief: the lab's synology's, pulled by fileserver as its backup proxy (#23)
-        ("fileserver", "nas-offsite", ["boekhouding", "fotoarchief", "leerlingenadministratie", "personeelsdossiers"]),
+        # fotoarchief and oudercommunicatie: the lab's synology's and cloudschijf's, pulled by
+        # fileserver as their backup proxy (#23)
+        ("fileserver", "nas-offsite", ["boekhouding", "fotoarchief", "leerlingenadministratie", "oudercommunicatie",
+                                       "personeelsdossiers"]),
         ("nas", "nas-offsite", ["fotos", "lesmateriaal", "scans"]),
     ]
     pulled = [d for d in inputs["fileserver"]["backup"]["datasets"] if "pull" in d]
     assert [(d["dataset"], d["pull"]) for d in pulled] == [
-        ("fotoarchief", {"for": "synology", "source": "smb://synology/fotoarchief", "user": "ivpb"})]
+        ("fotoarchief", {"for": "synology", "source": "smb://synology/fotoarchief", "user": "ivpb"}),
+        ("oudercommunicatie", {"for": "cloudschijf", "source": "http://synology:8080/oudercommunicatie",
+                               "user": "ivpb-backup"})]
     assert set(inputs) == set(inventory.hosts) and inputs["nas-offsite"].keys() == {"backup_target"}
     # the plan is registered and shown with -v: no secret in it
-    passwords = [str(hv["ivpb_nut_password"]) for hv in inventory.hosts.values() if "ivpb_nut_password" in hv]
-    assert len(passwords) == 4 and not any(p in json.dumps(inputs) for p in passwords)
+    passwords = [str(hv[var]) for hv in inventory.hosts.values()
+                 for var in ("ivpb_nut_password", "ivpb_pull_password") if var in hv]
+    assert len(passwords) == 6 and not any(p in json.dumps(inputs) for p in passwords)
 
 
 def test_inputs_follow_the_policy_and_the_inventory(tmp_path: Path):

@@ -19,5 +19,6 @@ def test_example_school_role_groups(example_inventory):
         "nutserver": ["ivpb_nut_server"],
         "router": ["ivpb_internet"],  # it routes the fileserver, which requires internet.failover
         # systems ivpb does not manage: in no group, so no play targets them
-        **dict.fromkeys(["synology", "directie-pc", "imac-kleuter", "laptop-zorg", "tablet-juf", "informat"], []),
+        **dict.fromkeys(["synology", "directie-pc", "imac-kleuter", "laptop-zorg", "tablet-juf", "informat",
+                          "cloudschijf"], []),
     }

@@ -283,7 +283,7 @@ def test_a_host_with_ivpb_variables_that_does_nothing_is_a_warning(capsys, inven
     edit(inventory, HOSTS_YML, "        nas:\n", "        nas:\n        printer:\n")
     (inventory / "host_vars/printer.yml").write_text("ivpb_site: hoofdgebouw\nivpb_needs_internet: true\n")
     code, out, err = run(capsys, "validate", "-i", str(inventory))
-    assert code == 0 and out.startswith("OK: 13 hosts valid")
+    assert code == 0 and out.startswith("OK: 14 hosts valid")
     assert err == [f"{inventory / 'host_vars/printer.yml'}:2:1: warning: host printer: has ivpb_* variables "
                    "(ivpb_needs_internet, ivpb_site) but stores and uses no data set (ivpb_stores, ivpb_uses) and "
                    "has no role, so no control of the policy applies to it"]
@@ -292,7 +292,7 @@ def test_a_host_with_ivpb_variables_that_does_nothing_is_a_warning(capsys, inven
 def test_the_example_and_the_lab_overlay_validate_without_warnings(capsys):
     """The router, the NUT server and the offsite NAS store nothing but each has a role."""
     code, out, err = run(capsys, "validate", "-i", str(EXAMPLE), "-i", str(ROOT / "inventories/lab"))
-    assert (code, err) == (0, []) and out.startswith("OK: 12 hosts valid")
+    assert (code, err) == (0, []) and out.startswith("OK: 13 hosts valid")
 
 
 # --- the playbook's plan action: the same validation --------------------------------------------

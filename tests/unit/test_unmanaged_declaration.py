@@ -183,7 +183,7 @@ def test_no_play_targets_an_unmanaged_system():
     plan = plan_inventory(inventory, load_policy())
     groups = role_groups(inventory, plan)
     unmanaged = [h for h, hv in inventory.hosts.items() if hv.get("ivpb_managed") is False]
-    assert len(unmanaged) == 6
+    assert len(unmanaged) == 7
     assert all(groups[h] == [] for h in unmanaged)
     assert reporting_hosts(inventory, plan, unmanaged) == []
     inputs = role_inputs(inventory, plan, groups)

@@ -5,6 +5,7 @@ a managed Debian host (its backup proxy, `ivpb_stores[].pull.via`) into that hos
 - `via` names a managed inventory host other than the system itself;
 - ivpb_pull_password (the system's account for its proxy) is one line of printable text, never
   shown in a message, and each pull names the user it belongs to;
+- an sftp:// pull names the account and pins the server's host key (host_key);
 - a data set whose classification asks for a continuous offsite sync cannot be pulled: a sync
   follows changes where they are made, which only the system itself sees.
 """
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ivpb.checks.power import secret_problem
 from ivpb.errors import Problem
+from ivpb.rules import input_rules
 from ivpb.unmanaged import managed
 
 
@@ -22,8 +23,11 @@ def check(ctx) -> Iterator[Problem]:
     inv = ctx.inventory
     duty_of = ctx.policy.duties("backup_job")
     for host, hv in inv.hosts.items():
-        if "ivpb_pull_password" in hv and (why := secret_problem(hv["ivpb_pull_password"])):
-            yield Problem(host, "ivpb_pull_password", why)
+        if "ivpb_pull_password" in hv:
+            try:
+                input_rules.pull_secret(hv["ivpb_pull_password"], "ivpb_pull_password")
+            except ValueError as e:
+                yield Problem(host, "ivpb_pull_password", str(e).removeprefix("ivpb_pull_password: "))
         synced = {c.dataset for c in ctx.plan.hosts[host].controls if duty_of.get(c.id) == "offsite_sync"}
         for i, entry in enumerate(hv.get("ivpb_stores") or []):
             pull = entry.get("pull")
@@ -39,8 +43,15 @@ def check(ctx) -> Iterator[Problem]:
             elif not managed(inv.hosts[via]):
                 yield Problem(host, f"{path}.via", f"{via!r} is not managed by ivpb (ivpb_managed: false); "
                                                    "expected a managed Debian host")
-            if "ivpb_pull_password" in hv and not pull.get("user"):
+            sftp = str(pull.get("source") or "").startswith("sftp://")
+            if sftp and not pull.get("user"):
+                yield Problem(host, f"{path}.user", "required for an sftp:// source: the account the proxy logs in as")
+            elif "ivpb_pull_password" in hv and not pull.get("user"):
                 yield Problem(host, f"{path}.user", "required with ivpb_pull_password: the account it is for")
+            if sftp and not pull.get("host_key"):
+                yield Problem(host, f"{path}.host_key", "required for an sftp:// source: the server's SSH host "
+                                                        "public key ('ssh-ed25519 AAAA...'), pinned in the proxy's "
+                                                        "known_hosts")
             if entry["dataset"] in synced:
                 yield Problem(host, f"ivpb_stores[{i}].sync_target",
                               "a pulled data set cannot be synced continuously (only the system itself sees its "

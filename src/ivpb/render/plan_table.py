@@ -23,9 +23,11 @@ def _headers(lang: str) -> tuple[str, ...]:
 
 
 def render_plan_table(plan: Plan, lang: str = "nl", shopping: ShoppingList | None = None,
-                      hosts: list[str] | None = None, sites: list[str] | None = None) -> str:
+                      hosts: list[str] | None = None, sites: list[str] | None = None,
+                      to_attest: list[dict] | None = None) -> str:
     """The plan of `hosts` and `sites` (default all); with a shopping list, a column says per
-    control what must still be configured, and the list follows the tables."""
+    control what must still be configured; after the tables the attestations still to be made
+    (ivpb.attest.to_make), then the list."""
     todo = shopping.notes if shopping else {}
     headers = _headers(lang)
     extra = (t("plan_table.to_configure", lang),) if todo else ()
@@ -52,6 +54,11 @@ def render_plan_table(plan: Plan, lang: str = "nl", shopping: ShoppingList | Non
         for n, c in enumerate(sp.controls):
             site_rows.append((site if n == 0 else "", c.id, c.clause, c.because.text(lang)))
     out.append(text_table(site_rows))
+    if to_attest:
+        out += ["", t("plan_table.to_attest", lang, n=len(to_attest))]
+        for a in to_attest:
+            subject = f"{a['system']}/{a['dataset']}" if a["dataset"] else a["system"]
+            out.append(f"- {subject}: {a['control']}: {a['why']} ({a['command']} ...)")
     if shopping and shopping.items:
         out += ["", t("plan_table.shopping", lang, n=len(shopping.items))]
         for item in shopping.items:

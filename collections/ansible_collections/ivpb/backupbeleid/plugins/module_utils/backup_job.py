@@ -186,6 +186,7 @@ def plan_jobs(p):
 
 SMB_RE = re.compile(r"smb://([^/:]+)(?::([0-9]{1,5}))?/([^/\s\"'\\][^\s\"'\\]*)")
 WEBDAV_RE = re.compile(r"(https?)://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]*)?")
+SFTP_RE = re.compile(r"sftp://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]+)")
 
 
 def _pull(pull, what):
@@ -193,11 +194,12 @@ def _pull(pull, what):
     the controller's schema checks them (they reach rclone through the sourced config file and
     its environment, never a command line). Raises ValueError."""
     source = input_rules.text(str(pull.get("source") or ""), f"{what}.source")
-    smb, dav = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source)
-    if not (smb or dav):
-        raise ValueError(f"{what}.source: {input_rules.shown(source)} is not smb://server[:port]/share[/folder] "
-                         "or http(s)://server[:port]/path (no blanks, quotes or backslashes)")
-    host, port = (smb.group(1), smb.group(2)) if smb else (dav.group(2), dav.group(3))
+    smb, dav, sftp = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source), SFTP_RE.fullmatch(source)
+    if not (smb or dav or sftp):
+        raise ValueError(f"{what}.source: {input_rules.shown(source)} is not smb://server[:port]/share[/folder], "
+                         "http(s)://server[:port]/path or sftp://server[:port]/path (no blanks, quotes or backslashes)")
+    host, port = (smb.group(1), smb.group(2)) if smb else (sftp.group(1), sftp.group(2)) if sftp else \
+        (dav.group(2), dav.group(3))
     input_rules.host_name(host, f"{what}.source server")
     if port is not None and not 1 <= int(port) <= 65535:
         raise ValueError(f"{what}.source: port {port} is not from 1 to 65535")
@@ -208,6 +210,15 @@ def _pull(pull, what):
     if smb:
         return {"for": host_for, "source": source, "type": "smb", "host": host, "port": int(port or 445),
                 "path": smb.group(3).rstrip("/"), "url": "", "user": user}
+    if sftp:  # a NAS over SSH: its host key pinned (no trust on first use), an account to log in as
+        if not pull.get("host_key"):
+            raise ValueError(f"{what}.host_key: required for an sftp:// source: the server's SSH host public key "
+                             "('ssh-ed25519 AAAA...'), pinned in this host's known_hosts")
+        if not user:
+            raise ValueError(f"{what}.user: required for an sftp:// source: the account the proxy logs in as")
+        return {"for": host_for, "source": source, "type": "sftp", "host": host, "port": int(port or 22),
+                "path": sftp.group(3).rstrip("/") or "/", "url": "", "user": user,
+                "host_key": host_key_line(pull["host_key"], f"{what}.host_key")}
     return {"for": host_for, "source": source, "type": "webdav", "host": host, "port": int(port) if port else None,
             "path": "", "url": source, "user": user}
 
@@ -455,7 +466,8 @@ def ssh_key(host, hostname):
 
 def render_known_hosts(jobs, given, current):
     """The pinned host keys of every target: from the inventory (host_key), from this run
-    (host_keys, read on the receivers by the role), else the ones pinned before. Returns
+    (host_keys, read on the receivers by the role), else the ones pinned before; and of each
+    sftp:// pull source, always the inventory's (pull.host_key). Returns
     (content, [targets without a key]); an unknown key is never trusted on first use."""
     lines, missing = [], []
     seen = set()
@@ -476,6 +488,11 @@ def render_known_hosts(jobs, given, current):
             if not keys:
                 missing.append(t["name"])
             lines += [f"{name} {k}" for k in keys]
+        pull = j["pull"] or {}
+        if pull.get("type") == "sftp" and (pull["host"], pull["port"]) not in seen:  # its key: the inventory's
+            seen.add((pull["host"], pull["port"]))
+            name = pull["host"] if pull["port"] == 22 else f"[{pull['host']}]:{pull['port']}"
+            lines.append(f"{name} {pull['host_key']}")
     return "".join(line + "\n" for line in lines), missing
 
 
@@ -590,7 +607,7 @@ def pull_passwords(host, jobs, passwords):
         system = (j["pull"] or {}).get("for")
         if system and passwords.get(system):  # '' or none: the source asks for no password
             try:
-                secret = input_rules.secret(passwords[system], f"pull_passwords.{system}")
+                secret = input_rules.pull_secret(passwords[system], f"pull_passwords.{system}")
             except ValueError as e:
                 raise ModuleFailure(str(e)) from None
             path = f"{folder}/{j['dataset']}.pass"

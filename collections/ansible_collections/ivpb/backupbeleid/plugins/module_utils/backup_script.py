@@ -186,6 +186,12 @@ pull_source() {
         export RCLONE_CONFIG_SOURCE_USER=$PULL_USER
         if [[ $PULL_TYPE == smb ]]; then
             export RCLONE_CONFIG_SOURCE_HOST=$PULL_HOST RCLONE_CONFIG_SOURCE_PORT=$PULL_PORT
+        elif [[ $PULL_TYPE == sftp ]]; then
+            # the server's key pinned beside the targets'; no command run on it (a NAS's SFTP-only
+            # account has no shell); without a password this host's own backup key logs in
+            export RCLONE_CONFIG_SOURCE_HOST=$PULL_HOST RCLONE_CONFIG_SOURCE_PORT=$PULL_PORT
+            export RCLONE_CONFIG_SOURCE_KNOWN_HOSTS_FILE=$ETC/ssh/known_hosts RCLONE_CONFIG_SOURCE_SHELL_TYPE=none
+            [[ -n $pass ]] || export RCLONE_CONFIG_SOURCE_KEY_FILE=$ETC/ssh/id_ed25519
         else
             export RCLONE_CONFIG_SOURCE_URL=$PULL_URL RCLONE_CONFIG_SOURCE_VENDOR=other
         fi

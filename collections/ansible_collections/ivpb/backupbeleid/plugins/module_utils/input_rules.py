@@ -37,6 +37,7 @@ A checker never shows a secret: `secret()` says only what is wrong.
     no_control(v, what)   the same without the length limit
     not_option(v, what)   a value that does not start with '-' (never read as an option)
     secret(v, what, max_len=200)  a non-empty printable-ASCII secret; the message never shows it
+    pull_secret(v, what)  the same for a pulled data set's account (ivpb_pull_password), in its own words
     command_line(v, what) a one-line command whose program is an absolute path, <= 1000
     nut_deadtime(deadtime, pollfreq, what)  DEADTIME >= 3 x POLLFREQ (upsmon.conf(5))
     nut_seconds(v, what, least=1)  one of upsmon's timings (NUT_TIMINGS: name -> least), least
@@ -256,6 +257,21 @@ def secret(value, what: str, max_len: int = 200):
     if any(not (0x20 <= ord(c) <= 0x7E) for c in value):
         raise ValueError(f"{what}: only printable ASCII characters (space to ~) are allowed by NUT (value not shown)")
     return value
+
+
+def pull_secret(value, what: str, max_len: int = 200):
+    """The password of the account a backup proxy pulls a data set with (ivpb_pull_password, #23):
+    rclone reads it as one line from its root-only file. Same limits as secret(), its own words."""
+    if not isinstance(value, str) or not value:
+        why = "empty or not a string"
+    elif len(value) > max_len:
+        why = f"longer than {max_len} characters"
+    elif any(not (0x20 <= ord(c) <= 0x7E) for c in value):
+        why = "a character that is not printable ASCII (a line break, a tab, an accent)"
+    else:
+        return value
+    raise ValueError(f"{what}: {why} (value not shown); expected the password of the account the pull names "
+                     f"(pull.user) as one line of printable ASCII (space to ~), at most {max_len} characters")
 
 
 def command_line(value, what: str):

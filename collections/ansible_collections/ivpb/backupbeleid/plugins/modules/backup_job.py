@@ -186,12 +186,21 @@ options:
             required: true
           source:
             description:
-              - C(smb://server[:port]/share[/folder]) (rclone's C(smb) backend) or
-                C(http(s)://server[:port]/path) (its C(webdav) backend); no blanks, quotes or backslashes.
+              - C(smb://server[:port]/share[/folder]) (rclone's C(smb) backend),
+                C(http(s)://server[:port]/path) (its C(webdav) backend) or C(sftp://server[:port]/path)
+                (its C(sftp) backend); no blanks, quotes or backslashes.
             type: str
             required: true
           user:
-            description: The account the proxy reads with (its password in I(pull_passwords)).
+            description:
+              - The account the proxy reads with (its password in I(pull_passwords)). Required for
+                C(sftp://), which without a password logs in with this host's backup key
+                (C(/etc/ivpb/backup/ssh/id_ed25519)).
+            type: str
+          host_key:
+            description:
+              - For C(sftp://) (required there) the server's SSH host public key (C(ssh-ed25519 AAAA...)),
+                pinned in this host's backup known_hosts; no key is trusted on first use.
             type: str
   pull_passwords:
     description:
@@ -340,7 +349,7 @@ ARGUMENT_SPEC = dict(
         sync_delay=dict(type="int", default=15),
         pull=dict(type="dict", options={"for": dict(type="str", required=True),
                                         "source": dict(type="str", required=True),
-                                        "user": dict(type="str")}),
+                                        "user": dict(type="str"), "host_key": dict(type="str", no_log=False)}),
     )),
     pull_passwords=dict(type="dict", default={}, no_log=True),
     window=dict(type="dict", default={}),

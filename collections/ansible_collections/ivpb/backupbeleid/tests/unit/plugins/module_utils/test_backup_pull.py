@@ -49,8 +49,8 @@ def test_a_pulled_data_set_is_saved_from_the_proxys_own_folder_with_rclones_sett
 
 
 @pytest.mark.parametrize(("source", "message"), [
-    ("ftp://nas/x", "datasets[0].pull.source: 'ftp://nas/x' is not smb://server[:port]/share[/folder] or "
-                    "http(s)://server[:port]/path (no blanks, quotes or backslashes)"),
+    ("ftp://nas/x", "datasets[0].pull.source: 'ftp://nas/x' is not smb://server[:port]/share[/folder], "
+                    "http(s)://server[:port]/path or sftp://server[:port]/path (no blanks, quotes or backslashes)"),
     ("smb://nas/share with blank", "datasets[0].pull.source: 'smb://nas/share with blank' is not smb://"),
     ("smb://nas/a\nb", "datasets[0].pull.source: "),
     ("smb://nas:99999/x", "datasets[0].pull.source: port 99999 is not from 1 to 65535"),
@@ -85,3 +85,87 @@ def test_the_password_is_in_a_root_only_file_never_in_a_diff_or_result(tmp_path,
     res = bj.enforce_jobs(make_host(monkeypatch), {**p, "pull_passwords": {}})
     assert res["changed"] and not secret.exists()
     assert os.listdir(secret.parent) == []
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+@pytest.mark.usefixtures("fake_root")
+def test_a_bad_password_is_one_line_in_the_pulls_own_words(tmp_path, monkeypatch):
+    monkeypatch.setattr(bj.shutil, "which", lambda tool: "/usr/bin/" + tool)
+    with_packages(tmp_path, *bj.PACKAGES, "rclone")
+    bad = "geheim\nreboot"
+    with pytest.raises(ModuleFailure) as exc:
+        bj.enforce_jobs(make_host(monkeypatch), pulled(host_keys={"nas": HOST_KEY}, pull_passwords={"synology": bad}))
+    assert str(exc.value) == (
+        "pull_passwords.synology: a character that is not printable ASCII (a line break, a tab, an accent) (value "
+        "not shown); expected the password of the account the pull names (pull.user) as one line of printable ASCII "
+        "(space to ~), at most 200 characters")
+    assert not (tmp_path / "etc/ivpb/backup/pull/foto.pass").exists()
+
+
+def sftp(host_key=HOST_KEY, **pull):
+    return params(controls=controls("foto", "backup.weekly", "backup.best_practice"),
+                  datasets=[dataset("foto", "/volume1/fotoarchief", pull={
+                      "for": "synology", "source": "sftp://nas.school:2222/volume1/fotoarchief/$(reboot);x/",
+                      "user": "ivpb", "host_key": host_key, **pull})])
+
+
+def test_an_sftp_source_logs_in_as_its_account_to_a_pinned_host_key():
+    [job] = bj.plan_jobs(sftp(host_key=HOST_KEY + " root@nas"))
+    assert job["pull"] == {"for": "synology", "source": "sftp://nas.school:2222/volume1/fotoarchief/$(reboot);x/",
+                           "type": "sftp", "host": "nas.school", "port": 2222,
+                           "path": "/volume1/fotoarchief/$(reboot);x", "url": "", "user": "ivpb",
+                           "host_key": HOST_KEY}
+    out = subprocess.run(["bash", "-c", f'{bj.render_dataset_conf(job)}\nprintf "%s|" "$PULL_TYPE" "$PULL_HOST" '
+                                        '"$PULL_PORT" "$PULL_PATH" "$PULL_USER"'],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == "sftp|nas.school|2222|/volume1/fotoarchief/$(reboot);x|ivpb|"
+    # the server's key is pinned beside the targets' (no trust on first use), on its port
+    known, missing = bj.render_known_hosts([job], {"nas": HOST_KEY}, [])
+    assert known.splitlines() == [f"nas {HOST_KEY}", f"[nas.school]:2222 {HOST_KEY}"] and missing == []
+
+
+@pytest.mark.parametrize(("over", "message"), [
+    ({"host_key": None}, "datasets[0].pull.host_key: required for an sftp:// source: the server's SSH host public "
+                         "key ('ssh-ed25519 AAAA...'), pinned in this host's known_hosts"),
+    ({"user": ""}, "datasets[0].pull.user: required for an sftp:// source: the account the proxy logs in as"),
+    ({"host_key": "ssh-ed25519 not$base64"}, "datasets[0].pull.host_key: "),
+    ({"source": "sftp://nas"}, "datasets[0].pull.source: 'sftp://nas' is not smb://server[:port]/share[/folder], "
+                               "http(s)://server[:port]/path or sftp://server[:port]/path"),
+])
+def test_an_sftp_source_without_its_account_or_key_is_one_line(over, message):
+    with pytest.raises(ModuleFailure) as exc:
+        bj.plan_jobs(sftp(**over))
+    assert str(exc.value).startswith(message) and "\n" not in str(exc.value)
+
+
+def _pull_source():
+    """The job script's pull_source function, as the script ships it."""
+    start = bj.SCRIPT.index("pull_source() {")
+    return bj.SCRIPT[start:bj.SCRIPT.index("\n}\n", start) + 3]
+
+
+@pytest.mark.skipif(shutil.which("rclone") is None or shutil.which("ssh-keygen") is None,
+                    reason="needs rclone (Debian's, as the proxy installs it) and ssh-keygen")
+@pytest.mark.parametrize("password", ["", SECRET])
+def test_rclone_itself_takes_the_sftp_settings_from_the_script(tmp_path, password):
+    """The real rclone, handed the settings as the script hands them: it reads the pinned
+    known_hosts, then dials the server's port (closed here), and says so in the job's failure."""
+    [job] = bj.plan_jobs(sftp())
+    job["pull"]["host"], job["pull"]["port"] = "127.0.0.1", 9  # the discard port: nothing listens
+    etc = tmp_path / "etc"
+    (etc / "ssh").mkdir(parents=True)
+    (etc / "pull").mkdir()
+    if password:
+        (etc / "pull" / "foto.pass").write_text(password)
+    # the host's own backup key (ssh_key makes it so), which logs in when no password is set
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(etc / "ssh" / "id_ed25519")], check=True)
+    script = (f"{bj.render_dataset_conf(job)}\nETC={tmp_path}/etc DS=foto SOURCE={tmp_path}/pulled JOB_TIMEOUT=60\n"
+              'log() { :; }\nfailed() { echo "FAILED: $1"; exit 1; }\n' + _pull_source() + "pull_source\n")
+    (etc / "ssh" / "known_hosts").write_text("no key here\n")
+    broken = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert broken.returncode == 1 and "known_hosts" in broken.stdout, broken.stdout + broken.stderr
+    (etc / "ssh" / "known_hosts").write_text(bj.render_known_hosts([job], {"nas": HOST_KEY}, [])[0])
+    refused = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stdout.startswith("FAILED: pull from sftp://nas.school:2222/") and "127.0.0.1:9" in refused.stdout
+    assert (password or SECRET) not in refused.stdout + refused.stderr
