@@ -56,12 +56,16 @@ def _detail(findings: tuple[Message, ...], lang: str) -> str:
     try:
         return _detail_once(findings, lang)
     except TypeError:  # a parameter read from a file or a host that is not hashable (a list)
-        return "; ".join(m.text(lang) for m in findings)
+        return _joined(findings, lang)
 
 
 @lru_cache(maxsize=8192)  # thousands of results say the same few sentences
 def _detail_once(findings: tuple[Message, ...], lang: str) -> str:
-    return "; ".join(m.text(lang) for m in findings)
+    return _joined(findings, lang)
+
+
+def _joined(findings: tuple[Message, ...], lang: str) -> str:
+    return "; ".join(filter(None, (m.text(lang) for m in findings)))  # a module may have said nothing
 
 
 def _result(control: Control, planned: PlannedControl | None, verdict: Verdict, *, lang: str) -> dict[str, Any]:
