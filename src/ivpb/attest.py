@@ -37,7 +37,7 @@ from typing import Any
 
 from ivpb import drills
 from ivpb.errors import UserError
-from ivpb.i18n import t
+from ivpb.i18n import msg, t
 from ivpb.inventory import Inventory, managed
 from ivpb.isotime import iso, parse_time
 from ivpb.plan import Plan
@@ -138,12 +138,13 @@ def hasher(inventory: Inventory):
     return hash_of
 
 
-def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta, lang: str,
+def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta,
             hash_of=sha256) -> dict[str, Any]:
-    """{status, detail, evidence} of one attested result: missing without a statement; drift when
-    it has expired, lies in the future, or its evidence file is gone or changed; else compliant."""
+    """{status, findings (Messages), evidence} of one attested result: missing without a
+    statement; drift when it has expired, lies in the future, or its evidence file is gone or
+    changed; else compliant."""
     if record is None:
-        return {"status": "missing", "detail": t("attest.none", lang), "evidence": None}
+        return {"status": "missing", "findings": (msg("attest.none"),), "evidence": None}
     at = parse_time(record["at"])
     days = record.get("valid_days")
     expires = at + dt.timedelta(days=days) if isinstance(days, int) and not isinstance(days, bool) else at
@@ -153,17 +154,18 @@ def verdict(record: dict[str, Any] | None, now: dt.datetime, skew: dt.timedelta,
                    "valid_until": iso(expires), "file": str(file), "sha256": recorded}
     reasons = []
     if at - now > skew:
-        reasons.append(t("attest.future", lang, at=record["at"]))
+        reasons.append(msg("attest.future", at=record["at"]))
     if now > expires:
-        reasons.append(t("attest.expired", lang, at=record["at"], expires=iso(expires)))
+        reasons.append(msg("attest.expired", at=record["at"], expires=iso(expires)))
     actual = hash_of(file)
     if actual is None:
-        reasons.append(t("attest.file_missing", lang, file=str(file)))
+        reasons.append(msg("attest.file_missing", file=str(file)))
     elif actual != recorded:
-        reasons.append(t("attest.file_changed", lang, file=str(file), sha=recorded[:12], now=actual[:12]))
-    detail = "; ".join(reasons) if reasons else t("attest.holds", lang, by=record.get("by"), at=record["at"],
-                                                  expires=iso(expires), statement=record.get("statement"))
-    return {"status": "drift" if reasons else "compliant", "detail": detail, "evidence": {"attestation": attestation}}
+        reasons.append(msg("attest.file_changed", file=str(file), sha=recorded[:12], now=actual[:12]))
+    holds = msg("attest.holds", by=record.get("by"), at=record["at"], expires=iso(expires),
+                statement=record.get("statement"))
+    return {"status": "drift" if reasons else "compliant", "findings": tuple(reasons) or (holds,),
+            "evidence": {"attestation": attestation}}
 
 
 def to_make(inventory: Inventory, plan: Plan, hosts: list[str], now: dt.datetime, lang: str) -> list[dict[str, Any]]:

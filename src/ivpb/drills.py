@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ivpb.i18n import span, t
+from ivpb.i18n import Message, Span, msg
 from ivpb.isotime import iso, parse_time
 from ivpb.policy import Policy
 
@@ -162,49 +162,45 @@ def partial(drill: dict[str, Any]) -> bool:
     return bool(drill.get("partial")) or "sample" in drill
 
 
-def result_text(drill: dict[str, Any], lang: str) -> str:
-    """A drill's result in words: passed, passed for one path only, or FAILED."""
+def result_message(drill: dict[str, Any]) -> Message:
+    """A drill's result: passed, passed for one path only, or FAILED."""
     if drill.get("result") != "ok":
-        return t("drill.failed", lang)
-    return t("drill.partial", lang, sample=drill.get("sample", "?")) if partial(drill) else t("drill.ok", lang)
+        return msg("drill.failed")
+    return msg("drill.partial", sample=drill.get("sample", "?")) if partial(drill) else msg("drill.ok")
 
 
-def _days(delta: dt.timedelta, lang: str) -> str:
-    return f"{delta.days} {t('span.day', lang)}" if delta.days else span(delta.total_seconds(), lang)
+def result_text(drill: dict[str, Any], lang: str) -> str:
+    """A drill's result in words (result_message)."""
+    return result_message(drill).text(lang)
 
 
-def judge(entry: dict[str, Any], inventory, host: str, dataset: str, policy: Policy, now: dt.datetime,
-          lang: str = "nl") -> dict[str, Any]:
-    """backup.best_practice of one data set with its drills: the last drill goes into the
-    evidence and the detail; a compliant entry without a successful drill of the whole data set
-    (not --sample) within the interval becomes drift."""
+def judge(given: dict[str, Any] | None, inventory, host: str, dataset: str, policy: Policy,
+          now: dt.datetime) -> dict[str, Any]:
+    """backup.best_practice of one data set with its drills: {evidence: the given evidence with
+    the last drill, reason: why the control drifts or None, notes: Messages on the last drill}.
+    Without a successful drill of the whole data set (not --sample) within the interval there is
+    a reason; the caller makes a compliant result drift with it."""
     drills = indexed(inventory).get((host, dataset), [])
     level = availability(inventory, dataset)
     limit = max_age(policy, level)
-    evidence = dict(entry.get("evidence") or {})
+    evidence = dict(given or {})
     notes = []
     if drills:
         last = drills[-1]
         evidence["last_drill"] = {k: last.get(k) for k in ("started", "result", "sample", "generation",
                                                          "rto_seconds", "rpo_seconds", "files_checked",
                                                          "bytes_checked", "by", "file") if last.get(k) is not None}
-        notes.append(t("drill.last", lang, when=last["started"], result=result_text(last, lang),
-                       rto=span(last.get("rto_seconds"), lang), rpo=span(last.get("rpo_seconds"), lang)))
+        notes.append(msg("drill.last", when=last["started"], result=result_message(last),
+                         rto=Span(last.get("rto_seconds")), rpo=Span(last.get("rpo_seconds"))))
     evidence["drill_max_age_days"] = limit.days
     good = [d for d in drills if d.get("result") == "ok" and not partial(d)
             and parse_time(d["started"]) <= now + dt.timedelta(minutes=5)]
     reason = None
     if not good:
-        reason = t("drill.none", lang)
+        reason = msg("drill.none")
     else:
         when = parse_time(good[-1]["started"])
         if now - when > limit:
-            reason = t("drill.old", lang, when=good[-1]["started"], age=_days(now - when, lang),
-                       max=_days(limit, lang), b=level or "?")
-    out = {**entry, "evidence": evidence}
-    if entry.get("status") == "compliant" and reason:
-        out["status"] = "drift"
-        out["detail"] = "; ".join([reason, *notes])
-    elif notes:
-        out["detail"] = "; ".join([str(entry.get("detail") or ""), *notes]).lstrip("; ")
-    return out
+            reason = msg("drill.old", when=good[-1]["started"], age=Span((now - when).total_seconds(), days=True),
+                         max=Span(limit.total_seconds(), days=True), b=level or "?")
+    return {"evidence": evidence, "reason": reason, "notes": tuple(notes)}

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -50,7 +50,7 @@ def t(id: str, lang: str = "nl", **params: Any) -> Any:
 
 
 def _param(value: Any, lang: str) -> Any:
-    if isinstance(value, Message):
+    if isinstance(value, Message | Span):
         return value.text(lang)
     if isinstance(value, dt.timedelta):
         return duration(value, lang)
@@ -65,8 +65,7 @@ def section(name: str, lang: str) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in catalogue(lang).items() if k.startswith(prefix)}
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):  # a tuple: hashed and compared in C, as the audit's caches key on it
     """Words not yet written: a catalogue id and its parameters (strings, numbers or Messages)."""
 
     id: str
@@ -74,6 +73,20 @@ class Message:
 
     def text(self, lang: str) -> str:
         return t(self.id, lang, **dict(self.params))
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A measured duration (seconds) as a Message's parameter, written with span() in the
+    reader's language; with days, one of a day or more as whole days ('3 d')."""
+
+    seconds: Any
+    days: bool = False
+
+    def text(self, lang: str) -> str:
+        if self.days and isinstance(self.seconds, int | float) and abs(self.seconds) >= 86400:
+            return f"{dt.timedelta(seconds=self.seconds).days} {t('span.day', lang)}"
+        return span(self.seconds, lang)
 
 
 def msg(id: str, **params: Any) -> Message:

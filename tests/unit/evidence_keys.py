@@ -80,7 +80,10 @@ def _constant_names(node: ast.AST) -> bool:
 
 
 def _passes_evidence_on(node: ast.AST) -> bool:
-    return any(_const(n) == "evidence" for n in ast.walk(node))
+    """Whether node takes an evidence that exists (`c["evidence"]`, `c.get("evidence")`, a
+    result being judged's `verdict.evidence`)."""
+    return any(_const(n) == "evidence" or (isinstance(n, ast.Attribute) and n.attr == "evidence")
+               for n in ast.walk(node))
 
 
 class _Walker:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ivpb.audit.evaluate import Limits, _judge, build_report, clock_skew, school_year
+from ivpb.audit.evaluate import Limits, Verdict, _judge, build_report, clock_skew, school_year
 from ivpb.audit.results import HostResults, attach_protected, record
+from ivpb.i18n import Message, msg
 from ivpb.inventory import Inventory
 from ivpb.plan import plan_inventory
 from ivpb.policy import load_policy
@@ -42,9 +43,10 @@ def both(stamp: str, **more) -> dict:
     return {"last_backup": stamp, "protected_generation": stamp, **more}
 
 
-def judged(cid: str, evidence: dict, lang: str = "en", limits: Limits = LIMITS, skew: str | None = None) -> dict:
-    entry = {"id": cid, "status": "compliant", "detail": "configured", "evidence": evidence}
-    return _judge(entry, limits, NOW, YEAR, lang, skew)
+def judged(cid: str, evidence: dict, lang: str = "en", limits: Limits = LIMITS, skew: Message | None = None) -> dict:
+    verdict = Verdict("compliant", (msg("finding.module_quoted", detail="configured"),), evidence=evidence)
+    got = _judge(cid, verdict, limits, NOW, YEAR, skew)
+    return {"status": got.status, "detail": got.detail(lang)}
 
 
 CASES = [
@@ -164,8 +166,8 @@ def test_every_failing_reason_is_named_not_only_the_first():
 
 
 def test_a_module_finding_other_than_compliant_is_left_as_it_is():
-    entry = {"id": "backup.daily", "status": "error", "detail": "missing: duplicity", "evidence": {}}
-    assert _judge(entry, LIMITS, NOW, YEAR, "en") is entry
+    verdict = Verdict("error", (msg("finding.module_failed", detail="missing: duplicity"),), evidence={})
+    assert _judge("backup.daily", verdict, LIMITS, NOW, YEAR) is verdict
 
 
 @pytest.mark.parametrize(
@@ -180,12 +182,12 @@ def test_a_module_finding_other_than_compliant_is_left_as_it_is():
     ],
 )
 def test_clock_skew(host_time, finding):
-    got = clock_skew(host_time, NOW, LIMITS, "en")
-    assert got == finding if finding is None else got.startswith(finding)
+    got = clock_skew(host_time, NOW, LIMITS)
+    assert got == finding if finding is None else got.text("en").startswith(finding)
 
 
 def test_a_host_clock_far_off_is_a_finding_on_each_timestamped_control():
-    skew = clock_skew("2026-11-29T15:00:00Z", NOW, LIMITS, "en")
+    skew = clock_skew("2026-11-29T15:00:00Z", NOW, LIMITS)
     entry = judged("backup.daily", {"last_backup": "2026-11-29T01:00:00Z"}, skew=skew)
     assert entry["status"] == "drift" and entry["detail"].startswith("host clock")
     assert judged("power.ups", UPS, skew=skew)["status"] == "compliant"

@@ -159,7 +159,7 @@ def test_a_receiver_that_could_not_be_checked_makes_the_protected_copy_unknown_n
     assert entry["status"] == "error" and "receiver nas2 could not be checked (not checked: no task" in entry["detail"]
     failed = HostResults(reachable=True, failures=["backup_receiver: rrsync missing"])
     [entry] = entries(report({"srv1": client(), "nas2": failed}), "backup.best_practice")
-    assert entry["status"] == "error" and "check failed: nas2: backup_receiver: rrsync missing" in entry["detail"]
+    assert entry["status"] == "error" and "check failed; technical details: nas2: backup_receiver: rrsync missing" in entry["detail"]
 
 
 def test_a_receiver_that_answered_without_a_generation_is_drift_and_other_reasons_stay():

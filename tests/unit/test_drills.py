@@ -143,6 +143,20 @@ def test_a_broken_evidence_file_is_skipped_not_trusted(tmp_path):
     assert practice(inv)["status"] == "drift"
 
 
+def test_a_drill_files_value_that_is_no_number_is_written_as_unknown_and_the_audit_goes_on(tmp_path):
+    """Findings are Messages until the result is written; a parameter read from a drill file that
+    no cache can key on (a list) is still written, as '?'."""
+    inv = with_drills(school(), tmp_path / "inv", {})
+    d = tmp_path / "inv" / drills.FOLDER / "drills" / "srv1" / "admin"
+    d.mkdir(parents=True)
+    (d / "20261129T100000Z.json").write_text(json.dumps({
+        "format": drills.FORMAT, "host": "srv1", "dataset": "admin", "started": "2026-11-29T10:00:00Z",
+        "result": "ok", "rto_seconds": [1, 2], "rpo_seconds": {"a": 1}}))
+    entry = practice(inv, lang="en")
+    assert entry["status"] == "compliant", entry
+    assert "RTO ?, RPO ?" in entry["detail"], entry["detail"]
+
+
 def test_a_sample_drill_is_partial_and_never_makes_best_practice_compliant(tmp_path):
     """--drill --sample restores and checks one path: it is recorded (with the path), shown as
     partial, and never counts as the data set's drill, however recent and successful."""

@@ -4,13 +4,18 @@ blocks. Real inventories read by Ansible's loader; one line per mistake."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ivpb.cli import main
+from ivpb.inventory import load_inventory
+from ivpb.policy import load_policy
+from ivpb.validate import validate
 
-from .helpers import validation_problems, with_var
+from .helpers import validation_problems, with_var, write_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHOOL = {
@@ -87,3 +92,16 @@ def test_host_without_failover_needs_no_uplinks(tmp_path):
     hosts["fileserver"]["ivpb_ups_feeds"] = hosts["fileserver"]["ivpb_ups_feeds"][:1]
     hosts = {**hosts, "router": {**hosts["router"], "ivpb_uplinks": []}}
     assert validation_problems(tmp_path / "inv", SCHOOL, hosts) == []
+
+
+def test_a_school_policy_that_asks_three_uplinks_asks_the_router_for_three(tmp_path):
+    """The count is the policy file's (evidence.uplinks_online_min), here and in the audit."""
+    raw = yaml.safe_load(resources.files("ivpb.policies").joinpath("backupbeleid.yml").read_text(encoding="utf-8"))
+    raw["evidence"]["uplinks_online_min"] = 3
+    own = tmp_path / "eigen.yml"
+    own.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    inventory = load_inventory([str(write_inventory(tmp_path / "inv", SCHOOL, HOSTS))])
+    assert [str(p) for p in validate(inventory, load_policy()) if not p.finding] == []
+    assert [str(p) for p in validate(inventory, load_policy(str(own))) if not p.finding] == [
+        "fileserver: ivpb_internet_via: internet.failover applies (§3): expected at least three uplinks in "
+        "ivpb_uplinks on its router 'router', found 2"]

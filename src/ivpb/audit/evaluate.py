@@ -9,11 +9,11 @@ from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivpb import attest, drills, resolve
 from ivpb.audit import pulled
-from ivpb.audit.messages import module_detail
+from ivpb.audit.messages import module_findings
 from ivpb.audit.results import HostResults
 from ivpb.i18n import Message, msg, t
 from ivpb.inventory import Inventory
@@ -31,6 +31,67 @@ def school_year(day: dt.date) -> tuple[dt.date, dt.date, str]:
     """The Flemish school year (1 September - 31 August) that contains day."""
     start_year = day.year if day.month >= 9 else day.year - 1
     return dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31), f"{start_year}-{start_year + 1}"
+
+
+class Verdict(NamedTuple):  # a tuple: made for each of a report's results (200,000 at 1,000 hosts)
+    """A control's result while it is judged: its status and findings (Messages: written in the
+    report's language once, when `_result` builds the result), the evidence and diff it rests on,
+    a waiver and how the result was arrived at (basis: none for checked)."""
+
+    status: str
+    findings: tuple[Message, ...] = ()
+    evidence: dict[str, Any] | None = None
+    diff: list[dict[str, str]] | None = None
+    waiver: dict[str, Any] | None = None
+    waived: Message | None = None  # an active waiver's words, said before the findings it covers
+    basis: str | None = None
+
+    def detail(self, lang: str) -> str:
+        found = _detail(self.findings, lang)
+        return f"{self.waived.text(lang)} ({found})" if self.waived else found
+
+
+def _detail(findings: tuple[Message, ...], lang: str) -> str:
+    """The findings in lang, one sentence each."""
+    try:
+        return _detail_once(findings, lang)
+    except TypeError:  # a parameter read from a file or a host that is not hashable (a list)
+        return _joined(findings, lang)
+
+
+@lru_cache(maxsize=8192)  # thousands of results say the same few sentences
+def _detail_once(findings: tuple[Message, ...], lang: str) -> str:
+    return _joined(findings, lang)
+
+
+def _joined(findings: tuple[Message, ...], lang: str) -> str:
+    return "; ".join(filter(None, (m.text(lang) for m in findings)))  # a module may have said nothing
+
+
+def _result(control: Control, planned: PlannedControl | None, verdict: Verdict, *, lang: str) -> dict[str, Any]:
+    """The one builder of a control's result (schemas/report.schema.json)."""
+    out: dict[str, Any] = {
+        "id": control.id,
+        "clause": control.clause,
+        "sentence": control.sentence,
+        "status": verdict.status,
+        "detail": verdict.detail(lang) if verdict.waived else _detail(verdict.findings, lang),
+    }
+    if planned is not None:
+        if planned.dataset:
+            out["dataset"] = planned.dataset
+        out["because"] = planned.because.text(lang)
+    if control.advisory:
+        out["advisory"] = True
+    if verdict.evidence:
+        out["evidence"] = verdict.evidence
+    if verdict.diff:
+        out["diff"] = verdict.diff
+    if verdict.basis:
+        out["basis"] = verdict.basis
+    if verdict.waiver:
+        out["waiver"] = verdict.waiver
+    return out
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per report, a cache key thousands of times
@@ -171,9 +232,11 @@ def _judge_sync(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, 
 
 
 def _judge_failover(cid: str, ev: dict[str, Any], limits: Limits, now: dt.datetime, year: Any) -> list[Message]:
-    probes = ev.get("probes")
+    probes, declared = ev.get("probes"), ev.get("uplinks")
     reasons = []
-    if not isinstance(probes, dict) or not probes:
+    if isinstance(declared, list) and len(declared) < limits.uplinks_online_min:  # the module runs what it is given
+        reasons.append(msg("finding.too_few_uplinks", n=len(declared), need=limits.uplinks_online_min))
+    elif not isinstance(probes, dict) or not probes:
         reasons.append(msg("finding.no_probes"))
     else:
         online = [n for n, p in probes.items() if isinstance(p, dict) and p.get("state") == "online"]
@@ -217,43 +280,42 @@ JUDGES = {
 
 @lru_cache(maxsize=4096)
 def _reasons_once(cid: str, items: tuple[tuple[str, Any], ...], limits: Limits, now: dt.datetime,
-                  year: tuple[dt.date, dt.date, str], lang: str) -> tuple[str, ...]:
-    return tuple(m.text(lang) for m in JUDGES[limits.judges[cid]](cid, dict(items), limits, now, year))
+                  year: tuple[dt.date, dt.date, str]) -> tuple[Message, ...]:
+    return tuple(JUDGES[limits.judges[cid]](cid, dict(items), limits, now, year))
 
 
-def clock_skew(host_time: Any, now: dt.datetime, limits: Limits, lang: str) -> str | None:
+def clock_skew(host_time: Any, now: dt.datetime, limits: Limits) -> Message | None:
     """A finding when the host's clock (the backup module's host_time) is far off the controller's,
     or is not known (missing or not a time): then the host's own timestamps cannot be judged."""
     when = evidence_time(host_time)
     if when is None:
-        return t("finding.no_host_time", lang, value="-" if host_time is None else str(host_time)[:40])
+        return msg("finding.no_host_time", value="-" if host_time is None else str(host_time)[:40])
     if abs(when - now) <= limits.skew:
         return None
-    return t("finding.clock_skew", lang, host_time=_stamp(when), off=when - now, now=_stamp(now),
-             tol=int(limits.skew.total_seconds()))
+    return msg("finding.clock_skew", host_time=_stamp(when), off=when - now, now=_stamp(now),
+               tol=int(limits.skew.total_seconds()))
 
 
-def _judge(entry: dict[str, Any], limits: Limits, now: dt.datetime, year: tuple[dt.date, dt.date, str],
-           lang: str, skew: str | None = None) -> dict[str, Any]:
+def _judge(cid: str, verdict: Verdict, limits: Limits, now: dt.datetime, year: tuple[dt.date, dt.date, str],
+           skew: Message | None = None) -> Verdict:
     """Evidence beyond configuration: a compliant configuration whose evidence does not hold
     (a failed or stale backup, verify or sync, uplinks down, a UPS not reached) is drift, with
     every reason. year is school_year(now.date()), computed once per report."""
-    if entry["status"] != "compliant":
-        return entry
-    judge = JUDGES.get(limits.judges.get(entry["id"], ""))
+    if verdict.status != "compliant":
+        return verdict
+    judge = JUDGES.get(limits.judges.get(cid, ""))
     if judge is None:
-        return entry
-    ev = entry.get("evidence")
-    ev = ev if isinstance(ev, dict) else {}
+        return verdict
+    ev = verdict.evidence if isinstance(verdict.evidence, dict) else {}
     try:  # one run's evidence repeats for many controls and hosts: judge each distinct one once
-        reasons = _reasons_once(entry["id"], tuple(ev.items()), limits, now, year, lang)
+        reasons = _reasons_once(cid, tuple(ev.items()), limits, now, year)
     except TypeError:  # a nested value (a failure record, probe states) is not hashable
-        reasons = tuple(m.text(lang) for m in judge(entry["id"], ev, limits, now, year))
-    if skew and entry["id"] in limits.host_clock:
-        reasons = [skew, *reasons]
+        reasons = tuple(judge(cid, ev, limits, now, year))
+    if skew and cid in limits.host_clock:
+        reasons = (skew, *reasons)
     if not reasons:
-        return entry
-    return {**entry, "status": "drift", "detail": "; ".join(reasons)}
+        return verdict
+    return verdict._replace(status="drift", findings=reasons)
 
 
 def _waiver_for(
@@ -268,46 +330,59 @@ def _waiver_for(
     return max(matches, key=lambda w: w["expires"], default=None)
 
 
-def _apply_waiver(entry: dict[str, Any], waiver: dict[str, Any] | None, today: dt.date, lang: str) -> dict[str, Any]:
-    if waiver is None or entry["status"] in ("compliant", "not_applicable"):
-        return entry
-    if entry["status"] == "error":  # could not check: a waiver covers a known gap, never an unknown
-        why = t("finding.waiver_not_for_errors", lang, expires=waiver["expires"])
-        return {**entry, "detail": f"{entry['detail']}; {why}"}
+def _apply_waiver(verdict: Verdict, waiver: dict[str, Any] | None, today: dt.date) -> Verdict:
+    if waiver is None or verdict.status in ("compliant", "not_applicable"):
+        return verdict
+    if verdict.status == "error":  # could not check: a waiver covers a known gap, never an unknown
+        why = msg("finding.waiver_not_for_errors", expires=waiver["expires"])
+        return verdict._replace(findings=(*verdict.findings, why))
     active = dt.date.fromisoformat(waiver["expires"]) >= today
     info = {
         "justification": waiver["justification"],
         "approver": waiver["approver"],
         "expires": waiver["expires"],
         "active": active,
-        "underlying_status": entry["status"],
+        "underlying_status": verdict.status,
     }
     if active:
-        detail = t("finding.waived", lang, expires=waiver["expires"], justification=waiver["justification"])
-        return {**entry, "status": "waived", "waiver": info, "detail": f"{detail} ({entry['detail']})"}
-    detail = f"{entry['detail']}; {t('finding.waiver_expired', lang, expires=waiver['expires'])}"
-    return {**entry, "waiver": info, "detail": detail}
+        waived = msg("finding.waived", expires=waiver["expires"], justification=waiver["justification"])
+        return verdict._replace(status="waived", waiver=info, waived=waived)
+    expired = msg("finding.waiver_expired", expires=waiver["expires"])
+    return verdict._replace(waiver=info, findings=(*verdict.findings, expired))
 
 
-def _bounded(mine: HostResults, lang: str) -> str:
-    """Why a host could not be checked (unreachable, or its first failed task), with the
-    timeouts that bounded the attempt."""
-    msg = mine.unreachable_msg if mine.reachable is False else mine.failures[0]
-    return f"{msg} ({t('finding.timeouts', lang, timeouts=mine.bounds)})" if mine.bounds else msg
+def _bounded(mine: HostResults) -> Message | str:
+    """Why a host could not be checked (unreachable, or its first failed task: Ansible's and the
+    module's own words), with the timeouts that bounded the attempt."""
+    said = mine.unreachable_msg if mine.reachable is False else mine.failures[0]
+    return msg("finding.bounded", said=said, why=msg("finding.timeouts", timeouts=mine.bounds)) if mine.bounds \
+        else said
 
 
-def _unchecked(name: str, hr: HostResults | None, lang: str, reported: Set[str] = frozenset()) -> str | None:
+def _task_failed(mine: HostResults, lang: str, host: str | None = None) -> Message:
+    """Why a host's results cannot be trusted: its first failed task, in the module's message
+    when it gave one, else its text under technical details (with `host` when another host's)."""
+    if mine.failure_said is not None:
+        task, message = mine.failure_said
+        [said] = module_findings({"status": "error", "message": message, "detail": mine.failures[0]}, lang)[:1]
+        if said.id.startswith("module."):
+            return msg("finding.task_failed_said", task=f"{host}: {task}" if host else task, said=said)
+    bounded = _bounded(mine)
+    return msg("finding.task_failed", msg=msg("finding.host_said", host=host, said=bounded) if host else bounded)
+
+
+def _unchecked(name: str, hr: HostResults | None, lang: str, reported: Set[str] = frozenset()) -> Message | None:
     """Why nothing that host `name` reports can be trusted or is known: no task ran on it, it was
     unreachable, or a task on it failed; None when it was checked. Why a host in the report
     (`reported`) was unreachable is said once, with that host."""
     if hr is None or hr.reachable is None:
-        return t("finding.not_contacted", lang, host=name)
+        return msg("finding.not_contacted", host=name)
     if hr.reachable is False and name in reported:
-        return t("finding.other_unreachable", lang, host=name)
+        return msg("finding.other_unreachable", host=name)
     if hr.reachable is False:
-        return t("finding.unreachable", lang, msg=f"{name}: {_bounded(hr, lang)}")
+        return msg("finding.unreachable", msg=msg("finding.host_said", host=name, said=_bounded(hr)))
     if hr.failures:
-        return t("finding.task_failed", lang, msg=f"{name}: {_bounded(hr, lang)}")
+        return _task_failed(hr, lang, name)
     return None
 
 
@@ -315,60 +390,30 @@ def _unchecked(name: str, hr: HostResults | None, lang: str, reported: Set[str] 
 RECEIVER_JUDGES = frozenset({"backup_age", "best_practice"})
 
 
-def _receiver_checked(entry: dict[str, Any], inventory: Inventory, host: str, dataset: str,
-                      results: dict[str, HostResults], lang: str, reported: Set[str]) -> dict[str, Any]:
+# What a client's control says when no receiver reported a sealed generation for it.
+PROTECTED_NONE = msg("finding.none", what=msg("what.protected_none"), key="protected_generation")
+
+
+def _receiver_checked(verdict: Verdict, inventory: Inventory, host: str, dataset: str,
+                      results: dict[str, HostResults], lang: str, reported: Set[str]) -> Verdict:
     """A control judged without the receiver's word on the protected copy (RECEIVER_JUDGES):
     when the data set's receiver could not be checked itself (unreachable, not contacted, its
     check failed), whether a copy out of the client's reach exists is unknown. That is an error
     naming the receiver, not drift as if the data were unprotected."""
-    if entry["status"] != "drift" or "protected_generation" in (entry.get("evidence") or {}):
-        return entry
-    missing = t("finding.none", lang, what=msg("what.protected_none"), key="protected_generation")
-    reasons = str(entry.get("detail") or "").split("; ")
-    if missing not in reasons:
-        return entry
+    evidence = verdict.evidence or {}
+    if verdict.status != "drift" or "protected_generation" in evidence or PROTECTED_NONE not in verdict.findings:
+        return verdict
     stored = resolve.find(inventory, host, dataset) if host in inventory.hosts else None
     receiver = stored.backup.receiver if stored and stored.backup and stored.backup.defined else None
     if receiver is None:
-        return entry
+        return verdict
     hr = results.get(receiver) if receiver in inventory.hosts else None
     why = _unchecked(receiver, hr, lang, reported) if receiver in inventory.hosts else None
     if why is None or (hr is not None and hr.protected):
-        return entry  # the receiver answered (or is outside the inventory): its silence is its word
-    reason = t("finding.receiver_unchecked", lang, receiver=receiver, why=why)
-    evidence = {**(entry.get("evidence") or {}), "receiver_unchecked": receiver}
-    detail = "; ".join([reason, *(r for r in reasons if r != missing)])
-    return {**entry, "status": "error", "detail": detail, "evidence": evidence}
-
-
-def _result(
-    control: Control,
-    planned: PlannedControl | None,
-    status: str,
-    detail: str,
-    evidence: dict[str, Any] | None = None,
-    diff: list[dict[str, str]] | None = None,
-    *,
-    lang: str,
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": control.id,
-        "clause": control.clause,
-        "sentence": control.sentence,
-        "status": status,
-        "detail": detail,
-    }
-    if planned is not None:
-        if planned.dataset:
-            out["dataset"] = planned.dataset
-        out["because"] = planned.because.text(lang)
-    if control.advisory:
-        out["advisory"] = True
-    if evidence:
-        out["evidence"] = evidence
-    if diff:
-        out["diff"] = diff
-    return out
+        return verdict  # the receiver answered (or is outside the inventory): its silence is its word
+    reason = msg("finding.receiver_unchecked", receiver=receiver, why=why)
+    return verdict._replace(status="error", evidence={**evidence, "receiver_unchecked": receiver},
+                   findings=(reason, *(f for f in verdict.findings if f != PROTECTED_NONE)))
 
 
 Found = dict[tuple[str, str | None], list[dict[str, Any]]]
@@ -416,12 +461,12 @@ def _host_controls(
     router = router_of(host, hv)
     found_here = _index(mine)
     limits = limits or Limits.of(policy)
-    skew = clock_skew(mine.host_time, now, limits, lang) if mine is not None else None
+    skew = clock_skew(mine.host_time, now, limits) if mine is not None else None
     out = []
     for planned in hp.controls:
         control = policy.control(planned.id)
         if mine is not None and mine.reachable is False:  # why: once, in the host's unreachable_reason
-            out.append(_result(control, planned, "error", t("finding.host_unreachable", lang), lang=lang))
+            out.append(_result(control, planned, Verdict("error", (msg("finding.host_unreachable"),)), lang=lang))
             continue
         found = found_here.get((planned.id, planned.dataset))
         subject = host  # the host whose module reports this control
@@ -436,57 +481,59 @@ def _host_controls(
                 found_by_host[router] = _index(results.get(router))
             found = found_by_host[router].get((planned.id, None))
         if how not in ("", ROUTED) and not reporters:  # a system nothing connects to: the school's word
-            entry = _not_managed(control, planned, how, inventory, host, now, limits, lang)
+            verdict = _not_managed(control, planned, how, inventory, host, now, limits)
         elif found:
             worst = found[0] if len(found) == 1 else min(found, key=lambda c: rank(c.get("status")))
             status = worst.get("status") if worst.get("status") in STATUSES else "error"
-            entry = _result(
-                control,
-                planned,
-                status,
-                module_detail(worst, lang),
-                evidence=worst.get("evidence"),
-                diff=worst.get("diff") if status == "drift" else None,
-                lang=lang,
-            )
-            entry = _judge(entry, limits, now, year, lang, skew)
+            verdict = Verdict(status, module_findings(worst, lang), worst.get("evidence"),
+                              worst.get("diff") if status == "drift" else None)
+            verdict = _judge(planned.id, verdict, limits, now, year, skew)
             if control.judge in RECEIVER_JUDGES and planned.dataset:
-                entry = _receiver_checked(entry, inventory, host, planned.dataset, results, lang, reported)
+                verdict = _receiver_checked(verdict, inventory, host, planned.dataset, results, lang, reported)
             if control.judge == "best_practice" and planned.dataset:  # restore drills (#16)
-                entry = drills.judge(entry, inventory, host, planned.dataset, policy, now, lang)
+                verdict = _drilled(verdict, inventory, host, planned.dataset, policy, now)
         elif subject == host and mine is not None and mine.reachable and mine.failures:
-            why = t("finding.task_failed", lang, msg=_bounded(mine, lang))
-            entry = _result(control, planned, "error", why, lang=lang)
+            verdict = Verdict("error", (_task_failed(mine, lang),))
         elif (why := _unchecked(subject, results.get(subject), lang, reported)) is not None:
-            entry = _result(control, planned, "error", why, lang=lang)
-        elif control.advisory:
-            entry = _result(control, planned, "missing", t("finding.not_checked", lang), lang=lang)
+            verdict = Verdict("error", (why,))
         else:
-            entry = _result(control, planned, "error", t("finding.not_checked", lang), lang=lang)
+            verdict = Verdict("missing" if control.advisory else "error", (msg("finding.not_checked"),))
         if reporters:
-            entry = {**entry, "basis": PULLED}
+            verdict = verdict._replace(basis=PULLED)
         if waivers:
-            entry = _apply_waiver(entry, _waiver_for(waivers, planned.id, "host", host, planned.dataset), today, lang)
-        out.append(entry)
+            verdict = _apply_waiver(verdict, _waiver_for(waivers, planned.id, "host", host, planned.dataset), today)
+        out.append(_result(control, planned, verdict, lang=lang))
     planned_ids = hp.control_ids()
     for control in policy.controls:
         if control.scope != "site" and control.id not in planned_ids:
-            out.append(_result(control, None, "not_applicable", t("status.not_applicable", lang), lang=lang))
+            out.append(_result(control, None, NOT_APPLICABLE, lang=lang))
     return out
 
 
+NOT_APPLICABLE = Verdict("not_applicable", (msg("status.not_applicable"),))
+
+
+def _drilled(verdict: Verdict, inventory: Inventory, host: str, dataset: str, policy: Policy,
+             now: dt.datetime) -> Verdict:
+    """backup.best_practice with the data set's restore drills (ivpb.drills.judge): their evidence,
+    a note on the last one, and drift when a compliant result has no recent successful drill."""
+    drilled = drills.judge(verdict.evidence, inventory, host, dataset, policy, now)
+    if verdict.status == "compliant" and drilled["reason"]:
+        return verdict._replace(status="drift", evidence=drilled["evidence"],
+                       findings=(drilled["reason"], *drilled["notes"]))
+    return verdict._replace(evidence=drilled["evidence"], findings=(*verdict.findings, *drilled["notes"]))
+
+
 def _not_managed(control: Control, planned: PlannedControl, how: str | None, inventory: Inventory, host: str,
-                 now: dt.datetime, limits: Limits, lang: str) -> dict[str, Any]:
+                 now: dt.datetime, limits: Limits) -> Verdict:
     """A result of a system ivpb does not manage, met by the school's statement (ivpb.attest:
     compliant while it holds, drift once expired or its evidence file changed, missing without
     one) or by evidence a managed host pulls; marked with that basis in every report."""
     if how == PULLED:
-        entry = _result(control, planned, "error", t("finding.not_pulled", lang), lang=lang)
-    else:
-        record = attest.newest(attest.load(inventory), control.id, host, planned.dataset)
-        found = attest.verdict(record, now, limits.skew, lang, attest.hasher(inventory))
-        entry = _result(control, planned, found["status"], found["detail"], evidence=found["evidence"], lang=lang)
-    return {**entry, "basis": PULLED if how == PULLED else ATTESTED}
+        return Verdict("error", (msg("finding.not_pulled"),), basis=PULLED)
+    record = attest.newest(attest.load(inventory), control.id, host, planned.dataset)
+    found = attest.verdict(record, now, limits.skew, attest.hasher(inventory))
+    return Verdict(found["status"], found["findings"], evidence=found["evidence"], basis=ATTESTED)
 
 
 FIRE_FINDINGS = {"measures": "finding.fire_no_measures", "safety_plan": "finding.fire_no_plan"}
@@ -514,26 +561,23 @@ def _site_controls(
         if control.judge != "fire_record":  # the policy allows no other judge of a site's duty
             continue
         if control.id not in planned:
-            out.append(_result(control, None, "not_applicable", t("status.not_applicable", lang), lang=lang))
+            out.append(_result(control, None, NOT_APPLICABLE, lang=lang))
             continue
         fire = record.get("fire_protection") or {}
         measures, safety_plan = fire.get("measures") or [], fire.get("safety_plan")
         evidence = {"measures": measures, "safety_plan": safety_plan} if (measures or safety_plan) else None
         gaps = fire_record_gaps(record)
         if gaps:
-            status, detail = "missing", t(FIRE_FINDINGS[gaps[0]], lang, site=site)
+            status, finding = "missing", msg(FIRE_FINDINGS[gaps[0]], site=site)
         elif (today - dt.date.fromisoformat(safety_plan["date"])).days > max_days:
-            status, detail = (
-                "missing",
-                t("finding.fire_old_plan", lang, ref=safety_plan["reference"], date=safety_plan["date"], days=max_days),
-            )
+            status, finding = "missing", msg("finding.fire_old_plan", ref=safety_plan["reference"],
+                                             date=safety_plan["date"], days=max_days)
         else:
-            status, detail = (
-                "compliant",
-                t("finding.fire_ok", lang, n=len(measures), ref=safety_plan["reference"], date=safety_plan["date"]),
-            )
-        entry = _result(control, planned[control.id], status, detail, evidence=evidence, lang=lang)
-        out.append(_apply_waiver(entry, _waiver_for(waivers, control.id, "site", site, None), today, lang))
+            status, finding = "compliant", msg("finding.fire_ok", n=len(measures), ref=safety_plan["reference"],
+                                               date=safety_plan["date"])
+        verdict = _apply_waiver(Verdict(status, (finding,), evidence=evidence),
+                                _waiver_for(waivers, control.id, "site", site, None), today)
+        out.append(_result(control, planned[control.id], verdict, lang=lang))
     return out
 
 
@@ -625,7 +669,8 @@ def build_report(
         if not hp.managed:  # nothing connects to it: reachable stays null
             entry["system_kind"] = inventory.hosts[host].get("ivpb_system_kind", "?")
         if hr is not None and hr.reachable is False:  # said once here, not in each of its controls
-            entry["unreachable_reason"] = _bounded(hr, lang)
+            bounded = _bounded(hr)
+            entry["unreachable_reason"] = bounded.text(lang) if isinstance(bounded, Message) else bounded
         entry["controls"] = _host_controls(policy, inventory, plan, host, results, found_by_host, now, lang, limits,
                                            reported)
         hosts[host] = entry
@@ -671,8 +716,8 @@ def _stored_nowhere(policy: Policy, inventory: Inventory, plan: Plan, selected: 
         if not planned:  # the policy gives this data set no control even where it is stored
             continue
         first = planned[0]
-        detail = t("finding.stored_nowhere", lang, dataset=name, users=", ".join(users) or "-")
-        results.append(_result(policy.control(first.id), first, "missing", detail, lang=lang))
+        finding = msg("finding.stored_nowhere", dataset=name, users=", ".join(users) or "-")
+        results.append(_result(policy.control(first.id), first, Verdict("missing", (finding,)), lang=lang))
         biv = inventory.school("ivpb_datasets")[name]["biv"]
         for aspect, level in biv.items():
             if aspect not in levels or policy.rank(aspect, level) > policy.rank(aspect, levels[aspect]):

@@ -25,6 +25,9 @@ class HostResults:
     reachable: bool | None = None
     unreachable_msg: str = ""
     failures: list[str] = field(default_factory=list)
+    # The first failure's words for the report: (task, the `message` the failing module gave its
+    # controls), when it gave one (audit.messages); None: its text alone is known
+    failure_said: tuple[str, Any] | None = None
     controls: list[dict[str, Any]] = field(default_factory=list)
     host_time: str | None = None  # the host's clock as a module reported it (backup_job's host_time)
     bounds: str = ""  # the connection and task timeouts the run had, named where a host failed
@@ -88,6 +91,8 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
     if event == "runner_on_failed" and not (ignored or res.get("ignore_errors")):
         msg = str(res.get("msg") or res.get("stderr") or "failed").strip()
         hr.failures.append(f"{task}: {msg.splitlines()[0] if msg else 'failed'}")
+        if len(hr.failures) == 1:
+            hr.failure_said = _said(res, task)
     if isinstance(res.get("host_time"), str):
         hr.host_time = res["host_time"]
     if isinstance(res.get("protected"), dict):
@@ -104,6 +109,14 @@ def record(results: dict[str, HostResults], event: str, host: str, res: dict[str
                 elif entry.get("status") == "drift" and diffs and "diff" not in entry:
                     entry["diff"] = diffs
                 hr.controls.append(entry)
+
+
+def _said(res: dict[str, Any], task: str) -> tuple[str, Any] | None:
+    """(task, message) of a failed module result whose controls carry the failure's message."""
+    controls = res.get("controls")
+    said = [c["message"] for c in controls if isinstance(c, dict) and c.get("message")] \
+        if isinstance(controls, list) else []
+    return (task, json_safe(said[0])) if said else None
 
 
 def _finding(c: Any) -> dict[str, Any] | None:

@@ -1,8 +1,9 @@
 """Cross-references of §3 Internetverbinding: who enforces a host's failover, and its uplinks.
 
 A host that requires internet.failover is routed by the host named in ivpb_internet_via (itself
-when unset); that host declares at least two uplinks (ivpb_uplinks) on distinct interfaces and
-gateways, each with a probe target. internet.sla is advisory: a missing SLA record is reported by
+when unset); that host declares at least as many uplinks (ivpb_uplinks) as the policy file's
+uplinks_online_min (two: an alternative connection), on distinct interfaces and gateways, each
+with a probe target. internet.sla is advisory: a missing SLA record is reported by
 the audit, never here.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ivpb.checks.power import NUMBERS
 from ivpb.errors import Problem, did_you_mean
 from ivpb.inventory import managed
 from ivpb.roles import router_of
@@ -20,6 +22,7 @@ def check(ctx) -> Iterator[Problem]:
     inv = ctx.inventory
     # the controls whose evidence is the uplinks' failover (the policy file's judge), on the router
     failover = [c for c in ctx.policy.controls if c.judge == "failover"]
+    need = int(ctx.policy.evidence["uplinks_online_min"])
     for host, hv in inv.hosts.items():
         via = hv.get("ivpb_internet_via")
         if via is not None and via not in inv.hosts:
@@ -38,14 +41,14 @@ def check(ctx) -> Iterator[Problem]:
             continue
         router = router_of(host, hv) if control.routed else host
         uplinks = inv.hosts[router].get("ivpb_uplinks") or []
-        if len(uplinks) < 2:
+        if len(uplinks) < need:
             where = "ivpb_uplinks" if router == host else "ivpb_internet_via"
             on = "this host" if router == host else f"its router {router!r}"
-            yield Problem(host, where, f"{control.id} applies ({control.clause}): expected at least two uplinks in "
-                          f"ivpb_uplinks on {on}, found {len(uplinks)}"
+            yield Problem(host, where, f"{control.id} applies ({control.clause}): expected at least "
+                          f"{NUMBERS.get(need, need)} uplinks in ivpb_uplinks on {on}, found {len(uplinks)}"
                           + ("" if router != host else "; or set ivpb_internet_via to the host that routes it"),
                           control=control.id,
-                          todo=f"uplinks|2|{len(uplinks)}|{router}")
+                          todo=f"uplinks|{need}|{len(uplinks)}|{router}")
 
 
 def _uplinks(host: str, uplinks: list[dict], settings: dict) -> Iterator[Problem]:

@@ -20,7 +20,7 @@ from ivpb.errors import Problem, did_you_mean
 from ivpb.inventory import managed
 from ivpb.rules import input_rules
 
-NUMBERS = {2: "two", 3: "three", 4: "four"}
+NUMBERS = {1: "one", 2: "two", 3: "three", 4: "four"}
 
 
 def secret_problem(value) -> str | None:

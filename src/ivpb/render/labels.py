@@ -181,9 +181,9 @@ class DiffsOnce:
         return new, list(earlier.values())
 
 
-# Evidence for the contractor rather than the school (cron lines, routes, timeouts), shown folded
+# Evidence for the contractor rather than the school (cron lines, routes, timeouts, upsc errors), shown folded
 # under "technische details" in the HTML report with every value only JSON can show.
-TECHNICAL_KEYS = frozenset({"schedule", "verify_schedule", "route", "probe_timeout_s"})
+TECHNICAL_KEYS = frozenset({"schedule", "verify_schedule", "route", "probe_timeout_s", "unreached"})
 
 
 def is_technical(key: str, value: Any) -> bool:

@@ -55,6 +55,6 @@ notes:
     C(drift) (enforcing would change something), C(missing) or C(error); C(detail), one line
     saying what was found; C(evidence), small facts for the report (times in UTC, ISO 8601);
     C(message), where the module has one, the same finding as C(id) (a sentence of the C(module)
-    section of ivpb's words catalogue) and C(params) (text and numbers), which the report writes in
-    its own language instead of C(detail).
+    section of ivpb's words catalogue) and C(params) (text and numbers), or a list of them, which
+    the report writes in its own language instead of C(detail).
 """

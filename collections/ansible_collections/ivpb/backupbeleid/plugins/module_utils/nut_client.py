@@ -171,16 +171,18 @@ def _settings(p: dict) -> Settings:
         raise ModuleFailure(
             f"min_supplies: {s.min_supplies} is more than the power values of all UPSes ({total}): "
             "the host would shut down at once")
-    if s.redundant:
-        distinct = {u.system for u in ups_list if u.power_value > 0}
-        if len(distinct) < 2:
+    # A redundant supply survives the loss of any one UPS (upsmon's MINSUPPLIES arithmetic): the
+    # meaning of the duty, not a count. How many UPSes must be reached is the policy file's
+    # (ups_reachable_min), judged by ivpb audit from this module's `reachable`.
+    if s.redundant and total - max(u.power_value for u in ups_list) < s.min_supplies:
+        powered = len({u.system for u in ups_list if u.power_value > 0})
+        if powered < 2:  # one powered UPS is a single point of failure whatever min_supplies says
             raise ModuleFailure(
                 f"ups: {asked['redundant_ups']} (§2) needs at least two distinct UPSes with power_value >= 1, "
-                f"got {len(distinct)}")
-        if total - max(u.power_value for u in ups_list) < s.min_supplies:
-            raise ModuleFailure(
-                f"min_supplies: with {s.min_supplies} the host does not survive the loss of one UPS "
-                f"({asked['redundant_ups']}, §2); lower min_supplies or raise the power values")
+                f"got {powered}")
+        raise ModuleFailure(
+            f"min_supplies: with {s.min_supplies} the host does not survive the loss of one UPS "
+            f"({asked['redundant_ups']}, §2); lower min_supplies or raise the power values")
     return s
 
 
@@ -306,8 +308,12 @@ def enforce(host: Host, p: dict) -> dict:
     try:
         return _enforce(host, p)
     except ModuleFailure as e:
+        # a failure the report can say in its own words carries its message; any other (bad input:
+        # the option and value) is shown by ivpb audit as the module's technical details
+        message = e.result.pop("message", None)
         ids = [c["id"] for c in p.get("controls") or [] if isinstance(c, dict) and isinstance(c.get("id"), str)]
-        raise ModuleFailure(str(e), controls=[{"id": i, "status": "error", "detail": str(e), "evidence": {}}
+        said = {"message": message} if message else {}
+        raise ModuleFailure(str(e), controls=[{"id": i, "status": "error", "detail": str(e), "evidence": {}, **said}
                                               for i in ids]) from None
 
 
@@ -321,7 +327,8 @@ def _enforce(host: Host, p: dict) -> dict:
         installed = False
     if not installed and not host.check_mode:
         raise ModuleFailure("NUT is not installed on this host (no /etc/nut or no group nut): "
-                            "install nut-client before this module runs")
+                            "install nut-client before this module runs",
+                            message={"id": "nut_client.not_installed_run", "params": {"package": PACKAGES[0]}})
     files = []
     for path, content, mode in _want_files(s):
         reasons = host.file(path, content, mode, owner="root", group=GROUP,
@@ -347,8 +354,9 @@ def _enforce(host: Host, p: dict) -> dict:
 
 def controls(s: Settings, probes: list[dict], drift: bool, enabled: bool, active: bool,
              installed: bool = True) -> list[dict]:
-    """The evidence for ivpb audit: an entry per control asked, under its id; a redundant
-    supply needs two UPSes reachable, an ordinary one one."""
+    """The evidence for ivpb audit: an entry per control asked, under its id. The module reports
+    what it configured and which UPSes it reached; how many must be reached is the policy's
+    (its controls' `ups_reachable_min`), judged by ivpb audit from `reachable`."""
     reachable = [p for p in probes if p["reachable"]]
     evidence = {
         "monitored": [u.system for u in s.ups],
@@ -358,27 +366,21 @@ def controls(s: Settings, probes: list[dict], drift: bool, enabled: bool, active
         "service_active": active,
         "probe_timeout_s": UPSC_TIMEOUT,
     }
-
-    def entry(cid: str, need: int) -> dict:
-        # detail for Ansible's output; message (an id of ivpb's words catalogue) for the report
-        if drift:
-            why = "NUT not installed" if not installed else "upsmon configuration or service differs"
-            return {"id": cid, "status": "drift", "detail": f"{why}; enforcing would change it", "evidence": evidence,
-                    "message": {"id": "nut_client.not_installed" if not installed else "nut_client.differs",
-                                "params": {}}}
-        if not (enabled and active):
-            return {"id": cid, "status": "error", "detail": f"{SERVICE} is not running", "evidence": evidence,
-                    "message": {"id": "nut_client.not_running", "params": {"service": SERVICE}}}
-        if len(reachable) < need:
-            bad = ", ".join(f"{p['ups']} ({p.get('error', '?')})" for p in probes if not p["reachable"])
-            return {"id": cid, "status": "error",
-                    "detail": f"{len(reachable)} of {len(probes)} UPSes reachable, need {need}: {bad}",
-                    "evidence": evidence,
-                    "message": {"id": "nut_client.unreached", "params": {
-                        "n": len(reachable), "total": len(probes), "need": need, "unreached": bad}}}
-        statuses = ", ".join(f"{p['ups']} {p['status']}" for p in reachable)
-        return {"id": cid, "status": "compliant",
-                "detail": f"upsmon monitors {len(s.ups)} UPS(es), reachable: {statuses}", "evidence": evidence,
-                "message": {"id": "nut_client.monitors", "params": {"n": len(s.ups), "statuses": statuses}}}
-
-    return [entry(cid, 2 if duty == "redundant_ups" else 1) for duty, cid in s.controls.items()]
+    unreached = {p["ups"]: p.get("error", "?") for p in probes if not p["reachable"]}
+    if unreached:  # why upsc could not reach them, for the contractor
+        evidence["unreached"] = unreached
+    # detail for Ansible's output; message (an id of ivpb's words catalogue) for the report
+    if drift:
+        why = "NUT not installed" if not installed else "upsmon configuration or service differs"
+        found = {"status": "drift", "detail": f"{why}; enforcing would change it",
+                 "message": {"id": "nut_client.not_installed" if not installed else "nut_client.differs",
+                             "params": {}}}
+    elif not (enabled and active):
+        found = {"status": "error", "detail": f"{SERVICE} is not running",
+                 "message": {"id": "nut_client.not_running", "params": {"service": SERVICE}}}
+    else:
+        statuses = ", ".join(f"{p['ups']} {p['status']}" for p in reachable) or "-"
+        found = {"status": "compliant",
+                 "detail": f"upsmon monitors {len(s.ups)} UPS(es), reachable: {statuses}",
+                 "message": {"id": "nut_client.monitors", "params": {"n": len(s.ups), "statuses": statuses}}}
+    return [{"id": cid, **found, "evidence": evidence} for cid in s.controls.values()]

@@ -146,34 +146,42 @@ def sysctl_text(keys: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sla_status(uplinks: list[dict], today: dt.date) -> tuple[str, str, dict]:
-    """internet.sla ("indien mogelijk", advisory): an SLA per uplink or why there is none."""
+def sla_status(uplinks: list[dict], today: dt.date) -> dict:
+    """internet.sla ("indien mogelijk", advisory): an SLA per uplink or why there is none. The
+    entry's `message` is a list: one message per gap, or the one that names every record (detail
+    for Ansible's output; message, ids of ivpb's words catalogue, for the report)."""
     evidence, gaps = {}, []
     for u in uplinks:
-        sla, isp = u.get("sla"), u.get("isp")
+        sla, isp, name = u.get("sla"), u.get("isp"), u["name"]
         entry = {"isp": isp}
         if isinstance(sla, dict) and sla.get("reference") and sla.get("ends"):
             entry.update(sla=sla["reference"], ends=str(sla["ends"]))
             try:
                 ends = dt.date.fromisoformat(str(sla["ends"]))
             except ValueError:
-                gaps.append(f"{u['name']}: SLA end date {sla['ends']!r} is not YYYY-MM-DD")
+                gaps.append((f"{name}: SLA end date {sla['ends']!r} is not YYYY-MM-DD",
+                             {"id": "wan_failover.sla_bad_date", "params": {"uplink": name, "ends": str(sla["ends"])}}))
             else:
                 if ends < today:
-                    gaps.append(f"{u['name']}: SLA {sla['reference']} ended {ends.isoformat()}")
+                    gaps.append((f"{name}: SLA {sla['reference']} ended {ends.isoformat()}",
+                                 {"id": "wan_failover.sla_ended", "params": {
+                                     "uplink": name, "reference": str(sla["reference"]), "ends": ends.isoformat()}}))
         elif sla == "none" and u.get("reason"):
             entry.update(sla="none", reason=u["reason"])
         elif sla == "none":
-            gaps.append(f"{u['name']}: 'no SLA' recorded without a reason")
+            gaps.append((f"{name}: 'no SLA' recorded without a reason",
+                         {"id": "wan_failover.sla_no_reason", "params": {"uplink": name}}))
         else:
-            gaps.append(f"{u['name']}: no SLA record")
+            gaps.append((f"{name}: no SLA record", {"id": "wan_failover.sla_no_record", "params": {"uplink": name}}))
         if not isp:
-            gaps.append(f"{u['name']}: no ISP recorded")
-        evidence[u["name"]] = entry
+            gaps.append((f"{name}: no ISP recorded", {"id": "wan_failover.sla_no_isp", "params": {"uplink": name}}))
+        evidence[name] = entry
     if gaps:
-        return "missing", "; ".join(gaps), evidence
-    return "compliant", "SLA or recorded reason for every uplink: " + ", ".join(
-        f"{n} ({e['isp']}: {e['sla']})" for n, e in evidence.items()), evidence
+        return {"status": "missing", "detail": "; ".join(d for d, _m in gaps), "evidence": evidence,
+                "message": [m for _d, m in gaps]}
+    records = [f"{n} ({e['isp']}: {e['sla']})" for n, e in evidence.items()]
+    return {"status": "compliant", "detail": "SLA or recorded reason for every uplink: " + ", ".join(records),
+            "evidence": evidence, "message": [{"id": "wan_failover.sla_recorded", "params": {"uplinks": records}}]}
 
 
 def enforce(host: Host, params: dict) -> dict:
@@ -323,8 +331,7 @@ class WanFailover:
         if "failover" in self.asked:
             out.append({"id": self.asked["failover"][""], **self.failover_control(state, svc)})
         if "sla" in self.asked:
-            status, detail, evidence = sla_status(self.uplinks, self.today)
-            out.append({"id": self.asked["sla"][""], "status": status, "detail": detail, "evidence": evidence})
+            out.append({"id": self.asked["sla"][""], **sla_status(self.uplinks, self.today)})
         return out
 
     def failover_control(self, state: dict | None, svc: dict) -> dict:
@@ -337,11 +344,9 @@ class WanFailover:
                 switches=state.get("switches"), updated=state.get("updated"),
                 probes={n: {"state": s.get("state"), "replies": s.get("replies"), "since": s.get("since")}
                         for n, s in (state.get("uplinks") or {}).items()})
-        # detail for Ansible's output; message (an id of ivpb's words catalogue) for the report
-        if len(self.uplinks) < 2:
-            return {"status": "missing", "evidence": evidence,
-                    "detail": f"only {len(self.uplinks)} uplink declared; an alternative connection needs two",
-                    "message": {"id": "wan_failover.one_uplink", "params": {"n": len(self.uplinks)}}}
+        # detail for Ansible's output; message (an id of ivpb's words catalogue) for the report.
+        # How many uplinks an alternative connection needs is the policy's (uplinks_online_min),
+        # judged by ivpb audit from `uplinks` and `probes`.
         if self.check_mode and self.changes:
             return {"status": "drift", "evidence": evidence,
                     "detail": "would change: " + ", ".join(self.changes),
@@ -352,7 +357,8 @@ class WanFailover:
                     "message": {"id": "wan_failover.no_state", "params": {"service": SERVICE, "path": STATE_PATH}}}
         stale = self._stale(state)
         if stale:
-            return {"status": "error", "evidence": evidence, "detail": stale}
+            detail, message = stale
+            return {"status": "error", "evidence": evidence, "detail": detail, "message": message}
         active = state.get("active")
         route = next((r for r in self.routes() if r.get("metric") == self.active_metric), None)
         evidence["route"] = f"via {route.get('gateway')} dev {route.get('dev')}" if route else None
@@ -366,13 +372,15 @@ class WanFailover:
                                        "names": ", ".join(online) or "-", "switches": state.get("switches") or 0,
                                        "last": str(state.get("last_switch") or "")}}}
 
-    def _stale(self, state: dict) -> str | None:
+    def _stale(self, state: dict) -> tuple[str, dict] | None:
         try:
             updated = dt.datetime.fromisoformat(str(state.get("updated")).replace("Z", "+00:00"))
         except ValueError:
-            return f"state file {STATE_PATH} has no valid 'updated' time"
+            return (f"state file {STATE_PATH} has no valid 'updated' time",
+                    {"id": "wan_failover.no_updated", "params": {"path": STATE_PATH}})
         age = (dt.datetime.now(dt.UTC) - updated).total_seconds()
         limit = 3 * self.probe["interval"] + self.probe["count"] * self.probe["timeout"] + 5
         if age > limit:
-            return f"state file {STATE_PATH} is {int(age)} s old (limit {limit} s): the daemon is not probing"
+            return (f"state file {STATE_PATH} is {int(age)} s old (limit {limit} s): the daemon is not probing",
+                    {"id": "wan_failover.stale", "params": {"path": STATE_PATH, "age": int(age), "limit": limit}})
         return None

@@ -47,9 +47,11 @@ options:
       duty:
         description:
           - What the control asks of this module. C(ups) - an ordinary supply, the host shuts down
-            cleanly before its UPS runs out (one UPS reachable); C(redundant_ups) - a redundant
-            supply, the host survives the loss of any one UPS (at least two distinct UPSes,
-            two reachable).
+            cleanly before its UPS runs out; C(redundant_ups) - a redundant supply, the host
+            survives the loss of any one UPS (so at least two distinct UPSes with a power value).
+          - How many UPSes must be reached is not the module's to judge - it reports the UPSes it
+            reached (C(evidence.reachable), and why not the others in C(evidence.unreached)), and
+            C(ivpb audit) counts them against the policy file's C(ups_reachable_min).
         type: str
         required: true
         choices: [ups, redundant_ups]
@@ -189,7 +191,9 @@ ups:
 controls:
   description:
     - One entry per control in I(controls), under its C(id), in the evidence format of every
-      ivpb module (C(id), C(status), C(detail), C(evidence)).
+      ivpb module (C(id), C(status), C(detail), C(evidence), C(message)).
+    - On failure, each control in error; a failure the report can say in its own words (NUT not
+      installed) carries its C(message).
   returned: always
   type: list
   elements: dict

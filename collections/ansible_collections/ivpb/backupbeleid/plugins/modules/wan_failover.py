@@ -216,9 +216,11 @@ controls:
   description:
     - One entry per control in I(controls), under its C(id), with its state after the call (in
       check mode, the state found), for C(ivpb audit).
-    - A C(failover) control's evidence holds the active uplink, each uplink's probe state, the
-      last switch time and the active default route; an C(sla) control is advisory (C(missing),
-      never a failure).
+    - A C(failover) control's evidence holds the uplinks it runs, the active uplink, each uplink's
+      probe state, the last switch time and the active default route; how many uplinks must be
+      declared and online is not the module's to judge (C(ivpb audit) counts them against the
+      policy file's C(uplinks_online_min)). An C(sla) control is advisory (C(missing), never a
+      failure); its C(message) is a list, one per missing record.
   returned: always
   type: list
   elements: dict

@@ -177,9 +177,12 @@ def test_bad_parameters_are_one_line(host, change, message):
     assert "\n" not in str(exc.value)
 
 
-def test_single_uplink_is_missing_an_alternative(host):
-    result = run(host, uplinks=uplinks()[:1])
-    assert control(result, "internet.failover")["status"] == "missing"
+def test_a_single_uplink_is_reported_as_it_is_and_the_count_is_left_to_the_policy(host):
+    """How many uplinks an alternative connection needs is the policy file's
+    (uplinks_online_min, judged by ivpb audit): the module reports the uplinks it runs."""
+    fo = control(run(host, uplinks=uplinks()[:1]), "internet.failover")
+    assert fo["evidence"]["uplinks"] == ["wan1"]
+    assert fo["status"] == "compliant", fo
 
 
 @pytest.mark.parametrize(("sla", "reason", "status", "detail"), [
@@ -191,10 +194,12 @@ def test_single_uplink_is_missing_an_alternative(host):
 ])
 def test_sla_is_advisory_per_uplink(sla, reason, status, detail):
     link = {**uplinks()[0], "sla": sla, "reason": reason}
-    got_status, got_detail, evidence = wf.sla_status([link], TODAY)
-    assert got_status == status
-    assert got_detail.startswith(detail)
-    assert evidence["wan1"]["isp"] == "ISP een"
+    got = wf.sla_status([link], TODAY)
+    assert got["status"] == status
+    assert got["detail"].startswith(detail)
+    assert got["evidence"]["wan1"]["isp"] == "ISP een"
+    assert [m["params"]["uplink"] for m in got["message"] if "uplink" in m["params"]] == \
+        (["wan1"] if status == "missing" else [])
 
 
 def test_daemon_source_is_the_module_utils_file():
