@@ -37,7 +37,7 @@ from typing import Any
 
 from ivpb import drills
 from ivpb.errors import UserError
-from ivpb.i18n import msg, t
+from ivpb.i18n import joined, msg, t
 from ivpb.inventory import Inventory, managed
 from ivpb.isotime import iso, parse_time
 from ivpb.plan import Plan
@@ -182,12 +182,12 @@ def to_make(inventory: Inventory, plan: Plan, hosts: list[str], now: dt.datetime
         for c in plan.hosts[host].controls:
             if means(inventory, plan, host, c) != ATTESTED:
                 continue
-            found = verdict(newest(records, c.id, host, c.dataset), now, skew, lang, hash_of)
+            found = verdict(newest(records, c.id, host, c.dataset), now, skew, hash_of)
             if found["status"] != "compliant":
                 command = shlex.join(["ivpb", "attest", "--system", host, "--control", c.id,
                                       *(["--dataset", c.dataset] if c.dataset else [])])
-                out.append({"system": host, "control": c.id, "dataset": c.dataset, "why": found["detail"],
-                            "command": command})
+                out.append({"system": host, "control": c.id, "dataset": c.dataset,
+                            "why": joined(found["findings"], lang), "command": command})
     return out
 
 
