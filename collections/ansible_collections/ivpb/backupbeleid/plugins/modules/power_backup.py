@@ -23,7 +23,6 @@ description:
 author: ivpb contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
-  - ivpb.backupbeleid.attributes.packages
   - ivpb.backupbeleid.attributes.controls
 options:
   power:
