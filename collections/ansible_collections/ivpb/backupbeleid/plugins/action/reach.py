@@ -13,7 +13,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
-FOUND, END = "IVPB-PYTHON-FOUND", "IVPB-PYTHON-END"
+FOUND = "IVPB-PYTHON-FOUND"
+END = "IVPB-PYTHON-END"
 AUTO = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
 
 
