@@ -10,14 +10,14 @@ short_description: UPS monitoring (IVPB §2) and backup jobs (IVPB §4) of one h
 version_added: 0.3.0
 description:
   - Does what M(ivpb.backupbeleid.nut_client) and M(ivpb.backupbeleid.backup_job) do, on one
-    host, in a single module run: one round trip and one Python start on the host instead of
-    two. C(playbooks/enforce.yml) uses it on every host whose plan has §2 or §4 controls; the
+    host, in a single module run (one round trip and one Python start on the host instead of
+    two). C(playbooks/enforce.yml) uses it on every host whose plan has §2 or §4 controls; the
     two modules stay for a playbook or role that needs only one of them.
   - I(power) takes exactly the options of M(ivpb.backupbeleid.nut_client), I(backup) those of
     M(ivpb.backupbeleid.backup_job), validated by the same argument specs (secrets stay hidden).
     Either may be left out; that part then does not run.
   - The NUT client runs first, then the backup jobs, as the two tasks ran. A part that fails does
-    not stop the other: both report their controls, and the module fails with the failed parts'
+    not stop the other; both report their controls, and the module fails with the failed parts'
     messages.
   - In check mode nothing changes; each part reports drift as its module does.
 author: ivpb contributors (!UNKNOWN)
@@ -80,59 +80,8 @@ packages:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import argument_specs, backup_job, nut_client  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host as host_toolkit  # noqa: E402
-
-
-def run_part(module, enforce, params, prefix=""):
-    """(result, failure message or None, host) of one backend, as run_module would exit or fail."""
-    host = host_toolkit.Host(module)
-    try:
-        return enforce(host, params), None, host
-    except host_toolkit.ModuleFailure as e:
-        return dict(e.result), prefix + str(e), host
-    except OSError as e:
-        where = f" ({e.filename})" if e.filename else ""
-        return {}, f"{prefix}{e.strerror or e}{where}", host
-
-
-def merge(module, power, backup):
-    """One result of both parts: backup_job's fields at the top (the roles read its
-    ssh_public_key), nut_client's under power, the controls and diffs of both."""
-    result = {"changed": False, "controls": []}
-    diffs, packages, failures = [], [], []
-    for name, part in (("power", power), ("backup", backup)):
-        if part is None:
-            continue
-        res, failure, host = part
-        res = dict(res)
-        controls = res.pop("controls", None) or []
-        res.pop("diff", None)
-        own = [d["before_header"] for d in host.diffs]
-        for c in controls if name == "power" else ():
-            if c.get("status") == "drift" and "diff_paths" not in c and host.want_diff:
-                c["diff_paths"] = own  # nut_client's drift is all of its own changes
-        result["controls"] += controls
-        result["changed"] = result["changed"] or bool(res.pop("changed", False)) or bool(host.missing_packages)
-        packages += host.missing_packages
-        diffs += [d for d in host.diffs if d["before_header"] != "packages"]
-        if name == "power":
-            result["power"] = res
-        else:
-            result.update(res)
-        if failure:
-            failures.append(failure)
-    if packages:
-        result["packages"] = sorted(set(packages))
-    if module._diff:
-        # one "packages" change for the host, which both parts' drift may name
-        if packages:
-            wanted = result["packages"]
-            diffs.insert(0, {"before_header": "packages", "after_header": "packages",
-                             "before": "".join(f"{n}: not installed\n" for n in wanted),
-                             "after": "".join(f"{n}: installed\n" for n in wanted)})
-        result["diff"] = diffs
-    return result, failures
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import argument_specs, power_backup  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 
 
 def main():
@@ -143,15 +92,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    power, backup = module.params["power"], module.params["backup"]
-    if backup:
-        module.no_log_values.update(argument_specs.backup_job_secrets(backup))
-    ran_power = run_part(module, nut_client.enforce, power) if power else None
-    ran_backup = run_part(module, backup_job.enforce, backup, f"{backup['hostname']}: ") if backup else None
-    result, failures = merge(module, ran_power, ran_backup)
-    if failures:
-        module.fail_json(msg="; ".join(failures), **result)
-    module.exit_json(**result)
+    module.no_log_values.update(argument_specs.backup_job_secrets(module.params["backup"] or {}))
+    run_module(module, power_backup.enforce)
 
 
 if __name__ == "__main__":
