@@ -2,7 +2,8 @@
 clauses run in ONE play over every planned host, so one host failing or unreachable ends no
 play for the others (Ansible ends the playbook when every host of a play has failed), and the
 order between roles holds across hosts: NUT servers before UPS clients, backup senders before
-the receivers that authorize their keys. The lab test tests/lab/test_audit_faults.py proves the
+the receivers that authorize their keys (a UPS client's and a sender's work is one module run,
+ivpb.backupbeleid.power_backup). The lab test tests/lab/test_audit_faults.py proves the
 behaviour on real hosts."""
 
 from __future__ import annotations
@@ -30,14 +31,15 @@ def test_the_clauses_are_one_play_over_every_planned_host_in_dependency_order():
     plays = re.findall(r"^\s+play #\d+ \(([^)]*)\)", out, flags=re.M)
     assert plays == ["all", "ivpb_nut_server:ivpb_power:ivpb_internet:ivpb_backup:ivpb_backup_target"]
     clauses = out.split("play #2", 1)[1]
-    order = [clauses.index(s) for s in ("nut_server : NUT server", "power : Upsmon monitors",
-                                        "internet : Uplink failover", "backup : The receivers' SSH host keys",
-                                        "backup : Backup jobs and offsite sync", "backup_target : One user and area")]
+    order = [clauses.index(s) for s in ("nut_server : NUT server", "internet : Uplink failover",
+                                        "backup : The receivers' SSH host keys",
+                                        "power : Upsmon monitors the UPSes that feed this host (§2); backup jobs",
+                                        "backup_target : One user and area")]
     assert order == sorted(order)
 
 
 def test_every_host_of_the_clauses_is_reached_first_all_at_once_in_every_run():
-    """The first task of the clauses' play reaches every host (raw, also in check mode and under
+    """The first task of the clauses' play reaches every host (reach, also in check mode and under
     any --tags), so hosts that do not answer all leave the play in that one task, after one SSH
     ConnectTimeout together, and the audit knows each host that answered. A receiver of backups
     says its SSH host key in that round trip (read by the backup role: test_role_filters)."""
@@ -49,8 +51,7 @@ def test_every_host_of_the_clauses_is_reached_first_all_at_once_in_every_run():
     assert "always" in first.group(2)
     playbook = (ROOT / "collections/ansible_collections/ivpb/backupbeleid/playbooks/enforce.yml").read_text()
     task = playbook.split("- name: Reach every host of the clauses once", 1)[1].split("\n\n", 1)[0]
-    assert "ansible.builtin.raw: \"{{ 'cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null || true'" in task
-    assert "if 'ivpb_backup_target' in group_names else 'true' }}\"" in task
+    assert "ivpb.backupbeleid.reach:\n        host_key: \"{{ 'ivpb_backup_target' in group_names }}\"" in task
     assert "check_mode: false" in task and "register: ivpb_reach" in task
 
 

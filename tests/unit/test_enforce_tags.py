@@ -80,6 +80,35 @@ def test_a_clause_tag_runs_that_clause_and_the_steps_every_run_needs():
     names = re.findall(r"^\s{6}(\S.*?)\tTAGS:", listed_tasks("--tags", "power"), flags=re.M)
     assert any(n.startswith("ivpb.backupbeleid.nut_server :") for n in names), names
     assert any(n.startswith("ivpb.backupbeleid.power :") for n in names), names
-    assert not any("§3" in n or "§4" in n for n in names), names
+    assert not any("§3" in n for n in names), names
+    # §4 only in the task that runs §2 and §4 in one module run; it runs the backup part only
+    # when the backup tag is chosen (test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen)
+    assert [n.split(" : ", 1)[0] for n in names if "§4" in n] == ["ivpb.backupbeleid.power"], names
     assert any(n.startswith("Plan the controls of every host") for n in names)
     assert any(n.startswith("Reach every host of the clauses once") for n in names)
+
+
+def test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen():
+    """enforce.yml runs §2's UPS monitoring and §4's backup jobs in one module run per host
+    (roles/power/tasks/with_backup.yml); a part runs where its role's own task would and when its
+    clause's tag is chosen, rendered here by Ansible's own templar."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    [task] = yaml.safe_load((ROLES / "power/tasks/with_backup.yml").read_text(encoding="utf-8"))
+    assert set(task["tags"]) == {"power", "backup"}
+
+    def parts(run_tags: list[str], skip_tags: list[str] = (), roles: list[str] = ("ivpb_power", "ivpb_backup"),
+              power_controls: list = ({"id": "power.ups", "duty": "ups"},)) -> tuple[bool, bool]:
+        variables = {"power_input": {"controls": list(power_controls)}, "inventory_hostname": "fs",
+                     "ivpb_plan": {"roles": {"fs": list(roles)}}, "ansible_run_tags": run_tags,
+                     "ansible_skip_tags": list(skip_tags)}
+        templar = Templar(loader=DataLoader(), variables=variables)
+        return tuple(templar.template(trust_as_template(task["vars"][k])) for k in ("power_part", "backup_part"))
+
+    assert parts(["all"]) == (True, True)
+    assert parts(["power"]) == (True, False)
+    assert parts(["backup"]) == (False, True)
+    assert parts(["all"], skip_tags=["power"]) == (False, True)
+    assert parts(["all"], roles=["ivpb_power"]) == (True, False)
+    assert parts(["all"], power_controls=[]) == (False, True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job
-from ansible_collections.ivpb.backupbeleid.plugins.modules.backup_job import ARGUMENT_SPEC
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.argument_specs import BACKUP_JOB as ARGUMENT_SPEC
 
 from ivpb import resolve, restore
 from ivpb.herstelplan import entries

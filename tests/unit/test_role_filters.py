@@ -79,9 +79,9 @@ def test_backup_pins_the_keys_the_receivers_said_when_the_play_reached_them():
     unread = render("{{ backup_receiver_hosts | difference(backup_receiver_keys_reached | list) }}", "backup",
                     **variables)
     assert sorted(unread) == ["nas2", "nas3"]  # difference() keeps no order
-    apply = yaml.safe_load((ROLES / "backup/tasks/apply.yml").read_text(encoding="utf-8"))
-    [job] = [t for t in apply if "ivpb.backupbeleid.backup_job" in t]
-    host_keys = job["ivpb.backupbeleid.backup_job"]["host_keys"]
+    assert task_args("backup", "apply")["backup"] == "{{ backup_job_args }}"
+    defaults = yaml.safe_load((ROLES / "backup/defaults/main.yml").read_text(encoding="utf-8"))
+    host_keys = defaults["backup_job_args"]["host_keys"]
     slurped = {"results": [{"item": "nas2", "content": "c3NoLWVkMjU1MTkgQUFBQW5hczIK"},  # ssh-ed25519 AAAAnas2
                            {"item": "nas3", "failed": True}]}
     assert render(host_keys, "backup", backup_receiver_host_keys=slurped, **variables) == {

@@ -310,63 +310,16 @@ changed_paths:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, input_rules  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import argument_specs, backup_job  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
-
-# A resolved target (datasets[].target, datasets[].sync).
-TARGET = dict(
-    name=dict(type="str", required=True),
-    receiver=dict(type="str"),
-    address=dict(type="str", default=""),
-    port=dict(type="int", default=22),
-    path=dict(type="str", default=input_rules.BACKUP_PATH),
-    user=dict(type="str"),
-    host_key=dict(type="str", no_log=False),  # a public SSH host key
-)
-
-
-# The plan step hands datasets in this shape (ivpb.resolve.module_input; tests/unit/test_resolve.py).
-ARGUMENT_SPEC = dict(
-    hostname=dict(type="str", required=True),
-    controls=dict(type="list", elements="dict", required=True, options=dict(
-        id=dict(type="str", required=True),
-        duty=dict(type="str", required=True, choices=list(backup_job.DUTIES)),
-        datasets=dict(type="list", elements="str", required=True),
-    )),
-    datasets=dict(type="list", elements="dict", required=True, options=dict(
-        dataset=dict(type="str", required=True),
-        path=dict(type="str", required=True),
-        target=dict(type="dict", options=TARGET),
-        sync=dict(type="dict", options=TARGET),
-        encrypted=dict(type="bool", default=False),
-        recipients=dict(type="list", elements="dict", default=[], options=dict(
-            name=dict(type="str", required=True),
-            fingerprint=dict(type="str", required=True),
-            public_key=dict(type="str", required=True, no_log=False),  # a public key
-        )),
-        keep_full=dict(type="int", default=input_rules.KEEP_FULL),
-        full_if_older_than=dict(type="str", default=backup_job.FULL_IF_OLDER_THAN),
-        sync_delay=dict(type="int", default=15),
-        pull=dict(type="dict", options={"for": dict(type="str", required=True),
-                                        "source": dict(type="str", required=True),
-                                        "user": dict(type="str"), "host_key": dict(type="str", no_log=False)}),
-    )),
-    pull_passwords=dict(type="dict", default={}, no_log=True),
-    window=dict(type="dict", default={}),
-    failure_hook=dict(type="dict", default={}, no_log=False),
-    host_keys=dict(type="dict", default={}, no_log=False),  # public SSH host keys
-    install_packages=dict(type="bool", default=True),
-)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=ARGUMENT_SPEC,
+        argument_spec=argument_specs.BACKUP_JOB,
         supports_check_mode=True,
     )
-    hook = module.params["failure_hook"] or {}
-    if hook.get("webhook"):
-        module.no_log_values.add(hook["webhook"])
+    module.no_log_values.update(argument_specs.backup_job_secrets(module.params))
     run_module(module, backup_job.enforce, prefix=module.params["hostname"])
 
 

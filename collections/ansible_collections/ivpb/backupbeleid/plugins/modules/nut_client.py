@@ -205,40 +205,13 @@ controls:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import argument_specs  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_client import enforce  # noqa: E402
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            controls=dict(type="list", elements="dict", required=True, options=dict(
-                id=dict(type="str", required=True),
-                duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["nut_client"])),
-            )),
-            ups=dict(type="list", elements="dict", required=True, options=dict(
-                name=dict(type="str", required=True),
-                server=dict(type="str", required=True),
-                port=dict(type="int", default=input_rules.NUT_PORT),
-                power_value=dict(type="int", default=1),
-                user=dict(type="str", required=True),
-                password=dict(type="str", required=True, no_log=True),
-            )),
-            min_supplies=dict(type="int", default=1),
-            mode=dict(type="str", default="netclient", choices=["netclient", "netserver", "standalone"]),
-            shutdown_command=dict(type="str", default="/sbin/shutdown -h +0"),
-            pollfreq=dict(type="int", default=input_rules.NUT_POLLFREQ),
-            pollfreq_alert=dict(type="int", default=5),
-            hostsync=dict(type="int", default=15),
-            deadtime=dict(type="int", default=input_rules.NUT_DEADTIME),
-            finaldelay=dict(type="int", default=5),
-            notify_webhook=dict(type="str", no_log=True),
-            notify_mail=dict(type="str"),
-            install_packages=dict(type="bool", default=True),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_specs.NUT_CLIENT, supports_check_mode=True)
     run_module(module, enforce)
 
 

@@ -19,8 +19,9 @@ PLUGINS = Path(toolkit.__file__).resolve().parents[1]
 PACKAGE = "ansible_collections.ivpb.backupbeleid.plugins"
 # Programs the modules install on the host and run there on their own (not backends).
 PROGRAMS = set(host_program.PROGRAMS)
-# The planner and the audit's judge run on the controller (action plugins); their module files are documentation.
-NOT_ON_A_HOST = {"plan", "audit_report"}
+# The planner, the audit's judge and the reach run on the controller (action plugins); their module files are
+# documentation.
+NOT_ON_A_HOST = {"plan", "audit_report", "reach"}
 MODULES = sorted(p.stem for p in (PLUGINS / "modules").glob("*.py") if p.stem not in NOT_ON_A_HOST)
 UTILS = sorted(p.stem for p in (PLUGINS / "module_utils").glob("*.py") if p.stem != "__init__")
 
@@ -86,6 +87,9 @@ BAD = {
                    "ivpb_backup_targets.nas.address: required"),
     "backup_receiver": ({"install_packages": False, "targets": [{"name": "nas", "path": "relative"}]},
                         "targets.nas.path: "),
+    "power_backup": ({"power": {"controls": asked("power.ups"),
+                                "ups": [{"name": "ups a", "server": "s", "user": "u", "password": "p"}]}},
+                     "ups[0].name: "),
 }
 
 

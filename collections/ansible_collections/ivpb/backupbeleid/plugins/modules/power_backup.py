@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# Copyright: ivpb contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: power_backup
+short_description: UPS monitoring (IVPB §2) and backup jobs (IVPB §4) of one host in one module run
+version_added: 0.3.0
+description:
+  - Does what M(ivpb.backupbeleid.nut_client) and M(ivpb.backupbeleid.backup_job) do, on one
+    host, in a single module run (one round trip and one Python start on the host instead of
+    two). C(playbooks/enforce.yml) uses it on every host whose plan has §2 or §4 controls; the
+    two modules stay for a playbook or role that needs only one of them.
+  - I(power) takes exactly the options of M(ivpb.backupbeleid.nut_client), I(backup) those of
+    M(ivpb.backupbeleid.backup_job), validated by the same argument specs (secrets stay hidden).
+    Either may be left out; that part then does not run.
+  - The NUT client runs first, then the backup jobs, as the two tasks ran. A part that fails does
+    not stop the other; both report their controls, and the module fails with the failed parts'
+    messages.
+  - In check mode nothing changes; each part reports drift as its module does.
+author: ivpb contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ivpb.backupbeleid.attributes
+  - ivpb.backupbeleid.attributes.controls
+options:
+  power:
+    description:
+      - The options of M(ivpb.backupbeleid.nut_client) (see its documentation); left out, no §2
+        on this host.
+    type: dict
+  backup:
+    description:
+      - The options of M(ivpb.backupbeleid.backup_job) (see its documentation); left out, no §4
+        on this host.
+    type: dict
+notes:
+  - Every value is checked as the two modules check it (C(module_utils/input_rules.py)).
+"""
+
+EXAMPLES = r"""
+- name: UPS monitoring and backup jobs of a file server, in one module run
+  ivpb.backupbeleid.power_backup:
+    power:
+      controls: [{id: power.ups, duty: ups}]
+      ups:
+        - {name: ups-a, server: nutserver, user: mon-fileserver, password: "{{ ivpb_nut_password }}"}
+    backup:
+      hostname: fileserver
+      controls: [{id: backup.daily, duty: daily, datasets: [admin]}]
+      datasets:
+        - dataset: admin
+          path: /srv/data/admin
+          target: {name: offsite, receiver: nas, address: nas, path: /srv/backup}
+"""
+
+RETURN = r"""
+controls:
+  description:
+    - The entries of both parts (M(ivpb.backupbeleid.nut_client)'s first), each under its C(id), in
+      the evidence format of every ivpb module. In check mode an entry in drift names the paths
+      of its own changes in C(diff_paths) (their texts are in the result's diff once).
+  returned: always
+  type: list
+  elements: dict
+power:
+  description: The rest of M(ivpb.backupbeleid.nut_client)'s result (C(files), C(service), C(ups)).
+  returned: when I(power) was given and its part did not fail
+  type: dict
+ssh_public_key:
+  description: As M(ivpb.backupbeleid.backup_job) returns it; with every other field of its result.
+  returned: when I(backup) was given and its part did not fail
+  type: str
+packages:
+  description: Debian packages installed by this call (in check mode, missing ones), of both parts.
+  returned: when packages were missing
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import argument_specs, power_backup  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            power=dict(type="dict", options=argument_specs.NUT_CLIENT),
+            backup=dict(type="dict", options=argument_specs.BACKUP_JOB),
+        ),
+        supports_check_mode=True,
+    )
+    module.no_log_values.update(argument_specs.backup_job_secrets(module.params["backup"] or {}))
+    run_module(module, power_backup.enforce)
+
+
+if __name__ == "__main__":
+    main()

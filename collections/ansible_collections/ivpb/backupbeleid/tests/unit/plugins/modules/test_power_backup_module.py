@@ -1,0 +1,94 @@
+"""§2 + §4 in one module run (ivpb.backupbeleid.power_backup, issue #26): the module entry with
+exit_json and fail_json patched. The NUT client's backend runs for real in check mode under a
+test folder as the host's root; the backup jobs' backend is replaced where a test needs only its
+result's shape (its own tests are test_backup_backend.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as backup_backend
+from ansible_collections.ivpb.backupbeleid.plugins.modules import power_backup
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, with_packages
+
+SECRET = 'Pw with "quotes" and blanks'
+WEBHOOK = "https://hook.example/secret-token"
+POWER = {"controls": asked("power.ups"), "install_packages": False,
+         "ups": [{"name": "ups-a", "server": "nutserver.invalid", "user": "mon-fs", "password": SECRET}]}
+BACKUP = {"hostname": "fs", "controls": asked("backup.daily", datasets=["admin"]), "datasets": [],
+          "failure_hook": {"webhook": WEBHOOK}}
+
+
+def fake_backup(host, params):
+    """The backup part: one change of its own, recorded by the host toolkit as backup_job's are."""
+    host.file("/etc/ivpb/backup/backup.conf", f"hook={params['failure_hook']['webhook']}\n", 0o600,
+              show=lambda _text: "(failure hook settings, masked)\n")
+    return {"changed": bool(host.changed), "controls": [
+        {"id": "backup.daily", "dataset": "admin", "status": "drift", "diff_paths": ["/etc/ivpb/backup/backup.conf"]}],
+        "ssh_public_key": "ssh-ed25519 AAAAfs", "host_time": "2026-12-07T10:00:00Z", "diff": host.diffs}
+
+
+@pytest.fixture
+def host_root(tmp_path):
+    return with_packages(tmp_path / "host", "nut-client")
+
+
+def test_both_parts_run_in_one_call_each_control_naming_its_own_changes(module_main, monkeypatch, host_root):
+    monkeypatch.setattr(backup_backend, "enforce", fake_backup)
+    with pytest.raises(Exit) as exc:
+        module_main(power_backup, {"power": POWER, "backup": BACKUP}, check_mode=True, root=host_root)
+    res = exc.value.args[0]
+    assert [(c["id"], c["status"]) for c in res["controls"]] == [("power.ups", "drift"), ("backup.daily", "drift")]
+    nut, job = res["controls"]
+    assert nut["diff_paths"] and all(p.startswith("/etc/nut/") for p in nut["diff_paths"])
+    assert job["diff_paths"] == ["/etc/ivpb/backup/backup.conf"]
+    assert sorted(d["before_header"] for d in res["diff"]) == sorted([*nut["diff_paths"], *job["diff_paths"]])
+    assert res["changed"] is True
+    assert res["ssh_public_key"] == "ssh-ed25519 AAAAfs"  # backup_job's fields stay at the top (backup_target)
+    assert res["host_time"] == "2026-12-07T10:00:00Z"
+    assert res["power"]["ups"][0]["ups"] == "ups-a@nutserver.invalid" and "controls" not in res["power"]
+    assert not (host_root / "etc").exists()  # check mode: nothing written
+    text = json.dumps(res)
+    assert SECRET not in text and WEBHOOK not in text
+
+
+def test_a_part_that_fails_leaves_the_other_its_controls(module_main, monkeypatch, host_root):
+    """A redundant supply with one UPS is bad input for the NUT client: its controls are errors,
+    the backup part still runs and reports, and the module fails with the NUT client's message."""
+    monkeypatch.setattr(backup_backend, "enforce", fake_backup)
+    power = {**POWER, "controls": asked("power.ups", "power.redundant_ups")}
+    with pytest.raises(Fail) as exc:
+        module_main(power_backup, {"power": power, "backup": BACKUP}, check_mode=True, root=host_root)
+    res = exc.value.args[0]
+    assert "power.redundant_ups (§2) needs at least two distinct UPSes" in res["msg"]
+    assert [(c["id"], c["status"]) for c in res["controls"]] == [
+        ("power.ups", "error"), ("power.redundant_ups", "error"), ("backup.daily", "drift")]
+    assert SECRET not in json.dumps(res)
+
+
+def test_a_failing_backup_part_is_named_by_its_host(module_main, host_root):
+    """The backup part fails as backup_job fails (real backend: the target is the host itself)."""
+    backup = {**BACKUP, "datasets": [{"dataset": "admin", "path": "/srv", "target": {"name": "nas", "receiver": "fs"}}]}
+    with pytest.raises(Fail) as exc:
+        module_main(power_backup, {"backup": backup}, check_mode=True, root=host_root)
+    assert exc.value.args[0]["msg"] == ("fs: datasets[0].target: 'nas' is this host itself; "
+                                        "a backup goes to another location and medium")
+
+
+def test_a_part_left_out_does_not_run(module_main, monkeypatch, host_root):
+    ran = []
+    monkeypatch.setattr(backup_backend, "enforce", lambda host, params: ran.append(params) or {})
+    with pytest.raises(Exit) as exc:
+        module_main(power_backup, {"power": POWER}, check_mode=True, root=host_root)
+    assert ran == []
+    assert [c["id"] for c in exc.value.args[0]["controls"]] == ["power.ups"]
+    assert "ssh_public_key" not in exc.value.args[0]
+
+
+def test_the_parts_are_validated_by_their_modules_specs(module_main, host_root):
+    with pytest.raises(Fail) as exc:
+        module_main(power_backup, {"power": {**POWER, "ups": [{"name": "ups-a", "server": "s", "user": "m"}]}},
+                    check_mode=True, root=host_root)
+    assert "password" in exc.value.args[0]["msg"] and "power" in exc.value.args[0]["msg"]

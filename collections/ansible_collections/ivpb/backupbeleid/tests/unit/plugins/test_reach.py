@@ -1,0 +1,74 @@
+"""ivpb.backupbeleid.reach (plugins/action/reach.py): one round trip that reaches a host, says its
+SSH host key when asked and finds the Python interpreter Ansible would discover, so the host's
+first module needs no discovery round trip of its own. Run by a real ansible-playbook over the
+local connection (a controller test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from ansible_collections.ivpb.backupbeleid.plugins.action.reach import END, FOUND, parse, script
+from ansible_collections.ivpb.backupbeleid.tests.unit.harness import ansible_cli, ansible_env
+
+
+def run_play(tmp_path, tasks: str) -> str:
+    play = tmp_path / "play.yml"
+    # Discovery looks for a name that is nowhere, then for this test's own Python: what this
+    # machine has installed decides nothing.
+    fallback = json.dumps(["/nonexistent/python3.99", sys.executable])
+    play.write_text(f"- hosts: all\n  gather_facts: false\n  vars:\n    ansible_interpreter_python_fallback: {fallback}\n"
+                    f"  tasks:\n{tasks}")
+    env = {**ansible_env(), "ANSIBLE_PYTHON_INTERPRETER": "auto_silent", "ANSIBLE_STDOUT_CALLBACK": "default"}
+    proc = subprocess.run([ansible_cli("ansible-playbook"), "-vvv", "-i", "here,", "-c", "local", str(play)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def shown(out: str, name: str):
+    """The value a debug task showed for name."""
+    return json.loads(out.split(f'"{name}": ', 1)[1].split("\n}", 1)[0])
+
+
+def test_the_reach_finds_the_interpreter_ansible_would_discover_in_its_own_round_trip(tmp_path):
+    discovered = run_play(tmp_path, """
+    - ansible.builtin.ping:
+    - ansible.builtin.debug: {var: ansible_facts.discovered_interpreter_python}
+""")
+    assert "Attempting python interpreter discovery" in discovered
+    reached = run_play(tmp_path, """
+    - ivpb.backupbeleid.reach:
+      register: ivpb_reach
+    - ansible.builtin.ping:
+    - ansible.builtin.debug: {var: ansible_facts.discovered_interpreter_python}
+    - ansible.builtin.debug: {var: ivpb_reach.stdout_lines}
+""")
+    assert "Attempting python interpreter discovery" not in reached  # the ping ran without it
+    python = shown(reached, "ansible_facts.discovered_interpreter_python")
+    assert python == shown(discovered, "ansible_facts.discovered_interpreter_python") == sys.executable
+    assert shown(reached, "ivpb_reach.stdout_lines") == []  # no host key asked: nothing printed
+
+
+def test_an_interpreter_set_for_the_host_is_not_looked_for(tmp_path):
+    out = run_play(tmp_path, f"""
+    - ivpb.backupbeleid.reach:
+      vars: {{ansible_python_interpreter: {sys.executable}}}
+      register: ivpb_reach
+    - ansible.builtin.debug: {{msg: "facts: {{{{ 'ansible_facts' in ivpb_reach }}}}"}}
+""")
+    [command] = [line for line in out.splitlines() if line.startswith("<here> EXEC")]
+    assert FOUND not in command
+    assert '"msg": "facts: False"' in out
+
+
+def test_the_host_key_is_what_follows_the_interpreters():
+    line = script(["python3.13", "/usr/bin/python3"], host_key=True)
+    assert line == (f"echo {FOUND}; command -v python3.13; command -v /usr/bin/python3; echo {END}; "
+                    "cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null || true")
+    assert script([], host_key=False) == "true"
+    out = f"motd\r\n{FOUND}\r\n/usr/bin/python3.11\r\n/usr/bin/python3\r\n{END}\r\nssh-ed25519 AAAAkey root@nas\r\n"
+    assert parse(out) == ("/usr/bin/python3.11", "ssh-ed25519 AAAAkey root@nas\r\n")
+    assert parse(f"{FOUND}\n{END}\n") == (None, "")
+    assert parse("ssh-ed25519 AAAA\n") == (None, "ssh-ed25519 AAAA\n")
