@@ -35,6 +35,22 @@ def appliance(command: str) -> str:
     return ok(run("podman", "exec", "ivpb-lab-synology", "sh", "-c", command))
 
 
+def restores_byte_for_byte(system: str, dataset: str, folder: str, tmp_path) -> None:
+    """A data set the proxy fileserver pulls from `system`'s `folder` (on the appliance
+    container): the demo drilled it, `ivpb restore` gives exactly the folder's files, and the
+    chain lies in the proxy's area of the receiver, under the data set's name."""
+    drills = sorted((ROOT / f"inventories/lab/.evidence/drills/{system}/{dataset}").glob("*.json"))
+    assert drills and json.loads(drills[-1].read_text())["result"] == "ok", drills
+    out = tmp_path / dataset
+    proc = run_as_directie("ivpb", "restore", *INV, "--host", system, "--dataset", dataset,
+                           "--to", str(out), gnupghome=ESCROW)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    source = sums_of(appliance(SUMS.format(path=f"'{folder}'")))
+    restored = sums_of(ok(run("bash", "-c", SUMS.format(path=f"'{out}'"))))
+    assert len(source) == 4 and restored == source
+    assert on("nas-offsite", f"ls /srv/backup/fileserver/{dataset}/chain | grep -c manifest").strip() != "0"
+
+
 def backup_controls(report: dict) -> list[dict]:
     return [c for c in report["hosts"]["synology"]["controls"]
             if c.get("dataset") == "fotoarchief" and c["id"] in ("backup.weekly", "backup.daily")]
@@ -42,18 +58,7 @@ def backup_controls(report: dict) -> list[dict]:
 
 def test_a_pulled_data_set_restores_byte_for_byte_from_the_proxys_chain(demo_lab, tmp_path):
     assert "== ivpb audit AFTER" in demo_lab.stdout, demo_lab.stdout[-3000:] + demo_lab.stderr[-2000:]  # enforced, backed up
-    # the demo drilled it with the others (ivpb restore --drill): its evidence says so
-    drills = sorted((ROOT / "inventories/lab/.evidence/drills/synology/fotoarchief").glob("*.json"))
-    assert drills and json.loads(drills[-1].read_text())["result"] == "ok", demo_lab.stdout[-2000:]
-    out = tmp_path / "fotoarchief"
-    proc = run_as_directie("ivpb", "restore", *INV, "--host", "synology", "--dataset", "fotoarchief",
-                           "--to", str(out), gnupghome=ESCROW)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    share = sums_of(appliance(SUMS.format(path=f"'{SHARE}'")))
-    restored = sums_of(ok(run("bash", "-c", SUMS.format(path=f"'{out}'"))))
-    assert len(share) == 4 and restored == share
-    # the backup lies in the proxy's area of the receiver, under the data set's name
-    assert on("nas-offsite", "ls /srv/backup/fileserver/fotoarchief/chain | grep -c manifest").strip() != "0"
+    restores_byte_for_byte("synology", "fotoarchief", SHARE, tmp_path)
     # the password is in its root-only file on the proxy and nowhere else it writes
     assert on("fileserver", "stat -c '%U %a' /etc/ivpb/backup/pull/fotoarchief.pass").strip() == "root 600"
     found = on("fileserver", f"grep -rlF -- '{PASSWORD}' /etc /var/log /var/lib/ivpb /usr/local 2>/dev/null || true")
