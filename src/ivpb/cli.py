@@ -340,7 +340,7 @@ def cmd_plan(args) -> int:
         from ivpb.render import plan_doc
 
         write = plan_doc.render_html if args.format == "html" else plan_doc.render_markdown
-        sys.stdout.write(write(plan, args.lang, shopping, hosts, sites, list(args.inventory)))
+        sys.stdout.write(write(plan, args.lang, shopping, hosts, sites, list(args.inventory), to_attest))
     else:
         from ivpb.render.plan_table import render_plan_table
 

@@ -270,6 +270,16 @@ def test_the_plan_lists_the_attestations_still_to_make_as_the_audit_judges_them(
         {(a["system"], a["control"], a["dataset"]) for a in todo}
 
 
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_ivpb_plans_document_for_the_director_lists_them_too(school, capsys, fmt):
+    assert main(["plan", "-i", str(school), "--limit", "pc", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    assert "Nog te verklaren (3)" in out and "Commando" in out
+    assert "ivpb attest --system pc --control backup.weekly --dataset fotos" in out
+    # the why is the audit's word, escaped for the format like every other cell
+    assert "geen verklaring (ivpb attest) voor deze maatregel" in out
+
+
 def test_ivpb_plan_shows_them_in_the_table_and_the_json(school, capsys):
     assert main(["plan", "-i", str(school), "--limit", "pc"]) == 0
     out = capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""`ivpb plan --format markdown|html`: the plan and its shopping list for the school's director.
+"""`ivpb plan --format markdown|html`: the plan, its shopping list and the attestations still to
+make, for the school's director.
 
 The same tables as the terminal's (ivpb.render.plan_table), as a document: every value from the
 inventory (host, site, data set, reason, variable, note) is escaped for the format, with the
@@ -17,8 +18,10 @@ from ivpb.render.markdown import md
 from ivpb.shopping import ShoppingList, todo_text
 
 
-def _tables(plan: Plan, lang: str, shopping: ShoppingList, hosts: list[str], sites: list[str]):
-    """(headers, rows) of the hosts, the sites and the shopping list: plain text, not yet escaped."""
+def _tables(plan: Plan, lang: str, shopping: ShoppingList, hosts: list[str], sites: list[str],
+            to_attest: list[dict]):
+    """(headers, rows) of the hosts, the sites, the shopping list and the attestations still to
+    make (ivpb.attest.to_make): plain text, not yet escaped."""
     advisory = f" ({t('report.advisory_short', lang)})"
     host_rows = []
     for host in hosts:
@@ -39,7 +42,9 @@ def _tables(plan: Plan, lang: str, shopping: ShoppingList, hosts: list[str], sit
                   i.text(lang) + ("" if i.blocks_validate else f" ({t('plan_table.evidence', lang)})")]
                  for i in shopping.items]
     todo_head = [t("plan_table.subject", lang), t("plan_table.variable", lang), t("plan_table.todo", lang)]
-    return (host_head, host_rows), (site_head, site_rows), (todo_head, todo_rows)
+    attest_rows = [[a["system"], a["dataset"] or "", a["control"], a["why"], a["command"]] for a in to_attest]
+    attest_head = list(t("plan_table.attest_cols", lang))
+    return (host_head, host_rows), (site_head, site_rows), (todo_head, todo_rows), (attest_head, attest_rows)
 
 
 def _intro(plan: Plan, sources: list[str], lang: str) -> str:
@@ -47,9 +52,9 @@ def _intro(plan: Plan, sources: list[str], lang: str) -> str:
 
 
 def render_markdown(plan: Plan, lang: str, shopping: ShoppingList, hosts: list[str], sites: list[str],
-                    sources: list[str]) -> str:
+                    sources: list[str], to_attest: list[dict]) -> str:
     check_lang(lang)
-    hosts_t, sites_t, todo_t = _tables(plan, lang, shopping, hosts, sites)
+    hosts_t, sites_t, todo_t, attest_t = _tables(plan, lang, shopping, hosts, sites, to_attest)
 
     def table(head: list[str], rows: list[list[str]]) -> list[str]:
         return ["| " + " | ".join(md(h) for h in head) + " |", "|" + "---|" * len(head),
@@ -58,6 +63,8 @@ def render_markdown(plan: Plan, lang: str, shopping: ShoppingList, hosts: list[s
     out = [f"# {md(t('plan_table.title', lang))}", "", md(_intro(plan, sources, lang)), "",
            f"## {md(t('plan_table.shopping', lang, n=len(shopping.items)))}", ""]
     out += table(*todo_t) if shopping.items else [md(t("plan_table.complete", lang)), ""]
+    if to_attest:
+        out += [f"## {md(t('plan_table.to_attest', lang, n=len(to_attest)))}", "", *table(*attest_t)]
     out += [f"## {md(t('plan_table.hosts', lang))}", "", *table(*hosts_t)]
     out += [f"## {md(t('plan_table.sites', lang))}", "", *table(*sites_t)]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -68,9 +75,9 @@ def _h(text: str) -> str:
 
 
 def render_html(plan: Plan, lang: str, shopping: ShoppingList, hosts: list[str], sites: list[str],
-                sources: list[str]) -> str:
+                sources: list[str], to_attest: list[dict]) -> str:
     check_lang(lang)
-    hosts_t, sites_t, todo_t = _tables(plan, lang, shopping, hosts, sites)
+    hosts_t, sites_t, todo_t, attest_t = _tables(plan, lang, shopping, hosts, sites, to_attest)
 
     def table(head: list[str], rows: list[list[str]]) -> str:
         return ("<table><thead><tr>" + "".join(f"<th>{_h(h)}</th>" for h in head) + "</tr></thead><tbody>"
@@ -81,6 +88,8 @@ def render_html(plan: Plan, lang: str, shopping: ShoppingList, hosts: list[str],
     body = [f"<h1>{title}</h1>", f"<p>{_h(_intro(plan, sources, lang))}</p>",
             f"<h2>{_h(t('plan_table.shopping', lang, n=len(shopping.items)))}</h2>",
             table(*todo_t) if shopping.items else f"<p>{_h(t('plan_table.complete', lang))}</p>",
+            *([f"<h2>{_h(t('plan_table.to_attest', lang, n=len(to_attest)))}</h2>", table(*attest_t)]
+              if to_attest else []),
             f"<h2>{_h(t('plan_table.hosts', lang))}</h2>", table(*hosts_t),
             f"<h2>{_h(t('plan_table.sites', lang))}</h2>", table(*sites_t)]
     style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
