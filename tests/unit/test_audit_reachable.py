@@ -152,7 +152,7 @@ def test_a_receiver_that_could_not_be_checked_makes_the_protected_copy_unknown_n
     # only srv1 in the report (--limit): the client's control says why
     [entry] = entries(report({"srv1": client(), "nas2": down}, selected=["srv1"]), "backup.best_practice")
     assert entry["status"] == "error", entry
-    assert entry["detail"].startswith("receiver nas2 could not be checked (host unreachable: nas2: ssh: connect to "
+    assert entry["detail"].startswith("receiver nas2 could not be checked (host unreachable; technical details: nas2: ssh: connect to "
                                       "host nas2 port 22: Connection timed out (bounded by: SSH ConnectTimeout 10 s))")
     # not contacted at all, or its own check failed: the same
     [entry] = entries(report({"srv1": client()}), "backup.best_practice")

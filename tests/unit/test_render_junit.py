@@ -110,7 +110,7 @@ def test_outcomes_carry_detail_diff_and_waiver(report):
     assert expired.get("type") == "missing" and "VERLOPEN" in expired.text
     unreachable = case["secretariaat: power.ups"].find("error")
     assert unreachable.get("message") == "not checked: host unreachable"
-    assert unreachable.text == ("host onbereikbaar: ssh: connect to host secretariaat port 22: No route to host "
+    assert unreachable.text == ("host onbereikbaar; technische details: ssh: connect to host secretariaat port 22: No route to host "
                                 "(bounded by: SSH ConnectTimeout 10 s, task timeout 60 s)")
     assert case["fileserver: internet.sla"].find("skipped").get("message").startswith("advies, niet blokkerend")
     out = case["fileserver: backup.daily [leerlingenadministratie]"].find("system-out").text
