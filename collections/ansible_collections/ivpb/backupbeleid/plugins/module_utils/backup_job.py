@@ -189,20 +189,30 @@ WEBDAV_RE = re.compile(r"(https?)://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]*)?")
 SFTP_RE = re.compile(r"sftp://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]+)")
 
 
+def check_pull_source(source, what):
+    """(smb, webdav, sftp match - one of them, server, port or None) of a pull's source, checked as
+    rclone takes it; `ivpb validate` (ivpb.checks.pull) checks a source with this very function,
+    so the controller never accepts a server or port the module refuses. Raises ValueError (one
+    line, starting with `what`)."""
+    source = input_rules.text(str(source or ""), what)
+    smb, dav, sftp = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source), SFTP_RE.fullmatch(source)
+    if not (smb or dav or sftp):
+        raise ValueError(f"{what}: {input_rules.shown(source)} is not smb://server[:port]/share[/folder], "
+                         "http(s)://server[:port]/path or sftp://server[:port]/path (no blanks, quotes or backslashes)")
+    host, port = (smb.group(1), smb.group(2)) if smb else (sftp.group(1), sftp.group(2)) if sftp else \
+        (dav.group(2), dav.group(3))
+    input_rules.host_name(host, f"{what}: the server")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{what}: port {port} is not from 1 to 65535")
+    return smb, dav, sftp, host, port
+
+
 def _pull(pull, what):
     """Where rclone reads a pulled data set (#23): its backend and settings, each checked here as
     the controller's schema checks them (they reach rclone through the sourced config file and
     its environment, never a command line). Raises ValueError."""
-    source = input_rules.text(str(pull.get("source") or ""), f"{what}.source")
-    smb, dav, sftp = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source), SFTP_RE.fullmatch(source)
-    if not (smb or dav or sftp):
-        raise ValueError(f"{what}.source: {input_rules.shown(source)} is not smb://server[:port]/share[/folder], "
-                         "http(s)://server[:port]/path or sftp://server[:port]/path (no blanks, quotes or backslashes)")
-    host, port = (smb.group(1), smb.group(2)) if smb else (sftp.group(1), sftp.group(2)) if sftp else \
-        (dav.group(2), dav.group(3))
-    input_rules.host_name(host, f"{what}.source server")
-    if port is not None and not 1 <= int(port) <= 65535:
-        raise ValueError(f"{what}.source: port {port} is not from 1 to 65535")
+    source = str(pull.get("source") or "")
+    smb, dav, sftp, host, port = check_pull_source(source, f"{what}.source")
     user = pull.get("user")
     if user is not None:
         input_rules.no_control(input_rules.text(str(user), f"{what}.user"), f"{what}.user")

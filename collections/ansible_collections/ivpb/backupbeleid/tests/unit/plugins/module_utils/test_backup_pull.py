@@ -54,6 +54,12 @@ def test_a_pulled_data_set_is_saved_from_the_proxys_own_folder_with_rclones_sett
     ("smb://nas/share with blank", "datasets[0].pull.source: 'smb://nas/share with blank' is not smb://"),
     ("smb://nas/a\nb", "datasets[0].pull.source: "),
     ("smb://nas:99999/x", "datasets[0].pull.source: port 99999 is not from 1 to 65535"),
+    ("https://-oProxyCommand/x", "datasets[0].pull.source: the server: '-oProxyCommand' is not a host name"),
+    ("smb://a..b/share", "datasets[0].pull.source: the server: 'a..b' is not a host name"),
+    ("smb://ivpb@nas/share", "datasets[0].pull.source: the server: 'ivpb@nas' is not a host name"),
+    ("https://ivpb:geheim@nas/dav", "datasets[0].pull.source: 'https://ivpb:geheim@nas/dav' is not smb://"),
+    ("file:///etc/shadow", "datasets[0].pull.source: 'file:///etc/shadow' is not smb://"),
+    ("/srv/data", "datasets[0].pull.source: '/srv/data' is not smb://"),
 ])
 def test_a_source_rclone_cannot_take_is_one_line(source, message):
     with pytest.raises(ModuleFailure) as exc:
