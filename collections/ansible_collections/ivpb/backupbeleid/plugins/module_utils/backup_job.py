@@ -103,8 +103,10 @@ def _target(t, hostname, what, dataset):
 
 
 def host_key_line(key, what):
-    """'type base64' of an SSH host public key (a comment is dropped)."""
-    parts = str(key).split()
+    """'type base64' of an SSH host public key (a comment is dropped). A second line is refused,
+    not cut off: a key given as two lines (a marker such as @revoked or @cert-authority, another
+    key) is a mistake to name, never a line of known_hosts."""
+    parts = input_rules.no_control(str(key), what).split()
     line = " ".join(parts[:2])
     return input_rules.ssh_public_key(line, what)
 

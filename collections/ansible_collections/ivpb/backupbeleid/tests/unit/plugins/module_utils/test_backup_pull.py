@@ -135,6 +135,10 @@ def test_an_sftp_source_logs_in_as_its_account_to_a_pinned_host_key():
                          "key ('ssh-ed25519 AAAA...'), pinned in this host's known_hosts"),
     ({"user": ""}, "datasets[0].pull.user: required for an sftp:// source: the account the proxy logs in as"),
     ({"host_key": "ssh-ed25519 not$base64"}, "datasets[0].pull.host_key: "),
+    ({"host_key": f"{HOST_KEY}\n@revoked * {HOST_KEY}"}, "datasets[0].pull.host_key: 'ssh-ed25519 AAAAC3"),
+    ({"host_key": f"{HOST_KEY}\r\nnas {HOST_KEY}"}, "datasets[0].pull.host_key: 'ssh-ed25519 AAAAC3"),
+    ({"host_key": f"@cert-authority * {HOST_KEY}"}, "datasets[0].pull.host_key: '@cert-authority *' is not an SSH"),
+    ({"host_key": f"ssh-ed25519\t{HOST_KEY.split()[1]}"}, "datasets[0].pull.host_key: 'ssh-ed25519\\t"),
     ({"source": "sftp://nas"}, "datasets[0].pull.source: 'sftp://nas' is not smb://server[:port]/share[/folder], "
                                "http(s)://server[:port]/path or sftp://server[:port]/path"),
 ])
