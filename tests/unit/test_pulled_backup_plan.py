@@ -129,6 +129,16 @@ def test_validate_refuses_a_source_server_the_proxy_would_refuse(source, why):
     assert len(found) == 1 and found[0].startswith(f"syno: ivpb_stores[0].pull.source: {why}"), found
 
 
+def test_a_password_pasted_into_the_source_is_refused_without_showing_it():
+    """A contractor who writes the account into the URL (https://user:password@...) gets the line
+    that says where the account goes, never the password on the terminal or in a CI log."""
+    hosts = copy.deepcopy(HOSTS)
+    hosts["syno"]["ivpb_stores"][0]["pull"] = {**PULL, "source": "https://ivpb:Geheim-123@syno/dav"}
+    [line] = [str(p) for p in validate(school(hosts), load_policy()) if not p.finding]
+    assert line.startswith("syno: ivpb_stores[0].pull.source: 'https://(account not shown)@syno/dav' is not where")
+    assert "Geheim" not in line
+
+
 def test_an_sftp_pull_names_its_account_and_pins_the_servers_key():
     """A NAS over SFTP (rclone's sftp backend): validate asks for the account and the server's
     host key (no trust on first use), and the proxy's backup role gets both, never the password."""

@@ -57,7 +57,7 @@ def test_a_pulled_data_set_is_saved_from_the_proxys_own_folder_with_rclones_sett
     ("https://-oProxyCommand/x", "datasets[0].pull.source: the server: '-oProxyCommand' is not a host name"),
     ("smb://a..b/share", "datasets[0].pull.source: the server: 'a..b' is not a host name"),
     ("smb://ivpb@nas/share", "datasets[0].pull.source: the server: 'ivpb@nas' is not a host name"),
-    ("https://ivpb:geheim@nas/dav", "datasets[0].pull.source: 'https://ivpb:geheim@nas/dav' is not smb://"),
+    ("https://ivpb:geheim@nas/dav", "datasets[0].pull.source: 'https://(account not shown)@nas/dav' is not smb://"),
     ("file:///etc/shadow", "datasets[0].pull.source: 'file:///etc/shadow' is not smb://"),
     ("/srv/data", "datasets[0].pull.source: '/srv/data' is not smb://"),
 ])
