@@ -480,14 +480,15 @@ def render_known_hosts(jobs, given, current):
     """The pinned host keys of every target: from the inventory (host_key), from this run
     (host_keys, read on the receivers by the role), else the ones pinned before; and of each
     sftp:// pull source, always the inventory's (pull.host_key). Returns
-    (content, [targets without a key]); an unknown key is never trusted on first use."""
+    (content, [targets without a key]); an unknown key is never trusted on first use. A pull
+    whose server is also a target (or another pull's) on the same port must name the key pinned
+    there: one server has one key, and a second one would be trusted for both."""
     lines, missing = [], []
-    seen = set()
+    pinned = {}  # (address, port) -> the keys pinned for it
     for j in jobs:
         for t in (j["target"], j["sync"]):
-            if not t or (t["address"], t["port"]) in seen:
+            if not t or (t["address"], t["port"]) in pinned:
                 continue
-            seen.add((t["address"], t["port"]))
             name = t["address"] if t["port"] == 22 else f"[{t['address']}]:{t['port']}"
             keys = [t["host_key"]] if t["host_key"] else []
             offered = given.get(t["host"] or "") or given.get(t["address"]) or []
@@ -499,11 +500,20 @@ def render_known_hosts(jobs, given, current):
             keys = keys or [line.split(" ", 1)[1] for line in current if line.split(" ", 1)[0] == name]
             if not keys:
                 missing.append(t["name"])
+            pinned[(t["address"], t["port"])] = keys
             lines += [f"{name} {k}" for k in keys]
+    for j in jobs:
         pull = j["pull"] or {}
-        if pull.get("type") == "sftp" and (pull["host"], pull["port"]) not in seen:  # its key: the inventory's
-            seen.add((pull["host"], pull["port"]))
-            name = pull["host"] if pull["port"] == 22 else f"[{pull['host']}]:{pull['port']}"
+        if pull.get("type") != "sftp":
+            continue
+        name = pull["host"] if pull["port"] == 22 else f"[{pull['host']}]:{pull['port']}"
+        keys = pinned.setdefault((pull["host"], pull["port"]), [])
+        if keys and pull["host_key"] not in keys:
+            raise ModuleFailure(f"data set {j['dataset']}: pull.host_key is not the key pinned for {name} (a backup "
+                                "target's or another pull's on the same server and port); expected that server's "
+                                "one host key in both places")
+        if not keys:  # its key: the inventory's
+            keys.append(pull["host_key"])
             lines.append(f"{name} {pull['host_key']}")
     return "".join(line + "\n" for line in lines), missing
 

@@ -130,6 +130,30 @@ def test_an_sftp_source_logs_in_as_its_account_to_a_pinned_host_key():
     assert known.splitlines() == [f"nas {HOST_KEY}", f"[nas.school]:2222 {HOST_KEY}"] and missing == []
 
 
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBcJkG3M1vBFlnQJ3qjWqQ1pYdT6c9cR8wJ2m5a0lJ0x"
+
+
+def test_a_pull_from_a_targets_server_must_name_the_key_pinned_for_it():
+    """The NAS the proxy pulls from is also its backup target (same name, port 22): its one host
+    key is pinned once; a second, different key would be trusted for the target too, so it is
+    refused, whichever job comes first."""
+    [job] = bj.plan_jobs(sftp(source="sftp://nas/volume1/fotoarchief"))
+    known, _missing = bj.render_known_hosts([job], {"nas": HOST_KEY}, [])
+    assert known.splitlines() == [f"nas {HOST_KEY}"]
+    [odd] = bj.plan_jobs(sftp(source="sftp://nas/volume1/fotoarchief", host_key=OTHER_KEY))
+    other = {**odd, "dataset": "admin", "pull": None}
+    for jobs in ([odd], [odd, other], [other, odd]):
+        with pytest.raises(ModuleFailure) as exc:
+            bj.render_known_hosts(jobs, {"nas": HOST_KEY}, [])
+        assert str(exc.value) == ("data set foto: pull.host_key is not the key pinned for nas (a backup target's or "
+                                  "another pull's on the same server and port); expected that server's one host key "
+                                  "in both places")
+    # another port of the same server is another name in known_hosts: its own key
+    [port] = bj.plan_jobs(sftp(source="sftp://nas:2222/volume1", host_key=OTHER_KEY))
+    assert bj.render_known_hosts([port], {"nas": HOST_KEY}, [])[0].splitlines() == [
+        f"nas {HOST_KEY}", f"[nas]:2222 {OTHER_KEY}"]
+
+
 @pytest.mark.parametrize(("over", "message"), [
     ({"host_key": None}, "datasets[0].pull.host_key: required for an sftp:// source: the server's SSH host public "
                          "key ('ssh-ed25519 AAAA...'), pinned in this host's known_hosts"),
