@@ -288,7 +288,8 @@ def main(args, now: dt.datetime | None = None) -> int:
     statement = _text(args.statement, "--statement")
     by = _text(args.by or getpass.getuser(), "--by")
     when = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
-    path, entry = record(args.inventory, args.system, args.control, args.dataset, statement, Path(args.evidence),
+    evidence = Path(_text(args.evidence, "--evidence"))  # its name is quoted in the reports, as one line
+    path, entry = record(args.inventory, args.system, args.control, args.dataset, statement, evidence,
                          by, args.frequency, when)
     expires = iso(when + dt.timedelta(days=entry["valid_days"]))
     subject = f"{args.system}/{args.dataset}" if args.dataset else args.system

@@ -183,6 +183,9 @@ def test_ivpb_attest_records_what_the_audit_asks_for(school, capsys):
     (["--system", "pc", "--control", "backup.weekly", "--dataset", "fotos", "--statement", "ok\nbackup.daily ok"],
      "--statement: 'ok\\nbackup.daily ok' contains a control character ('\\n' at position 2); expected one line "
      "of text"),
+    (["--system", "pc", "--control", "backup.weekly", "--dataset", "fotos", "--evidence", "bewijs\x1b[2J\nok.pdf"],
+     "--evidence: 'bewijs\\x1b[2J\\nok.pdf' contains a control character ('\\x1b' at position 6); expected one "
+     "line of text"),
 ])
 def test_ivpb_attest_refuses_a_statement_the_audit_does_not_ask_for(school, capsys, args, expected):
     evidence = school / ".evidence" / "bewijs" / "hyperbackup.txt"
@@ -206,6 +209,21 @@ def test_ivpb_attest_refuses_a_missing_evidence_file_and_a_managed_host(tmp_path
                  "--dataset", "fotos2"]) == 1
     assert capsys.readouterr().err == ("--system srv: a managed host; its controls are checked, not attested "
                                        "(attest only for a system with ivpb_managed: false)\n")
+
+
+def test_the_plans_attestations_to_make_print_no_terminal_escape_from_the_store(school, capsys):
+    """A store's evidence file name (written before ivpb attest checked it, or by hand) is quoted
+    in why: the table shows its control characters as \\xNN, one line per attestation, as the
+    audit's text report does."""
+    bad = school / ".evidence" / "x\x1b[2J\nfake: compliant.txt"
+    bad.write_text("x")
+    attested(school, file=f".evidence/{bad.name}")
+    bad.unlink()
+    assert main(["plan", "-i", str(school), "--limit", "pc"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    [line] = [line for line in out.splitlines() if line.startswith("- pc/fotos: backup.weekly: ")]
+    assert "x\\x1b[2J fake: compliant.txt" in line and line.endswith("--dataset fotos ...)")
 
 
 def test_one_writer_at_a_time_loses_no_statement(school):

@@ -110,6 +110,35 @@ def test_a_bad_pull_password_is_one_line_of_its_own(tmp_path, capsys, value, why
     assert "NUT" not in err and "Traceback" not in err and (not value.strip() or value not in out + err)
 
 
+@pytest.mark.parametrize(("source", "why"), [
+    ("https://-x/dav", "the server: '-x' is not a host name or IPv4 address"),
+    ("smb://a..b/share", "the server: 'a..b' is not a host name or IPv4 address"),
+    ("sftp://syno:0/volume1", "port 0 is not from 1 to 65535"),
+    ("smb://syno:70000/share", "port 70000 is not from 1 to 65535"),
+])
+def test_validate_refuses_a_source_server_the_proxy_would_refuse(source, why):
+    """The schema's pattern lets these through; the proxy's backup_job refuses them. validate
+    checks a source with the module's own check (backup_job.check_pull_source), so a tired
+    contractor's typo is one line before anything runs, not a failed enforce on the proxy."""
+    hosts = copy.deepcopy(HOSTS)
+    pull = {**PULL, "source": source}
+    if source.startswith("sftp://"):
+        pull.update(host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA0/vvtrDqJXg5gTi1SUnLsY7ZWNhgPuTdrJkRzidsyt")
+    hosts["syno"]["ivpb_stores"] = [{"dataset": "fotos", "path": "/volume1/fotos", "pull": pull}]
+    found = [str(p) for p in validate(school(hosts), load_policy()) if not p.finding]
+    assert len(found) == 1 and found[0].startswith(f"syno: ivpb_stores[0].pull.source: {why}"), found
+
+
+def test_a_password_pasted_into_the_source_is_refused_without_showing_it():
+    """A contractor who writes the account into the URL (https://user:password@...) gets the line
+    that says where the account goes, never the password on the terminal or in a CI log."""
+    hosts = copy.deepcopy(HOSTS)
+    hosts["syno"]["ivpb_stores"][0]["pull"] = {**PULL, "source": "https://ivpb:Geheim-123@syno/dav"}
+    [line] = [str(p) for p in validate(school(hosts), load_policy()) if not p.finding]
+    assert line.startswith("syno: ivpb_stores[0].pull.source: 'https://(account not shown)@syno/dav' is not where")
+    assert "Geheim" not in line
+
+
 def test_an_sftp_pull_names_its_account_and_pins_the_servers_key():
     """A NAS over SFTP (rclone's sftp backend): validate asks for the account and the server's
     host key (no trust on first use), and the proxy's backup role gets both, never the password."""

@@ -6,6 +6,8 @@ a managed Debian host (its backup proxy, `ivpb_stores[].pull.via`) into that hos
 - ivpb_pull_password (the system's account for its proxy) is one line of printable text, never
   shown in a message, and each pull names the user it belongs to;
 - an sftp:// pull names the account and pins the server's host key (host_key);
+- the source's server and port are what the proxy's backup_job accepts (its own check_pull_source:
+  the schema's pattern alone lets a server such as '-x' or 'a..b', or port 0, through);
 - a data set whose classification asks for a continuous offsite sync cannot be pulled: a sync
   follows changes where they are made, which only the system itself sees.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ivpb.errors import Problem
-from ivpb.rules import input_rules
+from ivpb.rules import input_rules, module_utils
 from ivpb.unmanaged import managed
 
 
@@ -43,6 +45,10 @@ def check(ctx) -> Iterator[Problem]:
             elif not managed(inv.hosts[via]):
                 yield Problem(host, f"{path}.via", f"{via!r} is not managed by ivpb (ivpb_managed: false); "
                                                    "expected a managed Debian host")
+            try:
+                module_utils("backup_job").check_pull_source(pull.get("source"), f"{path}.source")
+            except ValueError as e:
+                yield Problem(host, f"{path}.source", str(e).removeprefix(f"{path}.source: "))
             sftp = str(pull.get("source") or "").startswith("sftp://")
             if sftp and not pull.get("user"):
                 yield Problem(host, f"{path}.user", "required for an sftp:// source: the account the proxy logs in as")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ivpb.i18n import t
 from ivpb.plan import Plan
+from ivpb.render.report_table import _clean
 from ivpb.render.text_table import text_table
 from ivpb.shopping import ShoppingList, todo_text
 
@@ -58,7 +59,8 @@ def render_plan_table(plan: Plan, lang: str = "nl", shopping: ShoppingList | Non
         out += ["", t("plan_table.to_attest", lang, n=len(to_attest))]
         for a in to_attest:
             subject = f"{a['system']}/{a['dataset']}" if a["dataset"] else a["system"]
-            out.append(f"- {subject}: {a['control']}: {a['why']} ({a['command']} ...)")
+            # why may quote an evidence file's name from the store: no terminal escape sequences
+            out.append(_clean(f"- {subject}: {a['control']}: {a['why']} ({a['command']} ...)"))
     if shopping and shopping.items:
         out += ["", t("plan_table.shopping", lang, n=len(shopping.items))]
         for item in shopping.items:

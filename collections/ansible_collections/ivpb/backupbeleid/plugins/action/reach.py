@@ -6,6 +6,7 @@ Ansible would discover before the host's first module is found in the same round
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from ansible import constants as C
@@ -16,6 +17,10 @@ HOST_KEY = "/etc/ssh/ssh_host_ed25519_key.pub"
 FOUND = "IVPB-PYTHON-FOUND"
 END = "IVPB-PYTHON-END"
 AUTO = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
+# The interpreter the host names (root there chooses what `command -v` prints) becomes the first
+# word of every later module's command line; ansible-core before 2.19 writes it there unquoted.
+# Only a plain absolute path is taken: blanks, ';', '$' or quotes would be read by the host's shell.
+INTERPRETER = re.compile(r"/[A-Za-z0-9._+/-]{1,254}")
 
 
 def script(candidates: list[str], host_key: bool) -> str:
@@ -56,6 +61,10 @@ class ActionModule(ActionBase):
                       stderr=res.get("stderr", ""))
         if res.get("rc"):
             result.update(failed=True, msg=f"the reach exited {res.get('rc')}")
+        elif discover and python and not INTERPRETER.fullmatch(python):
+            result.update(failed=True, msg=f"the host names {python[:80]!r} as its Python interpreter: expected an "
+                                           "absolute path of letters, digits, '.', '_', '+', '-' and '/'; set "
+                                           "ansible_python_interpreter for this host")
         elif discover:
             # what Ansible's own discovery (auto) would have found, and its fallback when none
             result["ansible_facts"] = {"discovered_interpreter_python": python or "/usr/bin/python3"}

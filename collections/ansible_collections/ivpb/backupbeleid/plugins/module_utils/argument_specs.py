@@ -84,6 +84,7 @@ BACKUP_JOB = dict(
 
 
 def backup_job_secrets(params):
-    """Secrets of backup_job's options that no spec marks: the failure hook's webhook URL."""
+    """Secrets of backup_job's options that no spec marks: the failure hook's webhook URL and its
+    monitoring ping URL (a healthchecks URL's token lets whoever holds it report a run as good)."""
     hook = params.get("failure_hook") or {}
-    return [hook["webhook"]] if hook.get("webhook") else []
+    return [hook[k] for k in ("webhook", "ping") if hook.get(k)]

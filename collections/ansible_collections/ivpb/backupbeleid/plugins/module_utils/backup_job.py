@@ -103,8 +103,10 @@ def _target(t, hostname, what, dataset):
 
 
 def host_key_line(key, what):
-    """'type base64' of an SSH host public key (a comment is dropped)."""
-    parts = str(key).split()
+    """'type base64' of an SSH host public key (a comment is dropped). A second line is refused,
+    not cut off: a key given as two lines (a marker such as @revoked or @cert-authority, another
+    key) is a mistake to name, never a line of known_hosts."""
+    parts = input_rules.no_control(str(key), what).split()
     line = " ".join(parts[:2])
     return input_rules.ssh_public_key(line, what)
 
@@ -189,20 +191,30 @@ WEBDAV_RE = re.compile(r"(https?)://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]*)?")
 SFTP_RE = re.compile(r"sftp://([^/:]+)(?::([0-9]{1,5}))?(/[^\s\"'\\]+)")
 
 
+def check_pull_source(source, what):
+    """(smb, webdav, sftp match - one of them, server, port or None) of a pull's source, checked as
+    rclone takes it; `ivpb validate` (ivpb.checks.pull) checks a source with this very function,
+    so the controller never accepts a server or port the module refuses. Raises ValueError (one
+    line, starting with `what`)."""
+    source = input_rules.text(str(source or ""), what)
+    smb, dav, sftp = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source), SFTP_RE.fullmatch(source)
+    if not (smb or dav or sftp):
+        raise ValueError(f"{what}: {input_rules.shown(source)} is not smb://server[:port]/share[/folder], "
+                         "http(s)://server[:port]/path or sftp://server[:port]/path (no blanks, quotes or backslashes)")
+    host, port = (smb.group(1), smb.group(2)) if smb else (sftp.group(1), sftp.group(2)) if sftp else \
+        (dav.group(2), dav.group(3))
+    input_rules.host_name(host, f"{what}: the server")
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ValueError(f"{what}: port {port} is not from 1 to 65535")
+    return smb, dav, sftp, host, port
+
+
 def _pull(pull, what):
     """Where rclone reads a pulled data set (#23): its backend and settings, each checked here as
     the controller's schema checks them (they reach rclone through the sourced config file and
     its environment, never a command line). Raises ValueError."""
-    source = input_rules.text(str(pull.get("source") or ""), f"{what}.source")
-    smb, dav, sftp = SMB_RE.fullmatch(source), WEBDAV_RE.fullmatch(source), SFTP_RE.fullmatch(source)
-    if not (smb or dav or sftp):
-        raise ValueError(f"{what}.source: {input_rules.shown(source)} is not smb://server[:port]/share[/folder], "
-                         "http(s)://server[:port]/path or sftp://server[:port]/path (no blanks, quotes or backslashes)")
-    host, port = (smb.group(1), smb.group(2)) if smb else (sftp.group(1), sftp.group(2)) if sftp else \
-        (dav.group(2), dav.group(3))
-    input_rules.host_name(host, f"{what}.source server")
-    if port is not None and not 1 <= int(port) <= 65535:
-        raise ValueError(f"{what}.source: port {port} is not from 1 to 65535")
+    source = str(pull.get("source") or "")
+    smb, dav, sftp, host, port = check_pull_source(source, f"{what}.source")
     user = pull.get("user")
     if user is not None:
         input_rules.no_control(input_rules.text(str(user), f"{what}.user"), f"{what}.user")
@@ -468,14 +480,15 @@ def render_known_hosts(jobs, given, current):
     """The pinned host keys of every target: from the inventory (host_key), from this run
     (host_keys, read on the receivers by the role), else the ones pinned before; and of each
     sftp:// pull source, always the inventory's (pull.host_key). Returns
-    (content, [targets without a key]); an unknown key is never trusted on first use."""
+    (content, [targets without a key]); an unknown key is never trusted on first use. A pull
+    whose server is also a target (or another pull's) on the same port must name the key pinned
+    there: one server has one key, and a second one would be trusted for both."""
     lines, missing = [], []
-    seen = set()
+    pinned = {}  # (address, port) -> the keys pinned for it
     for j in jobs:
         for t in (j["target"], j["sync"]):
-            if not t or (t["address"], t["port"]) in seen:
+            if not t or (t["address"], t["port"]) in pinned:
                 continue
-            seen.add((t["address"], t["port"]))
             name = t["address"] if t["port"] == 22 else f"[{t['address']}]:{t['port']}"
             keys = [t["host_key"]] if t["host_key"] else []
             offered = given.get(t["host"] or "") or given.get(t["address"]) or []
@@ -487,11 +500,20 @@ def render_known_hosts(jobs, given, current):
             keys = keys or [line.split(" ", 1)[1] for line in current if line.split(" ", 1)[0] == name]
             if not keys:
                 missing.append(t["name"])
+            pinned[(t["address"], t["port"])] = keys
             lines += [f"{name} {k}" for k in keys]
+    for j in jobs:
         pull = j["pull"] or {}
-        if pull.get("type") == "sftp" and (pull["host"], pull["port"]) not in seen:  # its key: the inventory's
-            seen.add((pull["host"], pull["port"]))
-            name = pull["host"] if pull["port"] == 22 else f"[{pull['host']}]:{pull['port']}"
+        if pull.get("type") != "sftp":
+            continue
+        name = pull["host"] if pull["port"] == 22 else f"[{pull['host']}]:{pull['port']}"
+        keys = pinned.setdefault((pull["host"], pull["port"]), [])
+        if keys and pull["host_key"] not in keys:
+            raise ModuleFailure(f"data set {j['dataset']}: pull.host_key is not the key pinned for {name} (a backup "
+                                "target's or another pull's on the same server and port); expected that server's "
+                                "one host key in both places")
+        if not keys:  # its key: the inventory's
+            keys.append(pull["host_key"])
             lines.append(f"{name} {pull['host_key']}")
     return "".join(line + "\n" for line in lines), missing
 

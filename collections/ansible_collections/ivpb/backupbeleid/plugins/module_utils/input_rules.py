@@ -135,8 +135,16 @@ SCHEMA_DEFS["rule_armored_key"]["x-multiline"] = True
 SCHEMA_DEFS["rule_url"]["x-secret"] = True  # messages do not show the value (a webhook may hold a token)
 
 
+# The account part of a URL (scheme://user:password@): a password pasted into a source or hook
+# URL by mistake would otherwise be quoted in the message that refuses it.
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
+
+
 def shown(value, limit: int = 60) -> str:
-    """A value as an error message shows it: repr, shortened (never the whole of a huge value)."""
+    """A value as an error message shows it: repr, shortened (never the whole of a huge value),
+    a URL's account part (user:password@) not shown."""
+    if isinstance(value, str):
+        value = _USERINFO.sub(r"\1(account not shown)@", value)
     text = repr(value)
     if len(text) <= limit:
         return text

@@ -225,6 +225,8 @@ options:
         sync reports to, each run as C(<ping>/<host>-<data set>-<run|annual|verify|sync>) with a
         JSON POST - C(/start) when it starts, nothing added when it succeeded, C(/fail) with the
         reason when it failed; the C(webhook) is the special case of the failures alone.
+      - The C(webhook) and C(ping) URLs are secrets (a token in them lets anyone post to them),
+        masked in the task's output and logs and never in a diff or result.
     type: dict
     default: {}
   host_keys:

@@ -9,21 +9,22 @@ import json
 import subprocess
 import sys
 
+import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.action.reach import END, FOUND, parse, script
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import ansible_cli, ansible_env
 
 
-def run_play(tmp_path, tasks: str) -> str:
+def run_play(tmp_path, tasks: str, first: str = "/nonexistent/python3.99", rc: int = 0) -> str:
     play = tmp_path / "play.yml"
-    # Discovery looks for a name that is nowhere, then for this test's own Python: what this
-    # machine has installed decides nothing.
-    fallback = json.dumps(["/nonexistent/python3.99", sys.executable])
+    # Discovery looks for a name that is nowhere (or `first`), then for this test's own Python:
+    # what this machine has installed decides nothing.
+    fallback = json.dumps([first, sys.executable])
     play.write_text(f"- hosts: all\n  gather_facts: false\n  vars:\n    ansible_interpreter_python_fallback: {fallback}\n"
                     f"  tasks:\n{tasks}")
     env = {**ansible_env(), "ANSIBLE_PYTHON_INTERPRETER": "auto_silent", "ANSIBLE_STDOUT_CALLBACK": "default"}
     proc = subprocess.run([ansible_cli("ansible-playbook"), "-vvv", "-i", "here,", "-c", "local", str(play)],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode == rc, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
 
@@ -61,6 +62,21 @@ def test_an_interpreter_set_for_the_host_is_not_looked_for(tmp_path):
     [command] = [line for line in out.splitlines() if line.startswith("<here> EXEC")]
     assert FOUND not in command
     assert '"msg": "facts: False"' in out
+
+
+@pytest.mark.parametrize("name", ["py thon3", "py;touch x", "py$(id)", "py'3"])
+def test_an_interpreter_the_host_names_with_blanks_or_shell_characters_fails_the_host(tmp_path, name):
+    """Root on the host chooses what `command -v` prints: a path that the host's shell would read as
+    more than one word is refused with one line, never handed to the host's later modules."""
+    bad = tmp_path / name
+    bad.write_text("#!/bin/sh\n")
+    bad.chmod(0o755)
+    out = run_play(tmp_path, """
+    - ivpb.backupbeleid.reach:
+    - ansible.builtin.ping:
+""", first=str(bad), rc=2)
+    assert f"the host names {str(bad)!r} as its Python interpreter: expected an absolute path" in out
+    assert "ansible_python_interpreter for this host" in out and "TASK [ansible.builtin.ping]" not in out
 
 
 def test_the_host_key_is_what_follows_the_interpreters():

@@ -54,6 +54,12 @@ def test_a_pulled_data_set_is_saved_from_the_proxys_own_folder_with_rclones_sett
     ("smb://nas/share with blank", "datasets[0].pull.source: 'smb://nas/share with blank' is not smb://"),
     ("smb://nas/a\nb", "datasets[0].pull.source: "),
     ("smb://nas:99999/x", "datasets[0].pull.source: port 99999 is not from 1 to 65535"),
+    ("https://-oProxyCommand/x", "datasets[0].pull.source: the server: '-oProxyCommand' is not a host name"),
+    ("smb://a..b/share", "datasets[0].pull.source: the server: 'a..b' is not a host name"),
+    ("smb://ivpb@nas/share", "datasets[0].pull.source: the server: 'ivpb@nas' is not a host name"),
+    ("https://ivpb:geheim@nas/dav", "datasets[0].pull.source: 'https://(account not shown)@nas/dav' is not smb://"),
+    ("file:///etc/shadow", "datasets[0].pull.source: 'file:///etc/shadow' is not smb://"),
+    ("/srv/data", "datasets[0].pull.source: '/srv/data' is not smb://"),
 ])
 def test_a_source_rclone_cannot_take_is_one_line(source, message):
     with pytest.raises(ModuleFailure) as exc:
@@ -124,11 +130,39 @@ def test_an_sftp_source_logs_in_as_its_account_to_a_pinned_host_key():
     assert known.splitlines() == [f"nas {HOST_KEY}", f"[nas.school]:2222 {HOST_KEY}"] and missing == []
 
 
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBcJkG3M1vBFlnQJ3qjWqQ1pYdT6c9cR8wJ2m5a0lJ0x"
+
+
+def test_a_pull_from_a_targets_server_must_name_the_key_pinned_for_it():
+    """The NAS the proxy pulls from is also its backup target (same name, port 22): its one host
+    key is pinned once; a second, different key would be trusted for the target too, so it is
+    refused, whichever job comes first."""
+    [job] = bj.plan_jobs(sftp(source="sftp://nas/volume1/fotoarchief"))
+    known, _missing = bj.render_known_hosts([job], {"nas": HOST_KEY}, [])
+    assert known.splitlines() == [f"nas {HOST_KEY}"]
+    [odd] = bj.plan_jobs(sftp(source="sftp://nas/volume1/fotoarchief", host_key=OTHER_KEY))
+    other = {**odd, "dataset": "admin", "pull": None}
+    for jobs in ([odd], [odd, other], [other, odd]):
+        with pytest.raises(ModuleFailure) as exc:
+            bj.render_known_hosts(jobs, {"nas": HOST_KEY}, [])
+        assert str(exc.value) == ("data set foto: pull.host_key is not the key pinned for nas (a backup target's or "
+                                  "another pull's on the same server and port); expected that server's one host key "
+                                  "in both places")
+    # another port of the same server is another name in known_hosts: its own key
+    [port] = bj.plan_jobs(sftp(source="sftp://nas:2222/volume1", host_key=OTHER_KEY))
+    assert bj.render_known_hosts([port], {"nas": HOST_KEY}, [])[0].splitlines() == [
+        f"nas {HOST_KEY}", f"[nas]:2222 {OTHER_KEY}"]
+
+
 @pytest.mark.parametrize(("over", "message"), [
     ({"host_key": None}, "datasets[0].pull.host_key: required for an sftp:// source: the server's SSH host public "
                          "key ('ssh-ed25519 AAAA...'), pinned in this host's known_hosts"),
     ({"user": ""}, "datasets[0].pull.user: required for an sftp:// source: the account the proxy logs in as"),
     ({"host_key": "ssh-ed25519 not$base64"}, "datasets[0].pull.host_key: "),
+    ({"host_key": f"{HOST_KEY}\n@revoked * {HOST_KEY}"}, "datasets[0].pull.host_key: 'ssh-ed25519 AAAAC3"),
+    ({"host_key": f"{HOST_KEY}\r\nnas {HOST_KEY}"}, "datasets[0].pull.host_key: 'ssh-ed25519 AAAAC3"),
+    ({"host_key": f"@cert-authority * {HOST_KEY}"}, "datasets[0].pull.host_key: '@cert-authority *' is not an SSH"),
+    ({"host_key": f"ssh-ed25519\t{HOST_KEY.split()[1]}"}, "datasets[0].pull.host_key: 'ssh-ed25519\\t"),
     ({"source": "sftp://nas"}, "datasets[0].pull.source: 'sftp://nas' is not smb://server[:port]/share[/folder], "
                                "http(s)://server[:port]/path or sftp://server[:port]/path"),
 ])

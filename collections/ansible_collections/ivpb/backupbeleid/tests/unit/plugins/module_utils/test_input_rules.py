@@ -97,6 +97,18 @@ def test_not_secret_shown():
     assert "secret" not in str(e.value).replace("ups[0].password", "")
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    ("https://ivpb:Geheim-123@drive.example/dav", "'https://(account not shown)@drive.example/dav'"),
+    ("smb://school\\ivpb:p@ss@nas/share", "'smb://(account not shown)@nas/share'"),
+    ("sftp://ivpb@nas:22/volume1", "'sftp://(account not shown)@nas:22/volume1'"),
+    ("https://drive.example/dav?mail=ict@school.example", "'https://drive.example/dav?mail=ict@school.example'"),
+    ("ict@school.example", "'ict@school.example'"),
+])
+def test_shown_never_quotes_a_urls_account(value, expected):
+    """A password pasted into a URL (user:password@) is not repeated by the message that refuses it."""
+    assert r.shown(value) == expected
+
+
 def test_not_option():
     assert r.not_option("ict@x", "f") == "ict@x"
     with pytest.raises(ValueError, match="option"):
