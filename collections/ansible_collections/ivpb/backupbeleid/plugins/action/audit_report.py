@@ -100,4 +100,4 @@ class ActionModule(PlanAction):
         except AnsibleError as exc:
             return {**result, "failed": True, "msg": f"cannot read the inventory variables: {exc.message}"}
         return {**result, "changed": False, "report": report, "exit_code": report["exit_code"],
-                "outputs": [str(p) for p, _ in outputs]}
+                "outputs": [str(output[0]) for output in outputs]}

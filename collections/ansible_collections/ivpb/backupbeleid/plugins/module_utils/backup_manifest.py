@@ -272,8 +272,7 @@ def check(doc, restored, shown, sample=None):
         listed = want.get(p, ((None, None),))[0]
         if kind == "special":
             special.append(p)
-        elif kind == "file" and mode & 0o6000 and not (listed[0] == kind and listed[1] == mode
-                                                          and p not in changed):
+        elif kind == "file" and mode & 0o6000 and not (listed[0] == kind and listed[1] == mode and p not in changed):
             setuid.append(p)
         elif p not in want and within(p, sample) and (typed or kind != "dir"):
             (changed if dir_moved(p) and (typed or kind == "file") else extra).append(p)

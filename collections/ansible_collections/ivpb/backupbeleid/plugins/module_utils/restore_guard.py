@@ -69,13 +69,13 @@ def select(folder, stamp):
         chain.append(nxt[0])
     keep = set()
     for key in chain:
-        if len({enc for *_, enc in files[key]}) > 1:
+        if len({entry[-1] for entry in files[key]}) > 1:
             raise Refused(f"the set {key[1]}-{key[2]} is both encrypted and plain")
-        keep.update(n for n, *_ in files[key])
+        keep.update(entry[0] for entry in files[key])
     for names in files.values():
-        for n, *_ in names:
-            if n not in keep:
-                os.unlink(os.path.join(folder, n))
+        for entry in names:
+            if entry[0] not in keep:
+                os.unlink(os.path.join(folder, entry[0]))
     return [(key, sorted(((int(vol), n, enc) for n, what, vol, enc in files[key] if vol), key=lambda v: v[0]))
             for key in chain]
 
@@ -124,7 +124,7 @@ def entries(path, encrypted):
 
 def parse(member, shown):
     """(kind, path parts) of one entry; the root of the backup is the empty path."""
-    kind, _, rest = member.name.partition("/")
+    kind, _sep, rest = member.name.partition("/")
     if kind not in KINDS or not rest:
         raise Refused(f"{shown}: entry {member.name!r} is none duplicity writes")
     parts = rest.split("/")

@@ -209,4 +209,3 @@ def test_a_manifest_without_types_is_strict_about_links_setuid_and_devices(sourc
         "1 file(s) not in the manifest (v2.json): 'naar etc'",
         "1 file(s) with a setuid or setgid bit the manifest does not list (v2.json): 'sub dir/tool'"], r
     assert r["files"] == 6  # the contents still match
-

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_script import SCRIPT
-from ansible_collections.ivpb.backupbeleid.tests.unit.plugins.module_utils.test_webhook import (  # noqa: F401
+from ansible_collections.ivpb.backupbeleid.tests.unit.plugins.module_utils.test_webhook import (  # noqa: F401 pylint: disable=unused-import
     hook,  # the loopback HTTP server fixture
 )
 
@@ -39,7 +39,7 @@ def job(tmp_path, hook):  # noqa: F811
         "SYNC_DIR=/srv\nSYNC_RECEIVER_RETENTION=1\n")
     script = SCRIPT
     for var, path in (("ETC", etc), ("STATE", state), ("LOG", base / "backup.log"), ("LOCK_DIR", base / "lock")):
-        line = next(x for x in script.splitlines() if x.startswith(f"{var}="))
+        line = [x for x in script.splitlines() if x.startswith(f"{var}=")][0]
         script = script.replace(line, f"{var}={path}", 1)
     (base / "ivpb-backup").write_text(script)
     (base / "bin").mkdir()
@@ -59,7 +59,7 @@ def test_a_failed_backup_pings_start_then_fail_with_the_reason(job, hook):  # no
     base, src = job  # src does not exist: the backup fails before duplicity runs
     assert run(base, "run").returncode == 1
     node = os.uname().nodename
-    assert [(path, body["status"]) for path, _, body in hook.received] == [
+    assert [(path, body["status"]) for path, _method, body in hook.received] == [
         (f"{KEY}/{node}-ds-run/start", "start"), (f"{KEY}/{node}-ds-run/fail", "fail")]
     assert hook.received[1][2]["reason"] == f"source {src} is missing"
     log = (base / "backup.log").read_text()
@@ -75,7 +75,7 @@ def test_a_good_heartbeat_pings_start_then_success_and_a_dead_monitor_fails_noth
     os.utime(base / "state" / "status" / "ds.sync_started", (4102444800, 4102444800))  # newer than src
     assert run(base, "heartbeat").returncode == 0, (base / "backup.log").read_text()
     node = os.uname().nodename
-    assert [path for path, _, _ in hook.received] == [f"{KEY}/{node}-ds-sync/start", f"{KEY}/{node}-ds-sync"]
+    assert [received[0] for received in hook.received] == [f"{KEY}/{node}-ds-sync/start", f"{KEY}/{node}-ds-sync"]
     assert (base / "state" / "status" / "ds.last_sync").is_file()
     # the monitor answers 500 from now on: the job still succeeds, the log says so without the URL
     (base / "etc" / "backup.conf").write_text(bj.render_backup_conf({"ping": hook.url("/status/500")}))

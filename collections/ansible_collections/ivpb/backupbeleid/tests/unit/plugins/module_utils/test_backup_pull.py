@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
-from ansible_collections.ivpb.backupbeleid.tests.unit.plugins.module_utils.test_backup_backend import (  # noqa: F401
+from ansible_collections.ivpb.backupbeleid.tests.unit.plugins.module_utils.test_backup_backend import (  # noqa: F401 pylint: disable=unused-import
     controls,
     dataset,
     fake_root,  # the fixture: every path of the backend under tmp_path

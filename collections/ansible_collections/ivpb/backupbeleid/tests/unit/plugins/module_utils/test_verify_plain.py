@@ -50,7 +50,7 @@ def host(tmp_path):
     script = SCRIPT
     for var, path in (("ETC", etc), ("STATE", state), ("LOG", base / "backup.log"), ("LOCK_DIR", base / "lock"),
                       ("VERIFY_DIR", base / "lib" / "verify")):
-        line = next(x for x in script.splitlines() if x.startswith(f"{var}="))
+        line = [x for x in script.splitlines() if x.startswith(f"{var}=")][0]
         script = script.replace(line, f"{var}={path}", 1)
     (base / "ivpb-backup").write_text(script)
     (base / "bin").mkdir()
