@@ -16,16 +16,18 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host as h
 
 
 class Exit(Exception):
-    """exit_json was called; args[0] is the result."""
+    """exit_json was called; args[0] is the result, `module` the AnsibleModule that called it."""
 
 
 class Fail(Exception):
-    """fail_json was called; args[0] is the result."""
+    """fail_json was called; args[0] is the result, `module` the AnsibleModule that called it."""
 
 
 def _raise(exc_type):
     def raiser(self, **kwargs):
-        raise exc_type(kwargs)
+        exc = exc_type(kwargs)
+        exc.module = self  # what it masks (no_log_values) is read from the module itself
+        raise exc
 
     return raiser
 
