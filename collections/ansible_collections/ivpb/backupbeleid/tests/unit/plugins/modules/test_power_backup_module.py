@@ -5,15 +5,11 @@ result's shape (its own tests are test_backup_backend.py)."""
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as backup_backend
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host as host_toolkit
 from ansible_collections.ivpb.backupbeleid.plugins.modules import power_backup
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
 from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, with_packages
@@ -141,24 +137,8 @@ SECRETS = (SECRET, NUT_HOOK, WEBHOOK, PING, DAV)
 
 
 @pytest.fixture
-def run_real(monkeypatch, capsys, host_root):
-    """The module's main() as AnsiballZ runs it on a host: exit_json/fail_json print the result
-    (its `invocation` included) and exit; what AnsibleModule logs goes to syslog, recorded here."""
-    logged = []
-    monkeypatch.setattr(basic, "has_journal", False)
-    monkeypatch.setattr(basic.syslog, "openlog", lambda *a: None)
-    monkeypatch.setattr(basic.syslog, "syslog", lambda prio, msg: logged.append(msg))
-    monkeypatch.setattr(host_toolkit, "Host", functools.partial(host_toolkit.Host, root=str(host_root)))
-
-    def run(args, check_mode=True):
-        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
-        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
-        with pytest.raises(SystemExit):
-            power_backup.main()
-        return json.loads(capsys.readouterr().out), logged
-
-    return run
+def run_real(module_on_host, host_root):
+    return lambda args, check_mode=True: module_on_host(power_backup, args, check_mode=check_mode, root=host_root)
 
 
 def test_the_parts_get_their_modules_defaults_and_types(module_main, monkeypatch, host_root):
