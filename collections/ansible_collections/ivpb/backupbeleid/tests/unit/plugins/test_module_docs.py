@@ -31,4 +31,3 @@ def test_module_has_complete_docs(docs, module):
     assert doc["examples"].strip()
     assert doc["return"], f"{module}: no RETURN"
     assert "check_mode" in doc["doc"]["attributes"]
-
