@@ -107,8 +107,8 @@ def validate_parts(module, spec):
     """Validate the module's dict options by `spec` (options nested in it) as AnsibleModule would
     have: defaults applied, types converted, the same one-line error naming the option's path
     (`backup -> datasets`), fail_json before anything runs; their no_log values join the module's.
-    The module is made with no_log=True, so that its invocation is logged here, once the nested
-    secrets are known, and never before."""
+    Make the module with no_log=True and call log_invocation after this: AnsibleModule would log
+    its invocation before the nested secrets are known."""
     result = ArgumentSpecValidator(spec).validate(module.params)
     # the values the specs mark no_log (ValidationResult documents _no_log_values; AnsibleModule reads it)
     module.no_log_values.update(result._no_log_values)
