@@ -23,8 +23,8 @@ _CONTROLS = {
     "suboptions": {
         "id": {"description": "The control's id in the policy file.", "type": "str", "required": True},
         "duty": {
-            "description": ["What the control asks of this module for its data sets."]
-                           + [f"C({name}) - {row.doc}." for name, row in DUTIES.items()],
+            "description": ["What the control asks of this module for its data sets.",
+                            *(f"C({name}) - {row.doc}." for name, row in DUTIES.items())],
             "type": "str",
             "required": True,
             "choices": list(DUTIES),

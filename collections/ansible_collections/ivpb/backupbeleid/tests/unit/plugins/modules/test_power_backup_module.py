@@ -131,8 +131,7 @@ def test_the_parts_get_their_modules_defaults_and_types(module_main, monkeypatch
 @pytest.mark.parametrize(("part", "bad", "message"), [
     ("backup", {"datasets": [{"path": "/srv/admin"}]}, "missing required arguments: dataset found in backup -> datasets"),
     ("backup", {"install_packages": "maybe"}, "argument 'install_packages' is of type str found in 'backup'"),
-    ("power", {"mode": "cloud"}, "value of mode must be one of: netclient, netserver, standalone, got: cloud "
-                                  "found in power"),
+    ("power", {"mode": "cloud"}, "value of mode must be one of: netclient, netserver, standalone, got: cloud found"),
     ("power", {"colour": "blue"}, "module: power.colour. Supported parameters include: controls, deadtime"),
 ])
 def test_bad_input_of_a_part_fails_naming_its_option_and_changes_nothing(run_real, host_root, part, bad, message):
