@@ -49,6 +49,30 @@ def module_runner(monkeypatch):
     return run
 
 
+def host_runner(monkeypatch, capsys):
+    """run(module, args, check_mode=True, root=None) -> (result, logged): the module's main() as
+    AnsiballZ runs it on a host - exit_json/fail_json print the result (its `invocation` included)
+    and exit - with what AnsibleModule writes to the host's journal/syslog recorded as `logged`."""
+    logged = []
+    monkeypatch.setattr(basic, "has_journal", False)
+    monkeypatch.setattr(basic.syslog, "openlog", lambda *a: None)
+    monkeypatch.setattr(basic.syslog, "syslog", lambda prio, msg: logged.append(msg))
+
+    def run(module, args, check_mode=True, root=None):
+        if root is not None:
+            monkeypatch.setattr(host_toolkit, "Host", functools.partial(host_toolkit.Host, root=str(root)))
+        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        try:
+            module.main()
+        except SystemExit:
+            return json.loads(capsys.readouterr().out), logged
+        raise AssertionError("the module did not exit")
+
+    return run
+
+
 COLLECTION = Path(__file__).resolve().parents[2]  # .../ansible_collections/ivpb/backupbeleid
 
 
