@@ -90,21 +90,20 @@ def test_a_clause_tag_runs_that_clause_and_the_steps_every_run_needs():
 
 def test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen():
     """enforce.yml runs §2's UPS monitoring and §4's backup jobs in one module run per host
-    (roles/power/tasks/with_backup.yml); a part runs where its role's own task would and when its
-    clause's tag is chosen, rendered here by Ansible's own templar."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
+    (roles/power/tasks/with_backup.yml); its action runs a part where its role's own task would
+    and when its clause's tag is chosen."""
+    from ansible_collections.ivpb.backupbeleid.plugins.action.power_backup import chosen, wanted
 
     [task] = yaml.safe_load((ROLES / "power/tasks/with_backup.yml").read_text(encoding="utf-8"))
     assert set(task["tags"]) == {"power", "backup"}
+    assert task["ivpb.backupbeleid.power_backup"] == {"parts": ["power", "backup"]}
 
     def parts(run_tags: list[str], skip_tags: list[str] = (), roles: list[str] = ("ivpb_power", "ivpb_backup"),
               power_controls: list = ({"id": "power.ups", "duty": "ups"},)) -> tuple[bool, bool]:
-        variables = {"power_input": {"controls": list(power_controls)}, "inventory_hostname": "fs",
-                     "ivpb_plan": {"roles": {"fs": list(roles)}}, "ansible_run_tags": run_tags,
-                     "ansible_skip_tags": list(skip_tags)}
-        templar = Templar(loader=DataLoader(), variables=variables)
-        return tuple(templar.template(trust_as_template(task["vars"][k])) for k in ("power_part", "backup_part"))
+        plan = {"roles": {"fs": list(roles)}, "inputs": {"fs": {"power": {"controls": list(power_controls)}}}}
+        run = [p for p in wanted("fs", plan, task["ivpb.backupbeleid.power_backup"]["parts"])
+               if chosen(p, run_tags, skip_tags)]
+        return "power" in run, "backup" in run
 
     assert parts(["all"]) == (True, True)
     assert parts(["power"]) == (True, False)
@@ -112,3 +111,5 @@ def test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen():
     assert parts(["all"], skip_tags=["power"]) == (False, True)
     assert parts(["all"], roles=["ivpb_power"]) == (True, False)
     assert parts(["all"], power_controls=[]) == (False, True)
+    assert parts(["tagged"]) == (True, True)
+    assert parts(["internet"]) == (False, False)

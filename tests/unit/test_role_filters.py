@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from ansible_collections.ivpb.backupbeleid.plugins.action import power_backup
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server
 
 from ivpb.inventory import load_inventory
@@ -79,13 +80,33 @@ def test_backup_pins_the_keys_the_receivers_said_when_the_play_reached_them():
     unread = render("{{ backup_receiver_hosts | difference(backup_receiver_keys_reached | list) }}", "backup",
                     **variables)
     assert sorted(unread) == ["nas2", "nas3"]  # difference() keeps no order
-    assert task_args("backup", "apply")["backup"] == "{{ backup_job_args }}"
-    defaults = yaml.safe_load((ROLES / "backup/defaults/main.yml").read_text(encoding="utf-8"))
-    host_keys = defaults["backup_job_args"]["host_keys"]
-    slurped = {"results": [{"item": "nas2", "content": "c3NoLWVkMjU1MTkgQUFBQW5hczIK"},  # ssh-ed25519 AAAAnas2
-                           {"item": "nas3", "failed": True}]}
-    assert render(host_keys, "backup", backup_receiver_host_keys=slurped, **variables) == {
+    assert task_args("backup", "apply") == {"parts": ["backup"]}
+    slurped = [{"item": "nas2", "content": "c3NoLWVkMjU1MTkgQUFBQW5hczIK"},  # ssh-ed25519 AAAAnas2
+               {"item": "nas3", "failed": True}]
+    said = {h: v["ivpb_reach"]["stdout_lines"] for h, v in hostvars.items() if "ivpb_reach" in v}
+    receivers = inputs["nas"]["backup"]["receivers"]
+    assert power_backup.receiver_keys(receivers, said, slurped, list(hostvars)) == {
         "nas2": "ssh-ed25519 AAAAnas2", "nas-offsite": key}
+    # a receiver that left the play (failed after the reach) gives no key: its senders keep theirs
+    assert power_backup.receiver_keys(receivers, said, slurped, ["nas", "nas2", "nas3"]) == {
+        "nas2": "ssh-ed25519 AAAAnas2"}
+    # only the receivers of this sender's data sets
+    assert power_backup.receiver_keys(["nas2"], said, slurped, list(hostvars)) == {"nas2": "ssh-ed25519 AAAAnas2"}
+
+
+def test_power_gets_the_planned_upses_with_the_hosts_password_and_its_own_tuning():
+    """The power part's options: the plan's controls, mode and UPSes, the host's NUT password on
+    each UPS (never in the registered plan), and of ivpb_nut_client only what nut_client takes
+    beyond what the plan decides."""
+    planned = {"controls": [{"id": "power.ups", "duty": "ups"}], "mode": "netclient",
+               "ups": [{"name": "ups-a", "server": "nut1", "port": 3493, "user": "mon-fs"},
+                       {"name": "ups-b", "server": "nut2", "port": 3493, "user": "mon-fs"}]}
+    args = power_backup.power_args(planned, "pw", {"pollfreq": 7, "address": "10.0.0.5", "mode": "standalone",
+                                                   "notify_mail": "it@school.example"}, False)
+    assert args == {"controls": planned["controls"], "mode": "netclient",
+                    "ups": [{**u, "password": "pw"} for u in planned["ups"]],
+                    "pollfreq": 7, "notify_mail": "it@school.example", "install_packages": False}
+    assert "password" not in planned["ups"][0]  # the plan's data is not changed
 
 
 def test_backup_target_authorizes_the_keys_the_senders_made_in_this_run():

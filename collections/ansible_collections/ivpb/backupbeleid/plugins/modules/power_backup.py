@@ -26,6 +26,21 @@ extends_documentation_fragment:
   - ivpb.backupbeleid.attributes
   - ivpb.backupbeleid.attributes.controls
 options:
+  parts:
+    description:
+      - Take the options from the plan step instead - C(power), C(backup) or both. The action runs
+        on the controller and builds each part's options from this host's part of the plan
+        step's registered result (C(ivpb_plan), see M(ivpb.backupbeleid.plan)), the host's
+        C(ivpb_nut_password) and C(ivpb_nut_client), the C(ivpb_pull_password) of the systems it
+        pulls from, C(ivpb_backup_window), C(ivpb_backup_failure_hook) and the receivers' SSH host
+        keys that the play read (C(ivpb_reach), C(backup_receiver_host_keys)).
+      - A part runs only where the plan gives the host that part (power - the host has power
+        controls; backup - the plan put it in the group C(ivpb_backup)) and the part's tag
+        (C(power), C(backup)) was chosen for the run; with no part left the task is skipped.
+      - With I(parts), I(power) and I(backup) are not given.
+    type: list
+    elements: str
+    choices: [power, backup]
   power:
     description:
       - The options of M(ivpb.backupbeleid.nut_client), as a dict (see
@@ -92,7 +107,9 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_
 def main():
     # power and backup are checked by their modules' specs below (their docs live with those
     # modules); no_log until then, so that nothing is logged before their secrets are known
-    module = AnsibleModule(argument_spec=dict(power=dict(type="dict"), backup=dict(type="dict")),
+    # parts is the action's (plugins/action/power_backup.py): it never reaches the module
+    module = AnsibleModule(argument_spec=dict(parts=dict(type="list", elements="str", choices=["power", "backup"]),
+                                              power=dict(type="dict"), backup=dict(type="dict")),
                            supports_check_mode=True, no_log=True)
     module.no_log_values.update(argument_specs.backup_job_secrets(module.params["backup"] or {}))
     argument_specs.validate_parts(module, argument_specs.POWER_BACKUP)
