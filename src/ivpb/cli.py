@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from ivpb import vault
@@ -376,45 +377,19 @@ def _with_todo(plan: dict, shopping, hosts: list[str], sites: list[str], lang: s
     return plan
 
 
-def cmd_restore(args) -> int:
-    from ivpb.restore import main as restore_main
-
-    return restore_main(args)
-
-
-def cmd_herstelplan(args) -> int:
-    from ivpb.herstelplan import main as herstelplan_main
-
-    return herstelplan_main(args)
+# The subcommands; "module:function" is imported only when that command runs, so the others do
+# not load its code.
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit, "restore": "ivpb.restore:main",
+            "herstelplan": "ivpb.herstelplan:main", "history": "ivpb.history.commands:cmd_history",
+            "diff": "ivpb.history.commands:cmd_diff", "attest": "ivpb.attest:main", "fleet": "ivpb.fleet:main"}
 
 
-def cmd_history(args) -> int:
-    from ivpb.history.commands import cmd_history as history_main
-
-    return history_main(args)
-
-
-def cmd_fleet(args) -> int:
-    from ivpb.fleet import main as fleet_main
-
-    return fleet_main(args)
-
-
-def cmd_diff(args) -> int:
-    from ivpb.history.commands import cmd_diff as diff_main
-
-    return diff_main(args)
-
-
-def cmd_attest(args) -> int:
-    from ivpb.attest import main as attest_main
-
-    return attest_main(args)
-
-
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "audit": cmd_audit, "restore": cmd_restore,
-            "herstelplan": cmd_herstelplan, "history": cmd_history, "diff": cmd_diff, "attest": cmd_attest,
-            "fleet": cmd_fleet}
+def command_of(name: str):
+    command = COMMANDS[name]
+    if isinstance(command, str):
+        module, function = command.split(":")
+        command = getattr(importlib.import_module(module), function)
+    return command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -428,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
                              "e.g. -i inventories/<school>)")
         # resolved once: a prompt asks once (ivpb fleet reads no inventory, so it has no vault options)
         args.vault = vault.secrets_of(args) if hasattr(args, "vault_ids") else []
-        return COMMANDS[args.command](args)
+        return command_of(args.command)(args)
     except UserError as exc:
         for line in exc.lines():
             print(line, file=sys.stderr)

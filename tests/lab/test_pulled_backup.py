@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_job import SCRIPT_PATH as JOB
 
 from tests.lab.conftest import ESCROW, ROOT
 from tests.lab.test_enforce_audit import INV, audit, ok, on, run
@@ -27,7 +28,6 @@ from tests.lab.test_restore import run as run_as_directie
 pytestmark = pytest.mark.lab
 
 SHARE = "/volume1/fotoarchief"
-JOB = "/usr/local/lib/ivpb/ivpb-backup"
 PASSWORD = "lab-synology-smb-wijzig-mij"  # ivpb_pull_password in inventories/lab/host_vars/synology.yml
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_job import ETC, STATE
 
 from tests.lab.conftest import ROOT
 from tests.lab.test_enforce_audit import audit, ok, on, run
@@ -29,9 +30,9 @@ pytestmark = pytest.mark.lab
 
 DRIVE = "/volume1/cloudschijf/oudercommunicatie"
 SOURCE = "http://synology:8080/oudercommunicatie"
-PASS_FILE = "/etc/ivpb/backup/pull/oudercommunicatie.pass"
+PASS_FILE = f"{ETC}/pull/oudercommunicatie.pass"
 PASSWORD = "lab-cloudschijf-webdav-wijzig-mij"  # ivpb_pull_password in inventories/lab/host_vars/cloudschijf.yml
-FAILED = "/var/lib/ivpb/backup/status/oudercommunicatie.run_failed"
+FAILED = f"{STATE}/status/oudercommunicatie.run_failed"
 
 
 def pulled_controls(report: dict) -> list[dict]:

@@ -36,32 +36,33 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_job import ETC, STATE
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.backup_job import SCRIPT_PATH as JOB
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.input_rules import BACKUP_PATH as BASE
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_layout import client_user
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.receiver_program import CONFIG, CRON
 
 from tests.lab.test_enforce_audit import INV, ROOT, audit, ok, on, run
 
 pytestmark = pytest.mark.lab
 
 RECEIVER = "nas-offsite"
-BASE = "/srv/backup"
-PROGRAM = "/usr/local/lib/ivpb/backup-receiver"
-JOB = "/usr/local/lib/ivpb/ivpb-backup"
-CONFIG = "/etc/ivpb/receiver/clients.json"
-STATUS = "/var/lib/ivpb/backup/status"
-FS_USER = "ivpb-nas-offsite-fileserver"  # receiver_layout.client_user("nas-offsite", "fileserver")
-NAS_USER = "ivpb-nas-offsite-nas"
+STATUS = f"{STATE}/status"
+FS_USER = client_user(RECEIVER, "fileserver")
+NAS_USER = client_user(RECEIVER, "nas")
 DS = "leerlingenadministratie"  # fileserver's, daily (backup.daily), encrypted, synced offsite
 CHAIN = f"{BASE}/fileserver/{DS}/chain"
 MARK = "ivpb-labtest-"  # every non-duplicity name planted here starts with it
 DUPLICITY = re.compile(r"^duplicity-(?:full|inc|full-signatures|new-signatures)\."
                        r"(\d{8}T\d{6}Z)(?:\.to\.(\d{8}T\d{6}Z))?\.")
-DENIED = "denied for client fileserver (target nas-offsite, user ivpb-nas-offsite-fileserver): "
+DENIED = f"denied for client fileserver (target {RECEIVER}, user {FS_USER}): "
 # The job script's own ssh options (SSH_OPTS, ssh_cmd) and the data set's target (TARGET_HOST:
 # the client's user on the receiver), read from what enforce installed on the client.
-SENDER = ("ETC=/etc/ivpb/backup; eval \"$(grep -E '^(SSH_OPTS|ssh_cmd)' " + JOB + ")\"; "
+SENDER = (f"ETC={ETC}; eval \"$(grep -E '^(SSH_OPTS|ssh_cmd)' {JOB})\"; "
           ". $ETC/datasets/{ds}.conf; SSH=$(ssh_cmd $TARGET_PORT); ")
 # Maintenance as cron runs it: the command of the receiver's cron line, in cron's environment.
-MAINT = ("line=$(sed -n 's/^[^#]* root //p' /etc/cron.d/ivpb-backup-receiver); "
-         "[ -n \"$line\" ] || { echo 'no maint line in /etc/cron.d/ivpb-backup-receiver' >&2; exit 3; }; "
+MAINT = (f"line=$(sed -n 's/^[^#]* root //p' {CRON}); "
+         f"[ -n \"$line\" ] || {{ echo 'no maint line in {CRON}' >&2; exit 3; }}; "
          "env -i PATH=/usr/bin:/bin sh -c \"$line\"")
 
 

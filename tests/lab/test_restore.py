@@ -22,6 +22,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.input_rules import BACKUP_PATH as RECEIVER_BASE
 
 from tests.lab.conftest import ESCROW
 
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMS = "cd {path} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
-RECEIVER_BASE = "/srv/backup"
 
 
 def _env(gnupghome: Path | None = None) -> dict[str, str]:

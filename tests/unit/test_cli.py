@@ -21,6 +21,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from ivpb import cli
 from ivpb.audit.run import run_check
 from ivpb.cli import main
 from tests.conftest import EXAMPLE, ROOT
@@ -50,6 +51,15 @@ def test_a_misspelt_option_is_exit_64_on_every_subcommand(capsys, command):
     code, err = usage_exit(capsys, [command, "-i", str(EXAMPLE), *COMMANDS[command], "--formt", "html"])
     assert code == 64, err
     assert f"ivpb {command}: error: unrecognized arguments: --formt html" in err
+
+
+def test_every_subcommand_has_its_command():
+    """The subcommands named by a "module:function" string are imported only when they run: each
+    names a function that exists, and the parser offers exactly the commands there are."""
+    names = set(cli.build_parser().commands)
+    assert names == set(cli.COMMANDS) and "restore" in names
+    for name in names:
+        assert callable(cli.command_of(name)), name
 
 
 def test_a_wrong_choice_and_no_subcommand_are_exit_64(capsys):

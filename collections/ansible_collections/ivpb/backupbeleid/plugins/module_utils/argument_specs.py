@@ -4,12 +4,17 @@
 validates its own options with them, and power_backup (both in one module run, for
 playbooks/enforce.yml) validates its `power` and `backup` options with the very same specs.
 A module file cannot import another module file (AnsiballZ ships only module_utils), hence
-this file. The options are documented in each module's DOCUMENTATION.
+this file. The options are documented in each module's DOCUMENTATION; power_backup's refer to
+them, so its `power` and `backup` are plain dicts to AnsibleModule and validate_parts checks them.
 
 Stdlib and ansible.module_utils only (targets run Python 3.11 on Debian bookworm)."""
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import heuristic_log_sanitize
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job, input_rules
 
 NUT_CLIENT = dict(
@@ -85,6 +90,40 @@ BACKUP_JOB = dict(
 
 def backup_job_secrets(params):
     """Secrets of backup_job's options that no spec marks: the failure hook's webhook URL and its
-    monitoring ping URL (a healthchecks URL's token lets whoever holds it report a run as good)."""
-    hook = params.get("failure_hook") or {}
-    return [hook[k] for k in ("webhook", "ping") if hook.get(k)]
+    monitoring ping URL (a healthchecks URL's token lets whoever holds it report a run as good).
+    Read before validation too (power_backup masks them in its bad-input failure), so any shape."""
+    hook = params.get("failure_hook")
+    return [str(hook[k]) for k in ("webhook", "ping") if hook.get(k)] if isinstance(hook, dict) else []
+
+
+# power_backup's options as AnsibleModule would read them nested: each part takes its module's.
+POWER_BACKUP = dict(
+    power=dict(type="dict", options=NUT_CLIENT),
+    backup=dict(type="dict", options=BACKUP_JOB),
+)
+
+
+def validate_parts(module, spec):
+    """Validate the module's dict options by `spec` (options nested in it) as AnsibleModule would
+    have: defaults applied, types converted, the same one-line error naming the option's path
+    (`backup -> datasets`), fail_json before anything runs; their no_log values join the module's.
+    Make the module with no_log=True and call log_invocation after this: AnsibleModule would log
+    its invocation before the nested secrets are known."""
+    result = ArgumentSpecValidator(spec).validate(module.params)
+    # the values the specs mark no_log (ValidationResult documents _no_log_values; AnsibleModule reads it)
+    module.no_log_values.update(result._no_log_values)
+    if result.error_messages:
+        unsupported = isinstance(result.errors[0], UnsupportedError)
+        module.fail_json(msg=f"Unsupported parameters for ({module._name}) module: {result.errors.msg}"
+                         if unsupported else result.errors.msg)
+    module.params.update(result.validated_parameters)
+
+
+def log_invocation(module):
+    """What AnsibleModule logs to the host's journal/syslog as it starts (`Invoked with ...`), for a
+    module made with no_log=True until its secrets were all in module.no_log_values. Secrets are
+    masked in the data, before it becomes text (escaped in text, they would no longer match)."""
+    module.no_log = False
+    shown = remove_values(module.params, module.no_log_values)
+    module.log("Invoked with " + " ".join(f"{k}={heuristic_log_sanitize(str(v), module.no_log_values)}"
+                                          for k, v in shown.items()))

@@ -252,10 +252,10 @@ def _interval(value):
 # A duty is what a control asks of this module for a data set (the policy's enforced_by.duty).
 # Everything the module knows of one duty is its row in DUTIES: whether a job has it, the cron
 # line it schedules, the lines it writes into the data set's config, the evidence it reports,
-# the packages and the files that concern it alone, and what it does in a sentence (which the
-# module's documentation of its duties, doc_fragments/backup_duties.py, must repeat: a test holds
-# the two together). Adding a duty is adding a row: its name is one of the duties the module
-# accepts, and the controller checks a policy against them.
+# the packages and the files that concern it alone, and what it does in a sentence (the module's
+# documentation of its duties, doc_fragments/backup_duties.py, is built from the rows). Adding a
+# duty is adding a row: its name is one of the duties the module accepts and documents, and the
+# controller checks a policy against them.
 
 
 @dataclass(frozen=True)

@@ -317,11 +317,11 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=argument_specs.BACKUP_JOB,
-        supports_check_mode=True,
-    )
+    # no_log until the failure hook's secrets, which no spec marks, are known: AnsibleModule would
+    # log its invocation with them to the host's journal
+    module = AnsibleModule(argument_spec=argument_specs.BACKUP_JOB, supports_check_mode=True, no_log=True)
     module.no_log_values.update(argument_specs.backup_job_secrets(module.params))
+    argument_specs.log_invocation(module)
     run_module(module, backup_job.enforce, prefix=module.params["hostname"])
 
 

@@ -16,16 +16,18 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host as h
 
 
 class Exit(Exception):
-    """exit_json was called; args[0] is the result."""
+    """exit_json was called; args[0] is the result, `module` the AnsibleModule that called it."""
 
 
 class Fail(Exception):
-    """fail_json was called; args[0] is the result."""
+    """fail_json was called; args[0] is the result, `module` the AnsibleModule that called it."""
 
 
 def _raise(exc_type):
     def raiser(self, **kwargs):
-        raise exc_type(kwargs)
+        exc = exc_type(kwargs)
+        exc.module = self  # what it masks (no_log_values) is read from the module itself
+        raise exc
 
     return raiser
 
@@ -43,6 +45,30 @@ def module_runner(monkeypatch):
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
         monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
         module.main()
+
+    return run
+
+
+def host_runner(monkeypatch, capsys):
+    """run(module, args, check_mode=True, root=None) -> (result, logged): the module's main() as
+    AnsiballZ runs it on a host - exit_json/fail_json print the result (its `invocation` included)
+    and exit - with what AnsibleModule writes to the host's journal/syslog recorded as `logged`."""
+    logged = []
+    monkeypatch.setattr(basic, "has_journal", False)
+    monkeypatch.setattr(basic.syslog, "openlog", lambda *a: None)
+    monkeypatch.setattr(basic.syslog, "syslog", lambda prio, msg: logged.append(msg))
+
+    def run(module, args, check_mode=True, root=None):
+        if root is not None:
+            monkeypatch.setattr(host_toolkit, "Host", functools.partial(host_toolkit.Host, root=str(root)))
+        args = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": True}
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+        try:
+            module.main()
+        except SystemExit:
+            return json.loads(capsys.readouterr().out), logged
+        raise AssertionError("the module did not exit")
 
     return run
 

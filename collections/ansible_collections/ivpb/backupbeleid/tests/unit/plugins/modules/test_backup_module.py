@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.modules import backup_job
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
@@ -56,3 +58,19 @@ def test_backup_job_reports_the_sync_in_the_same_call(module_main, monkeypatch, 
     assert str(tmp_path / "lsyncd.conf.lua") in res["changed_paths"]
     assert any("sync { ivpb_sync(\"ds\")" in d["after"] for d in res["diff"])
     assert not (tmp_path / "lsyncd.conf.lua").exists()
+
+
+def test_backup_job_never_logs_its_secrets_on_the_host(module_on_host, monkeypatch, tmp_path):
+    """The failure hook's webhook and ping URLs are secrets no spec marks (argument_specs.
+    backup_job_secrets): AnsibleModule would log its invocation with them to the host's
+    journal/syslog before main() could name them, so the module starts with no_log and logs the
+    line itself once they are known; the result and its invocation mask them too."""
+    secrets = ("https://hook.example/secret-token", "https://hc-ping.example/5f1c-token", "dav 'it\\'s' \"x\"")
+    monkeypatch.setattr(backup_job.backup_job, "enforce", lambda host, params: {"changed": False, "controls": []})
+    res, logged = module_on_host(backup_job, {
+        "hostname": "h", "controls": [], "datasets": [], "pull_passwords": {"cloud": secrets[2]},
+        "failure_hook": {"webhook": secrets[0], "ping": secrets[1], "mail": "beheer@school.example"}}, root=tmp_path)
+    (line,) = logged
+    assert line.startswith("Invoked with ") and "hostname=h" in line and "failure_hook=" in line
+    assert not [s for s in secrets if s in line or s in json.dumps(res)], line
+    assert "secret-token" not in line and "5f1c-token" not in line

@@ -5,7 +5,6 @@ writes nothing and never shows a password."""
 from __future__ import annotations
 
 import pytest
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as backend
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.plugins.modules import nut_server
@@ -72,20 +71,12 @@ def test_the_planned_clients_get_their_host_passwords_masked_and_never_returned(
     """The role hands the plan's clients (host, NUT user) and the passwords by host: each client
     is an upsmon secondary with its host's password; the diff and the result never show one."""
     monkeypatch.setattr(backend, "ETC", str(tmp_path / "nut"))
-    modules = []
-
-    class Seen(AnsibleModule):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            modules.append(self)
-
-    monkeypatch.setattr(nut_server, "AnsibleModule", Seen)
     with pytest.raises(Exit) as exc:
         run_module({"ups": {"ups-a": {"driver": "dummy-ups"}}, "clients": [{"host": "fs", "name": "mon-fs"}],
                     "passwords": {"fs": SECRET}, "users": [{"name": "lab", "password": "x", "actions": ["SET"]}]},
                    check_mode=True)
     res = exc.value.args[0]
-    assert SECRET in modules[0].no_log_values  # masked wherever Ansible logs or shows it
+    assert SECRET in exc.value.module.no_log_values  # masked wherever Ansible logs or shows it
     assert SECRET not in repr(res) and "Pw" not in repr(res["diff"])
     assert any(d["after"] == backend.MASKED_USERS for d in res["diff"])
     params = {"clients": [{"host": "fs", "name": "mon-fs"}], "passwords": {"fs": SECRET},

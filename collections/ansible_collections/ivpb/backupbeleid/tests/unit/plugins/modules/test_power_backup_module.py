@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as backup_backend
 from ansible_collections.ivpb.backupbeleid.plugins.modules import power_backup
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import Exit, Fail
@@ -95,28 +94,78 @@ def test_the_parts_are_validated_by_their_modules_specs(module_main, host_root):
     assert "password" in exc.value.args[0]["msg"] and "power" in exc.value.args[0]["msg"]
 
 
-def test_every_secret_of_both_parts_is_masked_and_a_failing_part_shows_none(module_main, monkeypatch, host_root):
-    """Both parts' secrets (the NUT password and notification webhook, the failure webhook, the
-    monitoring ping URL whose token lets anyone report a run as good, the pull passwords) are in the
-    values Ansible masks wherever it logs or shows the task; the backup part fails on bad input
-    (the target is the host itself) and neither its message nor the result shows one of them."""
-    modules = []
+# --- power and backup are plain dicts to AnsibleModule, checked by their modules' specs (issue #26)
+PING, DAV, NUT_HOOK = "https://hc-ping.example/5f1c-token", "dav 'it\\'s' \"geheim\" $(reboot)", "https://hook.example/nut-token"
 
-    class Seen(AnsibleModule):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            modules.append(self)
 
-    monkeypatch.setattr(power_backup, "AnsibleModule", Seen)
-    ping, dav = "https://hc-ping.example/5f1c-token", "dav 'geheim' $(reboot)"
-    power = {**POWER, "notify_webhook": "https://hook.example/nut-token"}
-    backup = {**BACKUP, "failure_hook": {"webhook": WEBHOOK, "ping": ping}, "pull_passwords": {"cloud": dav},
-              "datasets": [{"dataset": "admin", "path": "/srv", "target": {"name": "nas", "receiver": "fs"}}]}
-    with pytest.raises(Fail) as exc:
-        module_main(power_backup, {"power": power, "backup": backup}, check_mode=True, root=host_root)
-    secrets = {SECRET, WEBHOOK, ping, dav, power["notify_webhook"]}
-    assert secrets <= modules[0].no_log_values
-    res = exc.value.args[0]
-    assert res["msg"].startswith("fs: datasets[0].target: 'nas' is this host itself")
+def secret_args():
+    """Every secret both parts take: the NUT password and notification webhook, the failure webhook,
+    the monitoring ping URL, a pull password with both kinds of quote (escaped in any repr)."""
+    return {"power": {**POWER, "notify_webhook": NUT_HOOK},
+            "backup": {**BACKUP, "failure_hook": {"webhook": WEBHOOK, "ping": PING}, "pull_passwords": {"cloud": DAV}}}
+
+
+SECRETS = (SECRET, NUT_HOOK, WEBHOOK, PING, DAV)
+
+
+@pytest.fixture
+def run_real(module_on_host, host_root):
+    return lambda args, check_mode=True: module_on_host(power_backup, args, check_mode=check_mode, root=host_root)
+
+
+def test_the_parts_get_their_modules_defaults_and_types(module_main, monkeypatch, host_root):
+    seen = []
+    monkeypatch.setattr(backup_backend, "enforce", lambda host, params: seen.append(params) or {"controls": []})
+    backup = {**BACKUP, "datasets": [{"dataset": "admin", "path": "/srv/admin", "keep_full": "6",
+                                      "target": {"name": "nas", "receiver": "nas", "port": "2222"}}]}
+    with pytest.raises(Exit):
+        module_main(power_backup, {"backup": backup}, check_mode=True, root=host_root)
+    (params,) = seen
+    ds = params["datasets"][0]
+    assert (ds["keep_full"], ds["target"]["port"]) == (6, 2222)  # converted as backup_job converts them
+    assert ds["full_if_older_than"] == backup_backend.FULL_IF_OLDER_THAN and ds["sync_delay"] == 15
+    assert ds["encrypted"] is False and ds["recipients"] == [] and ds["target"]["path"] == "/srv/backup"
+    assert params["install_packages"] is True and params["window"] == {}
+
+
+@pytest.mark.parametrize(("part", "bad", "message"), [
+    ("backup", {"datasets": [{"path": "/srv/admin"}]}, "missing required arguments: dataset found in backup -> datasets"),
+    ("backup", {"install_packages": "maybe"}, "argument 'install_packages' is of type str found in 'backup'"),
+    ("power", {"mode": "cloud"}, "value of mode must be one of: netclient, netserver, standalone, got: cloud found"),
+    ("power", {"colour": "blue"}, "module: power.colour. Supported parameters include: controls, deadtime"),
+])
+def test_bad_input_of_a_part_fails_naming_its_option_and_changes_nothing(run_real, host_root, part, bad, message):
+    args = secret_args()
+    args[part] = {**args[part], **bad}
+    res, logged = run_real(args, check_mode=False)
+    assert res["failed"] is True and message in res["msg"]
+    assert "\n" not in res["msg"] and "Traceback" not in json.dumps(res)
+    assert not (host_root / "etc").exists()  # not in check mode, and nothing was written
+    assert not [s for s in SECRETS if s in json.dumps(res)]  # nor in the invocation it shows
+    assert logged == []  # bad input is not logged as an invocation
+
+
+def test_no_secret_reaches_the_result_its_invocation_or_the_hosts_log(run_real, monkeypatch):
+    """AnsibleModule logs its invocation to the host's journal/syslog as it starts, before the
+    parts' specs are read: power_backup starts with no_log and logs the line itself, masked."""
+    monkeypatch.setattr(backup_backend, "enforce", fake_backup)
+    res, logged = run_real(secret_args())
+    hidden = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert res["invocation"]["module_args"]["backup"]["failure_hook"] == {"webhook": hidden, "ping": hidden}
+    assert res["invocation"]["module_args"]["power"]["ups"][0]["password"] == hidden
+    assert not [s for s in SECRETS if s in json.dumps(res)]
+    (line,) = logged
+    assert line.startswith("Invoked with power=") and "backup=" in line and "mon-fs" in line
+    assert not [s for s in SECRETS if s in line], line
+    assert "geheim" not in line and "5f1c-token" not in line  # nor a part of one, escaped or not
+
+
+def test_a_failing_part_shows_no_secret_of_either(run_real):
+    """The backup part fails on bad input its backend finds (the target is the host itself): neither
+    its message, nor the result with its invocation, nor the host's log shows a secret of a part."""
+    args = secret_args()
+    args["backup"]["datasets"] = [{"dataset": "admin", "path": "/srv", "target": {"name": "nas", "receiver": "fs"}}]
+    res, logged = run_real(args)
+    assert res["failed"] is True and res["msg"].startswith("fs: datasets[0].target: 'nas' is this host itself")
     assert [c["id"] for c in res["controls"]] == ["power.ups"]
-    assert not [s for s in secrets if s in json.dumps(res)]
+    assert not [s for s in SECRETS if s in json.dumps(res) or s in " ".join(logged)]
