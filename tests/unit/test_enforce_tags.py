@@ -78,38 +78,42 @@ def listed_tasks(*args: str) -> str:
 
 def test_a_clause_tag_runs_that_clause_and_the_steps_every_run_needs():
     names = re.findall(r"^\s{6}(\S.*?)\tTAGS:", listed_tasks("--tags", "power"), flags=re.M)
-    assert any(n.startswith("ivpb.backupbeleid.nut_server :") for n in names), names
     assert any(n.startswith("ivpb.backupbeleid.power :") for n in names), names
     assert not any("§3" in n for n in names), names
     # §4 only in the task that runs §2 and §4 in one module run; it runs the backup part only
-    # when the backup tag is chosen (test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen)
+    # when the backup tag is chosen (test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen),
+    # and the NUT server with the power tag
     assert [n.split(" : ", 1)[0] for n in names if "§4" in n] == ["ivpb.backupbeleid.power"], names
     assert any(n.startswith("Plan the controls of every host") for n in names)
     assert any(n.startswith("Reach every host of the clauses once") for n in names)
 
 
 def test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen():
-    """enforce.yml runs §2's UPS monitoring and §4's backup jobs in one module run per host
+    """enforce.yml runs §2's NUT server and UPS monitoring and §4's backup jobs in one module run per host
     (roles/power/tasks/with_backup.yml); its action runs a part where its role's own task would
     and when its clause's tag is chosen."""
     from ansible_collections.ivpb.backupbeleid.plugins.action.power_backup import chosen, wanted
 
     [task] = yaml.safe_load((ROLES / "power/tasks/with_backup.yml").read_text(encoding="utf-8"))
     assert set(task["tags"]) == {"power", "backup"}
-    assert task["ivpb.backupbeleid.power_backup"] == {"parts": ["power", "backup"]}
+    assert task["ivpb.backupbeleid.power_backup"] == {"parts": ["nut_server", "power", "backup"]}
 
     def parts(run_tags: list[str], skip_tags: list[str] = (), roles: list[str] = ("ivpb_power", "ivpb_backup"),
-              power_controls: list = ({"id": "power.ups", "duty": "ups"},)) -> tuple[bool, bool]:
+              power_controls: list = ({"id": "power.ups", "duty": "ups"},)) -> list[str]:
         plan = {"roles": {"fs": list(roles)}, "inputs": {"fs": {"power": {"controls": list(power_controls)}}}}
-        run = [p for p in wanted("fs", plan, task["ivpb.backupbeleid.power_backup"]["parts"])
-               if chosen(p, run_tags, skip_tags)]
-        return "power" in run, "backup" in run
+        return [p for p in wanted("fs", plan, task["ivpb.backupbeleid.power_backup"]["parts"])
+                if chosen(p, run_tags, skip_tags)]
 
-    assert parts(["all"]) == (True, True)
-    assert parts(["power"]) == (True, False)
-    assert parts(["backup"]) == (False, True)
-    assert parts(["all"], skip_tags=["power"]) == (False, True)
-    assert parts(["all"], roles=["ivpb_power"]) == (True, False)
-    assert parts(["all"], power_controls=[]) == (False, True)
-    assert parts(["tagged"]) == (True, True)
-    assert parts(["internet"]) == (False, False)
+    assert parts(["all"]) == ["power", "backup"]
+    assert parts(["power"]) == ["power"]
+    assert parts(["backup"]) == ["backup"]
+    assert parts(["all"], skip_tags=["power"]) == ["backup"]
+    assert parts(["all"], roles=["ivpb_power"]) == ["power"]
+    assert parts(["all"], power_controls=[]) == ["backup"]
+    assert parts(["tagged"]) == ["power", "backup"]
+    assert parts(["internet"]) == []
+    # a NUT server runs first, with the power tag; one that stores data runs its backups after
+    server = ("ivpb_nut_server", "ivpb_power", "ivpb_backup")
+    assert parts(["all"], roles=server) == ["nut_server", "power", "backup"]
+    assert parts(["power"], roles=server, power_controls=[]) == ["nut_server"]
+    assert parts(["backup"], roles=server) == ["backup"]

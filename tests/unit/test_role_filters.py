@@ -122,18 +122,17 @@ def test_nut_server_adds_only_the_passwords_to_the_planned_clients():
     """The module gets the planner's clients as they are, a password per client host from its
     hostvars, and the test user (with SET) only when the inventory asks for one; upsd.users is
     what the role wrote before (one upsmon secondary per client, then the test user)."""
-    args = task_args("nut_server")
-    assert args["clients"] == "{{ nut_server_input.clients }}"
+    assert task_args("nut_server") == {"parts": ["nut_server"]}
     clients = [{"host": "fs", "name": "mon-fs"}, {"host": "nas", "name": "upsmon-nas"}]
-    hostvars = {"fs": {"ivpb_nut_password": "pw-fs"}, "nas": {"ivpb_nut_password": "pw-nas"}}
-    plan = {"inputs": {"ups": {"nut_server": {"port": 3493, "clients": clients}}}}
+    planned = {"port": 3493, "clients": clients}
+    passwords = {"fs": "pw-fs", "nas": "pw-nas"}
 
     def params(server: dict) -> dict:
-        common = {"ivpb_plan": plan, "inventory_hostname": "ups", "hostvars": hostvars, "ivpb_nut_server": server}
-        return {key: render(args[key], "nut_server", **common) for key in ("clients", "passwords", "users")}
+        return power_backup.nut_server_args(server, planned, passwords, True)
 
     plain = params({"ups": {"a": {"driver": "dummy-ups"}}})
-    assert plain["passwords"] == {"fs": "pw-fs", "nas": "pw-nas"} and plain["users"] == []
+    assert plain == {"ups": {"a": {"driver": "dummy-ups"}}, "listen": ["0.0.0.0"], "port": 3493, "clients": clients,
+                     "passwords": passwords, "users": [], "install_packages": True}
     with_test = params({"ups": {}, "test_user": {"name": "ivpb-test", "password": "t"}})
     assert nut_server.render_users([u for _, u in nut_server.users_of(with_test)]) == nut_server.render_users([
         {"name": "mon-fs", "password": "pw-fs", "upsmon": "secondary"},

@@ -1,8 +1,8 @@
 # Copyright: ivpb contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The argument specs of the nut_client and backup_job modules, in one place: each module
-validates its own options with them, and power_backup (both in one module run, for
-playbooks/enforce.yml) validates its `power` and `backup` options with the very same specs.
+"""The argument specs of the nut_server, nut_client and backup_job modules, in one place: each
+module validates its own options with them, and power_backup (all three in one module run, for
+playbooks/enforce.yml) validates its `nut_server`, `power` and `backup` options with the very same specs.
 A module file cannot import another module file (AnsiballZ ships only module_utils), hence
 this file. The options are documented in each module's DOCUMENTATION; power_backup's refer to
 them, so its `power` and `backup` are plain dicts to AnsibleModule and validate_parts checks them.
@@ -40,6 +40,28 @@ NUT_CLIENT = dict(
     finaldelay=dict(type="int", default=5),
     notify_webhook=dict(type="str", no_log=True),
     notify_mail=dict(type="str"),
+    install_packages=dict(type="bool", default=True),
+)
+
+NUT_SERVER = dict(
+    ups=dict(type="dict", required=True),
+    listen=dict(type="list", elements="str", default=["0.0.0.0"]),
+    port=dict(type="int", default=input_rules.NUT_PORT),
+    clients=dict(type="list", elements="dict", default=[], options=dict(
+        host=dict(type="str", required=True),
+        name=dict(type="str", required=True),
+        # an unmanaged client's power controls, which its NUT server reports
+        controls=dict(type="list", elements="dict", default=[], options=NUT_CLIENT["controls"]["options"]),
+        ups=dict(type="list", elements="str", default=[]),
+        address=dict(type="str"),
+    )),
+    passwords=dict(type="dict", default={}, no_log=True),
+    users=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        password=dict(type="str", required=True, no_log=True),
+        upsmon=dict(type="str", choices=["primary", "secondary"]),
+        actions=dict(type="list", elements="str", default=[]),
+    )),
     install_packages=dict(type="bool", default=True),
 )
 
@@ -98,6 +120,7 @@ def backup_job_secrets(params):
 
 # power_backup's options as AnsibleModule would read them nested: each part takes its module's.
 POWER_BACKUP = dict(
+    nut_server=dict(type="dict", options=NUT_SERVER),
     power=dict(type="dict", options=NUT_CLIENT),
     backup=dict(type="dict", options=BACKUP_JOB),
 )
@@ -109,7 +132,7 @@ def validate_parts(module, spec):
     (`backup -> datasets`), fail_json before anything runs; their no_log values join the module's.
     Make the module with no_log=True and call log_invocation after this: AnsibleModule would log
     its invocation before the nested secrets are known."""
-    result = ArgumentSpecValidator(spec).validate(module.params)
+    result = ArgumentSpecValidator(spec).validate({name: module.params.get(name) for name in spec})
     # the values the specs mark no_log (ValidationResult documents _no_log_values; AnsibleModule reads it)
     module.no_log_values.update(result._no_log_values)
     if result.error_messages:

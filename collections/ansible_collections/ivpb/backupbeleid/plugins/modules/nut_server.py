@@ -177,36 +177,14 @@ packages:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules  # noqa: E402
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import argument_specs  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_module  # noqa: E402
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.nut_server import enforce  # noqa: E402
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            ups=dict(type="dict", required=True),
-            listen=dict(type="list", elements="str", default=["0.0.0.0"]),
-            port=dict(type="int", default=input_rules.NUT_PORT),
-            clients=dict(type="list", elements="dict", default=[], options=dict(
-                host=dict(type="str", required=True),
-                name=dict(type="str", required=True),
-                controls=dict(type="list", elements="dict", default=[], options=dict(
-                    id=dict(type="str", required=True),
-                    duty=dict(type="str", required=True, choices=list(input_rules.DUTIES["nut_client"])),
-                )),
-                ups=dict(type="list", elements="str", default=[]),
-                address=dict(type="str"),
-            )),
-            passwords=dict(type="dict", default={}, no_log=True),
-            users=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True),
-                password=dict(type="str", required=True, no_log=True),
-                upsmon=dict(type="str", choices=["primary", "secondary"]),
-                actions=dict(type="list", elements="str", default=[]),
-            )),
-            install_packages=dict(type="bool", default=True),
-        ),
+        argument_spec=argument_specs.NUT_SERVER,
         supports_check_mode=True,
     )
     run_module(module, enforce)

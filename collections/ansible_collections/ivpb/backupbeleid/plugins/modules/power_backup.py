@@ -6,19 +6,21 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: power_backup
-short_description: UPS monitoring (IVPB §2) and backup jobs (IVPB §4) of one host in one module run
+short_description: NUT server, UPS monitoring (IVPB §2) and backup jobs (IVPB §4) of one host in one module run
 version_added: 0.3.0
 description:
-  - Does what M(ivpb.backupbeleid.nut_client) and M(ivpb.backupbeleid.backup_job) do, on one
-    host, in a single module run (one round trip and one Python start on the host instead of
-    two). C(playbooks/enforce.yml) uses it on every host whose plan has §2 or §4 controls; the
-    two modules stay for a playbook or role that needs only one of them.
-  - I(power) takes exactly the options of M(ivpb.backupbeleid.nut_client), I(backup) those of
-    M(ivpb.backupbeleid.backup_job), validated by the same argument specs (secrets stay hidden);
-    bad input fails the module, naming the option (C(backup -> datasets)), before anything changes.
-    Either may be left out; that part then does not run.
-  - The NUT client runs first, then the backup jobs, as the two tasks ran. A part that fails does
-    not stop the other; both report their controls, and the module fails with the failed parts'
+  - Does what M(ivpb.backupbeleid.nut_server), M(ivpb.backupbeleid.nut_client) and
+    M(ivpb.backupbeleid.backup_job) do, on one host, in a single module run (one round trip and
+    one Python start on the host instead of one per module). C(playbooks/enforce.yml) uses it on
+    every host whose plan has §2 or §4 controls or serves a UPS; the three modules stay for a
+    playbook that needs only one of them.
+  - I(nut_server) takes exactly the options of M(ivpb.backupbeleid.nut_server), I(power) those of
+    M(ivpb.backupbeleid.nut_client), I(backup) those of M(ivpb.backupbeleid.backup_job), validated
+    by the same argument specs (secrets stay hidden); bad input fails the module, naming the
+    option (C(backup -> datasets)), before anything changes. Any may be left out; that part then
+    does not run.
+  - The NUT server runs first, then the NUT client, then the backup jobs. A part that fails does
+    not stop the others; all report their controls, and the module fails with the failed parts'
     messages.
   - In check mode nothing changes; each part reports drift as its module does.
 author: ivpb contributors (!UNKNOWN)
@@ -28,19 +30,28 @@ extends_documentation_fragment:
 options:
   parts:
     description:
-      - Take the options from the plan step instead - C(power), C(backup) or both. The action runs
+      - Take the options from the plan step instead - any of C(nut_server), C(power), C(backup). The action runs
         on the controller and builds each part's options from this host's part of the plan
         step's registered result (C(ivpb_plan), see M(ivpb.backupbeleid.plan)), the host's
-        C(ivpb_nut_password) and C(ivpb_nut_client), the C(ivpb_pull_password) of the systems it
+        C(ivpb_nut_server), C(ivpb_nut_password) and C(ivpb_nut_client), its NUT clients'
+        C(ivpb_nut_password), the C(ivpb_pull_password) of the systems it
         pulls from, C(ivpb_backup_window), C(ivpb_backup_failure_hook) and the receivers' SSH host
         keys that the play read (C(ivpb_reach), C(backup_receiver_host_keys)).
-      - A part runs only where the plan gives the host that part (power - the host has power
-        controls; backup - the plan put it in the group C(ivpb_backup)) and the part's tag
-        (C(power), C(backup)) was chosen for the run; with no part left the task is skipped.
-      - With I(parts), I(power) and I(backup) are not given.
+      - A part runs only where the plan gives the host that part (nut_server - the plan put it in
+        the group C(ivpb_nut_server); power - the host has power controls; backup - the plan put
+        it in the group C(ivpb_backup)) and the part's clause tag (C(power) for the first two,
+        C(backup)) was chosen for the run; with no part left the task is skipped.
+      - With I(parts), I(nut_server), I(power) and I(backup) are not given.
     type: list
     elements: str
-    choices: [power, backup]
+    choices: [nut_server, power, backup]
+  nut_server:
+    description:
+      - The options of M(ivpb.backupbeleid.nut_server), as a dict (see
+        C(ansible-doc ivpb.backupbeleid.nut_server)), validated by its argument spec; secrets
+        (C(passwords), C(users[].password)) masked in the result and never logged. Left out, this
+        host serves no UPS here.
+    type: dict
   power:
     description:
       - The options of M(ivpb.backupbeleid.nut_client), as a dict (see
@@ -56,7 +67,7 @@ options:
         C(webhook) and C(ping)) masked in the result and never logged. Left out, no §4 on this host.
     type: dict
 notes:
-  - Every value is checked as the two modules check it (C(module_utils/input_rules.py)).
+  - Every value is checked as the three modules check it (C(module_utils/input_rules.py)).
 """
 
 EXAMPLES = r"""
@@ -78,12 +89,16 @@ EXAMPLES = r"""
 RETURN = r"""
 controls:
   description:
-    - The entries of both parts (M(ivpb.backupbeleid.nut_client)'s first), each under its C(id), in
+    - The entries of all parts (in the order they ran), each under its C(id), in
       the evidence format of every ivpb module. In check mode an entry in drift names the paths
       of its own changes in C(diff_paths) (their texts are in the result's diff once).
   returned: always
   type: list
   elements: dict
+nut_server:
+  description: The rest of M(ivpb.backupbeleid.nut_server)'s result (C(ups), C(service), C(changed_paths)).
+  returned: when I(nut_server) was given and its part did not fail
+  type: dict
 power:
   description: The rest of M(ivpb.backupbeleid.nut_client)'s result (C(files), C(service), C(ups)).
   returned: when I(power) was given and its part did not fail
@@ -105,14 +120,15 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import run_
 
 
 def main():
-    # power and backup are checked by their modules' specs below (their docs live with those
-    # modules); no_log until then, so that nothing is logged before their secrets are known
-    # parts is the action's (plugins/action/power_backup.py): it never reaches the module
-    module = AnsibleModule(argument_spec=dict(parts=dict(type="list", elements="str", choices=["power", "backup"]),
-                                              power=dict(type="dict"), backup=dict(type="dict")),
+    # the parts are checked by their modules' specs below (their docs live with those modules);
+    # no_log until then, so that nothing is logged before their secrets are known. `parts` is the
+    # action's (plugins/action/power_backup.py): it never reaches the module.
+    parts = argument_specs.POWER_BACKUP
+    module = AnsibleModule(argument_spec=dict(parts=dict(type="list", elements="str", choices=list(parts)),
+                                              **{name: dict(type="dict") for name in parts}),
                            supports_check_mode=True, no_log=True)
     module.no_log_values.update(argument_specs.backup_job_secrets(module.params["backup"] or {}))
-    argument_specs.validate_parts(module, argument_specs.POWER_BACKUP)
+    argument_specs.validate_parts(module, parts)
     argument_specs.log_invocation(module)
     run_module(module, power_backup.enforce)
 

@@ -54,6 +54,30 @@ def test_both_parts_run_in_one_call_each_control_naming_its_own_changes(module_m
     assert SECRET not in text and WEBHOOK not in text
 
 
+def test_the_nut_server_runs_first_its_drift_naming_its_own_changes_and_no_password(module_main, monkeypatch,
+                                                                                      host_root, tmp_path):
+    """A NUT server that is also a UPS client (netserver) and stores data: one module run, the
+    server's part first; each part's drift names only its own files; the clients' passwords are
+    masked like the part's own module masks them."""
+    from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_server as server_backend
+
+    monkeypatch.setattr(backup_backend, "enforce", fake_backup)
+    monkeypatch.setattr(server_backend, "ETC", str(tmp_path / "server-nut"))
+    server = {"ups": {"ups-a": {"driver": "dummy-ups"}}, "install_packages": False,
+              "clients": [{"host": "pc", "name": "mon-pc"}], "passwords": {"pc": "client-" + SECRET}}
+    with pytest.raises(Exit) as exc:
+        module_main(power_backup, {"nut_server": server, "power": {**POWER, "mode": "netserver"}, "backup": BACKUP},
+                    check_mode=True, root=host_root)
+    res = exc.value.args[0]
+    assert res["nut_server"]["changed_paths"] and "controls" not in res["nut_server"]
+    assert [c["id"] for c in res["controls"]] == ["power.ups", "backup.daily"]
+    nut = res["controls"][0]
+    assert not [p for p in nut["diff_paths"] if p.startswith(str(tmp_path / "server-nut"))]  # the server's are its own
+    assert {d["before_header"] for d in res["diff"]} >= set(res["nut_server"]["changed_paths"])
+    assert "client-" + SECRET in exc.value.module.no_log_values
+    assert SECRET not in json.dumps(res) and not (tmp_path / "server-nut").exists()
+
+
 def test_a_part_that_fails_leaves_the_other_its_controls(module_main, monkeypatch, host_root):
     """A redundant supply with one UPS is bad input for the NUT client: its controls are errors,
     the backup part still runs and reports, and the module fails with the NUT client's message."""
