@@ -216,7 +216,7 @@ def cmd_audit(args) -> int:
 
     from ivpb.audit.evaluate import RECEIVER_JUDGES, build_report
     from ivpb.audit.results import attach_protected
-    from ivpb.audit.run import find_project, run_check
+    from ivpb.audit.run import CheckRun, find_project
     from ivpb.history.commands import open_for_audit, record
     from ivpb.plan import plan_inventory
     from ivpb.roles import receivers_of, reporting_hosts
@@ -232,19 +232,32 @@ def cmd_audit(args) -> int:
     if args.from_artifacts:
         return _from_artifacts(args, outputs)
     project = Path(args.project).resolve() if args.project else find_project()
-    policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
-    plan = plan_inventory(inventory, policy)
-    store = open_for_audit(args)
+
+    def check(limit):
+        return CheckRun(project, args.inventory, limit, args.vault, progress=None if args.quiet else sys.stderr,
+                        policy_file=args.policy)
+
+    # Without --limit the check run starts at once: ansible-playbook starts while the inventory is
+    # read and validated here (its plan step validates it again before any host is reached), and
+    # an invalid inventory cancels it.
+    run = None if args.limit else check(None)
+    try:
+        policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
+        plan = plan_inventory(inventory, policy)
+        store = open_for_audit(args)
+    except BaseException:
+        if run is not None:
+            run.cancel()
+        raise
     if not args.quiet:
         print(f"ivpb audit: checking {len(inventory.chosen())} hosts (check mode, nothing is changed)", file=sys.stderr)
-    # A limited audit also asks the hosts that report on the chosen ones (their routers, their
-    # receivers); only the chosen hosts are in the report.
-    limit = reporting_hosts(inventory, plan, inventory.chosen()) if args.limit else None
-    # only systems ivpb does not manage chosen: no host to ask (their results are the school's word)
-    results = {} if limit == [] else run_check(
-        project, args.inventory, limit, args.vault, progress=None if args.quiet else sys.stderr,
-        policy_file=args.policy,
-    )
+    if args.limit:
+        # A limited audit also asks the hosts that report on the chosen ones (their routers, their
+        # receivers); only the chosen hosts are in the report. Only systems ivpb does not manage
+        # chosen: no host to ask (their results are the school's word).
+        limit = reporting_hosts(inventory, plan, inventory.chosen())
+        run = check(limit) if limit else None
+    results = run.results() if run is not None else {}
     # the receivers' word goes to the controls whose judges weigh it, from the client's receivers only
     attach_protected(results, {c.id for c in policy.controls if c.judge in RECEIVER_JUDGES}, receivers_of(inventory))
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -111,6 +111,25 @@ def test_the_reported_typo_no_longer_makes_the_fileserver_drop_out(capsys, inven
                    "reads (did you mean 'ivpb_stores'?)"]
 
 
+def test_the_audit_stops_its_check_run_on_a_typo_and_names_it(capsys, inventory):
+    """ivpb audit starts its check run while it validates (benchmarks/README.md): an invalid
+    inventory still ends the audit with the one line of validate, and the run it started is
+    stopped, not left running or reaching a host."""
+    edit(inventory, FS, "ivpb_stores:", "ivpb_store:")
+    code, out, err = run(capsys, "audit", "-i", str(inventory), "-q", "--no-history")
+    assert code == 1 and out == ""
+    assert any("host fileserver: ivpb_store: unknown variable" in e for e in err), err
+    left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and str(inventory).encode() in _cmdline(p)]
+    assert left == []
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
+
+
 def test_unknown_variable_with_nothing_close_lists_the_known_ones(capsys, inventory):
     (inventory / "group_vars/all/zz.yml").write_text("ivpb_qqq: 1\n")
     code, _, err = run(capsys, "validate", "-i", str(inventory))
