@@ -16,9 +16,8 @@ programs it runs through text()."""
 
 from __future__ import annotations
 
-import ast
 import importlib
-import inspect
+import sys
 
 # The programs, by module_utils name: each has its tests, and tests/.../test_host_program.py holds
 # every one to the rules above.
@@ -28,16 +27,40 @@ INLINE = "# ivpb: inline"
 
 
 def text(module) -> str:
-    """The program `module` as it runs on a host: its file, a shebang first, inline imports filled in."""
-    lines = inspect.getsource(module).splitlines(keepends=True)
+    """The program `module` as it runs on a host: its file, a shebang first, inline imports filled in.
+    Modules build these texts on every run: a file with no inline import is taken as it is,
+    without parsing it (ast and inspect cost a module run more than the rest of the text)."""
+    source = _source(module)
+    if INLINE not in source:
+        return SHEBANG + source
+    lines = source.splitlines(keepends=True)
     for node in sorted(_inline_imports(lines), key=lambda n: n.lineno, reverse=True):
         source = importlib.import_module(node.module)
         lines[node.lineno - 1:node.end_lineno] = [_definition(source, alias.name) for alias in node.names]
     return SHEBANG + "".join(lines)
 
 
+def definition(func) -> str:
+    """The source of a function of a module_utils file, from its first line (or decorator) to the
+    end of its last statement: what inspect.getsource gives (test_host_program holds every
+    definition a program carries to that), read from the positions Python keeps in the code
+    instead of inspect's tokenizer."""
+    code = func.__code__
+    last = max(end for _line, end, _col, _end_col in code.co_positions() if end is not None)
+    return "".join(_source(sys.modules[func.__module__]).splitlines(keepends=True)[code.co_firstlineno - 1:last])
+
+
+def _source(module) -> str:
+    """A module's file as inspect.getsource(module) gives it (through the loader: inside an
+    AnsiballZ zip too), ending in a newline."""
+    source = module.__loader__.get_source(module.__name__)
+    return source if source.endswith("\n") else source + "\n"
+
+
 def _inline_imports(lines):
     """The `from ... import ...` statements marked inline on their first line."""
+    import ast  # only where a program has one (receiver_program, wan_failover_daemon)
+
     tree = ast.parse("".join(lines))
     return [node for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and lines[node.lineno - 1].rstrip().endswith(INLINE)]
@@ -47,4 +70,4 @@ def _definition(source, name) -> str:
     value = getattr(source, name)
     if isinstance(value, (str, int, tuple)):
         return f"{name} = {value!r}\n"
-    return inspect.getsource(value)
+    return definition(value)
