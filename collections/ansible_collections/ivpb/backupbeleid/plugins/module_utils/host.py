@@ -267,6 +267,24 @@ class Host:
             state = self.run(["systemctl", "is-enabled", unit])[1].strip()
         return state in ENABLED, shown.get("ActiveState") in ("active", "reloading")
 
+    def process_running(self, name):
+        """Whether a process named name (at most 15 bytes: what the kernel keeps) runs: a
+        /proc/PID/comm that is name, the match of `pgrep -x name` without starting pgrep."""
+        proc = self.path("/proc")
+        try:
+            pids = [entry for entry in os.listdir(proc) if entry.isdigit()]
+        except FileNotFoundError:
+            return False
+        want = name.encode() + b"\n"
+        for pid in pids:
+            try:
+                with open(os.path.join(proc, pid, "comm"), "rb") as f:
+                    if f.read() == want:
+                        return True
+            except OSError:  # the process ended meanwhile
+                continue
+        return False
+
     def systemctl(self, actions):
         """Run [(verb, unit)] in order (not in check mode); a failure is one line."""
         for verb, unit in actions if not self.check_mode else ():

@@ -8,7 +8,10 @@ import errno
 import grp
 import os
 import pwd
+import shutil
 import stat
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -185,6 +188,33 @@ def test_unit_state_gives_what_is_enabled_and_is_active_gave(monkeypatch, unit, 
 
     got = make_host(monkeypatch, check_mode=True, run=systemctl).unit_state(unit)
     assert got == (is_enabled in ENABLED, is_active_rc == 0) and len(calls) == commands
+
+
+@pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep (procps)")
+def test_a_process_runs_when_pgrep_x_finds_it(tmp_path, monkeypatch):
+    """process_running against pgrep -x, on a process of the test's own (a copy of sleep under a
+    name no other process has): found while it runs, not by a part of its name, gone after."""
+    name = f"ivpb{os.getpid() % 100000}zz"
+    program = tmp_path / name
+    shutil.copy(shutil.which("sleep"), program)
+    host = make_host(monkeypatch)
+
+    def pgrep(pattern):
+        return subprocess.run(["pgrep", "-x", pattern], capture_output=True).returncode == 0
+
+    proc = subprocess.Popen([str(program), "30"])
+    try:
+        for _try in range(50):  # exec'd: comm is the program's name
+            if pgrep(name):
+                break
+            time.sleep(0.02)
+        assert host.process_running(name) and pgrep(name)
+        assert not host.process_running(name[:-1]) and not pgrep(name[:-1])
+    finally:
+        proc.kill()
+        proc.wait()
+    assert not host.process_running(name) and not pgrep(name)
+    assert not make_host(monkeypatch, root=str(tmp_path / "no-proc")).process_running(name)
 
 
 def test_a_failed_systemctl_is_one_line(monkeypatch):
