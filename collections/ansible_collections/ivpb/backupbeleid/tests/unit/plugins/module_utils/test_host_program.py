@@ -102,3 +102,24 @@ def test_a_definition_is_what_inspect_gives(tmp_path, monkeypatch):
     defs = importlib.import_module("ivpb_defs")
     for func in (defs.decorated.__wrapped__, defs.last):
         assert host_program.definition(func) == inspect.getsource(func)
+
+
+def test_inline_imports_are_read_as_ast_reads_them(tmp_path, monkeypatch):
+    """Both forms of an inline import, a comment after a name, an import not marked; a mark on
+    anything else is an error naming the line."""
+    (tmp_path / "ivpb_prog.py").write_text(
+        '"""A program."""\n'
+        f"from {PACKAGE}.webhook import post  # ivpb: inline\n"
+        f"from {PACKAGE}.receiver_layout import (  # ivpb: inline\n"
+        "    CHAIN,  # the chain's folder\n"
+        "    SYNC\n"
+        ")\n"
+        f"from {PACKAGE}.receiver_layout import MANIFESTS\n\n"
+        "X = (CHAIN, SYNC, MANIFESTS, post)\n")
+    (tmp_path / "ivpb_bad.py").write_text('"""A program."""\nX = 1  # ivpb: inline\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    prog = importlib.import_module("ivpb_prog")
+    assert host_program.text(prog) == _text_by_inspect(prog)
+    assert "def post(" in host_program.text(prog) and "CHAIN = " in host_program.text(prog)
+    with pytest.raises(ValueError, match="^line 2: 'X = 1  # ivpb: inline' is not an inline import"):
+        host_program.text(importlib.import_module("ivpb_bad"))
