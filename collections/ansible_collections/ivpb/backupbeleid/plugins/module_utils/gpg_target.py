@@ -4,7 +4,7 @@
 declared backup recipients in a dedicated 0700 keyring (§4, backup.encrypted).
 
 Every armored key is first read by gpg without importing it (`--show-keys`: gpg's import
-checks in a dry run, the key listed as it would be imported, into an empty throw-away keyring)
+checks as a dry run against an empty throw-away keyring, the key listed as it would be imported)
 and checked: the fingerprint the inventory declares must be the key's primary fingerprint, the
 key must be valid (not expired, not revoked) and able to encrypt, and no secret key material may
 be in it. Only then the real keyring is brought to exactly that set of keys. One gpg run per

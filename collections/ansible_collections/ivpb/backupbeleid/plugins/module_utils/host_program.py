@@ -17,6 +17,7 @@ programs it runs through text()."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 # The programs, by module_utils name: each has its tests, and tests/.../test_host_program.py holds
@@ -51,6 +52,8 @@ def _source(module) -> str:
     """A module's file as inspect.getsource(module) gives it (through the loader: inside an
     AnsiballZ zip too), ending in a newline."""
     source = module.__loader__.get_source(module.__name__)
+    if isinstance(source, bytes):  # Ansible's collection loader on the controller gives the bytes
+        source = importlib.util.decode_source(source)
     return source if source.endswith("\n") else source + "\n"
 
 
