@@ -111,6 +111,7 @@ def _shown(block, home):
                 stdin=block, check=False)
     secret = any(ln.startswith(("sec:", "ssb:")) for ln in done.stdout.splitlines())
     keys = gt.parse_colons(done.stdout, NOW)
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)  # a secret block starts one
     assert not list(home.glob("*/*.key")) and not list(home.glob("private-keys-v1.d/*"))  # imported nothing
     return done.returncode in (0, 2), secret, {f: {**k, "secret": False} for f, k in keys.items()}
 
