@@ -3,10 +3,12 @@
 """The recipients' keyring for backup_job: the public keys of the
 declared backup recipients in a dedicated 0700 keyring (§4, backup.encrypted).
 
-Every armored key is first imported into a throw-away keyring and checked there: the
-fingerprint the inventory declares must be the key's primary fingerprint, the key must be
-valid (not expired, not revoked) and able to encrypt, and no secret key material may be in it.
-Only then the real keyring is brought to exactly that set of keys."""
+Every armored key is first read by gpg without importing it (`--show-keys`: gpg's import
+checks as a dry run against an empty throw-away keyring, the key listed as it would be imported)
+and checked: the fingerprint the inventory declares must be the key's primary fingerprint, the
+key must be valid (not expired, not revoked) and able to encrypt, and no secret key material may
+be in it. Only then the real keyring is brought to exactly that set of keys. One gpg run per
+recipient and one for the real keyring: on a converged host these are the whole cost."""
 
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ def _gpg(host, homedir, *args, stdin=None):
 
 
 def parse_colons(text, now=None):
-    """Keys from `gpg --with-colons --list-keys` output: {fpr: {expires, validity, can_encrypt, uid}}."""
+    """Keys from `gpg --with-colons --list-keys` output: {fpr: {expires, validity, can_encrypt, uid,
+    secret}}. secret: a "sec" record, or (with --with-secret) a "pub" record whose field 15 says
+    the agent holds a secret of the key ("+", a card's serial, or "#": a subkey's only)."""
     now = time.time() if now is None else now
     keys = {}
     current = None
@@ -41,7 +45,8 @@ def parse_colons(text, now=None):
         f = line.split(":")
         if f[0] in ("pub", "sec"):
             current = {"validity": f[1], "expires": int(f[6]) if f[6] else None,
-                       "caps": f[11] if len(f) > 11 else "", "uid": "", "secret": f[0] == "sec"}
+                       "caps": f[11] if len(f) > 11 else "", "uid": "",
+                       "secret": f[0] == "sec" or len(f) > 14 and f[14] != ""}
             expect_fpr = True
         elif f[0] in ("sub", "ssb"):
             expect_fpr = False
@@ -58,10 +63,12 @@ def parse_colons(text, now=None):
 
 
 def check_recipients(host, recipients, now=None):
-    """Import each declared key into a scratch keyring and check it. Returns
-    {fpr: {name, expires, uid}} or raises ModuleFailure naming the recipient."""
+    """Read each declared key (never imported) and check it. Returns {fpr: {name, expires, uid}}
+    or raises ModuleFailure naming the recipient."""
     if shutil.which("gpg") is None:
         raise FileNotFoundError("gpg")
+    # --show-keys imports nothing: the keyring stays empty, so one serves every recipient (an
+    # existing key would be shown merged with the block, never the block alone).
     scratch = tempfile.mkdtemp(prefix="ivpb-gpg-")
     try:
         os.chmod(scratch, 0o700)
@@ -72,13 +79,12 @@ def check_recipients(host, recipients, now=None):
                 raise ModuleFailure(f"recipient {name}: fingerprint {r['fingerprint']!r} is not 40 hex digits")
             if "PRIVATE KEY BLOCK" in armored:
                 raise ModuleFailure(f"recipient {name}: a secret key was given; only public keys may be on a host")
-            one = tempfile.mkdtemp(prefix="k-", dir=scratch)
-            rc, _out, err = _gpg(host, one, "--import", stdin=armored)
+            rc, out, err = _gpg(host, scratch, "--with-colons", "--fixed-list-mode", "--show-keys", stdin=armored)
             if rc not in (0, 2):
                 raise ModuleFailure(f"recipient {name}: the public key does not import ({err.strip()[:120]})")
-            if _gpg(host, one, "--with-colons", "--list-secret-keys")[1].strip():
+            if any(line.startswith(("sec:", "ssb:")) for line in out.splitlines()):
                 raise ModuleFailure(f"recipient {name}: the key block holds a secret key; only public keys on a host")
-            keys = parse_colons(_gpg(host, one, "--with-colons", "--fixed-list-mode", "--list-keys")[1], now)
+            keys = parse_colons(out, now)
             if fpr not in keys:
                 found = ", ".join(sorted(keys)) or "no key"
                 raise ModuleFailure(f"recipient {name}: wrong key, expected fingerprint {fpr}, "
@@ -105,9 +111,10 @@ def keyring_state(host, homedir):
     """(public keys {fpr: info}, secret key fingerprints) of the real keyring."""
     if not os.path.isdir(homedir) or shutil.which("gpg") is None:
         return {}, []
-    pub = parse_colons(_gpg(host, homedir, "--with-colons", "--fixed-list-mode", "--list-keys")[1])
-    sec = parse_colons(_gpg(host, homedir, "--with-colons", "--fixed-list-mode", "--list-secret-keys")[1])
-    return pub, sorted(sec)
+    # One run: --with-secret marks each key the agent holds a secret of, the keys
+    # --list-secret-keys would list.
+    pub = parse_colons(_gpg(host, homedir, "--with-colons", "--fixed-list-mode", "--with-secret", "--list-keys")[1])
+    return pub, sorted(f for f, k in pub.items() if k["secret"])
 
 
 def ensure_keyring(host, homedir, recipients, now=None):

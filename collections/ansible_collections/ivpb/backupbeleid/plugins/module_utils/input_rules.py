@@ -118,7 +118,6 @@ _RULES: dict[str, tuple[str, int, str]] = {
 }
 
 PATTERNS: dict[str, str] = {name: rule[0] for name, rule in _RULES.items()}
-_COMPILED = {name: re.compile(pattern) for name, pattern in PATTERNS.items()}
 
 # JSON Schema fragments. jsonschema evaluates `pattern` with Python's re.search, where `$` also
 # matches before a final "\n"; the ivpb validator therefore matches every pattern with
@@ -157,7 +156,9 @@ def _check(name: str, value, what: str):
         raise ValueError(f"{what}: expected {description}, got {type(value).__name__} {shown(value)}")
     if len(value) > max_len:
         raise ValueError(f"{what}: {shown(value)} is too long: expected {description}")
-    if not _COMPILED[name].fullmatch(value):
+    # compiled on first use (re's own cache): a module run checks a few of the rules, and
+    # compiling them all on import cost it more than its checks
+    if not re.fullmatch(pattern, value):
         raise ValueError(f"{what}: {shown(value)} is not {description}")
     return value
 

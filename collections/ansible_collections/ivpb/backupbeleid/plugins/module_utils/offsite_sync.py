@@ -72,7 +72,7 @@ def service_state(host):
     enabled, active = host.unit_state(SERVICE)
     # Debian's lsyncd has a SysV script only: its generated unit stays "active (exited)" when
     # the daemon dies, so the process itself is what counts.
-    running = host.run(["pgrep", "-x", "lsyncd"])[0] == 0
+    running = host.process_running("lsyncd")
     return {"installed": True, "enabled": enabled, "active": running and active}
 
 

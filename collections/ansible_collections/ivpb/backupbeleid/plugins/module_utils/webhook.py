@@ -7,7 +7,7 @@ not `fetch_url`/`open_url` but the standard library's http.client; its text goes
 
 - `post(url, payload, timeout)`: a JSON POST to an http(s) URL (certificates checked against the
   host's CAs); a refused connection or an answer of 400 and above raises OSError. Self-contained:
-  `inspect.getsource(post)` is a whole definition, which the daemon carries in its own text.
+  its source (host_program.definition) is a whole definition, which the daemon carries in its own text.
 - `program(timeout)`: the same as a python3 program for shell scripts,
   `IVPB_WEBHOOK=URL python3 - key=value... <<'PY'` + program + `PY`: the payload is the
   key=value words (strings), the URL comes from the environment (not the process list: it may
@@ -16,7 +16,7 @@ not `fetch_url`/`open_url` but the standard library's http.client; its text goes
 
 from __future__ import annotations
 
-import inspect
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host_program
 
 
 def post(url, payload, timeout=20):
@@ -46,5 +46,5 @@ def post(url, payload, timeout=20):
 
 def program(timeout: int) -> str:
     """`post` as a python3 program: URL from $IVPB_WEBHOOK, payload from key=value arguments."""
-    return (inspect.getsource(post) + "\n\nimport os, sys\n\n"
+    return (host_program.definition(post) + "\n\nimport os, sys\n\n"
             f"post(os.environ['IVPB_WEBHOOK'], dict(a.split('=', 1) for a in sys.argv[1:]), {int(timeout)})\n")
