@@ -251,21 +251,11 @@ class Host:
     # -- systemd ----------------------------------------------------------------------------
 
     def unit_state(self, unit):
-        """(enabled, active) of a systemd unit, as `systemctl is-enabled` (its answer in ENABLED)
-        and `systemctl is-active` (exit 0) give them, in one `systemctl show` on a converged host.
-        ActiveState is what is-active reads (active or reloading: exit 0; activating is not
-        active). UnitFileState is is-enabled's answer for a unit that exists under its own name
-        (enabled, static, masked, disabled, or empty when there is no such unit), as the manager
-        saw it at the unit's last load (systemctl enable/disable reload it, as `systemctl status`
-        shows it). is-enabled itself answers otherwise: for an alias (show gives the unit it
-        names, is-enabled "alias"), a SysV script (show "generated", is-enabled its rc?.d links)
-        and without a running systemd (show fails, is-enabled reads the unit files)."""
-        _rc, out, _err = self.run(["systemctl", "show", "-p", "Id,UnitFileState,ActiveState", "--", unit])
-        shown = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        state = shown.get("UnitFileState", "")
-        if shown.get("Id") not in (unit, f"{unit}.service") or state == "generated":
-            state = self.run(["systemctl", "is-enabled", unit])[1].strip()
-        return state in ENABLED, shown.get("ActiveState") in ("active", "reloading")
+        """(enabled, active) of a systemd unit."""
+        rc, out, _err = self.run(["systemctl", "is-enabled", unit])
+        enabled = out.strip() in ENABLED
+        rc, _out, _err = self.run(["systemctl", "is-active", unit])
+        return enabled, rc == 0
 
     def process_running(self, name):
         """Whether a process named name (at most 15 bytes: what the kernel keeps) runs: a

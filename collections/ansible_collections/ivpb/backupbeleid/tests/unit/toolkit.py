@@ -24,15 +24,6 @@ def make_host(monkeypatch, check_mode=False, diff=False, run=None, root="/"):
     return Host(basic.AnsibleModule(argument_spec={}, supports_check_mode=True), run=run, root=root)
 
 
-def unit_shown(argv, enabled, active):
-    """A recording runner's answer to Host.unit_state's `systemctl show ... -- UNIT` (argv) for a
-    service under its own name, in systemd 252's words (test_host.py holds the mapping to real
-    answers)."""
-    unit = argv[-1] if argv[-1].endswith(".service") else f"{argv[-1]}.service"
-    return 0, (f"Id={unit}\nActiveState={'active' if active else 'inactive'}\n"
-               f"UnitFileState={'enabled' if enabled else 'disabled'}\n"), ""
-
-
 # The duty the shipped policy file (src/ivpb/policies/backupbeleid.yml, enforced_by.duty) gives
 # each of its controls: the tests hand modules their controls as the plan step does.
 SHIPPED_DUTIES = {

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ENABLED, ModuleFailure
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host, unit_shown
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import make_host
 
 
 def test_a_file_is_written_with_its_mode_then_left_alone(monkeypatch, tmp_path):
@@ -122,8 +122,10 @@ class Systemctl:
     def __call__(self, argv):
         self.calls.append(" ".join(argv[1:]))
         verb = argv[1]
-        if verb == "show":
-            return unit_shown(argv, self.enabled, self.active)
+        if verb == "is-enabled":
+            return (0, "enabled\n", "") if self.enabled else (1, "disabled\n", "")
+        if verb == "is-active":
+            return (0, "active\n", "") if self.active else (3, "inactive\n", "")
         if verb == self.fail:
             return 1, "", "Job failed.\nSee journalctl -xeu u.service\n"
         self.enabled |= verb == "enable"
@@ -143,51 +145,7 @@ def test_a_unit_is_enabled_started_or_restarted_and_never_in_check_mode(monkeypa
     assert got == actions and now_enabled and now_active
     systemctl = Systemctl(enabled, active)
     got, _e, _a = make_host(monkeypatch, check_mode=True, run=systemctl).unit("u.service", restart, True)
-    assert got == actions and systemctl.calls == ["show -p Id,UnitFileState,ActiveState -- u.service"]
-
-
-# What systemd 252 (Debian bookworm) answered for these units on a bench host: `systemctl show -p
-# Id,UnitFileState,ActiveState -- UNIT` (stdout), `systemctl is-enabled UNIT` (stdout) and
-# `systemctl is-active UNIT` (exit code). Rows marked "made" are not from that host but from
-# systemctl(1): is-active exits 0 for active and reloading only. unit_state must give what the
-# two is-* answers gave.
-SYSTEMD_252 = [
-    # unit, show's stdout, is-enabled's stdout, is-active's exit code, commands unit_state needs
-    ("nut-monitor.service", "Id=nut-monitor.service\nActiveState=active\nUnitFileState=enabled\n", "enabled", 0, 1),
-    ("console-getty.service", "Id=console-getty.service\nActiveState=inactive\nUnitFileState=masked\n",
-     "masked", 3, 1),
-    ("dbus.service", "Id=dbus.service\nActiveState=active\nUnitFileState=static\n", "static", 0, 1),
-    ("apt-daily.service", "Id=apt-daily.service\nActiveState=inactive\nUnitFileState=static\n", "static", 3, 1),
-    ("nmbd.service", "Id=nmbd.service\nActiveState=inactive\nUnitFileState=disabled\n", "disabled", 3, 1),
-    ("nosuch.service", "Id=nosuch.service\nActiveState=inactive\nUnitFileState=\n", "", 3, 1),
-    ("u.service", "Id=u.service\nActiveState=activating\nUnitFileState=enabled\n", "enabled", 3, 1),  # made
-    ("u.service", "Id=u.service\nActiveState=reloading\nUnitFileState=enabled\n", "enabled", 0, 1),  # made
-    # an alias: show answers for the unit it names, is-enabled "alias"
-    ("nut-client.service", "Id=nut-monitor.service\nActiveState=active\nUnitFileState=enabled\n", "alias", 0, 2),
-    ("sshd.service", "Id=ssh.service\nActiveState=active\nUnitFileState=enabled\n", "alias", 0, 2),
-    ("sshd.service", "Id=ssh.service\nActiveState=active\nUnitFileState=disabled\n", "alias", 0, 2),  # made
-    # a SysV script (Debian's lsyncd): is-enabled asks its rc?.d links
-    ("lsyncd", "Id=lsyncd.service\nActiveState=active\nUnitFileState=generated\n", "enabled", 0, 2),
-    ("lsyncd", "Id=lsyncd.service\nActiveState=inactive\nUnitFileState=generated\n", "disabled", 3, 2),  # made
-    # no running systemd (a container): show fails, is-enabled reads the unit files itself
-    ("u.service", "", "enabled", 1, 2),  # made
-]
-
-
-@pytest.mark.parametrize(("unit", "shown", "is_enabled", "is_active_rc", "commands"), SYSTEMD_252)
-def test_unit_state_gives_what_is_enabled_and_is_active_gave(monkeypatch, unit, shown, is_enabled, is_active_rc,
-                                                              commands):
-    calls = []
-
-    def systemctl(argv):
-        calls.append(argv[1])
-        if argv[1] == "show":
-            return (0, shown, "") if shown else (1, "", "System has not been booted with systemd as init system\n")
-        assert argv[1:] == ["is-enabled", unit]
-        return (0 if is_enabled in ENABLED else 1), f"{is_enabled}\n", ""
-
-    got = make_host(monkeypatch, check_mode=True, run=systemctl).unit_state(unit)
-    assert got == (is_enabled in ENABLED, is_active_rc == 0) and len(calls) == commands
+    assert got == actions and systemctl.calls == ["is-enabled u.service", "is-active u.service"]
 
 
 @pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep (procps)")

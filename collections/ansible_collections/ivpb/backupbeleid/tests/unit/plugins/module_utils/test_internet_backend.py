@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import host_program
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import wan_failover as wf
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host, unit_shown
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host
 
 HOOK = "https://hooks.example.org/ivpb?token=s3cret"
 TODAY = dt.date(2026, 11, 29)
@@ -50,8 +50,10 @@ class Host:
         self.calls.append(" ".join(args))
         if args[0] == "systemctl":
             verb = args[1]
-            if verb == "show":
-                return unit_shown(args, self.enabled, self.active)
+            if verb == "is-enabled":
+                return (0, "enabled\n", "") if self.enabled else (1, "disabled\n", "")
+            if verb == "is-active":
+                return (0, "active\n", "") if self.active else (3, "inactive\n", "")
             if verb == "enable":
                 self.enabled = True
             if verb in ("start", "restart"):

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import nut_client as nc
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.parsers import parse_nut_words
-from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host, unit_shown, with_packages
+from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host, with_packages
 
 PW = 'my "sec ret" \\ pass #1'
 
@@ -87,8 +87,10 @@ class FakeHost:
 
     def __call__(self, argv):
         self.calls.append(argv)
-        if argv[:2] == ["systemctl", "show"]:
-            return unit_shown(argv, self.enabled, self.active)
+        if argv[:2] == ["systemctl", "is-enabled"]:
+            return (0, "enabled\n", "") if self.enabled else (1, "disabled\n", "")
+        if argv[:2] == ["systemctl", "is-active"]:
+            return (0, "", "") if self.active else (3, "", "")
         if argv[:2] == ["systemctl", "enable"]:
             self.enabled = True
             return 0, "", ""
