@@ -21,6 +21,7 @@ import argparse
 import configparser
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -131,16 +132,40 @@ def wait_ssh(inv: list[str], timeout: float = 120) -> None:
     sys.exit("bench: the hosts did not answer over SSH in time")
 
 
-def timed(args: list[str], reps: int, ok_codes=(0,)) -> list[float]:
-    out = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        proc = sh(*args, check=False)
-        out.append(time.perf_counter() - start)
-        if proc.returncode not in ok_codes:
-            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-            sys.exit(f"bench: {' '.join(args[:2])} exited {proc.returncode}:\n{tail}")
-    return out
+def cpu_files(hosts: list[str]) -> list[Path]:
+    """Each bench container's CPU counter (cgroup v1 cpuacct.usage in ns, or v2 cpu.stat), where
+    this machine lets us read it; [] where not (the hosts' CPU is then not shown)."""
+    files = []
+    for h in hosts:
+        cg = sh("podman", "inspect", "-f", "{{.State.CgroupPath}}", f"ivpb-{h}", check=False).stdout.strip()
+        found = [f for f in (Path(f"/sys/fs/cgroup/cpuacct{cg}/cpuacct.usage"), Path(f"/sys/fs/cgroup{cg}/cpu.stat"))
+                 if cg and f.is_file()]
+        if not found:
+            return []
+        files.append(found[0])
+    return files
+
+
+def hosts_cpu(files: list[Path]) -> float:
+    total = 0.0
+    for f in files:
+        text = f.read_text()
+        total += int(text) / 1e9 if f.name == "cpuacct.usage" else \
+            int(next(line.split()[1] for line in text.splitlines() if line.startswith("usage_usec"))) / 1e6
+    return total
+
+
+def timed(args: list[str], cpu: list[Path], ok_codes=(0,)) -> tuple[float, float, float]:
+    """(wall, CPU of the controller's processes, CPU of the bench hosts) of one run."""
+    before, host_before = resource.getrusage(resource.RUSAGE_CHILDREN), hosts_cpu(cpu)
+    start = time.perf_counter()
+    proc = sh(*args, check=False)
+    wall = time.perf_counter() - start
+    after, host_after = resource.getrusage(resource.RUSAGE_CHILDREN), hosts_cpu(cpu)
+    if proc.returncode not in ok_codes:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+        sys.exit(f"bench: {' '.join(args[:2])} exited {proc.returncode}:\n{tail}")
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, host_after - host_before
 
 
 def print_profile(inv: list[str]) -> None:
@@ -203,21 +228,29 @@ def main() -> int:
                 sh("ansible-playbook", "playbooks/enforce.yml", *inv)
                 sh("ansible-playbook", "lab/run-backups.yml", *inv)
             print("bench: timing", file=sys.stderr)
-            ping = timed(["ansible", "all", *inv, "-m", "ping"], args.reps)
-            audit = timed(["ivpb", "audit", *inv, "-q", "--format", "json"], args.reps, ok_codes=(0, 2))
-            enforce = timed(["ansible-playbook", "playbooks/enforce.yml", *inv], args.reps)
+            # alternated, so that a change in the machine's load falls on all three alike
+            cpu = cpu_files(hosts)
+            ping, audit, enforce = [], [], []
+            for _ in range(args.reps):
+                ping.append(timed(["ansible", "all", *inv, "-m", "ping"], cpu))
+                audit.append(timed(["ivpb", "audit", *inv, "-q", "--format", "json"], cpu, ok_codes=(0, 2)))
+                enforce.append(timed(["ansible-playbook", "playbooks/enforce.yml", *inv], cpu))
             if args.profile:
                 print_profile(inv)
         finally:
             if not (args.keep or args.reuse):
                 down()
-    a, b, c = (statistics.median(x) for x in (ping, audit, enforce))
+    a, b, c = (statistics.median(run[0] for run in x) for x in (ping, audit, enforce))
     print(f"machine: {machine()}")
-    print(f"hosts: {args.hosts}, forks: {forks}, repetitions: {args.reps}")
+    print(f"hosts: {args.hosts}, forks: {forks}, repetitions: {args.reps} (alternated)")
     for label, median, runs in (("(a) ansible all -m ping", a, ping), ("(b) ivpb audit", b, audit),
                                 ("(c) enforce.yml (converged)", c, enforce)):
-        print(f"{label:30s} median {median:6.2f} s  runs {', '.join(f'{x:.2f}' for x in runs)}")
+        print(f"{label:30s} median {median:6.2f} s  runs {', '.join(f'{run[0]:.2f}' for run in runs)}")
     print(f"b/a = {b / a:.2f}   c/a = {c / a:.2f}   (target: at most 2)")
+    # CPU seconds move much less with the machine's load than wall seconds
+    for label, runs in (("(a)", ping), ("(b)", audit), ("(c)", enforce)):
+        ctl, hst = (statistics.median(run[i] for run in runs) for i in (1, 2))
+        print(f"{label} CPU median: controller {ctl:.2f} s" + (f", hosts {hst:.2f} s" if cpu else ""))
     return 0
 
 

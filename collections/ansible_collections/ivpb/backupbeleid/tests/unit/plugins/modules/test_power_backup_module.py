@@ -54,8 +54,8 @@ def test_both_parts_run_in_one_call_each_control_naming_its_own_changes(module_m
     assert SECRET not in text and WEBHOOK not in text
 
 
-def test_the_nut_server_runs_first_its_drift_naming_its_own_changes_and_no_password(module_main, monkeypatch,
-                                                                                      host_root, tmp_path):
+def test_the_nut_server_runs_first_its_drift_naming_its_own_changes_and_no_password(
+        module_main, monkeypatch, host_root, tmp_path):
     """A NUT server that is also a UPS client (netserver) and stores data: one module run, the
     server's part first; each part's drift names only its own files; the clients' passwords are
     masked like the part's own module masks them."""
