@@ -158,7 +158,7 @@ def test_a_process_runs_when_pgrep_x_finds_it(tmp_path, monkeypatch):
     host = make_host(monkeypatch)
 
     def pgrep(pattern):
-        return subprocess.run(["pgrep", "-x", pattern], capture_output=True).returncode == 0
+        return subprocess.run(["pgrep", "-x", pattern], capture_output=True, check=False).returncode == 0
 
     proc = subprocess.Popen([str(program), "30"])
     try:
