@@ -37,6 +37,7 @@ from typing import Any
 
 from ivpb import drills
 from ivpb.errors import UserError
+from ivpb.frequency import FREQUENCIES
 from ivpb.i18n import joined, msg, t
 from ivpb.inventory import Inventory, managed
 from ivpb.isotime import iso, parse_time
@@ -47,7 +48,6 @@ from ivpb.unmanaged import ATTESTED, means
 FORMAT = "ivpb-attestations/1"
 NAME = "attestations.json"
 # How long a statement holds (MITRE SAF's attestation frequencies): re-attest before it passes.
-FREQUENCIES = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92, "semiannually": 183, "annually": 366}
 CHUNK = 1 << 20
 
 

@@ -144,7 +144,7 @@ def _restore_parsers(sub) -> None:
 
 def _attest_parser(sub) -> None:
     """ivpb attest (issue #23; the work is in ivpb.attest)."""
-    from ivpb.attest import FREQUENCIES
+    from ivpb.frequency import FREQUENCIES
 
     p = sub.add_parser("attest", help="record the school's statement that a control is met on a system ivpb does "
                        "not manage, with its evidence file")
@@ -214,12 +214,7 @@ def cmd_audit(args) -> int:
     import datetime as dt
     from pathlib import Path
 
-    from ivpb.audit.evaluate import RECEIVER_JUDGES, build_report
-    from ivpb.audit.results import attach_protected
     from ivpb.audit.run import CheckRun, find_project
-    from ivpb.history.commands import open_for_audit, record
-    from ivpb.plan import plan_inventory
-    from ivpb.roles import receivers_of, reporting_hosts
 
     outputs = []
     for out in args.output:
@@ -242,6 +237,13 @@ def cmd_audit(args) -> int:
     # an invalid inventory cancels it.
     run = None if args.limit else check(None)
     try:
+        # imported once the run is under way: the judge, the history and the planner take a while
+        from ivpb.audit.evaluate import RECEIVER_JUDGES, build_report
+        from ivpb.audit.results import attach_protected
+        from ivpb.history.commands import open_for_audit, record
+        from ivpb.plan import plan_inventory
+        from ivpb.roles import receivers_of, reporting_hosts
+
         policy, inventory = _validated(args, findings_are_errors=False)  # the report has them as results
         plan = plan_inventory(inventory, policy)
         store = open_for_audit(args)
