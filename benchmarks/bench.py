@@ -2,7 +2,7 @@
 
 Brings up N hosts of the lab image reached over SSH (as in production), converges them with
 playbooks/enforce.yml, runs their backup jobs once (so the audit has fresh evidence), then times,
-several repetitions each:
+alternated in each repetition (wall seconds, and the CPU seconds of the controller and the hosts):
   (a) ansible all -m ping            the floor: one round trip per host
   (b) ivpb audit                     enforce.yml in check+diff mode through ansible-runner
   (c) ansible-playbook enforce.yml   on converged hosts (nothing to change)
