@@ -83,11 +83,13 @@ def check_mode_false_tasks() -> list[tuple[str, dict]]:
 
 def test_no_result_the_audit_judges_comes_from_a_task_with_check_mode_false():
     """AWX's Playbook Check does not run tasks with check_mode: false (ansible/awx#15162). There is
-    one, enforce's first: it reaches every host at once, and a receiver says its SSH host key in
-    that round trip. Its one reader takes a receiver's key only where the task said one, and the
-    backup role reads every other receiver's key itself: without the task, the keys are read there
-    and a host it did not reach is found unreachable by its first module task (the lab test runs
-    the audit with it in check mode and gets the same statuses)."""
+    one, enforce's first: it reaches every host at once, a receiver says its SSH host key and a
+    sender its backup key in that round trip. Their readers take a key only where the task said
+    one: the backup role reads every other receiver's key itself, and a receiver is given a
+    sender's key by the sender's own backup part (the backup_target role's task, which runs
+    where the keys differ from the ones the reach said); without the task, the keys are read
+    there and a host it did not reach is found unreachable by its first module task (the lab
+    test runs the audit with it in check mode and gets the same statuses)."""
     found = check_mode_false_tasks()
     assert [(name, task["name"]) for name, task in found] == [
         ("enforce.yml", "Reach every host of the clauses once (a host that does not answer leaves the play here)")]
@@ -96,7 +98,7 @@ def test_no_result_the_audit_judges_comes_from_a_task_with_check_mode_false():
                      if "ivpb_reach" in p.read_text(encoding="utf-8") and p.name != "enforce.yml")
     assert readers == ["roles/backup/defaults/main.yml"]
     defaults = (COLLECTION / "roles/backup/defaults/main.yml").read_text(encoding="utf-8")
-    assert "map(attribute='ivpb_reach.stdout_lines', default=[])" in defaults
+    assert "map(attribute='ivpb_reach.host_key', default='')" in defaults
     host_keys = (COLLECTION / "roles/backup/tasks/host_keys.yml").read_text(encoding="utf-8")
     assert "backup_receiver_hosts | difference(backup_receiver_keys_reached | list)" in host_keys
 

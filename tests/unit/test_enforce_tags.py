@@ -96,11 +96,13 @@ def test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen():
 
     [task] = yaml.safe_load((ROLES / "power/tasks/with_backup.yml").read_text(encoding="utf-8"))
     assert set(task["tags"]) == {"power", "backup"}
-    assert task["ivpb.backupbeleid.power_backup"] == {"parts": ["nut_server", "power", "backup"]}
+    assert task["ivpb.backupbeleid.power_backup"] == {"parts": ["nut_server", "power", "backup", "backup_target"]}
 
     def parts(run_tags: list[str], skip_tags: list[str] = (), roles: list[str] = ("ivpb_power", "ivpb_backup"),
               power_controls: list = ({"id": "power.ups", "duty": "ups"},)) -> list[str]:
-        plan = {"roles": {"fs": list(roles)}, "inputs": {"fs": {"power": {"controls": list(power_controls)}}}}
+        targets = [{"name": "offsite", "path": "/srv/backup"}] if "ivpb_backup_target" in roles else []
+        plan = {"roles": {"fs": list(roles)}, "inputs": {"fs": {"power": {"controls": list(power_controls)},
+                                                                "backup_target": {"targets": targets}}}}
         return [p for p in wanted("fs", plan, task["ivpb.backupbeleid.power_backup"]["parts"])
                 if chosen(p, run_tags, skip_tags)]
 
@@ -117,3 +119,9 @@ def test_the_power_and_backup_task_runs_the_parts_whose_tag_was_chosen():
     assert parts(["all"], roles=server) == ["nut_server", "power", "backup"]
     assert parts(["power"], roles=server, power_controls=[]) == ["nut_server"]
     assert parts(["backup"], roles=server) == ["backup"]
+    # a host that also receives backups runs its receiver last, with the backup tag
+    receiver = ("ivpb_power", "ivpb_backup", "ivpb_backup_target")
+    assert parts(["all"], roles=receiver) == ["power", "backup", "backup_target"]
+    assert parts(["power"], roles=receiver) == ["power"]
+    assert parts(["all"], skip_tags=["backup"], roles=receiver) == ["power"]
+    assert parts(["backup"], roles=("ivpb_backup_target",), power_controls=[]) == ["backup_target"]

@@ -64,15 +64,15 @@ def test_backup_reads_the_host_keys_of_the_receivers_the_plan_names():
 
 
 def test_backup_pins_the_keys_the_receivers_said_when_the_play_reached_them():
-    """enforce.yml's reach prints a receiver's host key (ivpb_reach); the role takes it from
-    there, so only a receiver not reached so (a role run on its own, --limit) is read again by
-    the slurp. Output around the key (a pty's carriage return, a banner) is not part of it."""
-    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0fake root@nas-offsite"
+    """enforce.yml's reach reads a receiver's host key (ivpb_reach.host_key); the role takes it
+    from there, so only a receiver not reached so (a role run on its own, --limit) is read again
+    by the slurp."""
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0fake"
     inputs = {"nas": {"backup": {"receivers": ["nas-offsite", "nas2", "nas3"]}}}
-    hostvars = {"nas": {"ivpb_reach": {"stdout_lines": []}},
-                "nas-offsite": {"ivpb_reach": {"stdout_lines": ["motd line", key + "\r"]}},
+    hostvars = {"nas": {"ivpb_reach": {}},
+                "nas-offsite": {"ivpb_reach": {"host_key": key}},
                 "nas2": {},  # not reached by enforce.yml's first task: read by the slurp
-                "nas3": {"ivpb_reach": {"stdout_lines": []}}}  # reached, but no key file
+                "nas3": {"ivpb_reach": {"host_key": ""}}}  # reached, but no (valid) key said
     variables = {"ivpb_plan": {"inputs": inputs}, "hostvars": hostvars, "ansible_play_hosts": list(hostvars),
                  "ansible_play_hosts_all": list(hostvars)}
     reached = render("{{ backup_receiver_keys_reached }}", "backup", **variables)
@@ -83,11 +83,11 @@ def test_backup_pins_the_keys_the_receivers_said_when_the_play_reached_them():
     assert task_args("backup", "apply") == {"parts": ["backup"]}
     slurped = [{"item": "nas2", "content": "c3NoLWVkMjU1MTkgQUFBQW5hczIK"},  # ssh-ed25519 AAAAnas2
                {"item": "nas3", "failed": True}]
-    said = {h: v["ivpb_reach"]["stdout_lines"] for h, v in hostvars.items() if "ivpb_reach" in v}
+    said = {h: v["ivpb_reach"].get("host_key") for h, v in hostvars.items() if "ivpb_reach" in v}
     receivers = inputs["nas"]["backup"]["receivers"]
     assert power_backup.receiver_keys(receivers, said, slurped, list(hostvars)) == {
         "nas2": "ssh-ed25519 AAAAnas2", "nas-offsite": key}
-    # a receiver that left the play (failed after the reach) gives no key: its senders keep theirs
+    # a receiver that left the play (failed after the reach) gives none: its senders keep theirs
     assert power_backup.receiver_keys(receivers, said, slurped, ["nas", "nas2", "nas3"]) == {
         "nas2": "ssh-ed25519 AAAAnas2"}
     # only the receivers of this sender's data sets
@@ -109,13 +109,40 @@ def test_power_gets_the_planned_upses_with_the_hosts_password_and_its_own_tuning
     assert "password" not in planned["ups"][0]  # the plan's data is not changed
 
 
-def test_backup_target_authorizes_the_keys_the_senders_made_in_this_run():
-    hostvars = {"fs": {"backup_job_result": {"ssh_public_key": "ssh-ed25519 AAAAfs"}},
-                "nas": {"backup_job_result": {"skipped": True}},  # its backup_job did not run
-                "pc": {}}
-    keys = render("{{ backup_target_keys }}", "backup_target", groups={"all": list(hostvars)}, hostvars=hostvars)
-    assert keys == {"fs": "ssh-ed25519 AAAAfs"}
-    assert task_args("backup_target")["keys"] == "{{ backup_target_keys }}"
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK7"
+
+
+def test_a_receiver_authorizes_the_key_each_client_made_else_the_one_its_reach_said():
+    """Clients' keys for the receiver part: the key a client's backup part reported in this run
+    (made now, in its first run), else the one its reach said; a key a receiver would refuse
+    counts as none, so that one client's word never stops the receiver for the others."""
+    clients = {
+        "fs": {"backup_job_result": {"ssh_public_key": f"{KEY}fs ivpb-backup@fs"},
+               "ivpb_reach": {"backup_key": f"{KEY}old ivpb-backup@fs"}},
+        "nas": {"backup_job_result": {"skipped": True}, "ivpb_reach": {"backup_key": f"{KEY}nas  ivpb-backup@nas"}},
+        "pc": {"ivpb_reach": {"backup_key": ""}},  # no key yet, and none made (check mode)
+        "evil": {"backup_job_result": {"ssh_public_key": f'command="sh" {KEY}evil'},
+                 "ivpb_reach": {"backup_key": f"{KEY}evil\nssh-rsa AAAA"}},
+        "gone": {},  # not reached, its backup part did not run
+    }
+    assert power_backup.client_keys(clients) == {"fs": f"{KEY}fs ivpb-backup@fs", "nas": f"{KEY}nas ivpb-backup@nas"}
+    assert task_args("backup_target") == {"parts": ["backup_target"]}
+    assert power_backup.wanted("nas", {"inputs": {"nas": {"backup_target": {"targets": [{"name": "t"}]}}},
+                                       "roles": {"nas": ["ivpb_backup_target"]}}, power_backup.PARTS) == ["backup_target"]
+
+
+def test_a_receiver_beside_other_parts_reports_its_protected_where_the_audit_reads_it():
+    first = {"changed": False, "controls": [{"id": "backup.daily"}], "diff": [{"before_header": "a"}],
+             "ssh_public_key": KEY}
+    receiver = {"changed": True, "controls": [], "diff": [{"before_header": "b"}], "protected": {"fs": {"x": None}},
+                "authorized": ["fs"], "failed": True, "msg": "nas: useradd failed", power_backup.KEYS_GIVEN: "d"}
+    merged = power_backup.with_receiver(first, receiver)
+    assert merged["controls"] == first["controls"] and merged["ssh_public_key"] == KEY
+    assert merged["protected"] == {"fs": {"x": None}} and merged[power_backup.KEYS_GIVEN] == "d"
+    assert merged["backup_target"] == {"authorized": ["fs"]}
+    assert merged["changed"] and merged["failed"] and merged["msg"] == "nas: useradd failed"
+    assert [d["before_header"] for d in merged["diff"]] == ["a", "b"]
+    assert power_backup.with_receiver(None, receiver) is receiver
 
 
 def test_nut_server_adds_only_the_passwords_to_the_planned_clients():

@@ -462,8 +462,8 @@ def read_status(host, dataset, key):
 def ssh_key(host, hostname):
     """The host's dedicated backup key (ed25519, made on the host, never leaves it). Returns
     the public key line, or None in check mode when it does not exist yet."""
-    key = f"{ETC}/ssh/id_ed25519"
-    host.directory(f"{ETC}/ssh", 0o700)
+    key = receiver_layout.CLIENT_KEY
+    host.directory(os.path.dirname(key), 0o700)
     private, public = host.read(key), host.read(key + ".pub")
     if private is not None and public is not None:
         host.file(key, private, 0o600, show=lambda _text: "(private key, not shown)\n")

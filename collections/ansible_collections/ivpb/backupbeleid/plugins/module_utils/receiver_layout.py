@@ -20,6 +20,9 @@ import re
 
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import input_rules
 
+# The client's own backup key (made on the client by backup_job, never leaving it); the public
+# half (CLIENT_KEY + ".pub") is what a receiver authorizes for the client's user.
+CLIENT_KEY = "/etc/ivpb/backup/ssh/id_ed25519"
 # Client keys may add a comment of safe characters to the key of input_rules (matched whole, so
 # no option or second key rides in).
 CLIENT_KEY_RE = re.compile(input_rules.PATTERNS["ssh_public_key"] + r"( [A-Za-z0-9@._-]{0,100})?")

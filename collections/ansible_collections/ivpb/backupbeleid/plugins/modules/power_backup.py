@@ -30,21 +30,30 @@ extends_documentation_fragment:
 options:
   parts:
     description:
-      - Take the options from the plan step instead - any of C(nut_server), C(power), C(backup). The action runs
-        on the controller and builds each part's options from this host's part of the plan
-        step's registered result (C(ivpb_plan), see M(ivpb.backupbeleid.plan)), the host's
-        C(ivpb_nut_server), C(ivpb_nut_password) and C(ivpb_nut_client), its NUT clients'
-        C(ivpb_nut_password), the C(ivpb_pull_password) of the systems it
-        pulls from, C(ivpb_backup_window), C(ivpb_backup_failure_hook) and the receivers' SSH host
-        keys that the play read (C(ivpb_reach), C(backup_receiver_host_keys)).
+      - Take the options from the plan step instead - any of C(nut_server), C(power), C(backup),
+        C(backup_target). The action runs on the controller and builds each part's options from
+        this host's part of the plan step's registered result (C(ivpb_plan), see
+        M(ivpb.backupbeleid.plan)), the host's C(ivpb_nut_server), C(ivpb_nut_password) and
+        C(ivpb_nut_client), its NUT clients' C(ivpb_nut_password), the C(ivpb_pull_password) of
+        the systems it pulls from, C(ivpb_backup_window), C(ivpb_backup_failure_hook), the
+        receivers' SSH host keys and the senders' backup keys that the play read (C(ivpb_reach),
+        C(backup_receiver_host_keys), C(backup_job_result)).
       - A part runs only where the plan gives the host that part (nut_server - the plan put it in
         the group C(ivpb_nut_server); power - the host has power controls; backup - the plan put
-        it in the group C(ivpb_backup)) and the part's clause tag (C(power) for the first two,
-        C(backup)) was chosen for the run; with no part left the task is skipped.
+        it in the group C(ivpb_backup); backup_target - a backup target is on the host) and the
+        part's clause tag (C(power) for the first two, C(backup)) was chosen for the run; with no
+        part left the task is skipped.
+      - C(backup_target) is M(ivpb.backupbeleid.backup_receiver), run by the action as a module
+        of its own on that host, after the other parts; its result is the task's where it runs
+        alone, else under C(backup_target) (its C(protected) at the top). It authorizes the key
+        each client reported in this run, else the one the client's reach said; a key of another
+        form counts as none (the key authorized before stays). Given C(backup_target) alone, the
+        part is skipped where this play's earlier power_backup task on the host ran it with the
+        same keys (C(receiver_keys_sha256) of C(backup_job_result)).
       - With I(parts), I(nut_server), I(power) and I(backup) are not given.
     type: list
     elements: str
-    choices: [nut_server, power, backup]
+    choices: [nut_server, power, backup, backup_target]
   nut_server:
     description:
       - The options of M(ivpb.backupbeleid.nut_server), as a dict (see
@@ -107,8 +116,20 @@ ssh_public_key:
   description: As M(ivpb.backupbeleid.backup_job) returns it; with every other field of its result.
   returned: when I(backup) was given and its part did not fail
   type: str
+backup_target:
+  description: The rest of M(ivpb.backupbeleid.backup_receiver)'s result, where it ran beside other parts.
+  returned: when the part C(backup_target) ran beside other parts
+  type: dict
+protected:
+  description: As M(ivpb.backupbeleid.backup_receiver) returns it.
+  returned: when the part C(backup_target) ran
+  type: dict
+receiver_keys_sha256:
+  description: SHA-256 of the client keys the part C(backup_target) was given (made by the action).
+  returned: when the part C(backup_target) ran
+  type: str
 packages:
-  description: Debian packages installed by this call (in check mode, missing ones), of both parts.
+  description: Debian packages installed by this call (in check mode, missing ones), of all parts.
   returned: when packages were missing
   type: list
   elements: str
@@ -124,7 +145,8 @@ def main():
     # no_log until then, so that nothing is logged before their secrets are known. `parts` is the
     # action's (plugins/action/power_backup.py): it never reaches the module.
     parts = argument_specs.POWER_BACKUP
-    module = AnsibleModule(argument_spec=dict(parts=dict(type="list", elements="str", choices=list(parts)),
+    module = AnsibleModule(argument_spec=dict(parts=dict(type="list", elements="str",
+                                                         choices=[*parts, "backup_target"]),
                                               **{name: dict(type="dict") for name in parts}),
                            supports_check_mode=True, no_log=True)
     module.no_log_values.update(argument_specs.backup_job_secrets(module.params["backup"] or {}))

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: reach
-short_description: Reach a host in one round trip, say its SSH host key, find its Python (IVPB)
+short_description: Reach a host in one round trip, say its SSH keys, find its Python (IVPB)
 version_added: 0.3.0
 description:
   - One shell command over the connection, no module and no Python needed on the host, like
     M(ansible.builtin.raw). C(playbooks/enforce.yml) reaches every host with it before any clause,
     all at the same time, so a host that does not answer leaves the play there, once.
-  - With I(host_key), prints the host's C(/etc/ssh/ssh_host_ed25519_key.pub) (nothing when it is
-    absent); the backup role pins it on the senders.
+  - With I(host_key), reads the host's C(/etc/ssh/ssh_host_ed25519_key.pub); the backup role pins
+    it on the senders. With I(backup_key), reads the public half of the host's own backup key
+    (C(/etc/ivpb/backup/ssh/id_ed25519.pub), once its private half exists); its receivers
+    authorize it.
+  - A key is taken only as one line of the form its reader accepts (C(type base64), a backup key
+    with a comment of safe characters); whatever else the host prints counts as no key, so the
+    reader keeps what it had before.
   - Where Ansible would discover the host's Python interpreter (C(interpreter_python) C(auto),
     C(auto_silent), ... and no C(ansible_python_interpreter) for the host), it looks for it in the
     same round trip the way Ansible's discovery does (the first of C(interpreter_python_fallback)
@@ -33,7 +38,11 @@ attributes:
     support: none
 options:
   host_key:
-    description: Also print the host's SSH host key (ed25519).
+    description: Also read the host's SSH host key (ed25519).
+    type: bool
+    default: false
+  backup_key:
+    description: Also read the host's public backup key (made by M(ivpb.backupbeleid.backup_job)).
     type: bool
     default: false
 """
@@ -42,20 +51,22 @@ EXAMPLES = r"""
 - name: Reach every host once; a backup receiver says its SSH host key
   ivpb.backupbeleid.reach:
     host_key: "{{ 'ivpb_backup_target' in group_names }}"
+    backup_key: "{{ 'ivpb_backup' in group_names }}"
   changed_when: false
   register: ivpb_reach
 """
 
 RETURN = r"""
-stdout:
-  description: The host key's line with I(host_key), else empty.
-  returned: always
+host_key:
+  description: The host key as C(type base64), or empty when the host has none (or said no valid one).
+  returned: with I(host_key)
   type: str
-stdout_lines:
-  description: I(stdout) split into lines.
-  returned: always
-  type: list
-  elements: str
+  sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0...
+backup_key:
+  description: The public backup key with its comment, or empty when the host has none yet (or said no valid one).
+  returned: with I(backup_key)
+  type: str
+  sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK7... ivpb-backup@fileserver
 ansible_facts:
   description: C(discovered_interpreter_python), where Ansible would discover it.
   returned: when the host's interpreter is discovered

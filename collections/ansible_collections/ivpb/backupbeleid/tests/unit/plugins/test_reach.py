@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from ansible_collections.ivpb.backupbeleid.plugins.action.reach import END, FOUND, parse, script
+from ansible_collections.ivpb.backupbeleid.plugins.action.reach import END, FOUND, KEYS, parse, script
 from ansible_collections.ivpb.backupbeleid.tests.unit.harness import ansible_cli, ansible_env
 
 
@@ -44,12 +44,13 @@ def test_the_reach_finds_the_interpreter_ansible_would_discover_in_its_own_round
       register: ivpb_reach
     - ansible.builtin.ping:
     - ansible.builtin.debug: {var: ansible_facts.discovered_interpreter_python}
-    - ansible.builtin.debug: {var: ivpb_reach.stdout_lines}
+    - ansible.builtin.debug: {var: ivpb_reach}
 """)
     assert "Attempting python interpreter discovery" not in reached  # the ping ran without it
     python = shown(reached, "ansible_facts.discovered_interpreter_python")
     assert python == shown(discovered, "ansible_facts.discovered_interpreter_python") == sys.executable
-    assert shown(reached, "ivpb_reach.stdout_lines") == []  # no host key asked: nothing printed
+    said = shown(reached, "ivpb_reach")
+    assert "host_key" not in said and "backup_key" not in said  # no key asked: none read
 
 
 def test_an_interpreter_set_for_the_host_is_not_looked_for(tmp_path):
@@ -79,12 +80,38 @@ def test_an_interpreter_the_host_names_with_blanks_or_shell_characters_fails_the
     assert "ansible_python_interpreter for this host" in out and "TASK [ansible.builtin.ping]" not in out
 
 
-def test_the_host_key_is_what_follows_the_interpreters():
-    line = script(["python3.13", "/usr/bin/python3"], host_key=True)
+MARK = {name: marker for name, marker, _command in KEYS}
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0hostkey"
+BACKUP_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK7backup ivpb-backup@fs"
+
+
+def test_each_key_asked_follows_its_marker_after_the_interpreters():
+    line = script(["python3.13", "/usr/bin/python3"], {"host_key", "backup_key"})
     assert line == (f"echo {FOUND}; command -v python3.13; command -v /usr/bin/python3; echo {END}; "
-                    "cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null || true")
-    assert script([], host_key=False) == "true"
-    out = f"motd\r\n{FOUND}\r\n/usr/bin/python3.11\r\n/usr/bin/python3\r\n{END}\r\nssh-ed25519 AAAAkey root@nas\r\n"
-    assert parse(out) == ("/usr/bin/python3.11", "ssh-ed25519 AAAAkey root@nas\r\n")
-    assert parse(f"{FOUND}\n{END}\n") == (None, "")
-    assert parse("ssh-ed25519 AAAA\n") == (None, "ssh-ed25519 AAAA\n")
+                    f"echo {MARK['host_key']}; cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null; "
+                    f"echo {MARK['backup_key']}; test -s /etc/ivpb/backup/ssh/id_ed25519 && "
+                    "cat /etc/ivpb/backup/ssh/id_ed25519.pub 2>/dev/null; true")
+    assert script([], set()) == "true"
+    out = (f"motd\r\n{FOUND}\r\n/usr/bin/python3.11\r\n/usr/bin/python3\r\n{END}\r\n"
+           f"{MARK['host_key']}\r\n{HOST_KEY} root@nas\r\n{MARK['backup_key']}\r\n{BACKUP_KEY}\r\n")
+    assert parse(out) == ("/usr/bin/python3.11", {"host_key": HOST_KEY, "backup_key": BACKUP_KEY})
+    assert parse(f"{FOUND}\n{END}\n{MARK['host_key']}\n") == (None, {"host_key": ""})
+    assert parse(f"{MARK['backup_key']}\n") == (None, {"backup_key": ""})  # no key made yet
+
+
+@pytest.mark.parametrize("said", [
+    f"command=\"sh\" {BACKUP_KEY}",  # an option would ride into authorized_keys
+    f"{BACKUP_KEY} extra;words",  # a comment beyond the safe characters
+    "ssh-dss AAAAB3NzaC1kc3MAAACBAP",  # a type no reader takes
+    "not a key",
+])
+def test_a_key_of_another_form_counts_as_none(said):
+    """Root on the host chooses what the reach prints: a key its reader would refuse (and with it
+    every other client's or receiver's work) is no key, so the reader keeps what it had."""
+    assert parse(f"{MARK['backup_key']}\n{said}\n") == (None, {"backup_key": ""})
+    assert parse(f"{MARK['host_key']}\n{said}\n")[1]["host_key"] in ("", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK7backup")
+
+
+def test_a_host_says_each_key_once_and_only_under_its_marker():
+    out = f"{BACKUP_KEY}\n{MARK['host_key']}\n{HOST_KEY}\nssh-ed25519 AAAAsecond\n{MARK['backup_key']}\n"
+    assert parse(out) == (None, {"host_key": HOST_KEY, "backup_key": ""})

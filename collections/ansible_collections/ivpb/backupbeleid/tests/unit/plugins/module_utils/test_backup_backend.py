@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import backup_job as bj
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils import offsite_sync as osync
-from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages
+from ansible_collections.ivpb.backupbeleid.plugins.module_utils import packages, receiver_layout
 from ansible_collections.ivpb.backupbeleid.plugins.module_utils.host import ModuleFailure
 from ansible_collections.ivpb.backupbeleid.tests.unit.toolkit import asked, make_host, with_packages
 
@@ -159,6 +159,7 @@ def fake_root(tmp_path, monkeypatch):
         monkeypatch.setattr(bj, name, str(tmp_path) + getattr(bj, name))
     monkeypatch.setattr(bj, "SCRIPT_PATH", str(tmp_path) + bj.SCRIPT_PATH)
     monkeypatch.setattr(bj, "CRON_PATH", str(tmp_path) + bj.CRON_PATH)
+    monkeypatch.setattr(receiver_layout, "CLIENT_KEY", str(tmp_path) + receiver_layout.CLIENT_KEY)
     return tmp_path
 
 
