@@ -1,10 +1,10 @@
 """enforce.yml's shape as ansible-playbook itself reads it (issue #13): after the plan play, the
 clauses run in ONE play over every planned host, so one host failing or unreachable ends no
 play for the others (Ansible ends the playbook when every host of a play has failed), and the
-order between roles holds across hosts: backup senders before the receivers that authorize their
-keys (a NUT server's, a UPS client's and a sender's work is one module run on each host,
-ivpb.backupbeleid.power_backup). The lab test tests/lab/test_audit_faults.py proves the
-behaviour on real hosts."""
+order between tasks holds across hosts: every key read before any clause, and a key a sender
+makes in the §2+§4 task authorized by its receivers in the task after it (a NUT server's, a UPS
+client's, a sender's and a receiver's work is one task, ivpb.backupbeleid.power_backup). The lab
+test tests/lab/test_audit_faults.py proves the behaviour on real hosts."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def test_every_host_of_the_clauses_is_reached_first_all_at_once_in_every_run():
     """The first task of the clauses' play reaches every host (reach, also in check mode and under
     any --tags), so hosts that do not answer all leave the play in that one task, after one SSH
     ConnectTimeout together, and the audit knows each host that answered. A receiver of backups
-    says its SSH host key in that round trip (read by the backup role: test_role_filters)."""
+    says its SSH host key and a sender its backup key in that round trip (read by the backup role
+    and power_backup's action: test_role_filters)."""
     out = list_tasks()
     clauses = out.split("play #2", 1)[1]
     first = re.search(r"^\s+(\S.*?)\tTAGS: \[([^\]]*)\]", clauses.split("tasks:", 1)[1], flags=re.M)
@@ -51,7 +52,8 @@ def test_every_host_of_the_clauses_is_reached_first_all_at_once_in_every_run():
     assert "always" in first.group(2)
     playbook = (ROOT / "collections/ansible_collections/ivpb/backupbeleid/playbooks/enforce.yml").read_text()
     task = playbook.split("- name: Reach every host of the clauses once", 1)[1].split("\n\n", 1)[0]
-    assert "ivpb.backupbeleid.reach:\n        host_key: \"{{ 'ivpb_backup_target' in group_names }}\"" in task
+    assert "ivpb.backupbeleid.reach:\n        host_key: \"{{ 'ivpb_backup_target' in group_names }}\"\n" \
+        "        backup_key: \"{{ 'ivpb_backup' in group_names }}\"" in task
     assert "check_mode: false" in task and "register: ivpb_reach" in task
 
 
