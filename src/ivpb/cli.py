@@ -70,9 +70,22 @@ def version() -> str:
     return f"ivpb {metadata.version('ivpb')}"
 
 
+class _Version(argparse.Action):
+    """--version, reading the package metadata only when asked (it costs every other command a
+    scan of the installed distributions)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0,
+                         help=help or "show the program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ivpb", description=__doc__)
-    parser.add_argument("--version", action="version", version=version())
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check the inventory against the schema and the policy")
     _common(p)
