@@ -24,8 +24,6 @@ from ansible_collections.ivpb.backupbeleid.plugins.module_utils import argument_
 
 # part -> its clause's tag (the run's --tags choose the parts)
 PARTS = {"nut_server": "power", "power": "power", "backup": "backup", "backup_target": "backup"}
-# the parts of the power_backup module itself; backup_target is the backup_receiver module
-MODULE_PARTS = ("nut_server", "power", "backup")
 # The result field that names the keys a receiver part was run with (a digest, made here), so
 # that the backup_target role's task runs the receiver again only for keys made since.
 KEYS_GIVEN = "receiver_keys_sha256"
